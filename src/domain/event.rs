@@ -1,0 +1,196 @@
+//! The status events a master reports, one variant per callback of Buildbot's status
+//! interface (spec-notify-1-events §1.3). Every status target consumes these, in the order the
+//! hub numbered them.
+
+use serde::{Deserialize, Serialize};
+
+use super::model::{
+    Build, BuildRequest, Builder, BuilderState, Buildset, Change, LogKind, Step, Timestamp, User, Worker,
+};
+use super::result::BuildResult;
+
+/// Which stream a log chunk belongs to. The numbers are Buildbot's channel numbers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Channel {
+    Stdout,
+    Stderr,
+    Header,
+}
+
+impl Channel {
+    pub fn code(self) -> u8 {
+        match self {
+            Self::Stdout => 0,
+            Self::Stderr => 1,
+            Self::Header => 2,
+        }
+    }
+
+    pub fn from_code(code: u8) -> Option<Self> {
+        match code {
+            0 => Some(Self::Stdout),
+            1 => Some(Self::Stderr),
+            2 => Some(Self::Header),
+            _ => None,
+        }
+    }
+
+    pub fn css_class(self) -> &'static str {
+        match self {
+            Self::Stdout => "stdout",
+            Self::Stderr => "stderr",
+            Self::Header => "header",
+        }
+    }
+}
+
+/// Something that happened on the master.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum StatusEvent {
+    BuilderAdded {
+        builder: Builder,
+    },
+    BuilderRemoved {
+        name: String,
+    },
+    BuilderStateChanged {
+        name: String,
+        state: BuilderState,
+    },
+    BuildRequestSubmitted {
+        request: BuildRequest,
+    },
+    BuildRequestCancelled {
+        builder: String,
+        request_id: u64,
+    },
+    BuildsetSubmitted {
+        buildset: Buildset,
+    },
+    BuildsetFinished {
+        id: u64,
+        result: BuildResult,
+        at: Timestamp,
+    },
+    /// A build began. `requests` are the build requests it claimed (they stop being pending).
+    BuildStarted {
+        build: Build,
+        #[serde(default)]
+        requests: Vec<u64>,
+    },
+    BuildFinished {
+        builder: String,
+        number: u32,
+        result: BuildResult,
+        #[serde(default)]
+        text: Vec<String>,
+        at: Timestamp,
+    },
+    StepStarted {
+        builder: String,
+        number: u32,
+        step: Step,
+    },
+    StepFinished {
+        builder: String,
+        number: u32,
+        step: u32,
+        result: BuildResult,
+        #[serde(default)]
+        text: Vec<String>,
+        #[serde(default)]
+        text2: Vec<String>,
+        at: Timestamp,
+    },
+    LogStarted {
+        builder: String,
+        number: u32,
+        step: u32,
+        log: String,
+        #[serde(default)]
+        kind: LogKind,
+    },
+    LogChunk {
+        builder: String,
+        number: u32,
+        step: u32,
+        log: String,
+        channel: Channel,
+        text: String,
+    },
+    LogFinished {
+        builder: String,
+        number: u32,
+        step: u32,
+        log: String,
+    },
+    ChangeAdded {
+        change: Change,
+    },
+    WorkerConnected {
+        worker: Worker,
+        at: Timestamp,
+    },
+    WorkerDisconnected {
+        name: String,
+        at: Timestamp,
+    },
+    WorkerPaused {
+        name: String,
+    },
+    WorkerUnpaused {
+        name: String,
+    },
+    UserChanged {
+        user: User,
+    },
+    MasterStarted {
+        at: Timestamp,
+    },
+    MasterStopping {
+        at: Timestamp,
+    },
+    Reconfigured {
+        at: Timestamp,
+    },
+}
+
+impl StatusEvent {
+    /// The event's name, as used in logs and on the SSE stream.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::BuilderAdded { .. } => "builder_added",
+            Self::BuilderRemoved { .. } => "builder_removed",
+            Self::BuilderStateChanged { .. } => "builder_state_changed",
+            Self::BuildRequestSubmitted { .. } => "build_request_submitted",
+            Self::BuildRequestCancelled { .. } => "build_request_cancelled",
+            Self::BuildsetSubmitted { .. } => "buildset_submitted",
+            Self::BuildsetFinished { .. } => "buildset_finished",
+            Self::BuildStarted { .. } => "build_started",
+            Self::BuildFinished { .. } => "build_finished",
+            Self::StepStarted { .. } => "step_started",
+            Self::StepFinished { .. } => "step_finished",
+            Self::LogStarted { .. } => "log_started",
+            Self::LogChunk { .. } => "log_chunk",
+            Self::LogFinished { .. } => "log_finished",
+            Self::ChangeAdded { .. } => "change_added",
+            Self::WorkerConnected { .. } => "worker_connected",
+            Self::WorkerDisconnected { .. } => "worker_disconnected",
+            Self::WorkerPaused { .. } => "worker_paused",
+            Self::WorkerUnpaused { .. } => "worker_unpaused",
+            Self::UserChanged { .. } => "user_changed",
+            Self::MasterStarted { .. } => "master_started",
+            Self::MasterStopping { .. } => "master_stopping",
+            Self::Reconfigured { .. } => "reconfigured",
+        }
+    }
+}
+
+/// An event with the sequence number the hub gave it. Numbers start at 1 and never repeat.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SequencedEvent {
+    pub seq: u64,
+    pub event: StatusEvent,
+}

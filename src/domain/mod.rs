@@ -1,0 +1,11 @@
+//! The deterministic core: the status model, the rule that applies events, and everything the
+//! pages compute and render.
+//!
+//! Architecture invariant: nothing here does I/O, reads a clock or draws a random number. Time
+//! and data come in as arguments; decisions and rendered bytes come out.
+
+pub mod event;
+pub mod model;
+pub mod result;
+pub mod state;
+pub mod web;

@@ -1,0 +1,630 @@
+//! The live status state and the rule for applying an event to it.
+//!
+//! [`StatusState::apply`] is the write path's only decision: it checks an event against what is
+//! known, updates the state, and says which records the store must write ([`Mutation`]). It
+//! does no I/O, so the hub can run it under a lock and tests can run it alone.
+//!
+//! The state holds what pages need most: every builder and worker, running builds, pending
+//! requests, open buildsets, and a window of the newest finished builds and changes. Older
+//! history lives only in the store.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::fmt;
+
+use super::event::StatusEvent;
+use super::model::{Build, BuildKey, BuildRequest, Builder, BuilderState, Buildset, Change, LogRef, User, Worker};
+
+/// A record the store must write so that it reflects an applied event.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Mutation {
+    PutBuilder(Builder),
+    RemoveBuilder(String),
+    PutWorker(Worker),
+    PutChange(Change),
+    PutBuild(Build),
+    PutRequest(BuildRequest),
+    RemoveRequest(u64),
+    PutBuildset(Buildset),
+    PutUser(User),
+}
+
+/// Drops every `PutBuild` that a later `PutBuild` of the same build overwrites, so a batch
+/// that runs a whole build writes the build once. The other mutations keep their order.
+pub fn compact(mutations: Vec<Mutation>) -> Vec<Mutation> {
+    let mut last = std::collections::HashMap::new();
+    for (i, m) in mutations.iter().enumerate() {
+        if let Mutation::PutBuild(b) = m {
+            last.insert((b.builder.as_str(), b.number), i);
+        }
+    }
+    let keep: Vec<bool> = mutations
+        .iter()
+        .enumerate()
+        .map(|(i, m)| match m {
+            Mutation::PutBuild(b) => last.get(&(b.builder.as_str(), b.number)) == Some(&i),
+            _ => true,
+        })
+        .collect();
+    mutations.into_iter().zip(keep).filter_map(|(m, k)| k.then_some(m)).collect()
+}
+
+/// Why an event cannot be applied. The event is then not stored and not published.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ApplyError {
+    UnknownBuilder(String),
+    UnknownBuild(BuildKey),
+    BuildExists(BuildKey),
+    BuildFinished(BuildKey),
+    UnknownStep(BuildKey, u32),
+    StepExists(BuildKey, u32),
+    UnknownLog(BuildKey, u32, String),
+    LogExists(BuildKey, u32, String),
+    LogFinished(BuildKey, u32, String),
+    UnknownWorker(String),
+    ChangeExists(u64),
+    UnknownBuildset(u64),
+}
+
+impl fmt::Display for ApplyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let b = |k: &BuildKey| format!("build {} #{}", k.builder, k.number);
+        match self {
+            Self::UnknownBuilder(n) => write!(f, "unknown builder '{n}'"),
+            Self::UnknownBuild(k) => write!(f, "no running {}", b(k)),
+            Self::BuildExists(k) => write!(f, "{} exists already", b(k)),
+            Self::BuildFinished(k) => write!(f, "{} has finished", b(k)),
+            Self::UnknownStep(k, s) => write!(f, "{} has no step {s}", b(k)),
+            Self::StepExists(k, s) => write!(f, "{} has a step {s} already", b(k)),
+            Self::UnknownLog(k, s, l) => write!(f, "{} step {s} has no log '{l}'", b(k)),
+            Self::LogExists(k, s, l) => write!(f, "{} step {s} has a log '{l}' already", b(k)),
+            Self::LogFinished(k, s, l) => write!(f, "log '{l}' of {} step {s} is finished", b(k)),
+            Self::UnknownWorker(n) => write!(f, "unknown worker '{n}'"),
+            Self::ChangeExists(n) => write!(f, "change {n} exists already"),
+            Self::UnknownBuildset(n) => write!(f, "unknown buildset {n}"),
+        }
+    }
+}
+
+impl std::error::Error for ApplyError {}
+
+/// Where a log chunk must be appended, as found by [`StatusState::apply`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogTarget {
+    pub log_id: u64,
+}
+
+/// What applying one event produced.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Applied {
+    pub mutations: Vec<Mutation>,
+    /// Set for log chunks: the log whose content grows.
+    pub log: Option<LogTarget>,
+    /// Set when a log was finished, so its store can close it.
+    pub log_finished: Option<u64>,
+}
+
+/// The state the hub keeps in memory. See the module doc.
+#[derive(Clone, Debug)]
+pub struct StatusState {
+    builders: BTreeMap<String, Builder>,
+    workers: BTreeMap<String, Worker>,
+    running: BTreeMap<BuildKey, Build>,
+    /// Newest finished builds per builder, oldest first, at most `window` each.
+    recent: BTreeMap<String, VecDeque<Build>>,
+    pending: BTreeMap<u64, BuildRequest>,
+    buildsets: BTreeMap<u64, Buildset>,
+    changes: VecDeque<Change>,
+    last_change: u64,
+    next_log_id: u64,
+    window: usize,
+}
+
+/// What the state is rebuilt from at start: the store's current records, limited to the window.
+#[derive(Clone, Debug, Default)]
+pub struct Snapshot {
+    pub builders: Vec<Builder>,
+    pub workers: Vec<Worker>,
+    pub running: Vec<Build>,
+    /// Newest finished builds, any order; more than the window per builder is fine.
+    pub recent: Vec<Build>,
+    pub pending: Vec<BuildRequest>,
+    pub buildsets: Vec<Buildset>,
+    /// Newest changes, any order.
+    pub changes: Vec<Change>,
+    pub last_change: u64,
+    pub next_log_id: u64,
+}
+
+/// How many connection times a worker keeps (enough for "connects per hour").
+const CONNECT_TIMES_KEPT: usize = 64;
+
+impl StatusState {
+    /// An empty state keeping `window` finished builds per builder (and 10× as many changes).
+    pub fn new(window: usize) -> Self {
+        Self::from_snapshot(Snapshot { next_log_id: 1, ..Snapshot::default() }, window)
+    }
+
+    pub fn from_snapshot(snapshot: Snapshot, window: usize) -> Self {
+        let window = window.max(1);
+        let mut state = Self {
+            builders: snapshot.builders.into_iter().map(|b| (b.name.clone(), b)).collect(),
+            workers: snapshot.workers.into_iter().map(|w| (w.name.clone(), w)).collect(),
+            running: snapshot.running.into_iter().map(|b| (b.key(), b)).collect(),
+            recent: BTreeMap::new(),
+            pending: snapshot.pending.into_iter().map(|r| (r.id, r)).collect(),
+            buildsets: snapshot.buildsets.into_iter().map(|b| (b.id, b)).collect(),
+            changes: VecDeque::new(),
+            last_change: snapshot.last_change,
+            next_log_id: snapshot.next_log_id.max(1),
+            window,
+        };
+        let mut recent = snapshot.recent;
+        recent.sort_by(|a, b| (&a.builder, a.number).cmp(&(&b.builder, b.number)));
+        for build in recent {
+            state.remember_finished(build);
+        }
+        let mut changes = snapshot.changes;
+        changes.sort_by_key(|c| c.number);
+        for change in changes {
+            state.remember_change(change);
+        }
+        state
+    }
+
+    pub fn window(&self) -> usize {
+        self.window
+    }
+
+    pub fn next_log_id(&self) -> u64 {
+        self.next_log_id
+    }
+
+    pub fn builders(&self) -> impl Iterator<Item = &Builder> {
+        self.builders.values()
+    }
+
+    pub fn builder(&self, name: &str) -> Option<&Builder> {
+        self.builders.get(name)
+    }
+
+    pub fn workers(&self) -> impl Iterator<Item = &Worker> {
+        self.workers.values()
+    }
+
+    pub fn worker(&self, name: &str) -> Option<&Worker> {
+        self.workers.get(name)
+    }
+
+    /// Running builds, by builder then number.
+    pub fn running(&self) -> impl Iterator<Item = &Build> {
+        self.running.values()
+    }
+
+    /// Finished builds of `builder` in the window, newest first.
+    pub fn recent(&self, builder: &str) -> impl Iterator<Item = &Build> {
+        self.recent.get(builder).into_iter().flat_map(|q| q.iter().rev())
+    }
+
+    /// True when the window holds every finished build of `builder` older than the ones shown,
+    /// i.e. the builder has fewer finished builds than the window can hold.
+    pub fn recent_is_complete(&self, builder: &str) -> bool {
+        self.recent.get(builder).is_none_or(|q| q.len() < self.window)
+    }
+
+    pub fn build(&self, builder: &str, number: u32) -> Option<&Build> {
+        let key = BuildKey { builder: builder.to_owned(), number };
+        self.running.get(&key).or_else(|| self.recent.get(builder)?.iter().find(|b| b.number == number))
+    }
+
+    /// The highest build number started on `builder`, if any is known here.
+    pub fn last_number(&self, builder: &str) -> Option<u32> {
+        let running = self.running.keys().filter(|k| k.builder == builder).map(|k| k.number).max();
+        let finished = self.recent.get(builder).and_then(|q| q.iter().map(|b| b.number).max());
+        running.max(finished)
+    }
+
+    pub fn pending(&self) -> impl Iterator<Item = &BuildRequest> {
+        self.pending.values()
+    }
+
+    pub fn buildsets(&self) -> impl Iterator<Item = &Buildset> {
+        self.buildsets.values()
+    }
+
+    /// Changes in the window, newest first.
+    pub fn changes(&self) -> impl Iterator<Item = &Change> {
+        self.changes.iter().rev()
+    }
+
+    pub fn last_change(&self) -> u64 {
+        self.last_change
+    }
+
+    /// The builder's state: building if a build runs, idle if one of its workers is connected.
+    pub fn builder_state(&self, name: &str) -> BuilderState {
+        let Some(builder) = self.builders.get(name) else { return BuilderState::Offline };
+        let building = self.running.keys().any(|k| k.builder == name);
+        BuilderState::of(builder, |w| self.workers.get(w).is_some_and(|w| w.connected), building)
+    }
+
+    /// Applies `event`, returning what the store must write. On error nothing changed.
+    pub fn apply(&mut self, event: &StatusEvent) -> Result<Applied, ApplyError> {
+        use StatusEvent as E;
+        let mut out = Applied::default();
+        match event {
+            E::BuilderAdded { builder } => {
+                self.builders.insert(builder.name.clone(), builder.clone());
+                out.mutations.push(Mutation::PutBuilder(builder.clone()));
+            }
+            E::BuilderRemoved { name } => {
+                self.builders.remove(name).ok_or_else(|| ApplyError::UnknownBuilder(name.clone()))?;
+                out.mutations.push(Mutation::RemoveBuilder(name.clone()));
+            }
+            E::BuilderStateChanged { name, .. } => {
+                self.require_builder(name)?;
+            }
+            E::BuildRequestSubmitted { request } => {
+                self.require_builder(&request.builder)?;
+                self.pending.insert(request.id, request.clone());
+                out.mutations.push(Mutation::PutRequest(request.clone()));
+            }
+            E::BuildRequestCancelled { request_id, .. } => {
+                if self.pending.remove(request_id).is_some() {
+                    out.mutations.push(Mutation::RemoveRequest(*request_id));
+                }
+            }
+            E::BuildsetSubmitted { buildset } => {
+                self.buildsets.insert(buildset.id, buildset.clone());
+                out.mutations.push(Mutation::PutBuildset(buildset.clone()));
+            }
+            E::BuildsetFinished { id, result, at } => {
+                let mut set = self.buildsets.remove(id).ok_or(ApplyError::UnknownBuildset(*id))?;
+                set.result = Some(*result);
+                set.complete_at = Some(*at);
+                out.mutations.push(Mutation::PutBuildset(set));
+            }
+            E::BuildStarted { build, requests } => {
+                self.require_builder(&build.builder)?;
+                let key = build.key();
+                if self.build(&key.builder, key.number).is_some() {
+                    return Err(ApplyError::BuildExists(key));
+                }
+                for id in requests {
+                    if self.pending.remove(id).is_some() {
+                        out.mutations.push(Mutation::RemoveRequest(*id));
+                    }
+                }
+                let mut build = build.clone();
+                build.finished = None;
+                build.result = None;
+                for step in &mut build.steps {
+                    for log in &mut step.logs {
+                        log.id = self.next_log_id;
+                        self.next_log_id += 1;
+                    }
+                }
+                out.mutations.push(Mutation::PutBuild(build.clone()));
+                self.running.insert(key, build);
+            }
+            E::BuildFinished { builder, number, result, text, at } => {
+                let key = BuildKey { builder: builder.clone(), number: *number };
+                let mut build = self.running.remove(&key).ok_or_else(|| self.not_running(key))?;
+                build.finished = Some(*at);
+                build.result = Some(*result);
+                build.eta = None;
+                if !text.is_empty() {
+                    build.text = text.clone();
+                }
+                out.mutations.push(Mutation::PutBuild(build.clone()));
+                self.remember_finished(build);
+            }
+            E::StepStarted { builder, number, step } => {
+                let next_log_id = &mut self.next_log_id;
+                let build = running_mut(&mut self.running, &self.recent, builder, *number)?;
+                if build.steps.iter().any(|s| s.number == step.number && s.started.is_some()) {
+                    return Err(ApplyError::StepExists(build.key(), step.number));
+                }
+                let mut step = step.clone();
+                for log in &mut step.logs {
+                    log.id = *next_log_id;
+                    *next_log_id += 1;
+                }
+                match build.steps.iter_mut().find(|s| s.number == step.number) {
+                    Some(planned) => *planned = step,
+                    None => {
+                        build.steps.push(step);
+                        build.steps.sort_by_key(|s| s.number);
+                    }
+                }
+                out.mutations.push(Mutation::PutBuild(build.clone()));
+            }
+            E::StepFinished { builder, number, step, result, text, text2, at } => {
+                let build = running_mut(&mut self.running, &self.recent, builder, *number)?;
+                let key = build.key();
+                let s = build.steps.iter_mut().find(|s| s.number == *step);
+                let s = s.ok_or(ApplyError::UnknownStep(key, *step))?;
+                s.result = Some(*result);
+                s.finished = Some(*at);
+                s.started.get_or_insert(*at);
+                if !text.is_empty() {
+                    s.text = text.clone();
+                }
+                s.text2 = text2.clone();
+                for log in &mut s.logs {
+                    log.finished = true;
+                }
+                out.mutations.push(Mutation::PutBuild(build.clone()));
+            }
+            E::LogStarted { builder, number, step, log, kind } => {
+                let id = self.next_log_id;
+                let build = running_mut(&mut self.running, &self.recent, builder, *number)?;
+                let key = build.key();
+                let s = build.steps.iter_mut().find(|s| s.number == *step);
+                let s = s.ok_or_else(|| ApplyError::UnknownStep(key.clone(), *step))?;
+                if s.log(log).is_some() {
+                    return Err(ApplyError::LogExists(key, *step, log.clone()));
+                }
+                s.logs.push(LogRef { id, name: log.clone(), kind: *kind, size: 0, finished: false });
+                self.next_log_id += 1;
+                out.mutations.push(Mutation::PutBuild(build.clone()));
+            }
+            E::LogChunk { builder, number, step, log, text, .. } => {
+                let log_ref = self.open_log(builder, *number, *step, log)?;
+                log_ref.size += text.len() as u64;
+                out.log = Some(LogTarget { log_id: log_ref.id });
+            }
+            E::LogFinished { builder, number, step, log } => {
+                let log_ref = self.open_log(builder, *number, *step, log)?;
+                log_ref.finished = true;
+                out.log_finished = Some(log_ref.id);
+                let build = &self.running[&BuildKey { builder: builder.clone(), number: *number }];
+                out.mutations.push(Mutation::PutBuild(build.clone()));
+            }
+            E::ChangeAdded { change } => {
+                if change.number <= self.last_change && self.changes.iter().any(|c| c.number == change.number) {
+                    return Err(ApplyError::ChangeExists(change.number));
+                }
+                self.last_change = self.last_change.max(change.number);
+                out.mutations.push(Mutation::PutChange(change.clone()));
+                self.remember_change(change.clone());
+            }
+            E::WorkerConnected { worker, at } => {
+                let mut w = worker.clone();
+                let old = self.workers.get(&w.name);
+                w.connect_times = old.map(|o| o.connect_times.clone()).unwrap_or_default();
+                w.connect_times.push(*at);
+                let excess = w.connect_times.len().saturating_sub(CONNECT_TIMES_KEPT);
+                w.connect_times.drain(..excess);
+                w.connected = true;
+                w.last_heard = Some(*at);
+                out.mutations.push(Mutation::PutWorker(w.clone()));
+                self.workers.insert(w.name.clone(), w);
+            }
+            E::WorkerDisconnected { name, at } => {
+                let w = self.worker_mut(name)?;
+                w.connected = false;
+                w.paused = false;
+                w.last_heard = Some(*at);
+                out.mutations.push(Mutation::PutWorker(w.clone()));
+            }
+            E::WorkerPaused { name } | E::WorkerUnpaused { name } => {
+                let paused = matches!(event, E::WorkerPaused { .. });
+                let w = self.worker_mut(name)?;
+                w.paused = paused;
+                out.mutations.push(Mutation::PutWorker(w.clone()));
+            }
+            E::UserChanged { user } => out.mutations.push(Mutation::PutUser(user.clone())),
+            E::MasterStarted { .. } | E::MasterStopping { .. } | E::Reconfigured { .. } => {}
+        }
+        Ok(out)
+    }
+
+    fn require_builder(&self, name: &str) -> Result<(), ApplyError> {
+        match self.builders.contains_key(name) {
+            true => Ok(()),
+            false => Err(ApplyError::UnknownBuilder(name.to_owned())),
+        }
+    }
+
+    fn not_running(&self, key: BuildKey) -> ApplyError {
+        match self.build(&key.builder, key.number) {
+            Some(_) => ApplyError::BuildFinished(key),
+            None => ApplyError::UnknownBuild(key),
+        }
+    }
+
+    fn worker_mut(&mut self, name: &str) -> Result<&mut Worker, ApplyError> {
+        self.workers.get_mut(name).ok_or_else(|| ApplyError::UnknownWorker(name.to_owned()))
+    }
+
+    fn open_log(&mut self, builder: &str, number: u32, step: u32, log: &str) -> Result<&mut LogRef, ApplyError> {
+        let build = running_mut(&mut self.running, &self.recent, builder, number)?;
+        let key = build.key();
+        let s = build.steps.iter_mut().find(|s| s.number == step);
+        let s = s.ok_or_else(|| ApplyError::UnknownStep(key.clone(), step))?;
+        let l = s.logs.iter_mut().find(|l| l.name == log);
+        let l = l.ok_or_else(|| ApplyError::UnknownLog(key.clone(), step, log.to_owned()))?;
+        if l.finished {
+            return Err(ApplyError::LogFinished(key, step, log.to_owned()));
+        }
+        Ok(l)
+    }
+
+    fn remember_finished(&mut self, build: Build) {
+        let queue = self.recent.entry(build.builder.clone()).or_default();
+        let at = queue.iter().rposition(|b| b.number < build.number).map_or(0, |i| i + 1);
+        queue.insert(at, build);
+        while queue.len() > self.window {
+            queue.pop_front();
+        }
+    }
+
+    fn remember_change(&mut self, change: Change) {
+        self.changes.push_back(change);
+        while self.changes.len() > self.window * 10 {
+            self.changes.pop_front();
+        }
+    }
+}
+
+fn running_mut<'a>(
+    running: &'a mut BTreeMap<BuildKey, Build>,
+    recent: &BTreeMap<String, VecDeque<Build>>,
+    builder: &str,
+    number: u32,
+) -> Result<&'a mut Build, ApplyError> {
+    let key = BuildKey { builder: builder.to_owned(), number };
+    if running.contains_key(&key) {
+        return Ok(running.get_mut(&key).expect("checked above"));
+    }
+    let finished = recent.get(builder).is_some_and(|q| q.iter().any(|b| b.number == number));
+    Err(if finished { ApplyError::BuildFinished(key) } else { ApplyError::UnknownBuild(key) })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::event::Channel;
+    use crate::domain::model::{LogKind, Step, Timestamp};
+    use crate::domain::result::BuildResult;
+
+    fn at(minute: i64) -> Timestamp {
+        chrono::DateTime::from_timestamp(1_700_000_000 + minute * 60, 0).unwrap_or_default()
+    }
+
+    fn builder(name: &str) -> StatusEvent {
+        StatusEvent::BuilderAdded {
+            builder: Builder { name: name.into(), workers: vec!["w".into()], ..Builder::default() },
+        }
+    }
+
+    fn start(name: &str, number: u32) -> StatusEvent {
+        let build = Build {
+            builder: name.into(),
+            number,
+            reason: String::new(),
+            properties: Default::default(),
+            sourcestamps: Vec::new(),
+            blamelist: Vec::new(),
+            worker: "w".into(),
+            started: at(i64::from(number)),
+            finished: None,
+            result: None,
+            text: Vec::new(),
+            steps: Vec::new(),
+            eta: None,
+        };
+        StatusEvent::BuildStarted { build, requests: Vec::new() }
+    }
+
+    fn finish(name: &str, number: u32, result: BuildResult) -> StatusEvent {
+        StatusEvent::BuildFinished { builder: name.into(), number, result, text: vec![], at: at(i64::from(number) + 1) }
+    }
+
+    fn step(name: &str, number: u32, s: u32) -> StatusEvent {
+        let step = Step { number: s, name: format!("step{s}"), started: Some(at(0)), ..Step::default() };
+        StatusEvent::StepStarted { builder: name.into(), number, step }
+    }
+
+    #[test]
+    fn a_build_runs_through_steps_and_logs_and_lands_in_the_window() {
+        let mut state = StatusState::new(10);
+        state.apply(&builder("b")).unwrap();
+        state.apply(&start("b", 0)).unwrap();
+        state.apply(&step("b", 0, 0)).unwrap();
+        let log = StatusEvent::LogStarted {
+            builder: "b".into(),
+            number: 0,
+            step: 0,
+            log: "stdio".into(),
+            kind: LogKind::Text,
+        };
+        state.apply(&log).unwrap();
+        let chunk = StatusEvent::LogChunk {
+            builder: "b".into(),
+            number: 0,
+            step: 0,
+            log: "stdio".into(),
+            channel: Channel::Stdout,
+            text: "hello".into(),
+        };
+        let applied = state.apply(&chunk).unwrap();
+        assert_eq!(applied.log, Some(LogTarget { log_id: 1 }));
+        assert!(applied.mutations.is_empty(), "chunks change no stored record");
+        let done = StatusEvent::LogFinished { builder: "b".into(), number: 0, step: 0, log: "stdio".into() };
+        assert_eq!(state.apply(&done).unwrap().log_finished, Some(1));
+        assert_eq!(
+            state.apply(&chunk),
+            Err(ApplyError::LogFinished(BuildKey { builder: "b".into(), number: 0 }, 0, "stdio".into()))
+        );
+        assert_eq!(state.builder_state("b"), BuilderState::Building);
+        state.apply(&finish("b", 0, BuildResult::Failure)).unwrap();
+        let build = state.build("b", 0).unwrap();
+        assert_eq!(build.result, Some(BuildResult::Failure));
+        assert_eq!(build.steps[0].logs[0].size, 5);
+        assert_eq!(state.running().count(), 0);
+        assert_eq!(state.builder_state("b"), BuilderState::Offline);
+    }
+
+    #[test]
+    fn events_that_contradict_the_state_are_rejected_and_change_nothing() {
+        let mut state = StatusState::new(10);
+        assert_eq!(state.apply(&start("nope", 0)), Err(ApplyError::UnknownBuilder("nope".into())));
+        state.apply(&builder("b")).unwrap();
+        state.apply(&start("b", 0)).unwrap();
+        let key = BuildKey { builder: "b".into(), number: 0 };
+        assert_eq!(state.apply(&start("b", 0)), Err(ApplyError::BuildExists(key.clone())));
+        assert_eq!(
+            state.apply(&finish("b", 1, BuildResult::Success)),
+            Err(ApplyError::UnknownBuild(BuildKey { builder: "b".into(), number: 1 }))
+        );
+        state.apply(&finish("b", 0, BuildResult::Success)).unwrap();
+        assert_eq!(state.apply(&finish("b", 0, BuildResult::Success)), Err(ApplyError::BuildFinished(key.clone())));
+        assert_eq!(state.apply(&step("b", 0, 0)), Err(ApplyError::BuildFinished(key)));
+        let gone = StatusEvent::WorkerDisconnected { name: "ghost".into(), at: at(0) };
+        assert_eq!(state.apply(&gone), Err(ApplyError::UnknownWorker("ghost".into())));
+    }
+
+    #[test]
+    fn compact_keeps_the_last_write_of_each_build_in_place() {
+        let mut state = StatusState::new(10);
+        state.apply(&builder("b")).unwrap();
+        let mut all = Vec::new();
+        for e in [start("b", 0), step("b", 0, 0), step("b", 0, 1), finish("b", 0, BuildResult::Success)] {
+            all.extend(state.apply(&e).unwrap().mutations);
+        }
+        let compacted = compact(all);
+        assert_eq!(compacted.len(), 1);
+        let Mutation::PutBuild(b) = &compacted[0] else { panic!("expected a build") };
+        assert_eq!((b.steps.len(), b.result), (2, Some(BuildResult::Success)));
+    }
+
+    proptest::proptest! {
+        /// Whatever the order of finishing, the window holds the newest builds, sorted, at most `window`.
+        #[test]
+        fn the_window_keeps_the_newest_finished_builds(window in 1usize..8, order in proptest::collection::vec(0u32..30, 1..40)) {
+            let mut state = StatusState::new(window);
+            state.apply(&builder("b")).unwrap();
+            let mut numbers: Vec<u32> = order.clone();
+            numbers.sort_unstable();
+            numbers.dedup();
+            for n in &numbers {
+                state.apply(&start("b", *n)).unwrap();
+            }
+            let mut finished = Vec::new();
+            for n in order {
+                if state.apply(&finish("b", n, BuildResult::Success)).is_ok() {
+                    finished.push(n);
+                }
+            }
+            let kept: Vec<u32> = state.recent("b").map(|b| b.number).collect();
+            let mut expected = finished.clone();
+            expected.sort_unstable_by(|a, b| b.cmp(a));
+            expected.truncate(window);
+            // The window may hold older builds only if they finished after newer ones were dropped.
+            proptest::prop_assert!(kept.len() <= window);
+            proptest::prop_assert!(kept.windows(2).all(|w| w[0] > w[1]));
+            proptest::prop_assert_eq!(kept.first(), expected.first());
+        }
+    }
+}

@@ -1,0 +1,156 @@
+//! Query arguments: the multimap every page reads, and typed parsing with errors that name the
+//! argument. A bad argument is a 400 that says which one and why, never a 500.
+
+use std::fmt;
+
+use percent_encoding::percent_decode_str;
+
+/// Query arguments in order; a name may repeat. "The value of X" is its first value.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Args(Vec<(String, String)>);
+
+/// A query argument that could not be used.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ArgError {
+    pub name: String,
+    pub value: String,
+    pub expected: &'static str,
+}
+
+impl fmt::Display for ArgError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "argument '{}': '{}' is not {}", self.name, self.value, self.expected)
+    }
+}
+
+impl std::error::Error for ArgError {}
+
+impl Args {
+    /// Parses `a=1&b=x+y&a=2` (form encoding: `+` is a space, invalid UTF-8 replaced).
+    pub fn parse(query: &str) -> Self {
+        let decode = |s: &str| percent_decode_str(&s.replace('+', " ")).decode_utf8_lossy().into_owned();
+        let pairs = query.split('&').filter(|p| !p.is_empty()).map(|pair| match pair.split_once('=') {
+            Some((k, v)) => (decode(k), decode(v)),
+            None => (decode(pair), String::new()),
+        });
+        Self(pairs.collect())
+    }
+
+    pub fn from_pairs<K: Into<String>, V: Into<String>>(pairs: impl IntoIterator<Item = (K, V)>) -> Self {
+        Self(pairs.into_iter().map(|(k, v)| (k.into(), v.into())).collect())
+    }
+
+    pub fn first(&self, name: &str) -> Option<&str> {
+        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+
+    /// Every value of `name`, empty values dropped.
+    pub fn all(&self, name: &str) -> Vec<String> {
+        self.0.iter().filter(|(k, v)| k == name && !v.is_empty()).map(|(_, v)| v.clone()).collect()
+    }
+
+    pub fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
+    /// A non-negative count, `default` when absent or empty, an error when malformed.
+    pub fn count(&self, name: &str, default: usize) -> Result<usize, ArgError> {
+        match self.first(name) {
+            None | Some("") => Ok(default),
+            Some(v) => v.trim().parse().map_err(|_| ArgError {
+                name: name.to_owned(),
+                value: v.to_owned(),
+                expected: "a whole number (0 or more)",
+            }),
+        }
+    }
+
+    /// The builder/category filters: `tag=`, or `category=` when no `tag=` is given.
+    pub fn tags(&self) -> Vec<String> {
+        let tags = self.all("tag");
+        if tags.is_empty() { self.all("category") } else { tags }
+    }
+
+    /// `branch=` values with the trunk mapping: `trunk` also matches builds with no branch.
+    pub fn branches(&self) -> BranchFilter {
+        BranchFilter(self.all("branch"))
+    }
+
+    /// `property.NAME=VALUE` filters, first value of each.
+    pub fn property_filters(&self) -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> = Vec::new();
+        for (k, v) in self.pairs() {
+            if let Some(name) = k.strip_prefix("property.")
+                && !out.iter().any(|(n, _)| n == name)
+            {
+                out.push((name.to_owned(), v.to_owned()));
+            }
+        }
+        out
+    }
+}
+
+/// Branches a page is limited to; empty means every branch.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct BranchFilter(pub Vec<String>);
+
+impl BranchFilter {
+    pub fn is_all(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Whether a build or change on `branch` is shown (`trunk` matches no branch too).
+    pub fn matches(&self, branch: Option<&str>) -> bool {
+        if self.0.is_empty() {
+            return true;
+        }
+        match branch {
+            Some(b) => self.0.iter().any(|f| f == b),
+            None => self.0.iter().any(|f| f == "trunk"),
+        }
+    }
+
+    /// `trunk, release` or `ALL`, as page headings show it.
+    pub fn describe(&self) -> String {
+        if self.0.is_empty() { "ALL".to_owned() } else { self.0.join(", ") }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_repeated_and_encoded_arguments() {
+        let args = Args::parse("builder=a%2Fb&builder=c+d&branch=&branch=trunk&flag");
+        assert_eq!(args.all("builder"), ["a/b", "c d"]);
+        assert_eq!(args.all("branch"), ["trunk"]);
+        assert_eq!(args.first("flag"), Some(""));
+        assert_eq!(args.first("nope"), None);
+    }
+
+    #[test]
+    fn counts_are_validated_with_the_argument_named() {
+        let args = Args::parse("numbuilds=7&bad=x1");
+        assert_eq!(args.count("numbuilds", 20), Ok(7));
+        assert_eq!(args.count("absent", 20), Ok(20));
+        let err = args.count("bad", 20).unwrap_err();
+        assert_eq!(err.to_string(), "argument 'bad': 'x1' is not a whole number (0 or more)");
+        assert!(Args::parse("n=-1").count("n", 1).is_err());
+    }
+
+    #[test]
+    fn trunk_matches_builds_without_a_branch() {
+        let trunk = Args::parse("branch=trunk").branches();
+        assert!(trunk.matches(None) && trunk.matches(Some("trunk")) && !trunk.matches(Some("dev")));
+        assert!(BranchFilter::default().matches(Some("anything")));
+    }
+
+    #[test]
+    fn tag_wins_over_category_and_property_filters_keep_the_first_value() {
+        assert_eq!(Args::parse("category=a&tag=b").tags(), ["b"]);
+        assert_eq!(Args::parse("category=a").tags(), ["a"]);
+        let p = Args::parse("property.owner=ann&property.owner=bob&property.x=1").property_filters();
+        assert_eq!(p, [("owner".to_owned(), "ann".to_owned()), ("x".to_owned(), "1".to_owned())]);
+    }
+}

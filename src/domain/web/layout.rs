@@ -1,0 +1,109 @@
+//! The frame every HTML page shares (spec-web §0.3): head, navigation bar, alert box, footer.
+
+use maud::{DOCTYPE, Markup, html};
+
+use super::text::long_time;
+use crate::domain::model::Timestamp;
+
+/// Site-wide settings pages show.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Site {
+    pub title: String,
+    pub title_url: String,
+    pub buildbot_url: String,
+    /// Default rows of `/one_line_per_build`.
+    pub numbuilds: usize,
+    /// Default rows of a builder page (the seed page says 5).
+    pub builder_numbuilds: usize,
+    pub show_users_page: bool,
+}
+
+impl Default for Site {
+    fn default() -> Self {
+        Self {
+            title: "Buildbot".to_owned(),
+            title_url: "http://buildbot.net".to_owned(),
+            buildbot_url: "http://localhost:8010/".to_owned(),
+            numbuilds: 20,
+            builder_numbuilds: 5,
+            show_users_page: false,
+        }
+    }
+}
+
+/// What a page needs to know about the request it answers.
+#[derive(Clone, Debug)]
+pub struct Page<'a> {
+    pub site: &'a Site,
+    /// Relative path from this page to the site root (`./`, `../`, …).
+    pub root: String,
+    pub now: Timestamp,
+    /// Refresh the page after this many seconds (at least 15).
+    pub reload: Option<u32>,
+    /// The `alert_msg` argument, shown escaped.
+    pub alert: Option<String>,
+}
+
+/// Navigation links of the header bar: (path from root, label).
+const NAV: &[(&str, &str)] = &[
+    ("builders", "Builders"),
+    ("one_line_per_build", "Recent Builds"),
+    ("buildslaves", "Buildslaves"),
+    ("changes", "Changesources"),
+    ("about", "About"),
+];
+
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Wraps `content` in the site layout with `title`.
+pub fn frame(page: &Page, title: &str, content: Markup) -> Markup {
+    let root = &page.root;
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                @if let Some(secs) = page.reload {
+                    meta http-equiv="refresh" content=(secs.max(15));
+                }
+                title { (title) }
+                link rel="stylesheet" href={ (root) "default.css" } type="text/css";
+                link rel="icon" href={ (root) "favicon.ico" };
+            }
+            body.interface {
+                div.header {
+                    a href=(root) { "Home" }
+                    @for (path, label) in NAV {
+                        " - " a href={ (root) (path) } { (label) }
+                    }
+                }
+                @if let Some(alert) = page.alert.as_deref().filter(|a| !a.is_empty()) {
+                    div.alert { (alert) }
+                }
+                div.content { (content) }
+                div.footer {
+                    a href=(root) { "buildstatus" } " " (VERSION)
+                    " working for the "
+                    @if page.site.title_url.is_empty() { (page.site.title) }
+                    @else { a href=(page.site.title_url) { (page.site.title) } }
+                    " project."
+                    br;
+                    "Page built: " b { (long_time(page.now)) } " (UTC)"
+                }
+            }
+        }
+    }
+}
+
+/// A small standalone page for errors: what was asked for and why it failed.
+pub fn error_page(page: &Page, heading: &str, detail: &str) -> Markup {
+    frame(
+        page,
+        heading,
+        html! {
+            h1 { (heading) }
+            p.error { (detail) }
+            p { a href=(page.root) { "Back to the welcome page" } }
+        },
+    )
+}

@@ -1,0 +1,123 @@
+//! `/builders/NAME` (spec §5.4): current builds, pending requests, recent builds, workers.
+
+use maud::{Markup, html};
+
+use super::recent::build_table;
+use crate::domain::model::{Build, BuildRequest, Builder, Timestamp, Worker};
+use crate::domain::web::layout::{Page, frame};
+use crate::domain::web::text::{email, format_interval, path, shortrev};
+
+/// Everything the builder page shows.
+#[derive(Clone, Debug)]
+pub struct BuilderPage {
+    pub builder: Builder,
+    pub running: Vec<Build>,
+    pub pending: Vec<BuildRequest>,
+    pub recent: Vec<Build>,
+    /// The builder's workers, in the builder's order (unknown names shown offline).
+    pub workers: Vec<Worker>,
+    pub numbuilds: usize,
+}
+
+pub fn builder_page(page: &Page, data: &BuilderPage) -> Markup {
+    let root = &page.root;
+    let name = &data.builder.name;
+    frame(
+        page,
+        &format!("Buildbot: {name}"),
+        html! {
+            div.column {
+                h1 { "Builder " (name) }
+                @if let Some(d) = &data.builder.description { div.BuilderDescription { (d) } }
+                @if !data.builder.tags.is_empty() { p { "Tags: " (data.builder.tags.join(", ")) } }
+
+                h2 { "Current Builds:" }
+                @if data.running.is_empty() { p { "No current builds" } }
+                ul {
+                    @for b in &data.running {
+                        li {
+                            a href=(path::build(root, name, b.number)) { "#" (b.number) }
+                            @if let Some(eta) = b.eta { " ETA: " (eta_text(eta, page.now)) }
+                            " " (current_step(b))
+                        }
+                    }
+                }
+
+                h2 { "Pending Build Requests:" }
+                @if data.pending.is_empty() { p { "No Pending Build Requests" } }
+                ul {
+                    @for r in &data.pending {
+                        li {
+                            small { "(" (r.submitted_at.format("%b %d %H:%M:%S")) ", waiting "
+                                (format_interval((page.now - r.submitted_at).num_seconds())) ")" }
+                            " " (request_source(root, r))
+                            @if let Some(owner) = r.properties.get("owner") {
+                                " " b { "Forced build" } " by " (email(&crate::domain::model::property_string(&owner.value)))
+                            }
+                            @if !r.reason.is_empty() { " " small { (r.reason) } }
+                        }
+                    }
+                }
+
+                h2 { "Recent Builds:" }
+                (build_table(root, &data.recent, false))
+                p { a href={ "?numbuilds=" (data.numbuilds + 5) } { "Show more" } }
+            }
+            div.column {
+                h2 { "Buildslaves:" }
+                @if data.workers.is_empty() { p { "no slaves attached" } }
+                @else {
+                    table.info {
+                        tr { th { "Name" } th { "Status" } th { "Admin" } }
+                        @for w in &data.workers {
+                            @let (class, label) = worker_status(w);
+                            tr {
+                                td { a href=(path::worker(root, &w.name)) { (w.name) } }
+                                td class=(class) { (label) }
+                                td { @if let Some(a) = &w.admin { (email(a)) } }
+                            }
+                        }
+                    }
+                }
+            }
+        },
+    )
+}
+
+/// `HH:MM:SS [1 hrs, 2 mins, 3 secs]`: when a build is expected to finish.
+pub fn eta_text(eta: Timestamp, now: Timestamp) -> String {
+    format!("{} [{}]", eta.format("%H:%M:%S"), format_interval((eta - now).num_seconds()))
+}
+
+/// The step a running build is in, or that it waits.
+pub fn current_step(build: &Build) -> String {
+    match build.current_step() {
+        Some(step) => step.name.clone(),
+        None => "[waiting for Lock]".to_owned(),
+    }
+}
+
+fn request_source(root: &str, r: &BuildRequest) -> Markup {
+    let changes: Vec<u64> = r.sourcestamps.iter().flat_map(|s| s.changes.iter().copied()).collect();
+    html! {
+        @if changes.len() >= 4 { "(" (changes.len()) " changes)" }
+        @else {
+            @for (i, n) in changes.iter().enumerate() {
+                @if i > 0 { ", " }
+                a href=(path::change(root, *n)) { "change " (n) }
+            }
+            @for s in r.sourcestamps.iter().filter(|s| s.changes.is_empty()) {
+                @if let Some(rev) = &s.revision { (shortrev(rev, None)) " " }
+            }
+        }
+    }
+}
+
+/// The status cell of a worker: (CSS class, text).
+pub fn worker_status(w: &Worker) -> (&'static str, &'static str) {
+    match (w.connected, w.paused) {
+        (true, true) => ("paused", "paused"),
+        (true, false) => ("idle", "connected"),
+        (false, _) => ("offline", "offline"),
+    }
+}

@@ -1,0 +1,55 @@
+//! The welcome page `/` and `/about` (spec §5.12).
+
+use maud::{Markup, html};
+
+use crate::domain::web::layout::{Page, VERSION, frame};
+
+/// Links of the welcome page: (path, label, what it shows).
+const PAGES: &[(&str, &str, &str)] = &[
+    ("builders", "Builders", "the latest build and the current activity of every builder"),
+    ("one_line_per_build", "Recent Builds", "one line per finished build, newest first"),
+    ("buildslaves", "Buildslaves", "the workers, what they build and whether they are connected"),
+    ("changes", "Changesources", "where changes come from, and the latest changes"),
+    ("about", "About", "the versions of this server and its libraries"),
+];
+
+pub fn home_page(page: &Page) -> Markup {
+    let site = page.site;
+    frame(
+        page,
+        &site.title,
+        html! {
+            h1 {
+                "Welcome to the buildstatus for the "
+                @if site.title_url.is_empty() { (site.title) } @else { a href=(site.title_url) { (site.title) } }
+                " project!"
+            }
+            ul.links {
+                @for (path, label, what) in PAGES {
+                    li { a href={ (page.root) (path) } { (label) } ": " (what) }
+                }
+            }
+        },
+    )
+}
+
+/// `(crate, version)` of the main libraries, filled in by the caller.
+pub fn about_page(page: &Page, libraries: &[(&str, &str)]) -> Markup {
+    frame(
+        page,
+        "About this Buildbot",
+        html! {
+            h1 { "About this buildstatus" }
+            h2 { "Version Information" }
+            ul {
+                li { "buildstatus: " (VERSION) }
+                @for (name, version) in libraries { li { (name) ": " (version) } }
+            }
+            h2 { "Source code" }
+            p {
+                "buildstatus is free software. It re-implements the status targets of Buildbot 0.8 "
+                "(" a href="http://buildbot.net/" { "buildbot.net" } ")."
+            }
+        },
+    )
+}

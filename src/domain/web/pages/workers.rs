@@ -1,0 +1,114 @@
+//! `/buildslaves` and `/buildslaves/NAME` (spec §5.10).
+
+use maud::{Markup, html};
+
+use super::recent::{build_line, build_table};
+use crate::domain::model::{Build, Timestamp, Worker};
+use crate::domain::web::layout::{Page, frame};
+use crate::domain::web::text::{abbreviate_age, email, path};
+
+/// One row of the worker list.
+#[derive(Clone, Debug)]
+pub struct WorkerRow {
+    pub worker: Worker,
+    /// Builders that may use this worker, natural order.
+    pub builders: Vec<String>,
+    pub running: usize,
+}
+
+pub fn workers_page(page: &Page, rows: &[WorkerRow], show_builders: bool) -> Markup {
+    let root = &page.root;
+    frame(
+        page,
+        "BuildSlaves",
+        html! {
+            h1 { "Buildslaves" }
+            table.info {
+                tr {
+                    th { "Name" }
+                    @if show_builders { th { "Builders" } }
+                    th { "BuildBot" } th { "Admin" } th { "Last heard from" } th { "Connects/Hour" } th { "Status" }
+                }
+                @for (i, row) in rows.iter().enumerate() {
+                    @let w = &row.worker;
+                    @let (class, label) = status(w, row.running);
+                    tr.alt[i % 2 == 1] {
+                        td { a href=(path::worker(root, &w.name)) { (w.name) } }
+                        @if show_builders {
+                            td {
+                                @if row.builders.is_empty() { span.Warning { "no builders" } }
+                                @for (j, b) in row.builders.iter().enumerate() {
+                                    @if j > 0 { " " }
+                                    a href=(path::builder(root, b)) { (b) }
+                                }
+                            }
+                        }
+                        td { (w.version.as_deref().unwrap_or("-")) }
+                        td { @match &w.admin { Some(a) => (email(a)), None => "-" } }
+                        td {
+                            @if let Some(t) = w.last_heard {
+                                (abbreviate_age((page.now - t).num_seconds())) " "
+                                small { "(" (t.format("%Y-%b-%d %H:%M:%S")) ")" }
+                            }
+                        }
+                        td { (connects_last_hour(w, page.now)) }
+                        td class=(class) { (label) }
+                    }
+                }
+            }
+            @if rows.is_empty() { p { "No workers are known." } }
+        },
+    )
+}
+
+/// Everything one worker's page shows.
+#[derive(Clone, Debug)]
+pub struct WorkerPage {
+    pub worker: Worker,
+    pub running: Vec<Build>,
+    pub recent: Vec<Build>,
+}
+
+pub fn worker_page(page: &Page, data: &WorkerPage) -> Markup {
+    let root = &page.root;
+    let w = &data.worker;
+    frame(
+        page,
+        &format!("Buildbot: {}", w.name),
+        html! {
+            h1 { "Buildslave: " (w.name) }
+            div.column {
+                h2 { "Currently building:" }
+                @if data.running.is_empty() { p { "No current builds" } }
+                ul { @for b in &data.running { li { (build_line(root, b, true)) } } }
+                h2 { "Recent builds" }
+                (build_table(root, &data.recent, true))
+            }
+            div.column {
+                @if let Some(uri) = &w.access_uri { p { a href=(uri) { "Click to Access Slave" } } }
+                @if let Some(a) = &w.admin { h2 { "Administrator" } p { (email(a)) } }
+                h2 { "Slave information" }
+                @if let Some(v) = &w.version { p { "Buildbot-Slave " (v) } }
+                @if let Some(h) = &w.host { pre { (h) } }
+                h2 { "Connection Status" }
+                p {
+                    (connects_last_hour(w, page.now)) " connection(s) in the last hour"
+                    @if !w.connected { " (not currently connected)" }
+                }
+            }
+        },
+    )
+}
+
+fn status(w: &Worker, running: usize) -> (&'static str, String) {
+    match (w.connected, running, w.paused) {
+        (false, _, _) => ("offline", "Not connected".to_owned()),
+        (true, n, _) if n > 0 => ("building", format!("Running {n} build(s)")),
+        (true, _, true) => ("paused", "Paused".to_owned()),
+        (true, _, false) => ("idle", "Idle".to_owned()),
+    }
+}
+
+fn connects_last_hour(w: &Worker, now: Timestamp) -> usize {
+    w.connect_times.iter().filter(|t| (now - **t).num_seconds() < 3600).count()
+}
