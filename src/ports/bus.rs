@@ -1,0 +1,34 @@
+//! Fan-out of numbered events to live subscribers (pages, notifiers).
+
+use std::pin::Pin;
+
+use futures_util::Stream;
+
+use crate::domain::event::SequencedEvent;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BusError {
+    /// The subscriber fell so far behind (or asked for so old a start) that events in between
+    /// are no longer held; it must catch up from the store from `missed_from` on.
+    Lagged { missed_from: u64 },
+}
+
+impl std::fmt::Display for BusError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Lagged { missed_from } => write!(f, "events from {missed_from} on are no longer held"),
+        }
+    }
+}
+
+impl std::error::Error for BusError {}
+
+pub type EventStream = Pin<Box<dyn Stream<Item = Result<SequencedEvent, BusError>> + Send>>;
+
+pub trait EventBus: Send + Sync {
+    /// Delivers an event to every subscriber. Sequence numbers must increase.
+    fn publish(&self, event: SequencedEvent);
+
+    /// Events with `seq > after` (all held ones when `after` is 0), then live ones.
+    fn subscribe(&self, after: u64) -> EventStream;
+}

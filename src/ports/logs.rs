@@ -1,0 +1,73 @@
+//! Log content: append-only, read by byte range, streamed while it grows.
+//!
+//! A log is a sequence of chunks, each on a channel (stdout, stderr, header). Offsets count
+//! content bytes over all channels, so offset N is "after the first N bytes written".
+
+use std::pin::Pin;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use futures_util::Stream;
+
+use crate::domain::event::Channel;
+
+#[derive(Debug)]
+pub enum LogError {
+    NotFound(u64),
+    Io(String),
+    /// The stored bytes are not a valid log (damaged file).
+    Corrupt(u64, String),
+}
+
+impl std::fmt::Display for LogError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::NotFound(id) => write!(f, "log {id} has no content"),
+            Self::Io(e) => write!(f, "log storage: {e}"),
+            Self::Corrupt(id, why) => write!(f, "log {id} is damaged: {why}"),
+        }
+    }
+}
+
+impl std::error::Error for LogError {}
+
+/// How much a log holds: all content bytes, and those of them on the header channel.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LogSize {
+    pub total: u64,
+    pub header: u64,
+}
+
+impl LogSize {
+    /// The bytes of the text view (stdout and stderr).
+    pub fn text(self) -> u64 {
+        self.total - self.header
+    }
+}
+
+/// Consecutive bytes of one channel.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogPiece {
+    pub channel: Channel,
+    pub data: Bytes,
+}
+
+pub type LogStream = Pin<Box<dyn Stream<Item = Result<LogPiece, LogError>> + Send>>;
+
+#[async_trait]
+pub trait LogStore: Send + Sync {
+    async fn append(&self, log: u64, channel: Channel, data: &[u8]) -> Result<(), LogError>;
+
+    /// No more chunks will come; streams following the log end.
+    async fn finish(&self, log: u64) -> Result<(), LogError>;
+
+    /// Content bytes written so far (zero for a log never written).
+    async fn size(&self, log: u64) -> Result<LogSize, LogError>;
+
+    /// The pieces covering content bytes `[from, from + len)`, cut at both ends.
+    async fn read(&self, log: u64, from: u64, len: u64) -> Result<Vec<LogPiece>, LogError>;
+
+    /// Pieces from content byte `from` to the end; with `follow`, keeps waiting for new chunks
+    /// until the log is finished. Never holds more than a bounded buffer in memory.
+    fn stream(&self, log: u64, from: u64, follow: bool) -> LogStream;
+}

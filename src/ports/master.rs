@@ -1,0 +1,67 @@
+//! What the web status asks of the master it reports on: force, stop, ping, cancel, shutdown.
+//! The authorised actions of a later issue call it; a standalone server has no master and
+//! refuses them with [`NoMaster`].
+
+use async_trait::async_trait;
+
+use crate::domain::model::Properties;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ControlError {
+    Unsupported(&'static str),
+    Refused(String),
+}
+
+impl std::fmt::Display for ControlError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Unsupported(what) => write!(f, "this server has no master that can {what}"),
+            Self::Refused(why) => write!(f, "the master refused: {why}"),
+        }
+    }
+}
+
+impl std::error::Error for ControlError {}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ForceRequest {
+    pub builder: String,
+    pub who: String,
+    pub reason: String,
+    pub branch: Option<String>,
+    pub revision: Option<String>,
+    pub properties: Properties,
+}
+
+#[async_trait]
+pub trait MasterControl: Send + Sync {
+    /// Schedules a build; returns the build request's id.
+    async fn force_build(&self, request: ForceRequest) -> Result<u64, ControlError>;
+    async fn stop_build(&self, builder: &str, number: u32, reason: &str) -> Result<(), ControlError>;
+    async fn ping_builder(&self, builder: &str) -> Result<(), ControlError>;
+    async fn cancel_request(&self, request_id: u64) -> Result<(), ControlError>;
+    async fn shutdown(&self, clean: bool) -> Result<(), ControlError>;
+}
+
+/// The master of a standalone server: there is none, so every action is refused.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NoMaster;
+
+#[async_trait]
+impl MasterControl for NoMaster {
+    async fn force_build(&self, _: ForceRequest) -> Result<u64, ControlError> {
+        Err(ControlError::Unsupported("force builds"))
+    }
+    async fn stop_build(&self, _: &str, _: u32, _: &str) -> Result<(), ControlError> {
+        Err(ControlError::Unsupported("stop builds"))
+    }
+    async fn ping_builder(&self, _: &str) -> Result<(), ControlError> {
+        Err(ControlError::Unsupported("ping builders"))
+    }
+    async fn cancel_request(&self, _: u64) -> Result<(), ControlError> {
+        Err(ControlError::Unsupported("cancel build requests"))
+    }
+    async fn shutdown(&self, _: bool) -> Result<(), ControlError> {
+        Err(ControlError::Unsupported("shut down"))
+    }
+}

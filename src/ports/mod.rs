@@ -1,0 +1,18 @@
+//! Ports: the traits the core needs from the world, and the one it offers a master.
+//!
+//! Architecture invariant: ports import only `domain`. Each trait has its own error type, and
+//! at least two implementations: a real adapter and an in-memory one for tests and the demo.
+
+mod bus;
+mod clock;
+mod logs;
+mod master;
+mod sink;
+mod store;
+
+pub use bus::{BusError, EventBus, EventStream};
+pub use clock::{Clock, ManualClock};
+pub use logs::{LogError, LogPiece, LogSize, LogStore, LogStream};
+pub use master::{ControlError, ForceRequest, MasterControl, NoMaster};
+pub use sink::{SinkError, StatusSink};
+pub use store::{BuildOrder, BuildQuery, ChangeQuery, Commit, StatusReader, StatusStore, StoreError, StoreMeta};

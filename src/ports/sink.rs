@@ -1,0 +1,36 @@
+//! What a master calls to report: the write path's entry.
+
+use async_trait::async_trait;
+
+use crate::domain::event::StatusEvent;
+use crate::domain::state::ApplyError;
+
+#[derive(Debug)]
+pub enum SinkError {
+    /// The event contradicts what is known (unknown builder, build already finished, …).
+    Rejected(ApplyError),
+    /// It could not be stored; nothing was published.
+    Storage(String),
+}
+
+impl std::fmt::Display for SinkError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Rejected(e) => write!(f, "event rejected: {e}"),
+            Self::Storage(e) => write!(f, "event not stored: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for SinkError {}
+
+/// Receives status events from a master, in the order they happened.
+#[async_trait]
+pub trait StatusSink: Send + Sync {
+    /// Records one event; returns the sequence number it was given.
+    async fn record(&self, event: StatusEvent) -> Result<u64, SinkError>;
+
+    /// Records events all or nothing, in one store transaction; returns the last sequence
+    /// number (or the current one when `events` is empty).
+    async fn record_all(&self, events: Vec<StatusEvent>) -> Result<u64, SinkError>;
+}

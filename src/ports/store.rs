@@ -1,0 +1,169 @@
+//! Status history: queries the pages make, and the transactional write of the hub.
+
+use async_trait::async_trait;
+
+use crate::domain::event::SequencedEvent;
+use crate::domain::model::{Build, BuildRequest, Builder, Change, Timestamp, User, Worker};
+use crate::domain::state::{Mutation, Snapshot};
+use crate::domain::web::args::BranchFilter;
+
+#[derive(Debug)]
+pub enum StoreError {
+    /// The database could not be opened, read or written.
+    Database(String),
+    /// A stored record could not be decoded.
+    Corrupt(String),
+}
+
+impl std::fmt::Display for StoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Database(e) => write!(f, "database: {e}"),
+            Self::Corrupt(e) => write!(f, "stored record unreadable: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+/// The order of a build listing.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum BuildOrder {
+    /// Highest number first (one builder's history).
+    #[default]
+    NumberDesc,
+    /// Latest finish first (recent builds across builders); implies finished builds only.
+    FinishedDesc,
+}
+
+impl BuildOrder {
+    /// Sorts `builds` in this order. A listing of several builders by number is by start time.
+    pub fn sort(self, builds: &mut [Build], single_builder: bool) {
+        match self {
+            Self::NumberDesc if single_builder => builds.sort_by_key(|b| std::cmp::Reverse(b.number)),
+            Self::NumberDesc => builds.sort_by(|a, b| {
+                b.started.cmp(&a.started).then_with(|| a.builder.cmp(&b.builder)).then(b.number.cmp(&a.number))
+            }),
+            Self::FinishedDesc => builds.sort_by(|a, b| {
+                b.finished.cmp(&a.finished).then_with(|| a.builder.cmp(&b.builder)).then(b.number.cmp(&a.number))
+            }),
+        }
+    }
+}
+
+/// Which builds to list. Every field narrows; the defaults list everything.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BuildQuery {
+    /// Only these builders; empty means all.
+    pub builders: Vec<String>,
+    pub branches: BranchFilter,
+    /// Builds whose got_revision or requested revision is this.
+    pub revision: Option<String>,
+    pub worker: Option<String>,
+    /// `Some(true)`: finished only; `Some(false)`: running only.
+    pub finished: Option<bool>,
+    pub started_after: Option<Timestamp>,
+    pub started_before: Option<Timestamp>,
+    /// Paging: only builds numbered below this.
+    pub before_number: Option<u32>,
+    pub order: BuildOrder,
+    pub limit: usize,
+}
+
+impl Default for BuildQuery {
+    fn default() -> Self {
+        Self {
+            builders: Vec::new(),
+            branches: BranchFilter::default(),
+            revision: None,
+            worker: None,
+            finished: None,
+            started_after: None,
+            started_before: None,
+            before_number: None,
+            order: BuildOrder::NumberDesc,
+            limit: 100,
+        }
+    }
+}
+
+impl BuildQuery {
+    pub fn of_builder(builder: &str, limit: usize) -> Self {
+        Self { builders: vec![builder.to_owned()], limit, ..Self::default() }
+    }
+
+    /// Whether `build` passes every filter (paging and order aside).
+    pub fn matches(&self, build: &Build) -> bool {
+        (self.builders.is_empty() || self.builders.contains(&build.builder))
+            && self.branches.matches(build.branch())
+            && self.revision.as_ref().is_none_or(|r| build.revision().as_ref() == Some(r))
+            && self.worker.as_ref().is_none_or(|w| &build.worker == w)
+            && self.finished.is_none_or(|f| f == build.is_finished())
+            && (self.order != BuildOrder::FinishedDesc || build.is_finished())
+            && self.started_after.is_none_or(|t| build.started >= t)
+            && self.started_before.is_none_or(|t| build.started < t)
+            && self.before_number.is_none_or(|n| build.number < n)
+    }
+}
+
+/// Which changes to list, newest (highest number) first.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChangeQuery {
+    pub branches: BranchFilter,
+    /// Paging: only changes numbered below this.
+    pub before: Option<u64>,
+    pub limit: usize,
+}
+
+impl Default for ChangeQuery {
+    fn default() -> Self {
+        Self { branches: BranchFilter::default(), before: None, limit: 100 }
+    }
+}
+
+/// One atomic write: the records an event batch changed and the events themselves.
+#[derive(Clone, Debug, Default)]
+pub struct Commit {
+    pub events: Vec<SequencedEvent>,
+    pub mutations: Vec<Mutation>,
+    /// The hub's log id counter after this commit.
+    pub next_log_id: u64,
+}
+
+/// Counters the hub resumes from.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StoreMeta {
+    pub last_seq: u64,
+    pub next_log_id: u64,
+}
+
+/// Read access to status history. Listings are bounded by their query's `limit`.
+#[async_trait]
+pub trait StatusReader: Send + Sync {
+    /// Builders, in name order (pages apply natural order).
+    async fn builders(&self) -> Result<Vec<Builder>, StoreError>;
+    async fn workers(&self) -> Result<Vec<Worker>, StoreError>;
+    async fn build(&self, builder: &str, number: u32) -> Result<Option<Build>, StoreError>;
+    /// The highest build number started on `builder`.
+    async fn newest_build_number(&self, builder: &str) -> Result<Option<u32>, StoreError>;
+    async fn builds(&self, query: &BuildQuery) -> Result<Vec<Build>, StoreError>;
+    async fn change(&self, number: u64) -> Result<Option<Change>, StoreError>;
+    async fn changes(&self, query: &ChangeQuery) -> Result<Vec<Change>, StoreError>;
+    /// Unclaimed build requests, oldest first; of one builder or all.
+    async fn pending_requests(&self, builder: Option<&str>) -> Result<Vec<BuildRequest>, StoreError>;
+    async fn users(&self) -> Result<Vec<User>, StoreError>;
+    async fn user(&self, uid: u64) -> Result<Option<User>, StoreError>;
+}
+
+/// The durable store behind the hub.
+#[async_trait]
+pub trait StatusStore: StatusReader {
+    /// Writes a commit atomically: all of it or, on error, none of it.
+    async fn commit(&self, commit: &Commit) -> Result<(), StoreError>;
+    async fn meta(&self) -> Result<StoreMeta, StoreError>;
+    /// What the hub's state is rebuilt from at start, with at most `window` finished builds
+    /// per builder and `window * 10` changes. Its cost must not grow with the history.
+    async fn snapshot(&self, window: usize) -> Result<Snapshot, StoreError>;
+    /// Journaled events with `seq > after`, oldest first (log chunks are not journaled).
+    async fn events_after(&self, after: u64, limit: usize) -> Result<Vec<SequencedEvent>, StoreError>;
+}
