@@ -1,0 +1,62 @@
+//! Errors a request can end in, each with its status and a message that names the problem.
+
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use super::WebContext;
+use crate::domain::web::args::ArgError;
+use crate::domain::web::layout::{Page, error_page};
+use crate::domain::web::text::path_to_root;
+use crate::ports::{LogError, StoreError};
+
+#[derive(Debug)]
+pub enum WebError {
+    /// What was asked for does not exist; the text says what.
+    NotFound(String),
+    /// The request is malformed; the text says which part.
+    BadRequest(String),
+    /// Our fault; details go to the log, not the page.
+    Internal(String),
+}
+
+impl From<StoreError> for WebError {
+    fn from(e: StoreError) -> Self {
+        Self::Internal(e.to_string())
+    }
+}
+
+impl From<LogError> for WebError {
+    fn from(e: LogError) -> Self {
+        match e {
+            LogError::NotFound(_) => Self::NotFound(e.to_string()),
+            other => Self::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<ArgError> for WebError {
+    fn from(e: ArgError) -> Self {
+        Self::BadRequest(e.to_string())
+    }
+}
+
+impl WebError {
+    pub fn into_response(self, ctx: &WebContext, request_path: &str) -> Response {
+        let (status, heading, detail) = match self {
+            Self::NotFound(what) => (StatusCode::NOT_FOUND, "Not Found", what),
+            Self::BadRequest(why) => (StatusCode::BAD_REQUEST, "Bad Request", why),
+            Self::Internal(why) => {
+                tracing::error!(path = request_path, "request failed: {why}");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Server Error",
+                    "The server failed to answer; the details are in its log.".to_owned(),
+                )
+            }
+        };
+        let page =
+            Page { site: &ctx.site, root: path_to_root(request_path), now: ctx.clock.now(), reload: None, alert: None };
+        let body = error_page(&page, heading, &detail).into_string();
+        (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response()
+    }
+}

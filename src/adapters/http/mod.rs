@@ -1,0 +1,63 @@
+//! The web server: axum on hyper. It parses the request (route and query arguments, pure
+//! domain functions), reads status through the [`StatusReader`] and [`LogStore`] ports, and
+//! answers with pages the domain renders. Logs stream; nothing is read whole.
+//!
+//! Tests start it on a free loopback port and talk to it with an HTTP client and Chromium.
+
+mod error;
+mod files;
+mod logs;
+mod pages;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::response::Response;
+use axum::routing::get;
+
+use crate::domain::web::layout::Site;
+use crate::domain::web::route::Route;
+use crate::ports::{Clock, LogStore, StatusReader};
+
+pub use error::WebError;
+
+/// Everything the web server reads from.
+pub struct WebContext {
+    pub reader: Arc<dyn StatusReader>,
+    pub logs: Arc<dyn LogStore>,
+    pub clock: Arc<dyn Clock>,
+    pub site: Site,
+    /// Static files served next to the pages; `None` serves only the built-in ones.
+    pub public_html: Option<PathBuf>,
+    /// Descriptions of the change sources, for `/changes`.
+    pub change_sources: Vec<String>,
+}
+
+/// The router of the whole site.
+pub fn router(context: WebContext) -> Router {
+    Router::new().route("/", get(dispatch)).route("/{*path}", get(dispatch)).with_state(Arc::new(context))
+}
+
+/// Serves `router` on `listener` until `shutdown` completes.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router).with_graceful_shutdown(shutdown).await
+}
+
+async fn dispatch(State(ctx): State<Arc<WebContext>>, request: Request) -> Response {
+    // Only the URI and method are kept across awaits: a request body is not `Sync`.
+    let (uri, method) = (request.uri().clone(), request.method().clone());
+    let path = uri.path().to_owned();
+    let answer = match Route::parse(&path) {
+        Route::Static(file) => files::serve(&ctx, &file, request).await,
+        Route::Log(b, n, s, l) => logs::html(&ctx, &method, &uri, &b, &n, &s, &l).await,
+        Route::LogText(b, n, s, l) => logs::text(&ctx, &method, &b, &n, &s, &l).await,
+        route => pages::page(&ctx, &uri, route).await,
+    };
+    answer.unwrap_or_else(|e| e.into_response(&ctx, &path))
+}

@@ -1,0 +1,255 @@
+//! The HTML pages: gathers what each page shows through the reader, then renders it.
+
+use axum::http::{Uri, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use maud::Markup;
+
+use super::{WebContext, WebError};
+use crate::domain::model::{Build, BuilderState, Worker, property_string};
+use crate::domain::web::args::Args;
+use crate::domain::web::layout::Page;
+use crate::domain::web::pages::{self, BuilderPage, BuilderRow, WorkerPage, WorkerRow};
+use crate::domain::web::route::{BuildNumber, Route};
+use crate::domain::web::text::{natural_cmp, path_to_root};
+use crate::ports::{BuildOrder, BuildQuery, ChangeQuery};
+
+/// Builds a page scans at most to find the ones its filters keep.
+const MAX_SEARCH: usize = 200;
+/// Enough for "every running build" of one builder or worker.
+const ALL_RUNNING: usize = 10_000;
+/// Changes listed on `/changes` and at most loaded for a build page.
+const CHANGES_SHOWN: usize = 50;
+
+pub async fn page(ctx: &WebContext, uri: &Uri, route: Route) -> Result<Response, WebError> {
+    let args = Args::parse(uri.query().unwrap_or(""));
+    let page = Page {
+        site: &ctx.site,
+        root: path_to_root(uri.path()),
+        now: ctx.clock.now(),
+        reload: args.first("reload").and_then(|r| r.parse().ok()),
+        alert: args.first("alert_msg").map(str::to_owned),
+    };
+    let (markup, no_cache): (Markup, bool) = match route {
+        Route::Root => (pages::home_page(&page), false),
+        Route::About => (pages::about_page(&page, &libraries()), false),
+        Route::Builders => (builders(ctx, &page, &args).await?, false),
+        Route::OneBoxPerBuilder => return Ok(Redirect::to("builders").into_response()),
+        Route::Builder(name) | Route::Builds(name) => (builder(ctx, &page, &args, &name).await?, true),
+        Route::Build(name, number) => {
+            let build = find_build(ctx, &name, &number).await?;
+            let mut changes = Vec::new();
+            for n in build.sourcestamps.iter().flat_map(|s| s.changes.iter()).take(CHANGES_SHOWN) {
+                changes.extend(ctx.reader.change(*n).await?);
+            }
+            let worker_known = ctx.reader.workers().await?.iter().any(|w| w.name == build.worker);
+            (pages::build_page(&page, &build, &changes, worker_known), true)
+        }
+        Route::Steps(name, number) => {
+            let build = find_build(ctx, &name, &number).await?;
+            let to = format!("{}/builds/{}", crate::domain::web::text::path::builder(&page.root, &name), build.number);
+            return Ok(Redirect::to(&to).into_response());
+        }
+        Route::Step(name, number, step) | Route::Logs(name, number, step) => {
+            let build = find_build(ctx, &name, &number).await?;
+            let found = build.step(&step).ok_or_else(|| no_step(&build, &step))?;
+            (pages::step_page(&page, &build, found), true)
+        }
+        Route::OneLinePerBuild => (one_line_per_build(ctx, &page, &args).await?, false),
+        Route::OneLinePerBuildOf(name) => {
+            require_builder(ctx, &name).await?;
+            let numbuilds = args.count("numbuilds", ctx.site.numbuilds)?;
+            let branches = args.branches();
+            let query = BuildQuery {
+                branches: branches.clone(),
+                finished: Some(true),
+                ..BuildQuery::of_builder(&name, numbuilds)
+            };
+            let builds = ctx.reader.builds(&query).await?;
+            (pages::one_line_per_builder(&page, &name, &builds, &branches.describe()), false)
+        }
+        Route::Changes => {
+            let recent = ctx.reader.changes(&ChangeQuery { limit: CHANGES_SHOWN, ..ChangeQuery::default() }).await?;
+            (pages::changes_page(&page, &ctx.change_sources, &recent), false)
+        }
+        Route::Change(number) => {
+            let n: u64 =
+                number.parse().map_err(|_| WebError::BadRequest(format!("'{number}' is not a change number")))?;
+            let change =
+                ctx.reader.change(n).await?.ok_or_else(|| WebError::NotFound(format!("No change number {n}")))?;
+            (pages::change_page(&page, &change), false)
+        }
+        Route::Workers => (workers(ctx, &page, &args).await?, false),
+        Route::Worker(name) => (worker(ctx, &page, &args, &name).await?, true),
+        Route::Static(_) | Route::Log(..) | Route::LogText(..) => {
+            return Err(WebError::Internal("route dispatched to the wrong handler".to_owned()));
+        }
+    };
+    let mut response = ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], markup.into_string()).into_response();
+    if no_cache {
+        response.headers_mut().insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-cache"));
+    }
+    Ok(response)
+}
+
+fn libraries() -> Vec<(&'static str, &'static str)> {
+    env!("BUILDSTATUS_LIBRARIES").split(',').filter_map(|p| p.split_once('=')).collect()
+}
+
+async fn require_builder(ctx: &WebContext, name: &str) -> Result<crate::domain::model::Builder, WebError> {
+    let builders = ctx.reader.builders().await?;
+    builders.into_iter().find(|b| b.name == name).ok_or_else(|| WebError::NotFound(format!("No such builder '{name}'")))
+}
+
+/// The build a URL names, or the error to answer with.
+pub async fn find_build(ctx: &WebContext, builder: &str, number: &BuildNumber) -> Result<Build, WebError> {
+    if let BuildNumber::Invalid(text) = number {
+        return Err(WebError::BadRequest(format!("build number '{text}' is not a number")));
+    }
+    require_builder(ctx, builder).await?;
+    let newest = ctx.reader.newest_build_number(builder).await?;
+    let missing = || WebError::NotFound(format!("No build {} of builder '{builder}'", describe(number)));
+    let n = number.resolve(newest).ok_or_else(missing)?;
+    ctx.reader.build(builder, n).await?.ok_or_else(missing)
+}
+
+fn describe(number: &BuildNumber) -> String {
+    match number {
+        BuildNumber::Absolute(n) => format!("#{n}"),
+        BuildNumber::FromEnd(n) => format!("-{n}"),
+        BuildNumber::Invalid(t) => t.clone(),
+    }
+}
+
+pub fn no_step(build: &Build, step: &str) -> WebError {
+    WebError::NotFound(format!("No step '{step}' in build #{} of builder '{}'", build.number, build.builder))
+}
+
+/// The builders a page lists: `builder=` names in order (unknown ones dropped), else all in
+/// natural order, narrowed by `tag=`/`category=`.
+async fn chosen_builders(ctx: &WebContext, args: &Args) -> Result<Vec<crate::domain::model::Builder>, WebError> {
+    let mut all = ctx.reader.builders().await?;
+    let named = args.all("builder");
+    if !named.is_empty() {
+        return Ok(named.iter().filter_map(|n| all.iter().find(|b| &b.name == n).cloned()).collect());
+    }
+    all.sort_by(|a, b| natural_cmp(&a.name, &b.name));
+    let tags = args.tags();
+    Ok(all.into_iter().filter(|b| tags.is_empty() || b.matches_any_tag(&tags)).collect())
+}
+
+async fn running_builds(
+    ctx: &WebContext,
+    builders: Vec<String>,
+    worker: Option<String>,
+) -> Result<Vec<Build>, WebError> {
+    let query = BuildQuery { builders, worker, finished: Some(false), limit: ALL_RUNNING, ..BuildQuery::default() };
+    Ok(ctx.reader.builds(&query).await?)
+}
+
+async fn builders(ctx: &WebContext, page: &Page<'_>, args: &Args) -> Result<Markup, WebError> {
+    let branches = args.branches();
+    let workers = ctx.reader.workers().await?;
+    let connected = |name: &str| workers.iter().any(|w| w.name == name && w.connected);
+    let mut rows = Vec::new();
+    for builder in chosen_builders(ctx, args).await? {
+        let name = builder.name.clone();
+        let last_query =
+            BuildQuery { branches: branches.clone(), finished: Some(true), ..BuildQuery::of_builder(&name, 1) };
+        let last = ctx.reader.builds(&last_query).await?.into_iter().next();
+        let running = running_builds(ctx, vec![name.clone()], None).await?;
+        let pending = ctx.reader.pending_requests(Some(&name)).await?.len();
+        let state = BuilderState::of(&builder, connected, !running.is_empty());
+        rows.push(BuilderRow { builder, state, last, running, pending });
+    }
+    Ok(pages::builders_page(page, &rows, &branches.describe()))
+}
+
+async fn builder(ctx: &WebContext, page: &Page<'_>, args: &Args, name: &str) -> Result<Markup, WebError> {
+    let builder = require_builder(ctx, name).await?;
+    let numbuilds = args.count("numbuilds", ctx.site.builder_numbuilds)?;
+    let maxsearch = args.count("maxsearch", MAX_SEARCH)?;
+    let filters = args.property_filters();
+    let keep = |props: &crate::domain::model::Properties| {
+        filters.iter().all(|(k, v)| props.get(k).is_some_and(|p| &property_string(&p.value) == v))
+    };
+    let mut running = running_builds(ctx, vec![name.to_owned()], None).await?;
+    running.retain(|b| keep(&b.properties));
+    let mut pending = ctx.reader.pending_requests(Some(name)).await?;
+    pending.retain(|r| keep(&r.properties));
+    let scan = if filters.is_empty() { numbuilds } else { maxsearch.max(numbuilds) };
+    let mut recent =
+        ctx.reader.builds(&BuildQuery { finished: Some(true), ..BuildQuery::of_builder(name, scan) }).await?;
+    recent.retain(|b| keep(&b.properties));
+    recent.truncate(numbuilds);
+    let known = ctx.reader.workers().await?;
+    let workers = builder
+        .workers
+        .iter()
+        .map(|w| {
+            known
+                .iter()
+                .find(|k| &k.name == w)
+                .cloned()
+                .unwrap_or_else(|| Worker { name: w.clone(), ..Worker::default() })
+        })
+        .collect();
+    let data = BuilderPage { builder, running, pending, recent, workers, numbuilds };
+    Ok(pages::builder_page(page, &data))
+}
+
+async fn one_line_per_build(ctx: &WebContext, page: &Page<'_>, args: &Args) -> Result<Markup, WebError> {
+    let numbuilds = args.count("numbuilds", ctx.site.numbuilds)?;
+    let branches = args.branches();
+    let named = args.all("builder");
+    let builders: Vec<String> = if named.is_empty() {
+        Vec::new()
+    } else {
+        chosen_builders(ctx, args).await?.into_iter().map(|b| b.name).collect()
+    };
+    if !named.is_empty() && builders.is_empty() {
+        return Err(WebError::NotFound(format!("No such builder: {}", named.join(", "))));
+    }
+    let query = BuildQuery {
+        builders: builders.clone(),
+        branches: branches.clone(),
+        finished: Some(true),
+        order: BuildOrder::FinishedDesc,
+        limit: numbuilds,
+        ..BuildQuery::default()
+    };
+    let builds = ctx.reader.builds(&query).await?;
+    Ok(pages::one_line_per_build(page, &builds, &branches.describe(), &builders))
+}
+
+async fn workers(ctx: &WebContext, page: &Page<'_>, args: &Args) -> Result<Markup, WebError> {
+    let mut workers = ctx.reader.workers().await?;
+    workers.sort_by(|a, b| natural_cmp(&a.name, &b.name));
+    let mut builders = ctx.reader.builders().await?;
+    builders.sort_by(|a, b| natural_cmp(&a.name, &b.name));
+    let running = running_builds(ctx, Vec::new(), None).await?;
+    let rows: Vec<WorkerRow> = workers
+        .into_iter()
+        .map(|w| WorkerRow {
+            builders: builders.iter().filter(|b| b.workers.contains(&w.name)).map(|b| b.name.clone()).collect(),
+            running: running.iter().filter(|b| b.worker == w.name).count(),
+            worker: w,
+        })
+        .collect();
+    Ok(pages::workers_page(page, &rows, args.first("no_builders") != Some("1")))
+}
+
+async fn worker(ctx: &WebContext, page: &Page<'_>, args: &Args, name: &str) -> Result<Markup, WebError> {
+    let worker = ctx.reader.workers().await?.into_iter().find(|w| w.name == name);
+    let worker = worker.ok_or_else(|| WebError::NotFound(format!("No such slave '{name}'")))?;
+    let numbuilds = args.count("numbuilds", 10)?;
+    let running = running_builds(ctx, Vec::new(), Some(name.to_owned())).await?;
+    let query = BuildQuery {
+        worker: Some(name.to_owned()),
+        finished: Some(true),
+        order: BuildOrder::FinishedDesc,
+        limit: numbuilds,
+        ..BuildQuery::default()
+    };
+    let recent = ctx.reader.builds(&query).await?;
+    Ok(pages::worker_page(page, &WorkerPage { worker, running, recent }))
+}

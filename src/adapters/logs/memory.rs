@@ -1,0 +1,125 @@
+//! Logs in memory: the same contract as the disk store, for tests and embedding without a disk.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use bytes::BytesMut;
+use futures_util::stream;
+
+use super::Growth;
+use super::records::{Cursor, encode_header};
+use crate::domain::event::Channel;
+use crate::ports::{LogError, LogPiece, LogSize, LogStore, LogStream};
+
+#[derive(Debug, Default)]
+pub struct MemoryLogStore {
+    logs: Mutex<HashMap<u64, Arc<MemLog>>>,
+}
+
+#[derive(Debug, Default)]
+struct MemLog {
+    records: Mutex<Vec<u8>>,
+    growth: Arc<Growth>,
+}
+
+impl MemoryLogStore {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn log(&self, id: u64) -> Arc<MemLog> {
+        self.logs.lock().unwrap_or_else(|e| e.into_inner()).entry(id).or_default().clone()
+    }
+}
+
+impl MemLog {
+    fn bytes_from(&self, at: usize) -> BytesMut {
+        let records = self.records.lock().unwrap_or_else(|e| e.into_inner());
+        BytesMut::from(&records[at.min(records.len())..])
+    }
+}
+
+#[async_trait]
+impl LogStore for MemoryLogStore {
+    async fn append(&self, log: u64, channel: Channel, data: &[u8]) -> Result<(), LogError> {
+        let entry = self.log(log);
+        {
+            let mut records = entry.records.lock().unwrap_or_else(|e| e.into_inner());
+            for part in data.chunks(u32::MAX as usize) {
+                records.extend_from_slice(&encode_header(channel, part.len() as u32));
+                records.extend_from_slice(part);
+            }
+        }
+        entry.growth.grew();
+        Ok(())
+    }
+
+    async fn finish(&self, log: u64) -> Result<(), LogError> {
+        self.log(log).growth.finish();
+        Ok(())
+    }
+
+    async fn size(&self, log: u64) -> Result<LogSize, LogError> {
+        let mut buf = self.log(log).bytes_from(0);
+        let mut cursor = Cursor::new(0);
+        let mut size = LogSize::default();
+        while let Some(piece) =
+            cursor.next_piece(&mut buf).map_err(|b| LogError::Corrupt(log, format!("channel {}", b.0)))?
+        {
+            size.total += piece.data.len() as u64;
+            if piece.channel == Channel::Header {
+                size.header += piece.data.len() as u64;
+            }
+        }
+        Ok(size)
+    }
+
+    async fn read(&self, log: u64, from: u64, len: u64) -> Result<Vec<LogPiece>, LogError> {
+        let mut buf = self.log(log).bytes_from(0);
+        let mut cursor = Cursor::new(from);
+        let (mut out, mut got) = (Vec::new(), 0u64);
+        while got < len {
+            let piece = cursor.next_piece(&mut buf).map_err(|b| LogError::Corrupt(log, format!("channel {}", b.0)))?;
+            let Some(mut piece) = piece else { break };
+            let want = (len - got).min(piece.data.len() as u64) as usize;
+            piece.data.truncate(want);
+            got += want as u64;
+            out.push(piece);
+        }
+        Ok(out)
+    }
+
+    fn stream(&self, log: u64, from: u64, follow: bool) -> LogStream {
+        let entry = self.log(log);
+        let state = (entry, Cursor::new(from), 0usize, follow, false);
+        Box::pin(stream::unfold(state, |(entry, mut cursor, mut read, follow, done)| async move {
+            if done {
+                return None;
+            }
+            loop {
+                let growing = follow && !entry.growth.is_finished();
+                let mut buf = entry.bytes_from(read);
+                let before = buf.len();
+                match cursor.next_piece(&mut buf) {
+                    Ok(Some(piece)) => {
+                        read += before - buf.len();
+                        return Some((Ok(piece), (entry, cursor, read, follow, false)));
+                    }
+                    Ok(None) => {}
+                    Err(b) => {
+                        return Some((
+                            Err(LogError::Corrupt(0, format!("channel {}", b.0))),
+                            (entry, cursor, read, follow, true),
+                        ));
+                    }
+                }
+                read += before - buf.len();
+                if !growing {
+                    return None;
+                }
+                entry.growth.wait().await;
+            }
+        }))
+    }
+}

@@ -1,0 +1,10 @@
+//! Adapters: one module per technology, each implementing ports.
+//!
+//! Architecture invariant: adapters import ports and domain, never app, never each other.
+
+pub mod bus;
+pub mod clock;
+pub mod http;
+pub mod logs;
+pub mod memory_store;
+pub mod sqlite;
