@@ -1,0 +1,148 @@
+//! The command line of the `buildstatus` binary.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+use super::config::Config;
+use super::{Setup, StatusServer, demo};
+
+#[derive(Parser, Debug)]
+#[command(name = "buildstatus", version, about = "CI build status: web pages, feeds and notifiers")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the status server.
+    Serve(ServerArgs),
+    /// Run the status server with a simulated master, to see a living CI system.
+    Demo {
+        #[command(flatten)]
+        server: ServerArgs,
+        /// Finished builds written at start when the data directory is empty.
+        #[arg(long, default_value_t = 5000)]
+        history: u32,
+        /// Seed of the simulation, for a reproducible history.
+        #[arg(long, default_value_t = 8010)]
+        seed: u64,
+    },
+    /// Check a configuration file and print every problem in it.
+    CheckConfig { file: PathBuf },
+}
+
+#[derive(Args, Debug)]
+pub struct ServerArgs {
+    /// Configuration file (default: ./buildstatus.toml when it exists).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Address and port to listen on (overrides the config).
+    #[arg(long)]
+    pub listen: Option<SocketAddr>,
+    /// Directory for the database and logs (overrides the config).
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+}
+
+impl ServerArgs {
+    fn config(&self, default_data_dir: &str) -> Result<Config, Vec<String>> {
+        let implicit = Path::new("buildstatus.toml");
+        let mut config = match &self.config {
+            Some(file) => Config::load(file)?,
+            None if implicit.exists() => Config::load(implicit)?,
+            None => {
+                let mut c = Config::defaults(Path::new("."));
+                c.data_dir = PathBuf::from(default_data_dir);
+                c
+            }
+        };
+        if let Some(listen) = self.listen {
+            config.listen = listen;
+        }
+        if let Some(dir) = &self.data_dir {
+            config.data_dir = dir.clone();
+        }
+        Ok(config)
+    }
+}
+
+pub async fn run(cli: Cli) -> ExitCode {
+    let result = match cli.command {
+        Command::CheckConfig { file } => return check_config(&file),
+        Command::Serve(args) => match args.config("data") {
+            Ok(config) => serve(config, None).await,
+            Err(problems) => return report(problems),
+        },
+        Command::Demo { server, history, seed } => match server.config("buildstatus-demo") {
+            Ok(config) => serve(config, Some(demo::DemoOptions { history, seed })).await,
+            Err(problems) => return report(problems),
+        },
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("buildstatus: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn check_config(file: &Path) -> ExitCode {
+    match Config::load(file) {
+        Ok(_) => {
+            println!("{}: ok", file.display());
+            ExitCode::SUCCESS
+        }
+        Err(problems) => {
+            eprintln!("{}: {} problem(s)", file.display(), problems.len());
+            report(problems)
+        }
+    }
+}
+
+fn report(problems: Vec<String>) -> ExitCode {
+    for p in problems {
+        eprintln!("  {p}");
+    }
+    ExitCode::from(2)
+}
+
+async fn serve(config: Config, demo: Option<demo::DemoOptions>) -> Result<(), Box<dyn std::error::Error>> {
+    let server = StatusServer::start(Setup::from_config(&config)).await?;
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
+    let master = match demo {
+        Some(options) => Some(demo::start(server.sink(), server.reader(), server.clock(), options).await?),
+        None => None,
+    };
+    let address = listener.local_addr()?;
+    println!(
+        "buildstatus {} serving http://{address}/ (data in {})",
+        env!("CARGO_PKG_VERSION"),
+        config.data_dir.display()
+    );
+    server.serve(listener, shutdown_signal()).await?;
+    if let Some(master) = master {
+        master.abort();
+    }
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => return std::future::pending().await,
+        };
+        tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}

@@ -1,0 +1,246 @@
+//! The status hub: the one writer. For each event it applies the domain rule, commits the
+//! result to the store, appends log content, numbers the event and publishes it — in that
+//! order, so nothing is published that is not stored.
+//!
+//! It is also the pages' reader: the state it keeps (running builds, a window of recent
+//! history) answers most queries from memory; the rest go to the store.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use async_trait::async_trait;
+
+use crate::domain::event::{SequencedEvent, StatusEvent};
+use crate::domain::model::{Build, BuildRequest, Builder, Change, User, Worker};
+use crate::domain::state::{Applied, StatusState, compact};
+use crate::ports::{
+    BuildOrder, BuildQuery, ChangeQuery, Commit, EventBus, LogStore, SinkError, StatusReader, StatusSink, StatusStore,
+    StoreError,
+};
+
+pub struct Hub {
+    store: Arc<dyn StatusStore>,
+    logs: Arc<dyn LogStore>,
+    bus: Arc<dyn EventBus>,
+    /// Serialises writers across the store's awaits.
+    writer: tokio::sync::Mutex<()>,
+    /// Read by pages without waiting for a writer's commit; never held across an await.
+    live: Mutex<Live>,
+}
+
+struct Live {
+    state: StatusState,
+    seq: u64,
+}
+
+impl Hub {
+    /// Resumes from what `store` holds, keeping `window` finished builds per builder in memory.
+    pub async fn open(
+        store: Arc<dyn StatusStore>,
+        logs: Arc<dyn LogStore>,
+        bus: Arc<dyn EventBus>,
+        window: usize,
+    ) -> Result<Self, StoreError> {
+        let meta = store.meta().await?;
+        let snapshot = store.snapshot(window).await?;
+        let state = StatusState::from_snapshot(snapshot, window);
+        let live = Mutex::new(Live { state, seq: meta.last_seq });
+        Ok(Self { store, logs, bus, writer: tokio::sync::Mutex::new(()), live })
+    }
+
+    fn live(&self) -> MutexGuard<'_, Live> {
+        self.live.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The sequence number of the newest event.
+    pub fn last_seq(&self) -> u64 {
+        self.live().seq
+    }
+
+    /// A copy of the live state (for views computed from it).
+    pub fn state(&self) -> StatusState {
+        self.live().state.clone()
+    }
+
+    async fn write(&self, events: Vec<StatusEvent>) -> Result<u64, SinkError> {
+        let _writer = self.writer.lock().await;
+        let (commit, applied, sequenced, previous) = {
+            let mut live = self.live();
+            // A batch is applied to a copy so that a rejected event leaves nothing behind.
+            let previous = (events.len() > 1).then(|| live.state.clone());
+            let mut applied = Vec::with_capacity(events.len());
+            let mut sequenced = Vec::with_capacity(events.len());
+            for (seq, event) in (live.seq + 1..).zip(events) {
+                match live.state.apply(&event) {
+                    Ok(a) => applied.push(a),
+                    Err(e) => {
+                        if let Some(p) = previous {
+                            live.state = p;
+                        }
+                        return Err(SinkError::Rejected(e));
+                    }
+                }
+                sequenced.push(SequencedEvent { seq, event });
+            }
+            let mutations = compact(applied.iter().flat_map(|a: &Applied| a.mutations.iter().cloned()).collect());
+            let commit = Commit { events: sequenced.clone(), mutations, next_log_id: live.state.next_log_id() };
+            (commit, applied, sequenced, previous)
+        };
+        if let Err(e) = self.store.commit(&commit).await {
+            self.recover(previous).await;
+            return Err(SinkError::Storage(e.to_string()));
+        }
+        let last = sequenced.last().map(|e| e.seq);
+        for (event, done) in sequenced.iter().zip(&applied) {
+            if let (Some(target), StatusEvent::LogChunk { channel, text, .. }) = (&done.log, &event.event) {
+                self.logs
+                    .append(target.log_id, *channel, text.as_bytes())
+                    .await
+                    .map_err(|e| SinkError::Storage(e.to_string()))?;
+            }
+            if let Some(log) = done.log_finished {
+                self.logs.finish(log).await.map_err(|e| SinkError::Storage(e.to_string()))?;
+            }
+        }
+        let mut live = self.live();
+        if let Some(last) = last {
+            live.seq = last;
+        }
+        let seq = live.seq;
+        drop(live);
+        for event in sequenced {
+            self.bus.publish(event);
+        }
+        Ok(seq)
+    }
+
+    /// After a failed commit the state may hold what the store does not: rebuild it.
+    async fn recover(&self, previous: Option<StatusState>) {
+        if let Some(p) = previous {
+            self.live().state = p;
+            return;
+        }
+        let window = self.live().state.window();
+        match self.store.snapshot(window).await {
+            Ok(snapshot) => self.live().state = StatusState::from_snapshot(snapshot, window),
+            Err(e) => tracing::error!("state could not be reloaded after a failed commit: {e}"),
+        }
+    }
+
+    /// Answers a build listing from memory when the window is known to hold the answer.
+    fn builds_from_memory(&self, q: &BuildQuery) -> Option<Vec<Build>> {
+        let live = self.live();
+        let state = &live.state;
+        let selected = |name: &str| q.builders.is_empty() || q.builders.iter().any(|b| b == name);
+        if q.finished == Some(false) {
+            let mut out: Vec<Build> = state.running().filter(|b| q.matches(b)).cloned().collect();
+            BuildOrder::NumberDesc.sort(&mut out, false);
+            out.truncate(q.limit);
+            return Some(out);
+        }
+        // Builds of builders no longer configured live only in the store.
+        if q.builders.iter().any(|b| state.builder(b).is_none()) {
+            return None;
+        }
+        let names: Vec<&str> = state.builders().map(|b| b.name.as_str()).filter(|n| selected(n)).collect();
+        let mut out = Vec::new();
+        for name in &names {
+            let mut found: Vec<Build> = Vec::new();
+            if q.order == BuildOrder::NumberDesc && q.finished.is_none() {
+                found.extend(state.running().filter(|b| b.builder == *name && q.matches(b)).cloned());
+            }
+            found.extend(state.recent(name).filter(|b| q.matches(b)).take(q.limit).cloned());
+            // Fewer than asked, and older builds exist outside the window: the store must answer.
+            if found.len() < q.limit && !state.recent_is_complete(name) {
+                return None;
+            }
+            out.extend(found);
+        }
+        q.order.sort(&mut out, names.len() == 1);
+        out.truncate(q.limit);
+        Some(out)
+    }
+}
+
+#[async_trait]
+impl StatusSink for Hub {
+    async fn record(&self, event: StatusEvent) -> Result<u64, SinkError> {
+        self.write(vec![event]).await
+    }
+
+    async fn record_all(&self, events: Vec<StatusEvent>) -> Result<u64, SinkError> {
+        if events.is_empty() {
+            return Ok(self.last_seq());
+        }
+        self.write(events).await
+    }
+}
+
+#[async_trait]
+impl StatusReader for Hub {
+    async fn builders(&self) -> Result<Vec<Builder>, StoreError> {
+        Ok(self.live().state.builders().cloned().collect())
+    }
+
+    async fn workers(&self) -> Result<Vec<Worker>, StoreError> {
+        Ok(self.live().state.workers().cloned().collect())
+    }
+
+    async fn build(&self, builder: &str, number: u32) -> Result<Option<Build>, StoreError> {
+        let cached = self.live().state.build(builder, number).cloned();
+        match cached {
+            Some(b) => Ok(Some(b)),
+            None => self.store.build(builder, number).await,
+        }
+    }
+
+    async fn newest_build_number(&self, builder: &str) -> Result<Option<u32>, StoreError> {
+        let cached = self.live().state.last_number(builder);
+        match cached {
+            Some(n) => Ok(Some(n)),
+            None => self.store.newest_build_number(builder).await,
+        }
+    }
+
+    async fn builds(&self, query: &BuildQuery) -> Result<Vec<Build>, StoreError> {
+        match self.builds_from_memory(query) {
+            Some(builds) => Ok(builds),
+            None => self.store.builds(query).await,
+        }
+    }
+
+    async fn change(&self, number: u64) -> Result<Option<Change>, StoreError> {
+        let cached = self.live().state.changes().find(|c| c.number == number).cloned();
+        match cached {
+            Some(c) => Ok(Some(c)),
+            None => self.store.change(number).await,
+        }
+    }
+
+    async fn changes(&self, query: &ChangeQuery) -> Result<Vec<Change>, StoreError> {
+        let cached: Vec<Change> = {
+            let live = self.live();
+            let matching = live.state.changes().filter(|c| query.before.is_none_or(|b| c.number < b));
+            matching.filter(|c| query.branches.matches(c.branch.as_deref())).take(query.limit).cloned().collect()
+        };
+        if cached.len() == query.limit {
+            return Ok(cached);
+        }
+        self.store.changes(query).await
+    }
+
+    async fn pending_requests(&self, builder: Option<&str>) -> Result<Vec<BuildRequest>, StoreError> {
+        let live = self.live();
+        let mut out: Vec<BuildRequest> =
+            live.state.pending().filter(|r| builder.is_none_or(|b| r.builder == b)).cloned().collect();
+        out.sort_by(|a, b| a.submitted_at.cmp(&b.submitted_at).then(a.id.cmp(&b.id)));
+        Ok(out)
+    }
+
+    async fn users(&self) -> Result<Vec<User>, StoreError> {
+        self.store.users().await
+    }
+
+    async fn user(&self, uid: u64) -> Result<Option<User>, StoreError> {
+        self.store.user(uid).await
+    }
+}

@@ -1,0 +1,165 @@
+//! Wiring: builds the adapters, connects them through the hub, and runs the web server.
+//!
+//! [`StatusServer`] is the library's embedding API: a master starts one, reports through
+//! [`StatusServer::sink`], and serves [`StatusServer::router`] (or calls [`StatusServer::serve`]).
+
+pub mod cli;
+pub mod config;
+pub mod demo;
+mod hub;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::adapters::bus::MemoryBus;
+use crate::adapters::clock::SystemClock;
+use crate::adapters::http::{self, WebContext};
+use crate::adapters::logs::{DiskLogStore, MemoryLogStore};
+use crate::adapters::memory_store::MemoryStore;
+use crate::adapters::sqlite::SqliteStore;
+use crate::domain::web::layout::Site;
+use crate::ports::{Clock, EventBus, LogError, LogStore, StatusReader, StatusSink, StatusStore, StoreError};
+
+pub use config::Config;
+pub use hub::Hub;
+
+/// Where status history is kept.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum Storage {
+    /// Nothing survives the process: for tests, examples and masters with their own history.
+    #[default]
+    Memory,
+    /// `DIR/buildstatus.sqlite` and `DIR/logs/`.
+    Directory(PathBuf),
+}
+
+/// What a [`StatusServer`] is started with.
+#[derive(Clone, Debug)]
+pub struct Setup {
+    pub site: Site,
+    pub storage: Storage,
+    /// Finished builds per builder kept in memory for the pages.
+    pub window: usize,
+    pub public_html: Option<PathBuf>,
+    /// Descriptions of the master's change sources, for `/changes`.
+    pub change_sources: Vec<String>,
+}
+
+impl Default for Setup {
+    fn default() -> Self {
+        Self {
+            site: Site::default(),
+            storage: Storage::Memory,
+            window: 100,
+            public_html: None,
+            change_sources: Vec::new(),
+        }
+    }
+}
+
+impl Setup {
+    pub fn from_config(config: &Config) -> Self {
+        Self {
+            site: config.site.clone(),
+            storage: Storage::Directory(config.data_dir.clone()),
+            window: config.window,
+            public_html: Some(config.public_html.clone()),
+            change_sources: Vec::new(),
+        }
+    }
+}
+
+/// Why a server could not start.
+#[derive(Debug)]
+pub enum StartError {
+    Store(StoreError),
+    Logs(LogError),
+    Io(std::io::Error),
+}
+
+impl std::fmt::Display for StartError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Store(e) => write!(f, "status store: {e}"),
+            Self::Logs(e) => write!(f, "log store: {e}"),
+            Self::Io(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for StartError {}
+
+/// A running status service: the hub that records, and the pages that show.
+pub struct StatusServer {
+    hub: Arc<Hub>,
+    router: axum::Router,
+    clock: Arc<dyn Clock>,
+}
+
+impl StatusServer {
+    pub async fn start(setup: Setup) -> Result<Self, StartError> {
+        Self::start_with_clock(setup, Arc::new(SystemClock)).await
+    }
+
+    /// Like [`StatusServer::start`], with pages that read `clock` (tests use a fixed one).
+    pub async fn start_with_clock(setup: Setup, clock: Arc<dyn Clock>) -> Result<Self, StartError> {
+        let (store, logs): (Arc<dyn StatusStore>, Arc<dyn LogStore>) = match &setup.storage {
+            Storage::Memory => (Arc::new(MemoryStore::new()), Arc::new(MemoryLogStore::new())),
+            Storage::Directory(dir) => {
+                std::fs::create_dir_all(dir).map_err(StartError::Io)?;
+                let store = SqliteStore::open(&dir.join("buildstatus.sqlite")).await.map_err(StartError::Store)?;
+                let logs = DiskLogStore::open(dir.join("logs")).await.map_err(StartError::Logs)?;
+                (Arc::new(store), Arc::new(logs))
+            }
+        };
+        if let Some(dir) = &setup.public_html
+            && !dir.exists()
+        {
+            tracing::warn!("public_html {} does not exist; creating it empty", dir.display());
+            std::fs::create_dir_all(dir).map_err(StartError::Io)?;
+        }
+        let bus: Arc<dyn EventBus> = Arc::new(MemoryBus::default());
+        let hub = Arc::new(Hub::open(store, logs.clone(), bus, setup.window).await.map_err(StartError::Store)?);
+        let context = WebContext {
+            reader: hub.clone(),
+            logs,
+            clock: clock.clone(),
+            site: setup.site,
+            public_html: setup.public_html,
+            change_sources: setup.change_sources,
+        };
+        Ok(Self { hub, router: http::router(context), clock })
+    }
+
+    /// Where the master reports its events.
+    pub fn sink(&self) -> Arc<dyn StatusSink> {
+        self.hub.clone()
+    }
+
+    /// Read access to the status, as the pages see it.
+    pub fn reader(&self) -> Arc<dyn StatusReader> {
+        self.hub.clone()
+    }
+
+    pub fn hub(&self) -> &Arc<Hub> {
+        &self.hub
+    }
+
+    pub fn clock(&self) -> Arc<dyn Clock> {
+        self.clock.clone()
+    }
+
+    /// The web pages, to mount in the master's own server or to serve.
+    pub fn router(&self) -> axum::Router {
+        self.router.clone()
+    }
+
+    /// Serves the pages on `listener` until `shutdown` completes.
+    pub async fn serve(
+        &self,
+        listener: tokio::net::TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        http::serve(listener, self.router(), shutdown).await
+    }
+}
