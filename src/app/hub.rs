@@ -13,8 +13,8 @@ use crate::domain::event::{SequencedEvent, StatusEvent};
 use crate::domain::model::{Build, BuildRequest, Builder, Change, User, Worker};
 use crate::domain::state::{Applied, StatusState, compact};
 use crate::ports::{
-    BuildOrder, BuildQuery, ChangeQuery, Commit, EventBus, LogStore, SinkError, StatusReader, StatusSink, StatusStore,
-    StoreError,
+    BuildOrder, BuildQuery, ChangeQuery, Commit, EventBus, EventStream, LogStore, SinkError, StatusReader, StatusSink,
+    StatusStore, StoreError,
 };
 
 pub struct Hub {
@@ -54,6 +54,11 @@ impl Hub {
     /// The sequence number of the newest event.
     pub fn last_seq(&self) -> u64 {
         self.live().seq
+    }
+
+    /// Numbered events after `after`, then live ones (see [`EventBus::subscribe`]).
+    pub fn subscribe(&self, after: u64) -> EventStream {
+        self.bus.subscribe(after)
     }
 
     /// A copy of the live state (for views computed from it).

@@ -38,14 +38,15 @@ pub enum BuildOrder {
 
 impl BuildOrder {
     /// Sorts `builds` in this order. A listing of several builders by number is by start time.
+    /// Ties go to the later builder name, then the higher number (so one index serves the order).
     pub fn sort(self, builds: &mut [Build], single_builder: bool) {
         match self {
             Self::NumberDesc if single_builder => builds.sort_by_key(|b| std::cmp::Reverse(b.number)),
             Self::NumberDesc => builds.sort_by(|a, b| {
-                b.started.cmp(&a.started).then_with(|| a.builder.cmp(&b.builder)).then(b.number.cmp(&a.number))
+                b.started.cmp(&a.started).then_with(|| b.builder.cmp(&a.builder)).then(b.number.cmp(&a.number))
             }),
             Self::FinishedDesc => builds.sort_by(|a, b| {
-                b.finished.cmp(&a.finished).then_with(|| a.builder.cmp(&b.builder)).then(b.number.cmp(&a.number))
+                b.finished.cmp(&a.finished).then_with(|| b.builder.cmp(&a.builder)).then(b.number.cmp(&a.number))
             }),
         }
     }

@@ -62,8 +62,8 @@ pub fn builds(q: &BuildQuery) -> Result<QueryBuilder<Sqlite>, StoreError> {
     }
     sql.push(match q.order {
         BuildOrder::NumberDesc if q.builders.len() == 1 => " ORDER BY number DESC",
-        BuildOrder::NumberDesc => " ORDER BY started DESC, builder, number DESC",
-        BuildOrder::FinishedDesc => " ORDER BY finished DESC, builder, number DESC",
+        BuildOrder::NumberDesc => " ORDER BY started DESC, builder DESC, number DESC",
+        BuildOrder::FinishedDesc => " ORDER BY finished DESC, builder DESC, number DESC",
     });
     sql.push(" LIMIT ").push_bind(limit(q.limit));
     Ok(sql)

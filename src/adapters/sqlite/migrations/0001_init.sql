@@ -18,10 +18,10 @@ CREATE TABLE builds (
 );
 -- A builder's history by number uses the UNIQUE index above.
 CREATE INDEX builds_by_builder_finished ON builds (builder, finished);
-CREATE INDEX builds_by_finished ON builds (finished);
-CREATE INDEX builds_by_started ON builds (started);
+CREATE INDEX builds_by_finished ON builds (finished, builder, number);
+CREATE INDEX builds_by_started ON builds (started, builder, number);
 CREATE INDEX builds_by_revision ON builds (revision);
-CREATE INDEX builds_by_worker_finished ON builds (worker, finished);
+CREATE INDEX builds_by_worker_finished ON builds (worker, finished, builder, number);
 CREATE INDEX builds_running ON builds (builder, number) WHERE finished IS NULL;
 
 CREATE TABLE changes (
