@@ -1,0 +1,237 @@
+//! Shared fixtures of the integration tests: a small, fixed CI history with hostile text in
+//! it, recorded through the public `StatusSink`, and helpers to start the real binary.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+
+use buildstatus::domain::event::{Channel, StatusEvent};
+use buildstatus::domain::model::*;
+use buildstatus::domain::result::BuildResult;
+use buildstatus::ports::StatusSink;
+
+pub const HOSTILE: &str = "<script>alert('x')</script>";
+
+pub fn at(minute: i64) -> Timestamp {
+    chrono::DateTime::from_timestamp(1_750_000_000 + minute * 60, 0).expect("a valid time")
+}
+
+fn prop(v: &str, source: &str) -> Property {
+    Property { value: serde_json::Value::String(v.into()), source: source.into() }
+}
+
+fn build(builder: &str, number: u32, minute: i64, branch: &str, change: Option<u64>) -> Build {
+    let mut properties = Properties::new();
+    properties.insert("got_revision".into(), prop(&format!("{:040x}", 0xabc0 + u64::from(number)), "Git"));
+    properties
+        .insert("owners".into(), Property { value: serde_json::json!(["ann@example.org"]), source: "Build".into() });
+    Build {
+        builder: builder.into(),
+        number,
+        reason: "The SingleBranchScheduler scheduler named 'all' triggered this build".into(),
+        properties,
+        sourcestamps: vec![SourceStamp {
+            repository: "https://git.example.org/widget.git".into(),
+            branch: Some(branch.into()),
+            changes: change.into_iter().collect(),
+            ..SourceStamp::default()
+        }],
+        blamelist: vec!["Ann Lee <ann@example.org>".into()],
+        worker: "w1".into(),
+        started: at(minute),
+        finished: None,
+        result: None,
+        text: vec![],
+        steps: vec![],
+        eta: Some(at(minute + 10)),
+    }
+}
+
+/// Events of one build with a compile and a test step, each with a log.
+pub fn whole_build(
+    builder: &str,
+    number: u32,
+    minute: i64,
+    branch: &str,
+    result: BuildResult,
+    change: Option<u64>,
+) -> Vec<StatusEvent> {
+    let b = || builder.to_string();
+    let mut events =
+        vec![StatusEvent::BuildStarted { build: build(builder, number, minute, branch, change), requests: vec![] }];
+    for (s, name) in ["compile", "test"].iter().enumerate() {
+        let s = s as u32;
+        let step = Step {
+            number: s,
+            name: (*name).into(),
+            text: vec![(*name).into()],
+            started: Some(at(minute + i64::from(s))),
+            ..Step::default()
+        };
+        events.push(StatusEvent::StepStarted { builder: b(), number, step });
+        events.push(StatusEvent::LogStarted {
+            builder: b(),
+            number,
+            step: s,
+            log: "stdio".into(),
+            kind: LogKind::Text,
+        });
+        for (channel, text) in [
+            (Channel::Header, "make all\n"),
+            (Channel::Stdout, "cc -c main.c\n\x1b[32mok\x1b[0m\n"),
+            (Channel::Stderr, "warning: <b>unused</b>\n"),
+        ] {
+            events.push(StatusEvent::LogChunk {
+                builder: b(),
+                number,
+                step: s,
+                log: "stdio".into(),
+                channel,
+                text: text.into(),
+            });
+        }
+        events.push(StatusEvent::LogFinished { builder: b(), number, step: s, log: "stdio".into() });
+        let step_result = if s == 1 { result } else { BuildResult::Success };
+        events.push(StatusEvent::StepFinished {
+            builder: b(),
+            number,
+            step: s,
+            result: step_result,
+            text: vec![(*name).into()],
+            text2: if step_result == BuildResult::Success { vec![] } else { vec![(*name).into()] },
+            at: at(minute + i64::from(s) + 1),
+        });
+    }
+    let text =
+        if result == BuildResult::Success { vec!["build".into(), "successful".into()] } else { vec!["failed".into()] };
+    events.push(StatusEvent::BuildFinished { builder: b(), number, result, text, at: at(minute + 3) });
+    events
+}
+
+/// Records a small CI system: 3 builders (one with a hostile name), 2 workers (one offline),
+/// changes (one with a hostile message), finished builds of every result, a running build
+/// with a growing log, and a pending request.
+pub async fn record_fixture(sink: &Arc<dyn StatusSink>) {
+    let builders = [("linux", "unix"), ("macos", "unix"), (HOSTILE, "odd")];
+    let mut events = vec![StatusEvent::MasterStarted { at: at(0) }];
+    for (name, tag) in builders {
+        let workers = vec!["w1".into(), "w2".into()];
+        events.push(StatusEvent::BuilderAdded {
+            builder: Builder {
+                name: name.into(),
+                description: Some(format!("{name} builds")),
+                tags: vec![tag.into()],
+                workers,
+            },
+        });
+    }
+    let worker = |name: &str| Worker {
+        name: name.into(),
+        admin: Some("Ops <ops@example.org>".into()),
+        host: Some("debian".into()),
+        version: Some("0.8.12".into()),
+        ..Worker::default()
+    };
+    events.push(StatusEvent::WorkerConnected { worker: worker("w1"), at: at(0) });
+    events.push(StatusEvent::WorkerConnected { worker: worker("w2"), at: at(0) });
+    events.push(StatusEvent::WorkerDisconnected { name: "w2".into(), at: at(1) });
+    for (n, comments, branch) in [(1, "Fix the parser", "main"), (2, HOSTILE, "main"), (3, "Release prep", "release")] {
+        events.push(StatusEvent::ChangeAdded {
+            change: Change {
+                number: n,
+                who: "Ann Lee <ann@example.org>".into(),
+                files: vec!["src/main.c".into()],
+                comments: comments.into(),
+                revision: Some(format!("{:040x}", 0xc0de + n)),
+                when: at(n as i64),
+                branch: Some(branch.into()),
+                category: None,
+                revlink: None,
+                properties: Properties::new(),
+                repository: "https://git.example.org/widget.git".into(),
+                project: "widget".into(),
+                codebase: String::new(),
+            },
+        });
+    }
+    sink.record_all(events).await.expect("fixture setup is valid");
+    let results = [
+        BuildResult::Success,
+        BuildResult::Failure,
+        BuildResult::Warnings,
+        BuildResult::Exception,
+        BuildResult::Success,
+    ];
+    for (i, result) in results.iter().enumerate() {
+        let i = i as u32;
+        sink.record_all(whole_build("linux", i, 10 + 5 * i64::from(i), "main", *result, Some(1 + u64::from(i % 3))))
+            .await
+            .expect("build");
+    }
+    sink.record_all(whole_build("macos", 0, 12, "release", BuildResult::Retry, Some(3))).await.expect("build");
+    sink.record_all(whole_build(HOSTILE, 0, 14, "main", BuildResult::Cancelled, Some(2))).await.expect("build");
+    // A running build with a step whose log is still growing.
+    let mut running = whole_build("macos", 1, 40, "main", BuildResult::Success, Some(1));
+    running.truncate(4);
+    sink.record_all(running).await.expect("running build");
+    let request = BuildRequest {
+        id: 77,
+        buildset_id: None,
+        builder: "linux".into(),
+        submitted_at: at(41),
+        reason: "forced".into(),
+        properties: [("owner".to_string(), prop("bob@example.org", "Force Build Form"))].into_iter().collect(),
+        sourcestamps: vec![],
+    };
+    sink.record(StatusEvent::BuildRequestSubmitted { request }).await.expect("request");
+}
+
+/// A `buildstatus` process started by a test; killed when dropped.
+pub struct Binary {
+    pub child: Child,
+    pub base: String,
+    pub dir: tempfile::TempDir,
+}
+
+impl Drop for Binary {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `buildstatus ARGS --listen 127.0.0.1:0 --data-dir TMP/data` and waits for it to serve.
+pub fn start_binary(args: &[&str]) -> Binary {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let data = dir.path().join("data");
+    start_in(args, dir, &data)
+}
+
+/// Like [`start_binary`], on an existing data directory.
+pub fn start_binary_with_data(args: &[&str], data: &std::path::Path) -> Binary {
+    start_in(args, tempfile::tempdir().expect("a temp dir"), data)
+}
+
+fn start_in(args: &[&str], dir: tempfile::TempDir, data: &std::path::Path) -> Binary {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_buildstatus"))
+        .args(args)
+        .args(["--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(data)
+        .current_dir(dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("the binary starts");
+    let stdout = child.stdout.take().expect("stdout is piped");
+    let mut lines = BufReader::new(stdout).lines();
+    let base = loop {
+        let line = lines.next().expect("the binary prints its address").expect("readable stdout");
+        if let Some(rest) = line.split("serving ").nth(1) {
+            break rest.split_whitespace().next().expect("an address").trim_end_matches('/').to_owned();
+        }
+    };
+    // Keep draining stdout so the child never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    Binary { child, base, dir }
+}

@@ -1,0 +1,122 @@
+//! The binary as a user runs it: `buildstatus demo` on a free loopback port, every page walked
+//! over HTTP, and `check-config` on good and broken files.
+
+mod common;
+
+use std::process::Command;
+
+use common::start_binary;
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("a client")
+}
+
+#[tokio::test]
+async fn the_demo_serves_every_page() {
+    let demo = start_binary(&["demo", "--history", "300", "--seed", "7"]);
+    let http = client();
+    let get = |path: String| {
+        let http = http.clone();
+        let url = format!("{}{path}", demo.base);
+        async move {
+            let response = http.get(&url).send().await.unwrap_or_else(|e| panic!("{url}: {e}"));
+            let status = response.status().as_u16();
+            (status, response.text().await.unwrap_or_default())
+        }
+    };
+    let (status, builders) = get("/builders".into()).await;
+    assert_eq!(status, 200);
+    for name in ["linux-gcc", "macos-arm64", "windows-arm64", "windows-installer"] {
+        assert!(builders.contains(name), "/builders lists {name}");
+    }
+    assert!(builders.contains("Activity offline"), "the builder of the offline worker is offline");
+    let (_, recent) = get("/one_line_per_build?numbuilds=50".into()).await;
+    assert_eq!(recent.matches("<span class=\"reason\">").count(), 50, "50 recent builds across builders");
+    for result in ["success", "failure", "warnings"] {
+        assert!(recent.contains(&format!("class=\"{result}\"")), "recent builds include a {result}");
+    }
+    let pages = [
+        "/",
+        "/about",
+        "/builders?branch=main",
+        "/builders/linux-gcc",
+        "/builders/linux-gcc?numbuilds=30",
+        "/builders/linux-gcc/builds/0",
+        "/builders/linux-gcc/builds/-1",
+        "/builders/linux-gcc/builds/0/steps/git",
+        "/builders/linux-gcc/builds/0/steps/git/logs/stdio",
+        "/builders/linux-gcc/builds/0/steps/git/logs/stdio/text",
+        "/one_line_per_build",
+        "/one_line_per_build/linux-gcc",
+        "/changes",
+        "/changes/1",
+        "/buildslaves",
+        "/buildslaves/linux-w1",
+        "/default.css",
+        "/favicon.ico",
+        "/robots.txt",
+    ];
+    for page in pages {
+        let (status, body) = get(page.into()).await;
+        assert_eq!(status, 200, "{page}: {body}");
+        assert!(!body.is_empty(), "{page} is empty");
+    }
+    let (_, text) = get("/builders/linux-gcc/builds/0/steps/git/logs/stdio/text".into()).await;
+    assert!(text.starts_with("git: 1 of"), "the text log starts with the output, headers stripped: {text}");
+    let (_, about) = get("/about".into()).await;
+    assert!(about.contains("axum: 0.8") && about.contains("sqlx: 0.9"), "about lists libraries");
+    for (page, status) in [
+        ("/builders/nope", 404),
+        ("/builders/linux-gcc/builds/x", 400),
+        ("/builders?numbuilds=1", 200),
+        ("/one_line_per_build?numbuilds=x", 400),
+    ] {
+        assert_eq!(get(page.into()).await.0, status, "{page}");
+    }
+}
+
+#[tokio::test]
+async fn history_survives_a_crash() {
+    let mut first = start_binary(&["demo", "--history", "100"]);
+    let http = client();
+    let page = http
+        .get(format!("{}/builders/linux-gcc/builds/0", first.base))
+        .send()
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("body");
+    assert!(page.contains("Build #0"));
+    first.child.kill().expect("kill");
+    first.child.wait().expect("wait");
+    let serve = common::start_binary_with_data(&["serve"], &first.dir.path().join("data"));
+    let again = http.get(format!("{}/builders/linux-gcc/builds/0", serve.base)).send().await.expect("page");
+    assert_eq!(again.status().as_u16(), 200);
+    let body = again.text().await.expect("body");
+    assert!(body.contains("Build #0") && body.contains("git"), "the stored build is served after a crash");
+    let text = http
+        .get(format!("{}/builders/linux-gcc/builds/0/steps/git/logs/stdio/text", serve.base))
+        .send()
+        .await
+        .expect("log");
+    assert!(text.text().await.expect("body").starts_with("git: 1 of"), "its log too");
+}
+
+#[test]
+fn check_config_reports_every_problem() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let good = dir.path().join("good.toml");
+    std::fs::write(&good, "title = \"Widget\"\nlisten = \"127.0.0.1:8011\"\n").expect("write");
+    let out = Command::new(env!("CARGO_BIN_EXE_buildstatus")).args(["check-config"]).arg(&good).output().expect("runs");
+    assert!(out.status.success());
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "listen = \"x\"\nnumbuilds = -1\nfoo = 1\n").expect("write");
+    let out = Command::new(env!("CARGO_BIN_EXE_buildstatus")).args(["check-config"]).arg(&bad).output().expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("3 problem(s)") && err.contains("listen:") && err.contains("numbuilds:") && err.contains("foo:"),
+        "{err}"
+    );
+}

@@ -1,0 +1,121 @@
+//! The hub: pages read the same from its memory window as from the store, a batch is all or
+//! nothing, and every stored event is published with its number, in order.
+
+mod common;
+
+use buildstatus::app::{Setup, StatusServer, Storage};
+use buildstatus::domain::event::StatusEvent;
+use buildstatus::domain::result::BuildResult;
+use buildstatus::domain::web::args::BranchFilter;
+use buildstatus::ports::{BuildOrder, BuildQuery, ChangeQuery, SinkError};
+use common::{record_fixture, whole_build};
+use futures_util::StreamExt;
+
+async fn server(window: usize) -> StatusServer {
+    let server = StatusServer::start(Setup { window, ..Setup::default() }).await.expect("server");
+    record_fixture(&server.sink()).await;
+    let sink = server.sink();
+    for n in 5..25 {
+        let result = BuildResult::ALL[n as usize % 7];
+        let branch = if n % 3 == 0 { "release" } else { "main" };
+        sink.record_all(whole_build("linux", n, 50 + 5 * i64::from(n), branch, result, Some(1))).await.expect("build");
+    }
+    server
+}
+
+#[tokio::test]
+async fn the_memory_window_answers_exactly_what_the_store_answers() {
+    let (small, large) = (server(2).await, server(1000).await);
+    let mut queries = vec![
+        BuildQuery::of_builder("linux", 5),
+        BuildQuery::of_builder("linux", 30),
+        BuildQuery { finished: Some(true), ..BuildQuery::of_builder("linux", 12) },
+        BuildQuery { finished: Some(false), limit: 50, ..BuildQuery::default() },
+        BuildQuery { order: BuildOrder::FinishedDesc, limit: 20, ..BuildQuery::default() },
+        BuildQuery { branches: BranchFilter(vec!["release".into()]), ..BuildQuery::of_builder("linux", 4) },
+        BuildQuery { before_number: Some(10), ..BuildQuery::of_builder("linux", 3) },
+        BuildQuery { worker: Some("w1".into()), order: BuildOrder::FinishedDesc, limit: 7, ..BuildQuery::default() },
+    ];
+    queries.push(BuildQuery { builders: vec!["gone".into()], ..BuildQuery::default() });
+    for q in &queries {
+        let a = small.reader().builds(q).await.expect("small window");
+        let b = large.reader().builds(q).await.expect("large window");
+        let key = |v: &[buildstatus::domain::model::Build]| {
+            v.iter().map(|b| (b.builder.clone(), b.number)).collect::<Vec<_>>()
+        };
+        assert_eq!(key(&a), key(&b), "{q:?}");
+    }
+    for q in
+        [ChangeQuery { limit: 2, ..ChangeQuery::default() }, ChangeQuery { before: Some(3), ..ChangeQuery::default() }]
+    {
+        assert_eq!(
+            small.reader().changes(&q).await.expect("changes"),
+            large.reader().changes(&q).await.expect("changes")
+        );
+    }
+    assert_eq!(
+        small.reader().build("linux", 3).await.expect("deep build"),
+        large.reader().build("linux", 3).await.expect("deep build")
+    );
+}
+
+#[tokio::test]
+async fn a_batch_with_a_bad_event_changes_nothing() {
+    let server = server(10).await;
+    let before = server.hub().last_seq();
+    let mut batch = whole_build("linux", 100, 900, "main", BuildResult::Success, None);
+    batch.push(StatusEvent::BuilderRemoved { name: "no-such-builder".into() });
+    let err = server.sink().record_all(batch).await.expect_err("rejected");
+    assert!(matches!(err, SinkError::Rejected(_)), "{err}");
+    assert_eq!(err.to_string(), "event rejected: unknown builder 'no-such-builder'");
+    assert_eq!(server.hub().last_seq(), before);
+    assert_eq!(server.reader().build("linux", 100).await.expect("read"), None, "no part of the batch was applied");
+    server
+        .sink()
+        .record_all(whole_build("linux", 100, 900, "main", BuildResult::Success, None))
+        .await
+        .expect("now it is valid");
+}
+
+#[tokio::test]
+async fn stored_events_are_published_in_order_with_their_numbers() {
+    let server = StatusServer::start(Setup::default()).await.expect("server");
+    let mut events = server.hub().subscribe(0);
+    record_fixture(&server.sink()).await;
+    let last = server.hub().last_seq();
+    let mut seen = Vec::new();
+    while seen.len() < last as usize {
+        seen.push(events.next().await.expect("an event").expect("not lagged").seq);
+    }
+    assert_eq!(seen, (1..=last).collect::<Vec<_>>());
+    let mut late = server.hub().subscribe(last - 2);
+    assert_eq!(
+        late.next().await.expect("event").expect("held").seq,
+        last - 1,
+        "a late subscriber resumes after its number"
+    );
+}
+
+#[tokio::test]
+async fn numbering_and_history_resume_after_a_restart() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let setup = || Setup { storage: Storage::Directory(dir.path().to_path_buf()), ..Setup::default() };
+    let last = {
+        let server = StatusServer::start(setup()).await.expect("server");
+        record_fixture(&server.sink()).await;
+        server.hub().last_seq()
+    };
+    let server = StatusServer::start(setup()).await.expect("restart");
+    assert_eq!(server.hub().last_seq(), last);
+    let running =
+        server.reader().builds(&BuildQuery { finished: Some(false), ..BuildQuery::default() }).await.expect("read");
+    assert_eq!(running.len(), 1, "the running build is still running");
+    let seq = server.sink().record(StatusEvent::MasterStarted { at: common::at(99) }).await.expect("record");
+    assert_eq!(seq, last + 1);
+    // Log ids keep counting: a new log does not reuse an old one's content.
+    let sink = server.sink();
+    sink.record_all(whole_build("linux", 50, 500, "main", BuildResult::Success, None)).await.expect("build");
+    let build = server.reader().build("linux", 50).await.expect("read").expect("build");
+    let old = server.reader().build("linux", 0).await.expect("read").expect("build");
+    assert!(build.steps[0].logs[0].id > old.steps[1].logs[0].id);
+}

@@ -1,0 +1,160 @@
+//! Every page, rendered from a fixed history through the real router: snapshots of the HTML,
+//! and the checks a user would make (escaping, errors that name what is wrong).
+
+mod common;
+
+use std::sync::Arc;
+
+use axum::body::{Body, to_bytes};
+use axum::http::{Method, Request, StatusCode};
+use buildstatus::app::{Setup, StatusServer};
+use buildstatus::ports::ManualClock;
+use common::{at, record_fixture};
+use tower::ServiceExt;
+
+async fn server() -> StatusServer {
+    let clock = Arc::new(ManualClock::new(at(45)));
+    let server = StatusServer::start_with_clock(Setup::default(), clock).await.expect("server starts");
+    record_fixture(&server.sink()).await;
+    server
+}
+
+async fn get(server: &StatusServer, uri: &str) -> (StatusCode, String, axum::http::HeaderMap) {
+    request(server, Method::GET, uri).await
+}
+
+async fn request(server: &StatusServer, method: Method, uri: &str) -> (StatusCode, String, axum::http::HeaderMap) {
+    let req = Request::builder().method(method).uri(uri).body(Body::empty()).expect("a request");
+    let response = server.router().oneshot(req).await.expect("an answer");
+    let status = response.status();
+    let headers = response.headers().clone();
+    let body = to_bytes(response.into_body(), usize::MAX).await.expect("a body");
+    (status, String::from_utf8_lossy(&body).into_owned(), headers)
+}
+
+fn snapshot(name: &str, body: &str) {
+    insta::with_settings!({ snapshot_path => "../snapshots", prepend_module_to_snapshot => false }, {
+        insta::assert_snapshot!(name, body);
+    });
+}
+
+const HOSTILE_Q: &str = "%3Cscript%3Ealert('x')%3C%2Fscript%3E";
+
+#[tokio::test]
+async fn every_page_renders_as_recorded() {
+    let server = server().await;
+    let pages = [
+        ("root", "/".to_owned()),
+        ("builders", "/builders".to_owned()),
+        ("builders_filtered", "/builders?category=odd&branch=main".to_owned()),
+        ("builder", "/builders/linux".to_owned()),
+        ("builder_more", "/builders/linux?numbuilds=2&property.owners=x".to_owned()),
+        ("builder_running", "/builders/macos".to_owned()),
+        ("build", "/builders/linux/builds/1".to_owned()),
+        ("build_running", "/builders/macos/builds/-1".to_owned()),
+        ("step", "/builders/linux/builds/1/steps/test".to_owned()),
+        ("one_line_per_build", "/one_line_per_build".to_owned()),
+        ("one_line_per_build_filtered", "/one_line_per_build?numbuilds=3&builder=linux&branch=main".to_owned()),
+        ("one_line_per_builder", "/one_line_per_build/linux".to_owned()),
+        ("changes", "/changes".to_owned()),
+        ("change", "/changes/2".to_owned()),
+        ("buildslaves", "/buildslaves".to_owned()),
+        ("buildslaves_no_builders", "/buildslaves?no_builders=1".to_owned()),
+        ("buildslave", "/buildslaves/w1".to_owned()),
+        ("hostile_builder", format!("/builders/{HOSTILE_Q}")),
+        ("hostile_build", format!("/builders/{HOSTILE_Q}/builds/0")),
+        ("log_html", "/builders/linux/builds/1/steps/test/logs/stdio".to_owned()),
+    ];
+    for (name, uri) in pages {
+        let (status, body, _) = get(&server, &uri).await;
+        assert_eq!(status, StatusCode::OK, "{uri}: {body}");
+        assert!(!body.contains("<script>alert"), "{uri} shows hostile text unescaped");
+        snapshot(name, &body);
+    }
+}
+
+#[tokio::test]
+async fn pages_show_what_a_user_looks_for() {
+    let server = server().await;
+    let (_, builders, _) = get(&server, "/builders").await;
+    for expected in ["linux", "macos", "&lt;script&gt;", "LastBuild box success", "Activity building", "Activity idle"]
+    {
+        assert!(builders.contains(expected), "/builders lacks {expected}");
+    }
+    let (_, builder, headers) = get(&server, "/builders/linux").await;
+    assert_eq!(headers["cache-control"], "no-cache");
+    assert!(builder.contains("<b>Forced build</b> by bob"), "pending request shown");
+    assert_eq!(builder.matches("<span class=\"reason\">").count(), 5, "5 recent builds by default");
+    let (_, build, _) = get(&server, "/builders/linux/builds/1").await;
+    assert!(build.contains("class=\"failure result\""), "result class");
+    assert!(build.contains("Change #2") && build.contains("&lt;script&gt;alert"), "the build's change, escaped");
+    let (_, log, headers) = get(&server, "/builders/linux/builds/1/steps/test/logs/stdio").await;
+    assert_eq!(headers["content-type"], "text/html; charset=utf-8");
+    assert_eq!(headers["cache-control"], "max-age=604800");
+    assert!(log.contains("<span class=\"header\">make all\n</span>"));
+    assert!(log.contains("<span class=\"stdout ansi32\">ok</span>"));
+    assert!(log.contains("<span class=\"stderr\">warning: &lt;b&gt;unused&lt;/b&gt;\n</span>"));
+    let (_, text, headers) = get(&server, "/builders/linux/builds/1/steps/test/logs/stdio/text").await;
+    assert_eq!(headers["content-type"], "text/plain; charset=utf-8");
+    assert_eq!(text, "cc -c main.c\n\x1b[32mok\x1b[0m\nwarning: <b>unused</b>\n", "headers stripped, nothing else");
+    let (status, body, headers) =
+        request(&server, Method::HEAD, "/builders/linux/builds/1/steps/test/logs/stdio/text").await;
+    assert_eq!((status, body.as_str()), (StatusCode::OK, ""));
+    assert_eq!(headers["content-length"], text.len().to_string().as_str(), "HEAD gives the text's exact size");
+    let (_, workers, _) = get(&server, "/buildslaves?no_builders=1").await;
+    assert!(!workers.contains("<th>Builders</th>"));
+    assert!(workers.contains("Not connected") && workers.contains("Running 1 build(s)"));
+}
+
+#[tokio::test]
+async fn bad_requests_get_errors_that_name_the_problem() {
+    let server = server().await;
+    let cases = [
+        ("/builders/nope", StatusCode::NOT_FOUND, "No such builder 'nope'"),
+        ("/builders/linux/builds/99", StatusCode::NOT_FOUND, "No build #99 of builder 'linux'"),
+        ("/builders/linux/builds/-99", StatusCode::NOT_FOUND, "No build -99"),
+        ("/builders/linux/builds/abc", StatusCode::BAD_REQUEST, "build number 'abc' is not a number"),
+        ("/builders/linux/builds/1/steps/nope", StatusCode::NOT_FOUND, "No step 'nope'"),
+        ("/builders/linux/builds/1/steps/test/logs/nope", StatusCode::NOT_FOUND, "No log 'nope'"),
+        ("/builders/linux/builds/1/steps/test/logs/nope/text", StatusCode::NOT_FOUND, "No log 'nope'"),
+        ("/builders/linux?numbuilds=ten", StatusCode::BAD_REQUEST, "argument 'numbuilds': 'ten' is not a whole number"),
+        ("/one_line_per_build?numbuilds=-3", StatusCode::BAD_REQUEST, "argument 'numbuilds'"),
+        ("/one_line_per_build/nope", StatusCode::NOT_FOUND, "No such builder"),
+        ("/changes/77", StatusCode::NOT_FOUND, "No change number 77"),
+        ("/changes/x", StatusCode::BAD_REQUEST, "'x' is not a change number"),
+        ("/buildslaves/nope", StatusCode::NOT_FOUND, "No such slave 'nope'"),
+        ("/no/such/page", StatusCode::NOT_FOUND, "No such page or file: /no/such/page"),
+        ("/../../etc/passwd", StatusCode::NOT_FOUND, "No such page or file"),
+        ("/%2e%2e/%2e%2e/etc/passwd", StatusCode::NOT_FOUND, "No such page or file"),
+    ];
+    for (uri, status, message) in cases {
+        let (got, body, _) = get(&server, uri).await;
+        assert_eq!(got, status, "{uri}: {body}");
+        assert!(body.contains(message), "{uri}: expected «{message}» in {body}");
+    }
+    let (status, body, _) = get(&server, &format!("/builders/x?alert_msg={HOSTILE_Q}")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(!body.contains("<script>alert"));
+}
+
+#[tokio::test]
+async fn static_files_come_from_public_html_before_the_built_in_ones() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("default.css"), "body { color: red }").expect("write");
+    std::fs::write(dir.path().join("index.html"), "<p>hello</p>").expect("write");
+    std::fs::write(dir.path().parent().expect("parent").join("secret.txt"), "secret").ok();
+    let setup = Setup { public_html: Some(dir.path().to_path_buf()), ..Setup::default() };
+    let server = StatusServer::start(setup).await.expect("server");
+    assert_eq!(get(&server, "/default.css").await.1, "body { color: red }");
+    assert_eq!(get(&server, "/index.html").await.1, "<p>hello</p>");
+    let (_, root, _) = get(&server, "/").await;
+    assert!(root.contains("Welcome to the buildstatus"), "/ is the welcome page, not index.html");
+    let (status, robots, _) = get(&server, "/robots.txt").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(robots.contains("Disallow: /builders") && robots.contains("Disallow: /console"));
+    let (status, _, headers) = get(&server, "/favicon.ico").await;
+    assert_eq!((status, &headers["content-type"]), (StatusCode::OK, &"image/x-icon".parse().expect("header")));
+    assert_eq!(get(&server, "/../secret.txt").await.0, StatusCode::NOT_FOUND);
+    assert_eq!(get(&server, "/%2e%2e/secret.txt").await.0, StatusCode::NOT_FOUND);
+    assert_eq!(get(&server, "/one_box_per_builder").await.0, StatusCode::SEE_OTHER);
+}
