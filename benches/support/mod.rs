@@ -1,0 +1,108 @@
+//! Shared by the benchmarks: stores with a given number of builds, made once under
+//! `target/bench-data/`, and a way to fetch a page through the router.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use axum::body::{Body, to_bytes};
+use axum::http::Request;
+use buildstatus::adapters::sqlite::SqliteStore;
+use buildstatus::app::{Setup, StatusServer, Storage};
+
+use buildstatus::domain::model::{Build, Builder, SourceStamp, Step, Worker};
+use buildstatus::domain::result::BuildResult;
+use buildstatus::domain::state::Mutation;
+use buildstatus::ports::{Commit, StatusStore};
+use tower::ServiceExt;
+
+const BUILDERS: usize = 20;
+
+pub fn sizes() -> Vec<usize> {
+    std::env::var("BUILDSTATUS_BENCH_SIZES")
+        .ok()
+        .map(|s| s.split(',').filter_map(|n| n.trim().parse().ok()).collect())
+        .unwrap_or_else(|| vec![1_000, 1_000_000])
+}
+
+fn at(minute: i64) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::from_timestamp(1_600_000_000 + minute * 60, 0).unwrap_or_default()
+}
+
+fn build(builder: &str, number: u32, minute: i64) -> Build {
+    let result = BuildResult::ALL[(number as usize * 7 + builder.len()) % 7];
+    let steps = (0..5)
+        .map(|s| Step {
+            number: s,
+            name: ["git", "compile", "test", "lint", "package"][s as usize].into(),
+            text: vec!["done".into()],
+            result: Some(BuildResult::Success),
+            started: Some(at(minute)),
+            finished: Some(at(minute + 1)),
+            ..Step::default()
+        })
+        .collect();
+    Build {
+        builder: builder.into(),
+        number,
+        reason: "scheduler".into(),
+        properties: Default::default(),
+        sourcestamps: vec![SourceStamp {
+            branch: Some("main".into()),
+            revision: Some(format!("{number:040x}")),
+            ..SourceStamp::default()
+        }],
+        blamelist: vec!["Ann <ann@example.org>".into()],
+        worker: "w1".into(),
+        started: at(minute),
+        finished: Some(at(minute + 5)),
+        result: Some(result),
+        text: vec!["build".into()],
+        steps,
+        eta: None,
+    }
+}
+
+/// A data directory holding `builds` builds over 20 builders, made once.
+pub async fn history(builds: usize) -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target").join("bench-data").join(format!("builds-{builds}"));
+    let done = dir.join("complete");
+    if done.exists() {
+        return dir;
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("bench dir");
+    let store = SqliteStore::open(&dir.join("buildstatus.sqlite")).await.expect("store");
+    let mut setup = vec![Mutation::PutWorker(Worker { name: "w1".into(), connected: true, ..Worker::default() })];
+    for b in 0..BUILDERS {
+        setup.push(Mutation::PutBuilder(Builder {
+            name: format!("builder-{b}"),
+            workers: vec!["w1".into()],
+            ..Builder::default()
+        }));
+    }
+    store.commit(&Commit { mutations: setup, next_log_id: 1, ..Commit::default() }).await.expect("commit");
+    let per_builder = builds / BUILDERS;
+    let mut batch = Vec::new();
+    for n in 0..per_builder {
+        for b in 0..BUILDERS {
+            batch.push(Mutation::PutBuild(build(&format!("builder-{b}"), n as u32, (n * BUILDERS + b) as i64)));
+        }
+        if batch.len() >= 20_000 || n + 1 == per_builder {
+            let commit = Commit { mutations: std::mem::take(&mut batch), next_log_id: 1, ..Commit::default() };
+            store.commit(&commit).await.expect("commit");
+        }
+    }
+    std::fs::write(done, "").expect("marker");
+    dir
+}
+
+pub async fn server(dir: PathBuf) -> StatusServer {
+    StatusServer::start(Setup { storage: Storage::Directory(dir), ..Setup::default() }).await.expect("server")
+}
+
+pub async fn fetch(server: &StatusServer, uri: &str) -> usize {
+    let req = Request::builder().uri(uri).body(Body::empty()).expect("request");
+    let response = server.router().oneshot(req).await.expect("response");
+    assert!(response.status().is_success(), "{uri}: {}", response.status());
+    to_bytes(response.into_body(), usize::MAX).await.expect("body").len()
+}
