@@ -158,3 +158,61 @@ async fn static_files_come_from_public_html_before_the_built_in_ones() {
     assert_eq!(get(&server, "/%2e%2e/secret.txt").await.0, StatusCode::NOT_FOUND);
     assert_eq!(get(&server, "/one_box_per_builder").await.0, StatusCode::SEE_OTHER);
 }
+
+/// Arbitrary paths and query strings, built from the characters that matter to URL parsing.
+fn hostile_uri() -> impl proptest::strategy::Strategy<Value = String> {
+    use proptest::prelude::*;
+    let segment = prop::sample::select(vec![
+        "builders",
+        "linux",
+        "builds",
+        "-1",
+        "0",
+        "99999999999",
+        "steps",
+        "test",
+        "logs",
+        "stdio",
+        "text",
+        "buildslaves",
+        "changes",
+        "one_line_per_build",
+        "%2F",
+        "%2e%2e",
+        "..",
+        "%00",
+        "%ff",
+        "%3Cscript%3E",
+        "",
+        "numbuilds=x",
+        "a%2Fb",
+        "w1",
+        "-0",
+        "about",
+    ]);
+    let query = prop::sample::select(vec![
+        "",
+        "?numbuilds=-1",
+        "?numbuilds=99999999999999999999",
+        "?branch=trunk&builder=%00",
+        "?property.x=%ff",
+        "?reload=abc",
+        "?alert_msg=%3Cb%3E",
+        "?no_builders=1&&&",
+        "?=&=",
+        "?maxsearch=0",
+    ]);
+    (prop::collection::vec(segment, 0..8), query).prop_map(|(segs, q)| format!("/{}{q}", segs.join("/")))
+}
+
+#[test]
+fn no_request_fails_the_server() {
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let server = runtime.block_on(server());
+    let config = proptest::test_runner::Config { cases: 400, failure_persistence: None, ..Default::default() };
+    proptest::proptest!(config, |(uri in hostile_uri())| {
+        let (status, body, _) = runtime.block_on(get(&server, &uri));
+        proptest::prop_assert!(status.as_u16() < 500, "{uri} answered {status}: {body}");
+        proptest::prop_assert!(!body.contains("<script>"), "{uri} echoed markup unescaped");
+    });
+}
