@@ -122,21 +122,21 @@ impl StatusStore for MemoryStore {
         Ok(StoreMeta { next_log_id: meta.next_log_id.max(1), ..meta })
     }
 
-    async fn snapshot(&self, window: usize) -> Result<Snapshot, StoreError> {
+    async fn snapshot(&self, changes: usize) -> Result<Snapshot, StoreError> {
         let data = self.data();
-        let mut recent = Vec::new();
+        let mut newest = Vec::new();
         for name in data.builders.keys() {
-            let finished = data.builds.range((name.clone(), 0)..=(name.clone(), u32::MAX)).rev();
-            recent.extend(finished.filter(|(_, b)| b.is_finished()).take(window).map(|(_, b)| b.clone()));
+            let last = data.builds.range((name.clone(), 0)..=(name.clone(), u32::MAX)).next_back();
+            newest.extend(last.map(|((b, n), _)| (b.clone(), *n)));
         }
         Ok(Snapshot {
             builders: data.builders.values().cloned().collect(),
             workers: data.workers.values().cloned().collect(),
             running: data.builds.values().filter(|b| !b.is_finished()).cloned().collect(),
-            recent,
+            newest,
             pending: data.requests.values().cloned().collect(),
             buildsets: data.buildsets.values().filter(|s| s.complete_at.is_none()).cloned().collect(),
-            changes: data.changes.values().rev().take(window * 10).cloned().collect(),
+            changes: data.changes.values().rev().take(changes).cloned().collect(),
             last_change: data.changes.keys().next_back().copied().unwrap_or(0),
             next_log_id: data.meta.next_log_id.max(1),
         })

@@ -5,9 +5,10 @@
 //! It is also the pages' reader: the state it keeps (running builds, a window of recent
 //! history) answers most queries from memory; the rest go to the store.
 
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use async_trait::async_trait;
+use tokio::sync::mpsc;
 
 use crate::domain::event::{SequencedEvent, StatusEvent};
 use crate::domain::model::{Build, BuildRequest, Builder, Change, User, Worker};
@@ -25,6 +26,8 @@ pub struct Hub {
     writer: tokio::sync::Mutex<()>,
     /// Read by pages without waiting for a writer's commit; never held across an await.
     live: Mutex<Live>,
+    /// Builders whose window the filler task must load from the store.
+    fills: mpsc::UnboundedSender<String>,
 }
 
 struct Live {
@@ -34,17 +37,36 @@ struct Live {
 
 impl Hub {
     /// Resumes from what `store` holds, keeping `window` finished builds per builder in memory.
+    /// Start-up reads only what is current; a task fills the builders' windows afterwards
+    /// (until then their listings come from the store).
     pub async fn open(
         store: Arc<dyn StatusStore>,
         logs: Arc<dyn LogStore>,
         bus: Arc<dyn EventBus>,
         window: usize,
-    ) -> Result<Self, StoreError> {
+    ) -> Result<Arc<Self>, StoreError> {
         let meta = store.meta().await?;
-        let snapshot = store.snapshot(window).await?;
+        let snapshot = store.snapshot(window.saturating_mul(10)).await?;
+        let builders: Vec<String> = snapshot.builders.iter().map(|b| b.name.clone()).collect();
         let state = StatusState::from_snapshot(snapshot, window);
         let live = Mutex::new(Live { state, seq: meta.last_seq });
-        Ok(Self { store, logs, bus, writer: tokio::sync::Mutex::new(()), live })
+        let (fills, queue) = mpsc::unbounded_channel();
+        let hub = Arc::new(Self { store, logs, bus, writer: tokio::sync::Mutex::new(()), live, fills });
+        for name in builders {
+            let _ = hub.fills.send(name);
+        }
+        tokio::spawn(fill_windows(Arc::downgrade(&hub), queue));
+        Ok(hub)
+    }
+
+    /// Loads `builder`'s newest finished builds and newest number into its window.
+    async fn load_window(&self, builder: &str) -> Result<(), StoreError> {
+        let window = self.live().state.window();
+        let query = BuildQuery { finished: Some(true), ..BuildQuery::of_builder(builder, window) };
+        let finished = self.store.builds(&query).await?;
+        let newest = self.store.newest_build_number(builder).await?;
+        self.live().state.fill_window(builder, finished, newest);
+        Ok(())
     }
 
     fn live(&self) -> MutexGuard<'_, Live> {
@@ -106,6 +128,9 @@ impl Hub {
                 self.logs.finish(log).await.map_err(|e| SinkError::Storage(e.to_string()))?;
             }
         }
+        for name in applied.iter().filter_map(|a| a.fill_window.clone()) {
+            let _ = self.fills.send(name);
+        }
         let mut live = self.live();
         if let Some(last) = last {
             live.seq = last;
@@ -125,8 +150,14 @@ impl Hub {
             return;
         }
         let window = self.live().state.window();
-        match self.store.snapshot(window).await {
-            Ok(snapshot) => self.live().state = StatusState::from_snapshot(snapshot, window),
+        match self.store.snapshot(window.saturating_mul(10)).await {
+            Ok(snapshot) => {
+                let builders: Vec<String> = snapshot.builders.iter().map(|b| b.name.clone()).collect();
+                self.live().state = StatusState::from_snapshot(snapshot, window);
+                for name in builders {
+                    let _ = self.fills.send(name);
+                }
+            }
             Err(e) => tracing::error!("state could not be reloaded after a failed commit: {e}"),
         }
     }
@@ -149,6 +180,9 @@ impl Hub {
         let names: Vec<&str> = state.builders().map(|b| b.name.as_str()).filter(|n| selected(n)).collect();
         let mut out = Vec::new();
         for name in &names {
+            if !state.window_loaded(name) {
+                return None;
+            }
             let mut found: Vec<Build> = Vec::new();
             if q.order == BuildOrder::NumberDesc && q.finished.is_none() {
                 found.extend(state.running().filter(|b| b.builder == *name && q.matches(b)).cloned());
@@ -247,5 +281,15 @@ impl StatusReader for Hub {
 
     async fn user(&self, uid: u64) -> Result<Option<User>, StoreError> {
         self.store.user(uid).await
+    }
+}
+
+/// Fills windows as builders are queued, for as long as the hub lives.
+async fn fill_windows(hub: Weak<Hub>, mut queue: mpsc::UnboundedReceiver<String>) {
+    while let Some(builder) = queue.recv().await {
+        let Some(hub) = hub.upgrade() else { return };
+        if let Err(e) = hub.load_window(&builder).await {
+            tracing::warn!("window of builder '{builder}' not loaded (its pages read the store): {e}");
+        }
     }
 }

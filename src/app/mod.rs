@@ -119,7 +119,7 @@ impl StatusServer {
             std::fs::create_dir_all(dir).map_err(StartError::Io)?;
         }
         let bus: Arc<dyn EventBus> = Arc::new(MemoryBus::default());
-        let hub = Arc::new(Hub::open(store, logs.clone(), bus, setup.window).await.map_err(StartError::Store)?);
+        let hub = Hub::open(store, logs.clone(), bus, setup.window).await.map_err(StartError::Store)?;
         let context = WebContext {
             reader: hub.clone(),
             logs,

@@ -6,9 +6,11 @@
 //!
 //! The state holds what pages need most: every builder and worker, running builds, pending
 //! requests, open buildsets, and a window of the newest finished builds and changes. Older
-//! history lives only in the store.
+//! history lives only in the store. A builder's window is *loaded* once it holds that
+//! builder's newest finished builds (the hub fills windows after start, so start-up does not
+//! grow with history); until then the window may not be used to answer listings.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fmt;
 
 use super::event::StatusEvent;
@@ -53,7 +55,8 @@ pub fn compact(mutations: Vec<Mutation>) -> Vec<Mutation> {
 pub enum ApplyError {
     UnknownBuilder(String),
     UnknownBuild(BuildKey),
-    BuildExists(BuildKey),
+    /// Build numbers increase per builder; this one is not above the newest known.
+    NotNewest(BuildKey, u32),
     BuildFinished(BuildKey),
     UnknownStep(BuildKey, u32),
     StepExists(BuildKey, u32),
@@ -71,7 +74,7 @@ impl fmt::Display for ApplyError {
         match self {
             Self::UnknownBuilder(n) => write!(f, "unknown builder '{n}'"),
             Self::UnknownBuild(k) => write!(f, "no running {}", b(k)),
-            Self::BuildExists(k) => write!(f, "{} exists already", b(k)),
+            Self::NotNewest(k, newest) => write!(f, "{} is not newer than #{newest}, the builder's newest", b(k)),
             Self::BuildFinished(k) => write!(f, "{} has finished", b(k)),
             Self::UnknownStep(k, s) => write!(f, "{} has no step {s}", b(k)),
             Self::StepExists(k, s) => write!(f, "{} has a step {s} already", b(k)),
@@ -101,6 +104,8 @@ pub struct Applied {
     pub log: Option<LogTarget>,
     /// Set when a log was finished, so its store can close it.
     pub log_finished: Option<u64>,
+    /// Set when a builder new to the state appeared: its window must be filled from the store.
+    pub fill_window: Option<String>,
 }
 
 /// The state the hub keeps in memory. See the module doc.
@@ -111,6 +116,10 @@ pub struct StatusState {
     running: BTreeMap<BuildKey, Build>,
     /// Newest finished builds per builder, oldest first, at most `window` each.
     recent: BTreeMap<String, VecDeque<Build>>,
+    /// Builders whose window has not been filled from the store yet.
+    unloaded: BTreeSet<String>,
+    /// The highest build number started on each builder.
+    newest: BTreeMap<String, u32>,
     pending: BTreeMap<u64, BuildRequest>,
     buildsets: BTreeMap<u64, Buildset>,
     changes: VecDeque<Change>,
@@ -125,8 +134,8 @@ pub struct Snapshot {
     pub builders: Vec<Builder>,
     pub workers: Vec<Worker>,
     pub running: Vec<Build>,
-    /// Newest finished builds, any order; more than the window per builder is fine.
-    pub recent: Vec<Build>,
+    /// The highest build number of each builder that has builds.
+    pub newest: Vec<(String, u32)>,
     pub pending: Vec<BuildRequest>,
     pub buildsets: Vec<Buildset>,
     /// Newest changes, any order.
@@ -146,11 +155,14 @@ impl StatusState {
 
     pub fn from_snapshot(snapshot: Snapshot, window: usize) -> Self {
         let window = window.max(1);
+        let unloaded = snapshot.builders.iter().map(|b| b.name.clone()).collect();
         let mut state = Self {
             builders: snapshot.builders.into_iter().map(|b| (b.name.clone(), b)).collect(),
             workers: snapshot.workers.into_iter().map(|w| (w.name.clone(), w)).collect(),
             running: snapshot.running.into_iter().map(|b| (b.key(), b)).collect(),
             recent: BTreeMap::new(),
+            unloaded,
+            newest: snapshot.newest.into_iter().collect(),
             pending: snapshot.pending.into_iter().map(|r| (r.id, r)).collect(),
             buildsets: snapshot.buildsets.into_iter().map(|b| (b.id, b)).collect(),
             changes: VecDeque::new(),
@@ -158,10 +170,9 @@ impl StatusState {
             next_log_id: snapshot.next_log_id.max(1),
             window,
         };
-        let mut recent = snapshot.recent;
-        recent.sort_by(|a, b| (&a.builder, a.number).cmp(&(&b.builder, b.number)));
-        for build in recent {
-            state.remember_finished(build);
+        for key in state.running.keys() {
+            let newest = state.newest.entry(key.builder.clone()).or_insert(key.number);
+            *newest = (*newest).max(key.number);
         }
         let mut changes = snapshot.changes;
         changes.sort_by_key(|c| c.number);
@@ -205,10 +216,30 @@ impl StatusState {
         self.recent.get(builder).into_iter().flat_map(|q| q.iter().rev())
     }
 
-    /// True when the window holds every finished build of `builder` older than the ones shown,
-    /// i.e. the builder has fewer finished builds than the window can hold.
+    /// Whether `builder`'s window holds its newest finished builds.
+    pub fn window_loaded(&self, builder: &str) -> bool {
+        !self.unloaded.contains(builder)
+    }
+
+    /// True when the window holds every finished build of `builder`: it is loaded and not full.
     pub fn recent_is_complete(&self, builder: &str) -> bool {
-        self.recent.get(builder).is_none_or(|q| q.len() < self.window)
+        self.window_loaded(builder) && self.recent.get(builder).is_none_or(|q| q.len() < self.window)
+    }
+
+    /// Fills `builder`'s window with its newest finished builds as read from the store, and
+    /// its newest build number. Builds the window already holds are kept once.
+    pub fn fill_window(&mut self, builder: &str, finished: Vec<Build>, newest: Option<u32>) {
+        for build in finished {
+            let known = self.recent.get(builder).is_some_and(|q| q.iter().any(|b| b.number == build.number));
+            if build.builder == builder && build.is_finished() && !known {
+                self.remember_finished(build);
+            }
+        }
+        if let Some(n) = newest {
+            let entry = self.newest.entry(builder.to_owned()).or_insert(n);
+            *entry = (*entry).max(n);
+        }
+        self.unloaded.remove(builder);
     }
 
     pub fn build(&self, builder: &str, number: u32) -> Option<&Build> {
@@ -216,11 +247,9 @@ impl StatusState {
         self.running.get(&key).or_else(|| self.recent.get(builder)?.iter().find(|b| b.number == number))
     }
 
-    /// The highest build number started on `builder`, if any is known here.
+    /// The highest build number started on `builder`.
     pub fn last_number(&self, builder: &str) -> Option<u32> {
-        let running = self.running.keys().filter(|k| k.builder == builder).map(|k| k.number).max();
-        let finished = self.recent.get(builder).and_then(|q| q.iter().map(|b| b.number).max());
-        running.max(finished)
+        self.newest.get(builder).copied()
     }
 
     pub fn pending(&self) -> impl Iterator<Item = &BuildRequest> {
@@ -253,11 +282,17 @@ impl StatusState {
         let mut out = Applied::default();
         match event {
             E::BuilderAdded { builder } => {
+                if !self.builders.contains_key(&builder.name) {
+                    self.unloaded.insert(builder.name.clone());
+                    out.fill_window = Some(builder.name.clone());
+                }
                 self.builders.insert(builder.name.clone(), builder.clone());
                 out.mutations.push(Mutation::PutBuilder(builder.clone()));
             }
             E::BuilderRemoved { name } => {
                 self.builders.remove(name).ok_or_else(|| ApplyError::UnknownBuilder(name.clone()))?;
+                self.unloaded.remove(name);
+                self.recent.remove(name);
                 out.mutations.push(Mutation::RemoveBuilder(name.clone()));
             }
             E::BuilderStateChanged { name, .. } => {
@@ -286,8 +321,8 @@ impl StatusState {
             E::BuildStarted { build, requests } => {
                 self.require_builder(&build.builder)?;
                 let key = build.key();
-                if self.build(&key.builder, key.number).is_some() {
-                    return Err(ApplyError::BuildExists(key));
+                if let Some(newest) = self.last_number(&key.builder).filter(|n| key.number <= *n) {
+                    return Err(ApplyError::NotNewest(key, newest));
                 }
                 for id in requests {
                     if self.pending.remove(id).is_some() {
@@ -304,6 +339,7 @@ impl StatusState {
                     }
                 }
                 out.mutations.push(Mutation::PutBuild(build.clone()));
+                self.newest.insert(key.builder.clone(), key.number);
                 self.running.insert(key, build);
             }
             E::BuildFinished { builder, number, result, text, at } => {
@@ -573,7 +609,7 @@ mod tests {
         state.apply(&builder("b")).unwrap();
         state.apply(&start("b", 0)).unwrap();
         let key = BuildKey { builder: "b".into(), number: 0 };
-        assert_eq!(state.apply(&start("b", 0)), Err(ApplyError::BuildExists(key.clone())));
+        assert_eq!(state.apply(&start("b", 0)), Err(ApplyError::NotNewest(key.clone(), 0)));
         assert_eq!(
             state.apply(&finish("b", 1, BuildResult::Success)),
             Err(ApplyError::UnknownBuild(BuildKey { builder: "b".into(), number: 1 }))
@@ -583,6 +619,37 @@ mod tests {
         assert_eq!(state.apply(&step("b", 0, 0)), Err(ApplyError::BuildFinished(key)));
         let gone = StatusEvent::WorkerDisconnected { name: "ghost".into(), at: at(0) };
         assert_eq!(state.apply(&gone), Err(ApplyError::UnknownWorker("ghost".into())));
+    }
+
+    #[test]
+    fn a_window_is_used_only_once_filled_and_keeps_builds_finished_meanwhile() {
+        let mut stored = StatusState::new(10);
+        stored.apply(&builder("b")).unwrap();
+        let mut history = Vec::new();
+        for n in 0..5 {
+            stored.apply(&start("b", n)).unwrap();
+            history.extend(stored.apply(&finish("b", n, BuildResult::Success)).unwrap().mutations);
+        }
+        let snapshot = Snapshot {
+            builders: stored.builders().cloned().collect(),
+            newest: vec![("b".into(), 4)],
+            next_log_id: 1,
+            ..Snapshot::default()
+        };
+        let mut state = StatusState::from_snapshot(snapshot, 3);
+        assert!(!state.window_loaded("b") && !state.recent_is_complete("b"));
+        assert_eq!(state.last_number("b"), Some(4));
+        assert_eq!(
+            state.apply(&start("b", 4)),
+            Err(ApplyError::NotNewest(BuildKey { builder: "b".into(), number: 4 }, 4))
+        );
+        state.apply(&start("b", 5)).unwrap();
+        state.apply(&finish("b", 5, BuildResult::Failure)).unwrap();
+        let from_store: Vec<Build> = stored.recent("b").take(3).cloned().collect();
+        state.fill_window("b", from_store, Some(4));
+        assert!(state.window_loaded("b"));
+        assert_eq!(state.recent("b").map(|b| b.number).collect::<Vec<_>>(), [5, 4, 3]);
+        assert_eq!(state.last_number("b"), Some(5));
     }
 
     #[test]

@@ -162,9 +162,10 @@ pub trait StatusStore: StatusReader {
     /// Writes a commit atomically: all of it or, on error, none of it.
     async fn commit(&self, commit: &Commit) -> Result<(), StoreError>;
     async fn meta(&self) -> Result<StoreMeta, StoreError>;
-    /// What the hub's state is rebuilt from at start, with at most `window` finished builds
-    /// per builder and `window * 10` changes. Its cost must not grow with the history.
-    async fn snapshot(&self, window: usize) -> Result<Snapshot, StoreError>;
+    /// What the hub's state is rebuilt from at start: builders, workers, running builds,
+    /// pending requests, open buildsets, each builder's newest build number, the newest
+    /// `changes` changes, and the counters. Its cost must not grow with the history.
+    async fn snapshot(&self, changes: usize) -> Result<Snapshot, StoreError>;
     /// Journaled events with `seq > after`, oldest first (log chunks are not journaled).
     async fn events_after(&self, after: u64, limit: usize) -> Result<Vec<SequencedEvent>, StoreError>;
 }

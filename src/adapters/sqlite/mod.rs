@@ -3,7 +3,7 @@
 //! Guarantees: a commit is one transaction (all of it or none); the database runs in WAL mode,
 //! so pages read while the hub writes; the schema is migrated at open (`PRAGMA user_version`
 //! records the migrations applied); every query a page makes has an index, and `snapshot`
-//! reads a bounded window per builder, so start-up does not grow with the history.
+//! reads only what is current (no finished builds), so start-up does not grow with history.
 //!
 //! Records are stored whole as JSON beside the columns that are indexed. Tests run it on a
 //! file in a temporary directory and in memory (`tests/store_contract.rs`).
@@ -228,33 +228,23 @@ impl StatusStore for SqliteStore {
         Ok(meta)
     }
 
-    async fn snapshot(&self, window: usize) -> Result<Snapshot, StoreError> {
+    async fn snapshot(&self, changes: usize) -> Result<Snapshot, StoreError> {
         let builders: Vec<Builder> = self.builders().await?;
-        let mut recent = Vec::new();
+        let mut newest = Vec::new();
         for b in &builders {
-            let rows: Vec<String> = sqlx::query_scalar(
-                "SELECT data FROM builds WHERE builder = ? AND finished IS NOT NULL ORDER BY number DESC LIMIT ?",
-            )
-            .bind(&b.name)
-            .bind(i64::try_from(window).unwrap_or(i64::MAX))
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db)?;
-            for r in rows {
-                recent.push(decode(&r, || format!("a build of {}", b.name))?);
-            }
+            newest.extend(self.newest_build_number(&b.name).await?.map(|n| (b.name.clone(), n)));
         }
         let running = self.all("SELECT data FROM builds WHERE finished IS NULL", "builds").await?;
         let pending = self.pending_requests(None).await?;
         let buildsets = self.all("SELECT data FROM buildsets WHERE complete = 0 ORDER BY id", "buildsets").await?;
-        let changes = self.changes(&ChangeQuery { limit: window.saturating_mul(10), ..ChangeQuery::default() }).await?;
+        let changes = self.changes(&ChangeQuery { limit: changes, ..ChangeQuery::default() }).await?;
         let last_change: Option<i64> =
             sqlx::query_scalar("SELECT MAX(number) FROM changes").fetch_one(&self.pool).await.map_err(db)?;
         Ok(Snapshot {
             workers: self.workers().await?,
             builders,
             running,
-            recent,
+            newest,
             pending,
             buildsets,
             changes,
