@@ -12,6 +12,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fmt;
+use std::sync::Arc;
 
 use super::event::StatusEvent;
 use super::model::{Build, BuildKey, BuildRequest, Builder, BuilderState, Buildset, Change, LogRef, User, Worker};
@@ -114,15 +115,16 @@ pub struct StatusState {
     builders: BTreeMap<String, Builder>,
     workers: BTreeMap<String, Worker>,
     running: BTreeMap<BuildKey, Build>,
-    /// Newest finished builds per builder, oldest first, at most `window` each.
-    recent: BTreeMap<String, VecDeque<Build>>,
+    /// Newest finished builds per builder, oldest first, at most `window` each. Shared, so
+    /// that copying the state (for an all-or-nothing batch) does not copy the builds.
+    recent: BTreeMap<String, VecDeque<Arc<Build>>>,
     /// Builders whose window has not been filled from the store yet.
     unloaded: BTreeSet<String>,
     /// The highest build number started on each builder.
     newest: BTreeMap<String, u32>,
     pending: BTreeMap<u64, BuildRequest>,
     buildsets: BTreeMap<u64, Buildset>,
-    changes: VecDeque<Change>,
+    changes: VecDeque<Arc<Change>>,
     last_change: u64,
     next_log_id: u64,
     window: usize,
@@ -213,7 +215,7 @@ impl StatusState {
 
     /// Finished builds of `builder` in the window, newest first.
     pub fn recent(&self, builder: &str) -> impl Iterator<Item = &Build> {
-        self.recent.get(builder).into_iter().flat_map(|q| q.iter().rev())
+        self.recent.get(builder).into_iter().flat_map(|q| q.iter().rev().map(|b| &**b))
     }
 
     /// Whether `builder`'s window holds its newest finished builds.
@@ -244,7 +246,7 @@ impl StatusState {
 
     pub fn build(&self, builder: &str, number: u32) -> Option<&Build> {
         let key = BuildKey { builder: builder.to_owned(), number };
-        self.running.get(&key).or_else(|| self.recent.get(builder)?.iter().find(|b| b.number == number))
+        self.running.get(&key).or_else(|| self.recent.get(builder)?.iter().find(|b| b.number == number).map(|b| &**b))
     }
 
     /// The highest build number started on `builder`.
@@ -262,7 +264,7 @@ impl StatusState {
 
     /// Changes in the window, newest first.
     pub fn changes(&self) -> impl Iterator<Item = &Change> {
-        self.changes.iter().rev()
+        self.changes.iter().rev().map(|c| &**c)
     }
 
     pub fn last_change(&self) -> u64 {
@@ -489,14 +491,14 @@ impl StatusState {
     fn remember_finished(&mut self, build: Build) {
         let queue = self.recent.entry(build.builder.clone()).or_default();
         let at = queue.iter().rposition(|b| b.number < build.number).map_or(0, |i| i + 1);
-        queue.insert(at, build);
+        queue.insert(at, Arc::new(build));
         while queue.len() > self.window {
             queue.pop_front();
         }
     }
 
     fn remember_change(&mut self, change: Change) {
-        self.changes.push_back(change);
+        self.changes.push_back(Arc::new(change));
         while self.changes.len() > self.window * 10 {
             self.changes.pop_front();
         }
@@ -505,7 +507,7 @@ impl StatusState {
 
 fn running_mut<'a>(
     running: &'a mut BTreeMap<BuildKey, Build>,
-    recent: &BTreeMap<String, VecDeque<Build>>,
+    recent: &BTreeMap<String, VecDeque<Arc<Build>>>,
     builder: &str,
     number: u32,
 ) -> Result<&'a mut Build, ApplyError> {

@@ -8,8 +8,8 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use bytes::BytesMut;
 use futures_util::stream;
-use tokio::fs::{self, File, OpenOptions};
-use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
+use tokio::fs::{self, File};
+use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
 use super::Growth;
 use super::records::{Cursor, HEADER_LEN, MAX_PIECE, encode_header};
@@ -29,7 +29,8 @@ pub struct DiskLogStore {
 #[derive(Debug, Default)]
 struct OpenLog {
     growth: Arc<Growth>,
-    file: tokio::sync::Mutex<Option<File>>,
+    /// The file being appended to; used only inside blocking tasks.
+    file: Mutex<Option<std::fs::File>>,
 }
 
 fn io(e: std::io::Error) -> LogError {
@@ -53,11 +54,26 @@ impl DiskLogStore {
         open.entry(log).or_default().clone()
     }
 
-    async fn file_for_append(path: &Path) -> Result<File, LogError> {
-        if let Some(parent) = path.parent() {
-            fs::create_dir_all(parent).await.map_err(io)?;
+    /// Appends one record, opening the file on first use. Runs on a blocking thread, so
+    /// that an append is one hop off the async runtime, not one per file operation.
+    fn append_blocking(entry: &OpenLog, path: &Path, channel: Channel, data: &[u8]) -> std::io::Result<()> {
+        use std::io::Write;
+        let mut file = entry.file.lock().unwrap_or_else(|e| e.into_inner());
+        if file.is_none() {
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent)?;
+            }
+            *file = Some(std::fs::OpenOptions::new().create(true).append(true).open(path)?);
         }
-        OpenOptions::new().create(true).append(true).open(path).await.map_err(io)
+        let Some(f) = file.as_mut() else { return Err(std::io::Error::other("log file not open")) };
+        // Records longer than u32 are split; readers merge them again.
+        for part in data.chunks(u32::MAX as usize) {
+            let mut record = Vec::with_capacity(HEADER_LEN + part.len());
+            record.extend_from_slice(&encode_header(channel, part.len() as u32));
+            record.extend_from_slice(part);
+            f.write_all(&record)?;
+        }
+        Ok(())
     }
 }
 
@@ -65,30 +81,21 @@ impl DiskLogStore {
 impl LogStore for DiskLogStore {
     async fn append(&self, log: u64, channel: Channel, data: &[u8]) -> Result<(), LogError> {
         let entry = self.entry(log);
-        let mut file = entry.file.lock().await;
-        if file.is_none() {
-            *file = Some(Self::file_for_append(&self.path(log)).await?);
-        }
-        let Some(f) = file.as_mut() else { return Err(LogError::NotFound(log)) };
-        // Records longer than u32 are split; readers merge them again.
-        for part in data.chunks(u32::MAX as usize) {
-            let mut record = Vec::with_capacity(HEADER_LEN + part.len());
-            record.extend_from_slice(&encode_header(channel, part.len() as u32));
-            record.extend_from_slice(part);
-            f.write_all(&record).await.map_err(io)?;
-        }
-        f.flush().await.map_err(io)?;
-        drop(file);
+        let (path, data, writer) = (self.path(log), data.to_vec(), entry.clone());
+        tokio::task::spawn_blocking(move || Self::append_blocking(&writer, &path, channel, &data))
+            .await
+            .map_err(|e| LogError::Io(e.to_string()))?
+            .map_err(io)?;
         entry.growth.grew();
         Ok(())
     }
 
     async fn finish(&self, log: u64) -> Result<(), LogError> {
         let entry = self.open.lock().unwrap_or_else(|e| e.into_inner()).remove(&log);
+        // Like the database (WAL, synchronous=NORMAL), a log survives a crash of the process
+        // but is not synced to disk at every finish: that would cost a disk flush per step.
         if let Some(entry) = entry {
-            if let Some(f) = entry.file.lock().await.take() {
-                f.sync_data().await.map_err(io)?;
-            }
+            entry.file.lock().unwrap_or_else(|e| e.into_inner()).take();
             entry.growth.finish();
         }
         Ok(())

@@ -191,19 +191,21 @@ impl StatusStore for SqliteStore {
         for mutation in &commit.mutations {
             queries::apply(&mut tx, mutation).await?;
         }
-        let mut last_seq = None;
-        for event in &commit.events {
-            last_seq = Some(event.seq);
-            if matches!(event.event, StatusEvent::LogChunk { .. }) {
-                continue;
+        let journaled: Vec<&SequencedEvent> =
+            commit.events.iter().filter(|e| !matches!(e.event, StatusEvent::LogChunk { .. })).collect();
+        // One statement per 500 events (SQLite allows 32,766 bound values per statement).
+        for rows in journaled.chunks(500) {
+            let mut insert = sqlx::QueryBuilder::new("INSERT INTO events (seq, data) ");
+            let mut values = Vec::with_capacity(rows.len());
+            for e in rows {
+                values.push((id(e.seq)?, json(e)?));
             }
-            sqlx::query("INSERT INTO events (seq, data) VALUES (?, ?)")
-                .bind(id(event.seq)?)
-                .bind(json(event)?)
-                .execute(&mut *tx)
-                .await
-                .map_err(db)?;
+            insert.push_values(values, |mut row, (seq, data)| {
+                row.push_bind(seq).push_bind(data);
+            });
+            insert.build().execute(&mut *tx).await.map_err(db)?;
         }
+        let last_seq = commit.events.iter().map(|e| e.seq).max();
         let upsert =
             "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value";
         if let Some(seq) = last_seq {

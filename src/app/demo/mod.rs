@@ -78,6 +78,9 @@ pub async fn start(
     Ok(tokio::spawn(master.run()))
 }
 
+/// Builds of history written per transaction.
+const HISTORY_BATCH: u32 = 20;
+
 /// Writes `count` finished builds ending before `now`.
 async fn seed_history(sink: &dyn StatusSink, rng: &mut Rng, now: Timestamp, count: u32) -> Result<(), SinkError> {
     let builders = world::builders();
@@ -97,10 +100,12 @@ async fn seed_history(sink: &dyn StatusSink, rng: &mut Rng, now: Timestamp, coun
     let mut heads: HashMap<&str, Change> = HashMap::new();
     let mut change_number = 0u64;
     let mut went_offline = false;
-    for _ in 0..count {
+    // Builds are written in batches: one transaction each, as a master catching up would.
+    let mut batch = Vec::new();
+    for written in 1..=count {
         let i = (0..builders.len()).min_by_key(|i| next[*i]).unwrap_or(0);
         let (builder, at) = (&builders[i], next[i]);
-        let mut events = Vec::new();
+        let events = &mut batch;
         if !went_offline && at >= offline_from {
             went_offline = true;
             events.push(StatusEvent::WorkerDisconnected { name: OFFLINE_WORKER.to_owned(), at: offline_from });
@@ -120,11 +125,13 @@ async fn seed_history(sink: &dyn StatusSink, rng: &mut Rng, now: Timestamp, coun
             if went_offline { builder.workers.iter().find(|w| *w != OFFLINE_WORKER) } else { builder.workers.first() };
         let worker = worker.cloned().unwrap_or_default();
         events.extend(history_events(&builder.name, numbers[i], &worker, at, &plan));
-        sink.record_all(events).await?;
+        if written % HISTORY_BATCH == 0 || written == count {
+            sink.record_all(std::mem::take(&mut batch)).await?;
+            bar.set_position(u64::from(written));
+        }
         numbers[i] += 1;
         let gap = Duration::minutes(rng.range(5, 40) as i64);
         next[i] = if went_offline && only_offline { now + Duration::days(3650) } else { at + plan.duration() + gap };
-        bar.inc(1);
     }
     bar.finish_with_message("history written");
     Ok(())
