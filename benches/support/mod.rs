@@ -96,8 +96,16 @@ pub async fn history(builds: usize) -> PathBuf {
     dir
 }
 
+/// Finished builds per builder kept in memory by the benchmarks' servers: small, so that
+/// builds 0..`WINDOW` are read from the store whatever the history size.
+pub const WINDOW: usize = 10;
+
 pub async fn server(dir: PathBuf) -> StatusServer {
-    StatusServer::start(Setup { storage: Storage::Directory(dir), ..Setup::default() }).await.expect("server")
+    let setup = Setup { storage: Storage::Directory(dir), window: WINDOW, ..Setup::default() };
+    let server = StatusServer::start(setup).await.expect("server");
+    // Let the windows fill, as they do in the first moments of a real server.
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    server
 }
 
 pub async fn fetch(server: &StatusServer, uri: &str) -> usize {

@@ -11,8 +11,8 @@ use futures_util::stream;
 use tokio::fs::{self, File};
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
-use super::Growth;
 use super::records::{Cursor, HEADER_LEN, MAX_PIECE, encode_header};
+use super::{Growth, take_range};
 use crate::domain::event::Channel;
 use crate::ports::{LogError, LogPiece, LogSize, LogStore, LogStream};
 
@@ -125,18 +125,7 @@ impl LogStore for DiskLogStore {
     }
 
     async fn read(&self, log: u64, from: u64, len: u64) -> Result<Vec<LogPiece>, LogError> {
-        use futures_util::StreamExt;
-        let mut stream = self.stream(log, from, false);
-        let (mut out, mut got) = (Vec::new(), 0u64);
-        while got < len {
-            let Some(piece) = stream.next().await else { break };
-            let mut piece = piece?;
-            let want = (len - got).min(piece.data.len() as u64) as usize;
-            piece.data.truncate(want);
-            got += want as u64;
-            out.push(piece);
-        }
-        Ok(out)
+        take_range(self.stream(log, from, false), len).await
     }
 
     fn stream(&self, log: u64, from: u64, follow: bool) -> LogStream {

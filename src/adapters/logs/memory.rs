@@ -7,8 +7,8 @@ use async_trait::async_trait;
 use bytes::BytesMut;
 use futures_util::stream;
 
-use super::Growth;
 use super::records::{Cursor, encode_header};
+use super::{Growth, take_range};
 use crate::domain::event::Channel;
 use crate::ports::{LogError, LogPiece, LogSize, LogStore, LogStream};
 
@@ -76,24 +76,13 @@ impl LogStore for MemoryLogStore {
     }
 
     async fn read(&self, log: u64, from: u64, len: u64) -> Result<Vec<LogPiece>, LogError> {
-        let mut buf = self.log(log).bytes_from(0);
-        let mut cursor = Cursor::new(from);
-        let (mut out, mut got) = (Vec::new(), 0u64);
-        while got < len {
-            let piece = cursor.next_piece(&mut buf).map_err(|b| LogError::Corrupt(log, format!("channel {}", b.0)))?;
-            let Some(mut piece) = piece else { break };
-            let want = (len - got).min(piece.data.len() as u64) as usize;
-            piece.data.truncate(want);
-            got += want as u64;
-            out.push(piece);
-        }
-        Ok(out)
+        take_range(self.stream(log, from, false), len).await
     }
 
     fn stream(&self, log: u64, from: u64, follow: bool) -> LogStream {
         let entry = self.log(log);
         let state = (entry, Cursor::new(from), 0usize, follow, false);
-        Box::pin(stream::unfold(state, |(entry, mut cursor, mut read, follow, done)| async move {
+        Box::pin(stream::unfold(state, move |(entry, mut cursor, mut read, follow, done)| async move {
             if done {
                 return None;
             }
@@ -109,7 +98,7 @@ impl LogStore for MemoryLogStore {
                     Ok(None) => {}
                     Err(b) => {
                         return Some((
-                            Err(LogError::Corrupt(0, format!("channel {}", b.0))),
+                            Err(LogError::Corrupt(log, format!("channel {}", b.0))),
                             (entry, cursor, read, follow, true),
                         ));
                     }

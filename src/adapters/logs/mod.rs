@@ -16,7 +16,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use futures_util::StreamExt;
 use tokio::sync::Notify;
+
+use crate::ports::{LogError, LogPiece, LogStream};
 
 /// How long a follower waits for news before it looks again (covers missed wake-ups).
 const FOLLOW_POLL: Duration = Duration::from_millis(500);
@@ -46,4 +49,18 @@ impl Growth {
     async fn wait(self: &Arc<Self>) {
         let _ = tokio::time::timeout(FOLLOW_POLL, self.notify.notified()).await;
     }
+}
+
+/// The first `len` content bytes of `stream`: what `LogStore::read` returns.
+async fn take_range(mut stream: LogStream, len: u64) -> Result<Vec<LogPiece>, LogError> {
+    let (mut out, mut got) = (Vec::new(), 0u64);
+    while got < len {
+        let Some(piece) = stream.next().await else { break };
+        let mut piece = piece?;
+        let want = (len - got).min(piece.data.len() as u64) as usize;
+        piece.data.truncate(want);
+        got += want as u64;
+        out.push(piece);
+    }
+    Ok(out)
 }
