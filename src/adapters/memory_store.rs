@@ -1,7 +1,14 @@
-//! The status store in memory: the reference semantics of [`StatusStore`], for tests, the
-//! examples, and masters that keep their own history. Nothing survives the process.
+//! The status store in memory: the reference semantics of [`StatusStore`], used by tests, the
+//! examples, and the server when it is told to keep nothing. Nothing survives the process.
+//!
+//! Guarantees: a commit is checked before anything is written, so it is all or nothing; every
+//! call takes one `std::sync::Mutex` for its whole duration (never across an `.await`), so
+//! readers see whole commits. Listings filter with [`BuildQuery::matches`] and order with
+//! [`BuildOrder::sort`], the definitions the SQL stores follow;
+//! `tests/store_contract.rs` runs the same tests against this store and SQLite.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Bound;
 use std::sync::{Mutex, MutexGuard};
 
 use async_trait::async_trait;
@@ -9,7 +16,7 @@ use async_trait::async_trait;
 use crate::domain::event::{SequencedEvent, StatusEvent};
 use crate::domain::model::{Build, BuildRequest, Builder, Buildset, Change, User, Worker};
 use crate::domain::state::{Mutation, Snapshot};
-use crate::ports::{BuildQuery, ChangeQuery, Commit, StatusReader, StatusStore, StoreError, StoreMeta};
+use crate::ports::{BuildOrder, BuildQuery, ChangeQuery, Commit, StatusReader, StatusStore, StoreError, StoreMeta};
 
 #[derive(Debug, Default)]
 pub struct MemoryStore {
@@ -21,6 +28,8 @@ struct Data {
     builders: BTreeMap<String, Builder>,
     workers: BTreeMap<String, Worker>,
     builds: BTreeMap<(String, u32), Build>,
+    /// The keys of the unfinished builds, so that a snapshot does not scan the history.
+    running: BTreeSet<(String, u32)>,
     changes: BTreeMap<u64, Change>,
     requests: BTreeMap<u64, BuildRequest>,
     buildsets: BTreeMap<u64, Buildset>,
@@ -29,12 +38,55 @@ struct Data {
     meta: StoreMeta,
 }
 
+impl Data {
+    /// The builds of `builder`, highest number first.
+    fn builds_of<'a>(&'a self, builder: &str) -> impl Iterator<Item = &'a Build> + 'a {
+        let range = (builder.to_owned(), 0)..=(builder.to_owned(), u32::MAX);
+        self.builds.range(range).rev().map(|(_, b)| b)
+    }
+
+    fn apply(&mut self, m: &Mutation) {
+        match m {
+            Mutation::PutBuilder(b) => _ = self.builders.insert(b.name.clone(), b.clone()),
+            Mutation::RemoveBuilder(name) => _ = self.builders.remove(name),
+            Mutation::PutWorker(w) => _ = self.workers.insert(w.name.clone(), w.clone()),
+            Mutation::PutChange(c) => _ = self.changes.insert(c.number, c.clone()),
+            Mutation::PutBuild(b) => {
+                let key = (b.builder.clone(), b.number);
+                match b.is_finished() {
+                    true => _ = self.running.remove(&key),
+                    false => _ = self.running.insert(key.clone()),
+                }
+                self.builds.insert(key, b.clone());
+            }
+            Mutation::PutRequest(r) => _ = self.requests.insert(r.id, r.clone()),
+            Mutation::RemoveRequest(id) => _ = self.requests.remove(id),
+            Mutation::PutBuildset(s) => _ = self.buildsets.insert(s.id, s.clone()),
+            Mutation::PutUser(u) => _ = self.users.insert(u.uid, u.clone()),
+        }
+    }
+
+    fn pending(&self, builder: Option<&str>) -> Vec<BuildRequest> {
+        let mut out: Vec<BuildRequest> =
+            self.requests.values().filter(|r| builder.is_none_or(|b| r.builder == b)).cloned().collect();
+        out.sort_by(|a, b| a.submitted_at.cmp(&b.submitted_at).then(a.id.cmp(&b.id)));
+        out
+    }
+}
+
+/// Log chunks are never journaled (their content goes to the log store).
+fn journaled(e: &SequencedEvent) -> bool {
+    !matches!(e.event, StatusEvent::LogChunk { .. })
+}
+
 impl MemoryStore {
     pub fn new() -> Self {
         Self::default()
     }
 
     fn data(&self) -> MutexGuard<'_, Data> {
+        // A panic elsewhere while holding the lock cannot leave a half-applied commit (commits
+        // are checked first and applying cannot fail), so the data stays usable.
         self.data.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
@@ -54,12 +106,18 @@ impl StatusReader for MemoryStore {
     }
 
     async fn newest_build_number(&self, builder: &str) -> Result<Option<u32>, StoreError> {
-        Ok(self.data().builds.keys().filter(|(b, _)| b == builder).map(|(_, n)| *n).max())
+        Ok(self.data().builds_of(builder).next().map(|b| b.number))
     }
 
     async fn builds(&self, query: &BuildQuery) -> Result<Vec<Build>, StoreError> {
-        let mut found: Vec<Build> = self.data().builds.values().filter(|b| query.matches(b)).cloned().collect();
-        query.order.sort(&mut found, query.builders.len() == 1);
+        let data = self.data();
+        if let ([builder], BuildOrder::NumberDesc) = (query.builders.as_slice(), query.order) {
+            // One builder's history by number is already in order: stop at the limit.
+            let found = data.builds_of(builder).filter(|b| query.matches(b)).take(query.limit);
+            return Ok(found.cloned().collect());
+        }
+        let mut found: Vec<Build> = data.builds.values().filter(|b| query.matches(b)).cloned().collect();
+        query.order.sort(&mut found, false);
         found.truncate(query.limit);
         Ok(found)
     }
@@ -70,15 +128,14 @@ impl StatusReader for MemoryStore {
 
     async fn changes(&self, query: &ChangeQuery) -> Result<Vec<Change>, StoreError> {
         let data = self.data();
-        let matching = data.changes.values().rev().filter(|c| query.before.is_none_or(|b| c.number < b));
-        Ok(matching.filter(|c| query.branches.matches(c.branch.as_deref())).take(query.limit).cloned().collect())
+        let below = query.before.map_or(Bound::Unbounded, Bound::Excluded);
+        let newest_first = data.changes.range((Bound::Unbounded, below)).rev().map(|(_, c)| c);
+        let matching = newest_first.filter(|c| query.branches.matches(c.branch.as_deref()));
+        Ok(matching.take(query.limit).cloned().collect())
     }
 
     async fn pending_requests(&self, builder: Option<&str>) -> Result<Vec<BuildRequest>, StoreError> {
-        let mut out: Vec<BuildRequest> =
-            self.data().requests.values().filter(|r| builder.is_none_or(|b| r.builder == b)).cloned().collect();
-        out.sort_by(|a, b| a.submitted_at.cmp(&b.submitted_at).then(a.id.cmp(&b.id)));
-        Ok(out)
+        Ok(self.data().pending(builder))
     }
 
     async fn users(&self) -> Result<Vec<User>, StoreError> {
@@ -94,24 +151,22 @@ impl StatusReader for MemoryStore {
 impl StatusStore for MemoryStore {
     async fn commit(&self, commit: &Commit) -> Result<(), StoreError> {
         let mut data = self.data();
-        for m in &commit.mutations {
-            match m {
-                Mutation::PutBuilder(b) => _ = data.builders.insert(b.name.clone(), b.clone()),
-                Mutation::RemoveBuilder(name) => _ = data.builders.remove(name),
-                Mutation::PutWorker(w) => _ = data.workers.insert(w.name.clone(), w.clone()),
-                Mutation::PutChange(c) => _ = data.changes.insert(c.number, c.clone()),
-                Mutation::PutBuild(b) => _ = data.builds.insert((b.builder.clone(), b.number), b.clone()),
-                Mutation::PutRequest(r) => _ = data.requests.insert(r.id, r.clone()),
-                Mutation::RemoveRequest(id) => _ = data.requests.remove(id),
-                Mutation::PutBuildset(s) => _ = data.buildsets.insert(s.id, s.clone()),
-                Mutation::PutUser(u) => _ = data.users.insert(u.uid, u.clone()),
+        // The only way a commit can fail: a sequence number journaled twice. Checked before
+        // anything is written, so a failed commit leaves nothing.
+        let mut seqs = BTreeSet::new();
+        for e in commit.events.iter().filter(|e| journaled(e)) {
+            if data.events.contains_key(&e.seq) || !seqs.insert(e.seq) {
+                return Err(StoreError::Database(format!("event {} is journaled already", e.seq)));
             }
         }
-        for e in &commit.events {
-            if !matches!(e.event, StatusEvent::LogChunk { .. }) {
-                data.events.insert(e.seq, e.clone());
-            }
-            data.meta.last_seq = data.meta.last_seq.max(e.seq);
+        for m in &commit.mutations {
+            data.apply(m);
+        }
+        for e in commit.events.iter().filter(|e| journaled(e)) {
+            data.events.insert(e.seq, e.clone());
+        }
+        if let Some(seq) = commit.events.iter().map(|e| e.seq).max() {
+            data.meta.last_seq = data.meta.last_seq.max(seq);
         }
         data.meta.next_log_id = commit.next_log_id;
         Ok(())
@@ -124,17 +179,13 @@ impl StatusStore for MemoryStore {
 
     async fn snapshot(&self, changes: usize) -> Result<Snapshot, StoreError> {
         let data = self.data();
-        let mut newest = Vec::new();
-        for name in data.builders.keys() {
-            let last = data.builds.range((name.clone(), 0)..=(name.clone(), u32::MAX)).next_back();
-            newest.extend(last.map(|((b, n), _)| (b.clone(), *n)));
-        }
+        let newest = data.builders.keys().filter_map(|name| Some((name.clone(), data.builds_of(name).next()?.number)));
         Ok(Snapshot {
             builders: data.builders.values().cloned().collect(),
             workers: data.workers.values().cloned().collect(),
-            running: data.builds.values().filter(|b| !b.is_finished()).cloned().collect(),
-            newest,
-            pending: data.requests.values().cloned().collect(),
+            running: data.running.iter().filter_map(|key| data.builds.get(key)).cloned().collect(),
+            newest: newest.collect(),
+            pending: data.pending(None),
             buildsets: data.buildsets.values().filter(|s| s.complete_at.is_none()).cloned().collect(),
             changes: data.changes.values().rev().take(changes).cloned().collect(),
             last_change: data.changes.keys().next_back().copied().unwrap_or(0),
@@ -143,6 +194,8 @@ impl StatusStore for MemoryStore {
     }
 
     async fn events_after(&self, after: u64, limit: usize) -> Result<Vec<SequencedEvent>, StoreError> {
-        Ok(self.data().events.range(after + 1..).take(limit).map(|(_, e)| e.clone()).collect())
+        let data = self.data();
+        let later = data.events.range((Bound::Excluded(after), Bound::Unbounded));
+        Ok(later.take(limit).map(|(_, e)| e.clone()).collect())
     }
 }

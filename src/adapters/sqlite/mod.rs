@@ -1,12 +1,30 @@
-//! The status store on SQLite, through sqlx.
+//! The status store on SQLite, through sqlx: the embedded default behind the hub.
 //!
-//! Guarantees: a commit is one transaction (all of it or none); the database runs in WAL mode,
-//! so pages read while the hub writes; the schema is migrated at open (`PRAGMA user_version`
-//! records the migrations applied); every query a page makes has an index, and `snapshot`
-//! reads only what is current (no finished builds), so start-up does not grow with history.
+//! Guarantees:
+//! - a commit is one transaction: its records, its journaled events and the counters are
+//!   written all together or, on any error, not at all;
+//! - the database runs in WAL mode (`synchronous = NORMAL`, foreign keys on, 5 s busy
+//!   timeout), so pages read while the hub writes; a process crash loses no commit, a power
+//!   loss at most the last ones, and neither loses consistency;
+//! - the schema is migrated at open by sqlx's migrator (`migrations/`, one file per version,
+//!   checksummed in `_sqlx_migrations`);
+//! - every listing walks an index in the listing's own order and stops at its limit; a
+//!   listing of several builders (or branches) is a union of such walks, each cut at the
+//!   limit. Only sets that are small by nature are sorted (running builds, the builds of one
+//!   revision, the union's few rows). Filters without an index of their own (a build's
+//!   branch, a time range) are applied during the walk;
+//! - `snapshot` reads only what is current (builders, workers, running builds, requests, open
+//!   buildsets, one index probe per builder, the newest changes), in one read transaction, so
+//!   start-up costs the same with 100 builds or 10 million.
 //!
-//! Records are stored whole as JSON beside the columns that are indexed. Tests run it on a
-//! file in a temporary directory and in memory (`tests/store_contract.rs`).
+//! Records are stored whole as JSON in `data`, beside the columns that are indexed; times are
+//! epoch milliseconds. A record that does not decode is reported as [`StoreError::Corrupt`]
+//! naming its table and key.
+//!
+//! Tests (`tests/store_contract.rs`) run the real SQLite: a database file in a temporary
+//! directory (reopened to check durability, filled with 20,000 builds to check the query
+//! plans with `EXPLAIN QUERY PLAN`, before and after `ANALYZE`) and a private in-memory
+//! database. The `explain*` methods exist for those tests and for diagnosis.
 
 mod queries;
 
@@ -15,39 +33,98 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use serde::de::DeserializeOwned;
+use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{AssertSqlSafe, Row};
+use sqlx::{AssertSqlSafe, Row, SqlSafeStr, SqliteConnection};
 
-use crate::domain::event::{SequencedEvent, StatusEvent};
+use crate::domain::event::SequencedEvent;
 use crate::domain::model::{Build, BuildRequest, Builder, Change, User, Worker};
 use crate::domain::state::Snapshot;
 use crate::ports::{BuildQuery, ChangeQuery, Commit, StatusReader, StatusStore, StoreError, StoreMeta};
 
-/// Migrations in order; the n-th brings the schema to version n.
-const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_init.sql")];
+/// The schema's versions, in order (what `sqlx::migrate!` would embed; that macro needs
+/// sqlx's `macros` feature, which this crate does not otherwise use).
+const MIGRATIONS: [(i64, &str, &str); 2] = [
+    (1, "init", include_str!("migrations/0001_init.sql")),
+    (2, "listing order indexes", include_str!("migrations/0002_listing_order_indexes.sql")),
+];
 
+// The fixed queries. Listings select `(key, data)` so that a bad record can be named.
+const BUILDERS: &str = "SELECT name, data FROM builders ORDER BY name";
+const WORKERS: &str = "SELECT name, data FROM workers ORDER BY name";
+const NEWEST_NUMBER: &str = "SELECT MAX(number) FROM builds WHERE builder = ?";
+const RUNNING: &str = "SELECT builder || ' #' || number, data FROM builds WHERE finished IS NULL";
+const PENDING: &str = "SELECT CAST(id AS TEXT), data FROM requests ORDER BY submitted, id";
+const PENDING_OF: &str = "SELECT CAST(id AS TEXT), data FROM requests WHERE builder = ? ORDER BY submitted, id";
+const OPEN_BUILDSETS: &str = "SELECT CAST(id AS TEXT), data FROM buildsets WHERE complete = 0 ORDER BY id";
+const LAST_CHANGE: &str = "SELECT MAX(number) FROM changes";
+const META: &str = "SELECT key, value FROM meta";
+const SET_LAST_SEQ: &str = "INSERT INTO meta (key, value) VALUES ('last_seq', ?) \
+                            ON CONFLICT (key) DO UPDATE SET value = MAX(value, excluded.value)";
+const SET_NEXT_LOG_ID: &str =
+    "INSERT INTO meta (key, value) VALUES ('next_log_id', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value";
+/// What `snapshot` runs besides the change listing, for [`SqliteStore::explain_snapshot`].
+const SNAPSHOT_QUERIES: [&str; 8] =
+    [BUILDERS, WORKERS, NEWEST_NUMBER, RUNNING, PENDING, OPEN_BUILDSETS, LAST_CHANGE, META];
+
+/// The SQLite store. See the module doc.
 pub struct SqliteStore {
     pool: SqlitePool,
 }
 
-pub(crate) fn db(e: sqlx::Error) -> StoreError {
+fn db(e: sqlx::Error) -> StoreError {
     StoreError::Database(e.to_string())
 }
 
-pub(crate) fn id(n: u64) -> Result<i64, StoreError> {
-    i64::try_from(n).map_err(|_| StoreError::Database(format!("id {n} is too large for the database")))
+/// An id as SQLite stores it; a larger one cannot be written.
+fn write_id(n: u64) -> Result<i64, StoreError> {
+    i64::try_from(n).map_err(|_| StoreError::Database(format!("id {n} is too large for SQLite")))
 }
 
-pub(crate) fn json<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
+/// An id to look up; `None` when it is larger than any stored one can be.
+fn stored_id(n: u64) -> Option<i64> {
+    i64::try_from(n).ok()
+}
+
+fn json<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
     serde_json::to_string(value).map_err(|e| StoreError::Database(format!("cannot encode a record: {e}")))
 }
 
-/// Decodes a stored record; `what` names it in the error.
-pub(crate) fn decode<T: serde::de::DeserializeOwned>(
-    text: &str,
-    what: impl FnOnce() -> String,
-) -> Result<T, StoreError> {
-    serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("{}: {e}", what())))
+fn decode<T: DeserializeOwned>(data: &str, table: &str, key: &dyn std::fmt::Display) -> Result<T, StoreError> {
+    serde_json::from_str(data).map_err(|e| StoreError::Corrupt(format!("{table} {key}: {e}")))
+}
+
+fn decode_rows<T: DeserializeOwned>(table: &str, rows: Vec<(String, String)>) -> Result<Vec<T>, StoreError> {
+    rows.iter().map(|(key, data)| decode(data, table, key)).collect()
+}
+
+/// Reads `(key, data)` rows of `table` with a query that binds nothing.
+async fn keyed<T: DeserializeOwned>(
+    conn: &mut SqliteConnection,
+    sql: &'static str,
+    table: &str,
+) -> Result<Vec<T>, StoreError> {
+    decode_rows(table, sqlx::query_as(sql).fetch_all(conn).await.map_err(db)?)
+}
+
+async fn newest_number(conn: &mut SqliteConnection, builder: &str) -> Result<Option<u32>, StoreError> {
+    let n: Option<i64> = sqlx::query_scalar(NEWEST_NUMBER).bind(builder).fetch_one(conn).await.map_err(db)?;
+    Ok(n.and_then(|n| u32::try_from(n).ok()))
+}
+
+async fn meta(conn: &mut SqliteConnection) -> Result<StoreMeta, StoreError> {
+    let rows: Vec<(String, i64)> = sqlx::query_as(META).fetch_all(conn).await.map_err(db)?;
+    let mut meta = StoreMeta { last_seq: 0, next_log_id: 1 };
+    for (key, value) in rows {
+        let value = u64::try_from(value).map_err(|_| StoreError::Corrupt(format!("meta {key}: {value}")))?;
+        match key.as_str() {
+            "last_seq" => meta.last_seq = value,
+            "next_log_id" => meta.next_log_id = value.max(1),
+            _ => {}
+        }
+    }
+    Ok(meta)
 }
 
 impl SqliteStore {
@@ -60,13 +137,19 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(5));
-        let pool = SqlitePoolOptions::new().max_connections(4).connect_with(options).await.map_err(db)?;
+        // Connections are to a local file: no need to ping one before each query.
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .test_before_acquire(false)
+            .connect_with(options)
+            .await
+            .map_err(db)?;
         Self::migrated(pool).await
     }
 
-    /// A private database in memory (one connection, kept open).
+    /// A private database in memory: one connection, kept open for the store's life.
     pub async fn open_in_memory() -> Result<Self, StoreError> {
-        let options = SqliteConnectOptions::from_str("sqlite::memory:").map_err(db)?;
+        let options = SqliteConnectOptions::from_str("sqlite::memory:").map_err(db)?.foreign_keys(true);
         let pool = SqlitePoolOptions::new()
             .max_connections(1)
             .min_connections(1)
@@ -79,44 +162,81 @@ impl SqliteStore {
     }
 
     async fn migrated(pool: SqlitePool) -> Result<Self, StoreError> {
-        let version: i64 = sqlx::query_scalar("PRAGMA user_version").fetch_one(&pool).await.map_err(db)?;
-        let known = MIGRATIONS.len() as i64;
-        if version > known {
-            return Err(StoreError::Database(format!(
-                "the database has schema version {version}, newer than this buildstatus knows ({known})"
-            )));
+        let migrations = MIGRATIONS.iter().map(|(version, description, sql)| {
+            Migration::new(*version, (*description).into(), MigrationType::Simple, sql.into_sql_str(), false)
+        });
+        let migrator = Migrator::with_migrations(migrations.collect());
+        let failed = |e: sqlx::migrate::MigrateError| StoreError::Database(format!("cannot migrate the schema: {e}"));
+        // Databases made before sqlx's migrator was used kept their version in `user_version`.
+        let legacy: i64 = sqlx::query_scalar("PRAGMA user_version").fetch_one(&pool).await.map_err(db)?;
+        let tracked: bool =
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE name = '_sqlx_migrations')")
+                .fetch_one(&pool)
+                .await
+                .map_err(db)?;
+        if legacy > 0 && !tracked {
+            migrator.skip(&pool, Some(legacy)).await.map_err(failed)?;
         }
-        for (n, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
-            let mut tx = pool.begin().await.map_err(db)?;
-            sqlx::raw_sql(AssertSqlSafe(*sql)).execute(&mut *tx).await.map_err(db)?;
-            let set = format!("PRAGMA user_version = {}", n + 1);
-            sqlx::raw_sql(AssertSqlSafe(set)).execute(&mut *tx).await.map_err(db)?;
-            tx.commit().await.map_err(db)?;
-        }
+        migrator.run(&pool).await.map_err(failed)?;
         Ok(Self { pool })
     }
 
-    /// The query plan SQLite chooses for `sql`, one line per step (for tests of indexes).
+    /// The plan SQLite chooses for `sql`, one line per step (`SCAN`, `SEARCH`, `USE TEMP B-TREE`).
     pub async fn explain(&self, sql: &str) -> Result<Vec<String>, StoreError> {
         let rows =
             sqlx::query(AssertSqlSafe(format!("EXPLAIN QUERY PLAN {sql}"))).fetch_all(&self.pool).await.map_err(db)?;
         rows.iter().map(|r| r.try_get::<String, _>("detail").map_err(db)).collect()
     }
 
-    async fn all<T: serde::de::DeserializeOwned>(&self, sql: &'static str, table: &str) -> Result<Vec<T>, StoreError> {
-        let rows: Vec<String> = sqlx::query_scalar(sql).fetch_all(&self.pool).await.map_err(db)?;
-        rows.iter().enumerate().map(|(i, r)| decode(r, || format!("{table} row {i}"))).collect()
+    /// The plan of the very query [`StatusReader::builds`] runs for `query`.
+    pub async fn explain_builds(&self, query: &BuildQuery) -> Result<Vec<String>, StoreError> {
+        let rows = queries::builds("EXPLAIN QUERY PLAN ", query).build().fetch_all(&self.pool).await.map_err(db)?;
+        rows.iter().map(|r| r.try_get::<String, _>("detail").map_err(db)).collect()
+    }
+
+    /// The plan of the very query [`StatusReader::changes`] runs for `query`.
+    pub async fn explain_changes(&self, query: &ChangeQuery) -> Result<Vec<String>, StoreError> {
+        let rows = queries::changes("EXPLAIN QUERY PLAN ", query).build().fetch_all(&self.pool).await.map_err(db)?;
+        rows.iter().map(|r| r.try_get::<String, _>("detail").map_err(db)).collect()
+    }
+
+    /// Each query [`StatusStore::snapshot`] runs, with its plan.
+    pub async fn explain_snapshot(&self, changes: usize) -> Result<Vec<(String, Vec<String>)>, StoreError> {
+        let mut out = Vec::new();
+        for sql in SNAPSHOT_QUERIES {
+            out.push((sql.to_owned(), self.explain(sql).await?));
+        }
+        let listing = ChangeQuery { limit: changes, ..ChangeQuery::default() };
+        let (sql, plan) = (queries::changes("", &listing).into_string(), self.explain_changes(&listing).await?);
+        out.push((sql, plan));
+        Ok(out)
+    }
+
+    async fn conn(&self) -> Result<sqlx::pool::PoolConnection<sqlx::Sqlite>, StoreError> {
+        self.pool.acquire().await.map_err(db)
+    }
+
+    /// The one record of `table` that `sql` finds with `key` bound, if any.
+    async fn one<T: DeserializeOwned>(
+        &self,
+        sql: &'static str,
+        table: &str,
+        key: impl std::fmt::Display,
+        bind: i64,
+    ) -> Result<Option<T>, StoreError> {
+        let row: Option<String> = sqlx::query_scalar(sql).bind(bind).fetch_optional(&self.pool).await.map_err(db)?;
+        row.map(|data| decode(&data, table, &key)).transpose()
     }
 }
 
 #[async_trait]
 impl StatusReader for SqliteStore {
     async fn builders(&self) -> Result<Vec<Builder>, StoreError> {
-        self.all("SELECT data FROM builders ORDER BY name", "builders").await
+        keyed(&mut *self.conn().await?, BUILDERS, "builders").await
     }
 
     async fn workers(&self) -> Result<Vec<Worker>, StoreError> {
-        self.all("SELECT data FROM workers ORDER BY name", "workers").await
+        keyed(&mut *self.conn().await?, WORKERS, "workers").await
     }
 
     async fn build(&self, builder: &str, number: u32) -> Result<Option<Build>, StoreError> {
@@ -126,147 +246,100 @@ impl StatusReader for SqliteStore {
             .fetch_optional(&self.pool)
             .await
             .map_err(db)?;
-        row.map(|r| decode(&r, || format!("build {builder} #{number}"))).transpose()
+        row.map(|data| decode(&data, "builds", &format!("{builder} #{number}"))).transpose()
     }
 
     async fn newest_build_number(&self, builder: &str) -> Result<Option<u32>, StoreError> {
-        let n: Option<i64> = sqlx::query_scalar("SELECT MAX(number) FROM builds WHERE builder = ?")
-            .bind(builder)
-            .fetch_one(&self.pool)
-            .await
-            .map_err(db)?;
-        Ok(n.and_then(|n| u32::try_from(n).ok()))
+        newest_number(&mut *self.conn().await?, builder).await
     }
 
     async fn builds(&self, query: &BuildQuery) -> Result<Vec<Build>, StoreError> {
-        let mut sql = queries::builds(query)?;
-        let rows: Vec<String> = sql.build_query_scalar().fetch_all(&self.pool).await.map_err(db)?;
-        rows.iter().map(|r| decode(r, || "a build".to_owned())).collect()
+        let rows = queries::builds("", query).build_query_as().fetch_all(&self.pool).await.map_err(db)?;
+        decode_rows("builds", rows)
     }
 
     async fn change(&self, number: u64) -> Result<Option<Change>, StoreError> {
-        let row: Option<String> = sqlx::query_scalar("SELECT data FROM changes WHERE number = ?")
-            .bind(id(number)?)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db)?;
-        row.map(|r| decode(&r, || format!("change {number}"))).transpose()
+        let Some(key) = stored_id(number) else { return Ok(None) };
+        self.one("SELECT data FROM changes WHERE number = ?", "changes", number, key).await
     }
 
     async fn changes(&self, query: &ChangeQuery) -> Result<Vec<Change>, StoreError> {
-        let mut sql = queries::changes(query)?;
-        let rows: Vec<String> = sql.build_query_scalar().fetch_all(&self.pool).await.map_err(db)?;
-        rows.iter().map(|r| decode(r, || "a change".to_owned())).collect()
+        let rows = queries::changes("", query).build_query_as().fetch_all(&self.pool).await.map_err(db)?;
+        decode_rows("changes", rows)
     }
 
     async fn pending_requests(&self, builder: Option<&str>) -> Result<Vec<BuildRequest>, StoreError> {
-        let rows: Vec<String> = match builder {
-            Some(b) => sqlx::query_scalar("SELECT data FROM requests WHERE builder = ? ORDER BY submitted, id").bind(b),
-            None => sqlx::query_scalar("SELECT data FROM requests ORDER BY submitted, id"),
-        }
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db)?;
-        rows.iter().map(|r| decode(r, || "a build request".to_owned())).collect()
+        let rows = match builder {
+            Some(b) => sqlx::query_as(PENDING_OF).bind(b).fetch_all(&self.pool).await.map_err(db)?,
+            None => sqlx::query_as(PENDING).fetch_all(&self.pool).await.map_err(db)?,
+        };
+        decode_rows("requests", rows)
     }
 
     async fn users(&self) -> Result<Vec<User>, StoreError> {
-        self.all("SELECT data FROM users ORDER BY uid", "users").await
+        keyed(&mut *self.conn().await?, "SELECT CAST(uid AS TEXT), data FROM users ORDER BY uid", "users").await
     }
 
     async fn user(&self, uid: u64) -> Result<Option<User>, StoreError> {
-        let row: Option<String> = sqlx::query_scalar("SELECT data FROM users WHERE uid = ?")
-            .bind(id(uid)?)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db)?;
-        row.map(|r| decode(&r, || format!("user {uid}"))).transpose()
+        let Some(key) = stored_id(uid) else { return Ok(None) };
+        self.one("SELECT data FROM users WHERE uid = ?", "users", uid, key).await
     }
 }
 
 #[async_trait]
 impl StatusStore for SqliteStore {
     async fn commit(&self, commit: &Commit) -> Result<(), StoreError> {
+        // Dropping `tx` on an error rolls everything back.
         let mut tx = self.pool.begin().await.map_err(db)?;
         for mutation in &commit.mutations {
             queries::apply(&mut tx, mutation).await?;
         }
-        let journaled: Vec<&SequencedEvent> =
-            commit.events.iter().filter(|e| !matches!(e.event, StatusEvent::LogChunk { .. })).collect();
-        // One statement per 500 events (SQLite allows 32,766 bound values per statement).
-        for rows in journaled.chunks(500) {
-            let mut insert = sqlx::QueryBuilder::new("INSERT INTO events (seq, data) ");
-            let mut values = Vec::with_capacity(rows.len());
-            for e in rows {
-                values.push((id(e.seq)?, json(e)?));
-            }
-            insert.push_values(values, |mut row, (seq, data)| {
-                row.push_bind(seq).push_bind(data);
-            });
-            insert.build().execute(&mut *tx).await.map_err(db)?;
+        queries::journal(&mut tx, &commit.events).await?;
+        if let Some(seq) = commit.events.iter().map(|e| e.seq).max() {
+            sqlx::query(SET_LAST_SEQ).bind(write_id(seq)?).execute(&mut *tx).await.map_err(db)?;
         }
-        let last_seq = commit.events.iter().map(|e| e.seq).max();
-        let upsert =
-            "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value";
-        if let Some(seq) = last_seq {
-            sqlx::query(upsert).bind("last_seq").bind(id(seq)?).execute(&mut *tx).await.map_err(db)?;
-        }
-        sqlx::query(upsert).bind("next_log_id").bind(id(commit.next_log_id)?).execute(&mut *tx).await.map_err(db)?;
+        sqlx::query(SET_NEXT_LOG_ID).bind(write_id(commit.next_log_id)?).execute(&mut *tx).await.map_err(db)?;
         tx.commit().await.map_err(db)
     }
 
     async fn meta(&self) -> Result<StoreMeta, StoreError> {
-        let rows = sqlx::query("SELECT key, value FROM meta").fetch_all(&self.pool).await.map_err(db)?;
-        let mut meta = StoreMeta { last_seq: 0, next_log_id: 1 };
-        for row in rows {
-            let key: String = row.try_get("key").map_err(db)?;
-            let value = u64::try_from(row.try_get::<i64, _>("value").map_err(db)?).unwrap_or(0);
-            match key.as_str() {
-                "last_seq" => meta.last_seq = value,
-                "next_log_id" => meta.next_log_id = value.max(1),
-                _ => {}
-            }
-        }
-        Ok(meta)
+        meta(&mut *self.conn().await?).await
     }
 
     async fn snapshot(&self, changes: usize) -> Result<Snapshot, StoreError> {
-        let builders: Vec<Builder> = self.builders().await?;
+        // One read transaction: every part of the snapshot sees the same commits.
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        let builders: Vec<Builder> = keyed(&mut tx, BUILDERS, "builders").await?;
         let mut newest = Vec::new();
         for b in &builders {
-            newest.extend(self.newest_build_number(&b.name).await?.map(|n| (b.name.clone(), n)));
+            newest.extend(newest_number(&mut tx, &b.name).await?.map(|n| (b.name.clone(), n)));
         }
-        let running = self.all("SELECT data FROM builds WHERE finished IS NULL", "builds").await?;
-        let pending = self.pending_requests(None).await?;
-        let buildsets = self.all("SELECT data FROM buildsets WHERE complete = 0 ORDER BY id", "buildsets").await?;
-        let changes = self.changes(&ChangeQuery { limit: changes, ..ChangeQuery::default() }).await?;
-        let last_change: Option<i64> =
-            sqlx::query_scalar("SELECT MAX(number) FROM changes").fetch_one(&self.pool).await.map_err(db)?;
-        Ok(Snapshot {
-            workers: self.workers().await?,
-            builders,
-            running,
+        let listing = ChangeQuery { limit: changes, ..ChangeQuery::default() };
+        let rows = queries::changes("", &listing).build_query_as().fetch_all(&mut *tx).await.map_err(db)?;
+        let last_change: Option<i64> = sqlx::query_scalar(LAST_CHANGE).fetch_one(&mut *tx).await.map_err(db)?;
+        let snapshot = Snapshot {
+            workers: keyed(&mut tx, WORKERS, "workers").await?,
+            running: keyed(&mut tx, RUNNING, "builds").await?,
             newest,
-            pending,
-            buildsets,
-            changes,
+            pending: keyed(&mut tx, PENDING, "requests").await?,
+            buildsets: keyed(&mut tx, OPEN_BUILDSETS, "buildsets").await?,
+            changes: decode_rows("changes", rows)?,
             last_change: last_change.and_then(|n| u64::try_from(n).ok()).unwrap_or(0),
-            next_log_id: self.meta().await?.next_log_id,
-        })
+            next_log_id: meta(&mut tx).await?.next_log_id,
+            builders,
+        };
+        tx.commit().await.map_err(db)?;
+        Ok(snapshot)
     }
 
     async fn events_after(&self, after: u64, limit: usize) -> Result<Vec<SequencedEvent>, StoreError> {
-        let rows: Vec<String> = sqlx::query_scalar("SELECT data FROM events WHERE seq > ? ORDER BY seq LIMIT ?")
-            .bind(id(after)?)
+        let Some(after) = stored_id(after) else { return Ok(Vec::new()) };
+        let rows = sqlx::query_as("SELECT CAST(seq AS TEXT), data FROM events WHERE seq > ? ORDER BY seq LIMIT ?")
+            .bind(after)
             .bind(i64::try_from(limit).unwrap_or(i64::MAX))
             .fetch_all(&self.pool)
             .await
             .map_err(db)?;
-        rows.iter().map(|r| decode(r, || "an event".to_owned())).collect()
+        decode_rows("events", rows)
     }
-}
-
-/// The indexed time and result columns of a build.
-pub(crate) fn build_columns(b: &Build) -> (i64, Option<i64>, Option<i64>) {
-    (b.started.timestamp_millis(), b.finished.map(|t| t.timestamp_millis()), b.result.map(|r| i64::from(r.code())))
 }

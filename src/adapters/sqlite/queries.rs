@@ -1,17 +1,27 @@
-//! The SQL of the store that depends on its input: filtered listings and mutations.
+//! The SQL of the store that depends on its input: the filtered listings and the writes of a
+//! commit. Kept apart from `mod.rs` so that the fixed queries and the connection handling read
+//! on their own.
 
-use sqlx::{QueryBuilder, Sqlite, Transaction};
+use std::collections::BTreeSet;
 
-use super::{build_columns, db, id, json};
+use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
+
+use super::{db, json, stored_id, write_id};
+use crate::domain::event::{SequencedEvent, StatusEvent};
+use crate::domain::model::Build;
 use crate::domain::state::Mutation;
 use crate::domain::web::args::BranchFilter;
 use crate::ports::{BuildOrder, BuildQuery, ChangeQuery, StoreError};
+
+/// Events per `INSERT` (SQLite allows 32,766 bound values in one statement).
+const EVENTS_PER_INSERT: usize = 500;
 
 fn limit(n: usize) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
-/// `AND (branch IN (…) OR branch IS NULL)`, the latter when `trunk` is asked for.
+/// `AND (branch IN (…) OR branch IS NULL)`, the latter when `trunk` is asked for: the
+/// semantics of [`BranchFilter::matches`].
 fn push_branches(sql: &mut QueryBuilder<Sqlite>, branches: &BranchFilter) {
     if branches.is_all() {
         return;
@@ -28,18 +38,55 @@ fn push_branches(sql: &mut QueryBuilder<Sqlite>, branches: &BranchFilter) {
     sql.push(")");
 }
 
-/// The listing of [`BuildQuery`]; the same filters as `BuildQuery::matches`.
-pub fn builds(q: &BuildQuery) -> Result<QueryBuilder<Sqlite>, StoreError> {
-    let mut sql = QueryBuilder::new("SELECT data FROM builds WHERE 1 = 1");
-    if !q.builders.is_empty() {
+/// How many builders (or branches) a listing queries one by one; more are filtered in one
+/// scan (SQLite allows 500 terms in a compound query).
+const LISTINGS_QUERIED_APART: usize = 100;
+
+/// The listing of `q`, after `prefix` (empty, or `EXPLAIN QUERY PLAN `): the filters of
+/// [`BuildQuery::matches`] and the order of [`BuildOrder::sort`]. Rows are `(key, data)`.
+///
+/// A listing of several builders is the union of each builder's own listing (each walks an
+/// index in order and stops at the limit), sorted and limited again: it reads at most
+/// `limit` builds per builder, however long their histories. Running builds are few and
+/// indexed by builder, so a listing of them is one query, sorted.
+pub fn builds(prefix: &str, q: &BuildQuery) -> QueryBuilder<Sqlite> {
+    let order = match q.order {
+        BuildOrder::NumberDesc if q.builders.len() == 1 => " ORDER BY number DESC",
+        BuildOrder::NumberDesc => " ORDER BY started DESC, builder DESC, number DESC",
+        BuildOrder::FinishedDesc => " ORDER BY finished DESC, builder DESC, number DESC",
+    };
+    let builders: BTreeSet<&String> = q.builders.iter().collect();
+    let mut sql = QueryBuilder::new(prefix);
+    let apart = q.finished != Some(false) && builders.len() > 1 && builders.len() <= LISTINGS_QUERIED_APART;
+    if apart {
+        sql.push("SELECT key, data FROM (");
+        for (i, builder) in builders.into_iter().enumerate() {
+            sql.push(if i == 0 { "SELECT * FROM (" } else { " UNION ALL SELECT * FROM (" });
+            push_build_filters(&mut sql, q, std::slice::from_ref(builder));
+            sql.push(order).push(" LIMIT ").push_bind(limit(q.limit)).push(")");
+        }
+        sql.push(")");
+    } else {
+        push_build_filters(&mut sql, q, &q.builders);
+    }
+    sql.push(order).push(" LIMIT ").push_bind(limit(q.limit));
+    sql
+}
+
+/// `SELECT key, data, <order columns> FROM builds WHERE …` for `builders` (empty: all).
+fn push_build_filters<S: AsRef<str>>(sql: &mut QueryBuilder<Sqlite>, q: &BuildQuery, builders: &[S]) {
+    sql.push(
+        "SELECT builder || ' #' || number AS key, data, builder, number, started, finished FROM builds WHERE 1 = 1",
+    );
+    if !builders.is_empty() {
         sql.push(" AND builder IN (");
         let mut list = sql.separated(", ");
-        for b in &q.builders {
-            list.push_bind(b.clone());
+        for b in builders {
+            list.push_bind(b.as_ref().to_owned());
         }
         sql.push(")");
     }
-    push_branches(&mut sql, &q.branches);
+    push_branches(sql, &q.branches);
     if let Some(r) = &q.revision {
         sql.push(" AND revision = ").push_bind(r.clone());
     }
@@ -47,8 +94,13 @@ pub fn builds(q: &BuildQuery) -> Result<QueryBuilder<Sqlite>, StoreError> {
         sql.push(" AND worker = ").push_bind(w.clone());
     }
     match (q.finished, q.order) {
-        (Some(false), _) => _ = sql.push(" AND finished IS NULL"),
-        (Some(true), _) | (None, BuildOrder::FinishedDesc) => _ = sql.push(" AND finished IS NOT NULL"),
+        // Running builds have no finish time to be listed by.
+        (Some(false), BuildOrder::FinishedDesc) => _ = sql.push(" AND 0"),
+        (Some(false), BuildOrder::NumberDesc) => _ = sql.push(" AND finished IS NULL"),
+        (_, BuildOrder::FinishedDesc) => _ = sql.push(" AND finished IS NOT NULL"),
+        // Most builds are finished: this term must not steer the plan away from the listing's
+        // order (`+` keeps SQLite from using an index for it, whatever its statistics say).
+        (Some(true), BuildOrder::NumberDesc) => _ = sql.push(" AND +finished IS NOT NULL"),
         (None, BuildOrder::NumberDesc) => {}
     }
     if let Some(t) = q.started_after {
@@ -60,27 +112,52 @@ pub fn builds(q: &BuildQuery) -> Result<QueryBuilder<Sqlite>, StoreError> {
     if let Some(n) = q.before_number {
         sql.push(" AND number < ").push_bind(i64::from(n));
     }
-    sql.push(match q.order {
-        BuildOrder::NumberDesc if q.builders.len() == 1 => " ORDER BY number DESC",
-        BuildOrder::NumberDesc => " ORDER BY started DESC, builder DESC, number DESC",
-        BuildOrder::FinishedDesc => " ORDER BY finished DESC, builder DESC, number DESC",
-    });
-    sql.push(" LIMIT ").push_bind(limit(q.limit));
-    Ok(sql)
 }
 
-pub fn changes(q: &ChangeQuery) -> Result<QueryBuilder<Sqlite>, StoreError> {
-    let mut sql = QueryBuilder::new("SELECT data FROM changes WHERE 1 = 1");
-    if let Some(before) = q.before {
-        sql.push(" AND number < ").push_bind(id(before)?);
+/// The listing of `q`, newest first, after `prefix`. Rows are `(key, data)`.
+///
+/// With a branch filter it is the union of each branch's own listing (`trunk` also lists the
+/// changes on no branch), each walking the `(branch, number)` index and cut at the limit.
+pub fn changes(prefix: &str, q: &ChangeQuery) -> QueryBuilder<Sqlite> {
+    let mut sql = QueryBuilder::new(prefix);
+    let branches: BTreeSet<&str> = q.branches.0.iter().map(String::as_str).collect();
+    if branches.is_empty() || branches.len() > LISTINGS_QUERIED_APART {
+        push_change_filters(&mut sql, q);
+        push_branches(&mut sql, &q.branches);
+    } else {
+        sql.push("SELECT key, data FROM (");
+        let trunk = branches.contains("trunk").then_some(None);
+        for (i, branch) in branches.iter().map(|b| Some(*b)).chain(trunk).enumerate() {
+            sql.push(if i == 0 { "SELECT * FROM (" } else { " UNION ALL SELECT * FROM (" });
+            push_change_filters(&mut sql, q);
+            match branch {
+                Some(b) => sql.push(" AND branch = ").push_bind(b.to_owned()),
+                None => sql.push(" AND branch IS NULL"),
+            };
+            sql.push(" ORDER BY number DESC LIMIT ").push_bind(limit(q.limit)).push(")");
+        }
+        sql.push(")");
     }
-    push_branches(&mut sql, &q.branches);
     sql.push(" ORDER BY number DESC LIMIT ").push_bind(limit(q.limit));
-    Ok(sql)
+    sql
 }
 
-/// Writes one mutation inside the commit's transaction.
-pub async fn apply(tx: &mut Transaction<'static, Sqlite>, m: &Mutation) -> Result<(), StoreError> {
+/// `SELECT key, data, number FROM changes WHERE …`, without the branch filter.
+fn push_change_filters(sql: &mut QueryBuilder<Sqlite>, q: &ChangeQuery) {
+    sql.push("SELECT CAST(number AS TEXT) AS key, data, number FROM changes WHERE 1 = 1");
+    // A bound beyond what SQLite holds is above every stored number: no condition.
+    if let Some(before) = q.before.and_then(stored_id) {
+        sql.push(" AND number < ").push_bind(before);
+    }
+}
+
+/// The indexed time and result columns of a build, in epoch milliseconds.
+fn build_columns(b: &Build) -> (i64, Option<i64>, Option<i64>) {
+    (b.started.timestamp_millis(), b.finished.map(|t| t.timestamp_millis()), b.result.map(|r| i64::from(r.code())))
+}
+
+/// Writes one mutation (inside the commit's transaction).
+pub async fn apply(conn: &mut SqliteConnection, m: &Mutation) -> Result<(), StoreError> {
     let query = match m {
         Mutation::PutBuilder(b) => sqlx::query(
             "INSERT INTO builders (name, data) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET data = excluded.data",
@@ -98,7 +175,7 @@ pub async fn apply(tx: &mut Transaction<'static, Sqlite>, m: &Mutation) -> Resul
              ON CONFLICT (number) DO UPDATE SET when_ms = excluded.when_ms, branch = excluded.branch, \
              revision = excluded.revision, data = excluded.data",
         )
-        .bind(id(c.number)?)
+        .bind(write_id(c.number)?)
         .bind(c.when.timestamp_millis())
         .bind(c.branch.clone())
         .bind(c.revision.clone())
@@ -122,27 +199,49 @@ pub async fn apply(tx: &mut Transaction<'static, Sqlite>, m: &Mutation) -> Resul
             .bind(json(b)?)
         }
         Mutation::PutRequest(r) => sqlx::query(
-            "INSERT INTO requests (id, builder, submitted, data) VALUES (?, ?, ?, ?) \
-             ON CONFLICT (id) DO UPDATE SET builder = excluded.builder, submitted = excluded.submitted, data = excluded.data",
+            "INSERT INTO requests (id, builder, submitted, data) VALUES (?, ?, ?, ?) ON CONFLICT (id) DO UPDATE \
+             SET builder = excluded.builder, submitted = excluded.submitted, data = excluded.data",
         )
-        .bind(id(r.id)?)
+        .bind(write_id(r.id)?)
         .bind(r.builder.clone())
         .bind(r.submitted_at.timestamp_millis())
         .bind(json(r)?),
-        Mutation::RemoveRequest(rid) => sqlx::query("DELETE FROM requests WHERE id = ?").bind(id(*rid)?),
+        Mutation::RemoveRequest(rid) => match stored_id(*rid) {
+            Some(rid) => sqlx::query("DELETE FROM requests WHERE id = ?").bind(rid),
+            None => return Ok(()), // no stored request has such an id
+        },
         Mutation::PutBuildset(s) => sqlx::query(
             "INSERT INTO buildsets (id, complete, data) VALUES (?, ?, ?) \
              ON CONFLICT (id) DO UPDATE SET complete = excluded.complete, data = excluded.data",
         )
-        .bind(id(s.id)?)
+        .bind(write_id(s.id)?)
         .bind(i64::from(s.complete_at.is_some()))
         .bind(json(s)?),
-        Mutation::PutUser(u) => {
-            sqlx::query("INSERT INTO users (uid, data) VALUES (?, ?) ON CONFLICT (uid) DO UPDATE SET data = excluded.data")
-                .bind(id(u.uid)?)
-                .bind(json(u)?)
-        }
+        Mutation::PutUser(u) => sqlx::query(
+            "INSERT INTO users (uid, data) VALUES (?, ?) ON CONFLICT (uid) DO UPDATE SET data = excluded.data",
+        )
+        .bind(write_id(u.uid)?)
+        .bind(json(u)?),
     };
-    query.execute(&mut **tx).await.map_err(db)?;
+    query.execute(conn).await.map_err(db)?;
+    Ok(())
+}
+
+/// Appends the events to the journal, log chunks excepted. A sequence number that is
+/// journaled already fails the insert (and so the commit).
+pub async fn journal(conn: &mut SqliteConnection, events: &[SequencedEvent]) -> Result<(), StoreError> {
+    let journaled: Vec<&SequencedEvent> =
+        events.iter().filter(|e| !matches!(e.event, StatusEvent::LogChunk { .. })).collect();
+    for rows in journaled.chunks(EVENTS_PER_INSERT) {
+        let mut values = Vec::with_capacity(rows.len());
+        for e in rows {
+            values.push((write_id(e.seq)?, json(e)?));
+        }
+        let mut insert = QueryBuilder::<Sqlite>::new("INSERT INTO events (seq, data) ");
+        insert.push_values(values, |mut row, (seq, data)| {
+            row.push_bind(seq).push_bind(data);
+        });
+        insert.build().execute(&mut *conn).await.map_err(db)?;
+    }
     Ok(())
 }
