@@ -17,7 +17,7 @@ fn startup(c: &mut Criterion) {
     for (builds, dir) in cases {
         group.bench_function(format!("builds/{builds}"), |b| {
             b.to_async(&runtime).iter(|| async {
-                let server = support::server(dir.clone()).await;
+                let server = support::start(dir.clone()).await;
                 support::fetch(&server, "/builders").await
             })
         });

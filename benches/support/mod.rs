@@ -100,10 +100,15 @@ pub async fn history(builds: usize) -> PathBuf {
 /// builds 0..`WINDOW` are read from the store whatever the history size.
 pub const WINDOW: usize = 10;
 
-pub async fn server(dir: PathBuf) -> StatusServer {
+/// A server on `dir`, as it answers right after start (its windows still filling).
+pub async fn start(dir: PathBuf) -> StatusServer {
     let setup = Setup { storage: Storage::Directory(dir), window: WINDOW, ..Setup::default() };
-    let server = StatusServer::start(setup).await.expect("server");
-    // Let the windows fill, as they do in the first moments of a real server.
+    StatusServer::start(setup).await.expect("server")
+}
+
+/// A server on `dir` whose windows have filled, as pages meet it after its first moments.
+pub async fn server(dir: PathBuf) -> StatusServer {
+    let server = start(dir).await;
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     server
 }

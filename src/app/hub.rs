@@ -83,11 +83,6 @@ impl Hub {
         self.bus.subscribe(after)
     }
 
-    /// A copy of the live state (for views computed from it).
-    pub fn state(&self) -> StatusState {
-        self.live().state.clone()
-    }
-
     async fn write(&self, events: Vec<StatusEvent>) -> Result<u64, SinkError> {
         let _writer = self.writer.lock().await;
         let (commit, applied, sequenced, previous) = {
