@@ -102,7 +102,9 @@ fn status_kib(field: &str) -> u64 {
 fn log_stream(c: &mut Criterion) {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
     let mib = log_mib();
+    let at_start = status_kib("VmRSS:");
     let (_server, base) = runtime.block_on(server_with_big_log(mib));
+    println!("log_stream: resident memory {at_start} KiB at start, {} KiB after writing the log", status_kib("VmRSS:"));
     let client = reqwest::Client::new();
     let text_url = format!("{base}/builders/big/builds/0/steps/test/logs/stdio/text");
     let static_url = format!("{base}/big.log");
