@@ -7,7 +7,7 @@ use buildstatus::app::{Setup, StatusServer, Storage};
 use buildstatus::domain::event::StatusEvent;
 use buildstatus::domain::result::BuildResult;
 use buildstatus::domain::web::args::BranchFilter;
-use buildstatus::ports::{BuildOrder, BuildQuery, ChangeQuery, SinkError};
+use buildstatus::ports::{BuildOrder, BuildQuery, ChangeQuery, SinkError, StatusReader, StatusSink};
 use common::{record_fixture, whole_build};
 use futures_util::StreamExt;
 
@@ -118,4 +118,33 @@ async fn numbering_and_history_resume_after_a_restart() {
     let build = server.reader().build("linux", 50).await.expect("read").expect("build");
     let old = server.reader().build("linux", 0).await.expect("read").expect("build");
     assert!(build.steps[0].logs[0].id > old.steps[1].logs[0].id);
+}
+
+#[tokio::test]
+async fn lost_log_content_is_reported_and_numbering_goes_on() {
+    use buildstatus::adapters::bus::MemoryBus;
+    use buildstatus::adapters::logs::DiskLogStore;
+    use buildstatus::adapters::memory_store::MemoryStore;
+    use buildstatus::app::Hub;
+    use std::sync::Arc;
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let logs = DiskLogStore::open(dir.path().join("logs")).await.expect("log store");
+    // Logs 0..999 live in logs/0/: a file there makes every append fail, as a full or broken disk would.
+    std::fs::write(dir.path().join("logs").join("0"), "not a directory").expect("write");
+    let hub =
+        Hub::open(Arc::new(MemoryStore::new()), Arc::new(logs), Arc::new(MemoryBus::default()), 10).await.expect("hub");
+    let mut events = whole_build("linux", 0, 0, "main", BuildResult::Success, None);
+    events.insert(
+        0,
+        StatusEvent::BuilderAdded {
+            builder: buildstatus::domain::model::Builder { name: "linux".into(), ..Default::default() },
+        },
+    );
+    let err = hub.record_all(events).await.expect_err("the log content cannot be written");
+    let SinkError::LogContent { seq, .. } = err else { panic!("expected lost log content, got {err}") };
+    assert_eq!(hub.last_seq(), seq, "the stored events keep their numbers");
+    assert!(hub.build("linux", 0).await.expect("read").is_some(), "the build itself was stored");
+    let next = hub.record(StatusEvent::MasterStarted { at: common::at(5) }).await.expect("the hub goes on");
+    assert_eq!(next, seq + 1);
 }

@@ -111,31 +111,35 @@ impl Hub {
             self.recover(previous).await;
             return Err(SinkError::Storage(e.to_string()));
         }
-        let last = sequenced.last().map(|e| e.seq);
+        // Committed: these numbers are taken, whatever happens to the log content below.
+        let seq = {
+            let mut live = self.live();
+            live.seq = sequenced.last().map_or(live.seq, |e| e.seq);
+            live.seq
+        };
+        let mut lost = None;
         for (event, done) in sequenced.iter().zip(&applied) {
-            if let (Some(target), StatusEvent::LogChunk { channel, text, .. }) = (&done.log, &event.event) {
-                self.logs
-                    .append(target.log_id, *channel, text.as_bytes())
-                    .await
-                    .map_err(|e| SinkError::Storage(e.to_string()))?;
+            if let (Some(target), StatusEvent::LogChunk { channel, text, .. }) = (&done.log, &event.event)
+                && let Err(e) = self.logs.append(target.log_id, *channel, text.as_bytes()).await
+            {
+                lost.get_or_insert(e);
             }
-            if let Some(log) = done.log_finished {
-                self.logs.finish(log).await.map_err(|e| SinkError::Storage(e.to_string()))?;
+            if let Some(log) = done.log_finished
+                && let Err(e) = self.logs.finish(log).await
+            {
+                lost.get_or_insert(e);
             }
         }
         for name in applied.iter().filter_map(|a| a.fill_window.clone()) {
             let _ = self.fills.send(name);
         }
-        let mut live = self.live();
-        if let Some(last) = last {
-            live.seq = last;
-        }
-        let seq = live.seq;
-        drop(live);
         for event in sequenced {
             self.bus.publish(event);
         }
-        Ok(seq)
+        match lost {
+            None => Ok(seq),
+            Some(e) => Err(SinkError::LogContent { seq, error: e.to_string() }),
+        }
     }
 
     /// After a failed commit the state may hold what the store does not: rebuild it.

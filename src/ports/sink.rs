@@ -11,6 +11,9 @@ pub enum SinkError {
     Rejected(ApplyError),
     /// It could not be stored; nothing was published.
     Storage(String),
+    /// The events were stored and published (the last numbered `seq`), but log content could
+    /// not be written: those logs miss what the events carried.
+    LogContent { seq: u64, error: String },
 }
 
 impl std::fmt::Display for SinkError {
@@ -18,6 +21,9 @@ impl std::fmt::Display for SinkError {
         match self {
             Self::Rejected(e) => write!(f, "event rejected: {e}"),
             Self::Storage(e) => write!(f, "event not stored: {e}"),
+            Self::LogContent { seq, error } => {
+                write!(f, "events stored up to {seq}, but log content was lost: {error}")
+            }
         }
     }
 }

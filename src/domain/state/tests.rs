@@ -1,0 +1,168 @@
+//! The rule of `apply`, checked event by event, and the window under any finishing order.
+use super::*;
+use crate::domain::event::Channel;
+use crate::domain::model::{LogKind, Step, Timestamp};
+use crate::domain::result::BuildResult;
+
+fn at(minute: i64) -> Timestamp {
+    chrono::DateTime::from_timestamp(1_700_000_000 + minute * 60, 0).unwrap_or_default()
+}
+
+fn builder(name: &str) -> StatusEvent {
+    StatusEvent::BuilderAdded {
+        builder: Builder { name: name.into(), workers: vec!["w".into()], ..Builder::default() },
+    }
+}
+
+fn start(name: &str, number: u32) -> StatusEvent {
+    let build = Build {
+        builder: name.into(),
+        number,
+        reason: String::new(),
+        properties: Default::default(),
+        sourcestamps: Vec::new(),
+        blamelist: Vec::new(),
+        worker: "w".into(),
+        started: at(i64::from(number)),
+        finished: None,
+        result: None,
+        text: Vec::new(),
+        steps: Vec::new(),
+        eta: None,
+    };
+    StatusEvent::BuildStarted { build, requests: Vec::new() }
+}
+
+fn finish(name: &str, number: u32, result: BuildResult) -> StatusEvent {
+    StatusEvent::BuildFinished { builder: name.into(), number, result, text: vec![], at: at(i64::from(number) + 1) }
+}
+
+fn step(name: &str, number: u32, s: u32) -> StatusEvent {
+    let step = Step { number: s, name: format!("step{s}"), started: Some(at(0)), ..Step::default() };
+    StatusEvent::StepStarted { builder: name.into(), number, step }
+}
+
+#[test]
+fn a_build_runs_through_steps_and_logs_and_lands_in_the_window() {
+    let mut state = StatusState::new(10);
+    state.apply(&builder("b")).unwrap();
+    state.apply(&start("b", 0)).unwrap();
+    state.apply(&step("b", 0, 0)).unwrap();
+    let log =
+        StatusEvent::LogStarted { builder: "b".into(), number: 0, step: 0, log: "stdio".into(), kind: LogKind::Text };
+    state.apply(&log).unwrap();
+    let chunk = StatusEvent::LogChunk {
+        builder: "b".into(),
+        number: 0,
+        step: 0,
+        log: "stdio".into(),
+        channel: Channel::Stdout,
+        text: "hello".into(),
+    };
+    let applied = state.apply(&chunk).unwrap();
+    assert_eq!(applied.log, Some(LogTarget { log_id: 1 }));
+    assert!(applied.mutations.is_empty(), "chunks change no stored record");
+    let done = StatusEvent::LogFinished { builder: "b".into(), number: 0, step: 0, log: "stdio".into() };
+    assert_eq!(state.apply(&done).unwrap().log_finished, Some(1));
+    assert_eq!(
+        state.apply(&chunk),
+        Err(ApplyError::LogFinished(BuildKey { builder: "b".into(), number: 0 }, 0, "stdio".into()))
+    );
+    assert_eq!(state.builder_state("b"), BuilderState::Building);
+    state.apply(&finish("b", 0, BuildResult::Failure)).unwrap();
+    let build = state.build("b", 0).unwrap();
+    assert_eq!(build.result, Some(BuildResult::Failure));
+    assert_eq!(build.steps[0].logs[0].size, 5);
+    assert_eq!(state.running().count(), 0);
+    assert_eq!(state.builder_state("b"), BuilderState::Offline);
+}
+
+#[test]
+fn events_that_contradict_the_state_are_rejected_and_change_nothing() {
+    let mut state = StatusState::new(10);
+    assert_eq!(state.apply(&start("nope", 0)), Err(ApplyError::UnknownBuilder("nope".into())));
+    state.apply(&builder("b")).unwrap();
+    state.apply(&start("b", 0)).unwrap();
+    let key = BuildKey { builder: "b".into(), number: 0 };
+    assert_eq!(state.apply(&start("b", 0)), Err(ApplyError::NotNewest(key.clone(), 0)));
+    assert_eq!(
+        state.apply(&finish("b", 1, BuildResult::Success)),
+        Err(ApplyError::UnknownBuild(BuildKey { builder: "b".into(), number: 1 }))
+    );
+    state.apply(&finish("b", 0, BuildResult::Success)).unwrap();
+    assert_eq!(state.apply(&finish("b", 0, BuildResult::Success)), Err(ApplyError::BuildFinished(key.clone())));
+    assert_eq!(state.apply(&step("b", 0, 0)), Err(ApplyError::BuildFinished(key)));
+    let gone = StatusEvent::WorkerDisconnected { name: "ghost".into(), at: at(0) };
+    assert_eq!(state.apply(&gone), Err(ApplyError::UnknownWorker("ghost".into())));
+}
+
+#[test]
+fn a_window_is_used_only_once_filled_and_keeps_builds_finished_meanwhile() {
+    let mut stored = StatusState::new(10);
+    stored.apply(&builder("b")).unwrap();
+    let mut history = Vec::new();
+    for n in 0..5 {
+        stored.apply(&start("b", n)).unwrap();
+        history.extend(stored.apply(&finish("b", n, BuildResult::Success)).unwrap().mutations);
+    }
+    let snapshot = Snapshot {
+        builders: stored.builders().cloned().collect(),
+        newest: vec![("b".into(), 4)],
+        next_log_id: 1,
+        ..Snapshot::default()
+    };
+    let mut state = StatusState::from_snapshot(snapshot, 3);
+    assert!(!state.window_loaded("b") && !state.recent_is_complete("b"));
+    assert_eq!(state.last_number("b"), Some(4));
+    assert_eq!(state.apply(&start("b", 4)), Err(ApplyError::NotNewest(BuildKey { builder: "b".into(), number: 4 }, 4)));
+    state.apply(&start("b", 5)).unwrap();
+    state.apply(&finish("b", 5, BuildResult::Failure)).unwrap();
+    let from_store: Vec<Build> = stored.recent("b").take(3).cloned().collect();
+    state.fill_window("b", from_store, Some(4));
+    assert!(state.window_loaded("b"));
+    assert_eq!(state.recent("b").map(|b| b.number).collect::<Vec<_>>(), [5, 4, 3]);
+    assert_eq!(state.last_number("b"), Some(5));
+}
+
+#[test]
+fn compact_keeps_the_last_write_of_each_build_in_place() {
+    let mut state = StatusState::new(10);
+    state.apply(&builder("b")).unwrap();
+    let mut all = Vec::new();
+    for e in [start("b", 0), step("b", 0, 0), step("b", 0, 1), finish("b", 0, BuildResult::Success)] {
+        all.extend(state.apply(&e).unwrap().mutations);
+    }
+    let compacted = compact(all);
+    assert_eq!(compacted.len(), 1);
+    let Mutation::PutBuild(b) = &compacted[0] else { panic!("expected a build") };
+    assert_eq!((b.steps.len(), b.result), (2, Some(BuildResult::Success)));
+}
+
+proptest::proptest! {
+    /// Whatever the order of finishing, the window holds the newest builds, sorted, at most `window`.
+    #[test]
+    fn the_window_keeps_the_newest_finished_builds(window in 1usize..8, order in proptest::collection::vec(0u32..30, 1..40)) {
+        let mut state = StatusState::new(window);
+        state.apply(&builder("b")).unwrap();
+        let mut numbers: Vec<u32> = order.clone();
+        numbers.sort_unstable();
+        numbers.dedup();
+        for n in &numbers {
+            state.apply(&start("b", *n)).unwrap();
+        }
+        let mut finished = Vec::new();
+        for n in order {
+            if state.apply(&finish("b", n, BuildResult::Success)).is_ok() {
+                finished.push(n);
+            }
+        }
+        let kept: Vec<u32> = state.recent("b").map(|b| b.number).collect();
+        let mut expected = finished.clone();
+        expected.sort_unstable_by(|a, b| b.cmp(a));
+        expected.truncate(window);
+        // The window may hold older builds only if they finished after newer ones were dropped.
+        proptest::prop_assert!(kept.len() <= window);
+        proptest::prop_assert!(kept.windows(2).all(|w| w[0] > w[1]));
+        proptest::prop_assert_eq!(kept.first(), expected.first());
+    }
+}
