@@ -216,3 +216,43 @@ fn no_request_fails_the_server() {
         proptest::prop_assert!(!body.contains("<script>"), "{uri} echoed markup unescaped");
     });
 }
+
+#[tokio::test]
+async fn a_running_log_streams_as_it_grows_and_ends_with_its_step() {
+    use buildstatus::domain::event::{Channel, StatusEvent};
+    use futures_util::StreamExt;
+
+    let server = server().await;
+    let sink = server.sink();
+    let chunk = |text: &str| StatusEvent::LogChunk {
+        builder: "macos".into(),
+        number: 1,
+        step: 0,
+        log: "stdio".into(),
+        channel: Channel::Stdout,
+        text: text.into(),
+    };
+    // The fixture's macos #1 is running, its compile step's log open with only a header line.
+    sink.record(chunk("cc -c main.c\n")).await.expect("chunk");
+    let uri = "/builders/macos/builds/1/steps/compile/logs/stdio/text";
+    let req = Request::builder().uri(uri).body(Body::empty()).expect("request");
+    let response = server.router().oneshot(req).await.expect("response");
+    assert_eq!(response.headers()["cache-control"], "no-cache", "a growing log is not cached");
+    let mut body = response.into_body().into_data_stream();
+    let first = body.next().await.expect("data").expect("readable");
+    assert!(String::from_utf8_lossy(&first).contains("cc -c main.c"), "what is written so far comes at once");
+
+    let writer = tokio::spawn(async move {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        sink.record(chunk("late line\n")).await.expect("chunk");
+        let done = StatusEvent::LogFinished { builder: "macos".into(), number: 1, step: 0, log: "stdio".into() };
+        sink.record(done).await.expect("finish");
+    });
+    let mut rest = String::new();
+    let deadline = std::time::Duration::from_secs(10);
+    while let Some(piece) = tokio::time::timeout(deadline, body.next()).await.expect("the stream ends in time") {
+        rest.push_str(&String::from_utf8_lossy(&piece.expect("readable")));
+    }
+    assert_eq!(rest, "late line\n", "the new chunk arrives, then the response ends with the log");
+    writer.await.expect("writer");
+}
