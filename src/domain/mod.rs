@@ -8,4 +8,5 @@ pub mod event;
 pub mod model;
 pub mod result;
 pub mod state;
+pub mod views;
 pub mod web;

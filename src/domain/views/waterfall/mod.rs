@@ -1,0 +1,290 @@
+//! The waterfall (spec-web-displays §2): time runs down the page, one column of boxes per
+//! builder beside a column of changes, each box as tall as what it stands for lasted.
+//!
+//! [`waterfall`] follows the spec's three phases: each column yields its items newest first
+//! (with spacers for idle gaps), the items are gathered into rows of 10-second spans, and the
+//! rows become table slots in which each box stretches up to the next newer item.
+
+use chrono::Duration;
+
+use crate::domain::event::{SequencedEvent, StatusEvent};
+use crate::domain::model::{Build, Builder, Change, Step, Timestamp};
+
+/// A non-build event shown in a builder's column (a worker connecting, a reconfiguration).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BuilderEvent {
+    pub at: Timestamp,
+    pub text: Vec<String>,
+}
+
+/// The journaled system events (newest first) that concern `builder`, as its column shows
+/// them: its workers connecting and disconnecting, and the master starting, stopping and
+/// being reconfigured. (Pauses carry no time, so they have no place on the time axis.)
+pub fn builder_events(events: &[SequencedEvent], builder: &Builder) -> Vec<BuilderEvent> {
+    let serves = |w: &str| builder.workers.iter().any(|x| x == w);
+    let line = |a: &str, b: &str| vec![a.to_owned(), b.to_owned()];
+    events
+        .iter()
+        .filter_map(|e| match &e.event {
+            StatusEvent::WorkerConnected { worker, at } if serves(&worker.name) => {
+                Some(BuilderEvent { at: *at, text: line("connect", &worker.name) })
+            }
+            StatusEvent::WorkerDisconnected { name, at } if serves(name) => {
+                Some(BuilderEvent { at: *at, text: line("disconnect", name) })
+            }
+            StatusEvent::MasterStarted { at } => Some(BuilderEvent { at: *at, text: line("master", "started") }),
+            StatusEvent::MasterStopping { at } => Some(BuilderEvent { at: *at, text: line("master", "shutdown") }),
+            StatusEvent::Reconfigured { at } => Some(BuilderEvent { at: *at, text: vec!["reconfig".to_owned()] }),
+            _ => None,
+        })
+        .collect()
+}
+
+/// A builder's column: its builds newest first, as far as they were read.
+#[derive(Clone, Debug)]
+pub struct WaterfallColumn<'a> {
+    pub builder: &'a Builder,
+    /// Builds newest first, already narrowed by the page's filters.
+    pub builds: &'a [Build],
+    /// True when no build older than these (within the time bounds) exists.
+    pub complete: bool,
+    /// Newest first.
+    pub events: &'a [BuilderEvent],
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WaterfallOptions {
+    pub now: Timestamp,
+    /// Rows newer than this are not shown.
+    pub last_time: Option<Timestamp>,
+    /// Items older than this are not read.
+    pub lower_bound: Option<Timestamp>,
+    /// Time rows at most (one more may be shown).
+    pub num_events: usize,
+    pub show_events: bool,
+    pub nobubble: bool,
+}
+
+/// What a box stands for.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Item<'a> {
+    Change(&'a Change),
+    /// The "Build N" marker at the start of a build.
+    BuildStart(&'a Build),
+    Step(&'a Build, &'a Step),
+    Event(&'a BuilderEvent),
+    /// An idle gap: an empty box.
+    Spacer,
+    /// The column has no more history (`?`).
+    Unknown,
+    /// The time label of a row; `date` when the day changed since the row above.
+    Time {
+        at: Timestamp,
+        date: bool,
+    },
+}
+
+/// One table cell position: a box of `rowspan` rows, a slot covered by a box above, or empty.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Slot<'a> {
+    Box { item: Item<'a>, rowspan: usize },
+    Covered,
+    Empty,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Waterfall<'a> {
+    /// Table rows top to bottom; each has the time column, the change column, then builders.
+    pub rows: Vec<Vec<Slot<'a>>>,
+    /// The oldest row's time (for the "next page" link), when any row was shown.
+    pub oldest: Option<Timestamp>,
+    /// Builder columns (0 = first builder) whose builds ran out before the page was full:
+    /// read more of their history and compute again.
+    pub needs_more: Vec<usize>,
+}
+
+/// A column item with its times: start, and finish when it has one.
+#[derive(Clone, Copy, Debug)]
+struct Timed<'a> {
+    item: Item<'a>,
+    start: Timestamp,
+    finish: Option<Timestamp>,
+}
+
+/// Spans of this long are gathered into one row.
+const SPAN: Duration = Duration::seconds(10);
+/// An idle gap longer than this gets a spacer.
+const GAP: Duration = Duration::seconds(2);
+
+/// The raw items of a builder column, newest first (§2.3).
+fn builder_items<'a>(column: &WaterfallColumn<'a>, opts: &WaterfallOptions) -> (Vec<Timed<'a>>, bool) {
+    let mut out = Vec::new();
+    let mut events = column.events.iter().filter(|_| opts.show_events).peekable();
+    let mut reached_bound = false;
+    for build in column.builds {
+        if opts.lower_bound.is_some_and(|b| build.started < b) {
+            reached_bound = true;
+            break;
+        }
+        for step in build.steps.iter().rev() {
+            let Some(start) = step.started else { continue };
+            while let Some(e) = events.next_if(|e| e.at > start) {
+                out.push(Timed { item: Item::Event(e), start: e.at, finish: Some(e.at) });
+            }
+            if !(step.hidden && step.finished.is_some()) {
+                out.push(Timed { item: Item::Step(build, step), start, finish: step.finished });
+            }
+        }
+        while let Some(e) = events.next_if(|e| e.at > build.started) {
+            out.push(Timed { item: Item::Event(e), start: e.at, finish: Some(e.at) });
+        }
+        out.push(Timed { item: Item::BuildStart(build), start: build.started, finish: build.finished });
+    }
+    let mut first = true;
+    for e in events {
+        if !first && opts.lower_bound.is_some_and(|b| e.at < b) {
+            break;
+        }
+        first = false;
+        out.push(Timed { item: Item::Event(e), start: e.at, finish: Some(e.at) });
+    }
+    (out, reached_bound)
+}
+
+/// Inserts a spacer wherever the column is idle for more than [`GAP`] (§2.3).
+fn with_gaps<'a>(items: Vec<Timed<'a>>, now: Timestamp) -> Vec<Timed<'a>> {
+    let mut out = Vec::with_capacity(items.len() * 2);
+    let mut following = now;
+    for item in items {
+        if let Some(f) = item.finish
+            && f + GAP < following
+        {
+            out.push(Timed { item: Item::Spacer, start: f, finish: Some(following) });
+        }
+        following = item.start;
+        out.push(item);
+    }
+    out
+}
+
+/// Lays out the waterfall.
+pub fn waterfall<'a>(changes: &'a [Change], columns: &[WaterfallColumn<'a>], opts: &WaterfallOptions) -> Waterfall<'a> {
+    // Column 0 of the sources is the changes, newest first by time then number.
+    let mut change_items: Vec<&Change> =
+        changes.iter().filter(|c| opts.lower_bound.is_none_or(|b| c.when >= b)).collect();
+    change_items.sort_by(|a, b| b.when.cmp(&a.when).then(b.number.cmp(&a.number)));
+    let mut sources: Vec<Vec<Timed<'a>>> =
+        vec![change_items.into_iter().map(|c| Timed { item: Item::Change(c), start: c.when, finish: None }).collect()];
+    let mut exhaustible = vec![false];
+    for column in columns {
+        let (items, reached_bound) = builder_items(column, opts);
+        sources.push(with_gaps(items, opts.now));
+        exhaustible.push(!column.complete && !reached_bound);
+    }
+
+    // Phase 2: rows of 10-second spans, newest first (§2.3).
+    let mut heads = vec![0usize; sources.len()];
+    let head = |c: usize, heads: &[usize]| sources[c].get(heads[c]);
+    let top = (0..sources.len()).filter_map(|c| head(c, &heads)).map(|t| t.start).max().unwrap_or(opts.now);
+    let mut span_start = top - SPAN;
+    let mut rows: Vec<(Timestamp, Vec<Vec<Timed<'a>>>)> = Vec::new();
+    let mut ran_out = vec![false; sources.len()];
+    loop {
+        let mut cells = Vec::with_capacity(sources.len());
+        let (mut first_ts, mut next_ts): (Option<Timestamp>, Option<Timestamp>) = (None, None);
+        for c in 0..sources.len() {
+            let mut cell = Vec::new();
+            while let Some(item) = head(c, &heads).filter(|t| t.start > span_start) {
+                cell.push(*item);
+                first_ts = Some(first_ts.map_or(item.start, |f| f.min(item.start)));
+                heads[c] += 1;
+            }
+            match head(c, &heads) {
+                Some(next) => next_ts = Some(next_ts.map_or(next.start, |n| n.max(next.start))),
+                None => ran_out[c] = true,
+            }
+            cells.push(cell);
+        }
+        if let Some(first) = first_ts
+            && opts.last_time.is_none_or(|last| first <= last)
+        {
+            rows.push((first, cells));
+        }
+        let Some(next) = next_ts else { break };
+        span_start = next - SPAN;
+        if opts.lower_bound.is_some_and(|b| next < b) || rows.len() > opts.num_events {
+            break;
+        }
+    }
+    let needs_more = (1..sources.len()).filter(|&c| ran_out[c] && exhaustible[c]).map(|c| c - 1).collect();
+
+    // Phase 3: table slots. Column 0 is time; source c is table column c + 1.
+    let width = sources.len() + 1;
+    let mut grid: Vec<Vec<Slot<'a>>> = vec![Vec::new(); width];
+    let mut last_date = opts.now.date_naive();
+    for (at, cells) in &rows {
+        let height = cells.iter().map(Vec::len).max().unwrap_or(0).max(1);
+        let date = at.date_naive() != last_date;
+        last_date = at.date_naive();
+        grid[0].extend(std::iter::repeat_n(Slot::Empty, height - 1));
+        grid[0].push(Slot::Box { item: Item::Time { at: *at, date }, rowspan: 1 });
+        for (c, cell) in cells.iter().enumerate() {
+            grid[c + 1].extend(std::iter::repeat_n(Slot::Empty, height - cell.len()));
+            grid[c + 1].extend(cell.iter().map(|t| Slot::Box { item: t.item, rowspan: 1 }));
+        }
+    }
+    // The bottom slot of each column shows what comes next there, so a long item that began
+    // below the page still shows.
+    for (c, column) in grid.iter_mut().enumerate().skip(1) {
+        if let Some(last @ Slot::Empty) = column.last_mut() {
+            let item = sources[c - 1].get(heads[c - 1]).map_or(Item::Unknown, |t| t.item);
+            *last = Slot::Box { item, rowspan: 1 };
+        }
+    }
+    if !opts.nobubble {
+        for (c, column) in grid.iter_mut().enumerate() {
+            stretch(column, c == 1);
+        }
+    }
+    let height = grid.first().map_or(0, Vec::len);
+    let table = (0..height).map(|r| grid.iter().map(|col| col[r]).collect()).collect();
+    Waterfall { rows: table, oldest: rows.last().map(|(at, _)| *at), needs_more }
+}
+
+/// Lets each box grow upwards over the empty slots above it (§2.5). In the change column an
+/// empty slot becomes a spacer instead: a change is a moment, not a span.
+fn stretch(column: &mut [Slot], changes: bool) {
+    for r in (0..column.len().saturating_sub(1)).rev() {
+        if column[r] != Slot::Empty {
+            continue;
+        }
+        let below = column[r + 1];
+        column[r] = match below {
+            Slot::Box { item: Item::Spacer, rowspan } if changes => {
+                column[r + 1] = Slot::Covered;
+                Slot::Box { item: Item::Spacer, rowspan: rowspan + 1 }
+            }
+            _ if changes => Slot::Box { item: Item::Spacer, rowspan: 1 },
+            Slot::Box { item, rowspan } => {
+                column[r + 1] = Slot::Covered;
+                Slot::Box { item, rowspan: rowspan + 1 }
+            }
+            Slot::Covered | Slot::Empty => Slot::Empty,
+        };
+    }
+}
+
+/// A builder is failing (for `failures_only`, §2.4) when it is offline, its last finished
+/// build did not succeed, or a step of a running build failed.
+pub fn is_failing(offline: bool, builds: &[Build]) -> bool {
+    use crate::domain::result::BuildResult;
+    let last_finished = builds.iter().find(|b| b.is_finished());
+    let running_failed = builds
+        .iter()
+        .filter(|b| !b.is_finished())
+        .any(|b| b.steps.iter().any(|s| s.result == Some(BuildResult::Failure)));
+    offline || last_finished.is_some_and(|b| b.result != Some(BuildResult::Success)) || running_failed
+}
+
+#[cfg(test)]
+mod tests;
