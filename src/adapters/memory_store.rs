@@ -145,6 +145,11 @@ impl StatusReader for MemoryStore {
     async fn user(&self, uid: u64) -> Result<Option<User>, StoreError> {
         Ok(self.data().users.get(&uid).cloned())
     }
+
+    async fn activity(&self, limit: usize) -> Result<Vec<SequencedEvent>, StoreError> {
+        let data = self.data();
+        Ok(data.events.values().rev().filter(|e| e.event.is_activity()).take(limit).cloned().collect())
+    }
 }
 
 #[async_trait]

@@ -82,6 +82,11 @@ impl Config {
             "showUsersPage" | "show_users_page" => {
                 self.site.show_users_page = value.as_bool().ok_or("expected true or false")?;
             }
+            "num_events" => self.site.num_events = count(value, 1)?,
+            "num_events_max" => self.site.num_events_max = Some(count(value, 1)?),
+            "order_console_by_time" => {
+                self.site.order_console_by_time = value.as_bool().ok_or("expected true or false")?;
+            }
             other => return Err(format!("unknown key '{other}'")),
         }
         Ok(())

@@ -14,8 +14,8 @@ use crate::domain::event::{SequencedEvent, StatusEvent};
 use crate::domain::model::{Build, BuildRequest, Builder, Change, User, Worker};
 use crate::domain::state::{Applied, StatusState, compact};
 use crate::ports::{
-    BuildOrder, BuildQuery, ChangeQuery, Commit, EventBus, EventStream, LogStore, SinkError, StatusReader, StatusSink,
-    StatusStore, StoreError,
+    BuildOrder, BuildQuery, ChangeQuery, Commit, EventBus, EventFeed, EventStream, LogStore, SinkError, StatusReader,
+    StatusSink, StatusStore, StoreError,
 };
 
 pub struct Hub {
@@ -281,6 +281,63 @@ impl StatusReader for Hub {
     async fn user(&self, uid: u64) -> Result<Option<User>, StoreError> {
         self.store.user(uid).await
     }
+
+    async fn activity(&self, limit: usize) -> Result<Vec<SequencedEvent>, StoreError> {
+        self.store.activity(limit).await
+    }
+}
+
+impl EventFeed for Hub {
+    fn follow(&self, after: u64) -> EventStream {
+        follow(self.store.clone(), self.bus.clone(), after)
+    }
+
+    fn last_seq(&self) -> u64 {
+        Hub::last_seq(self)
+    }
+}
+
+/// Where a follower reads from: the bus while it holds what comes next, else the journal.
+enum Source {
+    Bus(EventStream),
+    Journal,
+}
+
+/// Events after `after`: from the bus, and from the store's journal whenever the bus says it
+/// no longer holds the next ones; never one twice, never one out of order.
+fn follow(store: Arc<dyn StatusStore>, bus: Arc<dyn EventBus>, after: u64) -> EventStream {
+    const JOURNAL_PAGE: usize = 512;
+    // The journal first: the bus cannot tell whether it still holds the events right after
+    // `after` when it holds none older (a follower from 0 after the ring wrapped).
+    let start = (Source::Journal, after, std::collections::VecDeque::new());
+    Box::pin(futures_util::stream::unfold(start, move |(mut source, mut cursor, mut pending)| {
+        let (store, bus) = (store.clone(), bus.clone());
+        async move {
+            loop {
+                if let Some(event) = pending.pop_front() {
+                    let event: SequencedEvent = event;
+                    cursor = event.seq;
+                    return Some((Ok(event), (source, cursor, pending)));
+                }
+                match &mut source {
+                    Source::Bus(stream) => match futures_util::StreamExt::next(stream).await {
+                        Some(Ok(event)) if event.seq > cursor => pending.push_back(event),
+                        Some(Ok(_)) => {}
+                        Some(Err(_lagged)) => source = Source::Journal,
+                        None => return None,
+                    },
+                    Source::Journal => match store.events_after(cursor, JOURNAL_PAGE).await {
+                        Ok(page) if page.is_empty() => source = Source::Bus(bus.subscribe(cursor)),
+                        Ok(page) => pending.extend(page),
+                        Err(e) => {
+                            tracing::warn!("a follower stopped: the journal could not be read: {e}");
+                            return None;
+                        }
+                    },
+                }
+            }
+        }
+    }))
 }
 
 /// Fills windows as builders are queued, for as long as the hub lives.

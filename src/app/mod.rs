@@ -94,6 +94,8 @@ pub struct StatusServer {
     hub: Arc<Hub>,
     router: axum::Router,
     clock: Arc<dyn Clock>,
+    /// Ends the live event streams, which would otherwise hold a graceful shutdown forever.
+    stop_live: tokio::sync::watch::Sender<bool>,
 }
 
 impl StatusServer {
@@ -120,15 +122,18 @@ impl StatusServer {
         }
         let bus: Arc<dyn EventBus> = Arc::new(MemoryBus::default());
         let hub = Hub::open(store, logs.clone(), bus, setup.window).await.map_err(StartError::Store)?;
+        let (stop_live, stopping) = tokio::sync::watch::channel(false);
         let context = WebContext {
             reader: hub.clone(),
+            feed: hub.clone(),
+            stopping,
             logs,
             clock: clock.clone(),
             site: setup.site,
             public_html: setup.public_html,
             change_sources: setup.change_sources,
         };
-        Ok(Self { hub, router: http::router(context), clock })
+        Ok(Self { hub, router: http::router(context), clock, stop_live })
     }
 
     /// Where the master reports its events.
@@ -160,6 +165,11 @@ impl StatusServer {
         listener: tokio::net::TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
+        let stop_live = self.stop_live.clone();
+        let shutdown = async move {
+            shutdown.await;
+            let _ = stop_live.send(true);
+        };
         http::serve(listener, self.router(), shutdown).await
     }
 }

@@ -157,7 +157,24 @@ pub enum StatusEvent {
     },
 }
 
+/// The kinds of event that are about the system rather than a build: what the waterfall
+/// shows as builder events. Stores index the journal by these names.
+pub const ACTIVITY_KINDS: [&str; 7] = [
+    "worker_connected",
+    "worker_disconnected",
+    "worker_paused",
+    "worker_unpaused",
+    "master_started",
+    "master_stopping",
+    "reconfigured",
+];
+
 impl StatusEvent {
+    /// Whether this is one of the [`ACTIVITY_KINDS`].
+    pub fn is_activity(&self) -> bool {
+        ACTIVITY_KINDS.contains(&self.kind())
+    }
+
     /// The event's name, as used in logs and on the SSE stream.
     pub fn kind(&self) -> &'static str {
         match self {

@@ -32,3 +32,15 @@ pub trait EventBus: Send + Sync {
     /// Events with `seq > after` (all held ones when `after` is 0), then live ones.
     fn subscribe(&self, after: u64) -> EventStream;
 }
+
+/// Numbered events for whoever follows the status (live pages, notifiers): those after a
+/// sequence number, read from the journal when the bus no longer holds them, then live ones.
+/// Log chunks are journaled nowhere, so a follower that fell behind gets them only live.
+pub trait EventFeed: Send + Sync {
+    /// Events with `seq > after`, oldest first, then live ones. The stream ends if the
+    /// journal cannot be read; the follower resubscribes from its last number.
+    fn follow(&self, after: u64) -> EventStream;
+
+    /// The newest event's sequence number.
+    fn last_seq(&self) -> u64;
+}

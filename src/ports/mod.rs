@@ -10,7 +10,7 @@ mod master;
 mod sink;
 mod store;
 
-pub use bus::{BusError, EventBus, EventStream};
+pub use bus::{BusError, EventBus, EventFeed, EventStream};
 pub use clock::{Clock, ManualClock};
 pub use logs::{LogError, LogPiece, LogSize, LogStore, LogStream};
 pub use master::{ControlError, ForceRequest, MasterControl, NoMaster};

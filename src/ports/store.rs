@@ -154,6 +154,9 @@ pub trait StatusReader: Send + Sync {
     async fn pending_requests(&self, builder: Option<&str>) -> Result<Vec<BuildRequest>, StoreError>;
     async fn users(&self) -> Result<Vec<User>, StoreError>;
     async fn user(&self, uid: u64) -> Result<Option<User>, StoreError>;
+    /// The newest `limit` journaled events that are about the system rather than a build
+    /// (see [`crate::domain::event::ACTIVITY_KINDS`]), newest first.
+    async fn activity(&self, limit: usize) -> Result<Vec<SequencedEvent>, StoreError>;
 }
 
 /// The durable store behind the hub.

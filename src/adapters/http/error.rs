@@ -54,8 +54,14 @@ impl WebError {
                 )
             }
         };
-        let page =
-            Page { site: &ctx.site, root: path_to_root(request_path), now: ctx.clock.now(), reload: None, alert: None };
+        let page = Page {
+            site: &ctx.site,
+            root: path_to_root(request_path),
+            now: ctx.clock.now(),
+            reload: None,
+            alert: None,
+            live: None,
+        };
         let body = error_page(&page, heading, &detail).into_string();
         (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response()
     }

@@ -6,8 +6,10 @@
 
 mod error;
 mod files;
+mod live;
 mod logs;
 mod pages;
+mod views;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -19,13 +21,17 @@ use axum::routing::get;
 
 use crate::domain::web::layout::Site;
 use crate::domain::web::route::Route;
-use crate::ports::{Clock, LogStore, StatusReader};
+use crate::ports::{Clock, EventFeed, LogStore, StatusReader};
 
 pub use error::WebError;
 
 /// Everything the web server reads from.
 pub struct WebContext {
     pub reader: Arc<dyn StatusReader>,
+    /// The status events, for live pages.
+    pub feed: Arc<dyn EventFeed>,
+    /// Changes to `true` when the server shuts down: live streams end so that it can.
+    pub stopping: tokio::sync::watch::Receiver<bool>,
     pub logs: Arc<dyn LogStore>,
     pub clock: Arc<dyn Clock>,
     pub site: Site,
@@ -57,6 +63,7 @@ async fn dispatch(State(ctx): State<Arc<WebContext>>, request: Request) -> Respo
         Route::Static(file) => files::serve(&ctx, &file, request).await,
         Route::Log(b, n, s, l) => logs::html(&ctx, &method, &uri, &b, &n, &s, &l).await,
         Route::LogText(b, n, s, l) => logs::text(&ctx, &method, &b, &n, &s, &l).await,
+        Route::Events => live::events(&ctx, request.headers(), &uri),
         route => pages::page(&ctx, &uri, route).await,
     };
     answer.unwrap_or_else(|e| e.into_response(&ctx, &path))

@@ -4,7 +4,7 @@ use axum::http::{Uri, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::Markup;
 
-use super::{WebContext, WebError};
+use super::{WebContext, WebError, views};
 use crate::domain::model::{Build, BuilderState, Worker, property_string};
 use crate::domain::web::args::Args;
 use crate::domain::web::layout::Page;
@@ -22,17 +22,42 @@ const CHANGES_SHOWN: usize = 50;
 
 pub async fn page(ctx: &WebContext, uri: &Uri, route: Route) -> Result<Response, WebError> {
     let args = Args::parse(uri.query().unwrap_or(""));
+    let reload = match (&route, args.first("reload")) {
+        // The console reloads every minute unless told otherwise; `0` turns that off.
+        (Route::Console, None) => Some(60),
+        (_, r) => r.and_then(|r| r.parse().ok()).filter(|r| *r > 0),
+    };
+    // Read before the page's data, so that the stream repeats rather than misses an event.
+    let seq = ctx.feed.last_seq();
+    let live = matches!(
+        route,
+        Route::Builders
+            | Route::Builder(_)
+            | Route::Builds(_)
+            | Route::Build(..)
+            | Route::Waterfall
+            | Route::Grid
+            | Route::TransposedGrid
+            | Route::Console
+    )
+    .then_some(seq);
     let page = Page {
         site: &ctx.site,
         root: path_to_root(uri.path()),
         now: ctx.clock.now(),
-        reload: args.first("reload").and_then(|r| r.parse().ok()),
+        reload,
         alert: args.first("alert_msg").map(str::to_owned),
+        live,
     };
     let (markup, no_cache): (Markup, bool) = match route {
         Route::Root => (pages::home_page(&page), false),
         Route::About => (pages::about_page(&page, &libraries()), false),
         Route::Builders => (builders(ctx, &page, &args).await?, false),
+        Route::Waterfall => (views::waterfall_page(ctx, &page, &args).await?, true),
+        Route::WaterfallHelp => (views::waterfall_help(ctx, &page, &args).await?, false),
+        Route::Grid => (views::grid_page(ctx, &page, &args, false).await?, true),
+        Route::TransposedGrid => (views::grid_page(ctx, &page, &args, true).await?, true),
+        Route::Console => (views::console_page(ctx, &page, &args).await?, true),
         Route::OneBoxPerBuilder => return Ok(Redirect::to("builders").into_response()),
         Route::Builder(name) | Route::Builds(name) => (builder(ctx, &page, &args, &name).await?, true),
         Route::Build(name, number) => {
@@ -80,7 +105,7 @@ pub async fn page(ctx: &WebContext, uri: &Uri, route: Route) -> Result<Response,
         }
         Route::Workers => (workers(ctx, &page, &args).await?, false),
         Route::Worker(name) => (worker(ctx, &page, &args, &name).await?, true),
-        Route::Static(_) | Route::Log(..) | Route::LogText(..) => {
+        Route::Static(_) | Route::Log(..) | Route::LogText(..) | Route::Events => {
             return Err(WebError::Internal("route dispatched to the wrong handler".to_owned()));
         }
     };
@@ -126,7 +151,10 @@ pub fn no_step(build: &Build, step: &str) -> WebError {
 
 /// The builders a page lists: `builder=` names in order (unknown ones dropped), else all in
 /// natural order, narrowed by `tag=`/`category=`.
-async fn chosen_builders(ctx: &WebContext, args: &Args) -> Result<Vec<crate::domain::model::Builder>, WebError> {
+pub(super) async fn chosen_builders(
+    ctx: &WebContext,
+    args: &Args,
+) -> Result<Vec<crate::domain::model::Builder>, WebError> {
     let mut all = ctx.reader.builders().await?;
     let named = args.all("builder");
     if !named.is_empty() {

@@ -45,9 +45,10 @@ use crate::ports::{BuildQuery, ChangeQuery, Commit, StatusReader, StatusStore, S
 
 /// The schema's versions, in order (what `sqlx::migrate!` would embed; that macro needs
 /// sqlx's `macros` feature, which this crate does not otherwise use).
-const MIGRATIONS: [(i64, &str, &str); 2] = [
+const MIGRATIONS: [(i64, &str, &str); 3] = [
     (1, "init", include_str!("migrations/0001_init.sql")),
     (2, "listing order indexes", include_str!("migrations/0002_listing_order_indexes.sql")),
+    (5, "activity index", include_str!("migrations/0005_activity_index.sql")),
 ];
 
 // The fixed queries. Listings select `(key, data)` so that a bad record can be named.
@@ -59,6 +60,10 @@ const PENDING: &str = "SELECT CAST(id AS TEXT), data FROM requests ORDER BY subm
 const PENDING_OF: &str = "SELECT CAST(id AS TEXT), data FROM requests WHERE builder = ? ORDER BY submitted, id";
 const OPEN_BUILDSETS: &str = "SELECT CAST(id AS TEXT), data FROM buildsets WHERE complete = 0 ORDER BY id";
 const LAST_CHANGE: &str = "SELECT MAX(number) FROM changes";
+/// Walks the partial index of migration 5; its condition must stay the index's, word for word.
+const ACTIVITY: &str = "SELECT CAST(seq AS TEXT), data FROM events WHERE json_extract(data, '$.event.type') IN \
+    ('worker_connected', 'worker_disconnected', 'worker_paused', 'worker_unpaused', 'master_started', \
+    'master_stopping', 'reconfigured') ORDER BY seq DESC LIMIT ?";
 const META: &str = "SELECT key, value FROM meta";
 const SET_LAST_SEQ: &str = "INSERT INTO meta (key, value) VALUES ('last_seq', ?) \
                             ON CONFLICT (key) DO UPDATE SET value = MAX(value, excluded.value)";
@@ -283,6 +288,15 @@ impl StatusReader for SqliteStore {
     async fn user(&self, uid: u64) -> Result<Option<User>, StoreError> {
         let Some(key) = stored_id(uid) else { return Ok(None) };
         self.one("SELECT data FROM users WHERE uid = ?", "users", uid, key).await
+    }
+
+    async fn activity(&self, limit: usize) -> Result<Vec<SequencedEvent>, StoreError> {
+        let rows = sqlx::query_as(ACTIVITY)
+            .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+            .fetch_all(&mut *self.conn().await?)
+            .await
+            .map_err(db)?;
+        decode_rows("events", rows)
     }
 }
 

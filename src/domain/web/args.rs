@@ -3,7 +3,10 @@
 
 use std::fmt;
 
-use percent_encoding::percent_decode_str;
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
+
+/// What a query name or value keeps unencoded.
+const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC.remove(b'_').remove(b'.').remove(b'-').remove(b'~');
 
 /// Query arguments in order; a name may repeat. "The value of X" is its first value.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -76,6 +79,16 @@ impl Args {
         BranchFilter(self.all("branch"))
     }
 
+    /// The query string of these arguments with `name` replaced by `value` (dropped when
+    /// `None`) and empty values left out: for "next page" and "stop reloading" links.
+    pub fn with(&self, name: &str, value: Option<&str>) -> String {
+        let encode = |s: &str| utf8_percent_encode(s, QUERY_VALUE).to_string();
+        let kept = self.0.iter().filter(|(k, v)| k != name && !v.is_empty()).map(|(k, v)| (k.as_str(), v.as_str()));
+        let pairs: Vec<String> =
+            kept.chain(value.map(|v| (name, v))).map(|(k, v)| format!("{}={}", encode(k), encode(v))).collect();
+        pairs.join("&")
+    }
+
     /// `property.NAME=VALUE` filters, first value of each.
     pub fn property_filters(&self) -> Vec<(String, String)> {
         let mut out: Vec<(String, String)> = Vec::new();
@@ -137,6 +150,13 @@ mod tests {
         let err = args.count("bad", 20).unwrap_err();
         assert_eq!(err.to_string(), "argument 'bad': 'x1' is not a whole number (0 or more)");
         assert!(Args::parse("n=-1").count("n", 1).is_err());
+    }
+
+    #[test]
+    fn with_replaces_one_argument_and_drops_empty_ones() {
+        let args = Args::parse("builder=a+b&last_time=5&branch=&reload=60");
+        assert_eq!(args.with("last_time", Some("9")), "builder=a%20b&reload=60&last_time=9");
+        assert_eq!(args.with("reload", None), "builder=a%20b&last_time=5");
     }
 
     #[test]

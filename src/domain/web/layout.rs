@@ -16,6 +16,12 @@ pub struct Site {
     /// Default rows of a builder page (the seed page says 5).
     pub builder_numbuilds: usize,
     pub show_users_page: bool,
+    /// Default time rows of `/waterfall`.
+    pub num_events: usize,
+    /// The most time rows `/waterfall` shows, whatever `num_events=` asks.
+    pub num_events_max: Option<usize>,
+    /// Order the console's revisions by the change's time instead of by arrival.
+    pub order_console_by_time: bool,
 }
 
 impl Default for Site {
@@ -27,6 +33,9 @@ impl Default for Site {
             numbuilds: 20,
             builder_numbuilds: 5,
             show_users_page: false,
+            num_events: 200,
+            num_events_max: None,
+            order_console_by_time: false,
         }
     }
 }
@@ -42,10 +51,16 @@ pub struct Page<'a> {
     pub reload: Option<u32>,
     /// The `alert_msg` argument, shown escaped.
     pub alert: Option<String>,
+    /// When set, the page updates itself from the live event stream (see `assets/live.js`),
+    /// starting after this sequence number: the newest event the page's content includes.
+    pub live: Option<u64>,
 }
 
 /// Navigation links of the header bar: (path from root, label).
 const NAV: &[(&str, &str)] = &[
+    ("waterfall", "Waterfall"),
+    ("grid", "Grid"),
+    ("console", "Console"),
     ("builders", "Builders"),
     ("one_line_per_build", "Recent Builds"),
     ("buildslaves", "Buildslaves"),
@@ -69,6 +84,9 @@ pub fn frame(page: &Page, title: &str, content: Markup) -> Markup {
                 title { (title) }
                 link rel="stylesheet" href={ (root) "default.css" } type="text/css";
                 link rel="icon" href={ (root) "favicon.ico" };
+                @if let Some(after) = page.live {
+                    script src={ (root) "live.js" } data-root=(root) data-after=(after) defer {}
+                }
             }
             body.interface {
                 div.header {

@@ -4,6 +4,7 @@
 pub mod args;
 pub mod assets;
 pub mod layout;
+pub mod live;
 pub mod log_html;
 pub mod pages;
 pub mod route;

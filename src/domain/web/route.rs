@@ -26,6 +26,13 @@ pub enum Route {
     Workers,
     Worker(String),
     About,
+    Waterfall,
+    WaterfallHelp,
+    Grid,
+    TransposedGrid,
+    Console,
+    /// The live stream of status events (Server-Sent Events).
+    Events,
     /// Anything else: a file of `public_html`, or a built-in asset, or 404.
     Static(String),
 }
@@ -90,6 +97,12 @@ impl Route {
             ["buildslaves"] => Self::Workers,
             ["buildslaves", w] => Self::Worker(own(w)),
             ["about"] => Self::About,
+            ["waterfall"] => Self::Waterfall,
+            ["waterfall", "help"] => Self::WaterfallHelp,
+            ["grid"] => Self::Grid,
+            ["tgrid"] => Self::TransposedGrid,
+            ["console"] => Self::Console,
+            ["events"] => Self::Events,
             _ => Self::Static(raw.join("/")),
         }
     }

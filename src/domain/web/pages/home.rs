@@ -6,6 +6,9 @@ use crate::domain::web::layout::{Page, VERSION, frame};
 
 /// Links of the welcome page: (path, label, what it shows).
 const PAGES: &[(&str, &str, &str)] = &[
+    ("waterfall", "Waterfall", "every builder's builds and steps over time, newest at the top"),
+    ("grid", "Grid", "the newest revisions against the builders (also transposed: tgrid)"),
+    ("console", "Console", "each recent change and how every builder did with it"),
     ("builders", "Builders", "the latest build and the current activity of every builder"),
     ("one_line_per_build", "Recent Builds", "one line per finished build, newest first"),
     ("buildslaves", "Buildslaves", "the workers, what they build and whether they are connected"),

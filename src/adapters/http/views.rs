@@ -1,0 +1,309 @@
+//! The four views' HTTP side: parses their arguments, reads what they show through the
+//! reader (bounded queries only), and hands it to the pure computations of `domain::views`.
+
+use chrono::{DateTime, Duration};
+use maud::Markup;
+
+use super::pages::chosen_builders;
+use super::{WebContext, WebError};
+use crate::domain::model::{Build, Builder, BuilderState, Change, Timestamp, Worker};
+use crate::domain::views::console::{ConsoleBuilder, ConsoleFilter, ConsoleInput, console};
+use crate::domain::views::grid::{GridBuilder, grid};
+use crate::domain::views::waterfall::{WaterfallColumn, WaterfallOptions, builder_events, is_failing, waterfall};
+use crate::domain::web::args::{ArgError, Args, BranchFilter};
+use crate::domain::web::layout::Page;
+use crate::domain::web::pages::{self, ColumnHead, ConsoleHeading, GridFilters, WaterfallPage};
+use crate::domain::web::text::natural_cmp;
+use crate::ports::{BuildQuery, ChangeQuery};
+
+/// The changes column holds this many of the newest changes (spec §2.2).
+const WATERFALL_CHANGES: usize = 40;
+/// Builder events read for the waterfall (Buildbot's `eventHorizon` is 50 per builder).
+const ACTIVITY_READ: usize = 500;
+/// Rounds of reading deeper history for waterfall columns that ran short.
+const WATERFALL_ROUNDS: usize = 6;
+/// The largest grid and console: more would not fit a screen, and each costs a read per builder.
+const MAX_WIDTH: usize = 200;
+
+/// A whole number of seconds since the epoch, or an error naming the argument.
+fn epoch(args: &Args, name: &str) -> Result<Option<Timestamp>, ArgError> {
+    let Some(v) = args.first(name).filter(|v| !v.is_empty()) else { return Ok(None) };
+    let bad =
+        || ArgError { name: name.to_owned(), value: v.to_owned(), expected: "a time in whole seconds since 1970" };
+    let secs: i64 = v.trim().parse().map_err(|_| bad())?;
+    DateTime::from_timestamp(secs, 0).map(Some).ok_or_else(bad)
+}
+
+fn flag(args: &Args, name: &str, default: bool) -> bool {
+    args.first(name).map_or(default, |v| v.eq_ignore_ascii_case("true") || v == "1")
+}
+
+/// Every tag of every builder, sorted and distinct.
+fn all_tags(builders: &[Builder]) -> Vec<String> {
+    let mut tags: Vec<String> = builders.iter().flat_map(|b| b.tags.iter().cloned()).collect();
+    tags.sort();
+    tags.dedup();
+    tags
+}
+
+async fn state_of(
+    ctx: &WebContext,
+    builder: &Builder,
+    workers: &[Worker],
+) -> Result<(BuilderState, Vec<Build>), WebError> {
+    let query = BuildQuery { finished: Some(false), ..BuildQuery::of_builder(&builder.name, 10_000) };
+    let running = ctx.reader.builds(&query).await?;
+    let connected = |w: &str| workers.iter().any(|x| x.name == w && x.connected);
+    Ok((BuilderState::of(builder, connected, !running.is_empty()), running))
+}
+
+pub async fn waterfall_page(ctx: &WebContext, page: &Page<'_>, args: &Args) -> Result<Markup, WebError> {
+    let mut named = args.all("builder");
+    named.extend(args.all("show"));
+    let named_args = Args::from_pairs(named.iter().map(|n| ("builder", n.as_str())));
+    let mut chosen =
+        if named.is_empty() { chosen_builders(ctx, args).await? } else { chosen_builders(ctx, &named_args).await? };
+    if !named.is_empty() {
+        let tags = args.tags();
+        chosen.retain(|b| tags.is_empty() || b.matches_any_tag(&tags));
+        chosen.sort_by(|a, b| natural_cmp(&a.name, &b.name));
+    }
+    let categories = args.all("category");
+    let branches = args.branches();
+    let committers = args.all("committer");
+    let projects = args.all("project");
+    let last_time = epoch(args, "last_time")?;
+    let first_time = epoch(args, "first_time")?;
+    let show_time =
+        args.first("show_time").filter(|v| !v.is_empty()).map(|_| args.count("show_time", 0)).transpose()?;
+    let mut num_events = args.count("num_events", ctx.site.num_events)?.max(1);
+    if let Some(max) = ctx.site.num_events_max {
+        num_events = num_events.min(max);
+    }
+    let nobubble = args.count("nobubble", 0)? != 0;
+    let now = page.now;
+    let lower_bound = match (show_time, first_time) {
+        (Some(secs), _) => Some(last_time.unwrap_or(now) - Duration::seconds(secs.min(i64::MAX as usize) as i64)),
+        (None, Some(first)) => Some(first),
+        _ if !branches.is_all() || !committers.is_empty() => Some(now - Duration::days(1)),
+        _ => None,
+    };
+    let opts = WaterfallOptions {
+        now,
+        last_time,
+        lower_bound,
+        num_events,
+        show_events: flag(args, "show_events", true),
+        nobubble,
+    };
+
+    let all_builders = ctx.reader.builders().await?;
+    let workers = ctx.reader.workers().await?;
+    let mut heads = Vec::new();
+    for builder in chosen {
+        let (state, running) = state_of(ctx, &builder, &workers).await?;
+        let last_query =
+            BuildQuery { branches: branches.clone(), finished: Some(true), ..BuildQuery::of_builder(&builder.name, 1) };
+        let last = ctx.reader.builds(&last_query).await?.into_iter().next();
+        if flag(args, "failures_only", false) {
+            let mut recent: Vec<Build> = running.clone();
+            recent.extend(last.clone());
+            if !is_failing(state == BuilderState::Offline, &recent) {
+                continue;
+            }
+        }
+        let pending = ctx.reader.pending_requests(Some(&builder.name)).await?.len();
+        heads.push((builder, state, running, last, pending));
+    }
+
+    // Builds of each column, read deeper only for the columns that run short.
+    let keep = |b: &Build, builder: &Builder| {
+        (categories.is_empty() || builder.matches_any_tag(&categories))
+            && (committers.is_empty() || b.blamelist.iter().any(|a| committers.contains(a)))
+            && (projects.is_empty()
+                || b.property("project").is_some_and(|p| projects.contains(&crate::domain::model::property_string(p))))
+    };
+    let mut reads: Vec<usize> = vec![16.min(num_events + 1).max(4); heads.len()];
+    let mut columns_builds: Vec<(Vec<Build>, bool)> = vec![(Vec::new(), false); heads.len()];
+    let activity = if opts.show_events { ctx.reader.activity(ACTIVITY_READ).await? } else { Vec::new() };
+    let events: Vec<_> = heads.iter().map(|h| builder_events(&activity, &h.0)).collect();
+    let mut changes: Vec<Change> = ctx
+        .reader
+        .changes(&ChangeQuery { branches: branches.clone(), limit: WATERFALL_CHANGES, ..ChangeQuery::default() })
+        .await?;
+    changes.retain(|c| {
+        (categories.is_empty() || c.category.as_ref().is_some_and(|cat| categories.contains(cat)))
+            && (committers.is_empty() || committers.contains(&c.who))
+    });
+    let mut stale: Vec<usize> = (0..heads.len()).collect();
+    for _ in 0..WATERFALL_ROUNDS {
+        for &i in &stale {
+            let name = &heads[i].0.name;
+            let query = BuildQuery {
+                branches: branches.clone(),
+                started_before: last_time.map(|t| t + Duration::seconds(1)),
+                started_after: lower_bound,
+                ..BuildQuery::of_builder(name, reads[i])
+            };
+            let read = ctx.reader.builds(&query).await?;
+            let complete = read.len() < reads[i];
+            let builds = read.into_iter().filter(|b| keep(b, &heads[i].0)).collect();
+            columns_builds[i] = (builds, complete);
+        }
+        let columns = columns(&heads, &columns_builds, &events);
+        stale = waterfall(&changes, &columns, &opts).needs_more;
+        if stale.is_empty() {
+            break;
+        }
+        for &i in &stale {
+            reads[i] = reads[i].saturating_mul(4);
+        }
+    }
+    let columns = columns(&heads, &columns_builds, &events);
+    let layout = waterfall(&changes, &columns, &opts);
+    let empty_because = heads.is_empty().then(|| {
+        if all_builders.is_empty() {
+            "No builders are configured.".to_owned()
+        } else {
+            "No builder matches these filters (builder=, tag=, category=, failures_only=).".to_owned()
+        }
+    });
+    let data = WaterfallPage {
+        layout: &layout,
+        heads: heads
+            .iter()
+            .map(|(builder, state, running, last, pending)| ColumnHead {
+                builder,
+                last: last.as_ref(),
+                state: *state,
+                running,
+                pending: *pending,
+            })
+            .collect(),
+        tags: all_tags(&all_builders),
+        args,
+        empty_because,
+    };
+    Ok(pages::waterfall_page(page, &data))
+}
+
+type Head = (Builder, BuilderState, Vec<Build>, Option<Build>, usize);
+
+fn columns<'a>(
+    heads: &'a [Head],
+    builds: &'a [(Vec<Build>, bool)],
+    events: &'a [Vec<crate::domain::views::waterfall::BuilderEvent>],
+) -> Vec<WaterfallColumn<'a>> {
+    heads
+        .iter()
+        .zip(builds)
+        .zip(events)
+        .map(|((head, (builds, complete)), events)| WaterfallColumn {
+            builder: &head.0,
+            builds,
+            complete: *complete,
+            events,
+        })
+        .collect()
+}
+
+pub async fn waterfall_help(ctx: &WebContext, page: &Page<'_>, args: &Args) -> Result<Markup, WebError> {
+    let mut builders = ctx.reader.builders().await?;
+    builders.sort_by(|a, b| natural_cmp(&a.name, &b.name));
+    let tags = all_tags(&builders);
+    Ok(pages::waterfall_help(page, args, &builders, &tags))
+}
+
+/// `/grid` (`transposed` false) and `/tgrid`.
+pub async fn grid_page(ctx: &WebContext, page: &Page<'_>, args: &Args, transposed: bool) -> Result<Markup, WebError> {
+    let width = if transposed { args.count("length", 5)? } else { args.count("width", 5)? }.min(MAX_WIDTH);
+    let newest_first = transposed && args.first("rev_order").is_some_and(|o| o.eq_ignore_ascii_case("desc"));
+    let tags = args.all("tag");
+    let categories = args.all("category");
+    let branch = args.all("branch").into_iter().next();
+    let branches = BranchFilter(branch.iter().cloned().collect());
+    let workers = ctx.reader.workers().await?;
+    let mut builders = ctx.reader.builders().await?;
+    builders.retain(|b| tags.is_empty() || b.matches_any_tag(&tags));
+    // With a category filter, read deeper so that filtered-out builds still leave `width`.
+    let depth = if categories.is_empty() { width } else { (width * 4).min(MAX_WIDTH) };
+    let mut rows = Vec::new();
+    let mut wanted = std::collections::BTreeSet::new();
+    for builder in &builders {
+        let (state, _) = state_of(ctx, builder, &workers).await?;
+        let pending = ctx.reader.pending_requests(Some(&builder.name)).await?.len();
+        let query = BuildQuery { branches: branches.clone(), ..BuildQuery::of_builder(&builder.name, depth) };
+        let builds = ctx.reader.builds(&query).await?;
+        if !categories.is_empty() {
+            wanted.extend(builds.iter().flat_map(|b| b.sourcestamps.iter().flat_map(|s| s.changes.iter().copied())));
+        }
+        rows.push((state, pending, builds));
+    }
+    let mut category_of = std::collections::BTreeMap::new();
+    for n in wanted {
+        if let Some(c) = ctx.reader.change(n).await? {
+            category_of.insert(n, c.category);
+        }
+    }
+    let keep = |b: &Build| {
+        categories.is_empty()
+            || b.sourcestamps
+                .iter()
+                .flat_map(|s| &s.changes)
+                .any(|n| category_of.get(n).and_then(|c| c.as_ref()).is_some_and(|c| categories.contains(c)))
+    };
+    let grid_builders: Vec<GridBuilder> = builders
+        .iter()
+        .zip(&rows)
+        .map(|(builder, (state, pending, builds))| GridBuilder { builder, state: *state, pending: *pending, builds })
+        .collect();
+    let layout = grid(&grid_builders, width, keep);
+    let filters = GridFilters { tags, categories, branch };
+    Ok(pages::grid_page(page, &layout, &filters, transposed, newest_first))
+}
+
+pub async fn console_page(ctx: &WebContext, page: &Page<'_>, args: &Args) -> Result<Markup, WebError> {
+    let revs = args.count("revs", 40)?.clamp(1, MAX_WIDTH);
+    let filter = ConsoleFilter {
+        branches: args.all("branch"),
+        repository: args.first("repository").map(str::to_owned),
+        project: args.first("project").map(str::to_owned),
+        codebase: args.first("codebase").map(str::to_owned),
+        names: args.all("name"),
+    };
+    let builders = chosen_builders(ctx, args).await?;
+    let workers = ctx.reader.workers().await?;
+    let changes = ctx.reader.changes(&ChangeQuery { limit: revs, ..ChangeQuery::default() }).await?;
+    let mut lists = Vec::new();
+    for builder in &builders {
+        let (state, _) = state_of(ctx, builder, &workers).await?;
+        // Forced builds (without changes) are walked over, so read a little more than `revs`.
+        let builds = ctx.reader.builds(&BuildQuery::of_builder(&builder.name, revs * 2)).await?;
+        lists.push((state == BuilderState::Offline, builds));
+    }
+    let console_builders: Vec<ConsoleBuilder> = builders
+        .iter()
+        .zip(&lists)
+        .map(|(builder, (offline, builds))| ConsoleBuilder { builder, offline: *offline, builds })
+        .collect();
+    let mut heading = ConsoleHeading { tags: args.tags(), names: filter.names.clone(), ..ConsoleHeading::default() };
+    for (label, value) in
+        [("Codebase", &filter.codebase), ("Repository", &filter.repository), ("Project", &filter.project)]
+    {
+        if let Some(v) = value.as_ref().filter(|v| !v.is_empty()) {
+            heading.filters.push((label, v.clone()));
+        }
+    }
+    if !filter.branches.is_empty() {
+        heading.filters.push(("Branch", filter.branches.join(", ")));
+    }
+    let input = ConsoleInput {
+        changes: &changes,
+        builders: console_builders.clone(),
+        filter,
+        by_time: ctx.site.order_console_by_time,
+        revs,
+    };
+    let layout = console(&input);
+    Ok(pages::console_page(page, &console_builders, &layout, &heading))
+}

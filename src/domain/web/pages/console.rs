@@ -1,0 +1,160 @@
+//! `/console` (spec-web-displays §4.5–4.7): renders the console that `views::console` computed.
+//! A box links to the build it stands for (the old page's pop-up needed a script; a plain link
+//! works everywhere and keeps the `buildstatus` fragment one click away in its tooltip).
+
+use maud::{Markup, html};
+
+use crate::domain::views::console::{Console, ConsoleBox, ConsoleBuilder, ConsoleClass, RowSubject};
+use crate::domain::web::layout::{Page, frame};
+use crate::domain::web::text::{path, quote, shortrev, user};
+
+/// The filters the top bar lists.
+#[derive(Clone, Debug, Default)]
+pub struct ConsoleHeading {
+    pub tags: Vec<String>,
+    /// (label, value) of the active codebase/repository/project/branch filters.
+    pub filters: Vec<(&'static str, String)>,
+    pub names: Vec<String>,
+}
+
+pub fn console_page(page: &Page, builders: &[ConsoleBuilder], console: &Console, heading: &ConsoleHeading) -> Markup {
+    let root = &page.root;
+    let title = format!("BuildBot: {}", page.site.title);
+    let groups = &console.groups;
+    let total: usize = groups.iter().map(|g| g.members.len()).sum::<usize>().max(1);
+    frame(
+        page,
+        &title,
+        html! {
+            table.ConsoleTop width="100%" {
+                tr {
+                    td {
+                        @if groups.len() > 1 {
+                            "Tags: "
+                            @for g in groups { a href={ "?tag=" (quote(&g.name)) } { (g.name) } " " }
+                            br;
+                        }
+                        @for (label, value) in &heading.filters { b { (label) ": " } (value) br; }
+                        @if !heading.names.is_empty() { b { "Authors: " } (heading.names.join(", ")) }
+                    }
+                    td align="center" {
+                        div.legend {
+                            @for (class, label, tip) in ConsoleClass::LEGEND {
+                                span class={ "legend " (class.css()) } title=(tip) { (label) } " "
+                            }
+                        }
+                    }
+                    td align="right" {
+                        form method="get" action="" {
+                            "Personalized for... "
+                            input type="text" name="name" value=(heading.names.first().map_or("", String::as_str));
+                            input type="submit" value="Go";
+                        }
+                    }
+                }
+            }
+            @if builders.is_empty() {
+                p.error { "No builders match these filters." }
+            } @else if console.rows.is_empty() {
+                p.error { "No revisions available" }
+            } @else {
+                table id="console" width="100%" {
+                    @if groups.len() > 1 {
+                        tr {
+                            td colspan="2" {}
+                            @for (i, g) in groups.iter().enumerate() {
+                                td class={ "DevStatus" @if i % 2 == 1 { " Alt" } @if i == 0 { " first" } @if i + 1 == groups.len() { " last" } }
+                                    width={ (100 * g.members.len() / total) "%" } { (g.name) }
+                            }
+                        }
+                    }
+                    tr {
+                        td.DevSlave colspan="2" {}
+                        @for g in groups {
+                            td.DevSlave {
+                                table width="100%" { tr {
+                                    @for &i in &g.members {
+                                        @let b = builders[i].builder;
+                                        td.DevSlaveBox {
+                                            a class={ "DevSlaveBox " (console.status[i].class.css()) } href=(path::builder(root, &b.name)) title=(b.name) target="_blank" {}
+                                        }
+                                    }
+                                } }
+                            }
+                        }
+                    }
+                    @for (r, row) in console.rows.iter().enumerate() {
+                        @let alt = if r % 2 == 1 { " Alt" } else { "" };
+                        @let bottom = if row.details.is_empty() { " DevBottom" } else { "" };
+                        tr {
+                            td class={ "DevRev" (alt) } { (shortrev(row.subject.revision().unwrap_or(""), None)) }
+                            td class={ "DevName" (alt) } {
+                                @match &row.subject {
+                                    RowSubject::Change(c) => (user(&c.who)),
+                                    RowSubject::Orphan { .. } => "(forced build)",
+                                }
+                            }
+                            @for g in groups {
+                                td class={ "DevStatus" (alt) } {
+                                    table width="100%" { tr {
+                                        @for &i in &g.members { td { (status_box(root, &builders[i].builder.name, row.boxes[i])) } }
+                                    } }
+                                }
+                            }
+                        }
+                        tr {
+                            td class={ "DevComment" (alt) (bottom) } colspan=(groups.len() + 2) {
+                                @match &row.subject {
+                                    RowSubject::Change(c) => {
+                                        a href=(path::change(root, c.number)) { "Change " (c.number) } ": "
+                                        @for (i, line) in c.comments.lines().enumerate() { @if i > 0 { br; } (line) }
+                                    }
+                                    RowSubject::Orphan { reason, started, .. } => {
+                                        "Built without a change, " (started.format("%Y-%m-%d %H:%M")) ": " (reason)
+                                    }
+                                }
+                            }
+                        }
+                        @if !row.details.is_empty() {
+                            tr {
+                                td class={ "DevDetails" (alt) " DevBottom" } colspan=(groups.len() + 2) {
+                                    ul {
+                                        @for d in &row.details {
+                                            li {
+                                                (d.builder) ": " (d.text) " - "
+                                                @for log in &d.logs {
+                                                    a href=(path::log(root, &d.build.builder, d.build.number, d.step, log)) { (log) } " "
+                                                }
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                        tr.DevStatusSpacing { td colspan=(groups.len() + 2) {} }
+                    }
+                }
+            }
+        },
+    )
+}
+
+fn status_box(root: &str, builder: &str, cell: ConsoleBox) -> Markup {
+    let class = cell.class.css();
+    match cell.build {
+        Some(b) => {
+            let mut tip = format!("{builder} #{}", b.number);
+            let text = super::text_line(b);
+            if !text.is_empty() {
+                tip.push(' ');
+                tip.push_str(&text);
+            }
+            if !b.is_finished() {
+                let eta = b.eta.map_or(0, |e| (e - b.started).num_seconds().max(0));
+                tip.push_str(&format!(" ETA: {eta}s"));
+            }
+            html! { a class={ "DevStatusBox " (class) } href=(path::build(root, &b.builder, b.number)) title=(tip) {} }
+        }
+        None => html! { a class={ "DevStatusBox " (class) } href={ (root) "waterfall" } title=(builder) {} },
+    }
+}

@@ -1,0 +1,209 @@
+//! `/waterfall` and `/waterfall/help` (spec-web-displays §2.5–2.8): renders the layout that
+//! `views::waterfall` computed.
+
+use maud::{Markup, html};
+
+use super::{activity_lines, text_line};
+use crate::domain::model::{Build, Builder, BuilderState};
+use crate::domain::result::box_class;
+use crate::domain::views::waterfall::{Item, Slot, Waterfall};
+use crate::domain::web::args::Args;
+use crate::domain::web::layout::{Page, frame};
+use crate::domain::web::text::{path, user};
+
+/// The head of a builder's column: its last build and what it does now.
+#[derive(Clone, Debug)]
+pub struct ColumnHead<'a> {
+    pub builder: &'a Builder,
+    /// The newest finished build matching the branch filter (the "top box").
+    pub last: Option<&'a Build>,
+    pub state: BuilderState,
+    pub running: &'a [Build],
+    pub pending: usize,
+}
+
+/// Everything the waterfall page shows.
+#[derive(Clone, Debug)]
+pub struct WaterfallPage<'a> {
+    pub layout: &'a Waterfall<'a>,
+    pub heads: Vec<ColumnHead<'a>>,
+    /// Every tag of every builder, sorted, when there is more than one.
+    pub tags: Vec<String>,
+    pub args: &'a Args,
+    /// Why the view is empty, when a filter left no builder.
+    pub empty_because: Option<String>,
+}
+
+pub fn waterfall_page(page: &Page, data: &WaterfallPage) -> Markup {
+    let root = &page.root;
+    let title = format!("BuildBot: {}", page.site.title);
+    let help = match data.args.with("", None) {
+        q if q.is_empty() => format!("{root}waterfall/help"),
+        q => format!("{root}waterfall/help?{q}"),
+    };
+    frame(
+        page,
+        &title,
+        html! {
+            div style="float:right" { a href=(help) { "waterfall help" } }
+            h1 { "Waterfall" }
+            @if data.tags.len() > 1 {
+                p.tags {
+                    "Tags: "
+                    @for (i, tag) in data.tags.iter().enumerate() {
+                        @if i > 0 { " " }
+                        a href={ "?tag=" (crate::domain::web::text::quote(tag)) } { (tag) }
+                    }
+                }
+            }
+            @if let Some(why) = &data.empty_because { p.error { (why) } }
+            table.waterfall border="0" cellspacing="0" {
+                tr.LastBuild {
+                    td.Project colspan="2" align="right" { "last build" }
+                    @for head in &data.heads {
+                        @let class = head.last.map_or("LastBuild".to_owned(), |b| format!("LastBuild {}", box_class(b.result)));
+                        td class=(class) align="center" {
+                            a href=(path::builder(root, &head.builder.name)) { (head.builder.name) }
+                            br;
+                            (head.last.map_or_else(|| "none".to_owned(), top_text))
+                        }
+                    }
+                }
+                tr.Activity {
+                    td colspan="2" align="right" { "current activity" }
+                    @for head in &data.heads {
+                        td class={ "Activity " (head.state.name()) } align="center" {
+                            @for (i, line) in activity_lines(head.state, head.running, head.pending, page.now).iter().enumerate() {
+                                @if i > 0 { br; }
+                                (line)
+                            }
+                        }
+                    }
+                }
+                tr {
+                    td.Time { "UTC" }
+                    td.Change align="center" { a href={ (root) "changes" } { "changes" } }
+                    @for head in &data.heads {
+                        td.Builder align="center" { a href=(path::builder(root, &head.builder.name)) { (head.builder.name) } }
+                    }
+                }
+                @for row in &data.layout.rows {
+                    tr {
+                        @for slot in row { (slot_cell(root, *slot)) }
+                    }
+                }
+            }
+            @if let Some(oldest) = data.layout.oldest {
+                p { a.next href={ "?" (data.args.with("last_time", Some(&oldest.timestamp().to_string()))) } { "next page" } }
+            }
+            @if data.args.first("reload").is_some() {
+                p { a href={ "?" (data.args.with("reload", None)) } { "Stop Reloading" } }
+            }
+        },
+    )
+}
+
+/// The top box text: the build's text, and the failed tests when a step counted some.
+fn top_text(build: &Build) -> String {
+    let failed: i64 =
+        build.steps.iter().filter_map(|s| s.statistics.get("tests-failed")).filter_map(|v| v.as_i64()).sum();
+    let text = text_line(build);
+    if failed > 0 { format!("{text} Failed tests: {failed}") } else { text }
+}
+
+fn slot_cell(root: &str, slot: Slot) -> Markup {
+    let (item, rowspan) = match slot {
+        Slot::Covered => return html! {},
+        Slot::Empty => return html! { td class="" {} },
+        Slot::Box { item, rowspan } => (item, rowspan),
+    };
+    let (class, valign) = match item {
+        Item::Time { .. } => ("Time".to_owned(), "bottom"),
+        Item::Change(_) => ("Change".to_owned(), "top"),
+        Item::BuildStart(b) if b.is_finished() && b.steps.is_empty() => {
+            (format!("BuildStep {}", box_class(b.result)), "top")
+        }
+        Item::BuildStart(_) => ("BuildStep start".to_owned(), "top"),
+        Item::Step(_, s) => (format!("BuildStep {}", box_class(s.result)), "top"),
+        Item::Event(_) => ("Event".to_owned(), "top"),
+        Item::Spacer | Item::Unknown => (String::new(), "top"),
+    };
+    html! {
+        td class=(class) align="center" valign=(valign) rowspan=(rowspan) {
+            @match item {
+                Item::Time { at, date } => {
+                    @if date { (at.format("%a %d %b %Y")) br; }
+                    (at.format("%H:%M:%S"))
+                }
+                Item::Change(c) => a href=(path::change(root, c.number)) title=(c.comments) { (user(&c.who)) },
+                Item::BuildStart(b) => a href=(path::build(root, &b.builder, b.number)) title={ "Reason: " (b.reason) } { "Build " (b.number) },
+                Item::Step(b, s) => {
+                    @for line in &s.text { (line) br; }
+                    @for log in &s.logs { a href=(path::log(root, &b.builder, b.number, &s.name, &log.name)) { (log.name) } br; }
+                    @for (name, url) in &s.urls { "[" a.BuildStep.external href=(url) { (name) } "]" br; }
+                }
+                Item::Event(e) => {
+                    @for (i, line) in e.text.iter().enumerate() { @if i > 0 { br; } (line) }
+                }
+                Item::Spacer => {}
+                Item::Unknown => "?",
+            }
+        }
+    }
+}
+
+/// `/waterfall/help`: a form that re-creates the current settings (§2.8).
+pub fn waterfall_help(page: &Page, args: &Args, builders: &[Builder], tags: &[String]) -> Markup {
+    let shown = {
+        let mut names = args.all("builder");
+        names.extend(args.all("show"));
+        names
+    };
+    let chosen_tags = args.tags();
+    let reload = args.first("reload").and_then(|r| r.parse::<u32>().ok());
+    let mut choices: Vec<(Option<u32>, String)> = vec![
+        (None, "None".into()),
+        (Some(60), "60 seconds".into()),
+        (Some(300), "5 minutes".into()),
+        (Some(600), "10 minutes".into()),
+    ];
+    if let Some(r) = reload.filter(|r| ![60, 300, 600].contains(r)) {
+        choices.insert(0, (Some(r), format!("{r} seconds")));
+    }
+    frame(
+        page,
+        "Waterfall Help",
+        html! {
+            form method="get" action={ (page.root) "waterfall" } {
+                h1 { "The Waterfall Display" }
+                p { "The Waterfall shows the activity of every builder over time, newest at the top." }
+                h2 { "Show non-build events" }
+                label { input type="checkbox" name="show_events" value="true" checked[args.first("show_events").is_some_and(|v| v.eq_ignore_ascii_case("true"))]; " show events (workers connecting, reconfigurations)" }
+                h2 { "Branches" }
+                @for branch in args.all("branch") { input type="text" name="branch" value=(branch); br; }
+                input type="text" name="branch"; br;
+                h2 { "Builders" }
+                @for b in builders {
+                    label { input type="checkbox" name="builder" value=(b.name) checked[shown.contains(&b.name)]; " " (b.name) } br;
+                }
+                h2 { "Tags" }
+                @for tag in tags {
+                    label { input type="checkbox" name="tag" value=(tag) checked[chosen_tags.contains(tag)]; " " (tag) } br;
+                }
+                @for c in args.all("committer") { "Committer: " input type="text" name="committer" value=(c); br; }
+                @for p in args.all("project") { "Project: " input type="text" name="project" value=(p); br; }
+                h2 { "Failing builders only" }
+                label { input type="checkbox" name="failures_only" value="true" checked[args.first("failures_only").is_some_and(|v| v.eq_ignore_ascii_case("true"))]; " show only builders that are failing" }
+                h2 { "Auto-reload" }
+                @for (value, label) in &choices {
+                    label {
+                        input type="radio" name="reload" value=(value.map_or("none".to_owned(), |v| v.to_string())) checked[*value == reload];
+                        " " (label)
+                    }
+                    br;
+                }
+                p { input type="submit" value="View Waterfall"; }
+            }
+        },
+    )
+}
