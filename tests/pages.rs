@@ -64,6 +64,14 @@ async fn every_page_renders_as_recorded() {
         ("hostile_builder", format!("/builders/{HOSTILE_Q}")),
         ("hostile_build", format!("/builders/{HOSTILE_Q}/builds/0")),
         ("log_html", "/builders/linux/builds/1/steps/test/logs/stdio".to_owned()),
+        ("waterfall", "/waterfall".to_owned()),
+        ("waterfall_filtered", "/waterfall?builder=linux&branch=main&show_events=false&num_events=3".to_owned()),
+        ("waterfall_help", "/waterfall/help?builder=linux&reload=120".to_owned()),
+        ("grid", "/grid".to_owned()),
+        ("grid_filtered", "/grid?tag=unix&branch=main&width=2".to_owned()),
+        ("tgrid", "/tgrid?rev_order=desc".to_owned()),
+        ("console", "/console".to_owned()),
+        ("console_filtered", "/console?builder=linux&branch=main&name=Ann+Lee+%3Cann%40example.org%3E".to_owned()),
     ];
     for (name, uri) in pages {
         let (status, body, _) = get(&server, &uri).await;

@@ -1,0 +1,202 @@
+//! The four views and the live event stream through the real router: the arguments a user
+//! types, the errors they get, and a reconnecting client receiving exactly what it missed.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::{Body, to_bytes};
+use axum::http::{Request, StatusCode};
+use buildstatus::adapters::bus::MemoryBus;
+use buildstatus::adapters::logs::MemoryLogStore;
+use buildstatus::adapters::memory_store::MemoryStore;
+use buildstatus::app::{Hub, Setup, StatusServer};
+use buildstatus::domain::event::StatusEvent;
+use buildstatus::domain::result::BuildResult;
+use buildstatus::domain::web::layout::Site;
+use buildstatus::ports::{EventFeed, ManualClock, StatusSink};
+use common::{at, record_fixture, whole_build};
+use futures_util::StreamExt;
+use tower::ServiceExt;
+
+async fn server_with(site: Site) -> StatusServer {
+    let clock = Arc::new(ManualClock::new(at(45)));
+    let server = StatusServer::start_with_clock(Setup { site, ..Setup::default() }, clock).await.expect("server");
+    record_fixture(&server.sink()).await;
+    server
+}
+
+async fn server() -> StatusServer {
+    server_with(Site::default()).await
+}
+
+async fn get(server: &StatusServer, uri: &str) -> (StatusCode, String) {
+    let req = Request::builder().uri(uri).body(Body::empty()).expect("request");
+    let response = server.router().oneshot(req).await.expect("response");
+    let status = response.status();
+    let body = to_bytes(response.into_body(), usize::MAX).await.expect("body");
+    (status, String::from_utf8_lossy(&body).into_owned())
+}
+
+#[tokio::test]
+async fn malformed_numbers_are_refused_naming_the_argument() {
+    let server = server().await;
+    for (uri, argument) in [
+        ("/grid?width=abc", "argument 'width': 'abc'"),
+        ("/tgrid?length=1.5", "argument 'length'"),
+        ("/waterfall?num_events=-1", "argument 'num_events': '-1'"),
+        ("/waterfall?last_time=yesterday", "argument 'last_time': 'yesterday'"),
+        ("/waterfall?first_time=1e9", "argument 'first_time'"),
+        ("/waterfall?show_time=x", "argument 'show_time'"),
+        ("/waterfall?nobubble=maybe", "argument 'nobubble'"),
+        ("/console?revs=all", "argument 'revs': 'all'"),
+        ("/events?after=x", "argument 'after': 'x'"),
+    ] {
+        let (status, body) = get(&server, uri).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{uri}");
+        assert!(body.contains(&argument.replace('\'', "&#39;")) || body.contains(argument), "{uri}: {body}");
+    }
+}
+
+#[tokio::test]
+async fn a_filter_that_matches_nothing_gives_an_empty_view_that_says_so() {
+    let server = server().await;
+    let (status, body) = get(&server, "/waterfall?builder=nope").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.contains("No builder matches these filters"), "{body}");
+    let (_, body) = get(&server, "/waterfall?category=nope").await;
+    assert!(body.contains("No builder matches these filters"));
+    let (_, body) = get(&server, "/grid?tag=nope").await;
+    assert!(body.contains("No builders match these filters"));
+    let (_, body) = get(&server, "/console?builder=nope").await;
+    assert!(body.contains("No builders match these filters"));
+    let (_, body) = get(&server, "/console?branch=nope").await;
+    assert!(body.contains("No revisions available"));
+}
+
+#[tokio::test]
+async fn waterfall_arguments_do_what_the_documentation_says() {
+    let server = server().await;
+    // Events (workers connecting) are shown unless asked not to: the documentation's default.
+    let (_, all) = get(&server, "/waterfall").await;
+    assert!(all.contains("connect<br>w1"));
+    let (_, quiet) = get(&server, "/waterfall?show_events=false").await;
+    assert!(!quiet.contains("connect<br>w1"));
+    // Only failing builders: linux's last build passed; macos (retry) and the hostile one did not.
+    let (_, failing) = get(&server, "/waterfall?failures_only=true").await;
+    assert!(failing.contains("./builders/macos\"") && !failing.contains("./builders/linux\""), "{failing}");
+    // builder= keeps one column; the next page starts where this one ends.
+    let (_, linux) = get(&server, "/waterfall?builder=linux&num_events=2").await;
+    assert!(linux.contains("./builders/linux\"") && !linux.contains("./builders/macos\""));
+    assert!(linux.contains("next page") && linux.contains("last_time="));
+    let rows = |body: &str| body.matches("class=\"Time\" align").count();
+    assert!(rows(&linux) <= 3, "num_events=2 shows at most one extra row");
+    let (_, older) = get(&server, &format!("/waterfall?builder=linux&last_time={}", at(20).timestamp())).await;
+    assert!(older.contains("Build 1") && !older.contains("Build 4"), "last_time= shows the past");
+    // reload= refreshes, and the page offers to stop it.
+    let (_, reloading) = get(&server, "/waterfall?reload=30").await;
+    assert!(reloading.contains("http-equiv=\"refresh\" content=\"30\"") && reloading.contains("Stop Reloading"));
+}
+
+#[tokio::test]
+async fn num_events_max_caps_what_a_browser_asks_for() {
+    let server = server_with(Site { num_events_max: Some(1), ..Site::default() }).await;
+    let (_, body) = get(&server, "/waterfall?num_events=500&show_events=false").await;
+    assert!(body.matches("class=\"Time\" align").count() <= 2, "{body}");
+}
+
+#[tokio::test]
+async fn the_console_reloads_each_minute_unless_told_not_to() {
+    let server = server().await;
+    let (_, body) = get(&server, "/console").await;
+    assert!(body.contains("http-equiv=\"refresh\" content=\"60\""));
+    let (_, body) = get(&server, "/console?reload=0").await;
+    assert!(!body.contains("http-equiv=\"refresh\""));
+}
+
+#[tokio::test]
+async fn grid_width_and_tgrid_order_shape_the_table() {
+    let server = server().await;
+    let (_, grid) = get(&server, "/grid?width=2").await;
+    assert_eq!(grid.matches("class=\"sourcestamp\"").count(), 2);
+    let (_, asc) = get(&server, "/tgrid").await;
+    let (_, desc) = get(&server, "/tgrid?rev_order=desc").await;
+    let first_build = |body: &str| body.find("in release").unwrap_or(0) < body.find("in main").unwrap_or(0);
+    assert!(first_build(&asc) && !first_build(&desc), "asc puts the oldest (release) stamp first");
+}
+
+/// Reads SSE messages from `body` until `want` event numbers were seen; returns them.
+async fn read_events(
+    body: &mut (impl futures_util::Stream<Item = Result<bytes::Bytes, axum::Error>> + Unpin),
+    want: usize,
+) -> Vec<u64> {
+    let mut text = String::new();
+    let mut seqs = Vec::new();
+    while seqs.len() < want {
+        let piece = tokio::time::timeout(Duration::from_secs(10), body.next()).await.expect("events in time");
+        text.push_str(&String::from_utf8_lossy(&piece.expect("more").expect("readable")));
+        while let Some(end) = text.find("\n\n") {
+            let message: String = text.drain(..end + 2).collect();
+            if let Some(data) = message.lines().find_map(|l| l.strip_prefix("data: ")) {
+                let events: Vec<serde_json::Value> = serde_json::from_str(data).expect("JSON data");
+                seqs.extend(events.iter().filter_map(|e| e["seq"].as_u64()));
+                let id: u64 =
+                    message.lines().find_map(|l| l.strip_prefix("id: ")).expect("id").parse().expect("number");
+                assert_eq!(Some(&id), seqs.last(), "a message's id is its last event");
+            }
+        }
+    }
+    seqs
+}
+
+#[tokio::test]
+async fn a_reconnecting_client_gets_exactly_the_events_it_missed() {
+    let server = server().await;
+    let sink = server.sink();
+    let seen = server.hub().last_seq();
+    // While the client is away, a build runs: its log chunks are not for pages, the rest is.
+    let mut missed = Vec::new();
+    for event in whole_build("linux", 5, 50, "main", BuildResult::Failure, Some(1)) {
+        let chunk = matches!(event, StatusEvent::LogChunk { .. });
+        let seq = sink.record(event).await.expect("recorded");
+        if !chunk {
+            missed.push(seq);
+        }
+    }
+    let req = Request::builder().uri("/events").header("Last-Event-ID", seen.to_string()).body(Body::empty());
+    let response = server.router().oneshot(req.expect("request")).await.expect("response");
+    assert_eq!(response.headers()["content-type"], "text/event-stream");
+    let mut body = response.into_body().into_data_stream();
+    assert_eq!(read_events(&mut body, missed.len()).await, missed, "the gap, in order, nothing else");
+    // Then live ones follow on the same stream.
+    let live = sink.record(StatusEvent::Reconfigured { at: at(60) }).await.expect("recorded");
+    assert_eq!(read_events(&mut body, 1).await, [live]);
+
+    let bad = Request::builder().uri("/events").header("Last-Event-ID", "soon").body(Body::empty());
+    let response = server.router().oneshot(bad.expect("request")).await.expect("response");
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn a_follower_older_than_the_bus_catches_up_from_the_journal() {
+    // A bus that holds only 4 events: a follower from 0 must read the rest from the store.
+    let bus = Arc::new(MemoryBus::new(4, 1 << 20));
+    let hub = Hub::open(Arc::new(MemoryStore::new()), Arc::new(MemoryLogStore::new()), bus, 10).await.expect("hub");
+    let sink: Arc<dyn StatusSink> = hub.clone();
+    record_fixture(&sink).await;
+    let journaled: Vec<u64> = {
+        let mut all = hub.follow(0);
+        let mut seqs = Vec::new();
+        while seqs.last() != Some(&hub.last_seq()) {
+            let e = tokio::time::timeout(Duration::from_secs(5), all.next()).await.expect("in time");
+            let e = e.expect("more").expect("no gap");
+            seqs.push(e.seq);
+        }
+        seqs
+    };
+    assert!(journaled.windows(2).all(|w| w[0] < w[1]), "in order, none twice");
+    assert_eq!(journaled.first(), Some(&1));
+    // Every number the journal holds is there (only log chunks are missing, and only if old).
+    assert!(journaled.len() > 20, "{journaled:?}");
+}
