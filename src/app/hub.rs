@@ -11,11 +11,12 @@ use async_trait::async_trait;
 use tokio::sync::mpsc;
 
 use crate::domain::event::{SequencedEvent, StatusEvent};
+use crate::domain::hooks::NewChange;
 use crate::domain::model::{Build, BuildRequest, Builder, Change, User, Worker};
 use crate::domain::state::{Applied, StatusState, compact};
 use crate::ports::{
-    BuildOrder, BuildQuery, ChangeQuery, Commit, EventBus, EventStream, LogStore, SinkError, StatusReader, StatusSink,
-    StatusStore, StoreError,
+    BuildOrder, BuildQuery, ChangeError, ChangeQuery, ChangeSink, Commit, EventBus, EventStream, LogStore, SinkError,
+    StatusReader, StatusSink, StatusStore, StoreError,
 };
 
 pub struct Hub {
@@ -85,6 +86,11 @@ impl Hub {
 
     async fn write(&self, events: Vec<StatusEvent>) -> Result<u64, SinkError> {
         let _writer = self.writer.lock().await;
+        self.write_locked(events).await
+    }
+
+    /// [`Hub::write`] for a caller that holds the writer lock.
+    async fn write_locked(&self, events: Vec<StatusEvent>) -> Result<u64, SinkError> {
         let (commit, applied, sequenced, previous) = {
             let mut live = self.live();
             // A batch is applied to a copy so that a rejected event leaves nothing behind.
@@ -210,6 +216,31 @@ impl StatusSink for Hub {
             return Ok(self.last_seq());
         }
         self.write(events).await
+    }
+}
+
+/// Hooks and pollers add changes here: numbered after the newest change, under the writer
+/// lock (so a master's own `ChangeAdded` cannot take the same number), in one batch.
+#[async_trait]
+impl ChangeSink for Hub {
+    async fn add_changes(&self, changes: Vec<NewChange>) -> Result<Vec<u64>, ChangeError> {
+        if changes.is_empty() {
+            return Ok(Vec::new());
+        }
+        let _writer = self.writer.lock().await;
+        let first = self.live().state.last_change() + 1;
+        let numbers: Vec<u64> = (first..).take(changes.len()).collect();
+        let events = changes
+            .into_iter()
+            .zip(&numbers)
+            .map(|(change, n)| StatusEvent::ChangeAdded { change: change.numbered(*n) })
+            .collect();
+        match self.write_locked(events).await {
+            // The events are stored; only log content could be missing, and changes have none.
+            Ok(_) | Err(SinkError::LogContent { .. }) => Ok(numbers),
+            Err(SinkError::Rejected(e)) => Err(ChangeError::Rejected(e.to_string())),
+            Err(SinkError::Storage(e)) => Err(ChangeError::Storage(e)),
+        }
     }
 }
 

@@ -6,6 +6,7 @@
 pub mod cli;
 pub mod config;
 pub mod demo;
+pub mod hook_config;
 mod hub;
 
 use std::path::PathBuf;
@@ -13,14 +14,18 @@ use std::sync::Arc;
 
 use crate::adapters::bus::MemoryBus;
 use crate::adapters::clock::SystemClock;
+use crate::adapters::http::hooks::HookContext;
 use crate::adapters::http::{self, WebContext};
 use crate::adapters::logs::{DiskLogStore, MemoryLogStore};
 use crate::adapters::memory_store::MemoryStore;
 use crate::adapters::sqlite::SqliteStore;
 use crate::domain::web::layout::Site;
-use crate::ports::{Clock, EventBus, LogError, LogStore, StatusReader, StatusSink, StatusStore, StoreError};
+use crate::ports::{
+    ChangeSink, Clock, EventBus, LogError, LogStore, NoPollers, StatusReader, StatusSink, StatusStore, StoreError,
+};
 
 pub use config::Config;
+pub use hook_config::HookConfig;
 pub use hub::Hub;
 
 /// Where status history is kept.
@@ -43,6 +48,8 @@ pub struct Setup {
     pub public_html: Option<PathBuf>,
     /// Descriptions of the master's change sources, for `/changes`.
     pub change_sources: Vec<String>,
+    /// `/change_hook`: enabled when set.
+    pub hooks: Option<HookConfig>,
 }
 
 impl Default for Setup {
@@ -53,6 +60,7 @@ impl Default for Setup {
             window: 100,
             public_html: None,
             change_sources: Vec::new(),
+            hooks: None,
         }
     }
 }
@@ -64,9 +72,21 @@ impl Setup {
             storage: Storage::Directory(config.data_dir.clone()),
             window: config.window,
             public_html: Some(config.public_html.clone()),
-            change_sources: Vec::new(),
+            change_sources: hook_sources(config.hooks.as_ref()),
+            hooks: config.hooks.clone(),
         }
     }
+}
+
+/// How `/changes` describes the enabled hooks.
+fn hook_sources(hooks: Option<&HookConfig>) -> Vec<String> {
+    hooks
+        .filter(|h| !h.settings.dialects.is_empty())
+        .map(|h| {
+            let names: Vec<&str> = h.settings.dialects.keys().map(String::as_str).collect();
+            vec![format!("Change hook (/change_hook): {}", names.join(", "))]
+        })
+        .unwrap_or_default()
 }
 
 /// Why a server could not start.
@@ -128,11 +148,27 @@ impl StatusServer {
             public_html: setup.public_html,
             change_sources: setup.change_sources,
         };
-        Ok(Self { hub, router: http::router(context), clock })
+        let mut router = http::router(context);
+        if let Some(hooks) = setup.hooks {
+            router = router.merge(http::hooks::router(HookContext {
+                settings: hooks.settings,
+                credentials: hooks.credentials,
+                sink: hub.clone(),
+                pollers: Arc::new(NoPollers),
+                clock: clock.clone(),
+            }));
+        }
+        Ok(Self { hub, router, clock })
     }
 
     /// Where the master reports its events.
     pub fn sink(&self) -> Arc<dyn StatusSink> {
+        self.hub.clone()
+    }
+
+    /// Where new changes go (the hooks use it too): numbered after the newest change, stored
+    /// all or nothing, and published on the event bus as `ChangeAdded`.
+    pub fn change_sink(&self) -> Arc<dyn ChangeSink> {
         self.hub.clone()
     }
 
