@@ -4,6 +4,7 @@
 
 pub mod bus;
 pub mod clock;
+pub mod git_poller;
 pub mod http;
 pub mod logs;
 pub mod memory_changes;

@@ -7,6 +7,9 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use super::hook_config::{self, HookConfig};
+use super::poller_config;
+use crate::adapters::git_poller::GitPollerSettings;
+use crate::domain::hooks::Dialect;
 use crate::domain::web::layout::Site;
 
 /// The configuration of a `buildstatus` process.
@@ -22,6 +25,8 @@ pub struct Config {
     pub window: usize,
     /// `[change_hook]`: the enabled change hooks; `None` when the block is absent.
     pub hooks: Option<HookConfig>,
+    /// `[[git_poller]]`: repositories polled for new commits.
+    pub git_pollers: Vec<GitPollerSettings>,
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8010";
@@ -36,6 +41,7 @@ impl Config {
             site: Site::default(),
             window: 100,
             hooks: None,
+            git_pollers: Vec::new(),
         }
     }
 
@@ -60,8 +66,22 @@ impl Config {
                 }
                 continue;
             }
+            if key == "git_poller" {
+                match poller_config::parse(value, base) {
+                    Ok(pollers) => config.git_pollers = pollers,
+                    Err(more) => problems.extend(more),
+                }
+                continue;
+            }
             if let Err(problem) = config.set(key, value, base) {
                 problems.push(format!("{key}: {problem}"));
+            }
+        }
+        if let Some(Dialect::Poller(options)) = config.hooks.as_ref().and_then(|h| h.settings.dialects.get("poller")) {
+            for name in options.allowed.iter().flatten() {
+                if !config.git_pollers.iter().any(|p| &p.name == name) {
+                    problems.push(format!("change_hook.poller: allowed names '{name}', which is no [[git_poller]]"));
+                }
             }
         }
         if !config.site.buildbot_url.ends_with('/') {

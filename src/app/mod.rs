@@ -8,12 +8,15 @@ pub mod config;
 pub mod demo;
 pub mod hook_config;
 mod hub;
+pub mod poller_config;
+mod pollers;
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::adapters::bus::MemoryBus;
 use crate::adapters::clock::SystemClock;
+use crate::adapters::git_poller::GitPollerSettings;
 use crate::adapters::http::hooks::HookContext;
 use crate::adapters::http::{self, WebContext};
 use crate::adapters::logs::{DiskLogStore, MemoryLogStore};
@@ -21,12 +24,14 @@ use crate::adapters::memory_store::MemoryStore;
 use crate::adapters::sqlite::SqliteStore;
 use crate::domain::web::layout::Site;
 use crate::ports::{
-    ChangeSink, Clock, EventBus, LogError, LogStore, NoPollers, StatusReader, StatusSink, StatusStore, StoreError,
+    ChangeSink, Clock, EventBus, LogError, LogStore, NoPollers, PollTrigger, StatusReader, StatusSink, StatusStore,
+    StoreError,
 };
 
 pub use config::Config;
 pub use hook_config::HookConfig;
 pub use hub::Hub;
+use pollers::Pollers;
 
 /// Where status history is kept.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -50,6 +55,9 @@ pub struct Setup {
     pub change_sources: Vec<String>,
     /// `/change_hook`: enabled when set.
     pub hooks: Option<HookConfig>,
+    /// Repositories polled for new commits (their working copies live in the data directory,
+    /// or in the system's temporary directory with `Storage::Memory`).
+    pub git_pollers: Vec<GitPollerSettings>,
 }
 
 impl Default for Setup {
@@ -61,6 +69,7 @@ impl Default for Setup {
             public_html: None,
             change_sources: Vec::new(),
             hooks: None,
+            git_pollers: Vec::new(),
         }
     }
 }
@@ -72,8 +81,14 @@ impl Setup {
             storage: Storage::Directory(config.data_dir.clone()),
             window: config.window,
             public_html: Some(config.public_html.clone()),
-            change_sources: hook_sources(config.hooks.as_ref()),
+            change_sources: config
+                .git_pollers
+                .iter()
+                .map(GitPollerSettings::describe)
+                .chain(hook_sources(config.hooks.as_ref()))
+                .collect(),
             hooks: config.hooks.clone(),
+            git_pollers: config.git_pollers.clone(),
         }
     }
 }
@@ -114,6 +129,8 @@ pub struct StatusServer {
     hub: Arc<Hub>,
     router: axum::Router,
     clock: Arc<dyn Clock>,
+    /// The Git pollers run while the server (or its router) lives.
+    pollers: Arc<dyn PollTrigger>,
 }
 
 impl StatusServer {
@@ -148,17 +165,26 @@ impl StatusServer {
             public_html: setup.public_html,
             change_sources: setup.change_sources,
         };
+        let pollers: Arc<dyn PollTrigger> = if setup.git_pollers.is_empty() {
+            Arc::new(NoPollers)
+        } else {
+            let workdirs = match &setup.storage {
+                Storage::Directory(dir) => dir.join("gitpoller"),
+                Storage::Memory => std::env::temp_dir().join(format!("buildstatus-gitpoller-{}", std::process::id())),
+            };
+            Arc::new(Pollers::start(setup.git_pollers, &workdirs, hub.clone()))
+        };
         let mut router = http::router(context);
         if let Some(hooks) = setup.hooks {
             router = router.merge(http::hooks::router(HookContext {
                 settings: hooks.settings,
                 credentials: hooks.credentials,
                 sink: hub.clone(),
-                pollers: Arc::new(NoPollers),
+                pollers: pollers.clone(),
                 clock: clock.clone(),
             }));
         }
-        Ok(Self { hub, router, clock })
+        Ok(Self { hub, router, clock, pollers })
     }
 
     /// Where the master reports its events.
@@ -170,6 +196,11 @@ impl StatusServer {
     /// all or nothing, and published on the event bus as `ChangeAdded`.
     pub fn change_sink(&self) -> Arc<dyn ChangeSink> {
         self.hub.clone()
+    }
+
+    /// The polling change sources, to poll them now (what the `poller` hook does).
+    pub fn pollers(&self) -> Arc<dyn PollTrigger> {
+        self.pollers.clone()
     }
 
     /// Read access to the status, as the pages see it.
