@@ -293,3 +293,34 @@ fn check_config_refuses_an_open_hook() {
     assert!(err.contains("change_hook.base: anyone could fake changes"), "{err}");
     assert!(err.contains("change_hook.github: strict needs a secret"), "{err}");
 }
+
+#[tokio::test]
+async fn changes_from_hooks_and_from_the_master_never_share_a_number() {
+    use buildstatus::domain::hooks::NewChange;
+    use buildstatus::ports::SinkError;
+    let server = StatusServer::start(Setup::default()).await.expect("server");
+    let when = chrono::DateTime::from_timestamp(1_750_000_000, 0).expect("a time");
+    let change = |who: &str| NewChange::new(who, when);
+    let master = |n: u64| StatusEvent::ChangeAdded { change: change("master").numbered(n) };
+    server.sink().record(master(1)).await.expect("the master's change 1");
+    let numbers = server.change_sink().add_changes(vec![change("a"), change("b")]).await.expect("added");
+    assert_eq!(numbers, [2, 3], "numbered after the master's");
+    // A batch that repeats a number is refused whole, and leaves nothing behind.
+    let repeated = server.sink().record_all(vec![master(4), master(4)]).await;
+    assert!(matches!(repeated, Err(SinkError::Rejected(_))), "{repeated:?}");
+    assert_eq!(stored(&server).await, 3);
+    assert_eq!(server.change_sink().add_changes(vec![change("c")]).await.expect("added"), [4]);
+    assert_eq!(server.reader().change(4).await.expect("read").expect("change 4").who, "c");
+}
+
+#[tokio::test]
+async fn without_change_hook_every_hook_is_not_found() {
+    let server = StatusServer::start(Setup::default()).await.expect("server");
+    let base = serve(server.router()).await;
+    let http = reqwest::Client::new();
+    for url in [format!("{base}/change_hook"), format!("{base}/change_hook/github")] {
+        let posted = http.post(&url).body("{}").send().await.expect("answer");
+        assert_eq!(posted.status().as_u16(), 404, "{url}");
+    }
+    assert_eq!(http.get(format!("{base}/builders")).send().await.expect("page").status().as_u16(), 200);
+}

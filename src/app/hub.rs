@@ -93,8 +93,10 @@ impl Hub {
     async fn write_locked(&self, events: Vec<StatusEvent>) -> Result<u64, SinkError> {
         let (commit, applied, sequenced, previous) = {
             let mut live = self.live();
-            // A batch is applied to a copy so that a rejected event leaves nothing behind.
-            let previous = (events.len() > 1).then(|| live.state.clone());
+            // A batch is applied to a copy so that a rejected event leaves nothing behind. New
+            // changes numbered above every known one cannot be rejected: no copy for them.
+            let copy = events.len() > 1 && !only_new_changes(&events, live.state.last_change());
+            let previous = copy.then(|| live.state.clone());
             let mut applied = Vec::with_capacity(events.len());
             let mut sequenced = Vec::with_capacity(events.len());
             for (seq, event) in (live.seq + 1..).zip(events) {
@@ -312,6 +314,17 @@ impl StatusReader for Hub {
     async fn user(&self, uid: u64) -> Result<Option<User>, StoreError> {
         self.store.user(uid).await
     }
+}
+
+/// Whether `events` are all `ChangeAdded` with numbers rising above `last_change`.
+fn only_new_changes(events: &[StatusEvent], mut last_change: u64) -> bool {
+    events.iter().all(|e| match e {
+        StatusEvent::ChangeAdded { change } if change.number > last_change => {
+            last_change = change.number;
+            true
+        }
+        _ => false,
+    })
 }
 
 /// Fills windows as builders are queued, for as long as the hub lives.

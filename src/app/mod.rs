@@ -174,16 +174,15 @@ impl StatusServer {
             };
             Arc::new(Pollers::start(setup.git_pollers, &workdirs, hub.clone()))
         };
-        let mut router = http::router(context);
-        if let Some(hooks) = setup.hooks {
-            router = router.merge(http::hooks::router(HookContext {
-                settings: hooks.settings,
-                credentials: hooks.credentials,
-                sink: hub.clone(),
-                pollers: pollers.clone(),
-                clock: clock.clone(),
-            }));
-        }
+        // Without [change_hook] no dialect is enabled: every hook answers 404 (whatever the method).
+        let (settings, credentials) = setup.hooks.map(|h| (h.settings, h.credentials)).unwrap_or_default();
+        let router = http::router(context).merge(http::hooks::router(HookContext {
+            settings,
+            credentials,
+            sink: hub.clone(),
+            pollers: pollers.clone(),
+            clock: clock.clone(),
+        }));
         Ok(Self { hub, router, clock, pollers })
     }
 
