@@ -170,6 +170,7 @@ async fn every_bad_request_is_refused_with_its_reason_and_stores_nothing() {
     let other = signed(&http, &github, b"{}".to_vec(), "watch");
     let response = other.send().await.expect("answer");
     assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(response.headers()["x-content-type-options"], "nosniff");
     assert_eq!(response.text().await.expect("body"), "no changes: event 'watch' ignored\n");
     assert_eq!(stored(&server).await, 0, "nothing was stored");
     let twenty = signed_push(&http, &github, push_of(20, None)).send().await.expect("answer");
@@ -275,6 +276,8 @@ async fn the_binary_accepts_the_benchmark_push_and_shows_it() {
     assert_eq!(sixth.status().as_u16(), 200, "2 changes per push, 3 pushes");
     let body = sixth.text().await.expect("body");
     assert!(body.contains("src/net/backoff.c") && body.contains("example-org/widget"), "{body}");
+    let seventh = http.get(format!("{}/changes/7", server.base)).send().await.expect("page");
+    assert_eq!(seventh.status().as_u16(), 404, "exactly 2 changes per accepted push");
 }
 
 #[test]

@@ -99,7 +99,8 @@ impl GitPoller {
         if self.workdir.join("HEAD").exists() {
             return Ok(());
         }
-        std::fs::create_dir_all(&self.workdir)
+        tokio::fs::create_dir_all(&self.workdir)
+            .await
             .map_err(|e| PollError(format!("cannot create {}: {e}", self.workdir.display())))?;
         let dir = self.workdir.as_os_str().to_owned();
         run_git(None, &["init".as_ref(), "--bare".as_ref(), "--quiet".as_ref(), dir.as_os_str()]).await?;

@@ -42,8 +42,10 @@ pub fn router(context: HookContext) -> Router {
         .with_state(Arc::new(context))
 }
 
+/// A plain-text answer; it may quote the request (an event name), so browsers must not sniff it.
 fn text(status: StatusCode, body: impl Into<String>) -> Response {
-    (status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], body.into()).into_response()
+    let headers = [(header::CONTENT_TYPE, "text/plain; charset=utf-8"), (header::X_CONTENT_TYPE_OPTIONS, "nosniff")];
+    (status, headers, body.into()).into_response()
 }
 
 /// `/change_hook[/NAME[/…]]` → NAME, or `base`.
