@@ -4,7 +4,9 @@
 
 pub mod bus;
 pub mod clock;
+pub mod git_poller;
 pub mod http;
 pub mod logs;
+pub mod memory_changes;
 pub mod memory_store;
 pub mod sqlite;

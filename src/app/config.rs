@@ -6,6 +6,10 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+use super::hook_config::{self, HookConfig};
+use super::poller_config;
+use crate::adapters::git_poller::GitPollerSettings;
+use crate::domain::hooks::Dialect;
 use crate::domain::web::layout::Site;
 
 /// The configuration of a `buildstatus` process.
@@ -19,6 +23,10 @@ pub struct Config {
     pub site: Site,
     /// Finished builds per builder kept in memory for the pages.
     pub window: usize,
+    /// `[change_hook]`: the enabled change hooks; `None` when the block is absent.
+    pub hooks: Option<HookConfig>,
+    /// `[[git_poller]]`: repositories polled for new commits.
+    pub git_pollers: Vec<GitPollerSettings>,
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8010";
@@ -32,6 +40,8 @@ impl Config {
             public_html: base.join("public_html"),
             site: Site::default(),
             window: 100,
+            hooks: None,
+            git_pollers: Vec::new(),
         }
     }
 
@@ -49,8 +59,29 @@ impl Config {
         let mut config = Self::defaults(base);
         let mut problems = Vec::new();
         for (key, value) in &table {
+            if key == "change_hook" {
+                match hook_config::parse(value, base) {
+                    Ok(hooks) => config.hooks = Some(hooks),
+                    Err(more) => problems.extend(more),
+                }
+                continue;
+            }
+            if key == "git_poller" {
+                match poller_config::parse(value, base) {
+                    Ok(pollers) => config.git_pollers = pollers,
+                    Err(more) => problems.extend(more),
+                }
+                continue;
+            }
             if let Err(problem) = config.set(key, value, base) {
                 problems.push(format!("{key}: {problem}"));
+            }
+        }
+        if let Some(Dialect::Poller(options)) = config.hooks.as_ref().and_then(|h| h.settings.dialects.get("poller")) {
+            for name in options.allowed.iter().flatten() {
+                if !config.git_pollers.iter().any(|p| &p.name == name) {
+                    problems.push(format!("change_hook.poller: allowed names '{name}', which is no [[git_poller]]"));
+                }
             }
         }
         if !config.site.buildbot_url.ends_with('/') {

@@ -11,11 +11,12 @@ use async_trait::async_trait;
 use tokio::sync::mpsc;
 
 use crate::domain::event::{SequencedEvent, StatusEvent};
+use crate::domain::hooks::NewChange;
 use crate::domain::model::{Build, BuildRequest, Builder, Change, User, Worker};
 use crate::domain::state::{Applied, StatusState, compact};
 use crate::ports::{
-    BuildOrder, BuildQuery, ChangeQuery, Commit, EventBus, EventFeed, EventStream, LogStore, SinkError, StatusReader,
-    StatusSink, StatusStore, StoreError,
+    BuildOrder, BuildQuery, ChangeError, ChangeQuery, ChangeSink, Commit, EventBus, EventFeed, EventStream, LogStore,
+    SinkError, StatusReader, StatusSink, StatusStore, StoreError,
 };
 
 pub struct Hub {
@@ -85,10 +86,17 @@ impl Hub {
 
     async fn write(&self, events: Vec<StatusEvent>) -> Result<u64, SinkError> {
         let _writer = self.writer.lock().await;
+        self.write_locked(events).await
+    }
+
+    /// [`Hub::write`] for a caller that holds the writer lock.
+    async fn write_locked(&self, events: Vec<StatusEvent>) -> Result<u64, SinkError> {
         let (commit, applied, sequenced, previous) = {
             let mut live = self.live();
-            // A batch is applied to a copy so that a rejected event leaves nothing behind.
-            let previous = (events.len() > 1).then(|| live.state.clone());
+            // A batch is applied to a copy so that a rejected event leaves nothing behind. New
+            // changes numbered above every known one cannot be rejected: no copy for them.
+            let copy = events.len() > 1 && !only_new_changes(&events, live.state.last_change());
+            let previous = copy.then(|| live.state.clone());
             let mut applied = Vec::with_capacity(events.len());
             let mut sequenced = Vec::with_capacity(events.len());
             for (seq, event) in (live.seq + 1..).zip(events) {
@@ -210,6 +218,31 @@ impl StatusSink for Hub {
             return Ok(self.last_seq());
         }
         self.write(events).await
+    }
+}
+
+/// Hooks and pollers add changes here: numbered after the newest change, under the writer
+/// lock (so a master's own `ChangeAdded` cannot take the same number), in one batch.
+#[async_trait]
+impl ChangeSink for Hub {
+    async fn add_changes(&self, changes: Vec<NewChange>) -> Result<Vec<u64>, ChangeError> {
+        if changes.is_empty() {
+            return Ok(Vec::new());
+        }
+        let _writer = self.writer.lock().await;
+        let first = self.live().state.last_change() + 1;
+        let numbers: Vec<u64> = (first..).take(changes.len()).collect();
+        let events = changes
+            .into_iter()
+            .zip(&numbers)
+            .map(|(change, n)| StatusEvent::ChangeAdded { change: change.numbered(*n) })
+            .collect();
+        match self.write_locked(events).await {
+            // The events are stored; only log content could be missing, and changes have none.
+            Ok(_) | Err(SinkError::LogContent { .. }) => Ok(numbers),
+            Err(SinkError::Rejected(e)) => Err(ChangeError::Rejected(e.to_string())),
+            Err(SinkError::Storage(e)) => Err(ChangeError::Storage(e)),
+        }
     }
 }
 
@@ -338,6 +371,17 @@ fn follow(store: Arc<dyn StatusStore>, bus: Arc<dyn EventBus>, after: u64) -> Ev
             }
         }
     }))
+}
+
+/// Whether `events` are all `ChangeAdded` with numbers rising above `last_change`.
+fn only_new_changes(events: &[StatusEvent], mut last_change: u64) -> bool {
+    events.iter().all(|e| match e {
+        StatusEvent::ChangeAdded { change } if change.number > last_change => {
+            last_change = change.number;
+            true
+        }
+        _ => false,
+    })
 }
 
 /// Fills windows as builders are queued, for as long as the hub lives.

@@ -6,22 +6,32 @@
 pub mod cli;
 pub mod config;
 pub mod demo;
+pub mod hook_config;
 mod hub;
+pub mod poller_config;
+mod pollers;
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::adapters::bus::MemoryBus;
 use crate::adapters::clock::SystemClock;
+use crate::adapters::git_poller::GitPollerSettings;
+use crate::adapters::http::hooks::HookContext;
 use crate::adapters::http::{self, WebContext};
 use crate::adapters::logs::{DiskLogStore, MemoryLogStore};
 use crate::adapters::memory_store::MemoryStore;
 use crate::adapters::sqlite::SqliteStore;
 use crate::domain::web::layout::Site;
-use crate::ports::{Clock, EventBus, LogError, LogStore, StatusReader, StatusSink, StatusStore, StoreError};
+use crate::ports::{
+    ChangeSink, Clock, EventBus, LogError, LogStore, NoPollers, PollTrigger, StatusReader, StatusSink, StatusStore,
+    StoreError,
+};
 
 pub use config::Config;
+pub use hook_config::HookConfig;
 pub use hub::Hub;
+use pollers::Pollers;
 
 /// Where status history is kept.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -43,6 +53,11 @@ pub struct Setup {
     pub public_html: Option<PathBuf>,
     /// Descriptions of the master's change sources, for `/changes`.
     pub change_sources: Vec<String>,
+    /// `/change_hook`: enabled when set.
+    pub hooks: Option<HookConfig>,
+    /// Repositories polled for new commits (their working copies live in the data directory,
+    /// or in the system's temporary directory with `Storage::Memory`).
+    pub git_pollers: Vec<GitPollerSettings>,
 }
 
 impl Default for Setup {
@@ -53,6 +68,8 @@ impl Default for Setup {
             window: 100,
             public_html: None,
             change_sources: Vec::new(),
+            hooks: None,
+            git_pollers: Vec::new(),
         }
     }
 }
@@ -64,9 +81,27 @@ impl Setup {
             storage: Storage::Directory(config.data_dir.clone()),
             window: config.window,
             public_html: Some(config.public_html.clone()),
-            change_sources: Vec::new(),
+            change_sources: config
+                .git_pollers
+                .iter()
+                .map(GitPollerSettings::describe)
+                .chain(hook_sources(config.hooks.as_ref()))
+                .collect(),
+            hooks: config.hooks.clone(),
+            git_pollers: config.git_pollers.clone(),
         }
     }
+}
+
+/// How `/changes` describes the enabled hooks.
+fn hook_sources(hooks: Option<&HookConfig>) -> Vec<String> {
+    hooks
+        .filter(|h| !h.settings.dialects.is_empty())
+        .map(|h| {
+            let names: Vec<&str> = h.settings.dialects.keys().map(String::as_str).collect();
+            vec![format!("Change hook (/change_hook): {}", names.join(", "))]
+        })
+        .unwrap_or_default()
 }
 
 /// Why a server could not start.
@@ -96,6 +131,8 @@ pub struct StatusServer {
     clock: Arc<dyn Clock>,
     /// Ends the live event streams, which would otherwise hold a graceful shutdown forever.
     stop_live: tokio::sync::watch::Sender<bool>,
+    /// The Git pollers run while the server (or its router) lives.
+    pollers: Arc<dyn PollTrigger>,
 }
 
 impl StatusServer {
@@ -133,12 +170,41 @@ impl StatusServer {
             public_html: setup.public_html,
             change_sources: setup.change_sources,
         };
-        Ok(Self { hub, router: http::router(context), clock, stop_live })
+        let pollers: Arc<dyn PollTrigger> = if setup.git_pollers.is_empty() {
+            Arc::new(NoPollers)
+        } else {
+            let workdirs = match &setup.storage {
+                Storage::Directory(dir) => dir.join("gitpoller"),
+                Storage::Memory => std::env::temp_dir().join(format!("buildstatus-gitpoller-{}", std::process::id())),
+            };
+            Arc::new(Pollers::start(setup.git_pollers, &workdirs, hub.clone()))
+        };
+        // Without [change_hook] no dialect is enabled: every hook answers 404 (whatever the method).
+        let (settings, credentials) = setup.hooks.map(|h| (h.settings, h.credentials)).unwrap_or_default();
+        let router = http::router(context).merge(http::hooks::router(HookContext {
+            settings,
+            credentials,
+            sink: hub.clone(),
+            pollers: pollers.clone(),
+            clock: clock.clone(),
+        }));
+        Ok(Self { hub, router, clock, stop_live, pollers })
     }
 
     /// Where the master reports its events.
     pub fn sink(&self) -> Arc<dyn StatusSink> {
         self.hub.clone()
+    }
+
+    /// Where new changes go (the hooks use it too): numbered after the newest change, stored
+    /// all or nothing, and published on the event bus as `ChangeAdded`.
+    pub fn change_sink(&self) -> Arc<dyn ChangeSink> {
+        self.hub.clone()
+    }
+
+    /// The polling change sources, to poll them now (what the `poller` hook does).
+    pub fn pollers(&self) -> Arc<dyn PollTrigger> {
+        self.pollers.clone()
     }
 
     /// Read access to the status, as the pages see it.

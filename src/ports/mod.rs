@@ -4,6 +4,7 @@
 //! at least two implementations: a real adapter and an in-memory one for tests and the demo.
 
 mod bus;
+mod changes;
 mod clock;
 mod logs;
 mod master;
@@ -11,6 +12,7 @@ mod sink;
 mod store;
 
 pub use bus::{BusError, EventBus, EventFeed, EventStream};
+pub use changes::{ChangeError, ChangeSink, NoPollers, PollTrigger};
 pub use clock::{Clock, ManualClock};
 pub use logs::{LogError, LogPiece, LogSize, LogStore, LogStream};
 pub use master::{ControlError, ForceRequest, MasterControl, NoMaster};

@@ -6,6 +6,7 @@
 
 mod error;
 mod files;
+pub mod hooks;
 mod live;
 mod logs;
 mod pages;
