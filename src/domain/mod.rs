@@ -5,6 +5,7 @@
 //! and data come in as arguments; decisions and rendered bytes come out.
 
 pub mod event;
+pub mod machine;
 pub mod model;
 pub mod result;
 pub mod state;

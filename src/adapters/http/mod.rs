@@ -6,6 +6,7 @@
 
 mod error;
 mod files;
+mod json;
 mod logs;
 mod pages;
 
@@ -57,6 +58,7 @@ async fn dispatch(State(ctx): State<Arc<WebContext>>, request: Request) -> Respo
         Route::Static(file) => files::serve(&ctx, &file, request).await,
         Route::Log(b, n, s, l) => logs::html(&ctx, &method, &uri, &b, &n, &s, &l).await,
         Route::LogText(b, n, s, l) => logs::text(&ctx, &method, &b, &n, &s, &l).await,
+        Route::Json(segments) => Ok(json::answer(&ctx, &uri, &segments).await),
         route => pages::page(&ctx, &uri, route).await,
     };
     answer.unwrap_or_else(|e| e.into_response(&ctx, &path))

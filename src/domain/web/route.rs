@@ -26,6 +26,8 @@ pub enum Route {
     Workers,
     Worker(String),
     About,
+    /// `/json/...`: the JSON API; the decoded segments after `json`.
+    Json(Vec<String>),
     /// Anything else: a file of `public_html`, or a built-in asset, or 404.
     Static(String),
 }
@@ -90,6 +92,7 @@ impl Route {
             ["buildslaves"] => Self::Workers,
             ["buildslaves", w] => Self::Worker(own(w)),
             ["about"] => Self::About,
+            ["json", rest @ ..] => Self::Json(rest.iter().map(|x| own(x)).collect()),
             _ => Self::Static(raw.join("/")),
         }
     }
