@@ -5,6 +5,7 @@
 //! Tests start it on a free loopback port and talk to it with an HTTP client and Chromium.
 
 mod error;
+mod feeds;
 mod files;
 mod json;
 mod logs;
@@ -59,6 +60,8 @@ async fn dispatch(State(ctx): State<Arc<WebContext>>, request: Request) -> Respo
         Route::Log(b, n, s, l) => logs::html(&ctx, &method, &uri, &b, &n, &s, &l).await,
         Route::LogText(b, n, s, l) => logs::text(&ctx, &method, &b, &n, &s, &l).await,
         Route::Json(segments) => Ok(json::answer(&ctx, &uri, &segments).await),
+        Route::Rss => feeds::feed(&ctx, &uri, feeds::Format::Rss).await,
+        Route::Atom => feeds::feed(&ctx, &uri, feeds::Format::Atom).await,
         route => pages::page(&ctx, &uri, route).await,
     };
     answer.unwrap_or_else(|e| e.into_response(&ctx, &path))

@@ -2,6 +2,8 @@
 //! and CCTray. Everything here is pure: the adapters fetch the data and pass the time in;
 //! these modules turn it into bytes.
 
+pub mod feeds;
 pub mod json;
 pub mod json_help;
 pub mod json_tree;
+pub mod xml;

@@ -28,6 +28,9 @@ pub enum Route {
     About,
     /// `/json/...`: the JSON API; the decoded segments after `json`.
     Json(Vec<String>),
+    /// `/rss` and `/atom` (any sub-path names the same feed).
+    Rss,
+    Atom,
     /// Anything else: a file of `public_html`, or a built-in asset, or 404.
     Static(String),
 }
@@ -93,6 +96,8 @@ impl Route {
             ["buildslaves", w] => Self::Worker(own(w)),
             ["about"] => Self::About,
             ["json", rest @ ..] => Self::Json(rest.iter().map(|x| own(x)).collect()),
+            ["rss", ..] => Self::Rss,
+            ["atom", ..] => Self::Atom,
             _ => Self::Static(raw.join("/")),
         }
     }
