@@ -50,7 +50,7 @@ impl FeedFilter {
 /// the finished ones that pass `filter`, newest start first, at most [`FEED_SIZE`].
 pub fn select(recent: Vec<Build>, filter: &FeedFilter) -> Vec<Build> {
     let mut builds: Vec<Build> = recent.into_iter().filter(|b| filter.keeps(b)).collect();
-    builds.sort_by(|a, b| (b.started, b.finished).cmp(&(a.started, a.finished)));
+    builds.sort_by_key(|b| std::cmp::Reverse((b.started, b.finished)));
     builds.truncate(FEED_SIZE);
     builds
 }
