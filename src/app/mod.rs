@@ -127,6 +127,7 @@ impl StatusServer {
             site: setup.site,
             public_html: setup.public_html,
             change_sources: setup.change_sources,
+            images: Default::default(),
         };
         Ok(Self { hub, router: http::router(context), clock })
     }

@@ -4,6 +4,7 @@
 //!
 //! Tests start it on a free loopback port and talk to it with an HTTP client and Chromium.
 
+mod badges;
 mod error;
 mod feeds;
 mod files;
@@ -23,6 +24,7 @@ use crate::domain::web::layout::Site;
 use crate::domain::web::route::Route;
 use crate::ports::{Clock, LogStore, StatusReader};
 
+pub use badges::ImageCache;
 pub use error::WebError;
 
 /// Everything the web server reads from.
@@ -35,6 +37,8 @@ pub struct WebContext {
     pub public_html: Option<PathBuf>,
     /// Descriptions of the change sources, for `/changes`.
     pub change_sources: Vec<String>,
+    /// Status images already rendered.
+    pub images: ImageCache,
 }
 
 /// The router of the whole site.
@@ -62,6 +66,8 @@ async fn dispatch(State(ctx): State<Arc<WebContext>>, request: Request) -> Respo
         Route::Json(segments) => Ok(json::answer(&ctx, &uri, &segments).await),
         Route::Rss => feeds::feed(&ctx, &uri, feeds::Format::Rss).await,
         Route::Atom => feeds::feed(&ctx, &uri, feeds::Format::Atom).await,
+        Route::Png => Ok(badges::png(&ctx, &uri).await),
+        Route::Badge(file) => badges::flat(&ctx, &uri, &file, request.headers()).await,
         route => pages::page(&ctx, &uri, route).await,
     };
     answer.unwrap_or_else(|e| e.into_response(&ctx, &path))

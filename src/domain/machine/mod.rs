@@ -2,6 +2,7 @@
 //! and CCTray. Everything here is pure: the adapters fetch the data and pass the time in;
 //! these modules turn it into bytes.
 
+pub mod badge;
 pub mod feeds;
 pub mod json;
 pub mod json_help;

@@ -31,6 +31,10 @@ pub enum Route {
     /// `/rss` and `/atom` (any sub-path names the same feed).
     Rss,
     Atom,
+    /// `/png` (any sub-path names the same image).
+    Png,
+    /// `/badges/FILE`: `BUILDER.svg` or `BUILDER.png`.
+    Badge(String),
     /// Anything else: a file of `public_html`, or a built-in asset, or 404.
     Static(String),
 }
@@ -98,6 +102,8 @@ impl Route {
             ["json", rest @ ..] => Self::Json(rest.iter().map(|x| own(x)).collect()),
             ["rss", ..] => Self::Rss,
             ["atom", ..] => Self::Atom,
+            ["png", ..] => Self::Png,
+            ["badges", file] => Self::Badge(own(file)),
             _ => Self::Static(raw.join("/")),
         }
     }
