@@ -166,3 +166,46 @@ async fn badges_revalidate_cheaply_and_come_as_png_too() {
     assert_ne!(headers["etag"].to_str().expect("an etag"), etag);
     assert!(svg_texts(&body).contains("failure"));
 }
+
+const CCMENU: &str = r#"
+import sys, datetime, xml.etree.ElementTree as ET
+root = ET.parse(sys.argv[1]).getroot()
+assert root.tag == "Projects", root.tag
+for p in root.findall("Project"):
+    a = p.attrib
+    assert a["activity"] in ("Sleeping", "Building", "CheckingModifications"), a
+    assert a["lastBuildStatus"] in ("Success", "Failure", "Exception", "Unknown"), a
+    assert a["webUrl"].startswith("http"), a
+    if "lastBuildTime" in a:
+        datetime.datetime.strptime(a["lastBuildTime"], "%Y-%m-%dT%H:%M:%SZ")
+    print("|".join([a["name"], a["activity"], a["lastBuildStatus"], a["lastBuildLabel"], a.get("lastBuildTime", "")]))
+"#;
+
+/// The projects of a cc.xml document, checked as CCMenu reads them.
+fn ccmenu(xml: &[u8]) -> Vec<String> {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("cc.xml");
+    std::fs::write(&file, xml).expect("write");
+    let out = Command::new("python3").args(["-c", CCMENU]).arg(&file).output().expect("python3 runs");
+    assert!(out.status.success(), "cc.xml is not what CCMenu reads: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).lines().map(str::to_owned).collect()
+}
+
+#[tokio::test]
+async fn cc_xml_has_one_project_per_builder_for_tray_tools() {
+    let server = server().await;
+    let (status, body, headers) = get(&server, "/cc.xml").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers["content-type"], "application/xml; charset=utf-8");
+    assert_eq!(
+        ccmenu(&body),
+        [
+            "<script>alert('x')</script>|Sleeping|Exception|0|2025-06-15T15:23:40Z",
+            "linux|Sleeping|Success|4|2025-06-15T15:39:40Z",
+            "macos|Building|Exception|0|2025-06-15T15:21:40Z",
+        ]
+    );
+    assert_eq!(ccmenu(&get(&server, "/cc.xml?builder=linux&builder=macos&category=unix").await.1).len(), 2);
+    assert_eq!(ccmenu(&get(&server, "/cc.xml?category=odd").await.1).len(), 1);
+    assert!(ccmenu(&get(&server, "/cc.xml?builder=nope").await.1).is_empty());
+}

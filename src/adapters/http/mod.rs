@@ -5,6 +5,7 @@
 //! Tests start it on a free loopback port and talk to it with an HTTP client and Chromium.
 
 mod badges;
+mod cctray;
 mod error;
 mod feeds;
 mod files;
@@ -68,6 +69,7 @@ async fn dispatch(State(ctx): State<Arc<WebContext>>, request: Request) -> Respo
         Route::Atom => feeds::feed(&ctx, &uri, feeds::Format::Atom).await,
         Route::Png => Ok(badges::png(&ctx, &uri).await),
         Route::Badge(file) => badges::flat(&ctx, &uri, &file, request.headers()).await,
+        Route::CcTray => cctray::cc(&ctx, &uri).await,
         route => pages::page(&ctx, &uri, route).await,
     };
     answer.unwrap_or_else(|e| e.into_response(&ctx, &path))

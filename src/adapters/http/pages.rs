@@ -87,7 +87,8 @@ pub async fn page(ctx: &WebContext, uri: &Uri, route: Route) -> Result<Response,
         | Route::Rss
         | Route::Atom
         | Route::Png
-        | Route::Badge(_) => {
+        | Route::Badge(_)
+        | Route::CcTray => {
             return Err(WebError::Internal("route dispatched to the wrong handler".to_owned()));
         }
     };

@@ -3,6 +3,7 @@
 //! these modules turn it into bytes.
 
 pub mod badge;
+pub mod cctray;
 pub mod feeds;
 pub mod json;
 pub mod json_help;

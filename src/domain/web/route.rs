@@ -35,6 +35,8 @@ pub enum Route {
     Png,
     /// `/badges/FILE`: `BUILDER.svg` or `BUILDER.png`.
     Badge(String),
+    /// `/cc.xml`: the cctray feed.
+    CcTray,
     /// Anything else: a file of `public_html`, or a built-in asset, or 404.
     Static(String),
 }
@@ -104,6 +106,7 @@ impl Route {
             ["atom", ..] => Self::Atom,
             ["png", ..] => Self::Png,
             ["badges", file] => Self::Badge(own(file)),
+            ["cc.xml"] => Self::CcTray,
             _ => Self::Static(raw.join("/")),
         }
     }
