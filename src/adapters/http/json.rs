@@ -12,7 +12,9 @@ use super::pages::{find_build, no_step};
 use super::{WebContext, WebError};
 use crate::domain::machine::json as obj;
 use crate::domain::machine::json_help::{Examples, help_page};
-use crate::domain::machine::json_tree::{JsonArgs, Node, StepRef, merge_at, render, select_segments, split_help};
+use crate::domain::machine::json_tree::{
+    JsonArgs, Node, StepRef, escape_markup, merge_at, render, select_segments, split_help,
+};
 use crate::domain::model::{Build, Builder, BuilderState, Change, Worker};
 use crate::domain::web::args::Args;
 use crate::domain::web::layout::Page;
@@ -93,9 +95,8 @@ fn reply(ctx: &WebContext, uri: &Uri, args: &JsonArgs, body: String) -> Response
     if let Ok(v) = HeaderValue::from_str(&expires) {
         headers.insert(header::EXPIRES, v);
     }
-    if args.as_text {
-        headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    } else {
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    if !args.as_text {
         let path = uri.path().trim_end_matches('/');
         let name = if path == "/json" { "buildbot.json".to_owned() } else { format!("{path}.json") };
         // The path is still percent-encoded, so it holds no quote or line break.
@@ -116,7 +117,7 @@ fn error(e: WebError) -> Response {
             (StatusCode::INTERNAL_SERVER_ERROR, "The server failed to answer; the details are in its log.".to_owned())
         }
     };
-    let body = json!({ "error": message }).to_string();
+    let body = escape_markup(&json!({ "error": message }).to_string());
     let mut response = (status, [(header::CONTENT_TYPE, "application/json")], body).into_response();
     response.headers_mut().insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
     response

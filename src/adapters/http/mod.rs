@@ -12,6 +12,7 @@ mod files;
 mod json;
 mod logs;
 mod pages;
+mod people;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -70,6 +71,9 @@ async fn dispatch(State(ctx): State<Arc<WebContext>>, request: Request) -> Respo
         Route::Png => Ok(badges::png(&ctx, &uri).await),
         Route::Badge(file) => badges::flat(&ctx, &uri, &file, request.headers()).await,
         Route::CcTray => cctray::cc(&ctx, &uri).await,
+        Route::BuildStatus => people::buildstatus(&ctx, &uri).await,
+        Route::Users => people::users(&ctx, &uri, None).await,
+        Route::User(uid) => people::users(&ctx, &uri, Some(&uid)).await,
         route => pages::page(&ctx, &uri, route).await,
     };
     answer.unwrap_or_else(|e| e.into_response(&ctx, &path))

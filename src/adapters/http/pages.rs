@@ -88,7 +88,10 @@ pub async fn page(ctx: &WebContext, uri: &Uri, route: Route) -> Result<Response,
         | Route::Atom
         | Route::Png
         | Route::Badge(_)
-        | Route::CcTray => {
+        | Route::CcTray
+        | Route::BuildStatus
+        | Route::Users
+        | Route::User(_) => {
             return Err(WebError::Internal("route dispatched to the wrong handler".to_owned()));
         }
     };

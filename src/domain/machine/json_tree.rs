@@ -248,10 +248,17 @@ pub fn filter(v: Value) -> Value {
 pub fn render(value: Value, args: &JsonArgs) -> String {
     let value = if args.filter { filter(value) } else { value };
     let text = if args.compact { value.to_string() } else { pretty(&value) };
+    let text = escape_markup(&text);
     match &args.callback {
         Some(name) => format!("{name}({text});"),
         None => text,
     }
+}
+
+/// JSON text with `<`, `>` and `&` as `\u` escapes. They occur only inside strings, so the
+/// JSON is unchanged while no reply can be mistaken for markup, even by a browser that sniffs.
+pub fn escape_markup(json: &str) -> String {
+    json.replace('<', "\\u003c").replace('>', "\\u003e").replace('&', "\\u0026")
 }
 
 fn pretty(value: &Value) -> String {
@@ -325,5 +332,6 @@ mod tests {
         assert_eq!(render(json!({"b": 1, "a": [0]}), &args), r#"cb({"a":[0],"b":1});"#);
         let args = JsonArgs::parse(&Args::parse("as_text=1")).unwrap();
         assert_eq!(render(json!({"a": 0}), &args), "{\n  \"a\": 0\n}");
+        assert_eq!(render(json!("<b>&"), &args), r#""\u003cb\u003e\u0026""#);
     }
 }

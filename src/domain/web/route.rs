@@ -37,6 +37,12 @@ pub enum Route {
     Badge(String),
     /// `/cc.xml`: the cctray feed.
     CcTray,
+    /// `/buildstatus?builder=&number=`: one build's steps, for the console's pop-up.
+    BuildStatus,
+    /// `/users` or `/users/table`.
+    Users,
+    /// `/users/UID` or `/users/table/UID` (the text as given).
+    User(String),
     /// Anything else: a file of `public_html`, or a built-in asset, or 404.
     Static(String),
 }
@@ -107,6 +113,9 @@ impl Route {
             ["png", ..] => Self::Png,
             ["badges", file] => Self::Badge(own(file)),
             ["cc.xml"] => Self::CcTray,
+            ["buildstatus"] => Self::BuildStatus,
+            ["users"] | ["users", "table"] => Self::Users,
+            ["users", uid] | ["users", "table", uid] => Self::User(own(uid)),
             _ => Self::Static(raw.join("/")),
         }
     }
