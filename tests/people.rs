@@ -113,3 +113,18 @@ async fn about_lists_the_versions() {
         assert!(about.contains(name), "/about lacks {name}");
     }
 }
+
+#[tokio::test]
+async fn provide_feeds_turns_feeds_off_and_users_appear_in_the_navigation() {
+    let clock = Arc::new(ManualClock::new(at(45)));
+    let site = Site { provide_feeds: vec!["rss".into()], show_users_page: true, ..Site::default() };
+    let limited = StatusServer::start_with_clock(Setup { site, ..Setup::default() }, clock).await.expect("server");
+    assert_eq!(get(&limited, "/rss").await.0, StatusCode::OK);
+    for uri in ["/atom", "/json", "/json/builders"] {
+        let (status, body, _) = get(&limited, uri).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{uri}");
+        assert!(body.contains("is not provided on this server (provide_feeds)"), "{uri}: {body}");
+    }
+    assert!(get(&limited, "/builders").await.1.contains("<a href=\"./users\">Users</a>"));
+    assert!(!get(&server(false).await, "/builders").await.1.contains(">Users</a>"));
+}

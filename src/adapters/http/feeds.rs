@@ -22,6 +22,13 @@ pub enum Format {
 }
 
 pub async fn feed(ctx: &WebContext, uri: &Uri, format: Format) -> Result<Response, WebError> {
+    let name = match format {
+        Format::Rss => "rss",
+        Format::Atom => "atom",
+    };
+    if !ctx.site.provides(name) {
+        return Err(WebError::NotFound(format!("/{name} is not provided on this server (provide_feeds)")));
+    }
     let filter = FeedFilter::parse(&Args::parse(uri.query().unwrap_or("")));
     let mut recent = Vec::new();
     for builder in chosen(ctx, &filter).await? {

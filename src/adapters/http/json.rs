@@ -28,6 +28,9 @@ const RECENT_CHANGES: usize = 50;
 
 /// Answers `/json/...`; `segments` are the decoded path segments after `json`.
 pub async fn answer(ctx: &WebContext, uri: &Uri, segments: &[String]) -> Response {
+    if !ctx.site.provides("json") {
+        return error(WebError::NotFound("/json is not provided on this server (provide_feeds)".to_owned()));
+    }
     let (node_path, wants_help) = split_help(segments);
     let node = Node::parse(node_path);
     if wants_help {

@@ -16,6 +16,8 @@ pub struct Site {
     /// Default rows of a builder page (the seed page says 5).
     pub builder_numbuilds: usize,
     pub show_users_page: bool,
+    /// Which of `atom`, `json` and `rss` are served (`provide_feeds`).
+    pub provide_feeds: Vec<String>,
 }
 
 impl Default for Site {
@@ -27,7 +29,18 @@ impl Default for Site {
             numbuilds: 20,
             builder_numbuilds: 5,
             show_users_page: false,
+            provide_feeds: FEEDS.iter().map(|f| (*f).to_owned()).collect(),
         }
+    }
+}
+
+/// The machine-readable resources that `provide_feeds` can turn off.
+pub const FEEDS: [&str; 3] = ["atom", "json", "rss"];
+
+impl Site {
+    /// Whether `/atom`, `/json` or `/rss` (by that name) is served.
+    pub fn provides(&self, feed: &str) -> bool {
+        self.provide_feeds.iter().any(|f| f == feed)
     }
 }
 
@@ -76,6 +89,7 @@ pub fn frame(page: &Page, title: &str, content: Markup) -> Markup {
                     @for (path, label) in NAV {
                         " - " a href={ (root) (path) } { (label) }
                     }
+                    @if page.site.show_users_page { " - " a href={ (root) "users" } { "Users" } }
                 }
                 @if let Some(alert) = page.alert.as_deref().filter(|a| !a.is_empty()) {
                     div.alert { (alert) }
