@@ -217,5 +217,9 @@ async fn help_documents_every_resource_with_live_examples() {
     let (status, sub, _) = get(&server, "/json/builders/linux/help").await;
     assert_eq!(status, StatusCode::OK);
     assert!(sub.contains("Parent's Help") && sub.contains("href=\"../../../json/builders/help\""), "{sub}");
+    for child in ["builds", "slaves", "pendingBuilds"] {
+        assert!(sub.contains(&format!("href=\"../../../json/builders/linux/{child}/help\"")), "{child}: {sub}");
+    }
+    assert!(help.contains("href=\"../json/change_sources\""), "the root lists its children");
     snapshot("json_help", &help);
 }

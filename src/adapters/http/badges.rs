@@ -25,16 +25,28 @@ enum ImageKey {
     Flat { builder: String, branch: Option<String>, label: String, style: Style, svg: bool, status: Status },
 }
 
+/// A rendered image and its entity tag.
+#[derive(Clone)]
+struct Image {
+    bytes: Bytes,
+    etag: HeaderValue,
+}
+
 /// Images already rendered, by what they show.
 #[derive(Default)]
-pub struct ImageCache(Mutex<HashMap<ImageKey, Bytes>>);
+pub struct ImageCache(Mutex<HashMap<ImageKey, Image>>);
 
 impl ImageCache {
-    fn get_or_render(&self, key: ImageKey, render: impl FnOnce() -> Vec<u8>) -> Bytes {
+    fn get_or_render(&self, key: ImageKey, render: impl FnOnce() -> Vec<u8>) -> Image {
         if let Some(hit) = self.lock().get(&key) {
             return hit.clone();
         }
-        let image = Bytes::from(render());
+        let bytes = Bytes::from(render());
+        // FNV-1a of the bytes: the image is fully named by what it shows, so is its tag.
+        let hash =
+            bytes.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3));
+        let etag = HeaderValue::from_str(&format!("\"{hash:016x}\"")).unwrap_or(HeaderValue::from_static("\"0\""));
+        let image = Image { bytes, etag };
         let mut map = self.lock();
         if map.len() >= MAX_CACHED {
             map.clear();
@@ -43,7 +55,7 @@ impl ImageCache {
         image
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<ImageKey, Bytes>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<ImageKey, Image>> {
         self.0.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
@@ -66,7 +78,7 @@ pub async fn png(ctx: &WebContext, uri: &Uri) -> Response {
     };
     let image = ctx.images.get_or_render(ImageKey::Png(status, size), || badge::png(status, size));
     let disposition = format!("inline; filename=\"{}\"", badge::png_file_name(status, size));
-    let mut response = (code, [(header::CONTENT_TYPE, "image/png")], image).into_response();
+    let mut response = (code, [(header::CONTENT_TYPE, "image/png")], image.bytes).into_response();
     let headers = response.headers_mut();
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     if let Ok(v) = HeaderValue::from_str(&disposition) {
@@ -149,27 +161,18 @@ pub async fn flat(ctx: &WebContext, uri: &Uri, file: &str, request: &HeaderMap) 
             badge::flat_png(&label, message, colour)
         }
     });
-    // The image is fully named by what it shows, so that is its entity tag.
-    let etag = format!("\"{}-{}-{:x}\"", message, image.len(), fnv(&image));
-    if code == StatusCode::OK && request.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) == Some(&etag) {
-        return Ok(with_cache_headers((StatusCode::NOT_MODIFIED, ()).into_response(), &etag));
+    if code == StatusCode::OK && request.get(header::IF_NONE_MATCH) == Some(&image.etag) {
+        return Ok(with_cache_headers((StatusCode::NOT_MODIFIED, ()).into_response(), image.etag));
     }
     let content_type = if svg { "image/svg+xml; charset=utf-8" } else { "image/png" };
-    Ok(with_cache_headers((code, [(header::CONTENT_TYPE, content_type)], image).into_response(), &etag))
+    Ok(with_cache_headers((code, [(header::CONTENT_TYPE, content_type)], image.bytes).into_response(), image.etag))
 }
 
 /// Badges change when builds finish: caches (CDNs, GitHub's image proxy) must revalidate
 /// every time, which the entity tag makes cheap.
-fn with_cache_headers(mut response: Response, etag: &str) -> Response {
+fn with_cache_headers(mut response: Response, etag: HeaderValue) -> Response {
     let headers = response.headers_mut();
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache, max-age=0, must-revalidate"));
-    if let Ok(v) = HeaderValue::from_str(etag) {
-        headers.insert(header::ETAG, v);
-    }
+    headers.insert(header::ETAG, etag);
     response
-}
-
-/// FNV-1a: a stable fingerprint of the image bytes.
-fn fnv(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3))
 }

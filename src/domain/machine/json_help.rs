@@ -51,6 +51,22 @@ const FLAGS: &[(&str, &str)] = &[
     ("max=N", "Builds of builds/_all (default 15)."),
 ];
 
+/// The fixed-name children of `node`: patterns one level deeper whose last segment is not a
+/// placeholder (placeholders are upper case).
+fn children(node: &[String]) -> Vec<&'static str> {
+    let matches =
+        |pattern: &[&str]| pattern.iter().zip(node).all(|(p, n)| p == n || p.chars().all(|c| c.is_ascii_uppercase()));
+    RESOURCES
+        .iter()
+        .filter_map(|(pattern, _)| {
+            let segs: Vec<&str> = pattern.split('/').filter(|s| !s.is_empty()).collect();
+            let last = *segs.last()?;
+            (segs.len() == node.len() + 1 && matches(&segs) && !last.chars().all(|c| c.is_ascii_uppercase()))
+                .then_some(last)
+        })
+        .collect()
+}
+
 /// Real names for the examples.
 #[derive(Clone, Debug, Default)]
 pub struct Examples {
@@ -94,6 +110,16 @@ pub fn help_page(page: &Page, node: &[String], examples: &Examples) -> Markup {
                 code { "{\"error\": MESSAGE}" } " with the status 400, 404 or 500. "
                 "Times are epoch seconds; results are numbers (0 success, 1 warnings, 2 failure, 3 skipped, "
                 "4 exception, 5 retry, 6 cancelled)."
+            }
+            @let here = if node.is_empty() { json_root.clone() } else { format!("{json_root}{}/", node.iter().map(|s| crate::domain::web::text::quote(s)).collect::<Vec<_>>().join("/")) };
+            @let kids = children(node);
+            @if !kids.is_empty() {
+                h2 { "Children of /" (title) }
+                ul {
+                    @for child in kids {
+                        li { a href={ (here) (child) } { (child) } " (" a href={ (here) (child) "/help" } { "help" } ")" }
+                    }
+                }
             }
             h2 { "Resources" }
             table.info {
