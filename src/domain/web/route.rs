@@ -151,4 +151,20 @@ mod tests {
         assert_eq!(BuildNumber::parse("4").resolve(None), Some(4));
         assert_eq!(BuildNumber::parse("-1").resolve(None), None);
     }
+
+    #[test]
+    fn machine_readable_urls_have_their_routes() {
+        assert_eq!(Route::parse("/json"), Route::Json(vec![]));
+        assert_eq!(Route::parse("/json/builders/a%2Fb/"), Route::Json(vec!["builders".into(), "a/b".into()]));
+        assert_eq!(Route::parse("/rss/anything/else"), Route::Rss);
+        assert_eq!(Route::parse("/atom"), Route::Atom);
+        assert_eq!(Route::parse("/png/x"), Route::Png);
+        assert_eq!(Route::parse("/badges/linux.svg"), Route::Badge("linux.svg".into()));
+        assert_eq!(Route::parse("/badges/a/b.svg"), Route::Static("badges/a/b.svg".into()));
+        assert_eq!(Route::parse("/cc.xml"), Route::CcTray);
+        assert_eq!(Route::parse("/buildstatus"), Route::BuildStatus);
+        assert_eq!(Route::parse("/users/table/"), Route::Users);
+        assert_eq!(Route::parse("/users/table/3"), Route::User("3".into()));
+        assert_eq!(Route::parse("/users/3"), Route::User("3".into()));
+    }
 }
