@@ -116,4 +116,9 @@ async fn filters_choose_the_builds() {
     assert_eq!(odd.len(), 1);
     let none = get(&server, "/rss?project=elsewhere").await.1;
     assert!(titles(none).is_empty());
+    let release = titles(get(&server, "/rss?branch=release").await.1);
+    assert_eq!(release, ["Builder \"macos\": retry"], "the waterfall's branch filter");
+    let by_ann = titles(get(&server, "/atom?committer=Ann%20Lee%20%3Cann%40example.org%3E&branch=main").await.1);
+    assert_eq!(by_ann.len(), 6, "the waterfall's committer filter: {by_ann:?}");
+    assert!(titles(get(&server, "/atom?committer=bob").await.1).is_empty());
 }

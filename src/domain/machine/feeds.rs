@@ -6,7 +6,7 @@ use maud::{Markup, html};
 use super::xml::escape;
 use crate::domain::model::{Build, Step, Timestamp, property_string};
 use crate::domain::result::BuildResult;
-use crate::domain::web::args::Args;
+use crate::domain::web::args::{Args, BranchFilter};
 use crate::domain::web::layout::Site;
 use crate::domain::web::text::{path, quote};
 
@@ -24,6 +24,10 @@ pub struct FeedFilter {
     pub tags: Vec<String>,
     pub failures_only: bool,
     pub projects: Vec<String>,
+    /// The waterfall's `branch=`: any source stamp on a listed branch (`trunk` matches none).
+    pub branches: BranchFilter,
+    /// The waterfall's `committer=`: any of the build's authors listed.
+    pub committers: Vec<String>,
 }
 
 impl FeedFilter {
@@ -31,7 +35,14 @@ impl FeedFilter {
         let mut builders = args.all("builder");
         builders.extend(args.all("show"));
         let failures_only = args.first("failures_only").is_some_and(|v| !matches!(v, "false" | "0" | "no" | "off"));
-        Self { builders, tags: args.tags(), failures_only, projects: args.all("project") }
+        Self {
+            builders,
+            tags: args.tags(),
+            failures_only,
+            projects: args.all("project"),
+            branches: args.branches(),
+            committers: args.all("committer"),
+        }
     }
 
     /// Whether a finished build belongs in the feed.
@@ -43,6 +54,8 @@ impl FeedFilter {
         build.is_finished()
             && (!self.failures_only || build.result == Some(BuildResult::Failure))
             && (self.projects.is_empty() || project.is_some_and(|p| self.projects.contains(&p)))
+            && (self.branches.is_all() || build.sourcestamps.iter().any(|s| self.branches.matches(s.branch.as_deref())))
+            && (self.committers.is_empty() || build.blamelist.iter().any(|a| self.committers.contains(a)))
     }
 }
 
