@@ -47,8 +47,8 @@ const FLAGS: &[(&str, &str)] = &[
         "Repeatable: answer with these sub-resources of the node instead of the node itself, each under its path. An empty value includes the node's own object.",
     ),
     ("callback=NAME", "JSONP: the reply becomes NAME(JSON); a NAME that is not a JavaScript name is refused with 400."),
-    ("numbuilds=N", "Builds examined per builder in a slave's builders map (default 14)."),
-    ("max=N", "Builds of builds/_all (default 15)."),
+    ("numbuilds=N", "Builds examined per builder in a slave's builders map (default 14, at most 500)."),
+    ("max=N", "Builds of builds/_all (default 15, at most 500)."),
 ];
 
 /// The fixed-name children of `node`: patterns one level deeper whose last segment is not a

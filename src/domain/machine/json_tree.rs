@@ -131,6 +131,8 @@ impl fmt::Display for JsonArgError {
 
 /// Builds a 0.8 master keeps in memory per builder: the default of `max` and `numbuilds`.
 pub const CACHED_BUILDS: usize = 15;
+/// The most builds `max` and `numbuilds` may ask for, so one request stays bounded.
+pub const MAX_BUILDS: usize = 500;
 
 fn flag(args: &Args, name: &str, default: bool) -> bool {
     match args.first(name).map(str::to_ascii_lowercase).as_deref() {
@@ -162,8 +164,8 @@ impl JsonArgs {
             filter: flag(args, "filter", as_text),
             select: (!selects.is_empty()).then_some(selects),
             callback,
-            numbuilds: args.count("numbuilds", CACHED_BUILDS - 1).map_err(JsonArgError::Arg)?,
-            max: args.count("max", CACHED_BUILDS).map_err(JsonArgError::Arg)?,
+            numbuilds: args.count("numbuilds", CACHED_BUILDS - 1).map_err(JsonArgError::Arg)?.min(MAX_BUILDS),
+            max: args.count("max", CACHED_BUILDS).map_err(JsonArgError::Arg)?.min(MAX_BUILDS),
         })
     }
 }
@@ -303,6 +305,7 @@ mod tests {
         let bad = JsonArgs::parse(&Args::parse("callback=alert(1)")).unwrap_err();
         assert!(bad.to_string().contains("'alert(1)' is not a valid JavaScript name"), "{bad}");
         assert!(JsonArgs::parse(&Args::parse("max=x")).unwrap_err().to_string().contains("argument 'max'"));
+        assert_eq!(JsonArgs::parse(&Args::parse("max=100000")).unwrap().max, MAX_BUILDS);
         assert!(valid_callback("$jq_1.done") && !valid_callback("1x") && !valid_callback(".x"));
     }
 
