@@ -122,6 +122,7 @@ async fn svg_badges_say_the_result_of_the_newest_finished_build() {
         assert_eq!(got, status, "{uri}");
         assert_eq!(headers["content-type"], "image/svg+xml; charset=utf-8", "{uri}");
         assert_eq!(headers["cache-control"], "no-cache, max-age=0, must-revalidate", "{uri}");
+        assert_eq!(headers["content-security-policy"], "default-src 'none'; style-src 'unsafe-inline'", "{uri}");
         assert_eq!(svg_texts(&body), texts, "{uri}");
     }
     let (_, wide, _) = get(&server, "/badges/linux.svg?label=a%20much%20longer%20label").await;

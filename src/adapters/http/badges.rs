@@ -165,7 +165,14 @@ pub async fn flat(ctx: &WebContext, uri: &Uri, file: &str, request: &HeaderMap) 
         return Ok(with_cache_headers((StatusCode::NOT_MODIFIED, ()).into_response(), image.etag));
     }
     let content_type = if svg { "image/svg+xml; charset=utf-8" } else { "image/png" };
-    Ok(with_cache_headers((code, [(header::CONTENT_TYPE, content_type)], image.bytes).into_response(), image.etag))
+    let mut response =
+        with_cache_headers((code, [(header::CONTENT_TYPE, content_type)], image.bytes).into_response(), image.etag);
+    // Opened on its own, an SVG is a document: it may draw, never run anything.
+    response.headers_mut().insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'"),
+    );
+    Ok(response)
 }
 
 /// Badges change when builds finish: caches (CDNs, GitHub's image proxy) must revalidate
