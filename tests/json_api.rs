@@ -202,6 +202,9 @@ async fn errors_are_json_with_the_right_status() {
         let text = error["error"].as_str().unwrap_or_default();
         assert!(text.contains(message), "{uri}: expected «{message}» in {text}");
     }
+    let post = Request::builder().method("POST").uri("/json/builders").body(Body::empty()).expect("a request");
+    let response = server.router().oneshot(post).await.expect("an answer");
+    assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED, "only GET and HEAD");
 }
 
 #[tokio::test]
