@@ -1,7 +1,7 @@
 //! Records the versions of the main libraries from Cargo.lock, for the `/about` page.
 
 fn main() {
-    const SHOWN: &[&str] = &["axum", "hyper", "maud", "sqlx", "tokio", "serde", "chrono"];
+    const SHOWN: &[&str] = &["axum", "hyper", "maud", "sqlx", "tokio", "serde", "chrono", "tiny-skia"];
     println!("cargo::rerun-if-changed=Cargo.lock");
     let lock = std::fs::read_to_string("Cargo.lock").unwrap_or_default();
     let mut found = Vec::new();

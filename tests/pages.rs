@@ -197,6 +197,21 @@ fn hostile_uri() -> impl proptest::strategy::Strategy<Value = String> {
         "w1",
         "-0",
         "about",
+        "json",
+        "help",
+        "_all",
+        "source_stamp",
+        "pendingBuilds",
+        "rss",
+        "atom",
+        "png",
+        "badges",
+        "linux.svg",
+        "linux.png",
+        "cc.xml",
+        "buildstatus",
+        "users",
+        "table",
     ]);
     let query = prop::sample::select(vec![
         "",
@@ -209,6 +224,13 @@ fn hostile_uri() -> impl proptest::strategy::Strategy<Value = String> {
         "?no_builders=1&&&",
         "?=&=",
         "?maxsearch=0",
+        "?select=..%2F..&select=&callback=a.b",
+        "?callback=%3Cscript%3E",
+        "?builder=linux&number=x&size=large",
+        "?builder=%3Cscript%3Ealert('x')%3C%2Fscript%3E&number=-1",
+        "?as_text=1&filter=0&max=99999999999999999999",
+        "?label=%3Cscript%3E&style=plastic",
+        "?failures_only=1&project=%00",
     ]);
     (prop::collection::vec(segment, 0..8), query).prop_map(|(segs, q)| format!("/{}{q}", segs.join("/")))
 }

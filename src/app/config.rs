@@ -10,7 +10,7 @@ use super::hook_config::{self, HookConfig};
 use super::poller_config;
 use crate::adapters::git_poller::GitPollerSettings;
 use crate::domain::hooks::Dialect;
-use crate::domain::web::layout::Site;
+use crate::domain::web::layout::{FEEDS, Site};
 
 /// The configuration of a `buildstatus` process.
 #[derive(Clone, Debug, PartialEq)]
@@ -118,6 +118,17 @@ impl Config {
             "order_console_by_time" => {
                 self.site.order_console_by_time = value.as_bool().ok_or("expected true or false")?;
             }
+            "provide_feeds" => {
+                let list = value.as_array().ok_or("expected a list such as [\"atom\", \"json\", \"rss\"]")?;
+                let mut feeds = Vec::new();
+                for item in list {
+                    match item.as_str() {
+                        Some(f) if FEEDS.contains(&f) => feeds.push(f.to_owned()),
+                        _ => return Err(format!("{item} is not one of \"atom\", \"json\", \"rss\"")),
+                    }
+                }
+                self.site.provide_feeds = feeds;
+            }
             other => return Err(format!("unknown key '{other}'")),
         }
         Ok(())
@@ -186,6 +197,14 @@ mod tests {
                 "window: expected a whole number, found string",
             ]
         );
+    }
+
+    #[test]
+    fn provide_feeds_lists_known_feeds_only() {
+        let c = Config::parse("provide_feeds = [\"json\"]", Path::new(".")).unwrap();
+        assert!(c.site.provides("json") && !c.site.provides("rss"));
+        let problems = Config::parse("provide_feeds = [\"json\", \"xml\"]", Path::new(".")).unwrap_err();
+        assert_eq!(problems, ["provide_feeds: \"xml\" is not one of \"atom\", \"json\", \"rss\""]);
     }
 
     #[test]

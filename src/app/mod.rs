@@ -169,6 +169,7 @@ impl StatusServer {
             site: setup.site,
             public_html: setup.public_html,
             change_sources: setup.change_sources,
+            images: Default::default(),
         };
         let pollers: Arc<dyn PollTrigger> = if setup.git_pollers.is_empty() {
             Arc::new(NoPollers)

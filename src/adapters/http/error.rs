@@ -6,7 +6,6 @@ use axum::response::{IntoResponse, Response};
 use super::WebContext;
 use crate::domain::web::args::ArgError;
 use crate::domain::web::layout::{Page, error_page};
-use crate::domain::web::text::path_to_root;
 use crate::ports::{LogError, StoreError};
 
 #[derive(Debug)]
@@ -54,14 +53,7 @@ impl WebError {
                 )
             }
         };
-        let page = Page {
-            site: &ctx.site,
-            root: path_to_root(request_path),
-            now: ctx.clock.now(),
-            reload: None,
-            alert: None,
-            live: None,
-        };
+        let page = Page::plain(&ctx.site, request_path, ctx.clock.now());
         let body = error_page(&page, heading, &detail).into_string();
         (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response()
     }

@@ -4,12 +4,17 @@
 //!
 //! Tests start it on a free loopback port and talk to it with an HTTP client and Chromium.
 
+mod badges;
+mod cctray;
 mod error;
+mod feeds;
 mod files;
 pub mod hooks;
+mod json;
 mod live;
 mod logs;
 mod pages;
+mod people;
 mod views;
 
 use std::path::PathBuf;
@@ -24,6 +29,7 @@ use crate::domain::web::layout::Site;
 use crate::domain::web::route::Route;
 use crate::ports::{Clock, EventFeed, LogStore, StatusReader};
 
+pub use badges::ImageCache;
 pub use error::WebError;
 
 /// Everything the web server reads from.
@@ -40,6 +46,8 @@ pub struct WebContext {
     pub public_html: Option<PathBuf>,
     /// Descriptions of the change sources, for `/changes`.
     pub change_sources: Vec<String>,
+    /// Status images already rendered.
+    pub images: ImageCache,
 }
 
 /// The router of the whole site.
@@ -65,6 +73,15 @@ async fn dispatch(State(ctx): State<Arc<WebContext>>, request: Request) -> Respo
         Route::Log(b, n, s, l) => logs::html(&ctx, &method, &uri, &b, &n, &s, &l).await,
         Route::LogText(b, n, s, l) => logs::text(&ctx, &method, &b, &n, &s, &l).await,
         Route::Events => live::events(&ctx, request.headers(), &uri),
+        Route::Json(segments) => Ok(json::answer(&ctx, &uri, &segments).await),
+        Route::Rss => feeds::feed(&ctx, &uri, feeds::Format::Rss).await,
+        Route::Atom => feeds::feed(&ctx, &uri, feeds::Format::Atom).await,
+        Route::Png => Ok(badges::png(&ctx, &uri).await),
+        Route::Badge(file) => badges::flat(&ctx, &uri, &file, request.headers()).await,
+        Route::CcTray => cctray::cc(&ctx, &uri).await,
+        Route::BuildStatus => people::buildstatus(&ctx, &uri).await,
+        Route::Users => people::users(&ctx, &uri, None).await,
+        Route::User(uid) => people::users(&ctx, &uri, Some(&uid)).await,
         route => pages::page(&ctx, &uri, route).await,
     };
     answer.unwrap_or_else(|e| e.into_response(&ctx, &path))

@@ -105,7 +105,19 @@ pub async fn page(ctx: &WebContext, uri: &Uri, route: Route) -> Result<Response,
         }
         Route::Workers => (workers(ctx, &page, &args).await?, false),
         Route::Worker(name) => (worker(ctx, &page, &args, &name).await?, true),
-        Route::Static(_) | Route::Log(..) | Route::LogText(..) | Route::Events => {
+        Route::Static(_)
+        | Route::Log(..)
+        | Route::LogText(..)
+        | Route::Json(_)
+        | Route::Rss
+        | Route::Atom
+        | Route::Png
+        | Route::Badge(_)
+        | Route::CcTray
+        | Route::BuildStatus
+        | Route::Users
+        | Route::User(_)
+        | Route::Events => {
             return Err(WebError::Internal("route dispatched to the wrong handler".to_owned()));
         }
     };

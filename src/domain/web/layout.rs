@@ -22,6 +22,8 @@ pub struct Site {
     pub num_events_max: Option<usize>,
     /// Order the console's revisions by the change's time instead of by arrival.
     pub order_console_by_time: bool,
+    /// Which of `atom`, `json` and `rss` are served (`provide_feeds`).
+    pub provide_feeds: Vec<String>,
 }
 
 impl Default for Site {
@@ -36,7 +38,18 @@ impl Default for Site {
             num_events: 200,
             num_events_max: None,
             order_console_by_time: false,
+            provide_feeds: FEEDS.iter().map(|f| (*f).to_owned()).collect(),
         }
+    }
+}
+
+/// The machine-readable resources that `provide_feeds` can turn off.
+pub const FEEDS: [&str; 3] = ["atom", "json", "rss"];
+
+impl Site {
+    /// Whether `/atom`, `/json` or `/rss` (by that name) is served.
+    pub fn provides(&self, feed: &str) -> bool {
+        self.provide_feeds.iter().any(|f| f == feed)
     }
 }
 
@@ -54,6 +67,13 @@ pub struct Page<'a> {
     /// When set, the page updates itself from the live event stream (see `assets/live.js`),
     /// starting after this sequence number: the newest event the page's content includes.
     pub live: Option<u64>,
+}
+
+impl<'a> Page<'a> {
+    /// A page at `request_path` with no reload, alert or live updates.
+    pub fn plain(site: &'a Site, request_path: &str, now: Timestamp) -> Self {
+        Self { site, root: super::text::path_to_root(request_path), now, reload: None, alert: None, live: None }
+    }
 }
 
 /// Navigation links of the header bar: (path from root, label).
@@ -94,6 +114,7 @@ pub fn frame(page: &Page, title: &str, content: Markup) -> Markup {
                     @for (path, label) in NAV {
                         " - " a href={ (root) (path) } { (label) }
                     }
+                    @if page.site.show_users_page { " - " a href={ (root) "users" } { "Users" } }
                 }
                 @if let Some(alert) = page.alert.as_deref().filter(|a| !a.is_empty()) {
                     div.alert { (alert) }

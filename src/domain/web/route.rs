@@ -33,6 +33,23 @@ pub enum Route {
     Console,
     /// The live stream of status events (Server-Sent Events).
     Events,
+    /// `/json/...`: the JSON API; the decoded segments after `json`.
+    Json(Vec<String>),
+    /// `/rss` and `/atom` (any sub-path names the same feed).
+    Rss,
+    Atom,
+    /// `/png` (any sub-path names the same image).
+    Png,
+    /// `/badges/FILE`: `BUILDER.svg` or `BUILDER.png`.
+    Badge(String),
+    /// `/cc.xml`: the cctray feed.
+    CcTray,
+    /// `/buildstatus?builder=&number=`: one build's steps, for the console's pop-up.
+    BuildStatus,
+    /// `/users` or `/users/table`.
+    Users,
+    /// `/users/UID` or `/users/table/UID` (the text as given).
+    User(String),
     /// Anything else: a file of `public_html`, or a built-in asset, or 404.
     Static(String),
 }
@@ -103,6 +120,15 @@ impl Route {
             ["tgrid"] => Self::TransposedGrid,
             ["console"] => Self::Console,
             ["events"] => Self::Events,
+            ["json", rest @ ..] => Self::Json(rest.iter().map(|x| own(x)).collect()),
+            ["rss", ..] => Self::Rss,
+            ["atom", ..] => Self::Atom,
+            ["png", ..] => Self::Png,
+            ["badges", file] => Self::Badge(own(file)),
+            ["cc.xml"] => Self::CcTray,
+            ["buildstatus"] => Self::BuildStatus,
+            ["users"] | ["users", "table"] => Self::Users,
+            ["users", uid] | ["users", "table", uid] => Self::User(own(uid)),
             _ => Self::Static(raw.join("/")),
         }
     }
@@ -137,5 +163,21 @@ mod tests {
         assert_eq!(BuildNumber::parse("-0"), BuildNumber::Invalid("-0".into()));
         assert_eq!(BuildNumber::parse("4").resolve(None), Some(4));
         assert_eq!(BuildNumber::parse("-1").resolve(None), None);
+    }
+
+    #[test]
+    fn machine_readable_urls_have_their_routes() {
+        assert_eq!(Route::parse("/json"), Route::Json(vec![]));
+        assert_eq!(Route::parse("/json/builders/a%2Fb/"), Route::Json(vec!["builders".into(), "a/b".into()]));
+        assert_eq!(Route::parse("/rss/anything/else"), Route::Rss);
+        assert_eq!(Route::parse("/atom"), Route::Atom);
+        assert_eq!(Route::parse("/png/x"), Route::Png);
+        assert_eq!(Route::parse("/badges/linux.svg"), Route::Badge("linux.svg".into()));
+        assert_eq!(Route::parse("/badges/a/b.svg"), Route::Static("badges/a/b.svg".into()));
+        assert_eq!(Route::parse("/cc.xml"), Route::CcTray);
+        assert_eq!(Route::parse("/buildstatus"), Route::BuildStatus);
+        assert_eq!(Route::parse("/users/table/"), Route::Users);
+        assert_eq!(Route::parse("/users/table/3"), Route::User("3".into()));
+        assert_eq!(Route::parse("/users/3"), Route::User("3".into()));
     }
 }

@@ -1,6 +1,7 @@
 //! `/console` (spec-web-displays §4.5–4.7): renders the console that `views::console` computed.
-//! A box links to the build it stands for (the old page's pop-up needed a script; a plain link
-//! works everywhere and keeps the `buildstatus` fragment one click away in its tooltip).
+//! A box links to the page of the build it stands for, and its tooltip says the build's number,
+//! text and ETA: the old page's pop-up of `/buildstatus` needed a script, a plain link works
+//! everywhere.
 
 use maud::{Markup, html};
 

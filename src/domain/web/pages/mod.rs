@@ -4,24 +4,28 @@
 mod build;
 mod builder;
 mod builders;
+mod buildstatus;
 mod changes;
 mod console;
 mod grid;
 mod home;
 mod recent;
 mod step;
+mod users;
 mod waterfall;
 mod workers;
 
 pub use build::build_page;
 pub use builder::{BuilderPage, builder_page};
 pub use builders::{BuilderRow, activity_lines, builders_page};
+pub use buildstatus::buildstatus_fragment;
 pub use changes::{change_page, changes_page};
 pub use console::{ConsoleHeading, console_page};
 pub use grid::{GridFilters, grid_page};
 pub use home::{about_page, home_page};
 pub use recent::{build_line, build_table, one_line_per_build, one_line_per_builder};
 pub use step::step_page;
+pub use users::{user_page, users_page};
 pub use waterfall::{ColumnHead, WaterfallPage, waterfall_help, waterfall_page};
 pub use workers::{WorkerPage, WorkerRow, worker_page, workers_page};
 

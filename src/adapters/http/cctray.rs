@@ -1,0 +1,31 @@
+//! `/cc.xml`: each chosen builder's newest finished build and whether it is building.
+
+use axum::http::{Uri, header};
+use axum::response::{IntoResponse, Response};
+
+use super::{WebContext, WebError};
+use crate::domain::machine::cctray::{Project, cc_xml};
+use crate::domain::web::args::Args;
+use crate::domain::web::text::natural_cmp;
+use crate::ports::BuildQuery;
+
+/// `builder=` (repeatable) and `category=`/`tag=` narrow the builders.
+pub async fn cc(ctx: &WebContext, uri: &Uri) -> Result<Response, WebError> {
+    let args = Args::parse(uri.query().unwrap_or(""));
+    let (named, tags) = (args.all("builder"), args.tags());
+    let mut builders = ctx.reader.builders().await?;
+    builders.sort_by(|a, b| natural_cmp(&a.name, &b.name));
+    builders.retain(|b| (named.is_empty() || named.contains(&b.name)) && (tags.is_empty() || b.matches_any_tag(&tags)));
+    let mut projects = Vec::new();
+    for b in builders {
+        let last_q = BuildQuery { finished: Some(true), ..BuildQuery::of_builder(&b.name, 1) };
+        let last = ctx.reader.builds(&last_q).await?.into_iter().next();
+        let running_q = BuildQuery { finished: Some(false), ..BuildQuery::of_builder(&b.name, 1) };
+        let building = !ctx.reader.builds(&running_q).await?.is_empty();
+        projects.push(Project { name: b.name, last, building });
+    }
+    let mut response =
+        ([(header::CONTENT_TYPE, "application/xml; charset=utf-8")], cc_xml(&ctx.site, &projects)).into_response();
+    response.headers_mut().insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-cache"));
+    Ok(response)
+}

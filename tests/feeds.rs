@@ -1,0 +1,124 @@
+//! `/rss` and `/atom` on the fixed history: snapshots, the selection rules, and the check a
+//! feed reader makes — Python's `feedparser` must read both without complaint (bozo false).
+//! feedparser is a required test peer (`.ci/run` installs it); without it this test fails.
+
+mod common;
+
+use std::process::Command;
+use std::sync::Arc;
+
+use axum::body::{Body, to_bytes};
+use axum::http::{HeaderMap, Request, StatusCode};
+use buildstatus::app::{Setup, StatusServer};
+use buildstatus::ports::ManualClock;
+use common::{at, record_fixture};
+use tower::ServiceExt;
+
+async fn server() -> StatusServer {
+    let clock = Arc::new(ManualClock::new(at(45)));
+    let server = StatusServer::start_with_clock(Setup::default(), clock).await.expect("server starts");
+    record_fixture(&server.sink()).await;
+    server
+}
+
+async fn get(server: &StatusServer, uri: &str) -> (StatusCode, String, HeaderMap) {
+    let req = Request::builder().uri(uri).body(Body::empty()).expect("a request");
+    let response = server.router().oneshot(req).await.expect("an answer");
+    let status = response.status();
+    let headers = response.headers().clone();
+    let body = to_bytes(response.into_body(), usize::MAX).await.expect("a body");
+    (status, String::from_utf8_lossy(&body).into_owned(), headers)
+}
+
+fn snapshot(name: &str, body: &str) {
+    insta::with_settings!({ snapshot_path => "../snapshots", prepend_module_to_snapshot => false }, {
+        insta::assert_snapshot!(name, body);
+    });
+}
+
+const PARSE: &str = r#"
+import json, sys
+import feedparser
+d = feedparser.parse(sys.argv[1])
+print(json.dumps({
+    "bozo": bool(d.bozo),
+    "problem": str(d.get("bozo_exception", "")),
+    "version": d.version,
+    "title": d.feed.get("title"),
+    "entries": [{"title": e.title, "link": e.link, "id": e.id, "summary": e.get("summary", "")} for e in d.entries],
+}))
+"#;
+
+/// What feedparser makes of `feed`.
+fn feedparser(feed: &str) -> serde_json::Value {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("feed.xml");
+    std::fs::write(&file, feed).expect("write");
+    let out = Command::new("python3").args(["-c", PARSE]).arg(&file).output().expect("python3 runs");
+    assert!(
+        out.status.success(),
+        "feedparser failed (install it with `python3 -m pip install feedparser`): {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("feedparser's report")
+}
+
+#[tokio::test]
+async fn both_feeds_render_as_recorded_and_parse_cleanly() {
+    let server = server().await;
+    for (name, uri, version) in [("feed_rss", "/rss", "rss20"), ("feed_atom", "/atom", "atom10")] {
+        let (status, body, headers) = get(&server, uri).await;
+        assert_eq!(status, StatusCode::OK, "{uri}");
+        assert_eq!(headers["content-type"], "text/xml; charset=UTF-8");
+        assert!(body.starts_with("<?xml version=\"1.0\""), "the declaration comes first");
+        snapshot(name, &body);
+        let parsed = feedparser(&body);
+        assert_eq!(parsed["bozo"], false, "{uri}: {}", parsed["problem"]);
+        assert_eq!(parsed["version"], version);
+        assert_eq!(parsed["title"], "Build status of Buildbot");
+        let entries = parsed["entries"].as_array().expect("entries");
+        // 5 linux builds, macos #0 and the hostile builder's #0 are finished; macos #1 runs.
+        assert_eq!(entries.len(), 7, "{uri}");
+        assert_eq!(entries[0]["title"], "Builder \"linux\": success", "newest first");
+        assert_eq!(entries[0]["link"], "http://localhost:8010/builders/linux/builds/4");
+        let hostile = entries.iter().find(|e| e["title"].as_str().unwrap_or("").contains("<script>"));
+        let hostile = hostile.expect("the hostile builder's build, its name as text");
+        assert_eq!(
+            hostile["link"],
+            "http://localhost:8010/builders/%3Cscript%3Ealert%28%27x%27%29%3C%2Fscript%3E/builds/0"
+        );
+        let failure = entries.iter().find(|e| e["title"] == "Builder \"linux\": failure").expect("the failed build");
+        let summary = failure["summary"].as_str().unwrap_or("");
+        assert!(summary.contains("Failed step(s): <b>test</b>"), "{summary}");
+        assert!(summary.contains("Last lines of build log &quot;stdio&quot;:\ncc -c main.c\nok\n"), "{summary}");
+        assert!(summary.contains("warning: &lt;b&gt;unused&lt;/b&gt;"), "log text stays text: {summary}");
+        let ids: std::collections::BTreeSet<&str> = entries.iter().filter_map(|e| e["id"].as_str()).collect();
+        assert_eq!(ids.len(), entries.len(), "every entry has its own id");
+    }
+}
+
+#[tokio::test]
+async fn filters_choose_the_builds() {
+    let server = server().await;
+    let titles = |body: String| -> Vec<String> {
+        feedparser(&body)["entries"]
+            .as_array()
+            .expect("entries")
+            .iter()
+            .map(|e| e["title"].as_str().unwrap_or("").to_owned())
+            .collect()
+    };
+    let only_failures = titles(get(&server, "/rss?failures_only=true").await.1);
+    assert_eq!(only_failures, ["Builder \"linux\": failure"]);
+    let macos = titles(get(&server, "/atom/anything?show=macos&builder=nope").await.1);
+    assert_eq!(macos, ["Builder \"macos\": retry"], "sub-paths are the feed; unknown builders ignored");
+    let odd = titles(get(&server, "/rss?category=odd").await.1);
+    assert_eq!(odd.len(), 1);
+    let none = get(&server, "/rss?project=elsewhere").await.1;
+    assert!(titles(none).is_empty());
+    let release = titles(get(&server, "/rss?branch=release").await.1);
+    assert_eq!(release, ["Builder \"macos\": retry"], "the waterfall's branch filter");
+    let by_ann = titles(get(&server, "/atom?committer=Ann%20Lee%20%3Cann%40example.org%3E&branch=main").await.1);
+    assert_eq!(by_ann.len(), 6, "the waterfall's committer filter: {by_ann:?}");
+    assert!(titles(get(&server, "/atom?committer=bob").await.1).is_empty());
+}
