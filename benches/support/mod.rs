@@ -9,7 +9,7 @@ use axum::http::Request;
 use buildstatus::adapters::sqlite::SqliteStore;
 use buildstatus::app::{Setup, StatusServer, Storage};
 
-use buildstatus::domain::model::{Build, Builder, SourceStamp, Step, Worker};
+use buildstatus::domain::model::{Build, Builder, Change, SourceStamp, Step, Worker};
 use buildstatus::domain::result::BuildResult;
 use buildstatus::domain::state::Mutation;
 use buildstatus::ports::{Commit, StatusStore};
@@ -26,6 +26,25 @@ pub fn sizes() -> Vec<usize> {
 
 fn at(minute: i64) -> chrono::DateTime<chrono::Utc> {
     chrono::DateTime::from_timestamp(1_600_000_000 + minute * 60, 0).unwrap_or_default()
+}
+
+/// The change that round `number` of every builder builds.
+fn change(number: u32, minute: i64) -> Change {
+    Change {
+        number: u64::from(number) + 1,
+        who: ["Ann <ann@example.org>", "Bob <bob@example.org>", "Cy <cy@example.org>"][number as usize % 3].into(),
+        files: vec!["src/main.c".into()],
+        comments: format!("Change {number}"),
+        revision: Some(format!("{number:040x}")),
+        when: at(minute),
+        branch: Some("main".into()),
+        category: None,
+        revlink: None,
+        properties: Default::default(),
+        repository: String::new(),
+        project: String::new(),
+        codebase: String::new(),
+    }
 }
 
 fn build(builder: &str, number: u32, minute: i64) -> Build {
@@ -49,6 +68,7 @@ fn build(builder: &str, number: u32, minute: i64) -> Build {
         sourcestamps: vec![SourceStamp {
             branch: Some("main".into()),
             revision: Some(format!("{number:040x}")),
+            changes: vec![u64::from(number) + 1],
             ..SourceStamp::default()
         }],
         blamelist: vec!["Ann <ann@example.org>".into()],
@@ -64,7 +84,14 @@ fn build(builder: &str, number: u32, minute: i64) -> Build {
 
 /// A data directory holding `builds` builds over 20 builders, made once.
 pub async fn history(builds: usize) -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target").join("bench-data").join(format!("builds-{builds}"));
+    history_of(BUILDERS, builds).await
+}
+
+/// A data directory holding `builds` builds over `builders` builders, made once. Round `n`
+/// of every builder builds change `n + 1`, so the console and grid have revisions to show.
+pub async fn history_of(builders: usize, builds: usize) -> PathBuf {
+    let name = format!("builders-{builders}-builds-{builds}");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target").join("bench-data").join(name);
     let done = dir.join("complete");
     if done.exists() {
         return dir;
@@ -73,7 +100,7 @@ pub async fn history(builds: usize) -> PathBuf {
     std::fs::create_dir_all(&dir).expect("bench dir");
     let store = SqliteStore::open(&dir.join("buildstatus.sqlite")).await.expect("store");
     let mut setup = vec![Mutation::PutWorker(Worker { name: "w1".into(), connected: true, ..Worker::default() })];
-    for b in 0..BUILDERS {
+    for b in 0..builders {
         setup.push(Mutation::PutBuilder(Builder {
             name: format!("builder-{b}"),
             workers: vec!["w1".into()],
@@ -81,11 +108,12 @@ pub async fn history(builds: usize) -> PathBuf {
         }));
     }
     store.commit(&Commit { mutations: setup, next_log_id: 1, ..Commit::default() }).await.expect("commit");
-    let per_builder = builds / BUILDERS;
+    let per_builder = builds / builders;
     let mut batch = Vec::new();
     for n in 0..per_builder {
-        for b in 0..BUILDERS {
-            batch.push(Mutation::PutBuild(build(&format!("builder-{b}"), n as u32, (n * BUILDERS + b) as i64)));
+        batch.push(Mutation::PutChange(change(n as u32, (n * builders) as i64)));
+        for b in 0..builders {
+            batch.push(Mutation::PutBuild(build(&format!("builder-{b}"), n as u32, (n * builders + b) as i64)));
         }
         if batch.len() >= 20_000 || n + 1 == per_builder {
             let commit = Commit { mutations: std::mem::take(&mut batch), next_log_id: 1, ..Commit::default() };

@@ -1,0 +1,41 @@
+//! View cost against history size: `/console` (200 builders × 50 revisions) and `/waterfall`
+//! (200 builders, 200 time rows) with 10,000 and 1,000,000 builds in the SQLite store. A view
+//! reads a bounded slice of each builder's history, so its cost must not grow with the rest.
+//!
+//! `cargo bench --bench views` (set `BUILDSTATUS_BENCH_VIEW_SIZES=10000` for a quick run).
+
+mod support;
+
+use std::sync::Arc;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+
+const BUILDERS: usize = 200;
+
+fn sizes() -> Vec<usize> {
+    std::env::var("BUILDSTATUS_BENCH_VIEW_SIZES")
+        .ok()
+        .map(|s| s.split(',').filter_map(|n| n.trim().parse().ok()).collect())
+        .unwrap_or_else(|| vec![10_000, 1_000_000])
+}
+
+fn views(c: &mut Criterion) {
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let mut group = c.benchmark_group("views");
+    group.sample_size(10);
+    for builds in sizes() {
+        let server = runtime.block_on(async { support::server(support::history_of(BUILDERS, builds).await).await });
+        let server = Arc::new(server);
+        for (name, uri) in
+            [("console", "/console?revs=50"), ("waterfall", "/waterfall?num_events=200"), ("grid", "/grid")]
+        {
+            group.bench_function(format!("{name}/{builds}"), |b| {
+                b.to_async(&runtime).iter(|| support::fetch(&server, uri))
+            });
+        }
+    }
+    group.finish();
+}
+
+criterion_group!(benches, views);
+criterion_main!(benches);
