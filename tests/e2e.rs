@@ -6,6 +6,7 @@ mod common;
 use std::process::Command;
 
 use common::start_binary;
+use futures_util::StreamExt;
 
 fn client() -> reqwest::Client {
     reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("a client")
@@ -119,4 +120,26 @@ fn check_config_reports_every_problem() {
         err.contains("3 problem(s)") && err.contains("listen:") && err.contains("numbuilds:") && err.contains("foo:"),
         "{err}"
     );
+}
+
+#[tokio::test]
+async fn a_live_page_does_not_keep_the_server_from_stopping() {
+    let mut demo = start_binary(&["demo", "--history", "50"]);
+    let events = client().get(format!("{}/events", demo.base)).send().await.expect("stream");
+    assert_eq!(events.headers()["content-type"], "text/event-stream");
+    let mut stream = events.bytes_stream();
+    let first = stream.next().await.expect("a first message").expect("readable");
+    assert!(String::from_utf8_lossy(&first).contains("retry:"), "the stream tells how soon to reconnect");
+    // SIGTERM: a graceful stop must not wait for the endless stream.
+    let pid = demo.child.id().to_string();
+    assert!(std::process::Command::new("kill").args(["-TERM", &pid]).status().expect("kill").success());
+    let started = std::time::Instant::now();
+    loop {
+        if let Some(status) = demo.child.try_wait().expect("wait") {
+            assert!(status.success(), "a clean exit: {status}");
+            break;
+        }
+        assert!(started.elapsed() < std::time::Duration::from_secs(10), "still running 10 s after SIGTERM");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
 }

@@ -226,6 +226,13 @@ impl StatusServer {
         self.router.clone()
     }
 
+    /// Ends every live `/events` stream (and refuses none later: new ones end at once). A
+    /// master serving [`StatusServer::router`] itself calls this before a graceful shutdown,
+    /// which would otherwise wait for those endless responses.
+    pub fn end_live_streams(&self) {
+        let _ = self.stop_live.send(true);
+    }
+
     /// Serves the pages on `listener` until `shutdown` completes.
     pub async fn serve(
         &self,
@@ -235,6 +242,7 @@ impl StatusServer {
         let stop_live = self.stop_live.clone();
         let shutdown = async move {
             shutdown.await;
+            // As `end_live_streams`, from a task that cannot borrow the server.
             let _ = stop_live.send(true);
         };
         http::serve(listener, self.router(), shutdown).await
