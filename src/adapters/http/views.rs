@@ -123,7 +123,8 @@ pub async fn waterfall_page(ctx: &WebContext, page: &Page<'_>, args: &Args) -> R
             && (projects.is_empty()
                 || b.property("project").is_some_and(|p| projects.contains(&crate::domain::model::property_string(p))))
     };
-    let mut reads: Vec<usize> = vec![16.min(num_events + 1).max(4); heads.len()];
+    // Start shallow: with many builders, a page of rows spans few builds of each.
+    let mut reads: Vec<usize> = vec![4; heads.len()];
     let mut columns_builds: Vec<(Vec<Build>, bool)> = vec![(Vec::new(), false); heads.len()];
     let activity = if opts.show_events { ctx.reader.activity(ACTIVITY_READ).await? } else { Vec::new() };
     let events: Vec<_> = heads.iter().map(|h| builder_events(&activity, &h.0)).collect();
@@ -277,8 +278,17 @@ pub async fn console_page(ctx: &WebContext, page: &Page<'_>, args: &Args) -> Res
     let mut lists = Vec::new();
     for builder in &builders {
         let (state, _) = state_of(ctx, builder, &workers).await?;
-        // Forced builds (without changes) are walked over, so read a little more than `revs`.
-        let builds = ctx.reader.builds(&BuildQuery::of_builder(&builder.name, revs * 2)).await?;
+        // Builds without changes (forced ones) are walked over and not counted: read deeper
+        // until `revs` builds with changes are in hand or the history ends.
+        let mut depth = revs + 8;
+        let builds = loop {
+            let builds = ctx.reader.builds(&BuildQuery::of_builder(&builder.name, depth)).await?;
+            let with_changes = builds.iter().filter(|b| b.sourcestamps.iter().any(|s| !s.changes.is_empty())).count();
+            if with_changes >= revs || builds.len() < depth || depth >= revs * 8 {
+                break builds;
+            }
+            depth *= 2;
+        };
         lists.push((state == BuilderState::Offline, builds));
     }
     let console_builders: Vec<ConsoleBuilder> = builders
