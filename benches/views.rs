@@ -1,6 +1,7 @@
 //! View cost against history size: `/console` (200 builders × 50 revisions) and `/waterfall`
 //! (200 builders, 200 time rows) with 10,000 and 1,000,000 builds in the SQLite store. A view
-//! reads a bounded slice of each builder's history, so its cost must not grow with the rest.
+//! reads a bounded slice of each builder's history, so its cost must not grow with the rest;
+//! asked again while nothing happened, it comes from the view cache.
 //!
 //! `cargo bench --bench views` (set `BUILDSTATUS_BENCH_VIEW_SIZES=10000` for a quick run).
 

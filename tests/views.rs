@@ -200,3 +200,23 @@ async fn a_follower_older_than_the_bus_catches_up_from_the_journal() {
     // Every number the journal holds is there (only log chunks are missing, and only if old).
     assert!(journaled.len() > 20, "{journaled:?}");
 }
+
+#[tokio::test]
+async fn a_view_asked_for_again_is_the_same_until_the_status_changes() {
+    // The clock stands still, so only a status change may change the page.
+    let server = server().await;
+    let (_, first) = get(&server, "/console").await;
+    let (_, again) = get(&server, "/console").await;
+    assert_eq!(first, again);
+    assert!(first.contains("DevStatusBox running"), "macos #1 runs");
+    let finished = StatusEvent::BuildFinished {
+        builder: "macos".into(),
+        number: 1,
+        result: BuildResult::Failure,
+        text: vec!["failed".into()],
+        at: at(45),
+    };
+    server.sink().record(finished).await.expect("recorded");
+    let (_, after) = get(&server, "/console").await;
+    assert!(!after.contains("DevStatusBox running") && after.contains("DevStatusBox failure"), "{after}");
+}

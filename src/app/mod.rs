@@ -170,6 +170,7 @@ impl StatusServer {
             public_html: setup.public_html,
             change_sources: setup.change_sources,
             images: Default::default(),
+            views: Default::default(),
         };
         let pollers: Arc<dyn PollTrigger> = if setup.git_pollers.is_empty() {
             Arc::new(NoPollers)

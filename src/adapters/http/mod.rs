@@ -15,6 +15,7 @@ mod live;
 mod logs;
 mod pages;
 mod people;
+mod view_cache;
 mod views;
 
 use std::path::PathBuf;
@@ -48,6 +49,8 @@ pub struct WebContext {
     pub change_sources: Vec<String>,
     /// Status images already rendered.
     pub images: ImageCache,
+    /// Views already rendered for the current status.
+    pub views: view_cache::ViewCache,
 }
 
 /// The router of the whole site.

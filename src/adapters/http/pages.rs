@@ -4,6 +4,9 @@ use axum::http::{Uri, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::Markup;
 
+use bytes::Bytes;
+
+use super::view_cache::ViewKey;
 use super::{WebContext, WebError, views};
 use crate::domain::model::{Build, BuilderState, Worker, property_string};
 use crate::domain::web::args::Args;
@@ -41,10 +44,18 @@ pub async fn page(ctx: &WebContext, uri: &Uri, route: Route) -> Result<Response,
             | Route::Console
     )
     .then_some(seq);
+    // Pages show time to the second; a view cached for this second is exactly this view.
+    let now = ctx.clock.now();
+    let now = chrono::DateTime::from_timestamp(now.timestamp(), 0).unwrap_or(now);
+    let is_view = matches!(route, Route::Waterfall | Route::Grid | Route::TransposedGrid | Route::Console);
+    let key = is_view.then(|| ViewKey { uri: uri.to_string(), seq, second: now.timestamp() });
+    if let Some(body) = key.as_ref().and_then(|k| ctx.views.get(k)) {
+        return Ok(html(body, true));
+    }
     let page = Page {
         site: &ctx.site,
         root: path_to_root(uri.path()),
-        now: ctx.clock.now(),
+        now,
         reload,
         alert: args.first("alert_msg").map(str::to_owned),
         live,
@@ -121,11 +132,19 @@ pub async fn page(ctx: &WebContext, uri: &Uri, route: Route) -> Result<Response,
             return Err(WebError::Internal("route dispatched to the wrong handler".to_owned()));
         }
     };
-    let mut response = ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], markup.into_string()).into_response();
+    let body = Bytes::from(markup.into_string());
+    if let Some(key) = key {
+        ctx.views.put(key, body.clone());
+    }
+    Ok(html(body, no_cache))
+}
+
+fn html(body: Bytes, no_cache: bool) -> Response {
+    let mut response = ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response();
     if no_cache {
         response.headers_mut().insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-cache"));
     }
-    Ok(response)
+    response
 }
 
 fn libraries() -> Vec<(&'static str, &'static str)> {
