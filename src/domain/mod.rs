@@ -6,6 +6,7 @@
 
 pub mod event;
 pub mod model;
+pub mod notify;
 pub mod result;
 pub mod state;
 pub mod web;
