@@ -6,5 +6,6 @@ pub mod bus;
 pub mod clock;
 pub mod http;
 pub mod logs;
+pub mod memory_outbox;
 pub mod memory_store;
 pub mod sqlite;

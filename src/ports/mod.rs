@@ -7,6 +7,7 @@ mod bus;
 mod clock;
 mod logs;
 mod master;
+mod outbox;
 mod sink;
 mod store;
 
@@ -14,5 +15,6 @@ pub use bus::{BusError, EventBus, EventStream};
 pub use clock::{Clock, ManualClock};
 pub use logs::{LogError, LogPiece, LogSize, LogStore, LogStream};
 pub use master::{ControlError, ForceRequest, MasterControl, NoMaster};
+pub use outbox::{Outbox, OutboxError, TargetCounts};
 pub use sink::{SinkError, StatusSink};
 pub use store::{BuildOrder, BuildQuery, ChangeQuery, Commit, StatusReader, StatusStore, StoreError, StoreMeta};
