@@ -6,6 +6,8 @@ pub mod bus;
 pub mod clock;
 pub mod http;
 pub mod logs;
+pub mod mail;
+pub mod memory_mail;
 pub mod memory_outbox;
 pub mod memory_store;
 pub mod sqlite;

@@ -6,6 +6,7 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+use super::mail_config::{self, MailConfig};
 use crate::domain::web::layout::Site;
 
 /// The configuration of a `buildstatus` process.
@@ -19,6 +20,8 @@ pub struct Config {
     pub site: Site,
     /// Finished builds per builder kept in memory for the pages.
     pub window: usize,
+    /// `[[mail]]` blocks: the mail notifiers.
+    pub mail: Vec<MailConfig>,
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8010";
@@ -32,6 +35,7 @@ impl Config {
             public_html: base.join("public_html"),
             site: Site::default(),
             window: 100,
+            mail: Vec::new(),
         }
     }
 
@@ -49,6 +53,13 @@ impl Config {
         let mut config = Self::defaults(base);
         let mut problems = Vec::new();
         for (key, value) in &table {
+            if key == "mail" {
+                match mail_config::parse(value, base) {
+                    Ok(mail) => config.mail = mail,
+                    Err(more) => problems.extend(more),
+                }
+                continue;
+            }
             if let Err(problem) = config.set(key, value, base) {
                 problems.push(format!("{key}: {problem}"));
             }

@@ -7,6 +7,8 @@ pub mod cli;
 pub mod config;
 pub mod demo;
 mod hub;
+pub mod mail_config;
+pub mod notify;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -15,10 +17,11 @@ use crate::adapters::bus::MemoryBus;
 use crate::adapters::clock::SystemClock;
 use crate::adapters::http::{self, WebContext};
 use crate::adapters::logs::{DiskLogStore, MemoryLogStore};
+use crate::adapters::memory_outbox::MemoryOutbox;
 use crate::adapters::memory_store::MemoryStore;
 use crate::adapters::sqlite::SqliteStore;
 use crate::domain::web::layout::Site;
-use crate::ports::{Clock, EventBus, LogError, LogStore, StatusReader, StatusSink, StatusStore, StoreError};
+use crate::ports::{Clock, EventBus, LogError, LogStore, Outbox, StatusReader, StatusSink, StatusStore, StoreError};
 
 pub use config::Config;
 pub use hub::Hub;
@@ -43,6 +46,8 @@ pub struct Setup {
     pub public_html: Option<PathBuf>,
     /// Descriptions of the master's change sources, for `/changes`.
     pub change_sources: Vec<String>,
+    /// Mail (and later other) notification targets.
+    pub notifiers: notify::Notifiers,
 }
 
 impl Default for Setup {
@@ -53,6 +58,7 @@ impl Default for Setup {
             window: 100,
             public_html: None,
             change_sources: Vec::new(),
+            notifiers: notify::Notifiers::default(),
         }
     }
 }
@@ -65,6 +71,10 @@ impl Setup {
             window: config.window,
             public_html: Some(config.public_html.clone()),
             change_sources: Vec::new(),
+            notifiers: notify::Notifiers {
+                mail: config.mail.iter().map(mail_config::MailConfig::target).collect(),
+                ..notify::Notifiers::default()
+            },
         }
     }
 }
@@ -75,6 +85,8 @@ pub enum StartError {
     Store(StoreError),
     Logs(LogError),
     Io(std::io::Error),
+    /// A notification target could not start.
+    Notify(String),
 }
 
 impl std::fmt::Display for StartError {
@@ -83,6 +95,7 @@ impl std::fmt::Display for StartError {
             Self::Store(e) => write!(f, "status store: {e}"),
             Self::Logs(e) => write!(f, "log store: {e}"),
             Self::Io(e) => write!(f, "{e}"),
+            Self::Notify(e) => write!(f, "{e}"),
         }
     }
 }
@@ -94,6 +107,9 @@ pub struct StatusServer {
     hub: Arc<Hub>,
     router: axum::Router,
     clock: Arc<dyn Clock>,
+    outbox: Arc<dyn Outbox>,
+    /// Dropping the server stops its notifiers.
+    _notifiers: notify::Running,
 }
 
 impl StatusServer {
@@ -103,13 +119,16 @@ impl StatusServer {
 
     /// Like [`StatusServer::start`], with pages that read `clock` (tests use a fixed one).
     pub async fn start_with_clock(setup: Setup, clock: Arc<dyn Clock>) -> Result<Self, StartError> {
-        let (store, logs): (Arc<dyn StatusStore>, Arc<dyn LogStore>) = match &setup.storage {
-            Storage::Memory => (Arc::new(MemoryStore::new()), Arc::new(MemoryLogStore::new())),
+        let (store, logs, outbox): (Arc<dyn StatusStore>, Arc<dyn LogStore>, Arc<dyn Outbox>) = match &setup.storage {
+            Storage::Memory => {
+                (Arc::new(MemoryStore::new()), Arc::new(MemoryLogStore::new()), Arc::new(MemoryOutbox::new()))
+            }
             Storage::Directory(dir) => {
                 std::fs::create_dir_all(dir).map_err(StartError::Io)?;
                 let store = SqliteStore::open(&dir.join("buildstatus.sqlite")).await.map_err(StartError::Store)?;
                 let logs = DiskLogStore::open(dir.join("logs")).await.map_err(StartError::Logs)?;
-                (Arc::new(store), Arc::new(logs))
+                let outbox = store.outbox();
+                (Arc::new(store), Arc::new(logs), Arc::new(outbox))
             }
         };
         if let Some(dir) = &setup.public_html
@@ -119,7 +138,18 @@ impl StatusServer {
             std::fs::create_dir_all(dir).map_err(StartError::Io)?;
         }
         let bus: Arc<dyn EventBus> = Arc::new(MemoryBus::default());
-        let hub = Hub::open(store, logs.clone(), bus, setup.window).await.map_err(StartError::Store)?;
+        let hub = Hub::open(store.clone(), logs.clone(), bus, setup.window).await.map_err(StartError::Store)?;
+        let notify_context = notify::Context {
+            hub: hub.clone(),
+            store,
+            logs: logs.clone(),
+            outbox: outbox.clone(),
+            clock: clock.clone(),
+            site: setup.site.clone(),
+        };
+        let notifiers = notify::start(&setup.notifiers, notify_context).await.map_err(StartError::Notify)?;
+        let notifications =
+            http::NotificationsContext { outbox: outbox.clone(), clock: clock.clone(), site: setup.site.clone() };
         let context = WebContext {
             reader: hub.clone(),
             logs,
@@ -128,7 +158,8 @@ impl StatusServer {
             public_html: setup.public_html,
             change_sources: setup.change_sources,
         };
-        Ok(Self { hub, router: http::router(context), clock })
+        let router = http::router(context).merge(http::notifications_router(notifications));
+        Ok(Self { hub, router, clock, outbox, _notifiers: notifiers })
     }
 
     /// Where the master reports its events.
@@ -143,6 +174,11 @@ impl StatusServer {
 
     pub fn hub(&self) -> &Arc<Hub> {
         &self.hub
+    }
+
+    /// The notifiers' outbox and delivery log.
+    pub fn outbox(&self) -> Arc<dyn Outbox> {
+        self.outbox.clone()
     }
 
     pub fn clock(&self) -> Arc<dyn Clock> {

@@ -6,6 +6,7 @@
 mod bus;
 mod clock;
 mod logs;
+mod mail;
 mod master;
 mod outbox;
 mod sink;
@@ -14,6 +15,7 @@ mod store;
 pub use bus::{BusError, EventBus, EventStream};
 pub use clock::{Clock, ManualClock};
 pub use logs::{LogError, LogPiece, LogSize, LogStore, LogStream};
+pub use mail::{MailError, MailTransport};
 pub use master::{ControlError, ForceRequest, MasterControl, NoMaster};
 pub use outbox::{Outbox, OutboxError, TargetCounts};
 pub use sink::{SinkError, StatusSink};

@@ -6,6 +6,7 @@
 use async_trait::async_trait;
 
 use crate::domain::model::Timestamp;
+pub use crate::domain::notify::outbox::TargetCounts;
 use crate::domain::notify::outbox::{DeliveryState, OutboxMessage};
 
 #[derive(Debug)]
@@ -26,15 +27,6 @@ impl std::fmt::Display for OutboxError {
 }
 
 impl std::error::Error for OutboxError {}
-
-/// Counts of one target's messages by state.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct TargetCounts {
-    pub target: String,
-    pub pending: u64,
-    pub sent: u64,
-    pub failed: u64,
-}
 
 #[async_trait]
 pub trait Outbox: Send + Sync {

@@ -7,6 +7,7 @@
 mod error;
 mod files;
 mod logs;
+mod notifications;
 mod pages;
 
 use std::path::PathBuf;
@@ -22,6 +23,7 @@ use crate::domain::web::route::Route;
 use crate::ports::{Clock, LogStore, StatusReader};
 
 pub use error::WebError;
+pub use notifications::{NotificationsContext, notifications_router};
 
 /// Everything the web server reads from.
 pub struct WebContext {

@@ -87,6 +87,15 @@ impl OutboxMessage {
     }
 }
 
+/// Counts of one target's messages by state (the delivery metrics).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TargetCounts {
+    pub target: String,
+    pub pending: u64,
+    pub sent: u64,
+    pub failed: u64,
+}
+
 /// How an attempt ended, as the transport reports it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum AttemptError {
