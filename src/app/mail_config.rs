@@ -249,3 +249,98 @@ fn block_config(table: &toml::Table, base: &Path, default_name: String) -> Resul
     }
     if problems.is_empty() { Ok(c) } else { Err(problems) }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::Config;
+
+    #[test]
+    fn a_mail_block_becomes_a_target_with_the_seed_argument_names() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("pw"), "s3cret\n").expect("password file");
+        let text = r#"
+            [[mail]]
+            fromaddr = "Buildbot <buildbot@example.org>"
+            mode = ["failing", "change"]
+            lookup = "example.org"
+            extraRecipients = ["builds@example.org"]
+            categories = ["fast"]
+            addLogs = ["stdio"]
+            relayhost = "smtp.example.org"
+            smtpPort = 587
+            useTls = true
+            smtpUser = "bb"
+            smtpPasswordFile = "pw"
+            extraHeaders = { X-Project = "%(prop:project)s" }
+            subject = "%(result)s on %(builder)s"
+        "#;
+        let config = Config::parse(text, dir.path()).expect("valid");
+        let mail = &config.mail[0];
+        assert_eq!(mail.name, "mail");
+        assert_eq!(mail.mode.names(), ["failing", "change"]);
+        assert_eq!(mail.tags.as_deref(), Some(&["fast".to_owned()][..]));
+        assert_eq!(mail.add_logs, AddLogs::Named(vec!["stdio".into()]));
+        let TransportConfig::Smtp(smtp) = &mail.transport else { panic!("smtp expected") };
+        assert_eq!((smtp.relayhost.as_str(), smtp.port, smtp.tls), ("smtp.example.org", 587, TlsMode::Required));
+        assert_eq!(smtp.password.as_deref(), Some("s3cret"));
+        assert!(!format!("{smtp:?}").contains("s3cret"), "the password is never printed");
+        let target = mail.target();
+        assert_eq!(target.rules.extra_headers, [("X-Project".to_owned(), "%(prop:project)s".to_owned())]);
+        assert!(target.rules.check().is_empty());
+    }
+
+    #[test]
+    fn smtps_defaults_to_port_465() {
+        let text = "[[mail]]\nfromaddr = \"b@example.org\"\nsmtps = true\n";
+        let config = Config::parse(text, Path::new(".")).expect("valid");
+        let TransportConfig::Smtp(smtp) = &config.mail[0].transport else { panic!("smtp expected") };
+        assert_eq!((smtp.port, smtp.tls), (465, TlsMode::Implicit));
+    }
+
+    #[test]
+    fn every_problem_of_every_block_is_reported_with_its_place() {
+        let text = r#"
+            [[mail]]
+            fromaddr = "nobody"
+            mode = ["all", "sometimes"]
+            builders = ["a"]
+            tags = ["b"]
+            subject = "%(branch)s"
+            extraRecipients = ["x@example.org", "not an address"]
+            extraHeaders = { To = "x@example.org" }
+            customMesg = "hi"
+            smtpUser = "u"
+            colour = 1
+
+            [[mail]]
+            mode = "never"
+        "#;
+        let mut problems = Config::parse(text, Path::new(".")).expect_err("invalid");
+        problems.sort();
+        assert_eq!(
+            problems,
+            [
+                "mail[1].builders: Please specify only builders or tags to include - not both.",
+                "mail[1].colour: unknown key 'colour'",
+                "mail[1].customMesg: customMesg is deprecated; use messageFormatter instead",
+                "mail[1].extraHeaders: 'To' is set by the notifier itself and cannot be replaced",
+                "mail[1].extraRecipients: extra recipient 'not an address' is not a valid email",
+                "mail[1].fromaddr: 'nobody' is not a valid email",
+                "mail[1].mode: mode 'all' is not valid in an iterator and must be passed in as a separate string; \
+                 mode 'sometimes' is not a valid mode (expected one of change, failing, passing, problem, warnings, exception)",
+                "mail[1].smtpUser: smtpUser and smtpPassword (or smtpPasswordFile) go together",
+                "mail[1].subject: unknown key %(branch)s (the subject knows result, title, projectName and builder)",
+                "mail[2].fromaddr: required (the From: address)",
+                "mail[2].mode: mode 'never' is not a valid mode (expected one of change, failing, passing, problem, warnings, exception)",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_newline_in_the_subject_is_refused() {
+        let text = "[[mail]]\nfromaddr = \"b@example.org\"\nsubject = \"a\\nb\"\n";
+        let problems = Config::parse(text, Path::new(".")).expect_err("invalid");
+        assert_eq!(problems, ["mail[1].subject: Newlines are not allowed in email subjects"]);
+    }
+}

@@ -1,0 +1,131 @@
+//! The notification machinery through the public API with the in-memory transport: the
+//! delivery log page (snapshot), a message that cannot be built, a transport that is down,
+//! and a restart that resumes from the saved cursor without queuing anything twice.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::body::{Body, to_bytes};
+use axum::http::{Request, StatusCode};
+use buildstatus::adapters::memory_mail::MemoryMailer;
+use buildstatus::app::notify::{MailTarget, MailTransportChoice, Notifiers};
+use buildstatus::app::{Setup, StatusServer, Storage};
+use buildstatus::domain::event::StatusEvent;
+use buildstatus::domain::model::Builder;
+use buildstatus::domain::notify::mail::{Formatter, MailRules};
+use buildstatus::domain::result::BuildResult;
+use buildstatus::ports::{MailError, ManualClock, TargetCounts};
+use common::{HOSTILE, at, whole_build};
+use tower::ServiceExt;
+
+fn target(name: &str, mailer: &Arc<MemoryMailer>) -> MailTarget {
+    let mut rules = MailRules::new(name, "buildbot@example.org");
+    rules.extra_recipients = vec!["builds@example.org".into()];
+    MailTarget { rules, transport: MailTransportChoice::Custom(mailer.clone()) }
+}
+
+async fn start(storage: Storage, targets: Vec<MailTarget>) -> StatusServer {
+    let setup = Setup { storage, notifiers: Notifiers { mail: targets, ..Notifiers::default() }, ..Setup::default() };
+    StatusServer::start_with_clock(setup, Arc::new(ManualClock::new(at(60)))).await.expect("server starts")
+}
+
+async fn record(server: &StatusServer, builder: &str, results: &[(u32, BuildResult)]) {
+    let sink = server.sink();
+    let b = Builder { name: builder.into(), workers: vec!["w1".into()], ..Builder::default() };
+    sink.record(StatusEvent::BuilderAdded { builder: b }).await.expect("builder");
+    for (n, result) in results {
+        sink.record_all(whole_build(builder, *n, i64::from(*n) * 5, "main", *result, None)).await.expect("build");
+    }
+}
+
+async fn until(server: &StatusServer, done: impl Fn(&[TargetCounts]) -> bool) -> Vec<TargetCounts> {
+    let start = Instant::now();
+    loop {
+        let counts = server.outbox().counts().await.expect("counts");
+        if done(&counts) || start.elapsed() > Duration::from_secs(20) {
+            return counts;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn the_delivery_log_shows_each_target_with_its_errors_in_words() {
+    let ok = Arc::new(MemoryMailer::new());
+    let down = Arc::new(MemoryMailer::new());
+    down.fail_with(Some(MailError::Temporary("connection refused by 127.0.0.1:25".into())));
+    let mut broken = target("broken", &ok);
+    broken.rules.formatter = Formatter::Custom(Arc::new(|_| Err("template error: unknown variable 'x'".into())));
+    let server = start(Storage::Memory, vec![target("mail", &ok), broken, target("down", &down)]).await;
+    record(&server, HOSTILE, &[(0, BuildResult::Failure), (1, BuildResult::Success)]).await;
+
+    let counts = until(&server, |c| {
+        c.iter().map(|t| (t.target.as_str(), t.pending, t.sent, t.failed)).collect::<Vec<_>>()
+            == [("broken", 0, 0, 2), ("down", 2, 0, 0), ("mail", 0, 2, 0)]
+    })
+    .await;
+    assert_eq!(counts.len(), 3, "{counts:?}");
+    let down_log = server.outbox().log("down", None, 5).await.expect("log");
+    assert!(down_log.iter().all(|m| m.attempts == 1), "{down_log:?}");
+    assert_eq!(ok.sent().len(), 2);
+
+    let response = server.router().oneshot(Request::get("/notifications").body(Body::empty()).expect("req")).await;
+    let response = response.expect("answer");
+    assert_eq!(response.status(), StatusCode::OK);
+    let page =
+        String::from_utf8(to_bytes(response.into_body(), usize::MAX).await.expect("body").to_vec()).expect("utf8");
+    assert!(!page.contains(HOSTILE), "the builder's name is escaped");
+    assert!(page.contains("not sent: the message could not be built"));
+    assert!(page.contains("the message formatter failed: template error: unknown variable 'x'"));
+    assert!(page.contains("connection refused by 127.0.0.1:25"));
+    insta::with_settings!({ snapshot_path => "../snapshots", prepend_module_to_snapshot => false }, {
+        insta::assert_snapshot!("notifications_page", page);
+    });
+
+    let bad = server.router().oneshot(Request::get("/notifications?limit=x").body(Body::empty()).expect("req")).await;
+    assert_eq!(bad.expect("answer").status(), StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn a_restart_resumes_from_the_cursor_and_queues_nothing_twice() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let mailer = Arc::new(MemoryMailer::new());
+    {
+        let server = start(Storage::Directory(data.path().into()), vec![target("mail", &mailer)]).await;
+        record(&server, "linux", &[(0, BuildResult::Failure), (1, BuildResult::Success)]).await;
+        until(&server, |c| c.first().is_some_and(|t| t.sent == 2)).await;
+    }
+    // Builds finish while no notifier runs (a server without targets), then it comes back.
+    {
+        let server = start(Storage::Directory(data.path().into()), vec![]).await;
+        let sink = server.sink();
+        sink.record_all(whole_build("linux", 2, 20, "main", BuildResult::Failure, None)).await.expect("build");
+    }
+    let server = start(Storage::Directory(data.path().into()), vec![target("mail", &mailer)]).await;
+    let counts = until(&server, |c| c.first().is_some_and(|t| t.sent == 3)).await;
+    assert_eq!(counts[0].sent, 3, "the build finished while the notifier was away is mailed: {counts:?}");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let ids: Vec<String> = mailer.sent().into_iter().map(|m| m.id).collect();
+    assert_eq!(
+        ids,
+        ["build.0.linux.mail@example.org", "build.1.linux.mail@example.org", "build.2.linux.mail@example.org"]
+    );
+}
+
+#[tokio::test]
+async fn a_new_target_does_not_mail_about_the_past() {
+    let data = tempfile::tempdir().expect("tempdir");
+    {
+        let server = start(Storage::Directory(data.path().into()), vec![]).await;
+        record(&server, "linux", &[(0, BuildResult::Failure)]).await;
+    }
+    let mailer = Arc::new(MemoryMailer::new());
+    let server = start(Storage::Directory(data.path().into()), vec![target("mail", &mailer)]).await;
+    server.sink().record_all(whole_build("linux", 1, 20, "main", BuildResult::Failure, None)).await.expect("build");
+    until(&server, |c| c.first().is_some_and(|t| t.sent == 1)).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let ids: Vec<String> = mailer.sent().into_iter().map(|m| m.id).collect();
+    assert_eq!(ids, ["build.1.linux.mail@example.org"]);
+}
