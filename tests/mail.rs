@@ -25,6 +25,7 @@ use buildstatus::domain::model::Builder;
 use buildstatus::domain::notify::mail::{AddLogs, Lookup, MailRules, Mode, Modes};
 use buildstatus::domain::notify::outbox::{DeliveryState, RetryPolicy};
 use buildstatus::domain::result::BuildResult;
+use buildstatus::ports::Outbox;
 use common::whole_build;
 use tower::ServiceExt;
 
@@ -184,7 +185,7 @@ fn smtp(port: u16, tls: TlsMode) -> SmtpSettings {
 
 async fn server(storage: Storage, settings: SmtpSettings) -> StatusServer {
     let notifiers = Notifiers {
-        mail: vec![MailTarget { rules: rules(), transport: MailTransportChoice::Smtp(settings) }],
+        mail: vec![MailTarget { rules: rules(), transport: MailTransportChoice::Smtp(settings), retry: None }],
         worker: fast_worker(),
     };
     StatusServer::start(Setup { storage, notifiers, ..Setup::default() }).await.expect("server starts")
@@ -425,4 +426,62 @@ async fn a_wrong_password_or_an_untrusted_certificate_is_recorded_not_sent() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(received(inbox.path()).is_empty());
+}
+
+/// The binary, killed with SIGKILL while mails wait in its outbox (the SMTP server is down),
+/// delivers every one of them after a restart, none twice.
+#[tokio::test]
+async fn mail_in_the_outbox_of_a_killed_process_is_delivered_after_a_restart_once() {
+    let port = free_port();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("buildstatus.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[[mail]]\nfromaddr = \"bb@example.org\"\nmode = \"all\"\nsendToInterestedUsers = false\n\
+             extraRecipients = [\"list@example.org\"]\nrelayhost = \"127.0.0.1\"\nsmtpPort = {port}\n\
+             smtpTimeout = 2\nretryDelay = 1\nretryMaxDelay = 2\nmaxAttempts = 1000\n"
+        ),
+    )
+    .expect("config");
+    let data = dir.path().join("data");
+    let config = config.to_str().expect("path");
+    let args = ["demo", "--history", "40", "--config", config];
+
+    let mut first = common::start_binary_with_data(&args, &data);
+    // Read the outbox as the process writes it (SQLite in WAL mode allows it).
+    let store = buildstatus::adapters::sqlite::SqliteStore::open(&data.join("buildstatus.sqlite")).await.expect("db");
+    let outbox = store.outbox();
+    let start = Instant::now();
+    let queued = loop {
+        let log = outbox.log("mail", None, 1000).await.expect("log");
+        if log.len() >= 10 && log.iter().filter(|m| m.attempts >= 1).count() >= 5 {
+            break log;
+        }
+        assert!(start.elapsed() < Duration::from_secs(60), "the outbox did not fill: {} messages", log.len());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    first.child.kill().expect("SIGKILL");
+    first.child.wait().expect("reaped");
+    assert!(queued.iter().all(|m| m.state == DeliveryState::Pending), "nothing could be sent yet");
+    let ids: BTreeSet<String> = queued.iter().map(|m| format!("<{}>", m.id)).collect();
+
+    let inbox = tempfile::tempdir().expect("tempdir");
+    let _smtp = Smtp::start(port, inbox.path(), &[]);
+    let _second = common::start_binary_with_data(&args, &data);
+    let start = Instant::now();
+    loop {
+        let got: BTreeSet<String> =
+            received(inbox.path()).iter().filter_map(|m| m.header("Message-ID").map(str::to_owned)).collect();
+        if ids.is_subset(&got) {
+            break;
+        }
+        let missing: Vec<&String> = ids.difference(&got).collect();
+        assert!(start.elapsed() < Duration::from_secs(60), "not delivered after the restart: {missing:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let all = received(inbox.path());
+    let distinct: BTreeSet<&str> = all.iter().filter_map(|m| m.header("Message-ID")).collect();
+    assert_eq!(distinct.len(), all.len(), "a mail was sent twice");
 }

@@ -23,7 +23,7 @@ use tower::ServiceExt;
 fn target(name: &str, mailer: &Arc<MemoryMailer>) -> MailTarget {
     let mut rules = MailRules::new(name, "buildbot@example.org");
     rules.extra_recipients = vec!["builds@example.org".into()];
-    MailTarget { rules, transport: MailTransportChoice::Custom(mailer.clone()) }
+    MailTarget { rules, transport: MailTransportChoice::Custom(mailer.clone()), retry: None }
 }
 
 async fn start(storage: Storage, targets: Vec<MailTarget>) -> StatusServer {

@@ -21,6 +21,7 @@ use std::time::Duration;
 use super::notify::{MailTarget, MailTransportChoice};
 use crate::adapters::mail::{SmtpSettings, TlsMode};
 use crate::domain::notify::mail::{AddLogs, Formatter, Lookup, MailRules, Modes, SubjectTemplate};
+use crate::domain::notify::outbox::RetryPolicy;
 
 /// One `[[mail]]` block, checked.
 #[derive(Clone, Debug, PartialEq)]
@@ -40,6 +41,7 @@ pub struct MailConfig {
     pub extra_headers: Vec<(String, String)>,
     pub html: bool,
     pub transport: TransportConfig,
+    pub retry: RetryPolicy,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -68,7 +70,7 @@ impl MailConfig {
             TransportConfig::Smtp(s) => MailTransportChoice::Smtp(s.clone()),
             TransportConfig::Sendmail(p) => MailTransportChoice::Sendmail(p.clone()),
         };
-        MailTarget { rules, transport }
+        MailTarget { rules, transport, retry: Some(self.retry) }
     }
 }
 
@@ -143,6 +145,7 @@ fn block_config(table: &toml::Table, base: &Path, default_name: String) -> Resul
         extra_headers: Vec::new(),
         html: false,
         transport: TransportConfig::Smtp(SmtpSettings::default()),
+        retry: RetryPolicy::default(),
     };
     let mut smtp = SmtpSettings::default();
     let (mut use_tls, mut smtps, mut sendmail, mut categories) = (false, false, None, None);
@@ -212,6 +215,9 @@ fn block_config(table: &toml::Table, base: &Path, default_name: String) -> Resul
                 "smtpPoolSize" => smtp.pool_size = u32::try_from(number(v, 1, 100)?).unwrap_or(4),
                 "caFile" => smtp.ca_pem.push(read(base, v)?),
                 "sendmail" => sendmail = Some(base.join(string(v)?)),
+                "retryDelay" => c.retry.first_delay = Duration::from_secs(number(v, 1, 86_400)?.unsigned_abs()),
+                "retryMaxDelay" => c.retry.max_delay = Duration::from_secs(number(v, 1, 7 * 86_400)?.unsigned_abs()),
+                "maxAttempts" => c.retry.max_attempts = u32::try_from(number(v, 1, 1000)?).unwrap_or(12),
                 other => return Err(format!("unknown key '{other}'")),
             }
             Ok(())

@@ -9,6 +9,7 @@ pub mod worker;
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
@@ -16,6 +17,7 @@ use tokio::task::JoinHandle;
 use crate::adapters::mail::{SendmailTransport, SmtpSettings, SmtpTransport};
 use crate::app::Hub;
 use crate::domain::notify::mail::MailRules;
+use crate::domain::notify::outbox::RetryPolicy;
 use crate::domain::web::layout::Site;
 use crate::ports::{Clock, LogStore, MailTransport, Outbox, StatusStore};
 
@@ -36,6 +38,8 @@ pub enum MailTransportChoice {
 pub struct MailTarget {
     pub rules: MailRules,
     pub transport: MailTransportChoice,
+    /// This target's retry rule, instead of [`Notifiers::worker`]'s.
+    pub retry: Option<RetryPolicy>,
 }
 
 /// The notifiers a server runs.
@@ -81,8 +85,13 @@ pub struct Context {
 pub async fn start(notifiers: &Notifiers, ctx: Context) -> Result<Running, String> {
     let mut running = Running::default();
     for target in &notifiers.mail {
+        let mut options = notifiers.worker;
+        options.retry = target.retry.unwrap_or(options.retry);
         let transport: Arc<dyn MailTransport> = match &target.transport {
             MailTransportChoice::Smtp(settings) => {
+                // A send cannot outlast the timeout, so a lease a little longer is enough, and a
+                // crash mid-send delays that message by no more than this.
+                options.lease = options.lease.min(settings.timeout * 2 + Duration::from_secs(5));
                 Arc::new(SmtpTransport::new(settings).map_err(|e| format!("mail target '{}': {e}", target.rules.name))?)
             }
             MailTransportChoice::Sendmail(path) => Arc::new(SendmailTransport::new(path.clone())),
@@ -113,7 +122,7 @@ pub async fn start(notifiers: &Notifiers, ctx: Context) -> Result<Running, Strin
             outbox: ctx.outbox.clone(),
             deliver: Arc::new(mail::MailDelivery(transport)),
             clock: ctx.clock.clone(),
-            options: notifiers.worker,
+            options,
             wake,
         };
         running.tasks.push(tokio::spawn(worker.run()));
