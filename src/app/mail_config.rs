@@ -16,11 +16,14 @@
 //! ```
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::notify::{MailTarget, MailTransportChoice};
 use crate::adapters::mail::{SmtpSettings, TlsMode};
-use crate::domain::notify::mail::{AddLogs, Formatter, Lookup, MailRules, Modes, SubjectTemplate};
+use crate::domain::notify::mail::{
+    AddLogs, BodyKind, Formatter, Lookup, MailRules, MailTemplate, Modes, SubjectTemplate,
+};
 use crate::domain::notify::outbox::RetryPolicy;
 
 /// One `[[mail]]` block, checked.
@@ -40,6 +43,8 @@ pub struct MailConfig {
     pub send_to_interested_users: bool,
     pub extra_headers: Vec<(String, String)>,
     pub html: bool,
+    /// The text of `messageTemplate` (a minijinja template), checked.
+    pub template: Option<String>,
     pub transport: TransportConfig,
     pub retry: RetryPolicy,
 }
@@ -65,7 +70,13 @@ impl MailConfig {
         rules.extra_recipients = self.extra_recipients.clone();
         rules.send_to_interested_users = self.send_to_interested_users;
         rules.extra_headers = self.extra_headers.clone();
-        rules.formatter = if self.html { Formatter::Html } else { Formatter::Plain };
+        let kind = if self.html { BodyKind::Html } else { BodyKind::Plain };
+        let template = self.template.as_deref().and_then(|t| MailTemplate::new(t, kind).ok());
+        rules.formatter = match template {
+            Some(t) => Formatter::Template(Arc::new(t)),
+            None if self.html => Formatter::Html,
+            None => Formatter::Plain,
+        };
         let transport = match &self.transport {
             TransportConfig::Smtp(s) => MailTransportChoice::Smtp(s.clone()),
             TransportConfig::Sendmail(p) => MailTransportChoice::Sendmail(p.clone()),
@@ -144,6 +155,7 @@ fn block_config(table: &toml::Table, base: &Path, default_name: String) -> Resul
         send_to_interested_users: true,
         extra_headers: Vec::new(),
         html: false,
+        template: None,
         transport: TransportConfig::Smtp(SmtpSettings::default()),
         retry: RetryPolicy::default(),
     };
@@ -196,6 +208,10 @@ fn block_config(table: &toml::Table, base: &Path, default_name: String) -> Resul
                         other => return Err(format!("'{other}' is not plain or html")),
                     }
                 }
+                "messageTemplate" => {
+                    let text = String::from_utf8(read(base, v)?).map_err(|_| "the template is not UTF-8")?;
+                    c.template = Some(text);
+                }
                 "customMesg" => return Err("customMesg is deprecated; use messageFormatter instead".to_owned()),
                 "buildSetSummary" if boolean(v)? => {
                     return Err("buildSetSummary is not supported yet: mail is sent per build".to_owned());
@@ -224,6 +240,12 @@ fn block_config(table: &toml::Table, base: &Path, default_name: String) -> Resul
         })();
         if let Err(p) = r {
             problems.push(format!("{key}: {p}"));
+        }
+    }
+    if let Some(t) = &c.template {
+        let kind = if c.html { BodyKind::Html } else { BodyKind::Plain };
+        if let Err(e) = MailTemplate::new(t, kind) {
+            problems.push(format!("messageTemplate: {e}"));
         }
     }
     if !table.contains_key("fromaddr") {
@@ -294,6 +316,20 @@ mod tests {
         let target = mail.target();
         assert_eq!(target.rules.extra_headers, [("X-Project".to_owned(), "%(prop:project)s".to_owned())]);
         assert!(target.rules.check().is_empty());
+    }
+
+    #[test]
+    fn a_message_template_is_read_and_checked() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("good.j2"), "{{ name }} {{ result }}").expect("write");
+        std::fs::write(dir.path().join("bad.j2"), "{% if %}").expect("write");
+        let text = "[[mail]]\nfromaddr = \"b@example.org\"\nmessageTemplate = \"good.j2\"\n";
+        let config = Config::parse(text, dir.path()).expect("valid");
+        assert!(matches!(config.mail[0].target().rules.formatter, Formatter::Template(_)));
+        let problems = Config::parse(&text.replace("good", "bad"), dir.path()).expect_err("invalid");
+        assert!(problems[0].starts_with("mail[1].messageTemplate: template: "), "{problems:?}");
+        let problems = Config::parse(&text.replace("good", "missing"), dir.path()).expect_err("invalid");
+        assert!(problems[0].starts_with("mail[1].messageTemplate: cannot read "), "{problems:?}");
     }
 
     #[test]

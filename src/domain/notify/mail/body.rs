@@ -46,7 +46,8 @@ pub fn build_url(site: &Site, build: &Build) -> Option<String> {
     (!site.buildbot_url.is_empty()).then(|| path::build(&site.buildbot_url, &build.builder, build.number))
 }
 
-fn intro(args: &FormatterArgs) -> &'static str {
+/// The first words of the default message ("The Buildbot has detected a new failure").
+pub fn intro(args: &FormatterArgs) -> &'static str {
     let prev = args.prev.and_then(|p| p.result);
     let changed = |from_not: BuildResult| prev.is_some_and(|p| p != from_not);
     match args.result {
@@ -69,7 +70,8 @@ fn intro(args: &FormatterArgs) -> &'static str {
     }
 }
 
-fn projects(args: &FormatterArgs) -> String {
+/// The projects of the build's source stamps, or the site's title.
+pub fn projects(args: &FormatterArgs) -> String {
     let mut seen: Vec<&str> = Vec::new();
     for p in args.build.sourcestamps.iter().map(|s| s.project.as_str()).filter(|p| !p.is_empty()) {
         if !seen.contains(&p) {
@@ -101,7 +103,8 @@ fn source_lines(build: &Build) -> Vec<String> {
         .collect()
 }
 
-fn summary(args: &FormatterArgs) -> String {
+/// `Build succeeded!`, `Build Had Warnings: …` or `BUILD FAILED: …`.
+pub fn summary(args: &FormatterArgs) -> String {
     let text = args.build.full_text();
     let t = if text.is_empty() { String::new() } else { format!(": {}", text.join(" ")) };
     match args.result {

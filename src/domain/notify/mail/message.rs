@@ -136,6 +136,7 @@ pub fn compose(rules: &MailRules, mail: &BuildMail) -> Result<MailMessage, Strin
         Formatter::Plain => default_plain(&args),
         Formatter::Html => default_html(&args),
         Formatter::Custom(f) => f(&args).map_err(|e| format!("the message formatter failed: {e}"))?,
+        Formatter::Template(t) => t.render(&args)?,
     };
     let subject = match formatted.subject {
         Some(s) if s.contains(['\r', '\n']) => return Err("the formatter's subject contains a line break".into()),

@@ -9,6 +9,7 @@ pub mod mode;
 pub mod recipients;
 pub mod rules;
 pub mod subject;
+pub mod template;
 
 pub use address::{Domain, EmailLookup, Lookup};
 pub use body::{BodyKind, Formatted, FormatterArgs};
@@ -16,3 +17,4 @@ pub use message::{Attachment, BuildMail, LogText, MailMessage, compose, message_
 pub use mode::{Mode, Modes};
 pub use rules::{AddLogs, Formatter, MailRules, PreviousBuild};
 pub use subject::SubjectTemplate;
+pub use template::MailTemplate;

@@ -8,6 +8,7 @@ use super::address::{self, Lookup};
 use super::body::{Formatted, FormatterArgs};
 use super::mode::Modes;
 use super::subject::SubjectTemplate;
+use super::template::MailTemplate;
 use crate::domain::model::{Build, Builder};
 
 /// Which logs are attached (`addLogs`).
@@ -38,6 +39,8 @@ pub enum Formatter {
     Html,
     /// Returns the body, its type and maybe a subject; an error is recorded, not sent.
     Custom(FormatterFn),
+    /// A minijinja template (the binary's `messageTemplate`).
+    Template(Arc<MailTemplate>),
 }
 
 /// `messageFormatter`: returns the body, its type and maybe a subject, or why it could not.
@@ -49,6 +52,7 @@ impl std::fmt::Debug for Formatter {
             Self::Plain => "Plain",
             Self::Html => "Html",
             Self::Custom(_) => "Custom",
+            Self::Template(_) => "Template",
         })
     }
 }
