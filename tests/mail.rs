@@ -4,8 +4,9 @@
 //! once); STARTTLS with AUTH and implicit TLS, with a test CA and a separate server
 //! certificate made by the `openssl` command.
 //!
-//! Needs `python3` with aiosmtpd (`python3 -m pip install aiosmtpd`) and `openssl`; a test
-//! fails, never skips, when they are missing.
+//! Needs `python3` with aiosmtpd (`python3 -m pip install aiosmtpd`), `openssl`, and `msmtp`
+//! (the sendmail-compatible program of the sendmail test); a test fails, never skips, when
+//! they are missing.
 
 mod common;
 
@@ -484,4 +485,36 @@ async fn mail_in_the_outbox_of_a_killed_process_is_delivered_after_a_restart_onc
     let all = received(inbox.path());
     let distinct: BTreeSet<&str> = all.iter().filter_map(|m| m.header("Message-ID")).collect();
     assert_eq!(distinct.len(), all.len(), "a mail was sent twice");
+}
+
+/// The sendmail transport through a real sendmail-compatible program (msmtp), which relays
+/// to aiosmtpd: the message and its recipients go through the program's argv and stdin.
+#[tokio::test]
+async fn the_sendmail_transport_hands_mail_to_the_local_program() {
+    let inbox = tempfile::tempdir().expect("tempdir");
+    let port = free_port();
+    let _smtp = Smtp::start(port, inbox.path(), &[]);
+    let bin = tempfile::tempdir().expect("tempdir");
+    let program = bin.path().join("sendmail");
+    // msmtp in its sendmail role, told where the relay is (its usual config file would say).
+    std::fs::write(
+        &program,
+        format!("#!/bin/sh\nexec msmtp --host=127.0.0.1 --port={port} --auth=off --tls=off \"$@\"\n"),
+    )
+    .expect("script");
+    let mut permissions = std::fs::metadata(&program).expect("meta").permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut permissions, 0o755);
+    std::fs::set_permissions(&program, permissions).expect("chmod");
+
+    let notifiers = Notifiers {
+        mail: vec![MailTarget { rules: rules(), transport: MailTransportChoice::Sendmail(program), retry: None }],
+        worker: fast_worker(),
+    };
+    let server = StatusServer::start(Setup { notifiers, ..Setup::default() }).await.expect("server starts");
+    record_builds(&server, &[BuildResult::Failure]).await;
+    let mails = wait_for(inbox.path(), 1).await;
+    assert_eq!(mails.len(), 1, "{:?}", server.outbox().log("mail", None, 5).await);
+    assert_eq!(mails[0].subject, "buildbot failure in Buildbot on linux");
+    assert_eq!(mails[0].rcpt, ["ann@example.org", "builds@example.org"]);
+    assert_eq!(mails[0].header("Message-ID"), Some("<build.0.linux.mail@example.org>"));
 }

@@ -14,7 +14,7 @@ use buildstatus::app::notify::{MailTarget, MailTransportChoice, Notifiers};
 use buildstatus::app::{Setup, StatusServer, Storage};
 use buildstatus::domain::event::StatusEvent;
 use buildstatus::domain::model::Builder;
-use buildstatus::domain::notify::mail::{Formatter, MailRules};
+use buildstatus::domain::notify::mail::{Formatter, MailRules, Modes, PreviousBuild};
 use buildstatus::domain::result::BuildResult;
 use buildstatus::ports::{MailError, ManualClock, TargetCounts};
 use common::{HOSTILE, at, whole_build};
@@ -128,4 +128,43 @@ async fn a_new_target_does_not_mail_about_the_past() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     let ids: Vec<String> = mailer.sent().into_iter().map(|m| m.id).collect();
     assert_eq!(ids, ["build.1.linux.mail@example.org"]);
+}
+
+/// `previousBuildGetter`: here "the previous build on the same branch". With it, builds on two
+/// branches do not count as changes of each other; without it they do.
+#[tokio::test]
+async fn a_previous_build_getter_decides_what_counts_as_a_change() {
+    let mut results = Vec::new();
+    for same_branch in [false, true] {
+        let mailer = Arc::new(MemoryMailer::new());
+        let mut mail = target("mail", &mailer);
+        mail.rules.mode = Modes::from_word("change").expect("mode");
+        mail.rules.send_to_interested_users = false;
+        if same_branch {
+            let getter: PreviousBuild =
+                Arc::new(|build, recent| recent.iter().find(|b| b.branch() == build.branch()).cloned());
+            mail.rules.previous_build = Some(getter);
+        }
+        let server = start(Storage::Memory, vec![mail]).await;
+        let sink = server.sink();
+        let b = Builder { name: "linux".into(), workers: vec!["w1".into()], ..Builder::default() };
+        sink.record(StatusEvent::BuilderAdded { builder: b }).await.expect("builder");
+        for (n, branch, result) in
+            [(0, "main", BuildResult::Success), (1, "topic", BuildResult::Failure), (2, "main", BuildResult::Success)]
+        {
+            sink.record_all(whole_build("linux", n, i64::from(n) * 5, branch, result, None)).await.expect("build");
+        }
+        // A last build that mails in both cases, to know the others were decided.
+        sink.record_all(whole_build("linux", 3, 20, "main", BuildResult::Failure, None)).await.expect("build");
+        until(&server, |c| c.first().is_some_and(|t| t.sent >= 1 && t.pending == 0)).await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let mut ids: Vec<String> = mailer.sent().into_iter().map(|m| m.id).collect();
+        ids.sort();
+        results.push(ids);
+    }
+    assert_eq!(
+        results[0],
+        ["build.1.linux.mail@example.org", "build.2.linux.mail@example.org", "build.3.linux.mail@example.org"]
+    );
+    assert_eq!(results[1], ["build.3.linux.mail@example.org"], "only main's own failure is a change on main");
 }
