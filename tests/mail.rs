@@ -518,3 +518,63 @@ async fn the_sendmail_transport_hands_mail_to_the_local_program() {
     assert_eq!(mails[0].rcpt, ["ann@example.org", "builds@example.org"]);
     assert_eq!(mails[0].header("Message-ID"), Some("<build.0.linux.mail@example.org>"));
 }
+
+/// A refused recipient (550) is permanent: the mail is given up at once, with the server's
+/// words; a server without STARTTLS fails a target that requires it; a subject that is not
+/// ASCII arrives intact (RFC 2047).
+#[tokio::test]
+async fn refusals_and_missing_tls_are_recorded_and_unicode_subjects_survive() {
+    let inbox = tempfile::tempdir().expect("tempdir");
+    let port = free_port();
+    let _smtp = Smtp::start(port, inbox.path(), &["--reject", "nobody@example.org"]);
+
+    let mut refused = rules();
+    refused.name = "refused".into();
+    refused.send_to_interested_users = false;
+    refused.extra_recipients = vec!["nobody@example.org".into()];
+    let mut tls = rules();
+    tls.name = "tls".into();
+    let mut unicode = rules();
+    unicode.name = "unicode".into();
+    unicode.subject =
+        buildstatus::domain::notify::mail::SubjectTemplate::parse("Échec sur %(builder)s — ✗").expect("template");
+    let targets = [(refused, TlsMode::None), (tls, TlsMode::Required), (unicode, TlsMode::None)];
+    let notifiers = Notifiers {
+        mail: targets
+            .into_iter()
+            .map(|(rules, mode)| MailTarget {
+                rules,
+                transport: MailTransportChoice::Smtp(smtp(port, mode)),
+                retry: None,
+            })
+            .collect(),
+        worker: fast_worker(),
+    };
+    let server = StatusServer::start(Setup { notifiers, ..Setup::default() }).await.expect("server starts");
+    record_builds(&server, &[BuildResult::Failure]).await;
+
+    let outbox = server.outbox();
+    let start = Instant::now();
+    let (refusal, no_tls) = loop {
+        let refused = outbox.log("refused", None, 1).await.expect("log");
+        let tls = outbox.log("tls", None, 1).await.expect("log");
+        match (refused.first(), tls.first()) {
+            (Some(r), Some(t)) if r.state == DeliveryState::Failed && t.last_error.is_some() => {
+                break (r.clone(), t.clone());
+            }
+            _ => assert!(start.elapsed() < Duration::from_secs(30), "{refused:?} {tls:?}"),
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(refusal.attempts, 1, "a permanent refusal is not retried");
+    let error = refusal.last_error.unwrap_or_default();
+    assert!(error.contains("550") && error.contains("no such user here") && error.contains("not retried"), "{error}");
+    assert_eq!(no_tls.state, DeliveryState::Pending, "a missing STARTTLS may be fixed: retried");
+
+    let mails = wait_for(inbox.path(), 1).await;
+    assert_eq!(mails.len(), 1, "only the unicode target's mail arrives");
+    assert_eq!(mails[0].subject, "Échec sur linux — ✗");
+    assert!(mails[0].header("Subject").is_some_and(|s| s.starts_with("=?utf-8?")), "{:?}", mails[0].header("Subject"));
+    let page_text = page(&server, "/notifications").await;
+    assert!(page_text.contains("given up after 1 attempt"), "{page_text}");
+}

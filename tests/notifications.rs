@@ -84,6 +84,18 @@ async fn the_delivery_log_shows_each_target_with_its_errors_in_words() {
         insta::assert_snapshot!("notifications_page", page);
     });
 
+    let response = server.router().oneshot(Request::get("/notifications/metrics").body(Body::empty()).expect("req"));
+    let metrics = to_bytes(response.await.expect("answer").into_body(), usize::MAX).await.expect("body");
+    let metrics = String::from_utf8(metrics.to_vec()).expect("utf8");
+    for line in [
+        r#"buildstatus_notifications{target="broken",state="failed"} 2"#,
+        r#"buildstatus_notifications{target="down",state="pending"} 2"#,
+        r#"buildstatus_notifications{target="mail",state="sent"} 2"#,
+        r#"buildstatus_notifications{target="mail",state="failed"} 0"#,
+    ] {
+        assert!(metrics.lines().any(|l| l == line), "{line} in {metrics}");
+    }
+
     let bad = server.router().oneshot(Request::get("/notifications?limit=x").body(Body::empty()).expect("req")).await;
     assert_eq!(bad.expect("answer").status(), StatusCode::BAD_REQUEST);
 }
