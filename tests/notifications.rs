@@ -13,7 +13,7 @@ use buildstatus::adapters::memory_mail::MemoryMailer;
 use buildstatus::app::notify::{MailTarget, MailTransportChoice, Notifiers};
 use buildstatus::app::{Setup, StatusServer, Storage};
 use buildstatus::domain::event::StatusEvent;
-use buildstatus::domain::model::Builder;
+use buildstatus::domain::model::{BuildRequest, Builder, Buildset};
 use buildstatus::domain::notify::mail::{Formatter, MailRules, Modes, PreviousBuild};
 use buildstatus::domain::result::BuildResult;
 use buildstatus::ports::{MailError, ManualClock, TargetCounts};
@@ -179,4 +179,72 @@ async fn a_previous_build_getter_decides_what_counts_as_a_change() {
         ["build.1.linux.mail@example.org", "build.2.linux.mail@example.org", "build.3.linux.mail@example.org"]
     );
     assert_eq!(results[1], ["build.3.linux.mail@example.org"], "only main's own failure is a change on main");
+}
+
+/// `buildSetSummary`: one mail when the buildset is done, made of the parts of its builds
+/// (the last build of each request: a retried attempt is left out), and no mail per build.
+#[tokio::test]
+async fn a_buildset_summary_is_one_mail_with_the_last_build_of_each_request() {
+    let mailer = Arc::new(MemoryMailer::new());
+    let mut mail = target("mail", &mailer);
+    mail.rules.build_set_summary = true;
+    let server = start(Storage::Memory, vec![mail]).await;
+    let sink = server.sink();
+    for name in ["linux", "macos"] {
+        let b = Builder { name: name.into(), workers: vec!["w1".into()], ..Builder::default() };
+        sink.record(StatusEvent::BuilderAdded { builder: b }).await.expect("builder");
+    }
+    let buildset = Buildset {
+        id: 1,
+        reason: "scheduler".into(),
+        external_id: None,
+        submitted_at: at(0),
+        sourcestamps: vec![],
+        builders: vec!["linux".into(), "macos".into()],
+        complete_at: None,
+        result: None,
+    };
+    sink.record(StatusEvent::BuildsetSubmitted { buildset }).await.expect("buildset");
+    for (id, builder) in [(10, "linux"), (11, "macos")] {
+        let request = BuildRequest {
+            id,
+            buildset_id: Some(1),
+            builder: builder.into(),
+            submitted_at: at(0),
+            reason: "scheduler".into(),
+            properties: Default::default(),
+            sourcestamps: vec![],
+        };
+        sink.record(StatusEvent::BuildRequestSubmitted { request }).await.expect("request");
+    }
+    let claiming = |mut events: Vec<StatusEvent>, request: u64| {
+        if let Some(StatusEvent::BuildStarted { requests, .. }) = events.first_mut() {
+            requests.push(request);
+        }
+        events
+    };
+    for (builder, number, result, request) in [
+        ("linux", 0, BuildResult::Failure, 10),
+        ("macos", 0, BuildResult::Retry, 11),
+        ("macos", 1, BuildResult::Success, 11),
+    ] {
+        let events = claiming(whole_build(builder, number, i64::from(number) * 5, "main", result, None), request);
+        sink.record_all(events).await.expect("build");
+    }
+    sink.record(StatusEvent::BuildsetFinished { id: 1, result: BuildResult::Failure, at: at(30) })
+        .await
+        .expect("finished");
+
+    until(&server, |c| c.first().is_some_and(|t| t.sent == 1)).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let sent = mailer.sent();
+    assert_eq!(sent.len(), 1, "one mail for the buildset, none per build: {sent:?}");
+    let m = &sent[0];
+    assert_eq!(m.id, "buildset.1.mail@example.org");
+    assert_eq!(m.subject, "buildbot failure in Buildbot on (whole buildset)");
+    let parts: Vec<&str> = m.body.matches("The Buildbot has detected a ").collect();
+    assert_eq!(parts.len(), 2, "{}", m.body);
+    assert!(m.body.contains("failed build on builder linux"), "{}", m.body);
+    assert!(m.body.contains("passing build on builder macos"), "{}", m.body);
+    assert!(!m.body.contains("retried build"), "the retried attempt is not reported: {}", m.body);
 }

@@ -119,6 +119,20 @@ async fn cursors_only_move_forward() {
 }
 
 #[tokio::test]
+async fn notes_are_kept_per_target_and_removed() {
+    for (name, outbox, _dir) in outboxes().await {
+        assert_eq!(outbox.note("mail", "buildset:1").await.expect("note"), None, "{name}");
+        outbox.set_note("mail", "buildset:1", Some("17")).await.expect("set");
+        outbox.set_note("mail", "buildset:1", Some("18")).await.expect("set");
+        outbox.set_note("irc", "buildset:1", Some("5")).await.expect("set");
+        assert_eq!(outbox.note("mail", "buildset:1").await.expect("note").as_deref(), Some("18"), "{name}");
+        outbox.set_note("mail", "buildset:1", None).await.expect("remove");
+        assert_eq!(outbox.note("mail", "buildset:1").await.expect("note"), None, "{name}");
+        assert_eq!(outbox.note("irc", "buildset:1").await.expect("note").as_deref(), Some("5"), "{name}");
+    }
+}
+
+#[tokio::test]
 async fn the_sqlite_outbox_keeps_everything_across_a_reopen() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("s.sqlite");
@@ -129,10 +143,12 @@ async fn the_sqlite_outbox_keeps_everything_across_a_reopen() {
         outbox.enqueue(&message("mail", "b", 0)).await.expect("enqueue");
         outbox.mark_sent("mail", "a", at(1)).await.expect("sent");
         outbox.set_cursor("mail", 42).await.expect("cursor");
+        outbox.set_note("mail", "k", Some("v")).await.expect("note");
     }
     let store = SqliteStore::open(&path).await.expect("reopen");
     let outbox = store.outbox();
     assert_eq!(outbox.cursor("mail").await.expect("cursor"), 42);
+    assert_eq!(outbox.note("mail", "k").await.expect("note").as_deref(), Some("v"));
     let due: Vec<String> =
         outbox.claim_due("mail", at(10), at(20), 10).await.expect("claim").into_iter().map(|m| m.id).collect();
     assert_eq!(due, ["b"]);

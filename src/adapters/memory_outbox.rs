@@ -24,6 +24,7 @@ struct Data {
     messages: BTreeMap<(String, String), (u64, OutboxMessage)>,
     order: u64,
     cursors: BTreeMap<String, u64>,
+    notes: BTreeMap<(String, String), String>,
 }
 
 impl MemoryOutbox {
@@ -161,6 +162,20 @@ impl Outbox for MemoryOutbox {
         let mut data = self.data();
         let c = data.cursors.entry(target.to_owned()).or_insert(0);
         *c = (*c).max(seq);
+        Ok(())
+    }
+
+    async fn note(&self, target: &str, key: &str) -> Result<Option<String>, OutboxError> {
+        Ok(self.data().notes.get(&(target.to_owned(), key.to_owned())).cloned())
+    }
+
+    async fn set_note(&self, target: &str, key: &str, value: Option<&str>) -> Result<(), OutboxError> {
+        let mut data = self.data();
+        let k = (target.to_owned(), key.to_owned());
+        match value {
+            Some(v) => data.notes.insert(k, v.to_owned()),
+            None => data.notes.remove(&k),
+        };
         Ok(())
     }
 }

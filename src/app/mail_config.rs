@@ -43,6 +43,7 @@ pub struct MailConfig {
     pub send_to_interested_users: bool,
     pub extra_headers: Vec<(String, String)>,
     pub html: bool,
+    pub build_set_summary: bool,
     /// The text of `messageTemplate` (a minijinja template), checked.
     pub template: Option<String>,
     pub transport: TransportConfig,
@@ -70,6 +71,7 @@ impl MailConfig {
         rules.extra_recipients = self.extra_recipients.clone();
         rules.send_to_interested_users = self.send_to_interested_users;
         rules.extra_headers = self.extra_headers.clone();
+        rules.build_set_summary = self.build_set_summary;
         let kind = if self.html { BodyKind::Html } else { BodyKind::Plain };
         let template = self.template.as_deref().and_then(|t| MailTemplate::new(t, kind).ok());
         rules.formatter = match template {
@@ -155,6 +157,7 @@ fn block_config(table: &toml::Table, base: &Path, default_name: String) -> Resul
         send_to_interested_users: true,
         extra_headers: Vec::new(),
         html: false,
+        build_set_summary: false,
         template: None,
         transport: TransportConfig::Smtp(SmtpSettings::default()),
         retry: RetryPolicy::default(),
@@ -213,10 +216,7 @@ fn block_config(table: &toml::Table, base: &Path, default_name: String) -> Resul
                     c.template = Some(text);
                 }
                 "customMesg" => return Err("customMesg is deprecated; use messageFormatter instead".to_owned()),
-                "buildSetSummary" if boolean(v)? => {
-                    return Err("buildSetSummary is not supported yet: mail is sent per build".to_owned());
-                }
-                "buildSetSummary" => {}
+                "buildSetSummary" => c.build_set_summary = boolean(v)?,
                 "relayhost" => smtp.relayhost = string(v)?,
                 "smtpPort" => smtp.port = u16::try_from(number(v, 1, 65535)?).unwrap_or(25),
                 "useTls" => use_tls = boolean(v)?,

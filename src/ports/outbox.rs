@@ -1,7 +1,8 @@
 //! The outbox: durable queue and delivery log of every notifier. A decided message is
 //! written here before any attempt; workers claim due messages, and record each outcome.
 //! It also keeps each notifier's cursor (the last status event it processed), so a notifier
-//! resumes where it stopped after a restart.
+//! resumes where it stopped after a restart, and small notes a notifier keeps between events
+//! (such as where a buildset it will summarise began).
 
 use async_trait::async_trait;
 
@@ -78,4 +79,10 @@ pub trait Outbox: Send + Sync {
 
     /// Moves `target`'s cursor forward (never back).
     async fn set_cursor(&self, target: &str, seq: u64) -> Result<(), OutboxError>;
+
+    /// `target`'s note under `key`, if any.
+    async fn note(&self, target: &str, key: &str) -> Result<Option<String>, OutboxError>;
+
+    /// Writes (or, with `None`, removes) `target`'s note under `key`.
+    async fn set_note(&self, target: &str, key: &str, value: Option<&str>) -> Result<(), OutboxError>;
 }

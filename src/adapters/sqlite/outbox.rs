@@ -231,6 +231,42 @@ impl Outbox for SqliteOutbox {
         .map_err(db)?;
         Ok(())
     }
+
+    async fn note(&self, target: &str, key: &str) -> Result<Option<String>, OutboxError> {
+        query_scalar("SELECT value FROM notifier_notes WHERE target = ? AND key = ?")
+            .bind(target)
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db)
+    }
+
+    async fn set_note(&self, target: &str, key: &str, value: Option<&str>) -> Result<(), OutboxError> {
+        let Some(value) = value else { return self.remove_note(target, key).await };
+        query(
+            "INSERT INTO notifier_notes (target, key, value) VALUES (?, ?, ?) \
+             ON CONFLICT (target, key) DO UPDATE SET value = excluded.value",
+        )
+        .bind(target)
+        .bind(key)
+        .bind(value)
+        .execute(&self.pool)
+        .await
+        .map_err(db)?;
+        Ok(())
+    }
+}
+
+impl SqliteOutbox {
+    async fn remove_note(&self, target: &str, key: &str) -> Result<(), OutboxError> {
+        query("DELETE FROM notifier_notes WHERE target = ? AND key = ?")
+            .bind(target)
+            .bind(key)
+            .execute(&self.pool)
+            .await
+            .map_err(db)?;
+        Ok(())
+    }
 }
 
 fn found(rows: u64, target: &str, id: &str) -> Result<(), OutboxError> {

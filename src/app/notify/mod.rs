@@ -102,6 +102,7 @@ pub async fn start(notifiers: &Notifiers, ctx: Context) -> Result<Running, Strin
         let handler = mail::MailNotifier {
             rules: target.rules.clone(),
             reader: ctx.hub.clone(),
+            store: ctx.store.clone(),
             logs: ctx.logs.clone(),
             outbox: ctx.outbox.clone(),
             clock: ctx.clock.clone(),

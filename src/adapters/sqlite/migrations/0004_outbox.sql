@@ -19,3 +19,4 @@ CREATE INDEX outbox_by_state ON outbox (target, state, n);
 CREATE INDEX outbox_log ON outbox (target, n);
 
 CREATE TABLE notifier_cursors (target TEXT PRIMARY KEY, seq INTEGER NOT NULL);
+CREATE TABLE notifier_notes (target TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (target, key));

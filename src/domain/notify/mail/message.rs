@@ -119,8 +119,8 @@ fn interpolate(text: &str, build: &Build) -> String {
     one_line(&out)
 }
 
-/// Composes the mail about `mail.build`, or says why it cannot be built.
-pub fn compose(rules: &MailRules, mail: &BuildMail) -> Result<MailMessage, String> {
+/// One build's share of a mail: the formatter's answer and the attachments.
+fn part(rules: &MailRules, mail: &BuildMail, summary: bool) -> Result<(Formatted, Vec<Attachment>), String> {
     let build = mail.build;
     let result = build.result.ok_or("the build has no result")?;
     let args = FormatterArgs {
@@ -138,15 +138,9 @@ pub fn compose(rules: &MailRules, mail: &BuildMail) -> Result<MailMessage, Strin
         Formatter::Custom(f) => f(&args).map_err(|e| format!("the message formatter failed: {e}"))?,
         Formatter::Template(t) => t.render(&args)?,
     };
-    let subject = match formatted.subject {
-        Some(s) if s.contains(['\r', '\n']) => return Err("the formatter's subject contains a line break".into()),
-        Some(s) => s,
-        None => rules.subject.expand(&SubjectValues {
-            result: result.name(),
-            title: &mail.site.title,
-            builder: &build.builder,
-        }),
-    };
+    if formatted.subject.as_ref().is_some_and(|s| s.contains(['\r', '\n'])) {
+        return Err("the formatter's subject contains a line break".into());
+    }
     let mut attachments = Vec::new();
     if rules.add_patch {
         let patches = build.sourcestamps.iter().filter_map(|s| s.patch.as_ref());
@@ -166,11 +160,36 @@ pub fn compose(rules: &MailRules, mail: &BuildMail) -> Result<MailMessage, Strin
             }
         }
         text.push_str(&log.text);
-        attachments.push(Attachment { filename: format!("{}.{}", log.step, log.name), text });
+        // A summary mixes builders, so its file names say whose log it is.
+        let filename = match summary {
+            true => format!("{}.{}.{}", build.builder, log.step, log.name),
+            false => format!("{}.{}", log.step, log.name),
+        };
+        attachments.push(Attachment { filename, text });
     }
+    Ok((formatted, attachments))
+}
+
+fn no_recipients() -> String {
+    "no recipients: no interested user has an address and there are no extra recipients".to_owned()
+}
+
+/// Composes the mail about `mail.build`, or says why it cannot be built.
+pub fn compose(rules: &MailRules, mail: &BuildMail) -> Result<MailMessage, String> {
+    let build = mail.build;
+    let result = build.result.ok_or("the build has no result")?;
+    let (formatted, attachments) = part(rules, mail, false)?;
+    let subject = match formatted.subject {
+        Some(s) => s,
+        None => rules.subject.expand(&SubjectValues {
+            result: result.name(),
+            title: &mail.site.title,
+            builder: &build.builder,
+        }),
+    };
     let to = recipients(&[build], &rules.lookup, mail.users, rules.send_to_interested_users, &rules.extra_recipients);
     if to.envelope.is_empty() {
-        return Err("no recipients: no interested user has an address and there are no extra recipients".into());
+        return Err(no_recipients());
     }
     let thread = thread_id(&rules.name, &build.builder, build.branch(), &rules.fromaddr);
     let mut references = vec![thread.clone()];
@@ -200,6 +219,58 @@ pub fn compose(rules: &MailRules, mail: &BuildMail) -> Result<MailMessage, Strin
         headers,
         body: format!("{}\n\n", formatted.body),
         kind: formatted.kind,
+        attachments,
+    })
+}
+
+/// The Message-ID (without brackets) of `target`'s summary of buildset `id`.
+pub fn buildset_message_id(target: &str, id: u64, fromaddr: &str) -> String {
+    format!("buildset.{id}.{}@{}", id_part(target), domain_of(fromaddr))
+}
+
+/// `buildSetSummary`: one mail about the builds of buildset `id` (those `wants` kept), whose
+/// combined result is `result` (spec-notify-2 §2.6). Each build adds its part to the body;
+/// the last part's type and subject win; extra headers use the first build's properties.
+pub fn compose_summary(
+    rules: &MailRules,
+    id: u64,
+    result: BuildResult,
+    mails: &[BuildMail],
+) -> Result<MailMessage, String> {
+    let first = mails.first().ok_or("the buildset has no build to report")?;
+    let (mut body, mut kind, mut subject, mut attachments) = (String::new(), BodyKind::Plain, None, Vec::new());
+    for mail in mails {
+        let (formatted, mut files) = part(rules, mail, true)?;
+        body.push_str(&formatted.body);
+        body.push_str("\n\n");
+        kind = formatted.kind;
+        subject = formatted.subject.or(subject);
+        attachments.append(&mut files);
+    }
+    let subject = subject.unwrap_or_else(|| {
+        let values = SubjectValues { result: result.name(), title: &first.site.title, builder: "(whole buildset)" };
+        rules.subject.expand(&values)
+    });
+    let builds: Vec<&Build> = mails.iter().map(|m| m.build).collect();
+    let to = recipients(&builds, &rules.lookup, first.users, rules.send_to_interested_users, &rules.extra_recipients);
+    if to.envelope.is_empty() {
+        return Err(no_recipients());
+    }
+    let headers =
+        rules.extra_headers.iter().map(|(k, v)| (interpolate(k, first.build), interpolate(v, first.build))).collect();
+    Ok(MailMessage {
+        id: buildset_message_id(&rules.name, id, &rules.fromaddr),
+        from: rules.fromaddr.clone(),
+        to: to.to,
+        cc: to.cc,
+        envelope: to.envelope,
+        subject,
+        date: first.now,
+        in_reply_to: None,
+        references: Vec::new(),
+        headers,
+        body,
+        kind,
         attachments,
     })
 }

@@ -13,7 +13,9 @@ pub mod template;
 
 pub use address::{Domain, EmailLookup, Lookup};
 pub use body::{BodyKind, Formatted, FormatterArgs};
-pub use message::{Attachment, BuildMail, LogText, MailMessage, compose, message_id, wants};
+pub use message::{
+    Attachment, BuildMail, LogText, MailMessage, buildset_message_id, compose, compose_summary, message_id, wants,
+};
 pub use mode::{Mode, Modes};
 pub use rules::{AddLogs, Formatter, MailRules, PreviousBuild};
 pub use subject::SubjectTemplate;

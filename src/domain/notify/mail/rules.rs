@@ -99,6 +99,8 @@ pub struct MailRules {
     pub extra_headers: Vec<(String, String)>,
     pub formatter: Formatter,
     pub previous_build: Option<PreviousBuild>,
+    /// One mail per finished buildset instead of one per build.
+    pub build_set_summary: bool,
 }
 
 impl MailRules {
@@ -120,6 +122,7 @@ impl MailRules {
             extra_headers: Vec::new(),
             formatter: Formatter::Plain,
             previous_build: None,
+            build_set_summary: false,
         }
     }
 
