@@ -62,7 +62,9 @@ impl Worker {
     pub async fn run(self) {
         loop {
             let now = self.clock.now();
-            let batch = self.options.concurrency.max(1) * 8;
+            // Two rounds of sends at most: every message of a batch is attempted before its lease
+            // (set above two send timeouts) runs out, so no other worker can take it meanwhile.
+            let batch = self.options.concurrency.max(1) * 2;
             let claimed = match self.outbox.claim_due(&self.target, now, later(now, self.options.lease), batch).await {
                 Ok(c) => c,
                 Err(e) => {
