@@ -20,7 +20,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::notify::{MailTarget, MailTransportChoice};
-use crate::adapters::mail::{SmtpSettings, TlsMode};
+use crate::adapters::mail::{SmtpSettings, TlsMode, check_certificate};
 use crate::domain::notify::mail::{
     AddLogs, BodyKind, Formatter, Lookup, MailRules, MailTemplate, Modes, SubjectTemplate,
 };
@@ -164,6 +164,7 @@ fn block_config(table: &toml::Table, base: &Path, default_name: String) -> Resul
     };
     let mut smtp = SmtpSettings::default();
     let (mut use_tls, mut smtps, mut sendmail, mut categories) = (false, false, None, None);
+    let mut explicit_tls = None;
     for (key, v) in table {
         let r: Result<(), String> = (|| {
             match key.as_str() {
@@ -221,6 +222,15 @@ fn block_config(table: &toml::Table, base: &Path, default_name: String) -> Resul
                 "smtpPort" => smtp.port = u16::try_from(number(v, 1, 65535)?).unwrap_or(25),
                 "useTls" => use_tls = boolean(v)?,
                 "smtps" => smtps = boolean(v)?,
+                "smtpTls" => {
+                    explicit_tls = Some(match string(v)?.as_str() {
+                        "none" => TlsMode::None,
+                        "opportunistic" => TlsMode::Opportunistic,
+                        "starttls" => TlsMode::Required,
+                        "implicit" => TlsMode::Implicit,
+                        other => return Err(format!("'{other}' is not none, opportunistic, starttls or implicit")),
+                    })
+                }
                 "smtpUser" => smtp.user = Some(string(v)?),
                 "smtpPassword" => smtp.password = Some(string(v)?),
                 "smtpPasswordFile" => {
@@ -229,7 +239,11 @@ fn block_config(table: &toml::Table, base: &Path, default_name: String) -> Resul
                 }
                 "smtpTimeout" => smtp.timeout = Duration::from_secs(number(v, 1, 3600)?.unsigned_abs()),
                 "smtpPoolSize" => smtp.pool_size = u32::try_from(number(v, 1, 100)?).unwrap_or(4),
-                "caFile" => smtp.ca_pem.push(read(base, v)?),
+                "caFile" => {
+                    let pem = read(base, v)?;
+                    check_certificate(&pem)?;
+                    smtp.ca_pem.push(pem);
+                }
                 "sendmail" => sendmail = Some(base.join(string(v)?)),
                 "retryDelay" => c.retry.first_delay = Duration::from_secs(number(v, 1, 86_400)?.unsigned_abs()),
                 "retryMaxDelay" => c.retry.max_delay = Duration::from_secs(number(v, 1, 7 * 86_400)?.unsigned_abs()),
@@ -257,12 +271,16 @@ fn block_config(table: &toml::Table, base: &Path, default_name: String) -> Resul
     if use_tls && smtps {
         problems.push("useTls: choose STARTTLS (useTls) or implicit TLS (smtps), not both".to_owned());
     }
-    smtp.tls = match (use_tls, smtps) {
-        (_, true) => TlsMode::Implicit,
-        (true, _) => TlsMode::Required,
+    if explicit_tls.is_some() && (use_tls || smtps) {
+        problems.push("smtpTls: give either smtpTls or useTls/smtps".to_owned());
+    }
+    smtp.tls = match (explicit_tls, use_tls, smtps) {
+        (Some(mode), _, _) => mode,
+        (None, _, true) => TlsMode::Implicit,
+        (None, true, _) => TlsMode::Required,
         _ => TlsMode::Opportunistic,
     };
-    if smtps && !table.contains_key("smtpPort") {
+    if smtp.tls == TlsMode::Implicit && !table.contains_key("smtpPort") {
         smtp.port = 465;
     }
     if smtp.user.is_some() != smtp.password.is_some() {
@@ -333,11 +351,19 @@ mod tests {
     }
 
     #[test]
-    fn smtps_defaults_to_port_465() {
+    fn smtps_defaults_to_port_465_and_tls_can_be_named() {
         let text = "[[mail]]\nfromaddr = \"b@example.org\"\nsmtps = true\n";
         let config = Config::parse(text, Path::new(".")).expect("valid");
         let TransportConfig::Smtp(smtp) = &config.mail[0].transport else { panic!("smtp expected") };
         assert_eq!((smtp.port, smtp.tls), (465, TlsMode::Implicit));
+        let config = Config::parse(&text.replace("smtps = true", "smtpTls = \"none\""), Path::new(".")).expect("ok");
+        let TransportConfig::Smtp(smtp) = &config.mail[0].transport else { panic!("smtp expected") };
+        assert_eq!((smtp.port, smtp.tls), (25, TlsMode::None));
+        let problems = Config::parse(&text.replace("smtps = true", "smtpTls = \"always\""), Path::new("."));
+        assert_eq!(
+            problems.expect_err("invalid"),
+            ["mail[1].smtpTls: 'always' is not none, opportunistic, starttls or implicit"]
+        );
     }
 
     #[test]

@@ -13,4 +13,4 @@ mod smtp;
 
 pub use mime::to_lettre;
 pub use sendmail::SendmailTransport;
-pub use smtp::{SmtpSettings, SmtpTransport, TlsMode};
+pub use smtp::{SmtpSettings, SmtpTransport, TlsMode, check_certificate};

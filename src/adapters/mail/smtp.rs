@@ -78,6 +78,11 @@ impl Default for SmtpSettings {
     }
 }
 
+/// Whether `pem` is a certificate the transport can trust (checked when configuration is read).
+pub fn check_certificate(pem: &[u8]) -> Result<(), String> {
+    Certificate::from_pem(pem).map(|_| ()).map_err(|e| format!("not a PEM certificate: {e}"))
+}
+
 pub struct SmtpTransport {
     inner: AsyncSmtpTransport<Tokio1Executor>,
     timeout: Duration,
