@@ -248,3 +248,63 @@ async fn a_buildset_summary_is_one_mail_with_the_last_build_of_each_request() {
     assert!(m.body.contains("passing build on builder macos"), "{}", m.body);
     assert!(!m.body.contains("retried build"), "the retried attempt is not reported: {}", m.body);
 }
+
+/// A notifier that falls behind the hub's buffer during a long log, with no other events,
+/// catches up and goes on mailing (log chunks are not in the journal: it steps over them).
+// Several threads: a notifier stuck in a loop must not stop this test from failing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_notifier_behind_a_long_log_catches_up() {
+    let mailer = Arc::new(MemoryMailer::new());
+    let server = start(Storage::Memory, vec![target("mail", &mailer)]).await;
+    let sink = server.sink();
+    let mut events = whole_build("linux", 0, 0, "main", BuildResult::Failure, None);
+    let finish = events.split_off(events.len() - 1);
+    record(&server, "linux", &[]).await;
+    sink.record_all(events.clone()).await.expect("started");
+    // 40,000 chunks in one batch: far more than the hub's buffer holds.
+    let chunk = StatusEvent::LogChunk {
+        builder: "linux".into(),
+        number: 0,
+        step: 1,
+        log: "stdio".into(),
+        channel: buildstatus::domain::event::Channel::Stdout,
+        text: "x\n".into(),
+    };
+    let reopen = StatusEvent::StepStarted {
+        builder: "linux".into(),
+        number: 0,
+        step: buildstatus::domain::model::Step {
+            number: 2,
+            name: "more".into(),
+            started: Some(at(9)),
+            ..Default::default()
+        },
+    };
+    let log = StatusEvent::LogStarted {
+        builder: "linux".into(),
+        number: 0,
+        step: 2,
+        log: "stdio".into(),
+        kind: Default::default(),
+    };
+    let mut chunks = vec![reopen, log];
+    chunks.extend(std::iter::repeat_n(
+        match chunk {
+            StatusEvent::LogChunk { builder, number, log, channel, text, .. } => {
+                StatusEvent::LogChunk { builder, number, step: 2, log, channel, text }
+            }
+            other => other,
+        },
+        40_000,
+    ));
+    let last = sink.record_all(chunks).await.expect("chunks");
+    // With nothing journaled after the chunks, the notifier still gets past them.
+    let start = Instant::now();
+    while server.outbox().cursor("mail").await.expect("cursor") < last {
+        assert!(start.elapsed() < Duration::from_secs(10), "the notifier is stuck behind the log");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    sink.record_all(finish).await.expect("finished");
+    let counts = until(&server, |c| c.first().is_some_and(|t| t.sent == 1)).await;
+    assert_eq!(counts.first().map(|c| c.sent), Some(1), "{counts:?}");
+}

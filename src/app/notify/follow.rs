@@ -15,6 +15,8 @@ use crate::domain::event::SequencedEvent;
 use crate::ports::{Outbox, StatusStore};
 
 /// A notifier's reaction to one event. `Ok(true)`: it acted (the cursor is saved now).
+/// A handler sees every journaled event, in order; log chunks only while it keeps up live
+/// (they are not journaled), so a handler must not depend on them.
 #[async_trait]
 pub trait Handler: Send + Sync {
     async fn handle(&self, event: &SequencedEvent) -> Result<bool, String>;
@@ -77,6 +79,8 @@ impl Follower {
     async fn follow(&self, after: &mut u64) -> Result<(), String> {
         let mut unsaved = false;
         loop {
+            // Everything numbered up to `committed` is in the store: read it first.
+            let committed = self.hub.last_seq();
             // Catch up from the journal.
             loop {
                 let page = self.store.events_after(*after, PAGE).await.map_err(|e| e.to_string())?;
@@ -86,6 +90,12 @@ impl Follower {
                 for event in &page {
                     self.one(event, after, &mut unsaved).await?;
                 }
+            }
+            // The journal held every event up to `committed` but log chunks, which are gone
+            // from the hub's buffer when it lagged: step over them, or it would lag again.
+            if committed > *after {
+                *after = committed;
+                unsaved = true;
             }
             if unsaved {
                 self.save(*after, &mut unsaved).await?;
