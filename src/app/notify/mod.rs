@@ -92,6 +92,8 @@ pub async fn start(notifiers: &Notifiers, ctx: Context) -> Result<Running, Strin
                 // A send cannot outlast the timeout, so a lease a little longer is enough, and a
                 // crash mid-send delays that message by no more than this.
                 options.lease = options.lease.min(settings.timeout * 2 + Duration::from_secs(5));
+                // As many sends at once as the pool has connections.
+                options.concurrency = usize::try_from(settings.pool_size.max(1)).unwrap_or(1);
                 Arc::new(SmtpTransport::new(settings).map_err(|e| format!("mail target '{}': {e}", target.rules.name))?)
             }
             MailTransportChoice::Sendmail(path) => Arc::new(SendmailTransport::new(path.clone())),
