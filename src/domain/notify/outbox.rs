@@ -157,9 +157,13 @@ fn fnv1a(text: &str) -> u64 {
     text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
 }
 
-/// Spells `text` with only `[A-Za-z0-9_-]` and `=XX` escapes: injective, and valid inside a
-/// Message-ID's dot-atom, so any builder or target name can be part of an id.
+/// Spells `text` with only `[A-Za-z0-9_-]` and `=XX` escapes (the empty text as `=`):
+/// injective, never empty, and valid inside a Message-ID's dot-atom, so any builder or
+/// target name can be part of an id.
 pub fn id_part(text: &str) -> String {
+    if text.is_empty() {
+        return "=".to_owned();
+    }
     let mut out = String::with_capacity(text.len());
     for b in text.bytes() {
         if b.is_ascii_alphanumeric() || b == b'_' || b == b'-' {
@@ -204,5 +208,6 @@ mod tests {
         assert_eq!(id_part("linux-64_bit"), "linux-64_bit");
         assert_eq!(id_part("a b/c=d"), "a=20b=2Fc=3Dd");
         assert_ne!(id_part("a=20"), id_part("a "));
+        assert_eq!(id_part(""), "=");
     }
 }

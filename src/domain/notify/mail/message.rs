@@ -87,7 +87,7 @@ pub fn message_id(target: &str, builder: &str, number: u32, fromaddr: &str) -> S
 
 /// The id every mail about `builder` on `branch` refers to, so clients thread them together.
 pub fn thread_id(target: &str, builder: &str, branch: Option<&str>, fromaddr: &str) -> String {
-    let branch = branch.map_or_else(|| "-".to_owned(), id_part);
+    let branch = id_part(branch.unwrap_or(""));
     format!("thread.{}.{branch}.{}@{}", id_part(builder), id_part(target), domain_of(fromaddr))
 }
 

@@ -153,3 +153,43 @@ fn filters_and_rules_are_checked_together() {
     assert!(!r.watches(&Builder { name: "linux".into(), ..Builder::default() }));
     assert!(r.watches(&Builder { name: "linux".into(), tags: vec!["fast".into()], ..Builder::default() }));
 }
+
+mod hostile_input {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        /// Whatever the master reports (names, reasons, properties, blamelist), no header of
+        /// the composed mail spans two lines, and every recipient is an address.
+        #[test]
+        fn no_input_breaks_a_header_or_smuggles_a_recipient(
+            builder in ".{0,20}",
+            title in ".{0,20}",
+            reason in ".{0,40}",
+            ticket in ".{0,20}",
+            blame in proptest::collection::vec(".{0,30}", 0..4),
+            template in "[a-z %()]{0,30}",
+        ) {
+            let site = Site { title, ..site() };
+            let info = Builder { name: builder.clone(), ..Builder::default() };
+            let mut b = build(1, BuildResult::Failure);
+            b.builder = builder;
+            b.reason = reason;
+            b.blamelist = blame;
+            b.properties.insert("ticket".into(), Property { value: serde_json::json!(ticket), source: "x".into() });
+            let mut r = rules();
+            r.extra_headers = vec![("X-Ticket".into(), "%(prop:ticket)s".into())];
+            if let Ok(subject) = crate::domain::notify::mail::SubjectTemplate::parse(&template) {
+                r.subject = subject;
+            }
+            let m = compose(&r, &mail(&info, &b, None, &site)).expect("composed");
+            let one_line = |s: &str| !s.contains(['\r', '\n']);
+            prop_assert!(one_line(&m.subject) && one_line(&m.id) && !m.id.contains(".."));
+            prop_assert!(m.headers.iter().all(|(k, v)| one_line(k) && one_line(v)));
+            prop_assert!(m.references.iter().chain(m.in_reply_to.iter()).all(|r| one_line(r) && !r.contains(['<', '>', ' '])));
+            prop_assert!(m.to.iter().chain(&m.cc).all(|a| crate::domain::notify::mail::address::is_valid(a)));
+            prop_assert!(m.envelope.iter().all(|a| one_line(a) && !a.contains(char::is_whitespace)));
+        }
+    }
+}
