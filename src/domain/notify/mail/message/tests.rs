@@ -193,3 +193,30 @@ mod hostile_input {
         }
     }
 }
+
+#[test]
+fn a_buildset_summary_joins_the_parts_and_names_logs_by_builder() {
+    let (site, linux, macos) = (
+        site(),
+        Builder { name: "linux".into(), ..Builder::default() },
+        Builder { name: "macos".into(), ..Builder::default() },
+    );
+    let a = build(1, BuildResult::Failure);
+    let mut b = build(4, BuildResult::Success);
+    b.builder = "macos".into();
+    let mut r = rules();
+    r.add_logs = AddLogs::All;
+    let logs = [LogText { step: "compile".into(), name: "stdio".into(), text: "ok\n".into(), cut: 0 }];
+    let mails = [
+        BuildMail { logs: &logs, ..mail(&linux, &a, None, &site) },
+        BuildMail { logs: &logs, ..mail(&macos, &b, None, &site) },
+    ];
+    let m = compose_summary(&r, 9, BuildResult::Failure, &mails).unwrap();
+    assert_eq!(m.id, "buildset.9.mail@example.org");
+    assert_eq!(m.subject, "buildbot failure in MyProj on (whole buildset)");
+    assert_eq!(m.body.matches("\n -The Buildbot\n\n\n\n").count(), 2, "each part ends with two more newlines");
+    let names: Vec<&str> = m.attachments.iter().map(|a| a.filename.as_str()).collect();
+    assert_eq!(names, ["linux.compile.stdio", "macos.compile.stdio"]);
+    assert_eq!(m.in_reply_to, None);
+    assert!(compose_summary(&r, 9, BuildResult::Failure, &[]).is_err());
+}
