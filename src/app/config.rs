@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use super::hook_config::{self, HookConfig};
+use super::mail_config::{self, MailConfig};
 use super::poller_config;
 use crate::adapters::git_poller::GitPollerSettings;
 use crate::domain::hooks::Dialect;
@@ -27,6 +28,8 @@ pub struct Config {
     pub hooks: Option<HookConfig>,
     /// `[[git_poller]]`: repositories polled for new commits.
     pub git_pollers: Vec<GitPollerSettings>,
+    /// `[[mail]]` blocks: the mail notifiers.
+    pub mail: Vec<MailConfig>,
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8010";
@@ -42,6 +45,7 @@ impl Config {
             window: 100,
             hooks: None,
             git_pollers: Vec::new(),
+            mail: Vec::new(),
         }
     }
 
@@ -69,6 +73,13 @@ impl Config {
             if key == "git_poller" {
                 match poller_config::parse(value, base) {
                     Ok(pollers) => config.git_pollers = pollers,
+                    Err(more) => problems.extend(more),
+                }
+                continue;
+            }
+            if key == "mail" {
+                match mail_config::parse(value, base) {
+                    Ok(mail) => config.mail = mail,
                     Err(more) => problems.extend(more),
                 }
                 continue;

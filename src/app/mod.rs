@@ -8,6 +8,8 @@ pub mod config;
 pub mod demo;
 pub mod hook_config;
 mod hub;
+pub mod mail_config;
+pub mod notify;
 pub mod poller_config;
 mod pollers;
 
@@ -20,12 +22,13 @@ use crate::adapters::git_poller::GitPollerSettings;
 use crate::adapters::http::hooks::HookContext;
 use crate::adapters::http::{self, WebContext};
 use crate::adapters::logs::{DiskLogStore, MemoryLogStore};
+use crate::adapters::memory_outbox::MemoryOutbox;
 use crate::adapters::memory_store::MemoryStore;
 use crate::adapters::sqlite::SqliteStore;
 use crate::domain::web::layout::Site;
 use crate::ports::{
-    ChangeSink, Clock, EventBus, LogError, LogStore, NoPollers, PollTrigger, StatusReader, StatusSink, StatusStore,
-    StoreError,
+    ChangeSink, Clock, EventBus, LogError, LogStore, NoPollers, Outbox, PollTrigger, StatusReader, StatusSink,
+    StatusStore, StoreError,
 };
 
 pub use config::Config;
@@ -58,6 +61,8 @@ pub struct Setup {
     /// Repositories polled for new commits (their working copies live in the data directory,
     /// or in the system's temporary directory with `Storage::Memory`).
     pub git_pollers: Vec<GitPollerSettings>,
+    /// Mail (and later other) notification targets.
+    pub notifiers: notify::Notifiers,
 }
 
 impl Default for Setup {
@@ -70,6 +75,7 @@ impl Default for Setup {
             change_sources: Vec::new(),
             hooks: None,
             git_pollers: Vec::new(),
+            notifiers: notify::Notifiers::default(),
         }
     }
 }
@@ -89,6 +95,10 @@ impl Setup {
                 .collect(),
             hooks: config.hooks.clone(),
             git_pollers: config.git_pollers.clone(),
+            notifiers: notify::Notifiers {
+                mail: config.mail.iter().map(mail_config::MailConfig::target).collect(),
+                ..notify::Notifiers::default()
+            },
         }
     }
 }
@@ -110,6 +120,8 @@ pub enum StartError {
     Store(StoreError),
     Logs(LogError),
     Io(std::io::Error),
+    /// A notification target could not start.
+    Notify(String),
 }
 
 impl std::fmt::Display for StartError {
@@ -118,6 +130,7 @@ impl std::fmt::Display for StartError {
             Self::Store(e) => write!(f, "status store: {e}"),
             Self::Logs(e) => write!(f, "log store: {e}"),
             Self::Io(e) => write!(f, "{e}"),
+            Self::Notify(e) => write!(f, "{e}"),
         }
     }
 }
@@ -133,6 +146,9 @@ pub struct StatusServer {
     stop_live: tokio::sync::watch::Sender<bool>,
     /// The Git pollers run while the server (or its router) lives.
     pollers: Arc<dyn PollTrigger>,
+    outbox: Arc<dyn Outbox>,
+    /// Dropping the server stops its notifiers.
+    _notifiers: notify::Running,
 }
 
 impl StatusServer {
@@ -142,13 +158,16 @@ impl StatusServer {
 
     /// Like [`StatusServer::start`], with pages that read `clock` (tests use a fixed one).
     pub async fn start_with_clock(setup: Setup, clock: Arc<dyn Clock>) -> Result<Self, StartError> {
-        let (store, logs): (Arc<dyn StatusStore>, Arc<dyn LogStore>) = match &setup.storage {
-            Storage::Memory => (Arc::new(MemoryStore::new()), Arc::new(MemoryLogStore::new())),
+        let (store, logs, outbox): (Arc<dyn StatusStore>, Arc<dyn LogStore>, Arc<dyn Outbox>) = match &setup.storage {
+            Storage::Memory => {
+                (Arc::new(MemoryStore::new()), Arc::new(MemoryLogStore::new()), Arc::new(MemoryOutbox::new()))
+            }
             Storage::Directory(dir) => {
                 std::fs::create_dir_all(dir).map_err(StartError::Io)?;
                 let store = SqliteStore::open(&dir.join("buildstatus.sqlite")).await.map_err(StartError::Store)?;
                 let logs = DiskLogStore::open(dir.join("logs")).await.map_err(StartError::Logs)?;
-                (Arc::new(store), Arc::new(logs))
+                let outbox = store.outbox();
+                (Arc::new(store), Arc::new(logs), Arc::new(outbox))
             }
         };
         if let Some(dir) = &setup.public_html
@@ -158,7 +177,18 @@ impl StatusServer {
             std::fs::create_dir_all(dir).map_err(StartError::Io)?;
         }
         let bus: Arc<dyn EventBus> = Arc::new(MemoryBus::default());
-        let hub = Hub::open(store, logs.clone(), bus, setup.window).await.map_err(StartError::Store)?;
+        let hub = Hub::open(store.clone(), logs.clone(), bus, setup.window).await.map_err(StartError::Store)?;
+        let notify_context = notify::Context {
+            hub: hub.clone(),
+            store,
+            logs: logs.clone(),
+            outbox: outbox.clone(),
+            clock: clock.clone(),
+            site: setup.site.clone(),
+        };
+        let notifiers = notify::start(&setup.notifiers, notify_context).await.map_err(StartError::Notify)?;
+        let notifications =
+            http::NotificationsContext { outbox: outbox.clone(), clock: clock.clone(), site: setup.site.clone() };
         let (stop_live, stopping) = tokio::sync::watch::channel(false);
         let context = WebContext {
             reader: hub.clone(),
@@ -190,7 +220,8 @@ impl StatusServer {
             pollers: pollers.clone(),
             clock: clock.clone(),
         }));
-        Ok(Self { hub, router, clock, stop_live, pollers })
+        let router = router.merge(http::notifications_router(notifications));
+        Ok(Self { hub, router, clock, stop_live, pollers, outbox, _notifiers: notifiers })
     }
 
     /// Where the master reports its events.
@@ -216,6 +247,11 @@ impl StatusServer {
 
     pub fn hub(&self) -> &Arc<Hub> {
         &self.hub
+    }
+
+    /// The notifiers' outbox and delivery log.
+    pub fn outbox(&self) -> Arc<dyn Outbox> {
+        self.outbox.clone()
     }
 
     pub fn clock(&self) -> Arc<dyn Clock> {

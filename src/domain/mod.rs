@@ -8,6 +8,7 @@ pub mod event;
 pub mod hooks;
 pub mod machine;
 pub mod model;
+pub mod notify;
 pub mod result;
 pub mod state;
 pub mod views;

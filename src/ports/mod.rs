@@ -7,7 +7,9 @@ mod bus;
 mod changes;
 mod clock;
 mod logs;
+mod mail;
 mod master;
+mod outbox;
 mod sink;
 mod store;
 
@@ -15,6 +17,8 @@ pub use bus::{BusError, EventBus, EventFeed, EventStream};
 pub use changes::{ChangeError, ChangeSink, NoPollers, PollTrigger};
 pub use clock::{Clock, ManualClock};
 pub use logs::{LogError, LogPiece, LogSize, LogStore, LogStream};
+pub use mail::{MailError, MailTransport};
 pub use master::{ControlError, ForceRequest, MasterControl, NoMaster};
+pub use outbox::{Outbox, OutboxError, TargetCounts};
 pub use sink::{SinkError, StatusSink};
 pub use store::{BuildOrder, BuildQuery, ChangeQuery, Commit, StatusReader, StatusStore, StoreError, StoreMeta};

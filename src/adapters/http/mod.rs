@@ -13,6 +13,7 @@ pub mod hooks;
 mod json;
 mod live;
 mod logs;
+mod notifications;
 mod pages;
 mod people;
 mod view_cache;
@@ -32,6 +33,7 @@ use crate::ports::{Clock, EventFeed, LogStore, StatusReader};
 
 pub use badges::ImageCache;
 pub use error::WebError;
+pub use notifications::{NotificationsContext, notifications_router};
 
 /// Everything the web server reads from.
 pub struct WebContext {

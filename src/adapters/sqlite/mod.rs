@@ -26,6 +26,7 @@
 //! plans with `EXPLAIN QUERY PLAN`, before and after `ANALYZE`) and a private in-memory
 //! database. The `explain*` methods exist for those tests and for diagnosis.
 
+mod outbox;
 mod queries;
 
 use std::path::Path;
@@ -43,11 +44,14 @@ use crate::domain::model::{Build, BuildRequest, Builder, Change, User, Worker};
 use crate::domain::state::Snapshot;
 use crate::ports::{BuildQuery, ChangeQuery, Commit, StatusReader, StatusStore, StoreError, StoreMeta};
 
+pub use outbox::SqliteOutbox;
+
 /// The schema's versions, in order (what `sqlx::migrate!` would embed; that macro needs
 /// sqlx's `macros` feature, which this crate does not otherwise use).
-const MIGRATIONS: [(i64, &str, &str); 3] = [
+const MIGRATIONS: [(i64, &str, &str); 4] = [
     (1, "init", include_str!("migrations/0001_init.sql")),
     (2, "listing order indexes", include_str!("migrations/0002_listing_order_indexes.sql")),
+    (4, "outbox", include_str!("migrations/0004_outbox.sql")),
     (5, "activity index", include_str!("migrations/0005_activity_index.sql")),
 ];
 
@@ -215,6 +219,11 @@ impl SqliteStore {
         let (sql, plan) = (queries::changes("", &listing).into_string(), self.explain_changes(&listing).await?);
         out.push((sql, plan));
         Ok(out)
+    }
+
+    /// The notifiers' outbox, in this database.
+    pub fn outbox(&self) -> SqliteOutbox {
+        SqliteOutbox { pool: self.pool.clone() }
     }
 
     async fn conn(&self) -> Result<sqlx::pool::PoolConnection<sqlx::Sqlite>, StoreError> {

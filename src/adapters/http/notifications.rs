@@ -1,0 +1,100 @@
+//! `/notifications`: the delivery log of every notification target, read from the outbox;
+//! `/notifications/metrics`: the same counts in the Prometheus text format.
+//! A router of its own (merged beside the pages' router), because it reads the outbox, which
+//! the pages do not need.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{RawQuery, State};
+use axum::http::{StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+
+use crate::domain::web::args::Args;
+use crate::domain::web::layout::{Page, Site, error_page};
+use crate::domain::web::pages::{TargetLog, notifications_page};
+use crate::ports::{Clock, Outbox};
+
+/// Messages shown per target unless `?limit=N` says otherwise.
+const SHOWN: usize = 50;
+
+pub struct NotificationsContext {
+    pub outbox: Arc<dyn Outbox>,
+    pub clock: Arc<dyn Clock>,
+    pub site: Site,
+}
+
+pub fn notifications_router(context: NotificationsContext) -> Router {
+    Router::new()
+        .route("/notifications", get(page))
+        .route("/notifications/", get(page))
+        .route("/notifications/metrics", get(metrics))
+        .with_state(Arc::new(context))
+}
+
+fn html(status: StatusCode, body: String) -> Response {
+    (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response()
+}
+
+async fn page(State(ctx): State<Arc<NotificationsContext>>, uri: Uri, RawQuery(query): RawQuery) -> Response {
+    let args = Args::parse(query.as_deref().unwrap_or(""));
+    let page = Page::plain(&ctx.site, uri.path(), ctx.clock.now());
+    let limit = match args.count("limit", SHOWN) {
+        Ok(n) => n.min(1000),
+        Err(e) => return html(StatusCode::BAD_REQUEST, error_page(&page, "Bad Request", &e.to_string()).into_string()),
+    };
+    let only = args.first("target");
+    let mut targets = Vec::new();
+    let counts = match ctx.outbox.counts().await {
+        Ok(c) => c,
+        Err(e) => return internal(&page, &e.to_string()),
+    };
+    for counts in counts.into_iter().filter(|c| only.is_none_or(|t| t == c.target)) {
+        match ctx.outbox.log(&counts.target, None, limit).await {
+            Ok(recent) => targets.push(TargetLog { counts, recent }),
+            Err(e) => return internal(&page, &e.to_string()),
+        }
+    }
+    html(StatusCode::OK, notifications_page(&page, &targets).into_string())
+}
+
+/// A Prometheus label value: backslash, quote and newline escaped.
+fn label(value: &str) -> String {
+    value.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+}
+
+async fn metrics(State(ctx): State<Arc<NotificationsContext>>) -> Response {
+    let counts = match ctx.outbox.counts().await {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!("/notifications/metrics failed: {e}");
+            return (StatusCode::INTERNAL_SERVER_ERROR, "the outbox could not be read\n").into_response();
+        }
+    };
+    let mut text = String::from(
+        "# HELP buildstatus_notifications Messages in the outbox, by target and state.\n\
+         # TYPE buildstatus_notifications gauge\n",
+    );
+    for c in &counts {
+        for (state, n) in [("pending", c.pending), ("sent", c.sent), ("failed", c.failed)] {
+            let target = label(&c.target);
+            text.push_str(&format!("buildstatus_notifications{{target=\"{target}\",state=\"{state}\"}} {n}\n"));
+        }
+    }
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response()
+}
+
+fn internal(page: &Page, why: &str) -> Response {
+    tracing::error!("/notifications failed: {why}");
+    let body = error_page(page, "Server Error", "The server failed to answer; the details are in its log.");
+    html(StatusCode::INTERNAL_SERVER_ERROR, body.into_string())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn labels_cannot_break_the_metrics_format() {
+        assert_eq!(super::label("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
+    }
+}

@@ -1,0 +1,77 @@
+//! A [`MailMessage`] as a lettre [`Message`]: headers (the subject RFC 2047-encoded by
+//! lettre when it is not ASCII), the envelope, and a single part or `multipart/mixed` with
+//! the attachments.
+
+use std::time::{Duration, SystemTime};
+
+use lettre::Message;
+use lettre::address::{Address, Envelope};
+use lettre::message::header::{ContentDisposition, ContentType, HeaderName, HeaderValue};
+use lettre::message::{Mailbox, MultiPart, SinglePart};
+
+use crate::domain::notify::mail::{BodyKind, MailMessage, address};
+use crate::ports::MailError;
+
+fn bad(what: &str, e: impl std::fmt::Display) -> MailError {
+    MailError::Permanent(format!("{what}: {e}"))
+}
+
+fn bare_address(text: &str) -> Result<Address, MailError> {
+    address::bare(text).parse().map_err(|e| bad(&format!("address '{text}'"), e))
+}
+
+fn mailbox(text: &str) -> Result<Mailbox, MailError> {
+    text.trim().parse().map_err(|e| bad(&format!("address '{text}'"), e))
+}
+
+fn body_part(kind: BodyKind, body: &str) -> SinglePart {
+    match kind {
+        BodyKind::Plain => SinglePart::plain(body.to_owned()),
+        BodyKind::Html => SinglePart::html(body.to_owned()),
+    }
+}
+
+/// The lettre message for `m`, or why it cannot be one (never worth retrying).
+pub fn to_lettre(m: &MailMessage) -> Result<Message, MailError> {
+    let recipients = m.envelope.iter().map(|r| bare_address(r)).collect::<Result<Vec<_>, _>>()?;
+    let envelope = Envelope::new(Some(bare_address(&m.from)?), recipients).map_err(|e| bad("envelope", e))?;
+    let millis = u64::try_from(m.date.timestamp_millis()).unwrap_or(0);
+    let mut builder = Message::builder()
+        .from(mailbox(&m.from)?)
+        .subject(m.subject.clone())
+        .date(SystemTime::UNIX_EPOCH + Duration::from_millis(millis))
+        .message_id(Some(format!("<{}>", m.id)))
+        .envelope(envelope);
+    for to in &m.to {
+        builder = builder.to(mailbox(to)?);
+    }
+    for cc in &m.cc {
+        builder = builder.cc(mailbox(cc)?);
+    }
+    if let Some(parent) = &m.in_reply_to {
+        builder = builder.in_reply_to(format!("<{parent}>"));
+    }
+    if !m.references.is_empty() {
+        let refs: Vec<String> = m.references.iter().map(|r| format!("<{r}>")).collect();
+        builder = builder.references(refs.join(" "));
+    }
+    for (name, value) in &m.headers {
+        let name = HeaderName::new_from_ascii(name.clone()).map_err(|e| bad(&format!("header '{name}'"), e))?;
+        builder = builder.raw_header(HeaderValue::new(name, value.replace(['\r', '\n'], " ")));
+    }
+    let message = if m.attachments.is_empty() {
+        builder.singlepart(body_part(m.kind, &m.body))
+    } else {
+        let mut parts = MultiPart::mixed().singlepart(body_part(m.kind, &m.body));
+        for a in &m.attachments {
+            parts = parts.singlepart(
+                SinglePart::builder()
+                    .header(ContentType::TEXT_PLAIN)
+                    .header(ContentDisposition::attachment(&a.filename))
+                    .body(a.text.clone()),
+            );
+        }
+        builder.multipart(parts)
+    };
+    message.map_err(|e| bad("message", e))
+}

@@ -1,0 +1,274 @@
+//! The outbox on SQLite, in the status database (migration 0004). A message is one row,
+//! unique by (target, id), so enqueuing twice stores once; a claim is one `UPDATE …
+//! RETURNING`, so it is atomic even with several workers; each outcome is one statement.
+
+use async_trait::async_trait;
+use sqlx::SqlitePool;
+use sqlx::sqlite::SqliteRow;
+use sqlx::{Row, query, query_scalar};
+
+use crate::domain::model::Timestamp;
+use crate::domain::notify::outbox::{DeliveryState, OutboxMessage};
+use crate::ports::{Outbox, OutboxError, TargetCounts};
+
+const COLUMNS: &str = "target, id, state, attempts, created, next_attempt, last_error, summary, payload";
+
+/// The outbox sharing a [`super::SqliteStore`]'s database.
+#[derive(Clone, Debug)]
+pub struct SqliteOutbox {
+    pub(super) pool: SqlitePool,
+}
+
+fn db(e: sqlx::Error) -> OutboxError {
+    OutboxError::Storage(e.to_string())
+}
+
+fn ms(t: Timestamp) -> i64 {
+    t.timestamp_millis()
+}
+
+fn time(ms: i64, what: &str) -> Result<Timestamp, OutboxError> {
+    chrono::DateTime::from_timestamp_millis(ms).ok_or_else(|| OutboxError::Corrupt(format!("{what}: time {ms}")))
+}
+
+fn count(n: i64) -> u64 {
+    u64::try_from(n).unwrap_or(0)
+}
+
+fn decode(row: &SqliteRow) -> Result<OutboxMessage, OutboxError> {
+    let get_err = |e: sqlx::Error| OutboxError::Corrupt(e.to_string());
+    let id: String = row.try_get("id").map_err(get_err)?;
+    let state: String = row.try_get("state").map_err(get_err)?;
+    let attempts: i64 = row.try_get("attempts").map_err(get_err)?;
+    Ok(OutboxMessage {
+        target: row.try_get("target").map_err(get_err)?,
+        state: DeliveryState::parse(&state)
+            .ok_or_else(|| OutboxError::Corrupt(format!("message {id}: state '{state}'")))?,
+        attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
+        created: time(row.try_get("created").map_err(get_err)?, &id)?,
+        next_attempt: time(row.try_get("next_attempt").map_err(get_err)?, &id)?,
+        last_error: row.try_get("last_error").map_err(get_err)?,
+        summary: row.try_get("summary").map_err(get_err)?,
+        payload: row.try_get("payload").map_err(get_err)?,
+        id,
+    })
+}
+
+fn limit(n: usize) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+#[async_trait]
+impl Outbox for SqliteOutbox {
+    async fn enqueue(&self, m: &OutboxMessage) -> Result<bool, OutboxError> {
+        let done = query(
+            "INSERT INTO outbox (target, id, state, attempts, created, next_attempt, last_error, summary, payload) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (target, id) DO NOTHING",
+        )
+        .bind(&m.target)
+        .bind(&m.id)
+        .bind(m.state.name())
+        .bind(i64::from(m.attempts))
+        .bind(ms(m.created))
+        .bind(ms(m.next_attempt))
+        .bind(&m.last_error)
+        .bind(&m.summary)
+        .bind(&m.payload)
+        .execute(&self.pool)
+        .await
+        .map_err(db)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn claim_due(
+        &self,
+        target: &str,
+        now: Timestamp,
+        lease_until: Timestamp,
+        n: usize,
+    ) -> Result<Vec<OutboxMessage>, OutboxError> {
+        let rows = query(
+            "UPDATE outbox SET next_attempt = ? WHERE n IN (SELECT n FROM outbox \
+             WHERE target = ? AND state = 'pending' AND next_attempt <= ? ORDER BY next_attempt, n LIMIT ?) \
+             RETURNING n, target, id, state, attempts, created, next_attempt, last_error, summary, payload",
+        )
+        .bind(ms(lease_until))
+        .bind(target)
+        .bind(ms(now))
+        .bind(limit(n))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?;
+        // RETURNING gives no order: put them back in creation order.
+        let mut claimed = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let order: i64 = row.try_get("n").map_err(db)?;
+            claimed.push((order, decode(row)?));
+        }
+        claimed.sort_by_key(|(order, _)| *order);
+        Ok(claimed.into_iter().map(|(_, m)| m).collect())
+    }
+
+    async fn mark_sent(&self, target: &str, id: &str, at: Timestamp) -> Result<(), OutboxError> {
+        let done = query(
+            "UPDATE outbox SET state = 'sent', attempts = attempts + 1, next_attempt = ? WHERE target = ? AND id = ?",
+        )
+        .bind(ms(at))
+        .bind(target)
+        .bind(id)
+        .execute(&self.pool)
+        .await
+        .map_err(db)?;
+        found(done.rows_affected(), target, id)
+    }
+
+    async fn mark_failed(
+        &self,
+        target: &str,
+        id: &str,
+        error: &str,
+        retry_at: Option<Timestamp>,
+        at: Timestamp,
+    ) -> Result<(), OutboxError> {
+        let state = if retry_at.is_some() { DeliveryState::Pending } else { DeliveryState::Failed };
+        let done = query(
+            "UPDATE outbox SET state = ?, attempts = attempts + 1, next_attempt = ?, last_error = ? \
+             WHERE target = ? AND id = ?",
+        )
+        .bind(state.name())
+        .bind(ms(retry_at.unwrap_or(at)))
+        .bind(error)
+        .bind(target)
+        .bind(id)
+        .execute(&self.pool)
+        .await
+        .map_err(db)?;
+        found(done.rows_affected(), target, id)
+    }
+
+    async fn next_due(&self, target: &str) -> Result<Option<Timestamp>, OutboxError> {
+        let next: Option<i64> =
+            query_scalar("SELECT MIN(next_attempt) FROM outbox WHERE target = ? AND state = 'pending'")
+                .bind(target)
+                .fetch_one(&self.pool)
+                .await
+                .map_err(db)?;
+        next.map(|t| time(t, "next_due")).transpose()
+    }
+
+    async fn message(&self, target: &str, id: &str) -> Result<Option<OutboxMessage>, OutboxError> {
+        let sql = sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM outbox WHERE target = ? AND id = ?"));
+        let row = query(sql).bind(target).bind(id).fetch_optional(&self.pool).await.map_err(db)?;
+        row.as_ref().map(decode).transpose()
+    }
+
+    async fn log(
+        &self,
+        target: &str,
+        state: Option<DeliveryState>,
+        n: usize,
+    ) -> Result<Vec<OutboxMessage>, OutboxError> {
+        let rows = match state {
+            Some(s) => {
+                let sql = sqlx::AssertSqlSafe(format!(
+                    "SELECT {COLUMNS} FROM outbox WHERE target = ? AND state = ? ORDER BY n DESC LIMIT ?"
+                ));
+                query(sql).bind(target).bind(s.name()).bind(limit(n)).fetch_all(&self.pool).await
+            }
+            None => {
+                let sql = sqlx::AssertSqlSafe(format!(
+                    "SELECT {COLUMNS} FROM outbox WHERE target = ? ORDER BY n DESC LIMIT ?"
+                ));
+                query(sql).bind(target).bind(limit(n)).fetch_all(&self.pool).await
+            }
+        }
+        .map_err(db)?;
+        rows.iter().map(decode).collect()
+    }
+
+    async fn counts(&self) -> Result<Vec<TargetCounts>, OutboxError> {
+        let rows: Vec<(String, String, i64)> =
+            sqlx::query_as("SELECT target, state, COUNT(*) FROM outbox GROUP BY target, state ORDER BY target")
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db)?;
+        let mut out: Vec<TargetCounts> = Vec::new();
+        for (target, state, n) in rows {
+            if out.last().is_none_or(|c| c.target != target) {
+                out.push(TargetCounts { target: target.clone(), ..TargetCounts::default() });
+            }
+            if let Some(c) = out.last_mut() {
+                match DeliveryState::parse(&state) {
+                    Some(DeliveryState::Pending) => c.pending = count(n),
+                    Some(DeliveryState::Sent) => c.sent = count(n),
+                    Some(DeliveryState::Failed) => c.failed = count(n),
+                    None => return Err(OutboxError::Corrupt(format!("target {target}: state '{state}'"))),
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    async fn cursor(&self, target: &str) -> Result<u64, OutboxError> {
+        let seq: Option<i64> = query_scalar("SELECT seq FROM notifier_cursors WHERE target = ?")
+            .bind(target)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db)?;
+        Ok(seq.map_or(0, count))
+    }
+
+    async fn set_cursor(&self, target: &str, seq: u64) -> Result<(), OutboxError> {
+        let seq = i64::try_from(seq).map_err(|_| OutboxError::Storage(format!("sequence {seq} is too large")))?;
+        query(
+            "INSERT INTO notifier_cursors (target, seq) VALUES (?, ?) \
+             ON CONFLICT (target) DO UPDATE SET seq = MAX(seq, excluded.seq)",
+        )
+        .bind(target)
+        .bind(seq)
+        .execute(&self.pool)
+        .await
+        .map_err(db)?;
+        Ok(())
+    }
+
+    async fn note(&self, target: &str, key: &str) -> Result<Option<String>, OutboxError> {
+        query_scalar("SELECT value FROM notifier_notes WHERE target = ? AND key = ?")
+            .bind(target)
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db)
+    }
+
+    async fn set_note(&self, target: &str, key: &str, value: Option<&str>) -> Result<(), OutboxError> {
+        let Some(value) = value else { return self.remove_note(target, key).await };
+        query(
+            "INSERT INTO notifier_notes (target, key, value) VALUES (?, ?, ?) \
+             ON CONFLICT (target, key) DO UPDATE SET value = excluded.value",
+        )
+        .bind(target)
+        .bind(key)
+        .bind(value)
+        .execute(&self.pool)
+        .await
+        .map_err(db)?;
+        Ok(())
+    }
+}
+
+impl SqliteOutbox {
+    async fn remove_note(&self, target: &str, key: &str) -> Result<(), OutboxError> {
+        query("DELETE FROM notifier_notes WHERE target = ? AND key = ?")
+            .bind(target)
+            .bind(key)
+            .execute(&self.pool)
+            .await
+            .map_err(db)?;
+        Ok(())
+    }
+}
+
+fn found(rows: u64, target: &str, id: &str) -> Result<(), OutboxError> {
+    if rows == 1 { Ok(()) } else { Err(OutboxError::Storage(format!("no message '{id}' for target '{target}'"))) }
+}

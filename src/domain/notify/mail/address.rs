@@ -1,0 +1,154 @@
+//! Mail addresses: the pattern the old notifier accepted (spec-notify-2 §2.9.3), the bare
+//! address the SMTP envelope needs, and the lookup from VCS user names to addresses.
+
+use std::sync::Arc;
+
+use crate::domain::model::User;
+
+/// Whether `text` is an address the notifier accepts: `local@domain.tld`, or
+/// `<local@domain.tld>` optionally after a display name.
+pub fn is_valid(text: &str) -> bool {
+    let text = text.trim_end();
+    if text.contains(['\r', '\n']) {
+        return false;
+    }
+    if let Some(open) = text.rfind('<') {
+        let Some(inner) = text[open + 1..].strip_suffix('>') else { return false };
+        let name = &text[..open];
+        return (name.is_empty() || name.ends_with(char::is_whitespace)) && is_bare(inner);
+    }
+    is_bare(text)
+}
+
+fn is_bare(addr: &str) -> bool {
+    let Some((local, domain)) = addr.rsplit_once('@') else { return false };
+    if local.is_empty() || local.contains(char::is_whitespace) || local.contains(['<', '>']) {
+        return false;
+    }
+    let domain = domain.strip_suffix('.').unwrap_or(domain);
+    let labels: Vec<&str> = domain.split('.').collect();
+    labels.len() >= 2
+        && labels.iter().all(|l| !l.is_empty() && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
+}
+
+/// The address alone, without a display name: what goes into `MAIL FROM` and `RCPT TO`.
+pub fn bare(text: &str) -> &str {
+    let text = text.trim();
+    match (text.rfind('<'), text.ends_with('>')) {
+        (Some(open), true) => &text[open + 1..text.len() - 1],
+        _ => text,
+    }
+}
+
+/// Maps a VCS user name (`alice`, `Alice <alice@example.org>`) to an address, or to nobody.
+pub trait EmailLookup: Send + Sync {
+    fn address(&self, name: &str) -> Option<String>;
+}
+
+/// `lookup = "example.org"`: a name with an `@` is already an address, any other gets the domain.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Domain(pub String);
+
+impl EmailLookup for Domain {
+    fn address(&self, name: &str) -> Option<String> {
+        if name.contains('@') { Some(name.to_owned()) } else { Some(format!("{name}@{}", self.0)) }
+    }
+}
+
+/// How interested users become addresses.
+#[derive(Clone, Default)]
+pub enum Lookup {
+    /// The user database: a user whose identifier or any attribute equals the name, and who
+    /// has an `email` attribute.
+    #[default]
+    Users,
+    Domain(Domain),
+    Custom(Arc<dyn EmailLookup>),
+}
+
+impl std::fmt::Debug for Lookup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Users => f.write_str("Users"),
+            Self::Domain(d) => write!(f, "Domain({})", d.0),
+            Self::Custom(_) => f.write_str("Custom"),
+        }
+    }
+}
+
+impl Lookup {
+    /// `lookup = "example.org"`, checked: a domain with an `@` in it is a mistake.
+    pub fn domain(domain: &str) -> Result<Self, String> {
+        if domain.contains('@') || domain.trim().is_empty() || domain.contains(char::is_whitespace) {
+            return Err(format!("lookup '{domain}' must be a mail domain such as example.org (no '@')"));
+        }
+        Ok(Self::Domain(Domain(domain.to_owned())))
+    }
+
+    pub fn address(&self, name: &str, users: &[User]) -> Option<String> {
+        match self {
+            Self::Domain(d) => d.address(name),
+            Self::Custom(l) => l.address(name),
+            Self::Users => users
+                .iter()
+                .find(|u| u.identifier == name || u.attributes.values().any(|v| v == name))
+                .and_then(|u| u.attributes.get("email").cloned()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_spec_examples_are_judged_as_the_old_pattern_did() {
+        for ok in [
+            "foo+bar@example.com",
+            "nobody@example.com.",
+            "My Name <my.name@example.com>",
+            "<my.name@example.com>",
+            "egypt@example.xn--wgbh1c",
+        ] {
+            assert!(is_valid(ok), "{ok}");
+        }
+        for bad in [
+            "@",
+            "foo",
+            "foo@",
+            "@example.com",
+            "foo@invalid",
+            "foobar@ex+ample.com",
+            "foo bar@example.net",
+            "Foo\nBar <foo@example.org>",
+            "test@example..invalid",
+        ] {
+            assert!(!is_valid(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn bare_addresses_drop_the_display_name() {
+        assert_eq!(bare("Ann Lee <ann@example.org>"), "ann@example.org");
+        assert_eq!(bare("ann@example.org"), "ann@example.org");
+    }
+
+    #[test]
+    fn lookups() {
+        let d = Lookup::domain("example.org").unwrap();
+        assert_eq!(d.address("bob", &[]).as_deref(), Some("bob@example.org"));
+        assert_eq!(d.address("Bob <b@x.org>", &[]).as_deref(), Some("Bob <b@x.org>"));
+        assert!(Lookup::domain("me@example.org").is_err());
+        let users = [User {
+            uid: 1,
+            identifier: "carol".into(),
+            attributes: [
+                ("git".to_owned(), "Carol <c@x.org>".to_owned()),
+                ("email".to_owned(), "carol@x.org".to_owned()),
+            ]
+            .into(),
+        }];
+        assert_eq!(Lookup::Users.address("Carol <c@x.org>", &users).as_deref(), Some("carol@x.org"));
+        assert_eq!(Lookup::Users.address("dave", &users), None);
+    }
+}

@@ -1,0 +1,172 @@
+//! One mail target's settings, as the library takes them (the binary reads them from
+//! `[[mail]]` in buildstatus.toml): every argument of the seed's MailNotifier that decides or
+//! shapes a message. Delivery settings (SMTP host, TLS) belong to the transport.
+
+use std::sync::Arc;
+
+use super::address::{self, Lookup};
+use super::body::{Formatted, FormatterArgs};
+use super::mode::Modes;
+use super::subject::SubjectTemplate;
+use super::template::MailTemplate;
+use crate::domain::model::{Build, Builder};
+
+/// Which logs are attached (`addLogs`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum AddLogs {
+    #[default]
+    None,
+    All,
+    /// Logs named `stdio` (any step) or `step.stdio` (that step only).
+    Named(Vec<String>),
+}
+
+impl AddLogs {
+    pub fn wants(&self, step: &str, log: &str) -> bool {
+        match self {
+            Self::None => false,
+            Self::All => true,
+            Self::Named(names) => names.iter().any(|n| n == log || *n == format!("{step}.{log}")),
+        }
+    }
+}
+
+/// The body of a mail: a built-in formatter or the embedder's own (`messageFormatter`).
+#[derive(Clone, Default)]
+pub enum Formatter {
+    #[default]
+    Plain,
+    Html,
+    /// Returns the body, its type and maybe a subject; an error is recorded, not sent.
+    Custom(FormatterFn),
+    /// A minijinja template (the binary's `messageTemplate`).
+    Template(Arc<MailTemplate>),
+}
+
+/// `messageFormatter`: returns the body, its type and maybe a subject, or why it could not.
+pub type FormatterFn = Arc<dyn Fn(&FormatterArgs) -> Result<Formatted, String> + Send + Sync>;
+
+impl std::fmt::Debug for Formatter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Plain => "Plain",
+            Self::Html => "Html",
+            Self::Custom(_) => "Custom",
+            Self::Template(_) => "Template",
+        })
+    }
+}
+
+/// `previousBuildGetter`: given the build and its builder's recent finished builds (newest
+/// first), the build to compare with; `None` means none, which silences `change`/`problem`.
+pub type PreviousBuild = Arc<dyn Fn(&Build, &[Build]) -> Option<Build> + Send + Sync>;
+
+/// Headers a target may not set: the message's own.
+const RESERVED: [&str; 11] = [
+    "from",
+    "to",
+    "cc",
+    "bcc",
+    "subject",
+    "date",
+    "message-id",
+    "in-reply-to",
+    "references",
+    "mime-version",
+    "content-type",
+];
+
+/// A mail target's rules. Build with [`MailRules::new`] and set fields; check with
+/// [`MailRules::check`] (the binary's config does, and reports every problem at once).
+#[derive(Clone)]
+pub struct MailRules {
+    /// The target's name in the outbox and on `/notifications`.
+    pub name: String,
+    pub fromaddr: String,
+    pub mode: Modes,
+    /// Only these builders (`builders`), or only builders with one of these tags (`tags`, `categories`).
+    pub builders: Option<Vec<String>>,
+    pub tags: Option<Vec<String>>,
+    pub add_logs: AddLogs,
+    pub add_patch: bool,
+    /// Bytes of each attached log; a longer log is cut to its tail, with a note.
+    pub max_log_bytes: u64,
+    pub subject: SubjectTemplate,
+    pub lookup: Lookup,
+    pub extra_recipients: Vec<String>,
+    pub send_to_interested_users: bool,
+    /// Extra headers; `%(prop:NAME)s` in names and values is replaced by the build's property.
+    pub extra_headers: Vec<(String, String)>,
+    pub formatter: Formatter,
+    pub previous_build: Option<PreviousBuild>,
+    /// One mail per finished buildset instead of one per build.
+    pub build_set_summary: bool,
+}
+
+impl MailRules {
+    /// The seed's defaults for a target mailing from `fromaddr`.
+    pub fn new(name: &str, fromaddr: &str) -> Self {
+        Self {
+            name: name.to_owned(),
+            fromaddr: fromaddr.to_owned(),
+            mode: Modes::default(),
+            builders: None,
+            tags: None,
+            add_logs: AddLogs::None,
+            add_patch: true,
+            max_log_bytes: 256 * 1024,
+            subject: SubjectTemplate::default(),
+            lookup: Lookup::Users,
+            extra_recipients: Vec::new(),
+            send_to_interested_users: true,
+            extra_headers: Vec::new(),
+            formatter: Formatter::Plain,
+            previous_build: None,
+            build_set_summary: false,
+        }
+    }
+
+    /// Every problem with these rules, each naming its argument.
+    pub fn check(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        if self.name.trim().is_empty() {
+            problems.push("name: must not be empty".to_owned());
+        }
+        if !address::is_valid(&self.fromaddr) {
+            problems.push(format!("fromaddr: '{}' is not a valid email", self.fromaddr.escape_debug()));
+        }
+        if self.builders.is_some() && self.tags.as_ref().is_some_and(|t| !t.is_empty()) {
+            problems.push("builders: Please specify only builders or tags to include - not both.".to_owned());
+        }
+        for r in &self.extra_recipients {
+            if !address::is_valid(r) {
+                problems.push(format!("extraRecipients: extra recipient '{}' is not a valid email", r.escape_debug()));
+            }
+        }
+        for (name, value) in &self.extra_headers {
+            let literal = name.replace("%(prop:", "").replace(")s", "");
+            if literal.is_empty() || !literal.bytes().all(|b| b.is_ascii_graphic() && b != b':') {
+                problems.push(format!("extraHeaders: '{}' is not a header name", name.escape_debug()));
+            } else if RESERVED.contains(&name.to_ascii_lowercase().as_str()) {
+                problems.push(format!("extraHeaders: '{name}' is set by the notifier itself and cannot be replaced"));
+            }
+            if value.contains(['\r', '\n']) {
+                problems.push(format!("extraHeaders: the value of '{name}' must not contain a line break"));
+            }
+        }
+        problems
+    }
+
+    /// Whether builds of `builder` concern this target (`builders` / `tags`).
+    pub fn watches(&self, builder: &Builder) -> bool {
+        if let Some(names) = &self.builders
+            && !names.contains(&builder.name)
+        {
+            return false;
+        }
+        match &self.tags {
+            Some(tags) if !tags.is_empty() => builder.matches_any_tag(tags),
+            _ => true,
+        }
+    }
+}

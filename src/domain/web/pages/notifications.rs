@@ -1,0 +1,62 @@
+//! `/notifications`: each notification target's delivery log — how many messages are
+//! waiting, sent and given up, and the newest messages with their last error in words.
+
+use maud::{Markup, html};
+
+use crate::domain::model::Timestamp;
+use crate::domain::notify::outbox::{DeliveryState, OutboxMessage, TargetCounts};
+use crate::domain::web::layout::{Page, frame};
+use crate::domain::web::text::short_time;
+
+/// One target as the page shows it.
+pub struct TargetLog {
+    pub counts: TargetCounts,
+    /// Newest first.
+    pub recent: Vec<OutboxMessage>,
+}
+
+/// What happened to `m`, in words.
+pub fn outcome(m: &OutboxMessage, now: Timestamp) -> String {
+    let tries = |n: u32| if n == 1 { "1 attempt".to_owned() } else { format!("{n} attempts") };
+    match m.state {
+        DeliveryState::Sent => format!("sent {} after {}", short_time(m.next_attempt), tries(m.attempts)),
+        DeliveryState::Failed if m.attempts == 0 => "not sent: the message could not be built".to_owned(),
+        DeliveryState::Failed => format!("given up after {}", tries(m.attempts)),
+        DeliveryState::Pending if m.attempts == 0 => "waiting for its first attempt".to_owned(),
+        DeliveryState::Pending if m.next_attempt <= now => format!("being retried after {}", tries(m.attempts)),
+        DeliveryState::Pending => {
+            format!("failed {}; next attempt at {}", tries(m.attempts), short_time(m.next_attempt))
+        }
+    }
+}
+
+pub fn notifications_page(page: &Page, targets: &[TargetLog]) -> Markup {
+    frame(
+        page,
+        "Notifications",
+        html! {
+            h1 { "Notifications" }
+            @if targets.is_empty() {
+                p { "No notification target has queued anything yet." }
+            }
+            @for t in targets {
+                h2 id={ "target-" (t.counts.target) } { (t.counts.target) }
+                p.counts {
+                    (t.counts.pending) " waiting, " (t.counts.sent) " sent, " (t.counts.failed) " given up"
+                }
+                table.info.notifications {
+                    tr { th { "Queued" } th { "Message" } th { "State" } th { "What happened" } th { "Last error" } }
+                    @for m in &t.recent {
+                        tr class=(m.state.name()) {
+                            td { (short_time(m.created)) }
+                            td { (m.summary) }
+                            td { (m.state.name()) }
+                            td { (outcome(m, page.now)) }
+                            td.error { (m.last_error.as_deref().unwrap_or("")) }
+                        }
+                    }
+                }
+            }
+        },
+    )
+}

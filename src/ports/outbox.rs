@@ -1,0 +1,88 @@
+//! The outbox: durable queue and delivery log of every notifier. A decided message is
+//! written here before any attempt; workers claim due messages, and record each outcome.
+//! It also keeps each notifier's cursor (the last status event it processed), so a notifier
+//! resumes where it stopped after a restart, and small notes a notifier keeps between events
+//! (such as where a buildset it will summarise began).
+
+use async_trait::async_trait;
+
+use crate::domain::model::Timestamp;
+pub use crate::domain::notify::outbox::TargetCounts;
+use crate::domain::notify::outbox::{DeliveryState, OutboxMessage};
+
+#[derive(Debug)]
+pub enum OutboxError {
+    /// The storage could not be read or written.
+    Storage(String),
+    /// A stored message could not be decoded.
+    Corrupt(String),
+}
+
+impl std::fmt::Display for OutboxError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Storage(e) => write!(f, "outbox storage: {e}"),
+            Self::Corrupt(e) => write!(f, "outbox record unreadable: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for OutboxError {}
+
+#[async_trait]
+pub trait Outbox: Send + Sync {
+    /// Stores `message` unless one with its (target, id) exists; true when it was stored.
+    async fn enqueue(&self, message: &OutboxMessage) -> Result<bool, OutboxError>;
+
+    /// Pending messages of `target` due at `now`: the `limit` longest due, returned in the
+    /// order they were queued (so a target's messages go out in order). Each is
+    /// leased until `lease_until` (its next attempt moves there), so a worker that dies while
+    /// sending leaves it to be tried again then, and two workers never take the same one.
+    async fn claim_due(
+        &self,
+        target: &str,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<OutboxMessage>, OutboxError>;
+
+    async fn mark_sent(&self, target: &str, id: &str, at: Timestamp) -> Result<(), OutboxError>;
+
+    /// Records a failed attempt: retried at `retry_at`, or given up when it is `None`.
+    async fn mark_failed(
+        &self,
+        target: &str,
+        id: &str,
+        error: &str,
+        retry_at: Option<Timestamp>,
+        at: Timestamp,
+    ) -> Result<(), OutboxError>;
+
+    /// When `target`'s next pending message is due, if any.
+    async fn next_due(&self, target: &str) -> Result<Option<Timestamp>, OutboxError>;
+
+    async fn message(&self, target: &str, id: &str) -> Result<Option<OutboxMessage>, OutboxError>;
+
+    /// The delivery log: `target`'s messages (optionally of one state), newest first.
+    async fn log(
+        &self,
+        target: &str,
+        state: Option<DeliveryState>,
+        limit: usize,
+    ) -> Result<Vec<OutboxMessage>, OutboxError>;
+
+    /// Per-target counts, in target name order.
+    async fn counts(&self) -> Result<Vec<TargetCounts>, OutboxError>;
+
+    /// The last status event `target` finished processing (0 when none).
+    async fn cursor(&self, target: &str) -> Result<u64, OutboxError>;
+
+    /// Moves `target`'s cursor forward (never back).
+    async fn set_cursor(&self, target: &str, seq: u64) -> Result<(), OutboxError>;
+
+    /// `target`'s note under `key`, if any.
+    async fn note(&self, target: &str, key: &str) -> Result<Option<String>, OutboxError>;
+
+    /// Writes (or, with `None`, removes) `target`'s note under `key`.
+    async fn set_note(&self, target: &str, key: &str, value: Option<&str>) -> Result<(), OutboxError>;
+}
