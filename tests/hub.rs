@@ -148,3 +148,57 @@ async fn lost_log_content_is_reported_and_numbering_goes_on() {
     let next = hub.record(StatusEvent::MasterStarted { at: common::at(5) }).await.expect("the hub goes on");
     assert_eq!(next, seq + 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_writers_share_commits_and_each_gets_its_own_answer() {
+    use buildstatus::domain::model::Worker;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let setup = || Setup { storage: Storage::Directory(dir.path().to_path_buf()), ..Setup::default() };
+    let server = StatusServer::start(setup()).await.expect("server");
+    record_fixture(&server.sink()).await;
+    let before = server.hub().last_seq();
+    let mut published = server.hub().subscribe(before);
+    let mut tasks = Vec::new();
+    for n in 0..40u32 {
+        let sink = server.sink();
+        tasks.push(tokio::spawn(async move {
+            let worker = Worker { name: format!("w-{n}"), ..Worker::default() };
+            let mut events = vec![StatusEvent::WorkerConnected { worker, at: common::at(60) }];
+            // Every fourth submission ends with an event that contradicts what is known: the
+            // whole submission is refused, its worker included.
+            if n % 4 == 3 {
+                events.push(StatusEvent::WorkerDisconnected { name: "never-seen".into(), at: common::at(61) });
+            }
+            (n, sink.record_all(events).await)
+        }));
+    }
+    let mut answered = Vec::new();
+    for task in tasks {
+        let (n, result) = task.await.expect("task");
+        match result {
+            Ok(seq) => answered.push((n, seq)),
+            Err(SinkError::Rejected(_)) => assert_eq!(n % 4, 3, "only the bad submissions are refused"),
+            Err(e) => panic!("submission {n}: {e}"),
+        }
+    }
+    assert_eq!(answered.len(), 30);
+    let last = server.hub().last_seq();
+    assert_eq!(last, before + 30, "refused submissions took no numbers");
+    let mut seen = Vec::new();
+    while seen.last() != Some(&last) {
+        let event = tokio::time::timeout(std::time::Duration::from_secs(5), published.next()).await;
+        seen.push(event.expect("in time").expect("more").expect("no gap").seq);
+    }
+    assert_eq!(seen, (before + 1..=last).collect::<Vec<_>>(), "published once each, in order");
+    let mut seqs: Vec<u64> = answered.iter().map(|(_, s)| *s).collect();
+    seqs.sort_unstable();
+    assert_eq!(seqs, seen, "each submission is answered with its own number");
+    drop(server);
+    let again = StatusServer::start(setup()).await.expect("restart");
+    assert_eq!(again.hub().last_seq(), last, "everything answered was stored");
+    let workers = again.reader().workers().await.expect("read");
+    for n in 0..40u32 {
+        let stored = workers.iter().any(|w| w.name == format!("w-{n}"));
+        assert_eq!(stored, n % 4 != 3, "worker w-{n}");
+    }
+}

@@ -209,6 +209,8 @@ async fn a_view_asked_for_again_is_the_same_until_the_status_changes() {
     let (_, again) = get(&server, "/console").await;
     assert_eq!(first, again);
     assert!(first.contains("DevStatusBox running"), "macos #1 runs");
+    let (_, json) = get(&server, "/json/builders/macos").await;
+    assert!(json.contains("\"state\":\"building\""), "{json}");
     let finished = StatusEvent::BuildFinished {
         builder: "macos".into(),
         number: 1,
@@ -219,4 +221,6 @@ async fn a_view_asked_for_again_is_the_same_until_the_status_changes() {
     server.sink().record(finished).await.expect("recorded");
     let (_, after) = get(&server, "/console").await;
     assert!(!after.contains("DevStatusBox running") && after.contains("DevStatusBox failure"), "{after}");
+    let (_, json) = get(&server, "/json/builders/macos").await;
+    assert!(!json.contains("\"state\":\"building\""), "the JSON answer changed too: {json}");
 }

@@ -1,6 +1,7 @@
 //! The status hub: the one writer. For each event it applies the domain rule, commits the
 //! result to the store, appends log content, numbers the event and publishes it — in that
-//! order, so nothing is published that is not stored.
+//! order, so nothing is published that is not stored. Concurrent writers share commits: the
+//! submissions that queue while one round is written go into the next round's transaction.
 //!
 //! It is also the pages' reader: the state it keeps (running builds, a window of recent
 //! history) answers most queries from memory; the rest go to the store.
@@ -8,7 +9,7 @@
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use async_trait::async_trait;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
 use crate::domain::event::{SequencedEvent, StatusEvent};
 use crate::domain::hooks::NewChange;
@@ -23,8 +24,10 @@ pub struct Hub {
     store: Arc<dyn StatusStore>,
     logs: Arc<dyn LogStore>,
     bus: Arc<dyn EventBus>,
-    /// Serialises writers across the store's awaits.
+    /// Held by the writer of a round, across the store's awaits.
     writer: tokio::sync::Mutex<()>,
+    /// Submissions waiting for the next round.
+    queue: Mutex<Vec<Submission>>,
     /// Read by pages without waiting for a writer's commit; never held across an await.
     live: Mutex<Live>,
     /// Builders whose window the filler task must load from the store.
@@ -34,6 +37,31 @@ pub struct Hub {
 struct Live {
     state: StatusState,
     seq: u64,
+}
+
+/// What a writer hands the hub: events, or new changes the hub numbers.
+enum Work {
+    Events(Vec<StatusEvent>),
+    Changes(Vec<NewChange>),
+}
+
+/// A submission's outcome: its last sequence number, and the numbers of its new changes.
+struct Done {
+    seq: u64,
+    changes: Vec<u64>,
+}
+
+struct Submission {
+    work: Work,
+    reply: oneshot::Sender<Result<Done, SinkError>>,
+}
+
+/// A submission of a round whose events applied, waiting for the round's commit.
+struct Accepted {
+    sequenced: Vec<SequencedEvent>,
+    applied: Vec<Applied>,
+    changes: Vec<u64>,
+    reply: oneshot::Sender<Result<Done, SinkError>>,
 }
 
 impl Hub {
@@ -52,7 +80,15 @@ impl Hub {
         let state = StatusState::from_snapshot(snapshot, window);
         let live = Mutex::new(Live { state, seq: meta.last_seq });
         let (fills, queue) = mpsc::unbounded_channel();
-        let hub = Arc::new(Self { store, logs, bus, writer: tokio::sync::Mutex::new(()), live, fills });
+        let hub = Arc::new(Self {
+            store,
+            logs,
+            bus,
+            writer: tokio::sync::Mutex::new(()),
+            queue: Mutex::default(),
+            live,
+            fills,
+        });
         for name in builders {
             let _ = hub.fills.send(name);
         }
@@ -84,69 +120,130 @@ impl Hub {
         self.bus.subscribe(after)
     }
 
-    async fn write(&self, events: Vec<StatusEvent>) -> Result<u64, SinkError> {
-        let _writer = self.writer.lock().await;
-        self.write_locked(events).await
+    /// Writes one submission. Writers that arrive while another holds the writer lock queue
+    /// their submissions, and whoever takes the lock next writes every queued one in a single
+    /// store transaction (group commit): under many concurrent writers (hooks, the ingest API)
+    /// the store sees one transaction per round, not one per request. Each submission is still
+    /// all or nothing, and is answered with its own outcome.
+    async fn submit(&self, work: Work) -> Result<Done, SinkError> {
+        let (reply, mut answer) = oneshot::channel();
+        self.queue().push(Submission { work, reply });
+        let writer = self.writer.lock().await;
+        // A previous round may have taken ours already: it answered before letting go.
+        if let Ok(done) = answer.try_recv() {
+            return done;
+        }
+        let round = std::mem::take(&mut *self.queue());
+        self.write_round(round).await;
+        drop(writer);
+        answer.await.unwrap_or_else(|_| Err(SinkError::Storage("the writer stopped".to_owned())))
     }
 
-    /// [`Hub::write`] for a caller that holds the writer lock.
-    async fn write_locked(&self, events: Vec<StatusEvent>) -> Result<u64, SinkError> {
-        let (commit, applied, sequenced, previous) = {
+    fn queue(&self) -> MutexGuard<'_, Vec<Submission>> {
+        self.queue.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Applies, commits, stores log content of and publishes a round of submissions; answers
+    /// each. Call with the writer lock held.
+    async fn write_round(&self, round: Vec<Submission>) {
+        let mut accepted: Vec<Accepted> = Vec::with_capacity(round.len());
+        let (commit, first_copy) = {
             let mut live = self.live();
-            // A batch is applied to a copy so that a rejected event leaves nothing behind. New
-            // changes numbered above every known one cannot be rejected: no copy for them.
-            let copy = events.len() > 1 && !only_new_changes(&events, live.state.last_change());
-            let previous = copy.then(|| live.state.clone());
-            let mut applied = Vec::with_capacity(events.len());
-            let mut sequenced = Vec::with_capacity(events.len());
-            for (seq, event) in (live.seq + 1..).zip(events) {
-                match live.state.apply(&event) {
-                    Ok(a) => applied.push(a),
-                    Err(e) => {
-                        if let Some(p) = previous {
-                            live.state = p;
-                        }
-                        return Err(SinkError::Rejected(e));
+            let mut next_seq = live.seq + 1;
+            let mut first_copy = None;
+            for Submission { work, reply } in round {
+                let (events, changes) = match work {
+                    Work::Events(events) => (events, Vec::new()),
+                    Work::Changes(new) => {
+                        let first = live.state.last_change() + 1;
+                        let numbers: Vec<u64> = (first..).take(new.len()).collect();
+                        let events = new
+                            .into_iter()
+                            .zip(&numbers)
+                            .map(|(change, n)| StatusEvent::ChangeAdded { change: change.numbered(*n) })
+                            .collect();
+                        (events, numbers)
                     }
+                };
+                // A submission is applied to a copy so that a rejected event leaves nothing
+                // behind. New changes numbered above every known one cannot be rejected.
+                let copy = events.len() > 1 && !only_new_changes(&events, live.state.last_change());
+                let previous = copy.then(|| live.state.clone());
+                let mut applied = Vec::with_capacity(events.len());
+                let mut sequenced = Vec::with_capacity(events.len());
+                let mut rejected = None;
+                for (seq, event) in (next_seq..).zip(events) {
+                    match live.state.apply(&event) {
+                        Ok(a) => applied.push(a),
+                        Err(e) => {
+                            rejected = Some(e);
+                            break;
+                        }
+                    }
+                    sequenced.push(SequencedEvent { seq, event });
                 }
-                sequenced.push(SequencedEvent { seq, event });
+                if let Some(e) = rejected {
+                    if let Some(p) = previous {
+                        live.state = p;
+                    }
+                    let _ = reply.send(Err(SinkError::Rejected(e)));
+                    continue;
+                }
+                if accepted.is_empty() {
+                    first_copy = previous;
+                }
+                next_seq += sequenced.len() as u64;
+                accepted.push(Accepted { sequenced, applied, changes, reply });
             }
-            let mutations = compact(applied.iter().flat_map(|a: &Applied| a.mutations.iter().cloned()).collect());
-            let commit = Commit { events: sequenced.clone(), mutations, next_log_id: live.state.next_log_id() };
-            (commit, applied, sequenced, previous)
+            let mutations = compact(
+                accepted
+                    .iter()
+                    .flat_map(|a| a.applied.iter().flat_map(|x: &Applied| x.mutations.iter().cloned()))
+                    .collect(),
+            );
+            let events = accepted.iter().flat_map(|a| a.sequenced.iter().cloned()).collect();
+            (Commit { events, mutations, next_log_id: live.state.next_log_id() }, first_copy)
         };
+        if accepted.is_empty() {
+            return;
+        }
         if let Err(e) = self.store.commit(&commit).await {
-            self.recover(previous).await;
-            return Err(SinkError::Storage(e.to_string()));
+            // Only a lone submission's copy is the state before the round; else reload.
+            self.recover(if accepted.len() == 1 { first_copy } else { None }).await;
+            for a in accepted {
+                let _ = a.reply.send(Err(SinkError::Storage(e.to_string())));
+            }
+            return;
         }
         // Committed: these numbers are taken, whatever happens to the log content below.
-        let seq = {
-            let mut live = self.live();
-            live.seq = sequenced.last().map_or(live.seq, |e| e.seq);
-            live.seq
-        };
-        let mut lost = None;
-        for (event, done) in sequenced.iter().zip(&applied) {
-            if let (Some(target), StatusEvent::LogChunk { channel, text, .. }) = (&done.log, &event.event)
-                && let Err(e) = self.logs.append(target.log_id, *channel, text.as_bytes()).await
-            {
-                lost.get_or_insert(e);
+        if let Some(last) = commit.events.last() {
+            self.live().seq = last.seq;
+        }
+        for a in accepted {
+            let seq = a.sequenced.last().map_or(0, |e| e.seq);
+            let mut lost = None;
+            for (event, done) in a.sequenced.iter().zip(&a.applied) {
+                if let (Some(target), StatusEvent::LogChunk { channel, text, .. }) = (&done.log, &event.event)
+                    && let Err(e) = self.logs.append(target.log_id, *channel, text.as_bytes()).await
+                {
+                    lost.get_or_insert(e);
+                }
+                if let Some(log) = done.log_finished
+                    && let Err(e) = self.logs.finish(log).await
+                {
+                    lost.get_or_insert(e);
+                }
             }
-            if let Some(log) = done.log_finished
-                && let Err(e) = self.logs.finish(log).await
-            {
-                lost.get_or_insert(e);
+            for name in a.applied.iter().filter_map(|x| x.fill_window.clone()) {
+                let _ = self.fills.send(name);
             }
-        }
-        for name in applied.iter().filter_map(|a| a.fill_window.clone()) {
-            let _ = self.fills.send(name);
-        }
-        for event in sequenced {
-            self.bus.publish(event);
-        }
-        match lost {
-            None => Ok(seq),
-            Some(e) => Err(SinkError::LogContent { seq, error: e.to_string() }),
+            for event in a.sequenced {
+                self.bus.publish(event);
+            }
+            let _ = a.reply.send(match lost {
+                None => Ok(Done { seq, changes: a.changes }),
+                Some(e) => Err(SinkError::LogContent { seq, error: e.to_string() }),
+            });
         }
     }
 
@@ -210,14 +307,14 @@ impl Hub {
 #[async_trait]
 impl StatusSink for Hub {
     async fn record(&self, event: StatusEvent) -> Result<u64, SinkError> {
-        self.write(vec![event]).await
+        self.submit(Work::Events(vec![event])).await.map(|done| done.seq)
     }
 
     async fn record_all(&self, events: Vec<StatusEvent>) -> Result<u64, SinkError> {
         if events.is_empty() {
             return Ok(self.last_seq());
         }
-        self.write(events).await
+        self.submit(Work::Events(events)).await.map(|done| done.seq)
     }
 }
 
@@ -229,17 +326,10 @@ impl ChangeSink for Hub {
         if changes.is_empty() {
             return Ok(Vec::new());
         }
-        let _writer = self.writer.lock().await;
-        let first = self.live().state.last_change() + 1;
-        let numbers: Vec<u64> = (first..).take(changes.len()).collect();
-        let events = changes
-            .into_iter()
-            .zip(&numbers)
-            .map(|(change, n)| StatusEvent::ChangeAdded { change: change.numbered(*n) })
-            .collect();
-        match self.write_locked(events).await {
-            // The events are stored; only log content could be missing, and changes have none.
-            Ok(_) | Err(SinkError::LogContent { .. }) => Ok(numbers),
+        match self.submit(Work::Changes(changes)).await {
+            Ok(done) => Ok(done.changes),
+            // Changes carry no log content, so this cannot happen; say so if it does.
+            Err(e @ SinkError::LogContent { .. }) => Err(ChangeError::Storage(e.to_string())),
             Err(SinkError::Rejected(e)) => Err(ChangeError::Rejected(e.to_string())),
             Err(SinkError::Storage(e)) => Err(ChangeError::Storage(e)),
         }

@@ -30,6 +30,7 @@ use axum::routing::get;
 use crate::domain::web::layout::Site;
 use crate::domain::web::route::Route;
 use crate::ports::{Clock, EventFeed, LogStore, StatusReader};
+use view_cache::ViewKey;
 
 pub use badges::ImageCache;
 pub use error::WebError;
@@ -78,7 +79,16 @@ async fn dispatch(State(ctx): State<Arc<WebContext>>, request: Request) -> Respo
         Route::Log(b, n, s, l) => logs::html(&ctx, &method, &uri, &b, &n, &s, &l).await,
         Route::LogText(b, n, s, l) => logs::text(&ctx, &method, &b, &n, &s, &l).await,
         Route::Events => live::events(&ctx, request.headers(), &uri),
-        Route::Json(segments) => Ok(json::answer(&ctx, &uri, &segments).await),
+        Route::Json(segments) => {
+            // The event number is read before the data, so a cached answer is never older
+            // than its key says.
+            let key = ViewKey { uri: uri.to_string(), seq: ctx.feed.last_seq(), second: ctx.clock.now().timestamp() };
+            // Only GET and HEAD reach here (the router answers 405 to the rest).
+            match ctx.views.get(&key) {
+                Some(cached) => Ok(cached),
+                None => Ok(ctx.views.keep(key, json::answer(&ctx, &uri, &segments).await).await),
+            }
+        }
         Route::Rss => feeds::feed(&ctx, &uri, feeds::Format::Rss).await,
         Route::Atom => feeds::feed(&ctx, &uri, feeds::Format::Atom).await,
         Route::Png => Ok(badges::png(&ctx, &uri).await),

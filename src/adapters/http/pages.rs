@@ -49,8 +49,8 @@ pub async fn page(ctx: &WebContext, uri: &Uri, route: Route) -> Result<Response,
     let now = chrono::DateTime::from_timestamp(now.timestamp(), 0).unwrap_or(now);
     let is_view = matches!(route, Route::Waterfall | Route::Grid | Route::TransposedGrid | Route::Console);
     let key = is_view.then(|| ViewKey { uri: uri.to_string(), seq, second: now.timestamp() });
-    if let Some(body) = key.as_ref().and_then(|k| ctx.views.get(k)) {
-        return Ok(html(body, true));
+    if let Some(cached) = key.as_ref().and_then(|k| ctx.views.get(k)) {
+        return Ok(cached);
     }
     let page = Page {
         site: &ctx.site,
@@ -132,11 +132,11 @@ pub async fn page(ctx: &WebContext, uri: &Uri, route: Route) -> Result<Response,
             return Err(WebError::Internal("route dispatched to the wrong handler".to_owned()));
         }
     };
-    let body = Bytes::from(markup.into_string());
-    if let Some(key) = key {
-        ctx.views.put(key, body.clone());
+    let response = html(Bytes::from(markup.into_string()), no_cache);
+    match key {
+        Some(key) => Ok(ctx.views.keep(key, response).await),
+        None => Ok(response),
     }
-    Ok(html(body, no_cache))
 }
 
 fn html(body: Bytes, no_cache: bool) -> Response {

@@ -1,46 +1,77 @@
-//! Rendered views, kept until the status changes. A view is a pure function of the status
-//! (named by the newest event's number), its URL and the time to the second, so a page asked
-//! for again with all three the same is the same bytes: a wall of screens showing the console
-//! costs one computation per status change, not one per screen.
+//! Rendered views and JSON answers, kept until the status changes. Both are pure functions of
+//! the status (named by the newest event's number), the URL and the time, so an answer asked for
+//! again with the same status and URL within the same second is the same answer: a wall of screens showing
+//! the console, or a dashboard polling `/json/builders`, costs one computation per status
+//! change, not one per request.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 
+use axum::body::{Body, to_bytes};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 
-/// Views kept at most; past that the cache starts afresh (views change with every event).
-const MAX_VIEWS: usize = 256;
+/// Answers kept at most; past that the cache starts afresh (answers change with every event).
+const MAX_ANSWERS: usize = 256;
+/// Answers larger than this are not kept (a big JSON listing is rare and costly to hold).
+const MAX_BODY: usize = 4 << 20;
 
-/// What a cached view was computed from.
+/// What a cached answer was computed from.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct ViewKey {
     /// Path and query, as asked.
     pub uri: String,
-    /// The newest event's number when the view's data was read.
+    /// The newest event's number when the answer's data was read.
     pub seq: u64,
-    /// The page's time, in whole seconds.
+    /// The answer's time, in whole seconds.
     pub second: i64,
 }
 
+#[derive(Clone, Debug)]
+struct Answer {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: Bytes,
+}
+
 #[derive(Debug, Default)]
-pub struct ViewCache(Mutex<HashMap<ViewKey, Bytes>>);
+pub struct ViewCache(Mutex<HashMap<ViewKey, Answer>>);
 
 impl ViewCache {
-    pub fn get(&self, key: &ViewKey) -> Option<Bytes> {
-        self.lock().get(key).cloned()
+    pub fn get(&self, key: &ViewKey) -> Option<Response> {
+        let answer = self.lock().get(key).cloned()?;
+        let mut response = (answer.status, answer.body).into_response();
+        *response.headers_mut() = answer.headers;
+        Some(response)
     }
 
-    pub fn put(&self, key: ViewKey, body: Bytes) {
+    /// Keeps a successful `response` under `key` and gives it back.
+    pub async fn keep(&self, key: ViewKey, response: Response) -> Response {
+        if response.status() != StatusCode::OK {
+            return response;
+        }
+        let (parts, body) = response.into_parts();
+        let body = match to_bytes(body, MAX_BODY).await {
+            Ok(bytes) => bytes,
+            Err(e) => {
+                tracing::error!("an answer could not be read for the cache: {e}");
+                return (StatusCode::INTERNAL_SERVER_ERROR, "the answer could not be read").into_response();
+            }
+        };
+        let answer = Answer { status: parts.status, headers: parts.headers.clone(), body: body.clone() };
         let mut map = self.lock();
-        // Views of older status can never be asked for again under their key.
+        // Answers for older status can never be asked for again under their key.
         map.retain(|k, _| k.seq >= key.seq && k.second >= key.second);
-        if map.len() >= MAX_VIEWS {
+        if map.len() >= MAX_ANSWERS {
             map.clear();
         }
-        map.insert(key, body);
+        map.insert(key, answer);
+        drop(map);
+        Response::from_parts(parts, Body::from(body))
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<ViewKey, Bytes>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<ViewKey, Answer>> {
         self.0.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
