@@ -3,6 +3,9 @@
 //! reads a bounded slice of each builder's history, so its cost must not grow with the rest;
 //! asked again while nothing happened, it comes from the view cache.
 //!
+//! The server runs with the default window (100 finished builds per builder in memory), as
+//! `buildstatus serve` does.
+//!
 //! `cargo bench --bench views` (set `BUILDSTATUS_BENCH_VIEW_SIZES=10000` for a quick run).
 
 mod support;
@@ -25,7 +28,7 @@ fn views(c: &mut Criterion) {
     let mut group = c.benchmark_group("views");
     group.sample_size(10);
     for builds in sizes() {
-        let server = runtime.block_on(async { support::server(support::history_of(BUILDERS, builds).await).await });
+        let server = runtime.block_on(async { support::default_server(support::history_of(BUILDERS, builds).await).await });
         let server = Arc::new(server);
         for (name, uri) in
             [("console", "/console?revs=50"), ("waterfall", "/waterfall?num_events=200"), ("grid", "/grid")]

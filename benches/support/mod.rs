@@ -141,6 +141,16 @@ pub async fn server(dir: PathBuf) -> StatusServer {
     server
 }
 
+/// A server on `dir` with the default window (what `buildstatus serve` runs with), once every
+/// builder's window has filled.
+pub async fn default_server(dir: PathBuf) -> StatusServer {
+    let setup = Setup { storage: Storage::Directory(dir), ..Setup::default() };
+    let server = StatusServer::start(setup).await.expect("server");
+    // Filling is a background task (200 builders take a moment); give it time to finish.
+    tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+    server
+}
+
 pub async fn fetch(server: &StatusServer, uri: &str) -> usize {
     let req = Request::builder().uri(uri).body(Body::empty()).expect("request");
     let response = server.router().oneshot(req).await.expect("response");
