@@ -28,12 +28,23 @@ fn views(c: &mut Criterion) {
     let mut group = c.benchmark_group("views");
     group.sample_size(10);
     for builds in sizes() {
-        let server = runtime.block_on(async { support::default_server(support::history_of(BUILDERS, builds).await).await });
+        let server =
+            runtime.block_on(async { support::default_server(support::history_of(BUILDERS, builds).await).await });
         let server = Arc::new(server);
         for (name, uri) in
-            [("console", "/console?revs=50"), ("waterfall", "/waterfall?num_events=200"), ("grid", "/grid")]
+            [("console", "/console?revs=50"), ("waterfall", "/waterfall?num_events=200"), ("grid", "/grid?width=5")]
         {
-            group.bench_function(format!("{name}/{builds}"), |b| {
+            // Cold: a URL not asked before, so the view is computed; warm: the same URL while
+            // the status stands still, answered from the view cache.
+            let mut n = 0u64;
+            group.bench_function(format!("{name}/cold/{builds}"), |b| {
+                b.to_async(&runtime).iter(|| {
+                    n += 1;
+                    let (server, uri) = (server.clone(), format!("{uri}&n={n}"));
+                    async move { support::fetch(&server, &uri).await }
+                })
+            });
+            group.bench_function(format!("{name}/warm/{builds}"), |b| {
                 b.to_async(&runtime).iter(|| support::fetch(&server, uri))
             });
         }
