@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 
 use super::config::Config;
-use super::{Setup, StatusServer, demo};
+use super::{Setup, StatusServer, demo, send};
 
 #[derive(Parser, Debug)]
 #[command(name = "buildstatus", version, about = "CI build status: web pages, feeds and notifiers")]
@@ -33,6 +33,8 @@ pub enum Command {
     },
     /// Check a configuration file and print every problem in it.
     CheckConfig { file: PathBuf },
+    /// Post events to a server's /api/v1/events (for CI scripts).
+    Send(Box<send::SendArgs>),
 }
 
 #[derive(Args, Debug)]
@@ -73,6 +75,7 @@ impl ServerArgs {
 pub async fn run(cli: Cli) -> ExitCode {
     let result = match cli.command {
         Command::CheckConfig { file } => return check_config(&file),
+        Command::Send(args) => return send_events(&args).await,
         Command::Serve(args) => match args.config("data") {
             Ok(config) => serve(config, None).await,
             Err(problems) => return report(problems),
@@ -100,6 +103,25 @@ fn check_config(file: &Path) -> ExitCode {
         Err(problems) => {
             eprintln!("{}: {} problem(s)", file.display(), problems.len());
             report(problems)
+        }
+    }
+}
+
+async fn send_events(args: &send::SendArgs) -> ExitCode {
+    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let sent = async {
+        let body = send::body(args, &now)?;
+        let token = send::token(args)?;
+        send::post(&args.url, &token, &body).await
+    };
+    match sent.await {
+        Ok(answer) => {
+            println!("{answer}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("buildstatus send: {e}");
+            ExitCode::FAILURE
         }
     }
 }

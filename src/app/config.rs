@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use super::hook_config::{self, HookConfig};
+use super::ingest_config::{self, IngestConfig};
 use super::poller_config;
 use crate::adapters::git_poller::GitPollerSettings;
 use crate::domain::hooks::Dialect;
@@ -27,6 +28,8 @@ pub struct Config {
     pub hooks: Option<HookConfig>,
     /// `[[git_poller]]`: repositories polled for new commits.
     pub git_pollers: Vec<GitPollerSettings>,
+    /// `[ingest]`: the event ingest API; `None` (not enabled) when the block is absent.
+    pub ingest: Option<IngestConfig>,
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8010";
@@ -42,6 +45,7 @@ impl Config {
             window: 100,
             hooks: None,
             git_pollers: Vec::new(),
+            ingest: None,
         }
     }
 
@@ -62,6 +66,13 @@ impl Config {
             if key == "change_hook" {
                 match hook_config::parse(value, base) {
                     Ok(hooks) => config.hooks = Some(hooks),
+                    Err(more) => problems.extend(more),
+                }
+                continue;
+            }
+            if key == "ingest" {
+                match ingest_config::parse(value, base) {
+                    Ok(ingest) => config.ingest = Some(ingest),
                     Err(more) => problems.extend(more),
                 }
                 continue;

@@ -15,8 +15,8 @@ use crate::domain::hooks::NewChange;
 use crate::domain::model::{Build, BuildRequest, Builder, Change, User, Worker};
 use crate::domain::state::{Applied, StatusState, compact};
 use crate::ports::{
-    BuildOrder, BuildQuery, ChangeError, ChangeQuery, ChangeSink, Commit, EventBus, EventFeed, EventStream, LogStore,
-    SinkError, StatusReader, StatusSink, StatusStore, StoreError,
+    BuildOrder, BuildQuery, ChangeError, ChangeQuery, ChangeSink, Commit, EventBus, EventFeed, EventStream, IngestSink,
+    LogStore, Receipt, SinkError, StatusReader, StatusSink, StatusStore, StoreError,
 };
 
 pub struct Hub {
@@ -86,11 +86,12 @@ impl Hub {
 
     async fn write(&self, events: Vec<StatusEvent>) -> Result<u64, SinkError> {
         let _writer = self.writer.lock().await;
-        self.write_locked(events).await
+        self.write_locked(events, Vec::new()).await
     }
 
-    /// [`Hub::write`] for a caller that holds the writer lock.
-    async fn write_locked(&self, events: Vec<StatusEvent>) -> Result<u64, SinkError> {
+    /// [`Hub::write`] for a caller that holds the writer lock. `ids` (when not empty, one per
+    /// event) are the senders' ids, stored with the events they were applied as.
+    async fn write_locked(&self, events: Vec<StatusEvent>, ids: Vec<Option<String>>) -> Result<u64, SinkError> {
         let (commit, applied, sequenced, previous) = {
             let mut live = self.live();
             // A batch is applied to a copy so that a rejected event leaves nothing behind. New
@@ -112,7 +113,9 @@ impl Hub {
                 sequenced.push(SequencedEvent { seq, event });
             }
             let mutations = compact(applied.iter().flat_map(|a: &Applied| a.mutations.iter().cloned()).collect());
-            let commit = Commit { events: sequenced.clone(), mutations, next_log_id: live.state.next_log_id() };
+            let receipts = ids.into_iter().zip(&sequenced).filter_map(|(id, e)| Some((id?, e.seq))).collect();
+            let commit =
+                Commit { events: sequenced.clone(), mutations, next_log_id: live.state.next_log_id(), receipts };
             (commit, applied, sequenced, previous)
         };
         if let Err(e) = self.store.commit(&commit).await {
@@ -221,6 +224,30 @@ impl StatusSink for Hub {
     }
 }
 
+/// The ingest API's events: the ids are looked up and the batch applied under the writer
+/// lock, so two requests carrying the same id cannot both apply it.
+#[async_trait]
+impl IngestSink for Hub {
+    async fn record_once(&self, events: Vec<(Option<String>, StatusEvent)>) -> Result<Receipt, SinkError> {
+        let _writer = self.writer.lock().await;
+        let ids: Vec<String> = events.iter().filter_map(|(id, _)| id.clone()).collect();
+        let known = self.store.receipts(&ids).await.map_err(|e| SinkError::Storage(e.to_string()))?;
+        let known: std::collections::HashSet<&String> =
+            ids.iter().zip(&known).filter(|(_, seq)| seq.is_some()).map(|(id, _)| id).collect();
+        let (fresh, repeated): (Vec<_>, Vec<_>) =
+            events.into_iter().partition(|(id, _)| id.as_ref().is_none_or(|id| !known.contains(id)));
+        let repeated = repeated.len();
+        // Only receiver-made events (no id) left: the sender's events were all applied before.
+        if fresh.iter().all(|(id, _)| id.is_none()) {
+            return Ok(Receipt { applied: 0, repeated, seq: self.last_seq() });
+        }
+        let (ids, events): (Vec<_>, Vec<_>) = fresh.into_iter().unzip();
+        let applied = ids.iter().filter(|id| id.is_some()).count();
+        let seq = self.write_locked(events, ids).await?;
+        Ok(Receipt { applied, repeated, seq })
+    }
+}
+
 /// Hooks and pollers add changes here: numbered after the newest change, under the writer
 /// lock (so a master's own `ChangeAdded` cannot take the same number), in one batch.
 #[async_trait]
@@ -237,7 +264,7 @@ impl ChangeSink for Hub {
             .zip(&numbers)
             .map(|(change, n)| StatusEvent::ChangeAdded { change: change.numbered(*n) })
             .collect();
-        match self.write_locked(events).await {
+        match self.write_locked(events, Vec::new()).await {
             // The events are stored; only log content could be missing, and changes have none.
             Ok(_) | Err(SinkError::LogContent { .. }) => Ok(numbers),
             Err(SinkError::Rejected(e)) => Err(ChangeError::Rejected(e.to_string())),

@@ -8,8 +8,10 @@ pub mod config;
 pub mod demo;
 pub mod hook_config;
 mod hub;
+pub mod ingest_config;
 pub mod poller_config;
 mod pollers;
+pub mod send;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -18,6 +20,7 @@ use crate::adapters::bus::MemoryBus;
 use crate::adapters::clock::SystemClock;
 use crate::adapters::git_poller::GitPollerSettings;
 use crate::adapters::http::hooks::HookContext;
+use crate::adapters::http::ingest::IngestContext;
 use crate::adapters::http::{self, WebContext};
 use crate::adapters::logs::{DiskLogStore, MemoryLogStore};
 use crate::adapters::memory_store::MemoryStore;
@@ -31,6 +34,7 @@ use crate::ports::{
 pub use config::Config;
 pub use hook_config::HookConfig;
 pub use hub::Hub;
+pub use ingest_config::IngestConfig;
 use pollers::Pollers;
 
 /// Where status history is kept.
@@ -58,6 +62,8 @@ pub struct Setup {
     /// Repositories polled for new commits (their working copies live in the data directory,
     /// or in the system's temporary directory with `Storage::Memory`).
     pub git_pollers: Vec<GitPollerSettings>,
+    /// `/api/v1/events`: enabled when set.
+    pub ingest: Option<IngestConfig>,
 }
 
 impl Default for Setup {
@@ -70,6 +76,7 @@ impl Default for Setup {
             change_sources: Vec::new(),
             hooks: None,
             git_pollers: Vec::new(),
+            ingest: None,
         }
     }
 }
@@ -89,6 +96,7 @@ impl Setup {
                 .collect(),
             hooks: config.hooks.clone(),
             git_pollers: config.git_pollers.clone(),
+            ingest: config.ingest.clone(),
         }
     }
 }
@@ -188,6 +196,19 @@ impl StatusServer {
             sink: hub.clone(),
             pollers: pollers.clone(),
             clock: clock.clone(),
+        }));
+        // Without [ingest] there is no token: the API answers 404.
+        let ingest = setup.ingest.unwrap_or(IngestConfig {
+            tokens: crate::domain::ingest::Tokens::new(Vec::new()),
+            create_builders: false,
+            max_body: ingest_config::DEFAULT_MAX_BODY,
+        });
+        let router = router.merge(http::ingest::router(IngestContext {
+            tokens: ingest.tokens,
+            create_builders: ingest.create_builders,
+            max_body: ingest.max_body,
+            sink: hub.clone(),
+            reader: hub.clone(),
         }));
         Ok(Self { hub, router, clock, stop_live, pollers })
     }

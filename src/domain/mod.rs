@@ -6,6 +6,7 @@
 
 pub mod event;
 pub mod hooks;
+pub mod ingest;
 pub mod machine;
 pub mod model;
 pub mod result;

@@ -45,10 +45,11 @@ use crate::ports::{BuildQuery, ChangeQuery, Commit, StatusReader, StatusStore, S
 
 /// The schema's versions, in order (what `sqlx::migrate!` would embed; that macro needs
 /// sqlx's `macros` feature, which this crate does not otherwise use).
-const MIGRATIONS: [(i64, &str, &str); 3] = [
+const MIGRATIONS: [(i64, &str, &str); 4] = [
     (1, "init", include_str!("migrations/0001_init.sql")),
     (2, "listing order indexes", include_str!("migrations/0002_listing_order_indexes.sql")),
     (5, "activity index", include_str!("migrations/0005_activity_index.sql")),
+    (6, "ingest receipts", include_str!("migrations/0006_ingest_receipts.sql")),
 ];
 
 // The fixed queries. Listings select `(key, data)` so that a bad record can be named.
@@ -69,6 +70,8 @@ const SET_LAST_SEQ: &str = "INSERT INTO meta (key, value) VALUES ('last_seq', ?)
                             ON CONFLICT (key) DO UPDATE SET value = MAX(value, excluded.value)";
 const SET_NEXT_LOG_ID: &str =
     "INSERT INTO meta (key, value) VALUES ('next_log_id', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value";
+const PUT_RECEIPT: &str = "INSERT INTO ingest_receipts (id, seq) VALUES (?, ?)";
+const GET_RECEIPT: &str = "SELECT seq FROM ingest_receipts WHERE id = ?";
 /// What `snapshot` runs besides the change listing, for [`SqliteStore::explain_snapshot`].
 const SNAPSHOT_QUERIES: [&str; 8] =
     [BUILDERS, WORKERS, NEWEST_NUMBER, RUNNING, PENDING, OPEN_BUILDSETS, LAST_CHANGE, META];
@@ -309,6 +312,9 @@ impl StatusStore for SqliteStore {
             queries::apply(&mut tx, mutation).await?;
         }
         queries::journal(&mut tx, &commit.events).await?;
+        for (id, seq) in &commit.receipts {
+            sqlx::query(PUT_RECEIPT).bind(id).bind(write_id(*seq)?).execute(&mut *tx).await.map_err(db)?;
+        }
         if let Some(seq) = commit.events.iter().map(|e| e.seq).max() {
             sqlx::query(SET_LAST_SEQ).bind(write_id(seq)?).execute(&mut *tx).await.map_err(db)?;
         }
@@ -344,6 +350,17 @@ impl StatusStore for SqliteStore {
         };
         tx.commit().await.map_err(db)?;
         Ok(snapshot)
+    }
+
+    async fn receipts(&self, ids: &[String]) -> Result<Vec<Option<u64>>, StoreError> {
+        let mut conn = self.conn().await?;
+        let mut found = Vec::with_capacity(ids.len());
+        for id in ids {
+            let seq: Option<i64> =
+                sqlx::query_scalar(GET_RECEIPT).bind(id).fetch_optional(&mut *conn).await.map_err(db)?;
+            found.push(seq.and_then(|s| u64::try_from(s).ok()));
+        }
+        Ok(found)
     }
 
     async fn events_after(&self, after: u64, limit: usize) -> Result<Vec<SequencedEvent>, StoreError> {
