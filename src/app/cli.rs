@@ -35,6 +35,14 @@ pub enum Command {
     CheckConfig { file: PathBuf },
     /// Post events to a server's /api/v1/events (for CI scripts).
     Send(Box<send::SendArgs>),
+    /// Import the history of a Buildbot 4 database (run it while the server is stopped).
+    ImportBuildbot {
+        /// The Buildbot database: the path of its SQLite file (or a sqlite:/// URL).
+        #[arg(long)]
+        db: String,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -76,6 +84,10 @@ pub async fn run(cli: Cli) -> ExitCode {
     let result = match cli.command {
         Command::CheckConfig { file } => return check_config(&file),
         Command::Send(args) => return send_events(&args).await,
+        Command::ImportBuildbot { db, server } => match server.config("data") {
+            Ok(config) => import_buildbot(&db, config).await,
+            Err(problems) => return report(problems),
+        },
         Command::Serve(args) => match args.config("data") {
             Ok(config) => serve(config, None).await,
             Err(problems) => return report(problems),
@@ -105,6 +117,17 @@ fn check_config(file: &Path) -> ExitCode {
             report(problems)
         }
     }
+}
+
+/// The Buildbot database is checked before our store is even opened: a wrong file changes nothing.
+async fn import_buildbot(db: &str, config: Config) -> Result<(), Box<dyn std::error::Error>> {
+    let buildbot = crate::adapters::buildbot_db::BuildbotDb::open(db).await?;
+    let setup = Setup { public_html: None, ..Setup::from_config(&config) };
+    let server = StatusServer::start(setup).await?;
+    let progress = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let summary = super::import::import(&buildbot, server.sink().as_ref(), server.reader().as_ref(), progress).await?;
+    print!("{summary}");
+    Ok(())
 }
 
 async fn send_events(args: &send::SendArgs) -> ExitCode {

@@ -8,6 +8,7 @@ pub mod config;
 pub mod demo;
 pub mod hook_config;
 mod hub;
+pub mod import;
 pub mod ingest_config;
 pub mod poller_config;
 mod pollers;
