@@ -1,6 +1,6 @@
 //! `import-buildbot` against a real Buildbot 4.3 database: `tests/buildbot/make_db.py` has
 //! Buildbot itself create the schema and write a history (3 builders × 20 builds, logs
-//! compressed by Buildbot as raw, gz and bz2) and read it back through its own API into
+//! compressed by Buildbot as raw, gz, bz2, lz4 and zstd) and read it back through its own API into
 //! `expected.json`. The binary imports it; the server then shows the same builds, steps and
 //! log text. Also: re-running imports nothing twice, an interrupted import resumes, a corrupt
 //! chunk marks its log, and a wrong database is refused before anything is written.
@@ -98,6 +98,13 @@ async fn the_history_of_a_real_buildbot_database_is_imported_whole_and_once() {
     let running = builders.values().flat_map(|b| b.as_array().expect("builds")).count() - finished;
     assert_eq!((finished, running), (59, 1), "the fixture: 3 × 20 builds, one still running");
     let changes = expected["changes"].as_array().expect("changes").len();
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}?mode=ro", db.display())).await.expect("open");
+    let codes: Vec<i64> = sqlx::query_scalar("SELECT DISTINCT compressed FROM logchunks ORDER BY 1")
+        .fetch_all(&pool)
+        .await
+        .expect("codes");
+    assert_eq!(codes, [0, 1, 2, 3, 4], "Buildbot wrote chunks raw, gz, bz2, lz4 and zstd");
+    pool.close().await;
 
     let (ok, out, err) = import(db, &data);
     assert!(ok, "{out}{err}");
@@ -127,7 +134,8 @@ async fn the_history_of_a_real_buildbot_database_is_imported_whole_and_once() {
         let cached: Value = serde_json::from_str(&get(base, &format!("/json/builders/{name}")).await).expect("json");
         let tag = name.split('-').next().expect("the fixture names builders TAG-COMPILER");
         assert_eq!(cached["category"].as_str(), Some(tag), "the builder's tag is kept: {cached}");
-        for want in builds.iter().filter(|b| !b["complete_at"].is_null()).step_by(4) {
+        // Every finished build, so that every compression Buildbot used is read.
+        for want in builds.iter().filter(|b| !b["complete_at"].is_null()) {
             let number = want["number"].as_u64().expect("number");
             let path = format!("/json/builders/{name}/builds/{number}");
             let got: Value = serde_json::from_str(&get(base, &path).await).expect("json");

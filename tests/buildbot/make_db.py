@@ -4,7 +4,7 @@ Run with the Buildbot virtualenv's python:  python make_db.py MASTER_DIR BUILDS_
 
 Creates MASTER_DIR (`buildbot create-master`, so the schema is Buildbot's own), then writes a
 history through Buildbot's own DB API (changes, buildsets, build requests, builds with
-properties, steps, logs compressed by Buildbot with raw, gz and bz2 in turn), leaves the
+properties, steps, logs compressed by Buildbot with raw, gz, bz2, lz4 and zstd in turn), leaves the
 newest build of the first builder running, and finally reads everything back through the
 same API into MASTER_DIR/expected.json: what the importer must reproduce.
 """
@@ -16,7 +16,7 @@ import sys
 
 BUILDERS = [("linux-gcc", ["linux"]), ("macos-clang", ["macos"]), ("windows-msvc", ["windows"])]
 STEPS = ["git", "compile", "test"]
-COMPRESSIONS = ["raw", "gz", "bz2"]
+COMPRESSIONS = ["raw", "gz", "bz2", "lz4", "zstd"]
 START = 1735689600
 
 MASTER_CFG = """
@@ -125,7 +125,7 @@ async def fill(master_dir, per_builder):
                     await db.steps.startStep(stepid, st, True)
                     sres = result if sname == "test" else 0
                     logid = await db.logs.addLog(stepid, "stdio", "stdio", "s")
-                    master.config.logCompressionMethod = COMPRESSIONS[logs_written % 3]
+                    master.config.logCompressionMethod = COMPRESSIONS[logs_written % len(COMPRESSIONS)]
                     logs_written += 1
                     await db.logs.appendLog(logid, log_text(name, number, sname, sres))
                     await db.logs.finishLog(logid)

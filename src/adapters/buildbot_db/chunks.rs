@@ -11,7 +11,7 @@ use std::io::Read;
 use crate::domain::event::Channel;
 
 /// The compression methods this importer reads, by Buildbot's code.
-pub const SUPPORTED: [(i64, &str); 3] = [(0, "none"), (1, "gz (zlib)"), (2, "bz2")];
+pub const SUPPORTED: [(i64, &str); 5] = [(0, "none"), (1, "gz (zlib)"), (2, "bz2"), (3, "lz4"), (4, "zstd")];
 
 /// The text of one chunk, or why it cannot be read.
 pub fn decompress(code: i64, content: &[u8]) -> Result<Vec<u8>, String> {
@@ -20,8 +20,11 @@ pub fn decompress(code: i64, content: &[u8]) -> Result<Vec<u8>, String> {
         0 => return Ok(content.to_vec()),
         1 => flate2::read::ZlibDecoder::new(content).read_to_end(&mut out).map_err(|e| format!("zlib: {e}"))?,
         2 => bzip2::read::BzDecoder::new(content).read_to_end(&mut out).map_err(|e| format!("bz2: {e}"))?,
-        3 => return Err("lz4-compressed (code 3), which this importer does not read".to_owned()),
-        4 => return Err("zstd-compressed (code 4), which this importer does not read".to_owned()),
+        3 => return lz4_flex::block::decompress_size_prepended(content).map_err(|e| format!("lz4: {e}")),
+        4 => ruzstd::decoding::StreamingDecoder::new(content)
+            .map_err(|e| format!("zstd: {e}"))?
+            .read_to_end(&mut out)
+            .map_err(|e| format!("zstd: {e}"))?,
         5 => return Err("brotli-compressed (code 5), which this importer does not read".to_owned()),
         other => return Err(format!("unknown compression code {other}")),
     };
