@@ -191,3 +191,32 @@ print("ok")
     let out = Command::new(buildbot::python()).args(["-c", check, &path]).output().expect("python runs");
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "ok", "{}", String::from_utf8_lossy(&out.stderr));
 }
+
+#[tokio::test]
+async fn a_buildbot_report_is_authenticated_and_applied_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = config(dir.path(), true);
+    let server = common::start_binary(&["serve", "--config", &cfg]);
+    let report = json!({"buildid": 7, "number": 3, "started_at": 1795617240, "complete_at": 1795617250,
+        "complete": true, "state_string": "build successful", "results": 0,
+        "properties": {"workername": ["w1", "Worker"]},
+        "buildset": {"reason": "forced", "sourcestamps": []}, "builder": {"name": "tiny"}});
+    let url = format!("{}/api/v1/buildbot", server.base);
+    let http = reqwest::Client::new();
+    let anonymous = http.post(&url).json(&report).send().await.expect("answer");
+    assert_eq!(anonymous.status().as_u16(), 401);
+    let first: Value =
+        http.post(&url).bearer_auth(TOKEN).json(&report).send().await.expect("a").json().await.expect("json");
+    assert_eq!(
+        (&first["applied"], &first["repeated"]),
+        (&json!(2), &json!(0)),
+        "started and finished at once: {first}"
+    );
+    let again: Value =
+        http.post(&url).bearer_auth(TOKEN).json(&report).send().await.expect("a").json().await.expect("json");
+    assert_eq!((&again["applied"], &again["repeated"]), (&json!(0), &json!(2)), "{again}");
+    let bad = http.post(&url).bearer_auth(TOKEN).json(&json!({"number": 1})).send().await.expect("answer");
+    assert_eq!(bad.status().as_u16(), 400);
+    let build = page(&server.base, "/builders/tiny/builds/3").await;
+    assert!(build.contains("Build successful") || build.contains("build successful"), "{build}");
+}

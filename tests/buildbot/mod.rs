@@ -14,6 +14,7 @@ pub fn venv() -> PathBuf {
     venv
 }
 
+#[allow(dead_code)] // not every test that uses Buildbot runs Python itself
 pub fn python() -> PathBuf {
     venv().join("bin/python")
 }

@@ -4,6 +4,9 @@
 //! batch needs are added when the config allows; the batch is recorded through the
 //! [`IngestSink`] port, once per sender's id and all or nothing.
 //!
+//! `POST /api/v1/buildbot` takes what Buildbot 4's `HttpStatusPush` reporter sends
+//! (`domain::buildbot_push`), with the same tokens, receipts and answers.
+//!
 //! Answers are JSON: 200 `{"applied", "repeated", "seq"}`; 400 `{"error", "index", "field"}`
 //! naming the offending event; 401, 404 (not enabled), 409 (the batch contradicts the
 //! status, such as an unknown builder), 413, 500.
@@ -39,9 +42,26 @@ pub struct IngestContext {
     pub reader: Arc<dyn StatusReader>,
 }
 
-/// The route of the API (to merge into the site's router).
+/// Where Buildbot 4's `HttpStatusPush` reporter posts (its default JSON: one build).
+pub const BUILDBOT_PATH: &str = "/api/v1/buildbot";
+
+/// The routes of the API (to merge into the site's router).
 pub fn router(context: IngestContext) -> Router {
-    Router::new().route(PATH, any(post)).route("/api/v1/events/", any(post)).with_state(Arc::new(context))
+    Router::new()
+        .route(PATH, any(events))
+        .route("/api/v1/events/", any(events))
+        .route(BUILDBOT_PATH, any(buildbot))
+        .route("/api/v1/buildbot/", any(buildbot))
+        .with_state(Arc::new(context))
+}
+
+async fn events(State(ctx): State<Arc<IngestContext>>, request: Request) -> Response {
+    post(&ctx, request, ingest::parse).await
+}
+
+/// A Buildbot master's report: the same checks and receipts as `/api/v1/events`.
+async fn buildbot(State(ctx): State<Arc<IngestContext>>, request: Request) -> Response {
+    post(&ctx, request, crate::domain::buildbot_push::parse).await
 }
 
 fn answer(status: StatusCode, body: Value) -> Response {
@@ -53,7 +73,9 @@ fn error(status: StatusCode, message: impl std::fmt::Display) -> Response {
     answer(status, json!({ "error": message.to_string() }))
 }
 
-async fn post(State(ctx): State<Arc<IngestContext>>, request: Request) -> Response {
+type Parser = fn(&[u8]) -> Result<Vec<ingest::Posted>, ingest::IngestError>;
+
+async fn post(ctx: &IngestContext, request: Request, parse: Parser) -> Response {
     if ctx.tokens.is_empty() {
         return error(StatusCode::NOT_FOUND, "the event ingest API is not enabled: add [ingest] tokens to the config");
     }
@@ -77,7 +99,7 @@ async fn post(State(ctx): State<Arc<IngestContext>>, request: Request) -> Respon
             );
         }
     };
-    let posted = match ingest::parse(&bytes) {
+    let posted = match parse(&bytes) {
         Ok(posted) => posted,
         Err(e) => {
             let body = json!({ "error": e.to_string(), "index": e.index, "field": e.field });
