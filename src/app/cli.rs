@@ -35,6 +35,15 @@ pub enum Command {
     CheckConfig { file: PathBuf },
     /// Post events to a server's /api/v1/events (for CI scripts).
     Send(Box<send::SendArgs>),
+    /// Post to a running buildstatus the builds a Buildbot 4 master ran while it was down.
+    CatchUpBuildbot {
+        /// The master's REST API, such as http://buildbot:8010/api/v2
+        #[arg(long)]
+        api: String,
+        /// The buildstatus server (its token: BUILDSTATUS_TOKEN).
+        #[arg(long, default_value = "http://127.0.0.1:8010/")]
+        url: String,
+    },
     /// Import the history of a Buildbot 4 database (run it while the server is stopped).
     ImportBuildbot {
         /// The Buildbot database: the path of its SQLite file (or a sqlite:/// URL).
@@ -84,6 +93,7 @@ pub async fn run(cli: Cli) -> ExitCode {
     let result = match cli.command {
         Command::CheckConfig { file } => return check_config(&file),
         Command::Send(args) => return send_events(&args).await,
+        Command::CatchUpBuildbot { api, url } => return catch_up(&api, &url).await,
         Command::ImportBuildbot { db, server } => match server.config("data") {
             Ok(config) => import_buildbot(&db, config).await,
             Err(problems) => return report(problems),
@@ -128,6 +138,26 @@ async fn import_buildbot(db: &str, config: Config) -> Result<(), Box<dyn std::er
     let summary = super::import::import(&buildbot, server.sink().as_ref(), server.reader().as_ref(), progress).await?;
     print!("{summary}");
     Ok(())
+}
+
+async fn catch_up(api: &str, url: &str) -> ExitCode {
+    let token = match std::env::var("BUILDSTATUS_TOKEN") {
+        Ok(token) if !token.trim().is_empty() => token.trim().to_owned(),
+        _ => {
+            eprintln!("buildstatus catch-up-buildbot: no token: set BUILDSTATUS_TOKEN");
+            return ExitCode::FAILURE;
+        }
+    };
+    match super::catch_up::catch_up(api, url, &token).await {
+        Ok(done) => {
+            print!("{done}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("buildstatus catch-up-buildbot: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 async fn send_events(args: &send::SendArgs) -> ExitCode {

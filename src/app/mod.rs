@@ -3,6 +3,7 @@
 //! [`StatusServer`] is the library's embedding API: a master starts one, reports through
 //! [`StatusServer::sink`], and serves [`StatusServer::router`] (or calls [`StatusServer::serve`]).
 
+pub mod catch_up;
 pub mod cli;
 pub mod config;
 pub mod demo;

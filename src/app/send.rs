@@ -152,12 +152,17 @@ pub fn token(args: &SendArgs) -> Result<String, String> {
     if token.is_empty() { Err("the token is empty".to_owned()) } else { Ok(token) }
 }
 
-/// Posts `body`; the server's answer on success, else what went wrong.
+/// Posts events in `body`; the server's answer on success, else what went wrong.
 pub async fn post(url: &str, token: &str, body: &Value) -> Result<String, String> {
+    post_to(url, "/api/v1/events", token, body).await
+}
+
+/// Posts `body` to `path` of the server at `url`.
+pub async fn post_to(url: &str, path: &str, token: &str, body: &Value) -> Result<String, String> {
     if !url.starts_with("http://") {
         return Err(format!("'{url}': only http:// URLs are supported (put TLS in a proxy in front)"));
     }
-    let endpoint = format!("{}/api/v1/events", url.trim_end_matches('/'));
+    let endpoint = format!("{}{path}", url.trim_end_matches('/'));
     let response = reqwest::Client::new()
         .post(&endpoint)
         .bearer_auth(token)
