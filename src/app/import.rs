@@ -41,7 +41,7 @@ pub struct Summary {
     pub damaged_logs: Vec<String>,
     /// Rows Buildbot keeps that have no counterpart here.
     pub workers_seen: u64,
-    pub pending_requests: u64,
+    pub unfinished_requests: u64,
 }
 
 impl std::fmt::Display for Summary {
@@ -73,7 +73,7 @@ impl std::fmt::Display for Summary {
         writeln!(
             f,
             "  not imported: {} workers (buildstatus learns workers when they connect), {} unfinished build requests",
-            self.workers_seen, self.pending_requests
+            self.workers_seen, self.unfinished_requests
         )
     }
 }
@@ -148,11 +148,12 @@ pub async fn import(
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     let mut newest: Option<(String, Option<u32>)> = None;
-    let mut batch: Vec<(String, Vec<StatusEvent>)> = Vec::new();
+    // Finished builds of one builder still to read, in number order.
+    let mut run: Vec<BuildRow> = Vec::new();
     for row in &rows {
         bar.inc(1);
         if newest.as_ref().is_none_or(|(b, _)| *b != row.builder) {
-            flush(sink, &mut batch, &mut summary).await?;
+            read_and_record(db, sink, &mut run, &mut summary).await?;
             bar.set_message(row.builder.clone());
             newest = Some((row.builder.clone(), reader.newest_build_number(&row.builder).await.map_err(store)?));
         }
@@ -164,24 +165,38 @@ pub async fn import(
             summary.builds_skipped.push(format!("{}: still running in Buildbot", label(row)));
             continue;
         }
-        let build = db.build(row).await?;
-        summary.steps_imported += build.steps;
-        summary.logs_imported += build.logs;
-        summary.damaged_logs.extend(build.damaged_logs);
-        batch.push((label(row), build.events));
-        if batch.len() >= BUILDS_PER_BATCH {
-            flush(sink, &mut batch, &mut summary).await?;
+        run.push(row.clone());
+        if run.len() >= BUILDS_PER_BATCH {
+            read_and_record(db, sink, &mut run, &mut summary).await?;
         }
     }
-    flush(sink, &mut batch, &mut summary).await?;
+    read_and_record(db, sink, &mut run, &mut summary).await?;
     bar.finish_and_clear();
-    summary.workers_seen = db.count("workers").await?;
-    summary.pending_requests = db.count("buildrequests_pending").await?;
+    summary.workers_seen = db.workers().await?;
+    summary.unfinished_requests = db.unfinished_requests().await?;
     Ok(summary)
 }
 
 fn label(row: &BuildRow) -> String {
     format!("{} #{}", row.builder, row.number)
+}
+
+/// Reads `run` (one builder's builds, in number order) and records it in one transaction.
+async fn read_and_record(
+    db: &BuildbotDb,
+    sink: &dyn StatusSink,
+    run: &mut Vec<BuildRow>,
+    summary: &mut Summary,
+) -> Result<(), ImportError> {
+    let rows = std::mem::take(run);
+    let mut batch = Vec::with_capacity(rows.len());
+    for (row, build) in rows.iter().zip(db.read_builds(&rows).await?) {
+        summary.steps_imported += build.steps;
+        summary.logs_imported += build.logs;
+        summary.damaged_logs.extend(build.damaged_logs);
+        batch.push((label(row), build.events));
+    }
+    flush(sink, &mut batch, summary).await
 }
 
 /// Records a batch of builds in one transaction; when the status refuses it, one by one, so

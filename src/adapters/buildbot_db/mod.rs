@@ -10,6 +10,7 @@
 //! `BuildFinished`. A log chunk that cannot be decompressed is replaced by a header line
 //! saying so, and the log is counted as damaged; the import goes on.
 
+mod builds;
 mod chunks;
 
 use std::collections::BTreeMap;
@@ -18,8 +19,8 @@ use std::str::FromStr;
 use chrono::DateTime;
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions};
 
-use crate::domain::event::{Channel, StatusEvent};
-use crate::domain::model::{Build, Builder, Change, LogKind, LogRef, Property, SourceStamp, Step, Timestamp};
+use crate::domain::event::StatusEvent;
+use crate::domain::model::{Builder, Change, Property, Timestamp};
 use crate::domain::result::BuildResult;
 
 pub use chunks::SUPPORTED as SUPPORTED_COMPRESSIONS;
@@ -82,6 +83,7 @@ fn read(e: sqlx::Error) -> BuildbotError {
 #[derive(Clone, Debug)]
 pub struct BuildRow {
     pub id: i64,
+    pub builder_id: i64,
     pub builder: String,
     pub number: u32,
     pub finished: bool,
@@ -196,15 +198,20 @@ impl BuildbotDb {
             .collect())
     }
 
-    /// How many rows `table` (one of the tables read) has.
-    pub async fn count(&self, table: &'static str) -> Result<u64, BuildbotError> {
-        let sql = match table {
-            "workers" => "SELECT COUNT(*) FROM workers",
-            "buildrequests_pending" => "SELECT COUNT(*) FROM buildrequests WHERE complete = 0",
-            _ => "SELECT COUNT(*) FROM builds",
-        };
+    /// How many rows `sql` (a `SELECT COUNT(*)`) counts.
+    async fn count(&self, sql: &'static str) -> Result<u64, BuildbotError> {
         let n: i64 = sqlx::query_scalar(sql).fetch_one(&self.pool).await.map_err(read)?;
         Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    /// How many workers Buildbot knows.
+    pub async fn workers(&self) -> Result<u64, BuildbotError> {
+        self.count("SELECT COUNT(*) FROM workers").await
+    }
+
+    /// How many build requests have not completed.
+    pub async fn unfinished_requests(&self) -> Result<u64, BuildbotError> {
+        self.count("SELECT COUNT(*) FROM buildrequests WHERE complete = 0").await
     }
 
     /// Every change, oldest first, with its files and properties.
@@ -269,210 +276,19 @@ impl BuildbotDb {
 
     /// Every build, by builder and number.
     pub async fn builds(&self) -> Result<Vec<BuildRow>, BuildbotError> {
-        let rows: Vec<(i64, String, i64, Option<i64>)> = sqlx::query_as(
-            "SELECT b.id, r.name, b.number, b.complete_at FROM builds b JOIN builders r ON r.id = b.builderid \
+        let rows: Vec<(i64, i64, String, i64, Option<i64>)> = sqlx::query_as(
+            "SELECT b.id, b.builderid, r.name, b.number, b.complete_at FROM builds b JOIN builders r ON r.id = b.builderid \
              ORDER BY r.name, b.number",
         )
         .fetch_all(&self.pool)
         .await
         .map_err(read)?;
         rows.into_iter()
-            .map(|(id, builder, number, complete)| {
+            .map(|(id, builder_id, builder, number, complete)| {
                 let number =
                     u32::try_from(number).map_err(|_| BuildbotError::Read(format!("build {id}: number {number}")))?;
-                Ok(BuildRow { id, builder, number, finished: complete.is_some() })
+                Ok(BuildRow { id, builder_id, builder, number, finished: complete.is_some() })
             })
             .collect()
-    }
-
-    /// One finished build, whole, as the events that record it.
-    pub async fn build(&self, row: &BuildRow) -> Result<ImportedBuild, BuildbotError> {
-        type Head = (i64, Option<i64>, String, Option<i64>, Option<String>, Option<String>, i64);
-        let (started, complete, state, results, worker, reason, buildrequest): Head = sqlx::query_as(
-            "SELECT b.started_at, b.complete_at, b.state_string, b.results, w.name, s.reason, b.buildrequestid \
-             FROM builds b LEFT JOIN workers w ON w.id = b.workerid \
-             LEFT JOIN buildrequests q ON q.id = b.buildrequestid LEFT JOIN buildsets s ON s.id = q.buildsetid \
-             WHERE b.id = ?",
-        )
-        .bind(row.id)
-        .fetch_one(&self.pool)
-        .await
-        .map_err(read)?;
-        let what = format!("build {} #{}", row.builder, row.number);
-        let finished = time(complete.ok_or_else(|| BuildbotError::Read(format!("{what} has not finished")))?, &what)?;
-        let properties: Vec<(String, String, String)> =
-            sqlx::query_as("SELECT name, value, source FROM build_properties WHERE buildid = ?")
-                .bind(row.id)
-                .fetch_all(&self.pool)
-                .await
-                .map_err(read)?;
-        let sourcestamps = self.sourcestamps(buildrequest).await?;
-        let blamelist = self.blamelist(&sourcestamps).await?;
-        type StepRow = (i64, i64, String, Option<i64>, Option<i64>, String, Option<i64>, String, i64);
-        let step_rows: Vec<StepRow> = sqlx::query_as(
-            "SELECT id, number, name, started_at, complete_at, state_string, results, urls_json, hidden \
-             FROM steps WHERE buildid = ? ORDER BY number",
-        )
-        .bind(row.id)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(read)?;
-        let mut steps = Vec::with_capacity(step_rows.len());
-        let mut contents = Vec::new();
-        let mut damaged_logs = Vec::new();
-        for (step_id, number, name, s_started, s_complete, s_state, s_results, urls, hidden) in step_rows {
-            let number = u32::try_from(number).map_err(|_| BuildbotError::Read(format!("{what}: step {number}")))?;
-            let logs: Vec<(i64, String, String)> =
-                sqlx::query_as("SELECT id, name, type FROM logs WHERE stepid = ? ORDER BY id")
-                    .bind(step_id)
-                    .fetch_all(&self.pool)
-                    .await
-                    .map_err(read)?;
-            let mut refs = Vec::with_capacity(logs.len());
-            for (log_id, log_name, kind) in logs {
-                let (runs, damage) = self.log_text(log_id, kind == "s").await?;
-                if let Some(why) = damage {
-                    damaged_logs.push(format!("{what} step '{name}' log '{log_name}': {why}"));
-                }
-                let kind = if kind == "h" { LogKind::Html } else { LogKind::Text };
-                refs.push(LogRef { id: 0, name: log_name.clone(), kind, size: 0, finished: false });
-                contents.push((number, log_name, runs));
-            }
-            let urls: Vec<serde_json::Value> = serde_json::from_str(&urls).unwrap_or_default();
-            let urls = urls
-                .iter()
-                .filter_map(|u| Some((u.get("name")?.as_str()?.to_owned(), u.get("url")?.as_str()?.to_owned())))
-                .collect();
-            let s_finished = s_complete.map(|t| time(t, &what)).transpose()?;
-            steps.push(Step {
-                number,
-                name,
-                text: vec![s_state],
-                text2: Vec::new(),
-                result: s_finished.map(|_| result(s_results)),
-                started: s_started.map(|t| time(t, &what)).transpose()?,
-                finished: s_finished,
-                logs: refs,
-                urls,
-                hidden: hidden != 0,
-                statistics: BTreeMap::new(),
-            });
-        }
-        let build = Build {
-            builder: row.builder.clone(),
-            number: row.number,
-            reason: reason.unwrap_or_default(),
-            properties: properties.into_iter().map(|(n, v, s)| (n, property(&v, Some(s)))).collect(),
-            sourcestamps,
-            blamelist,
-            worker: worker.unwrap_or_default(),
-            started: time(started, &what)?,
-            finished: None,
-            result: None,
-            text: Vec::new(),
-            steps,
-            eta: None,
-        };
-        let (builder, number) = (row.builder.clone(), row.number);
-        let (step_count, log_count) = (build.steps.len(), contents.len());
-        let mut events = vec![StatusEvent::BuildStarted { build, requests: Vec::new() }];
-        for (step, log, runs) in contents {
-            for (channel, text) in runs {
-                let (builder, log) = (builder.clone(), log.clone());
-                events.push(StatusEvent::LogChunk { builder, number, step, log, channel, text });
-            }
-            events.push(StatusEvent::LogFinished { builder: builder.clone(), number, step, log });
-        }
-        events.push(StatusEvent::BuildFinished {
-            builder,
-            number,
-            result: result(results),
-            text: vec![state],
-            at: finished,
-        });
-        Ok(ImportedBuild { events, steps: step_count, logs: log_count, damaged_logs })
-    }
-
-    async fn sourcestamps(&self, buildrequest: i64) -> Result<Vec<SourceStamp>, BuildbotError> {
-        type Row = (i64, String, String, String, Option<String>, Option<String>);
-        let rows: Vec<Row> = sqlx::query_as(
-            "SELECT ss.id, ss.codebase, ss.repository, ss.project, ss.branch, ss.revision FROM buildrequests q \
-             JOIN buildset_sourcestamps bs ON bs.buildsetid = q.buildsetid JOIN sourcestamps ss ON ss.id = bs.sourcestampid \
-             WHERE q.id = ? ORDER BY ss.codebase",
-        )
-        .bind(buildrequest)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(read)?;
-        let mut out = Vec::with_capacity(rows.len());
-        for (id, codebase, repository, project, branch, revision) in rows {
-            let changes: Vec<i64> =
-                sqlx::query_scalar("SELECT changeid FROM changes WHERE sourcestampid = ? ORDER BY changeid")
-                    .bind(id)
-                    .fetch_all(&self.pool)
-                    .await
-                    .map_err(read)?;
-            let changes = changes.into_iter().filter_map(|c| u64::try_from(c).ok()).collect();
-            out.push(SourceStamp { codebase, repository, project, branch, revision, changes, patch: None });
-        }
-        Ok(out)
-    }
-
-    /// The authors of the changes a build built, as 0.8's blamelist: distinct and sorted.
-    async fn blamelist(&self, sourcestamps: &[SourceStamp]) -> Result<Vec<String>, BuildbotError> {
-        let mut who = std::collections::BTreeSet::new();
-        for change in sourcestamps.iter().flat_map(|s| &s.changes) {
-            let author: Option<String> = sqlx::query_scalar("SELECT author FROM changes WHERE changeid = ?")
-                .bind(i64::try_from(*change).unwrap_or(i64::MAX))
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(read)?;
-            who.extend(author);
-        }
-        Ok(who.into_iter().collect())
-    }
-
-    /// A log's text in channel runs, and why part of it could not be read (if so).
-    async fn log_text(
-        &self,
-        log_id: i64,
-        stream: bool,
-    ) -> Result<(Vec<(Channel, String)>, Option<String>), BuildbotError> {
-        let chunks: Vec<(i64, i64, Option<Vec<u8>>, i64)> = sqlx::query_as(
-            "SELECT first_line, last_line, content, compressed FROM logchunks WHERE logid = ? ORDER BY first_line",
-        )
-        .bind(log_id)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(read)?;
-        let mut runs: Vec<(Channel, String)> = Vec::new();
-        let mut damage = None;
-        for (first, last, content, code) in chunks {
-            let text = chunks::decompress(code, content.as_deref().unwrap_or_default())
-                .and_then(|bytes| String::from_utf8(bytes).map_err(|_| "not UTF-8 text".to_owned()));
-            let mut add = |channel: Channel, text: String| match runs.last_mut() {
-                Some((c, run)) if *c == channel => run.push_str(&text),
-                _ => runs.push((channel, text)),
-            };
-            match text {
-                Ok(mut text) => {
-                    // Buildbot drops the last newline of a chunk; lines are whole again here.
-                    if !text.ends_with('\n') {
-                        text.push('\n');
-                    }
-                    for (channel, run) in chunks::channels(&text, stream) {
-                        add(channel, run);
-                    }
-                }
-                Err(why) => {
-                    add(
-                        Channel::Header,
-                        format!("[buildstatus import: lines {first}-{last} of this log could not be read: {why}]\n"),
-                    );
-                    damage.get_or_insert(format!("lines {first}-{last}: {why}"));
-                }
-            }
-        }
-        Ok((runs, damage))
     }
 }
