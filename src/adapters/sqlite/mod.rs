@@ -71,7 +71,6 @@ const SET_LAST_SEQ: &str = "INSERT INTO meta (key, value) VALUES ('last_seq', ?)
 const SET_NEXT_LOG_ID: &str =
     "INSERT INTO meta (key, value) VALUES ('next_log_id', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value";
 const PUT_RECEIPT: &str = "INSERT INTO ingest_receipts (id, seq) VALUES (?, ?)";
-const GET_RECEIPT: &str = "SELECT seq FROM ingest_receipts WHERE id = ?";
 /// What `snapshot` runs besides the change listing, for [`SqliteStore::explain_snapshot`].
 const SNAPSHOT_QUERIES: [&str; 8] =
     [BUILDERS, WORKERS, NEWEST_NUMBER, RUNNING, PENDING, OPEN_BUILDSETS, LAST_CHANGE, META];
@@ -353,14 +352,19 @@ impl StatusStore for SqliteStore {
     }
 
     async fn receipts(&self, ids: &[String]) -> Result<Vec<Option<u64>>, StoreError> {
-        let mut conn = self.conn().await?;
-        let mut found = Vec::with_capacity(ids.len());
-        for id in ids {
-            let seq: Option<i64> =
-                sqlx::query_scalar(GET_RECEIPT).bind(id).fetch_optional(&mut *conn).await.map_err(db)?;
-            found.push(seq.and_then(|s| u64::try_from(s).ok()));
+        // One query per batch of ids (below SQLite's limit of bound parameters).
+        let mut known = std::collections::HashMap::new();
+        for part in ids.chunks(500) {
+            let mut sql = sqlx::QueryBuilder::<sqlx::Sqlite>::new("SELECT id, seq FROM ingest_receipts WHERE id IN (");
+            let mut list = sql.separated(", ");
+            for id in part {
+                list.push_bind(id);
+            }
+            sql.push(")");
+            let rows: Vec<(String, i64)> = sql.build_query_as().fetch_all(&self.pool).await.map_err(db)?;
+            known.extend(rows);
         }
-        Ok(found)
+        Ok(ids.iter().map(|id| known.get(id).and_then(|s| u64::try_from(*s).ok())).collect())
     }
 
     async fn events_after(&self, after: u64, limit: usize) -> Result<Vec<SequencedEvent>, StoreError> {
