@@ -5,10 +5,11 @@
 //! Builders keep their names, builds their numbers, changes their numbers, so links into
 //! Buildbot's history still make sense here.
 //!
-//! A finished build becomes one batch: `BuildStarted` carrying the whole build (its steps,
+//! A finished build becomes these events: `BuildStarted` carrying the whole build (its steps,
 //! results and times, its logs still open), then each log's content and `LogFinished`, then
-//! `BuildFinished`. A log chunk that cannot be decompressed is replaced by a header line
-//! saying so, and the log is counted as damaged; the import goes on.
+//! `BuildFinished` (`builds.rs` reads 50 builds at a time). A log chunk that cannot be
+//! decompressed is replaced by a header line saying so, and the log is counted as damaged;
+//! the import goes on.
 
 mod builds;
 mod chunks;
