@@ -1,6 +1,9 @@
 """make_db.py - a small real Buildbot 4.3 database for the importer's tests.
 
-Run with the Buildbot virtualenv's python:  python make_db.py MASTER_DIR BUILDS_PER_BUILDER
+Run with the Buildbot virtualenv's python:  python make_db.py MASTER_DIR BUILDS_PER_BUILDER [DB_URL]
+
+DB_URL is Buildbot's `db_url` (default: sqlite:///state.sqlite in MASTER_DIR), such as
+postgresql://postgres@127.0.0.1:5432/buildbot (Buildbot then needs psycopg2).
 
 Creates MASTER_DIR (`buildbot create-master`, so the schema is Buildbot's own), then writes a
 history through Buildbot's own DB API (changes, buildsets, build requests, builds with
@@ -24,7 +27,7 @@ from buildbot.plugins import schedulers, steps, util, worker
 c = BuildmasterConfig = {}
 c['title'] = 'fixture'
 c['buildbotNetUsageData'] = None
-c['db'] = {'db_url': 'sqlite:///state.sqlite'}
+c['db'] = {'db_url': %r}
 c['protocols'] = {'pb': {'port': 'tcp:0:interface=127.0.0.1'}}
 c['workers'] = [worker.Worker('w1', 'pw'), worker.Worker('w2', 'pw')]
 f = util.BuildFactory()
@@ -33,7 +36,7 @@ for name in %r:
 c['builders'] = [util.BuilderConfig(name=n, workernames=['w1', 'w2'], factory=f, tags=t,
                                     description='the ' + n + ' builder') for n, t in %r]
 c['schedulers'] = [schedulers.ForceScheduler(name='force', builderNames=[n for n, _ in %r])]
-""" % (STEPS, BUILDERS, BUILDERS)
+""" % ("@@DB_URL@@", STEPS, BUILDERS, BUILDERS)
 
 
 class ClockedReactor:
@@ -179,10 +182,11 @@ async def expected(db, builderids):
 def main():
     master_dir = os.path.abspath(sys.argv[1])
     per_builder = int(sys.argv[2])
+    db_url = sys.argv[3] if len(sys.argv) > 3 else "sqlite:///state.sqlite"
     bb = os.path.join(os.path.dirname(sys.executable), "buildbot")
     subprocess.run([bb, "create-master", "-r", master_dir], check=True, stdout=subprocess.DEVNULL)
     with open(os.path.join(master_dir, "master.cfg"), "w") as fh:
-        fh.write(MASTER_CFG)
+        fh.write(MASTER_CFG.replace("'@@DB_URL@@'", repr(db_url)))
     subprocess.run([bb, "upgrade-master", "-q", master_dir], check=True, stdout=subprocess.DEVNULL)
 
     from twisted.internet import defer, reactor

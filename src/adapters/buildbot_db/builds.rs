@@ -8,29 +8,29 @@ use super::{BuildRow, BuildbotDb, BuildbotError, ImportedBuild, chunks, read, re
 use crate::domain::event::{Channel, StatusEvent};
 use crate::domain::model::{Build, LogKind, LogRef, Property, SourceStamp, Step};
 
-// Every query selects the rows of the builds of one builder numbered in a range (`?1`, `?2`, `?3`).
+// Every query selects the rows of the builds of one builder numbered in a range (`$1`, `$2`, `$3`).
 const HEADS: &str = "SELECT b.id, b.started_at, b.complete_at, b.state_string, b.results, w.name, s.reason \
     FROM builds b LEFT JOIN workers w ON w.id = b.workerid \
     LEFT JOIN buildrequests q ON q.id = b.buildrequestid LEFT JOIN buildsets s ON s.id = q.buildsetid \
-    WHERE b.builderid = ?1 AND b.number BETWEEN ?2 AND ?3";
+    WHERE b.builderid = $1 AND b.number BETWEEN $2 AND $3";
 const PROPERTIES: &str = "SELECT p.buildid, p.name, p.value, p.source FROM build_properties p \
-    JOIN builds b ON b.id = p.buildid WHERE b.builderid = ?1 AND b.number BETWEEN ?2 AND ?3";
+    JOIN builds b ON b.id = p.buildid WHERE b.builderid = $1 AND b.number BETWEEN $2 AND $3";
 const SOURCESTAMPS: &str = "SELECT b.id, ss.id, ss.codebase, ss.repository, ss.project, ss.branch, ss.revision \
     FROM builds b JOIN buildrequests q ON q.id = b.buildrequestid \
     JOIN buildset_sourcestamps bs ON bs.buildsetid = q.buildsetid JOIN sourcestamps ss ON ss.id = bs.sourcestampid \
-    WHERE b.builderid = ?1 AND b.number BETWEEN ?2 AND ?3 ORDER BY b.id, ss.codebase";
+    WHERE b.builderid = $1 AND b.number BETWEEN $2 AND $3 ORDER BY b.id, ss.codebase";
 const CHANGES: &str = "SELECT DISTINCT c.sourcestampid, c.changeid, c.author FROM builds b \
     JOIN buildrequests q ON q.id = b.buildrequestid JOIN buildset_sourcestamps bs ON bs.buildsetid = q.buildsetid \
     JOIN changes c ON c.sourcestampid = bs.sourcestampid \
-    WHERE b.builderid = ?1 AND b.number BETWEEN ?2 AND ?3 ORDER BY c.changeid";
+    WHERE b.builderid = $1 AND b.number BETWEEN $2 AND $3 ORDER BY c.changeid";
 const STEPS: &str = "SELECT s.buildid, s.id, s.number, s.name, s.started_at, s.complete_at, s.state_string, \
     s.results, s.urls_json, s.hidden FROM steps s JOIN builds b ON b.id = s.buildid \
-    WHERE b.builderid = ?1 AND b.number BETWEEN ?2 AND ?3 ORDER BY s.buildid, s.number";
+    WHERE b.builderid = $1 AND b.number BETWEEN $2 AND $3 ORDER BY s.buildid, s.number";
 const LOGS: &str = "SELECT l.stepid, l.id, l.name, l.type FROM logs l JOIN steps s ON s.id = l.stepid \
-    JOIN builds b ON b.id = s.buildid WHERE b.builderid = ?1 AND b.number BETWEEN ?2 AND ?3 ORDER BY l.id";
+    JOIN builds b ON b.id = s.buildid WHERE b.builderid = $1 AND b.number BETWEEN $2 AND $3 ORDER BY l.id";
 const CHUNKS: &str = "SELECT c.logid, c.first_line, c.last_line, c.content, c.compressed FROM logchunks c \
     JOIN logs l ON l.id = c.logid JOIN steps s ON s.id = l.stepid JOIN builds b ON b.id = s.buildid \
-    WHERE b.builderid = ?1 AND b.number BETWEEN ?2 AND ?3 ORDER BY c.logid, c.first_line";
+    WHERE b.builderid = $1 AND b.number BETWEEN $2 AND $3 ORDER BY c.logid, c.first_line";
 
 type Head = (i64, i64, Option<i64>, String, Option<i64>, Option<String>, Option<String>);
 type StampRow = (i64, i64, String, String, String, Option<String>, Option<String>);
@@ -48,7 +48,7 @@ fn group<K: Ord, V>(rows: impl IntoIterator<Item = (K, V)>) -> BTreeMap<K, Vec<V
 impl BuildbotDb {
     async fn rows<T>(&self, sql: &'static str, range: (i64, i64, i64)) -> Result<Vec<T>, BuildbotError>
     where
-        T: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow> + Send + Unpin,
+        T: for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> + Send + Unpin,
     {
         sqlx::query_as(sql).bind(range.0).bind(range.1).bind(range.2).fetch_all(&self.pool).await.map_err(read)
     }

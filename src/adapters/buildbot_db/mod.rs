@@ -1,4 +1,5 @@
-//! Reading a Buildbot 4 database (SQLite) into our status events, for `import-buildbot`.
+//! Reading a Buildbot 4 database (SQLite or PostgreSQL, through sqlx's `Any` driver: the
+//! queries are plain SQL both accept) into our status events, for `import-buildbot`.
 //!
 //! The database is opened read-only and checked before anything is read: it must have
 //! Buildbot's tables and a schema version (`alembic_version`) whose layout this reader knows.
@@ -15,10 +16,10 @@ mod builds;
 mod chunks;
 
 use std::collections::BTreeMap;
-use std::str::FromStr;
 
 use chrono::DateTime;
-use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions};
+use sqlx::AnyPool;
+use sqlx::any::AnyPoolOptions;
 
 use crate::domain::event::StatusEvent;
 use crate::domain::model::{Builder, Change, Property, Timestamp};
@@ -102,7 +103,7 @@ pub struct ImportedBuild {
 
 /// An open Buildbot database.
 pub struct BuildbotDb {
-    pool: SqlitePool,
+    pool: AnyPool,
     /// Its schema version.
     pub schema: String,
 }
@@ -134,30 +135,40 @@ impl BuildbotDb {
     /// Opens `location` (a file path or `sqlite:` URL) read-only and checks it is a Buildbot
     /// database this reader knows. Nothing is read before the checks pass.
     pub async fn open(location: &str) -> Result<Self, BuildbotError> {
-        if location.starts_with("postgres://") || location.starts_with("postgresql://") || location.starts_with("mysql")
-        {
-            return Err(BuildbotError::Open(format!(
-                "'{}': only SQLite databases can be imported by this build (PostgreSQL and MySQL are not supported yet)",
-                location.split('@').next_back().unwrap_or("")
-            )));
-        }
-        let path =
-            location.strip_prefix("sqlite:///").or_else(|| location.strip_prefix("sqlite://")).unwrap_or(location);
-        if !std::path::Path::new(path).is_file() {
-            return Err(BuildbotError::Open(format!("'{path}' is not a file")));
-        }
-        let options = SqliteConnectOptions::from_str(&format!("sqlite://{path}"))
-            .map_err(|e| BuildbotError::Open(e.to_string()))?
-            .read_only(true);
-        let pool = SqlitePoolOptions::new()
+        sqlx::any::install_default_drivers();
+        let postgres = location.starts_with("postgres://") || location.starts_with("postgresql://");
+        let (url, path) = if postgres {
+            // Name the database without its credentials.
+            (location.to_owned(), location.split('@').next_back().unwrap_or_default().to_owned())
+        } else {
+            if location.contains("://") && !location.starts_with("sqlite:") {
+                return Err(BuildbotError::Open(format!(
+                    "'{}': only SQLite files and PostgreSQL URLs can be imported",
+                    location.split('@').next_back().unwrap_or_default()
+                )));
+            }
+            let path =
+                location.strip_prefix("sqlite:///").or_else(|| location.strip_prefix("sqlite://")).unwrap_or(location);
+            if !std::path::Path::new(path).is_file() {
+                return Err(BuildbotError::Open(format!("'{path}' is not a file")));
+            }
+            (format!("sqlite://{path}?mode=ro"), path.to_owned())
+        };
+        let pool = AnyPoolOptions::new()
             .max_connections(2)
-            .connect_with(options)
+            .connect(&url)
             .await
-            .map_err(|e| BuildbotError::Open(e.to_string()))?;
-        let tables: Vec<String> = sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'table'")
+            .map_err(|e| BuildbotError::Open(format!("'{path}': {e}")))?;
+        let tables_sql = if postgres {
+            "SELECT CAST(table_name AS TEXT) FROM information_schema.tables WHERE table_schema = current_schema()"
+        } else {
+            "SELECT name FROM sqlite_master WHERE type = 'table'"
+        };
+        let kind = if postgres { "a PostgreSQL" } else { "an SQLite" };
+        let tables: Vec<String> = sqlx::query_scalar(tables_sql)
             .fetch_all(&pool)
             .await
-            .map_err(|e| BuildbotError::NotBuildbot(format!("'{path}' is not an SQLite database ({e})")))?;
+            .map_err(|e| BuildbotError::NotBuildbot(format!("'{path}' is not {kind} database ({e})")))?;
         if !tables.iter().any(|t| t == "alembic_version") {
             return Err(BuildbotError::NotBuildbot(format!("'{path}' has no alembic_version table")));
         }
