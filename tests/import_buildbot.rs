@@ -1,6 +1,6 @@
 //! `import-buildbot` against a real Buildbot 4.3 database: `tests/buildbot/make_db.py` has
 //! Buildbot itself create the schema and write a history (3 builders × 20 builds, logs
-//! compressed by Buildbot as raw, gz, bz2, lz4 and zstd) and read it back through its own API into
+//! compressed by Buildbot as raw, gz, bz2, lz4, zstd and br) and read it back through its own API into
 //! `expected.json`. The binary imports it; the server then shows the same builds, steps and
 //! log text. Also: re-running imports nothing twice, an interrupted import resumes, a corrupt
 //! chunk marks its log, and a wrong database is refused before anything is written.
@@ -103,7 +103,7 @@ async fn the_history_of_a_real_buildbot_database_is_imported_whole_and_once() {
         .fetch_all(&pool)
         .await
         .expect("codes");
-    assert_eq!(codes, [0, 1, 2, 3, 4], "Buildbot wrote chunks raw, gz, bz2, lz4 and zstd");
+    assert_eq!(codes, [0, 1, 2, 3, 4, 5], "Buildbot wrote chunks raw, gz, bz2, lz4, zstd and br");
     pool.close().await;
 
     let (ok, out, err) = import(db, &data);

@@ -7,7 +7,7 @@ postgresql://postgres@127.0.0.1:5432/buildbot (Buildbot then needs psycopg2).
 
 Creates MASTER_DIR (`buildbot create-master`, so the schema is Buildbot's own), then writes a
 history through Buildbot's own DB API (changes, buildsets, build requests, builds with
-properties, steps, logs compressed by Buildbot with raw, gz, bz2, lz4 and zstd in turn), leaves the
+properties, steps, logs compressed by Buildbot with raw, gz, bz2, lz4, zstd and br in turn), leaves the
 newest build of the first builder running, and finally reads everything back through the
 same API into MASTER_DIR/expected.json: what the importer must reproduce.
 """
@@ -19,7 +19,7 @@ import sys
 
 BUILDERS = [("linux-gcc", ["linux"]), ("macos-clang", ["macos"]), ("windows-msvc", ["windows"])]
 STEPS = ["git", "compile", "test"]
-COMPRESSIONS = ["raw", "gz", "bz2", "lz4", "zstd"]
+COMPRESSIONS = ["raw", "gz", "bz2", "lz4", "zstd", "br"]
 START = 1735689600
 
 MASTER_CFG = """

@@ -1,7 +1,7 @@
 //! Buildbot's log chunks: each row holds some lines of a log, compressed by the method whose
 //! code is in `compressed` (Buildbot 4.3's `LogsConnectorComponent.COMPRESSION_BYID`):
 //! 0 none, 1 zlib (Buildbot calls it "gz", but writes `zlib.compress`, not the gzip
-//! format), 2 bz2, 3 lz4 (block format with its size in front), 4 zstd, 5 brotli.
+//! format), 2 bz2, 3 lz4 (block format with its size in front), 4 zstd, 5 brotli ("br").
 //!
 //! A stream log (type `s`) keeps the stream of every line in its first character: `o`
 //! stdout, `e` stderr, `h` header.
@@ -11,7 +11,8 @@ use std::io::Read;
 use crate::domain::event::Channel;
 
 /// The compression methods this importer reads, by Buildbot's code.
-pub const SUPPORTED: [(i64, &str); 5] = [(0, "none"), (1, "gz (zlib)"), (2, "bz2"), (3, "lz4"), (4, "zstd")];
+pub const SUPPORTED: [(i64, &str); 6] =
+    [(0, "none"), (1, "gz (zlib)"), (2, "bz2"), (3, "lz4"), (4, "zstd"), (5, "br (brotli)")];
 
 /// The text of one chunk, or why it cannot be read.
 pub fn decompress(code: i64, content: &[u8]) -> Result<Vec<u8>, String> {
@@ -25,7 +26,9 @@ pub fn decompress(code: i64, content: &[u8]) -> Result<Vec<u8>, String> {
             .map_err(|e| format!("zstd: {e}"))?
             .read_to_end(&mut out)
             .map_err(|e| format!("zstd: {e}"))?,
-        5 => return Err("brotli-compressed (code 5), which this importer does not read".to_owned()),
+        5 => brotli_decompressor::Decompressor::new(content, 4096)
+            .read_to_end(&mut out)
+            .map_err(|e| format!("brotli: {e}"))?,
         other => return Err(format!("unknown compression code {other}")),
     };
     Ok(out)
