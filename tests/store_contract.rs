@@ -346,10 +346,16 @@ async fn the_journal_skips_log_chunks_and_the_counters_resume() {
             event(2, chunk.clone()),
             event(3, StatusEvent::MasterStarted { at: at(1) }),
         ];
-        store.commit(&Commit { events, mutations: vec![], next_log_id: 42 }).await.expect("commit");
+        store
+            .commit(&Commit { events, mutations: vec![], next_log_id: 42, ..Commit::default() })
+            .await
+            .expect("commit");
         assert_eq!(store.meta().await.expect("meta"), StoreMeta { last_seq: 3, next_log_id: 42 }, "{name}");
         // A commit of only a log chunk still moves the counter.
-        store.commit(&Commit { events: vec![event(4, chunk)], mutations: vec![], next_log_id: 43 }).await.expect("c");
+        store
+            .commit(&Commit { events: vec![event(4, chunk)], mutations: vec![], next_log_id: 43, ..Commit::default() })
+            .await
+            .expect("c");
         assert_eq!(store.meta().await.expect("meta"), StoreMeta { last_seq: 4, next_log_id: 43 }, "{name}");
         let seqs = |es: Vec<SequencedEvent>| es.iter().map(|e| e.seq).collect::<Vec<_>>();
         assert_eq!(seqs(store.events_after(0, 10).await.expect("events")), [1, 3], "{name}: chunks not journaled");
@@ -402,6 +408,7 @@ async fn a_commit_that_fails_leaves_nothing() {
             events: vec![event(1, StatusEvent::Reconfigured { at: at(0) })],
             mutations: vec![builder("a")],
             next_log_id: 5,
+            ..Commit::default()
         };
         store.commit(&first).await.expect("commit");
         // Everything is fine up to the last event, whose sequence number is journaled already.
@@ -416,6 +423,7 @@ async fn a_commit_that_fails_leaves_nothing() {
                 Mutation::PutBuild(build("a", 0, 0, None)),
             ],
             next_log_id: 77,
+            ..Commit::default()
         };
         assert!(store.commit(&bad).await.is_err(), "{name}");
         let names: Vec<String> = store.builders().await.expect("builders").into_iter().map(|b| b.name).collect();
@@ -441,6 +449,7 @@ async fn sqlite_rolls_back_a_half_done_commit_and_keeps_everything_across_a_reop
                 Mutation::PutChange(change(1, None)),
             ],
             next_log_id: 3,
+            ..Commit::default()
         };
         store.commit(&good).await.expect("commit");
         // An id SQLite cannot hold fails the second mutation, after the first was written.
@@ -616,5 +625,30 @@ async fn assert_plans_bounded(store: &SqliteStore) {
     ] {
         let plan = store.explain_changes(&q).await.expect("plan");
         assert_bounded(&format!("{q:?}"), &plan, true, sorts_only_a_union(&plan));
+    }
+}
+
+#[tokio::test]
+async fn ingest_receipts_are_kept_with_their_commit_and_never_twice() {
+    for (name, store, _dir) in stores().await {
+        let ids = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let commit = Commit {
+            events: vec![event(1, StatusEvent::Reconfigured { at: at(0) })],
+            receipts: vec![("ci-1".into(), 1)],
+            next_log_id: 1,
+            ..Commit::default()
+        };
+        store.commit(&commit).await.expect("commit");
+        assert_eq!(store.receipts(&ids(&["ci-1", "ci-2"])).await.expect("receipts"), [Some(1), None], "{name}");
+        // A commit repeating a receipt fails whole: its event is not journaled either.
+        let again = Commit {
+            events: vec![event(2, StatusEvent::Reconfigured { at: at(1) })],
+            receipts: vec![("ci-2".into(), 2), ("ci-1".into(), 2)],
+            next_log_id: 1,
+            ..Commit::default()
+        };
+        assert!(store.commit(&again).await.is_err(), "{name}");
+        assert_eq!(store.receipts(&ids(&["ci-2"])).await.expect("receipts"), [None], "{name}");
+        assert_eq!(store.events_after(0, 10).await.expect("events").len(), 1, "{name}");
     }
 }

@@ -35,6 +35,8 @@ struct Data {
     buildsets: BTreeMap<u64, Buildset>,
     users: BTreeMap<u64, User>,
     events: BTreeMap<u64, SequencedEvent>,
+    /// Senders' event ids and the sequence number each was applied as.
+    receipts: BTreeMap<String, u64>,
     meta: StoreMeta,
 }
 
@@ -164,6 +166,13 @@ impl StatusStore for MemoryStore {
                 return Err(StoreError::Database(format!("event {} is journaled already", e.seq)));
             }
         }
+        let mut ids = BTreeSet::new();
+        for (id, _) in &commit.receipts {
+            if data.receipts.contains_key(id) || !ids.insert(id) {
+                return Err(StoreError::Database(format!("event id '{id}' was applied already")));
+            }
+        }
+        data.receipts.extend(commit.receipts.iter().cloned());
         for m in &commit.mutations {
             data.apply(m);
         }
@@ -175,6 +184,11 @@ impl StatusStore for MemoryStore {
         }
         data.meta.next_log_id = commit.next_log_id;
         Ok(())
+    }
+
+    async fn receipts(&self, ids: &[String]) -> Result<Vec<Option<u64>>, StoreError> {
+        let data = self.data();
+        Ok(ids.iter().map(|id| data.receipts.get(id).copied()).collect())
     }
 
     async fn meta(&self) -> Result<StoreMeta, StoreError> {

@@ -2,6 +2,8 @@
 //!
 //! Architecture invariant: adapters import ports and domain, never app, never each other.
 
+pub mod buildbot_db;
+pub mod buildbot_rest;
 pub mod bus;
 pub mod clock;
 pub mod git_poller;

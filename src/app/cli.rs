@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 
 use super::config::Config;
-use super::{Setup, StatusServer, demo};
+use super::{Setup, StatusServer, demo, send};
 
 #[derive(Parser, Debug)]
 #[command(name = "buildstatus", version, about = "CI build status: web pages, feeds and notifiers")]
@@ -33,6 +33,25 @@ pub enum Command {
     },
     /// Check a configuration file and print every problem in it.
     CheckConfig { file: PathBuf },
+    /// Post events to a server's /api/v1/events (for CI scripts).
+    Send(Box<send::SendArgs>),
+    /// Post to a running buildstatus the builds a Buildbot 4 master ran while it was down.
+    CatchUpBuildbot {
+        /// The master's REST API, such as http://buildbot:8010/api/v2
+        #[arg(long)]
+        api: String,
+        /// The buildstatus server (its token: BUILDSTATUS_TOKEN).
+        #[arg(long, default_value = "http://127.0.0.1:8010/")]
+        url: String,
+    },
+    /// Import the history of a Buildbot 4 database (run it while the server is stopped).
+    ImportBuildbot {
+        /// The Buildbot database: the path of its SQLite file (or a sqlite:/// URL).
+        #[arg(long)]
+        db: String,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -73,6 +92,12 @@ impl ServerArgs {
 pub async fn run(cli: Cli) -> ExitCode {
     let result = match cli.command {
         Command::CheckConfig { file } => return check_config(&file),
+        Command::Send(args) => return send_events(&args).await,
+        Command::CatchUpBuildbot { api, url } => return catch_up(&api, &url).await,
+        Command::ImportBuildbot { db, server } => match server.config("data") {
+            Ok(config) => import_buildbot(&db, config).await,
+            Err(problems) => return report(problems),
+        },
         Command::Serve(args) => match args.config("data") {
             Ok(config) => serve(config, None).await,
             Err(problems) => return report(problems),
@@ -100,6 +125,56 @@ fn check_config(file: &Path) -> ExitCode {
         Err(problems) => {
             eprintln!("{}: {} problem(s)", file.display(), problems.len());
             report(problems)
+        }
+    }
+}
+
+/// The Buildbot database is checked before our store is even opened: a wrong file changes nothing.
+async fn import_buildbot(db: &str, config: Config) -> Result<(), Box<dyn std::error::Error>> {
+    let buildbot = crate::adapters::buildbot_db::BuildbotDb::open(db).await?;
+    let setup = Setup { public_html: None, ..Setup::from_config(&config) };
+    let server = StatusServer::start(setup).await?;
+    let progress = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let summary = super::import::import(&buildbot, server.sink().as_ref(), server.reader().as_ref(), progress).await?;
+    print!("{summary}");
+    Ok(())
+}
+
+async fn catch_up(api: &str, url: &str) -> ExitCode {
+    let token = match std::env::var("BUILDSTATUS_TOKEN") {
+        Ok(token) if !token.trim().is_empty() => token.trim().to_owned(),
+        _ => {
+            eprintln!("buildstatus catch-up-buildbot: no token: set BUILDSTATUS_TOKEN");
+            return ExitCode::FAILURE;
+        }
+    };
+    match super::catch_up::catch_up(api, url, &token).await {
+        Ok(done) => {
+            print!("{done}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("buildstatus catch-up-buildbot: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn send_events(args: &send::SendArgs) -> ExitCode {
+    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let sent = async {
+        let body = send::body(args, &now)?;
+        let token = send::token(args)?;
+        send::post(&args.url, &token, &body).await
+    };
+    match sent.await {
+        Ok(answer) => {
+            println!("{answer}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("buildstatus send: {e}");
+            ExitCode::FAILURE
         }
     }
 }

@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use super::hook_config::{self, HookConfig};
+use super::ingest_config::{self, IngestConfig};
 use super::mail_config::{self, MailConfig};
 use super::poller_config;
 use crate::adapters::git_poller::GitPollerSettings;
@@ -30,6 +31,8 @@ pub struct Config {
     pub git_pollers: Vec<GitPollerSettings>,
     /// `[[mail]]` blocks: the mail notifiers.
     pub mail: Vec<MailConfig>,
+    /// `[ingest]`: the event ingest API; `None` (not enabled) when the block is absent.
+    pub ingest: Option<IngestConfig>,
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8010";
@@ -46,6 +49,7 @@ impl Config {
             hooks: None,
             git_pollers: Vec::new(),
             mail: Vec::new(),
+            ingest: None,
         }
     }
 
@@ -66,6 +70,13 @@ impl Config {
             if key == "change_hook" {
                 match hook_config::parse(value, base) {
                     Ok(hooks) => config.hooks = Some(hooks),
+                    Err(more) => problems.extend(more),
+                }
+                continue;
+            }
+            if key == "ingest" {
+                match ingest_config::parse(value, base) {
+                    Ok(ingest) => config.ingest = Some(ingest),
                     Err(more) => problems.extend(more),
                 }
                 continue;

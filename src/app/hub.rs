@@ -6,6 +6,7 @@
 //! It is also the pages' reader: the state it keeps (running builds, a window of recent
 //! history) answers most queries from memory; the rest go to the store.
 
+use std::collections::HashSet;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use async_trait::async_trait;
@@ -16,8 +17,8 @@ use crate::domain::hooks::NewChange;
 use crate::domain::model::{Build, BuildRequest, Builder, Change, User, Worker};
 use crate::domain::state::{Applied, StatusState, compact};
 use crate::ports::{
-    BuildOrder, BuildQuery, ChangeError, ChangeQuery, ChangeSink, Commit, EventBus, EventFeed, EventStream, LogStore,
-    SinkError, StatusReader, StatusSink, StatusStore, StoreError,
+    BuildOrder, BuildQuery, ChangeError, ChangeQuery, ChangeSink, Commit, EventBus, EventFeed, EventStream, IngestSink,
+    LogStore, Receipt, SinkError, StatusReader, StatusSink, StatusStore, StoreError,
 };
 
 pub struct Hub {
@@ -43,12 +44,18 @@ struct Live {
 enum Work {
     Events(Vec<StatusEvent>),
     Changes(Vec<NewChange>),
+    /// Events with their senders' ids: those whose id was applied before are left out.
+    Ingest(Vec<(Option<String>, StatusEvent)>),
 }
 
 /// A submission's outcome: its last sequence number, and the numbers of its new changes.
+#[derive(Default)]
 struct Done {
     seq: u64,
     changes: Vec<u64>,
+    /// Ingest: the sender's events applied now, and those left out as applied before.
+    applied: usize,
+    repeated: usize,
 }
 
 struct Submission {
@@ -60,7 +67,8 @@ struct Submission {
 struct Accepted {
     sequenced: Vec<SequencedEvent>,
     applied: Vec<Applied>,
-    changes: Vec<u64>,
+    /// What the submitter is told besides the sequence number.
+    done: Done,
     reply: oneshot::Sender<Result<Done, SinkError>>,
 }
 
@@ -146,23 +154,63 @@ impl Hub {
     /// Applies, commits, stores log content of and publishes a round of submissions; answers
     /// each. Call with the writer lock held.
     async fn write_round(&self, round: Vec<Submission>) {
+        // The senders' ids applied before, looked up before the state is locked.
+        let ids: Vec<String> = round
+            .iter()
+            .filter_map(|s| match &s.work {
+                Work::Ingest(events) => Some(events.iter().filter_map(|(id, _)| id.clone())),
+                _ => None,
+            })
+            .flatten()
+            .collect();
+        let mut round = round;
+        let mut seen: HashSet<String> = HashSet::new();
+        if !ids.is_empty() {
+            match self.store.receipts(&ids).await {
+                Ok(known) => seen.extend(ids.into_iter().zip(known).filter_map(|(id, seq)| seq.map(|_| id))),
+                Err(e) => {
+                    let (ingest, rest): (Vec<_>, Vec<_>) =
+                        round.into_iter().partition(|s| matches!(s.work, Work::Ingest(_)));
+                    for s in ingest {
+                        let _ = s.reply.send(Err(SinkError::Storage(e.to_string())));
+                    }
+                    round = rest;
+                }
+            }
+        }
         let mut accepted: Vec<Accepted> = Vec::with_capacity(round.len());
         let (commit, first_copy) = {
             let mut live = self.live();
             let mut next_seq = live.seq + 1;
             let mut first_copy = None;
+            let mut receipts = Vec::new();
             for Submission { work, reply } in round {
-                let (events, changes) = match work {
-                    Work::Events(events) => (events, Vec::new()),
+                let mut done = Done::default();
+                let mut ids = Vec::new();
+                let events = match work {
+                    Work::Events(events) => events,
                     Work::Changes(new) => {
                         let first = live.state.last_change() + 1;
-                        let numbers: Vec<u64> = (first..).take(new.len()).collect();
-                        let events = new
-                            .into_iter()
-                            .zip(&numbers)
+                        done.changes = (first..).take(new.len()).collect();
+                        new.into_iter()
+                            .zip(&done.changes)
                             .map(|(change, n)| StatusEvent::ChangeAdded { change: change.numbered(*n) })
-                            .collect();
-                        (events, numbers)
+                            .collect()
+                    }
+                    Work::Ingest(events) => {
+                        let (fresh, repeated): (Vec<_>, Vec<_>) =
+                            events.into_iter().partition(|(id, _)| id.as_ref().is_none_or(|id| !seen.contains(id)));
+                        done.repeated = repeated.len();
+                        done.applied = fresh.iter().filter(|(id, _)| id.is_some()).count();
+                        // Only receiver-made events (no id) left: the sender's were applied before.
+                        if done.applied == 0 {
+                            done.seq = next_seq - 1;
+                            let _ = reply.send(Ok(done));
+                            continue;
+                        }
+                        let (fresh_ids, events): (Vec<_>, Vec<_>) = fresh.into_iter().unzip();
+                        ids = fresh_ids;
+                        events
                     }
                 };
                 // A submission is applied to a copy so that a rejected event leaves nothing
@@ -192,8 +240,14 @@ impl Hub {
                 if accepted.is_empty() {
                     first_copy = previous;
                 }
+                for (id, event) in ids.into_iter().zip(&sequenced) {
+                    if let Some(id) = id {
+                        seen.insert(id.clone());
+                        receipts.push((id, event.seq));
+                    }
+                }
                 next_seq += sequenced.len() as u64;
-                accepted.push(Accepted { sequenced, applied, changes, reply });
+                accepted.push(Accepted { sequenced, applied, done, reply });
             }
             let mutations = compact(
                 accepted
@@ -202,7 +256,7 @@ impl Hub {
                     .collect(),
             );
             let events = accepted.iter().flat_map(|a| a.sequenced.iter().cloned()).collect();
-            (Commit { events, mutations, next_log_id: live.state.next_log_id() }, first_copy)
+            (Commit { events, mutations, next_log_id: live.state.next_log_id(), receipts }, first_copy)
         };
         if accepted.is_empty() {
             return;
@@ -241,7 +295,7 @@ impl Hub {
                 self.bus.publish(event);
             }
             let _ = a.reply.send(match lost {
-                None => Ok(Done { seq, changes: a.changes }),
+                None => Ok(Done { seq, ..a.done }),
                 Some(e) => Err(SinkError::LogContent { seq, error: e.to_string() }),
             });
         }
@@ -315,6 +369,16 @@ impl StatusSink for Hub {
             return Ok(self.last_seq());
         }
         self.submit(Work::Events(events)).await.map(|done| done.seq)
+    }
+}
+
+/// The ingest API's events: the ids are looked up and the batch applied under the writer
+/// lock, so two requests carrying the same id cannot both apply it.
+#[async_trait]
+impl IngestSink for Hub {
+    async fn record_once(&self, events: Vec<(Option<String>, StatusEvent)>) -> Result<Receipt, SinkError> {
+        let done = self.submit(Work::Ingest(events)).await?;
+        Ok(Receipt { applied: done.applied, repeated: done.repeated, seq: done.seq })
     }
 }
 

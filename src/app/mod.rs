@@ -3,15 +3,19 @@
 //! [`StatusServer`] is the library's embedding API: a master starts one, reports through
 //! [`StatusServer::sink`], and serves [`StatusServer::router`] (or calls [`StatusServer::serve`]).
 
+pub mod catch_up;
 pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod hook_config;
 mod hub;
+pub mod import;
+pub mod ingest_config;
 pub mod mail_config;
 pub mod notify;
 pub mod poller_config;
 mod pollers;
+pub mod send;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -20,6 +24,7 @@ use crate::adapters::bus::MemoryBus;
 use crate::adapters::clock::SystemClock;
 use crate::adapters::git_poller::GitPollerSettings;
 use crate::adapters::http::hooks::HookContext;
+use crate::adapters::http::ingest::IngestContext;
 use crate::adapters::http::{self, WebContext};
 use crate::adapters::logs::{DiskLogStore, MemoryLogStore};
 use crate::adapters::memory_outbox::MemoryOutbox;
@@ -34,6 +39,7 @@ use crate::ports::{
 pub use config::Config;
 pub use hook_config::HookConfig;
 pub use hub::Hub;
+pub use ingest_config::IngestConfig;
 use pollers::Pollers;
 
 /// Where status history is kept.
@@ -63,6 +69,8 @@ pub struct Setup {
     pub git_pollers: Vec<GitPollerSettings>,
     /// Mail (and later other) notification targets.
     pub notifiers: notify::Notifiers,
+    /// `/api/v1/events`: enabled when set.
+    pub ingest: Option<IngestConfig>,
 }
 
 impl Default for Setup {
@@ -76,6 +84,7 @@ impl Default for Setup {
             hooks: None,
             git_pollers: Vec::new(),
             notifiers: notify::Notifiers::default(),
+            ingest: None,
         }
     }
 }
@@ -99,6 +108,7 @@ impl Setup {
                 mail: config.mail.iter().map(mail_config::MailConfig::target).collect(),
                 ..notify::Notifiers::default()
             },
+            ingest: config.ingest.clone(),
         }
     }
 }
@@ -219,6 +229,19 @@ impl StatusServer {
             sink: hub.clone(),
             pollers: pollers.clone(),
             clock: clock.clone(),
+        }));
+        // Without [ingest] there is no token: the API answers 404.
+        let ingest = setup.ingest.unwrap_or(IngestConfig {
+            tokens: crate::domain::ingest::Tokens::new(Vec::new()),
+            create_builders: false,
+            max_body: ingest_config::DEFAULT_MAX_BODY,
+        });
+        let router = router.merge(http::ingest::router(IngestContext {
+            tokens: ingest.tokens,
+            create_builders: ingest.create_builders,
+            max_body: ingest.max_body,
+            sink: hub.clone(),
+            reader: hub.clone(),
         }));
         let router = router.merge(http::notifications_router(notifications));
         Ok(Self { hub, router, clock, stop_live, pollers, outbox, _notifiers: notifiers })

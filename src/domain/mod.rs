@@ -4,8 +4,10 @@
 //! Architecture invariant: nothing here does I/O, reads a clock or draws a random number. Time
 //! and data come in as arguments; decisions and rendered bytes come out.
 
+pub mod buildbot_push;
 pub mod event;
 pub mod hooks;
+pub mod ingest;
 pub mod machine;
 pub mod model;
 pub mod notify;

@@ -6,6 +6,7 @@
 mod bus;
 mod changes;
 mod clock;
+mod ingest;
 mod logs;
 mod mail;
 mod master;
@@ -16,6 +17,7 @@ mod store;
 pub use bus::{BusError, EventBus, EventFeed, EventStream};
 pub use changes::{ChangeError, ChangeSink, NoPollers, PollTrigger};
 pub use clock::{Clock, ManualClock};
+pub use ingest::{IngestSink, Receipt};
 pub use logs::{LogError, LogPiece, LogSize, LogStore, LogStream};
 pub use mail::{MailError, MailTransport};
 pub use master::{ControlError, ForceRequest, MasterControl, NoMaster};

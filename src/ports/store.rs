@@ -129,6 +129,9 @@ pub struct Commit {
     pub mutations: Vec<Mutation>,
     /// The hub's log id counter after this commit.
     pub next_log_id: u64,
+    /// Senders' ids of the events applied (see `/api/v1/events`), with the sequence number
+    /// each event got: kept so that a repeat is recognised. An id is stored at most once.
+    pub receipts: Vec<(String, u64)>,
 }
 
 /// Counters the hub resumes from.
@@ -169,6 +172,8 @@ pub trait StatusStore: StatusReader {
     /// pending requests, open buildsets, each builder's newest build number, the newest
     /// `changes` changes, and the counters. Its cost must not grow with the history.
     async fn snapshot(&self, changes: usize) -> Result<Snapshot, StoreError>;
+    /// For each sender's event id, the sequence number it was applied as, if it was.
+    async fn receipts(&self, ids: &[String]) -> Result<Vec<Option<u64>>, StoreError>;
     /// Journaled events with `seq > after`, oldest first (log chunks are not journaled).
     async fn events_after(&self, after: u64, limit: usize) -> Result<Vec<SequencedEvent>, StoreError>;
 }

@@ -10,6 +10,7 @@ mod error;
 mod feeds;
 mod files;
 pub mod hooks;
+pub mod ingest;
 mod json;
 mod live;
 mod logs;

@@ -48,11 +48,12 @@ pub use outbox::SqliteOutbox;
 
 /// The schema's versions, in order (what `sqlx::migrate!` would embed; that macro needs
 /// sqlx's `macros` feature, which this crate does not otherwise use).
-const MIGRATIONS: [(i64, &str, &str); 4] = [
+const MIGRATIONS: [(i64, &str, &str); 5] = [
     (1, "init", include_str!("migrations/0001_init.sql")),
     (2, "listing order indexes", include_str!("migrations/0002_listing_order_indexes.sql")),
     (4, "outbox", include_str!("migrations/0004_outbox.sql")),
     (5, "activity index", include_str!("migrations/0005_activity_index.sql")),
+    (6, "ingest receipts", include_str!("migrations/0006_ingest_receipts.sql")),
 ];
 
 // The fixed queries. Listings select `(key, data)` so that a bad record can be named.
@@ -73,6 +74,7 @@ const SET_LAST_SEQ: &str = "INSERT INTO meta (key, value) VALUES ('last_seq', ?)
                             ON CONFLICT (key) DO UPDATE SET value = MAX(value, excluded.value)";
 const SET_NEXT_LOG_ID: &str =
     "INSERT INTO meta (key, value) VALUES ('next_log_id', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value";
+const PUT_RECEIPT: &str = "INSERT INTO ingest_receipts (id, seq) VALUES (?, ?)";
 /// What `snapshot` runs besides the change listing, for [`SqliteStore::explain_snapshot`].
 const SNAPSHOT_QUERIES: [&str; 8] =
     [BUILDERS, WORKERS, NEWEST_NUMBER, RUNNING, PENDING, OPEN_BUILDSETS, LAST_CHANGE, META];
@@ -318,6 +320,9 @@ impl StatusStore for SqliteStore {
             queries::apply(&mut tx, mutation).await?;
         }
         queries::journal(&mut tx, &commit.events).await?;
+        for (id, seq) in &commit.receipts {
+            sqlx::query(PUT_RECEIPT).bind(id).bind(write_id(*seq)?).execute(&mut *tx).await.map_err(db)?;
+        }
         if let Some(seq) = commit.events.iter().map(|e| e.seq).max() {
             sqlx::query(SET_LAST_SEQ).bind(write_id(seq)?).execute(&mut *tx).await.map_err(db)?;
         }
@@ -353,6 +358,22 @@ impl StatusStore for SqliteStore {
         };
         tx.commit().await.map_err(db)?;
         Ok(snapshot)
+    }
+
+    async fn receipts(&self, ids: &[String]) -> Result<Vec<Option<u64>>, StoreError> {
+        // One query per batch of ids (below SQLite's limit of bound parameters).
+        let mut known = std::collections::HashMap::new();
+        for part in ids.chunks(500) {
+            let mut sql = sqlx::QueryBuilder::<sqlx::Sqlite>::new("SELECT id, seq FROM ingest_receipts WHERE id IN (");
+            let mut list = sql.separated(", ");
+            for id in part {
+                list.push_bind(id);
+            }
+            sql.push(")");
+            let rows: Vec<(String, i64)> = sql.build_query_as().fetch_all(&self.pool).await.map_err(db)?;
+            known.extend(rows);
+        }
+        Ok(ids.iter().map(|id| known.get(id).and_then(|s| u64::try_from(*s).ok())).collect())
     }
 
     async fn events_after(&self, after: u64, limit: usize) -> Result<Vec<SequencedEvent>, StoreError> {

@@ -1,0 +1,306 @@
+//! Reading a Buildbot 4 database (SQLite or PostgreSQL, through sqlx's `Any` driver: the
+//! queries are plain SQL both accept) into our status events, for `import-buildbot`.
+//!
+//! The database is opened read-only and checked before anything is read: it must have
+//! Buildbot's tables and a schema version (`alembic_version`) whose layout this reader knows.
+//! Builders keep their names, builds their numbers, changes their numbers, so links into
+//! Buildbot's history still make sense here.
+//!
+//! A finished build becomes these events: `BuildStarted` carrying the whole build (its steps,
+//! results and times, its logs still open), then each log's content and `LogFinished`, then
+//! `BuildFinished` (`builds.rs` reads 50 builds at a time). A log chunk that cannot be
+//! decompressed is replaced by a header line saying so, and the log is counted as damaged;
+//! the import goes on.
+
+mod builds;
+mod chunks;
+
+use std::collections::BTreeMap;
+
+use chrono::DateTime;
+use sqlx::AnyPool;
+use sqlx::any::AnyPoolOptions;
+
+use crate::domain::event::StatusEvent;
+use crate::domain::model::{Builder, Change, Property, Timestamp};
+use crate::domain::result::BuildResult;
+
+pub use chunks::SUPPORTED as SUPPORTED_COMPRESSIONS;
+
+/// Schema versions (`alembic_version.version_num`) whose layout this reader was checked
+/// against, and the Buildbot release that writes them.
+pub const KNOWN_SCHEMAS: [(&str, &str); 1] = [("067", "Buildbot 4.3")];
+
+/// The tables read.
+const TABLES: [&str; 14] = [
+    "builders",
+    "builders_tags",
+    "tags",
+    "workers",
+    "changes",
+    "change_files",
+    "change_properties",
+    "sourcestamps",
+    "buildsets",
+    "buildset_sourcestamps",
+    "buildrequests",
+    "builds",
+    "build_properties",
+    "steps",
+];
+
+#[derive(Debug)]
+pub enum BuildbotError {
+    /// The database could not be opened.
+    Open(String),
+    /// It is not a Buildbot database.
+    NotBuildbot(String),
+    /// A Buildbot database of a schema version this reader does not know.
+    UnknownSchema(String),
+    /// A query failed, or a row holds what Buildbot never writes.
+    Read(String),
+}
+
+impl std::fmt::Display for BuildbotError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Open(e) => write!(f, "cannot open the database: {e}"),
+            Self::NotBuildbot(e) => write!(f, "not a Buildbot database: {e}"),
+            Self::UnknownSchema(v) => {
+                let known: Vec<String> = KNOWN_SCHEMAS.iter().map(|(v, bb)| format!("{v} ({bb})")).collect();
+                write!(f, "Buildbot schema version '{v}' is not one this importer knows (known: {})", known.join(", "))
+            }
+            Self::Read(e) => write!(f, "reading the Buildbot database: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for BuildbotError {}
+
+fn read(e: sqlx::Error) -> BuildbotError {
+    BuildbotError::Read(e.to_string())
+}
+
+/// A build as listed, before its details are read.
+#[derive(Clone, Debug)]
+pub struct BuildRow {
+    pub id: i64,
+    pub builder_id: i64,
+    pub builder: String,
+    pub number: u32,
+    pub finished: bool,
+}
+
+/// A build read whole, as the events that record it.
+#[derive(Debug)]
+pub struct ImportedBuild {
+    pub events: Vec<StatusEvent>,
+    pub steps: usize,
+    pub logs: usize,
+    /// Logs with a chunk that could not be read, and why.
+    pub damaged_logs: Vec<String>,
+}
+
+/// An open Buildbot database.
+pub struct BuildbotDb {
+    pool: AnyPool,
+    /// Its schema version.
+    pub schema: String,
+}
+
+fn time(seconds: i64, what: &str) -> Result<Timestamp, BuildbotError> {
+    DateTime::from_timestamp(seconds, 0).ok_or_else(|| BuildbotError::Read(format!("{what}: bad time {seconds}")))
+}
+
+fn result(code: Option<i64>) -> BuildResult {
+    // A finished build or step without a result, or with a code Buildbot does not define.
+    code.and_then(BuildResult::from_code).unwrap_or(BuildResult::Exception)
+}
+
+/// Buildbot keeps a property as the JSON `[value, source]` (changes) or value + source.
+fn property(value: &str, source: Option<String>) -> Property {
+    let parsed: serde_json::Value =
+        serde_json::from_str(value).unwrap_or_else(|_| serde_json::Value::String(value.into()));
+    match (parsed, source) {
+        (value, Some(source)) => Property { value, source },
+        (serde_json::Value::Array(mut pair), None) if pair.len() == 2 => {
+            let source = crate::domain::model::property_string(&pair[1]);
+            Property { value: pair.swap_remove(0), source }
+        }
+        (value, None) => Property { value, source: String::new() },
+    }
+}
+
+impl BuildbotDb {
+    /// Opens `location` (a file path or `sqlite:` URL) read-only and checks it is a Buildbot
+    /// database this reader knows. Nothing is read before the checks pass.
+    pub async fn open(location: &str) -> Result<Self, BuildbotError> {
+        sqlx::any::install_default_drivers();
+        let postgres = location.starts_with("postgres://") || location.starts_with("postgresql://");
+        let (url, path) = if postgres {
+            // Name the database without its credentials.
+            (location.to_owned(), location.split('@').next_back().unwrap_or_default().to_owned())
+        } else {
+            if location.contains("://") && !location.starts_with("sqlite:") {
+                return Err(BuildbotError::Open(format!(
+                    "'{}': only SQLite files and PostgreSQL URLs can be imported",
+                    location.split('@').next_back().unwrap_or_default()
+                )));
+            }
+            let path =
+                location.strip_prefix("sqlite:///").or_else(|| location.strip_prefix("sqlite://")).unwrap_or(location);
+            if !std::path::Path::new(path).is_file() {
+                return Err(BuildbotError::Open(format!("'{path}' is not a file")));
+            }
+            (format!("sqlite://{path}?mode=ro"), path.to_owned())
+        };
+        let pool = AnyPoolOptions::new()
+            .max_connections(2)
+            .connect(&url)
+            .await
+            .map_err(|e| BuildbotError::Open(format!("'{path}': {e}")))?;
+        let tables_sql = if postgres {
+            "SELECT CAST(table_name AS TEXT) FROM information_schema.tables WHERE table_schema = current_schema()"
+        } else {
+            "SELECT name FROM sqlite_master WHERE type = 'table'"
+        };
+        let kind = if postgres { "a PostgreSQL" } else { "an SQLite" };
+        let tables: Vec<String> = sqlx::query_scalar(tables_sql)
+            .fetch_all(&pool)
+            .await
+            .map_err(|e| BuildbotError::NotBuildbot(format!("'{path}' is not {kind} database ({e})")))?;
+        if !tables.iter().any(|t| t == "alembic_version") {
+            return Err(BuildbotError::NotBuildbot(format!("'{path}' has no alembic_version table")));
+        }
+        if let Some(missing) =
+            TABLES.iter().chain(["logs", "logchunks"].iter()).find(|t| !tables.iter().any(|have| have == *t))
+        {
+            return Err(BuildbotError::NotBuildbot(format!("'{path}' has no {missing} table")));
+        }
+        let schema: Option<String> =
+            sqlx::query_scalar("SELECT version_num FROM alembic_version").fetch_optional(&pool).await.map_err(read)?;
+        let schema = schema.unwrap_or_default();
+        if !KNOWN_SCHEMAS.iter().any(|(v, _)| *v == schema) {
+            return Err(BuildbotError::UnknownSchema(schema));
+        }
+        Ok(Self { pool, schema })
+    }
+
+    /// The builders, with their description and tags.
+    pub async fn builders(&self) -> Result<Vec<Builder>, BuildbotError> {
+        let rows: Vec<(i64, String, Option<String>)> =
+            sqlx::query_as("SELECT id, name, description FROM builders ORDER BY id")
+                .fetch_all(&self.pool)
+                .await
+                .map_err(read)?;
+        let tags: Vec<(i64, String)> = sqlx::query_as(
+            "SELECT bt.builderid, t.name FROM builders_tags bt JOIN tags t ON t.id = bt.tagid ORDER BY bt.id",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(read)?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, name, description)| Builder {
+                name,
+                description,
+                tags: tags.iter().filter(|(b, _)| *b == id).map(|(_, t)| t.clone()).collect(),
+                workers: Vec::new(),
+            })
+            .collect())
+    }
+
+    /// How many rows `sql` (a `SELECT COUNT(*)`) counts.
+    async fn count(&self, sql: &'static str) -> Result<u64, BuildbotError> {
+        let n: i64 = sqlx::query_scalar(sql).fetch_one(&self.pool).await.map_err(read)?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    /// How many workers Buildbot knows.
+    pub async fn workers(&self) -> Result<u64, BuildbotError> {
+        self.count("SELECT COUNT(*) FROM workers").await
+    }
+
+    /// How many build requests have not completed.
+    pub async fn unfinished_requests(&self) -> Result<u64, BuildbotError> {
+        self.count("SELECT COUNT(*) FROM buildrequests WHERE complete = 0").await
+    }
+
+    /// Every change, oldest first, with its files and properties.
+    pub async fn changes(&self) -> Result<Vec<Change>, BuildbotError> {
+        type Row = (
+            i64,
+            String,
+            String,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            i64,
+            Option<String>,
+            String,
+            String,
+            String,
+        );
+        let rows: Vec<Row> = sqlx::query_as(
+            "SELECT changeid, author, comments, branch, revision, revlink, when_timestamp, category, repository, \
+             codebase, project FROM changes ORDER BY changeid",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(read)?;
+        let files: Vec<(i64, String)> =
+            sqlx::query_as("SELECT changeid, filename FROM change_files").fetch_all(&self.pool).await.map_err(read)?;
+        let props: Vec<(i64, String, String)> =
+            sqlx::query_as("SELECT changeid, property_name, property_value FROM change_properties")
+                .fetch_all(&self.pool)
+                .await
+                .map_err(read)?;
+        let mut files_of: BTreeMap<i64, Vec<String>> = BTreeMap::new();
+        for (id, f) in files {
+            files_of.entry(id).or_default().push(f);
+        }
+        let mut props_of: BTreeMap<i64, BTreeMap<String, Property>> = BTreeMap::new();
+        for (id, name, value) in props {
+            props_of.entry(id).or_default().insert(name, property(&value, None));
+        }
+        let mut out = Vec::with_capacity(rows.len());
+        for (id, author, comments, branch, revision, revlink, when, category, repository, codebase, project) in rows {
+            let mut files = files_of.remove(&id).unwrap_or_default();
+            files.sort();
+            out.push(Change {
+                number: u64::try_from(id).map_err(|_| BuildbotError::Read(format!("change id {id}")))?,
+                who: author,
+                files,
+                comments,
+                revision,
+                when: time(when, "change")?,
+                branch,
+                category,
+                revlink,
+                properties: props_of.remove(&id).unwrap_or_default(),
+                repository,
+                project,
+                codebase,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Every build, by builder and number.
+    pub async fn builds(&self) -> Result<Vec<BuildRow>, BuildbotError> {
+        let rows: Vec<(i64, i64, String, i64, Option<i64>)> = sqlx::query_as(
+            "SELECT b.id, b.builderid, r.name, b.number, b.complete_at FROM builds b JOIN builders r ON r.id = b.builderid \
+             ORDER BY r.name, b.number",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(read)?;
+        rows.into_iter()
+            .map(|(id, builder_id, builder, number, complete)| {
+                let number =
+                    u32::try_from(number).map_err(|_| BuildbotError::Read(format!("build {id}: number {number}")))?;
+                Ok(BuildRow { id, builder_id, builder, number, finished: complete.is_some() })
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,176 @@
+//! `buildstatus send`: posts events to a server's `/api/v1/events` from a shell, for CI
+//! scripts. Shorthands build the common events (`send build started --builder B --number 7`,
+//! `send step finished ... --result failure`, `send build finished --result failure`); `--file`
+//! posts events written by hand (JSON, as the schema says). Each shorthand event gets an id
+//! made from what it is about (`build_finished:B#7`), so a script that retries a send cannot
+//! record the same thing twice.
+
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+use serde_json::{Value, json};
+
+use crate::domain::result::BuildResult;
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Subject {
+    Build,
+    Step,
+    Builder,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Phase {
+    Started,
+    Finished,
+    Added,
+}
+
+#[derive(Args, Debug)]
+pub struct SendArgs {
+    /// What the event is about (with PHASE: `build started`, `step finished`, `builder added`).
+    pub subject: Option<Subject>,
+    pub phase: Option<Phase>,
+    /// The server's address.
+    #[arg(long, default_value = "http://127.0.0.1:8010/")]
+    pub url: String,
+    /// A file holding the bearer token (else the BUILDSTATUS_TOKEN environment variable).
+    #[arg(long)]
+    pub token_file: Option<PathBuf>,
+    /// Post this file's events (JSON; `-` reads standard input) instead of a shorthand.
+    #[arg(long, conflicts_with_all = ["subject", "phase"])]
+    pub file: Option<PathBuf>,
+    #[arg(long)]
+    pub builder: Option<String>,
+    /// The build number.
+    #[arg(long)]
+    pub number: Option<u32>,
+    /// The step number (from 0) within the build.
+    #[arg(long)]
+    pub step: Option<u32>,
+    /// The step's name (`step started`).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// success, warnings, failure, skipped, exception, retry or cancelled.
+    #[arg(long, default_value = "success")]
+    pub result: String,
+    #[arg(long, default_value = "")]
+    pub worker: String,
+    #[arg(long, default_value = "")]
+    pub reason: String,
+    #[arg(long)]
+    pub branch: Option<String>,
+    #[arg(long)]
+    pub revision: Option<String>,
+    /// Text shown with the result (repeatable).
+    #[arg(long)]
+    pub text: Vec<String>,
+    /// The event's event_id (default: made from its builder, number and step).
+    #[arg(long)]
+    pub id: Option<String>,
+}
+
+/// The JSON body the arguments describe, at time `now` (RFC 3339).
+pub fn body(args: &SendArgs, now: &str) -> Result<Value, String> {
+    if let Some(file) = &args.file {
+        let text = if file.as_os_str() == "-" {
+            std::io::read_to_string(std::io::stdin()).map_err(|e| format!("cannot read standard input: {e}"))?
+        } else {
+            std::fs::read_to_string(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?
+        };
+        return serde_json::from_str(&text).map_err(|e| format!("{}: not valid JSON: {e}", file.display()));
+    }
+    let (Some(subject), Some(phase)) = (args.subject, args.phase) else {
+        return Err("say what to send (`build started`, `step finished`, …) or give --file".to_owned());
+    };
+    let need = |value: &Option<String>, flag: &str| value.clone().ok_or_else(|| format!("--{flag} is needed"));
+    let builder = need(&args.builder, "builder")?;
+    let number = || args.number.ok_or_else(|| "--number is needed".to_owned());
+    let step = || args.step.ok_or_else(|| "--step is needed".to_owned());
+    let result = || {
+        BuildResult::ALL.into_iter().find(|r| r.name() == args.result).map(BuildResult::name).ok_or_else(|| {
+            format!(
+                "--result '{}' is not one of success, warnings, failure, skipped, exception, retry, cancelled",
+                args.result
+            )
+        })
+    };
+    let (id, event) = match (subject, phase) {
+        (Subject::Builder, Phase::Added) => {
+            (format!("builder_added:{builder}"), json!({"type": "builder_added", "builder": {"name": builder}}))
+        }
+        (Subject::Build, Phase::Started) => {
+            let n = number()?;
+            let mut sourcestamp = json!({});
+            if let Some(b) = &args.branch {
+                sourcestamp["branch"] = json!(b);
+            }
+            if let Some(r) = &args.revision {
+                sourcestamp["revision"] = json!(r);
+            }
+            let build = json!({"builder": builder, "number": n, "started": now, "worker": args.worker,
+                "reason": args.reason, "sourcestamps": [sourcestamp]});
+            (format!("build_started:{builder}#{n}"), json!({"type": "build_started", "build": build}))
+        }
+        (Subject::Build, Phase::Finished) => {
+            let n = number()?;
+            let event = json!({"type": "build_finished", "builder": builder, "number": n, "result": result()?,
+                "text": args.text, "at": now});
+            (format!("build_finished:{builder}#{n}"), event)
+        }
+        (Subject::Step, Phase::Started) => {
+            let (n, s) = (number()?, step()?);
+            let step = json!({"number": s, "name": need(&args.name, "name")?, "started": now});
+            (
+                format!("step_started:{builder}#{n}:{s}"),
+                json!({"type": "step_started", "builder": builder, "number": n, "step": step}),
+            )
+        }
+        (Subject::Step, Phase::Finished) => {
+            let (n, s) = (number()?, step()?);
+            let event = json!({"type": "step_finished", "builder": builder, "number": n, "step": s,
+                "result": result()?, "text2": args.text, "at": now});
+            (format!("step_finished:{builder}#{n}:{s}"), event)
+        }
+        (subject, phase) => {
+            return Err(format!("there is no '{subject:?} {phase:?}' event: use build started|finished, step started|finished, builder added").to_lowercase());
+        }
+    };
+    let mut event = event;
+    event["event_id"] = json!(args.id.clone().unwrap_or(id));
+    Ok(event)
+}
+
+/// The token: from `--token-file`, else `BUILDSTATUS_TOKEN`.
+pub fn token(args: &SendArgs) -> Result<String, String> {
+    let token = match &args.token_file {
+        Some(file) => std::fs::read_to_string(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?,
+        None => std::env::var("BUILDSTATUS_TOKEN")
+            .map_err(|_| "no token: set BUILDSTATUS_TOKEN or give --token-file".to_owned())?,
+    };
+    let token = token.trim().to_owned();
+    if token.is_empty() { Err("the token is empty".to_owned()) } else { Ok(token) }
+}
+
+/// Posts events in `body`; the server's answer on success, else what went wrong.
+pub async fn post(url: &str, token: &str, body: &Value) -> Result<String, String> {
+    post_to(url, "/api/v1/events", token, body).await
+}
+
+/// Posts `body` to `path` of the server at `url`.
+pub async fn post_to(url: &str, path: &str, token: &str, body: &Value) -> Result<String, String> {
+    if !url.starts_with("http://") {
+        return Err(format!("'{url}': only http:// URLs are supported (put TLS in a proxy in front)"));
+    }
+    let endpoint = format!("{}{path}", url.trim_end_matches('/'));
+    let response = reqwest::Client::new()
+        .post(&endpoint)
+        .bearer_auth(token)
+        .json(body)
+        .send()
+        .await
+        .map_err(|e| format!("cannot reach {endpoint}: {e}"))?;
+    let status = response.status();
+    let text = response.text().await.map_err(|e| format!("{endpoint}: answer unreadable: {e}"))?;
+    if status.is_success() { Ok(text) } else { Err(format!("{endpoint} answered {status}: {text}")) }
+}

@@ -1,0 +1,142 @@
+//! What Buildbot 4's `HttpStatusPush` reporter posts, by default: the build as its data API
+//! has it (with `builder`, `buildset` and `properties`), once when the build starts
+//! (`complete: false`) and once when it finishes. This turns such a body into our events,
+//! each with an id made from builder and number, so that a repeated or re-sent report is
+//! acknowledged and not applied twice (through the same receipts as `/api/v1/events`).
+//!
+//! A finish report also carries the start: when the start was missed (buildstatus was down),
+//! the build is started and finished at once.
+
+use chrono::DateTime;
+use serde_json::Value;
+
+use super::event::StatusEvent;
+use super::ingest::{IngestError, Posted};
+use super::model::{Build, Property, SourceStamp, Timestamp};
+use super::result::BuildResult;
+
+fn bad(field: &str, message: &str) -> IngestError {
+    IngestError { index: Some(0), field: Some(field.to_owned()), message: message.to_owned() }
+}
+
+fn epoch(body: &Value, field: &str) -> Result<Timestamp, IngestError> {
+    let seconds = body[field].as_f64().ok_or_else(|| bad(field, "expected seconds since the epoch"))?;
+    DateTime::from_timestamp_millis((seconds * 1000.0) as i64).ok_or_else(|| bad(field, "not a representable time"))
+}
+
+fn text(value: &Value) -> Option<String> {
+    value.as_str().map(str::to_owned)
+}
+
+/// The events a report stands for.
+pub fn parse(body: &[u8]) -> Result<Vec<Posted>, IngestError> {
+    let body: Value = serde_json::from_slice(body).map_err(|e| IngestError {
+        index: None,
+        field: None,
+        message: format!("not valid JSON: {e}"),
+    })?;
+    let builder = body["builder"]["name"].as_str().ok_or_else(|| bad("builder.name", "expected the builder's name"))?;
+    let number = body["number"].as_u64().and_then(|n| u32::try_from(n).ok());
+    let number = number.ok_or_else(|| bad("number", "expected the build number"))?;
+    let complete = body["complete"].as_bool().ok_or_else(|| bad("complete", "expected true or false"))?;
+    let mut properties = std::collections::BTreeMap::new();
+    if let Some(map) = body["properties"].as_object() {
+        for (name, pair) in map {
+            let (value, source) = match pair.as_array().map(Vec::as_slice) {
+                Some([value, source]) => (value.clone(), source.as_str().unwrap_or_default().to_owned()),
+                _ => (pair.clone(), String::new()),
+            };
+            properties.insert(name.clone(), Property { value, source });
+        }
+    }
+    let sourcestamps = body["buildset"]["sourcestamps"]
+        .as_array()
+        .map(|list| {
+            list.iter()
+                .map(|ss| SourceStamp {
+                    codebase: text(&ss["codebase"]).unwrap_or_default(),
+                    repository: text(&ss["repository"]).unwrap_or_default(),
+                    project: text(&ss["project"]).unwrap_or_default(),
+                    branch: text(&ss["branch"]),
+                    revision: text(&ss["revision"]),
+                    changes: Vec::new(),
+                    patch: None,
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let worker = properties.get("workername").and_then(|p| p.value.as_str()).unwrap_or_default().to_owned();
+    let build = Build {
+        builder: builder.to_owned(),
+        number,
+        reason: text(&body["buildset"]["reason"]).unwrap_or_default(),
+        properties,
+        sourcestamps,
+        blamelist: Vec::new(),
+        worker,
+        started: epoch(&body, "started_at")?,
+        finished: None,
+        result: None,
+        text: Vec::new(),
+        steps: Vec::new(),
+        eta: None,
+    };
+    let id = |what: &str| format!("buildbot:{builder}#{number}:{what}");
+    let mut events =
+        vec![Posted { id: id("started"), event: StatusEvent::BuildStarted { build, requests: Vec::new() } }];
+    if complete {
+        let result = body["results"].as_i64().and_then(BuildResult::from_code).unwrap_or(BuildResult::Exception);
+        let text = text(&body["state_string"]).into_iter().collect();
+        let at = epoch(&body, "complete_at")?;
+        let finished = StatusEvent::BuildFinished { builder: builder.to_owned(), number, result, text, at };
+        events.push(Posted { id: id("finished"), event: finished });
+    }
+    Ok(events)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const STARTED: &str = r#"{"buildid": 1, "number": 4, "started_at": 1795617240, "complete_at": null,
+        "complete": false, "state_string": "starting", "results": null,
+        "properties": {"workername": ["w1", "Worker"], "buildnumber": [4, "Build"]},
+        "buildset": {"reason": "The Periodic scheduler named 'often' triggered this build",
+                     "sourcestamps": [{"branch": "main", "revision": null, "project": "", "repository": "r", "codebase": ""}]},
+        "builder": {"builderid": 1, "name": "tiny", "tags": []}}"#;
+
+    #[test]
+    fn a_start_report_starts_the_build_and_a_finish_report_finishes_it() {
+        let events = parse(STARTED.as_bytes()).expect("valid");
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].id, "buildbot:tiny#4:started");
+        let StatusEvent::BuildStarted { build, .. } = &events[0].event else { panic!("{events:?}") };
+        assert_eq!((build.builder.as_str(), build.number, build.worker.as_str()), ("tiny", 4, "w1"));
+        assert_eq!(build.branch(), Some("main"));
+        assert_eq!(build.started.timestamp(), 1_795_617_240);
+        let finished = STARTED
+            .replace("\"complete\": false", "\"complete\": true")
+            .replace("\"complete_at\": null", "\"complete_at\": 1795617242.5")
+            .replace("\"results\": null", "\"results\": 2")
+            .replace("starting", "failed hello");
+        let events = parse(finished.as_bytes()).expect("valid");
+        assert_eq!(
+            events.iter().map(|p| p.id.as_str()).collect::<Vec<_>>(),
+            ["buildbot:tiny#4:started", "buildbot:tiny#4:finished"]
+        );
+        let StatusEvent::BuildFinished { result, text, at, .. } = &events[1].event else { panic!("{events:?}") };
+        assert_eq!(
+            (*result, text.as_slice(), at.timestamp_millis()),
+            (BuildResult::Failure, &["failed hello".to_owned()][..], 1_795_617_242_500)
+        );
+    }
+
+    #[test]
+    fn a_report_without_what_is_needed_names_the_field() {
+        let e = parse(STARTED.replace("\"number\": 4,", "").as_bytes()).expect_err("no number");
+        assert_eq!(e.field.as_deref(), Some("number"));
+        let e = parse(br#"{"number": 1}"#).expect_err("no builder");
+        assert_eq!(e.field.as_deref(), Some("builder.name"));
+        assert!(parse(b"[").expect_err("json").message.starts_with("not valid JSON"));
+    }
+}
