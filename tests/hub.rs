@@ -202,3 +202,28 @@ async fn concurrent_writers_share_commits_and_each_gets_its_own_answer() {
         assert_eq!(stored, n % 4 != 3, "worker w-{n}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_id_sent_many_times_at_once_is_applied_once() {
+    use buildstatus::domain::model::Worker;
+    use buildstatus::ports::IngestSink;
+    let server = StatusServer::start(Setup::default()).await.expect("server");
+    let before = server.hub().last_seq();
+    let mut tasks = Vec::new();
+    for _ in 0..20 {
+        let hub = server.hub().clone();
+        tasks.push(tokio::spawn(async move {
+            let worker = Worker { name: "w9".into(), ..Worker::default() };
+            let event = StatusEvent::WorkerConnected { worker, at: common::at(1) };
+            hub.record_once(vec![(Some("sender-1".into()), event)]).await.expect("recorded")
+        }));
+    }
+    let mut applied = 0;
+    for task in tasks {
+        let receipt = task.await.expect("task");
+        applied += receipt.applied;
+        assert_eq!(receipt.applied + receipt.repeated, 1);
+    }
+    assert_eq!(applied, 1, "one request applied it; the others were told it was a repeat");
+    assert_eq!(server.hub().last_seq(), before + 1);
+}
