@@ -41,7 +41,7 @@ use sqlx::{AssertSqlSafe, Row, SqlSafeStr, SqliteConnection};
 
 use crate::domain::event::SequencedEvent;
 use crate::domain::model::{Build, BuildRequest, Builder, Change, User, Worker};
-use crate::domain::state::Snapshot;
+use crate::domain::state::{Mutation, Snapshot};
 use crate::ports::{BuildQuery, ChangeQuery, Commit, StatusReader, StatusStore, StoreError, StoreMeta};
 
 pub use outbox::SqliteOutbox;
@@ -70,10 +70,11 @@ const ACTIVITY: &str = "SELECT CAST(seq AS TEXT), data FROM events WHERE json_ex
     ('worker_connected', 'worker_disconnected', 'worker_paused', 'worker_unpaused', 'master_started', \
     'master_stopping', 'reconfigured') ORDER BY seq DESC LIMIT ?";
 const META: &str = "SELECT key, value FROM meta";
-const SET_LAST_SEQ: &str = "INSERT INTO meta (key, value) VALUES ('last_seq', ?) \
-                            ON CONFLICT (key) DO UPDATE SET value = MAX(value, excluded.value)";
-const SET_NEXT_LOG_ID: &str =
-    "INSERT INTO meta (key, value) VALUES ('next_log_id', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value";
+/// Both counters in one statement (a commit's every statement is a round trip to SQLite's
+/// thread): `last_seq` only ever grows, `next_log_id` is set.
+const SET_COUNTERS: &str = "INSERT INTO meta (key, value) VALUES ('last_seq', ?), ('next_log_id', ?) \
+                            ON CONFLICT (key) DO UPDATE SET value = \
+                            CASE key WHEN 'last_seq' THEN MAX(value, excluded.value) ELSE excluded.value END";
 const PUT_RECEIPT: &str = "INSERT INTO ingest_receipts (id, seq) VALUES (?, ?)";
 /// What `snapshot` runs besides the change listing, for [`SqliteStore::explain_snapshot`].
 const SNAPSHOT_QUERIES: [&str; 8] =
@@ -316,17 +317,28 @@ impl StatusStore for SqliteStore {
     async fn commit(&self, commit: &Commit) -> Result<(), StoreError> {
         // Dropping `tx` on an error rolls everything back.
         let mut tx = self.pool.begin().await.map_err(db)?;
+        // Runs of new changes go in one statement; everything else one by one, in order.
+        let mut changes = Vec::new();
         for mutation in &commit.mutations {
+            if let Mutation::PutChange(change) = mutation {
+                changes.push(change);
+                continue;
+            }
+            queries::put_changes(&mut tx, &std::mem::take(&mut changes)).await?;
             queries::apply(&mut tx, mutation).await?;
         }
+        queries::put_changes(&mut tx, &changes).await?;
         queries::journal(&mut tx, &commit.events).await?;
         for (id, seq) in &commit.receipts {
             sqlx::query(PUT_RECEIPT).bind(id).bind(write_id(*seq)?).execute(&mut *tx).await.map_err(db)?;
         }
-        if let Some(seq) = commit.events.iter().map(|e| e.seq).max() {
-            sqlx::query(SET_LAST_SEQ).bind(write_id(seq)?).execute(&mut *tx).await.map_err(db)?;
-        }
-        sqlx::query(SET_NEXT_LOG_ID).bind(write_id(commit.next_log_id)?).execute(&mut *tx).await.map_err(db)?;
+        let last_seq = commit.events.iter().map(|e| e.seq).max().unwrap_or(0);
+        sqlx::query(SET_COUNTERS)
+            .bind(write_id(last_seq)?)
+            .bind(write_id(commit.next_log_id)?)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
         tx.commit().await.map_err(db)
     }
 

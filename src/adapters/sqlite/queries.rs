@@ -8,7 +8,7 @@ use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
 use super::{db, json, stored_id, write_id};
 use crate::domain::event::{SequencedEvent, StatusEvent};
-use crate::domain::model::Build;
+use crate::domain::model::{Build, Change};
 use crate::domain::state::Mutation;
 use crate::domain::web::args::BranchFilter;
 use crate::ports::{BuildOrder, BuildQuery, ChangeQuery, StoreError};
@@ -224,6 +224,34 @@ pub async fn apply(conn: &mut SqliteConnection, m: &Mutation) -> Result<(), Stor
         .bind(json(u)?),
     };
     query.execute(conn).await.map_err(db)?;
+    Ok(())
+}
+
+/// Writes a run of changes in as few statements as the insert size allows: many hooks' changes
+/// land in one group commit, and one statement each would make its transaction as slow as
+/// the transactions it replaces.
+pub async fn put_changes(conn: &mut SqliteConnection, changes: &[&Change]) -> Result<(), StoreError> {
+    for rows in changes.chunks(EVENTS_PER_INSERT) {
+        let mut values = Vec::with_capacity(rows.len());
+        for c in rows {
+            values.push((
+                write_id(c.number)?,
+                c.when.timestamp_millis(),
+                c.branch.clone(),
+                c.revision.clone(),
+                json(c)?,
+            ));
+        }
+        let mut insert = QueryBuilder::<Sqlite>::new("INSERT INTO changes (number, when_ms, branch, revision, data) ");
+        insert.push_values(values, |mut row, (number, when, branch, revision, data)| {
+            row.push_bind(number).push_bind(when).push_bind(branch).push_bind(revision).push_bind(data);
+        });
+        insert.push(
+            " ON CONFLICT (number) DO UPDATE SET when_ms = excluded.when_ms, branch = excluded.branch, \
+             revision = excluded.revision, data = excluded.data",
+        );
+        insert.build().execute(&mut *conn).await.map_err(db)?;
+    }
     Ok(())
 }
 
