@@ -5,36 +5,9 @@
 mod common;
 
 use std::process::Command;
-use std::sync::Arc;
 
-use axum::body::{Body, to_bytes};
-use axum::http::{HeaderMap, Request, StatusCode};
-use buildstatus::app::{Setup, StatusServer};
-use buildstatus::ports::ManualClock;
-use common::{at, record_fixture};
-use tower::ServiceExt;
-
-async fn server() -> StatusServer {
-    let clock = Arc::new(ManualClock::new(at(45)));
-    let server = StatusServer::start_with_clock(Setup::default(), clock).await.expect("server starts");
-    record_fixture(&server.sink()).await;
-    server
-}
-
-async fn get(server: &StatusServer, uri: &str) -> (StatusCode, String, HeaderMap) {
-    let req = Request::builder().uri(uri).body(Body::empty()).expect("a request");
-    let response = server.router().oneshot(req).await.expect("an answer");
-    let status = response.status();
-    let headers = response.headers().clone();
-    let body = to_bytes(response.into_body(), usize::MAX).await.expect("a body");
-    (status, String::from_utf8_lossy(&body).into_owned(), headers)
-}
-
-fn snapshot(name: &str, body: &str) {
-    insta::with_settings!({ snapshot_path => "../snapshots", prepend_module_to_snapshot => false }, {
-        insta::assert_snapshot!(name, body);
-    });
-}
+use axum::http::StatusCode;
+use common::{fixture_server, get, snapshot};
 
 const PARSE: &str = r#"
 import json, sys
@@ -65,7 +38,7 @@ fn feedparser(feed: &str) -> serde_json::Value {
 
 #[tokio::test]
 async fn both_feeds_render_as_recorded_and_parse_cleanly() {
-    let server = server().await;
+    let server = fixture_server().await;
     for (name, uri, version) in [("feed_rss", "/rss", "rss20"), ("feed_atom", "/atom", "atom10")] {
         let (status, body, headers) = get(&server, uri).await;
         assert_eq!(status, StatusCode::OK, "{uri}");
@@ -99,7 +72,7 @@ async fn both_feeds_render_as_recorded_and_parse_cleanly() {
 
 #[tokio::test]
 async fn filters_choose_the_builds() {
-    let server = server().await;
+    let server = fixture_server().await;
     let titles = |body: String| -> Vec<String> {
         feedparser(&body)["entries"]
             .as_array()

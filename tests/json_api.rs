@@ -3,42 +3,17 @@
 
 mod common;
 
-use std::sync::Arc;
-
-use axum::body::{Body, to_bytes};
-use axum::http::{HeaderMap, Request, StatusCode};
-use buildstatus::app::{Setup, StatusServer};
-use buildstatus::ports::ManualClock;
-use common::{at, record_fixture};
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use buildstatus::app::StatusServer;
+use common::{fixture_server, get, snapshot};
 use serde_json::Value;
 use tower::ServiceExt;
-
-async fn server() -> StatusServer {
-    let clock = Arc::new(ManualClock::new(at(45)));
-    let server = StatusServer::start_with_clock(Setup::default(), clock).await.expect("server starts");
-    record_fixture(&server.sink()).await;
-    server
-}
-
-async fn get(server: &StatusServer, uri: &str) -> (StatusCode, String, HeaderMap) {
-    let req = Request::builder().uri(uri).body(Body::empty()).expect("a request");
-    let response = server.router().oneshot(req).await.expect("an answer");
-    let status = response.status();
-    let headers = response.headers().clone();
-    let body = to_bytes(response.into_body(), usize::MAX).await.expect("a body");
-    (status, String::from_utf8_lossy(&body).into_owned(), headers)
-}
 
 async fn get_json(server: &StatusServer, uri: &str) -> Value {
     let (status, body, _) = get(server, uri).await;
     assert_eq!(status, StatusCode::OK, "{uri}: {body}");
     serde_json::from_str(&body).unwrap_or_else(|e| panic!("{uri} is not JSON ({e}): {body}"))
-}
-
-fn snapshot(name: &str, body: &str) {
-    insta::with_settings!({ snapshot_path => "../snapshots", prepend_module_to_snapshot => false }, {
-        insta::assert_snapshot!(name, body);
-    });
 }
 
 fn keys(v: &Value) -> Vec<&str> {
@@ -47,7 +22,7 @@ fn keys(v: &Value) -> Vec<&str> {
 
 #[tokio::test]
 async fn every_resource_renders_as_recorded() {
-    let server = server().await;
+    let server = fixture_server().await;
     let resources = [
         ("json_root", "/json"),
         ("json_builders", "/json/builders"),
@@ -86,7 +61,7 @@ async fn every_resource_renders_as_recorded() {
 
 #[tokio::test]
 async fn objects_have_the_keys_of_buildbot_08() {
-    let server = server().await;
+    let server = fixture_server().await;
     let root = get_json(&server, "/json").await;
     assert_eq!(keys(&root), ["builders", "change_sources", "metrics", "project", "slaves"]);
     let builder = get_json(&server, "/json/builders/linux").await;
@@ -147,7 +122,7 @@ async fn objects_have_the_keys_of_buildbot_08() {
 
 #[tokio::test]
 async fn flags_change_the_form_not_the_content() {
-    let server = server().await;
+    let server = fixture_server().await;
     let (_, compact, headers) = get(&server, "/json/project").await;
     assert_eq!(
         compact,
@@ -179,7 +154,7 @@ async fn flags_change_the_form_not_the_content() {
 
 #[tokio::test]
 async fn errors_are_json_with_the_right_status() {
-    let server = server().await;
+    let server = fixture_server().await;
     let cases = [
         ("/json/nothing", StatusCode::NOT_FOUND, "No JSON resource /json/nothing"),
         ("/json/builders/nope", StatusCode::NOT_FOUND, "No such builder 'nope'"),
@@ -209,7 +184,7 @@ async fn errors_are_json_with_the_right_status() {
 
 #[tokio::test]
 async fn help_documents_every_resource_with_live_examples() {
-    let server = server().await;
+    let server = fixture_server().await;
     let (status, help, headers) = get(&server, "/json/help").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(headers["content-type"], "text/html; charset=utf-8");

@@ -3,46 +3,17 @@
 
 mod common;
 
-use std::sync::Arc;
-
-use axum::body::{Body, to_bytes};
+use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use buildstatus::app::{Setup, StatusServer};
-use buildstatus::ports::ManualClock;
-use common::{at, record_fixture};
+use common::{fixture_server, get, request, snapshot};
 use tower::ServiceExt;
-
-async fn server() -> StatusServer {
-    let clock = Arc::new(ManualClock::new(at(45)));
-    let server = StatusServer::start_with_clock(Setup::default(), clock).await.expect("server starts");
-    record_fixture(&server.sink()).await;
-    server
-}
-
-async fn get(server: &StatusServer, uri: &str) -> (StatusCode, String, axum::http::HeaderMap) {
-    request(server, Method::GET, uri).await
-}
-
-async fn request(server: &StatusServer, method: Method, uri: &str) -> (StatusCode, String, axum::http::HeaderMap) {
-    let req = Request::builder().method(method).uri(uri).body(Body::empty()).expect("a request");
-    let response = server.router().oneshot(req).await.expect("an answer");
-    let status = response.status();
-    let headers = response.headers().clone();
-    let body = to_bytes(response.into_body(), usize::MAX).await.expect("a body");
-    (status, String::from_utf8_lossy(&body).into_owned(), headers)
-}
-
-fn snapshot(name: &str, body: &str) {
-    insta::with_settings!({ snapshot_path => "../snapshots", prepend_module_to_snapshot => false }, {
-        insta::assert_snapshot!(name, body);
-    });
-}
 
 const HOSTILE_Q: &str = "%3Cscript%3Ealert('x')%3C%2Fscript%3E";
 
 #[tokio::test]
 async fn every_page_renders_as_recorded() {
-    let server = server().await;
+    let server = fixture_server().await;
     let pages = [
         ("root", "/".to_owned()),
         ("builders", "/builders".to_owned()),
@@ -83,7 +54,7 @@ async fn every_page_renders_as_recorded() {
 
 #[tokio::test]
 async fn pages_show_what_a_user_looks_for() {
-    let server = server().await;
+    let server = fixture_server().await;
     let (_, builders, _) = get(&server, "/builders").await;
     for expected in ["linux", "macos", "&lt;script&gt;", "LastBuild box success", "Activity building", "Activity idle"]
     {
@@ -116,7 +87,7 @@ async fn pages_show_what_a_user_looks_for() {
 
 #[tokio::test]
 async fn bad_requests_get_errors_that_name_the_problem() {
-    let server = server().await;
+    let server = fixture_server().await;
     let cases = [
         ("/builders/nope", StatusCode::NOT_FOUND, "No such builder 'nope'"),
         ("/builders/linux/builds/99", StatusCode::NOT_FOUND, "No build #99 of builder 'linux'"),
@@ -238,7 +209,7 @@ fn hostile_uri() -> impl proptest::strategy::Strategy<Value = String> {
 #[test]
 fn no_request_fails_the_server() {
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
-    let server = runtime.block_on(server());
+    let server = runtime.block_on(fixture_server());
     let config = proptest::test_runner::Config { cases: 400, failure_persistence: None, ..Default::default() };
     proptest::proptest!(config, |(uri in hostile_uri())| {
         let (status, body, _) = runtime.block_on(get(&server, &uri));
@@ -252,7 +223,7 @@ async fn a_running_log_streams_as_it_grows_and_ends_with_its_step() {
     use buildstatus::domain::event::{Channel, StatusEvent};
     use futures_util::StreamExt;
 
-    let server = server().await;
+    let server = fixture_server().await;
     let sink = server.sink();
     let chunk = |text: &str| StatusEvent::LogChunk {
         builder: "macos".into(),

@@ -6,42 +6,23 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::body::{Body, to_bytes};
+use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use buildstatus::adapters::bus::MemoryBus;
 use buildstatus::adapters::logs::MemoryLogStore;
 use buildstatus::adapters::memory_store::MemoryStore;
-use buildstatus::app::{Hub, Setup, StatusServer};
+use buildstatus::app::Hub;
 use buildstatus::domain::event::StatusEvent;
 use buildstatus::domain::result::BuildResult;
 use buildstatus::domain::web::layout::Site;
-use buildstatus::ports::{EventFeed, ManualClock, StatusSink};
-use common::{at, record_fixture, whole_build};
+use buildstatus::ports::{EventFeed, StatusSink};
+use common::{at, fixture_server, fixture_server_with, get, record_fixture, whole_build};
 use futures_util::StreamExt;
 use tower::ServiceExt;
 
-async fn server_with(site: Site) -> StatusServer {
-    let clock = Arc::new(ManualClock::new(at(45)));
-    let server = StatusServer::start_with_clock(Setup { site, ..Setup::default() }, clock).await.expect("server");
-    record_fixture(&server.sink()).await;
-    server
-}
-
-async fn server() -> StatusServer {
-    server_with(Site::default()).await
-}
-
-async fn get(server: &StatusServer, uri: &str) -> (StatusCode, String) {
-    let req = Request::builder().uri(uri).body(Body::empty()).expect("request");
-    let response = server.router().oneshot(req).await.expect("response");
-    let status = response.status();
-    let body = to_bytes(response.into_body(), usize::MAX).await.expect("body");
-    (status, String::from_utf8_lossy(&body).into_owned())
-}
-
 #[tokio::test]
 async fn malformed_numbers_are_refused_naming_the_argument() {
-    let server = server().await;
+    let server = fixture_server().await;
     for (uri, argument) in [
         ("/grid?width=abc", "argument 'width': 'abc'"),
         ("/tgrid?length=1.5", "argument 'length'"),
@@ -53,7 +34,7 @@ async fn malformed_numbers_are_refused_naming_the_argument() {
         ("/console?revs=all", "argument 'revs': 'all'"),
         ("/events?after=x", "argument 'after': 'x'"),
     ] {
-        let (status, body) = get(&server, uri).await;
+        let (status, body, _) = get(&server, uri).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{uri}");
         assert!(body.contains(&argument.replace('\'', "&#39;")) || body.contains(argument), "{uri}: {body}");
     }
@@ -61,67 +42,67 @@ async fn malformed_numbers_are_refused_naming_the_argument() {
 
 #[tokio::test]
 async fn a_filter_that_matches_nothing_gives_an_empty_view_that_says_so() {
-    let server = server().await;
-    let (status, body) = get(&server, "/waterfall?builder=nope").await;
+    let server = fixture_server().await;
+    let (status, body, _) = get(&server, "/waterfall?builder=nope").await;
     assert_eq!(status, StatusCode::OK);
     assert!(body.contains("No builder matches these filters"), "{body}");
-    let (_, body) = get(&server, "/waterfall?category=nope").await;
+    let (_, body, _) = get(&server, "/waterfall?category=nope").await;
     assert!(body.contains("No builder matches these filters"));
-    let (_, body) = get(&server, "/grid?tag=nope").await;
+    let (_, body, _) = get(&server, "/grid?tag=nope").await;
     assert!(body.contains("No builders match these filters"));
-    let (_, body) = get(&server, "/console?builder=nope").await;
+    let (_, body, _) = get(&server, "/console?builder=nope").await;
     assert!(body.contains("No builders match these filters"));
-    let (_, body) = get(&server, "/console?branch=nope").await;
+    let (_, body, _) = get(&server, "/console?branch=nope").await;
     assert!(body.contains("No revisions available"));
 }
 
 #[tokio::test]
 async fn waterfall_arguments_do_what_the_documentation_says() {
-    let server = server().await;
+    let server = fixture_server().await;
     // Events (workers connecting) are shown unless asked not to: the documentation's default.
-    let (_, all) = get(&server, "/waterfall").await;
+    let (_, all, _) = get(&server, "/waterfall").await;
     assert!(all.contains("connect<br>w1"));
-    let (_, quiet) = get(&server, "/waterfall?show_events=false").await;
+    let (_, quiet, _) = get(&server, "/waterfall?show_events=false").await;
     assert!(!quiet.contains("connect<br>w1"));
     // Only failing builders: linux's last build passed; macos (retry) and the hostile one did not.
-    let (_, failing) = get(&server, "/waterfall?failures_only=true").await;
+    let (_, failing, _) = get(&server, "/waterfall?failures_only=true").await;
     assert!(failing.contains("./builders/macos\"") && !failing.contains("./builders/linux\""), "{failing}");
     // builder= keeps one column; the next page starts where this one ends.
-    let (_, linux) = get(&server, "/waterfall?builder=linux&num_events=2").await;
+    let (_, linux, _) = get(&server, "/waterfall?builder=linux&num_events=2").await;
     assert!(linux.contains("./builders/linux\"") && !linux.contains("./builders/macos\""));
     assert!(linux.contains("next page") && linux.contains("last_time="));
     let rows = |body: &str| body.matches("class=\"Time\" align").count();
     assert!(rows(&linux) <= 3, "num_events=2 shows at most one extra row");
-    let (_, older) = get(&server, &format!("/waterfall?builder=linux&last_time={}", at(20).timestamp())).await;
+    let (_, older, _) = get(&server, &format!("/waterfall?builder=linux&last_time={}", at(20).timestamp())).await;
     assert!(older.contains("Build 1") && !older.contains("Build 4"), "last_time= shows the past");
     // reload= refreshes, and the page offers to stop it.
-    let (_, reloading) = get(&server, "/waterfall?reload=30").await;
+    let (_, reloading, _) = get(&server, "/waterfall?reload=30").await;
     assert!(reloading.contains("http-equiv=\"refresh\" content=\"30\"") && reloading.contains("Stop Reloading"));
 }
 
 #[tokio::test]
 async fn num_events_max_caps_what_a_browser_asks_for() {
-    let server = server_with(Site { num_events_max: Some(1), ..Site::default() }).await;
-    let (_, body) = get(&server, "/waterfall?num_events=500&show_events=false").await;
+    let server = fixture_server_with(Site { num_events_max: Some(1), ..Site::default() }).await;
+    let (_, body, _) = get(&server, "/waterfall?num_events=500&show_events=false").await;
     assert!(body.matches("class=\"Time\" align").count() <= 2, "{body}");
 }
 
 #[tokio::test]
 async fn the_console_reloads_each_minute_unless_told_not_to() {
-    let server = server().await;
-    let (_, body) = get(&server, "/console").await;
+    let server = fixture_server().await;
+    let (_, body, _) = get(&server, "/console").await;
     assert!(body.contains("http-equiv=\"refresh\" content=\"60\""));
-    let (_, body) = get(&server, "/console?reload=0").await;
+    let (_, body, _) = get(&server, "/console?reload=0").await;
     assert!(!body.contains("http-equiv=\"refresh\""));
 }
 
 #[tokio::test]
 async fn grid_width_and_tgrid_order_shape_the_table() {
-    let server = server().await;
-    let (_, grid) = get(&server, "/grid?width=2").await;
+    let server = fixture_server().await;
+    let (_, grid, _) = get(&server, "/grid?width=2").await;
     assert_eq!(grid.matches("class=\"sourcestamp\"").count(), 2);
-    let (_, asc) = get(&server, "/tgrid").await;
-    let (_, desc) = get(&server, "/tgrid?rev_order=desc").await;
+    let (_, asc, _) = get(&server, "/tgrid").await;
+    let (_, desc, _) = get(&server, "/tgrid?rev_order=desc").await;
     let first_build = |body: &str| body.find("in release").unwrap_or(0) < body.find("in main").unwrap_or(0);
     assert!(first_build(&asc) && !first_build(&desc), "asc puts the oldest (release) stamp first");
 }
@@ -152,7 +133,7 @@ async fn read_events(
 
 #[tokio::test]
 async fn a_reconnecting_client_gets_exactly_the_events_it_missed() {
-    let server = server().await;
+    let server = fixture_server().await;
     let sink = server.sink();
     let seen = server.hub().last_seq();
     // While the client is away, a build runs: its log chunks are not for pages, the rest is.
@@ -204,12 +185,12 @@ async fn a_follower_older_than_the_bus_catches_up_from_the_journal() {
 #[tokio::test]
 async fn a_view_asked_for_again_is_the_same_until_the_status_changes() {
     // The clock stands still, so only a status change may change the page.
-    let server = server().await;
-    let (_, first) = get(&server, "/console").await;
-    let (_, again) = get(&server, "/console").await;
+    let server = fixture_server().await;
+    let (_, first, _) = get(&server, "/console").await;
+    let (_, again, _) = get(&server, "/console").await;
     assert_eq!(first, again);
     assert!(first.contains("DevStatusBox running"), "macos #1 runs");
-    let (_, json) = get(&server, "/json/builders/macos").await;
+    let (_, json, _) = get(&server, "/json/builders/macos").await;
     assert!(json.contains("\"state\":\"building\""), "{json}");
     let finished = StatusEvent::BuildFinished {
         builder: "macos".into(),
@@ -219,8 +200,8 @@ async fn a_view_asked_for_again_is_the_same_until_the_status_changes() {
         at: at(45),
     };
     server.sink().record(finished).await.expect("recorded");
-    let (_, after) = get(&server, "/console").await;
+    let (_, after, _) = get(&server, "/console").await;
     assert!(!after.contains("DevStatusBox running") && after.contains("DevStatusBox failure"), "{after}");
-    let (_, json) = get(&server, "/json/builders/macos").await;
+    let (_, json, _) = get(&server, "/json/builders/macos").await;
     assert!(!json.contains("\"state\":\"building\""), "the JSON answer changed too: {json}");
 }

@@ -6,10 +6,15 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 
+use axum::body::{Body, to_bytes};
+use axum::http::{HeaderMap, Method, Request, StatusCode};
+use buildstatus::app::{Setup, StatusServer};
 use buildstatus::domain::event::{Channel, StatusEvent};
 use buildstatus::domain::model::*;
 use buildstatus::domain::result::BuildResult;
-use buildstatus::ports::StatusSink;
+use buildstatus::domain::web::layout::Site;
+use buildstatus::ports::{ManualClock, StatusSink};
+use tower::ServiceExt;
 
 pub const HOSTILE: &str = "<script>alert('x')</script>";
 
@@ -234,4 +239,40 @@ fn start_in(args: &[&str], dir: tempfile::TempDir, data: &std::path::Path) -> Bi
     // Keep draining stdout so the child never blocks on a full pipe.
     std::thread::spawn(move || for _ in lines {});
     Binary { child, base, dir }
+}
+
+/// A server in memory with the fixture recorded, its clock standing at minute 45.
+pub async fn fixture_server_with(site: Site) -> StatusServer {
+    let clock = Arc::new(ManualClock::new(at(45)));
+    let server =
+        StatusServer::start_with_clock(Setup { site, ..Setup::default() }, clock).await.expect("server starts");
+    record_fixture(&server.sink()).await;
+    server
+}
+
+/// [`fixture_server_with`] the default site.
+pub async fn fixture_server() -> StatusServer {
+    fixture_server_with(Site::default()).await
+}
+
+/// Asks the router: status, body as text, headers.
+pub async fn request(server: &StatusServer, method: Method, uri: &str) -> (StatusCode, String, HeaderMap) {
+    let req = Request::builder().method(method).uri(uri).body(Body::empty()).expect("a request");
+    let response = server.router().oneshot(req).await.expect("an answer");
+    let status = response.status();
+    let headers = response.headers().clone();
+    let body = to_bytes(response.into_body(), usize::MAX).await.expect("a body");
+    (status, String::from_utf8_lossy(&body).into_owned(), headers)
+}
+
+/// GETs `uri` through the router.
+pub async fn get(server: &StatusServer, uri: &str) -> (StatusCode, String, HeaderMap) {
+    request(server, Method::GET, uri).await
+}
+
+/// Compares `body` with `snapshots/NAME.snap` (the path is relative to this file).
+pub fn snapshot(name: &str, body: &str) {
+    insta::with_settings!({ snapshot_path => "../../snapshots", prepend_module_to_snapshot => false }, {
+        insta::assert_snapshot!(name, body);
+    });
 }
