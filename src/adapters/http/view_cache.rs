@@ -12,8 +12,10 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 
-/// Answers kept at most; past that the cache starts afresh (answers change with every event).
+/// Answers kept at most, and their bytes at most; past either the cache starts afresh
+/// (answers change with every event anyway).
 const MAX_ANSWERS: usize = 256;
+const MAX_BYTES: usize = 64 << 20;
 /// Answers larger than this are not kept (a big JSON listing is rare and costly to hold).
 const MAX_BODY: usize = 4 << 20;
 
@@ -63,7 +65,8 @@ impl ViewCache {
         let mut map = self.lock();
         // Answers for older status can never be asked for again under their key.
         map.retain(|k, _| k.seq >= key.seq && k.second >= key.second);
-        if map.len() >= MAX_ANSWERS {
+        let held: usize = map.values().map(|a| a.body.len()).sum();
+        if map.len() >= MAX_ANSWERS || held + answer.body.len() > MAX_BYTES {
             map.clear();
         }
         map.insert(key, answer);
