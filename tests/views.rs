@@ -81,6 +81,21 @@ async fn waterfall_arguments_do_what_the_documentation_says() {
 }
 
 #[tokio::test]
+async fn times_at_the_ends_of_the_calendar_are_answered_not_crashed_on() {
+    let server = fixture_server().await;
+    for uri in [
+        "/waterfall?show_time=99999999999999999999",
+        "/waterfall?show_time=9223372036854775807",
+        "/waterfall?last_time=8210298412799&show_time=1",
+        "/waterfall?last_time=-8334632851200&show_time=100",
+        "/waterfall?first_time=8210298412799",
+    ] {
+        let (status, body, _) = get(&server, uri).await;
+        assert!(status == StatusCode::OK || status == StatusCode::BAD_REQUEST, "{uri}: {status} {body}");
+    }
+}
+
+#[tokio::test]
 async fn num_events_max_caps_what_a_browser_asks_for() {
     let server = fixture_server_with(Site { num_events_max: Some(1), ..Site::default() }).await;
     let (_, body, _) = get(&server, "/waterfall?num_events=500&show_events=false").await;

@@ -83,7 +83,11 @@ pub async fn waterfall_page(ctx: &WebContext, page: &Page<'_>, args: &Args) -> R
     let nobubble = args.count("nobubble", 0)? != 0;
     let now = page.now;
     let lower_bound = match (show_time, first_time) {
-        (Some(secs), _) => Some(last_time.unwrap_or(now) - Duration::seconds(secs.min(i64::MAX as usize) as i64)),
+        // A span reaching before the earliest representable time shows everything.
+        (Some(secs), _) => i64::try_from(secs)
+            .ok()
+            .and_then(Duration::try_seconds)
+            .and_then(|span| last_time.unwrap_or(now).checked_sub_signed(span)),
         (None, Some(first)) => Some(first),
         _ if !branches.is_all() || !committers.is_empty() => Some(now - Duration::days(1)),
         _ => None,
@@ -142,7 +146,7 @@ pub async fn waterfall_page(ctx: &WebContext, page: &Page<'_>, args: &Args) -> R
             let name = &heads[i].0.name;
             let query = BuildQuery {
                 branches: branches.clone(),
-                started_before: last_time.map(|t| t + Duration::seconds(1)),
+                started_before: last_time.and_then(|t| t.checked_add_signed(Duration::seconds(1))),
                 started_after: lower_bound,
                 ..BuildQuery::of_builder(name, reads[i])
             };

@@ -151,13 +151,19 @@ fn builder_items<'a>(column: &WaterfallColumn<'a>, opts: &WaterfallOptions) -> (
     (out, reached_bound)
 }
 
+/// Where the row ending at `t` begins; `None` (the start of time) when that lies before the
+/// calendar's first day: times are reported by masters, and must not overflow.
+fn span_before(t: Timestamp) -> Option<Timestamp> {
+    t.checked_sub_signed(SPAN)
+}
+
 /// Inserts a spacer wherever the column is idle for more than [`GAP`] (§2.3).
 fn with_gaps<'a>(items: Vec<Timed<'a>>, now: Timestamp) -> Vec<Timed<'a>> {
     let mut out = Vec::with_capacity(items.len() * 2);
     let mut following = now;
     for item in items {
         if let Some(f) = item.finish
-            && f + GAP < following
+            && f.checked_add_signed(GAP).is_some_and(|end| end < following)
         {
             out.push(Timed { item: Item::Spacer, start: f, finish: Some(following) });
         }
@@ -186,7 +192,7 @@ pub fn waterfall<'a>(changes: &'a [Change], columns: &[WaterfallColumn<'a>], opt
     let mut heads = vec![0usize; sources.len()];
     let head = |c: usize, heads: &[usize]| sources[c].get(heads[c]);
     let top = (0..sources.len()).filter_map(|c| head(c, &heads)).map(|t| t.start).max().unwrap_or(opts.now);
-    let mut span_start = top - SPAN;
+    let mut span_start = span_before(top);
     let mut rows: Vec<(Timestamp, Vec<Vec<Timed<'a>>>)> = Vec::new();
     let mut ran_out = vec![false; sources.len()];
     loop {
@@ -194,7 +200,7 @@ pub fn waterfall<'a>(changes: &'a [Change], columns: &[WaterfallColumn<'a>], opt
         let (mut first_ts, mut next_ts): (Option<Timestamp>, Option<Timestamp>) = (None, None);
         for c in 0..sources.len() {
             let mut cell = Vec::new();
-            while let Some(item) = head(c, &heads).filter(|t| t.start > span_start) {
+            while let Some(item) = head(c, &heads).filter(|t| span_start.is_none_or(|s| t.start > s)) {
                 cell.push(*item);
                 first_ts = Some(first_ts.map_or(item.start, |f| f.min(item.start)));
                 heads[c] += 1;
@@ -211,7 +217,7 @@ pub fn waterfall<'a>(changes: &'a [Change], columns: &[WaterfallColumn<'a>], opt
             rows.push((first, cells));
         }
         let Some(next) = next_ts else { break };
-        span_start = next - SPAN;
+        span_start = span_before(next);
         if opts.lower_bound.is_some_and(|b| next < b) || rows.len() > opts.num_events {
             break;
         }

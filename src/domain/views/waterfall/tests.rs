@@ -212,3 +212,20 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn builds_at_the_ends_of_the_calendar_are_laid_out_without_overflow() {
+    let linux = Builder { name: "linux".into(), ..Builder::default() };
+    let mut first = build("linux", 0, 0, &[1], true);
+    first.started = chrono::DateTime::<chrono::Utc>::MIN_UTC;
+    first.steps[0].started = Some(first.started);
+    let mut last = build("linux", 1, 0, &[1], true);
+    last.started = chrono::DateTime::<chrono::Utc>::MAX_UTC;
+    last.finished = Some(chrono::DateTime::<chrono::Utc>::MAX_UTC);
+    last.steps[0].started = last.finished;
+    last.steps[0].finished = last.finished;
+    let builds = vec![last, first];
+    let columns = [WaterfallColumn { builder: &linux, builds: &builds, complete: true, events: &[] }];
+    let w = waterfall(&[], &columns, &options(0));
+    assert!(boxes(&w, 2).iter().any(|(_, item, _)| matches!(item, Item::BuildStart(b) if b.number == 1)));
+}
