@@ -29,6 +29,8 @@ pub struct Hub {
     writer: tokio::sync::Mutex<()>,
     /// Submissions waiting for the next round.
     queue: Mutex<Vec<Submission>>,
+    /// The hub itself, for the writer tasks it spawns.
+    me: Weak<Hub>,
     /// Read by pages without waiting for a writer's commit; never held across an await.
     live: Mutex<Live>,
     /// Builders whose window the filler task must load from the store.
@@ -88,7 +90,8 @@ impl Hub {
         let state = StatusState::from_snapshot(snapshot, window);
         let live = Mutex::new(Live { state, seq: meta.last_seq });
         let (fills, queue) = mpsc::unbounded_channel();
-        let hub = Arc::new(Self {
+        let hub = Arc::new_cyclic(|me| Self {
+            me: me.clone(),
             store,
             logs,
             bus,
@@ -134,16 +137,22 @@ impl Hub {
     /// the store sees one transaction per round, not one per request. Each submission is still
     /// all or nothing, and is answered with its own outcome.
     async fn submit(&self, work: Work) -> Result<Done, SinkError> {
-        let (reply, mut answer) = oneshot::channel();
+        let (reply, answer) = oneshot::channel();
         self.queue().push(Submission { work, reply });
-        let writer = self.writer.lock().await;
-        // A previous round may have taken ours already: it answered before letting go.
-        if let Ok(done) = answer.try_recv() {
-            return done;
-        }
-        let round = std::mem::take(&mut *self.queue());
-        self.write_round(round).await;
-        drop(writer);
+        // The round is written by a task of its own, so that a caller that goes away (a
+        // client hanging up on a hook) cannot stop a round halfway, between the state and
+        // the store, nor leave the other submissions of the round unanswered.
+        let Some(hub) = self.me.upgrade() else {
+            return Err(SinkError::Storage("the hub is shutting down".to_owned()));
+        };
+        tokio::spawn(async move {
+            let _writer = hub.writer.lock().await;
+            // An earlier task may have written ours already, with its round.
+            let round = std::mem::take(&mut *hub.queue());
+            if !round.is_empty() {
+                hub.write_round(round).await;
+            }
+        });
         answer.await.unwrap_or_else(|_| Err(SinkError::Storage("the writer stopped".to_owned())))
     }
 
