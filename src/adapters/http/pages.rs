@@ -196,7 +196,7 @@ pub(super) async fn chosen_builders(
     Ok(all.into_iter().filter(|b| tags.is_empty() || b.matches_any_tag(&tags)).collect())
 }
 
-async fn running_builds(
+pub(super) async fn running_builds(
     ctx: &WebContext,
     builders: Vec<String>,
     worker: Option<String>,

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Duration};
 use maud::Markup;
 
-use super::pages::chosen_builders;
+use super::pages::{chosen_builders, running_builds};
 use super::{WebContext, WebError};
 use crate::domain::model::{Build, Builder, BuilderState, Change, Timestamp, Worker};
 use crate::domain::views::console::{ConsoleBuilder, ConsoleFilter, ConsoleInput, console};
@@ -51,8 +51,7 @@ async fn state_of(
     builder: &Builder,
     workers: &[Worker],
 ) -> Result<(BuilderState, Vec<Build>), WebError> {
-    let query = BuildQuery { finished: Some(false), ..BuildQuery::of_builder(&builder.name, 10_000) };
-    let running = ctx.reader.builds(&query).await?;
+    let running = running_builds(ctx, vec![builder.name.clone()], None).await?;
     let connected = |w: &str| workers.iter().any(|x| x.name == w && x.connected);
     Ok((BuilderState::of(builder, connected, !running.is_empty()), running))
 }
@@ -141,7 +140,8 @@ pub async fn waterfall_page(ctx: &WebContext, page: &Page<'_>, args: &Args) -> R
             && (committers.is_empty() || committers.contains(&c.who))
     });
     let mut stale: Vec<usize> = (0..heads.len()).collect();
-    for _ in 0..WATERFALL_ROUNDS {
+    let mut round = 1;
+    let layout = loop {
         for &i in &stale {
             let name = &heads[i].0.name;
             let query = BuildQuery {
@@ -155,17 +155,16 @@ pub async fn waterfall_page(ctx: &WebContext, page: &Page<'_>, args: &Args) -> R
             let builds = read.into_iter().filter(|b| keep(b, &heads[i].0)).collect();
             columns_builds[i] = (builds, complete);
         }
-        let columns = columns(&heads, &columns_builds, &events);
-        stale = waterfall(&changes, &columns, &opts).needs_more;
-        if stale.is_empty() {
-            break;
+        let layout = waterfall(&changes, &columns(&heads, &columns_builds, &events), &opts);
+        if layout.needs_more.is_empty() || round == WATERFALL_ROUNDS {
+            break layout;
         }
+        stale = layout.needs_more;
         for &i in &stale {
             reads[i] = reads[i].saturating_mul(4);
         }
-    }
-    let columns = columns(&heads, &columns_builds, &events);
-    let layout = waterfall(&changes, &columns, &opts);
+        round += 1;
+    };
     let empty_because = heads.is_empty().then(|| {
         if all_builders.is_empty() {
             "No builders are configured.".to_owned()
