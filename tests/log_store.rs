@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use buildstatus::adapters::logs::{DiskLogStore, MemoryLogStore};
 use buildstatus::domain::event::Channel;
-use buildstatus::ports::{LogError, LogSize, LogStore};
+use buildstatus::ports::{LogError, LogSize, LogStore, LogWrite};
+use bytes::Bytes;
 use futures_util::StreamExt;
 
 async fn stores() -> Vec<(Arc<dyn LogStore>, Option<tempfile::TempDir>)> {
@@ -110,4 +111,92 @@ async fn a_large_log_streams_in_bounded_pieces() {
     }
     assert_eq!(total, 8 << 20);
     assert!(largest <= 256 * 1024, "pieces are bounded, got {largest}");
+}
+
+fn whole(log: u64, chunks: &[(Channel, &str)]) -> LogWrite {
+    let chunks = chunks.iter().map(|(c, t)| (*c, Bytes::copy_from_slice(t.as_bytes()))).collect();
+    LogWrite { log, chunks, finish: true }
+}
+
+#[tokio::test]
+async fn logs_written_whole_in_one_write_read_back_like_appended_ones() {
+    for (store, _dir) in stores().await {
+        // 1998 and 2001 fall in two buckets; 7 is left open and appended to later.
+        let open = LogWrite { log: 7, chunks: vec![(Channel::Stdout, Bytes::from_static(b"a\n"))], finish: false };
+        store
+            .write(vec![
+                whole(1998, &[(Channel::Header, "make\n"), (Channel::Stdout, "ok\n"), (Channel::Stdout, "done\n")]),
+                open,
+                whole(2001, &[(Channel::Stderr, "oops\n")]),
+                whole(1999, &[]),
+            ])
+            .await
+            .expect("write");
+        store.append(7, Channel::Stdout, b"b\n").await.expect("append");
+        store.finish(7).await.expect("finish");
+        assert_eq!(
+            collect(store.as_ref(), 1998, 0).await,
+            [(Channel::Header, "make\n".into()), (Channel::Stdout, "ok\ndone\n".into())]
+        );
+        assert_eq!(collect(store.as_ref(), 1998, 6).await, [(Channel::Stdout, "k\ndone\n".into())]);
+        assert_eq!(store.size(1998).await.expect("size"), LogSize { total: 13, header: 5 });
+        assert_eq!(collect(store.as_ref(), 2001, 0).await, [(Channel::Stderr, "oops\n".into())]);
+        assert_eq!(collect(store.as_ref(), 7, 0).await, [(Channel::Stdout, "a\nb\n".into())]);
+        assert!(collect(store.as_ref(), 1999, 0).await.is_empty(), "a log finished empty has no content");
+        assert!(collect(store.as_ref(), 2000, 0).await.is_empty(), "a log between packed ones was never written");
+        let range = store.read(1998, 6, 4).await.expect("read");
+        assert_eq!(range.iter().map(|p| &p.data[..]).collect::<Vec<_>>(), [b"k\ndo"]);
+    }
+}
+
+#[tokio::test]
+async fn a_follower_of_a_log_not_yet_written_sees_it_when_it_comes_whole() {
+    for (store, _dir) in stores().await {
+        let mut stream = store.stream(42, 0, true);
+        let writer = store.clone();
+        let task = tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            writer.write(vec![whole(42, &[(Channel::Stdout, "all at once\n")])]).await.expect("write");
+        });
+        let piece = tokio::time::timeout(Duration::from_secs(5), stream.next()).await.expect("in time");
+        assert_eq!(&piece.expect("a piece").expect("readable").data[..], b"all at once\n");
+        let end = tokio::time::timeout(Duration::from_secs(5), stream.next()).await.expect("ends in time");
+        assert!(end.is_none(), "the stream ends with the log");
+        task.await.expect("writer");
+    }
+}
+
+#[tokio::test]
+async fn a_thousand_logs_written_whole_share_one_pack_and_survive_a_restart() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = DiskLogStore::open(dir.path()).await.expect("store");
+    let text = |log: u64| format!("log {log}\n");
+    let writes: Vec<LogWrite> = (1000..2000).map(|log| whole(log, &[(Channel::Stdout, &text(log))])).collect();
+    store.write(writes).await.expect("write");
+    drop(store);
+    let files = std::fs::read_dir(dir.path().join("1")).expect("the bucket").count();
+    assert!(files <= 2, "the bucket holds a pack and its index, not a file per log ({files} entries)");
+    let store = DiskLogStore::open(dir.path()).await.expect("store again");
+    for log in [1000, 1001, 1500, 1999] {
+        assert_eq!(collect(&store, log, 0).await, [(Channel::Stdout, text(log))]);
+        assert_eq!(store.size(log).await.expect("size").total, text(log).len() as u64);
+    }
+}
+
+#[tokio::test]
+async fn a_damaged_pack_is_reported_for_the_log_that_is_cut() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = DiskLogStore::open(dir.path()).await.expect("store");
+    store
+        .write(vec![whole(1, &[(Channel::Stdout, "first\n")]), whole(2, &[(Channel::Stdout, "second\n")])])
+        .await
+        .expect("write");
+    let pack = dir.path().join("0").join("pack");
+    let mut bytes = std::fs::read(&pack).expect("the pack");
+    bytes.truncate(bytes.len() - 3);
+    std::fs::write(&pack, &bytes).expect("write");
+    assert_eq!(collect(&store, 1, 0).await, [(Channel::Stdout, "first\n".into())]);
+    let mut stream = store.stream(2, 0, false);
+    assert_eq!(&stream.next().await.expect("a piece").expect("readable").data[..], b"seco");
+    assert!(matches!(stream.next().await, Some(Err(LogError::Corrupt(2, _)))));
 }

@@ -54,12 +54,33 @@ pub struct LogPiece {
 
 pub type LogStream = Pin<Box<dyn Stream<Item = Result<LogPiece, LogError>> + Send>>;
 
+/// What one [`LogStore::write`] adds to one log: chunks, in order, and whether the log ends
+/// with them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LogWrite {
+    pub log: u64,
+    pub chunks: Vec<(Channel, Bytes)>,
+    /// No more chunks will come; streams following the log end.
+    pub finish: bool,
+}
+
 #[async_trait]
 pub trait LogStore: Send + Sync {
-    async fn append(&self, log: u64, channel: Channel, data: &[u8]) -> Result<(), LogError>;
+    /// Appends to several logs at once: the hub writes a round's log content in one call, so
+    /// that a history written in bulk costs one trip to the disk per round, not one per chunk.
+    /// Each log's chunks are appended in order. On an error, some of the writes may be done.
+    async fn write(&self, writes: Vec<LogWrite>) -> Result<(), LogError>;
+
+    /// Appends one chunk.
+    async fn append(&self, log: u64, channel: Channel, data: &[u8]) -> Result<(), LogError> {
+        let chunks = vec![(channel, Bytes::copy_from_slice(data))];
+        self.write(vec![LogWrite { log, chunks, finish: false }]).await
+    }
 
     /// No more chunks will come; streams following the log end.
-    async fn finish(&self, log: u64) -> Result<(), LogError>;
+    async fn finish(&self, log: u64) -> Result<(), LogError> {
+        self.write(vec![LogWrite { log, finish: true, ..LogWrite::default() }]).await
+    }
 
     /// Content bytes written so far (zero for a log never written).
     async fn size(&self, log: u64) -> Result<LogSize, LogError>;

@@ -18,7 +18,7 @@ pub use bus::{BusError, EventBus, EventFeed, EventStream};
 pub use changes::{ChangeError, ChangeSink, NoPollers, PollTrigger};
 pub use clock::{Clock, ManualClock};
 pub use ingest::{IngestSink, Receipt};
-pub use logs::{LogError, LogPiece, LogSize, LogStore, LogStream};
+pub use logs::{LogError, LogPiece, LogSize, LogStore, LogStream, LogWrite};
 pub use mail::{MailError, MailTransport};
 pub use master::{ControlError, ForceRequest, MasterControl, NoMaster};
 pub use outbox::{Outbox, OutboxError, TargetCounts};

@@ -1,4 +1,5 @@
-//! Logs as files: `DIR/<id / 1000>/<id>.log`, one append per chunk.
+//! Logs as files: `DIR/<id / 1000>/<id>.log`, one append per chunk, for logs written over
+//! time; a log written whole in one write goes into its bucket's pack (`pack.rs`) instead.
 
 use std::collections::HashMap;
 use std::io::SeekFrom;
@@ -11,10 +12,11 @@ use futures_util::stream;
 use tokio::fs::{self, File};
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
-use super::records::{Cursor, HEADER_LEN, MAX_PIECE, encode_header};
+use super::pack::{self, PackWriter, Region};
+use super::records::{Cursor, HEADER_LEN, MAX_PIECE, encode_records};
 use super::{Growth, take_range};
 use crate::domain::event::Channel;
-use crate::ports::{LogError, LogPiece, LogSize, LogStore, LogStream};
+use crate::ports::{LogError, LogPiece, LogSize, LogStore, LogStream, LogWrite};
 
 /// Bytes read from disk per read call.
 const READ_BLOCK: usize = 256 * 1024;
@@ -24,6 +26,7 @@ pub struct DiskLogStore {
     dir: PathBuf,
     /// Open files and waiting readers of the logs written since start.
     open: Mutex<HashMap<u64, Arc<OpenLog>>>,
+    packs: Arc<Mutex<PackWriter>>,
 }
 
 #[derive(Debug, Default)]
@@ -37,16 +40,17 @@ fn io(e: std::io::Error) -> LogError {
     LogError::Io(e.to_string())
 }
 
+fn file_path(dir: &Path, log: u64) -> PathBuf {
+    pack::bucket_dir(dir, log).join(format!("{log}.log"))
+}
+
 impl DiskLogStore {
     /// Uses (and creates) `dir`.
     pub async fn open(dir: impl Into<PathBuf>) -> Result<Self, LogError> {
         let dir = dir.into();
         fs::create_dir_all(&dir).await.map_err(io)?;
-        Ok(Self { dir, open: Mutex::new(HashMap::new()) })
-    }
-
-    fn path(&self, log: u64) -> PathBuf {
-        self.dir.join((log / 1000).to_string()).join(format!("{log}.log"))
+        let packs = Arc::new(Mutex::new(PackWriter::new(dir.clone())));
+        Ok(Self { dir, open: Mutex::new(HashMap::new()), packs })
     }
 
     fn entry(&self, log: u64) -> Arc<OpenLog> {
@@ -54,24 +58,50 @@ impl DiskLogStore {
         open.entry(log).or_default().clone()
     }
 
-    /// Appends one record, opening the file on first use. Runs on a blocking thread, so
-    /// that an append is one hop off the async runtime, not one per file operation.
-    fn append_blocking(entry: &OpenLog, path: &Path, channel: Channel, data: &[u8]) -> std::io::Result<()> {
+    fn existing(&self, log: u64) -> Option<Arc<OpenLog>> {
+        self.open.lock().unwrap_or_else(|e| e.into_inner()).get(&log).cloned()
+    }
+
+    /// Writes one log's part of a [`LogStore::write`]; runs on a blocking thread, which does a
+    /// whole round's writes in one hop off the async runtime.
+    fn write_blocking(
+        dir: &Path,
+        packs: &Mutex<PackWriter>,
+        write: &LogWrite,
+        entry: Option<&OpenLog>,
+    ) -> std::io::Result<()> {
         use std::io::Write;
-        let mut file = entry.file.lock().unwrap_or_else(|e| e.into_inner());
-        if file.is_none() {
+        let mut records = Vec::with_capacity(write.chunks.iter().map(|(_, d)| d.len() + HEADER_LEN).sum());
+        for (channel, data) in &write.chunks {
+            encode_records(&mut records, *channel, data);
+        }
+        let path = file_path(dir, write.log);
+        let mut file = entry.map(|e| e.file.lock().unwrap_or_else(|e| e.into_inner()));
+        let has_file = file.as_ref().is_some_and(|f| f.is_some()) || path.exists();
+        if write.finish && !has_file {
+            if !records.is_empty() {
+                packs.lock().unwrap_or_else(|e| e.into_inner()).put(write.log, &records)?;
+            }
+            return Ok(());
+        }
+        let mut opened = None;
+        let target = match file.as_deref_mut() {
+            Some(slot) => slot,
+            None => &mut opened,
+        };
+        if target.is_none() && !records.is_empty() {
             if let Some(parent) = path.parent() {
                 std::fs::create_dir_all(parent)?;
             }
-            *file = Some(std::fs::OpenOptions::new().create(true).append(true).open(path)?);
+            *target = Some(std::fs::OpenOptions::new().create(true).append(true).open(&path)?);
         }
-        let Some(f) = file.as_mut() else { return Err(std::io::Error::other("log file not open")) };
-        // Records longer than u32 are split; readers merge them again.
-        for part in data.chunks(u32::MAX as usize) {
-            let mut record = Vec::with_capacity(HEADER_LEN + part.len());
-            record.extend_from_slice(&encode_header(channel, part.len() as u32));
-            record.extend_from_slice(part);
-            f.write_all(&record)?;
+        if let Some(f) = target.as_mut() {
+            f.write_all(&records)?;
+        }
+        if write.finish {
+            // Closed; like the database (WAL, synchronous=NORMAL), a log survives a crash of
+            // the process but is not synced at every finish: that would cost a flush per step.
+            target.take();
         }
         Ok(())
     }
@@ -79,42 +109,53 @@ impl DiskLogStore {
 
 #[async_trait]
 impl LogStore for DiskLogStore {
-    async fn append(&self, log: u64, channel: Channel, data: &[u8]) -> Result<(), LogError> {
-        let entry = self.entry(log);
-        let (path, data, writer) = (self.path(log), data.to_vec(), entry.clone());
-        tokio::task::spawn_blocking(move || Self::append_blocking(&writer, &path, channel, &data))
-            .await
-            .map_err(|e| LogError::Io(e.to_string()))?
-            .map_err(io)?;
-        entry.growth.grew();
-        Ok(())
-    }
-
-    async fn finish(&self, log: u64) -> Result<(), LogError> {
-        let entry = self.open.lock().unwrap_or_else(|e| e.into_inner()).remove(&log);
-        // Like the database (WAL, synchronous=NORMAL), a log survives a crash of the process
-        // but is not synced to disk at every finish: that would cost a disk flush per step.
-        if let Some(entry) = entry {
-            entry.file.lock().unwrap_or_else(|e| e.into_inner()).take();
-            entry.growth.finish();
+    async fn write(&self, writes: Vec<LogWrite>) -> Result<(), LogError> {
+        if writes.is_empty() {
+            return Ok(());
         }
-        Ok(())
+        // A log that stays open gets an entry (its file, its readers); one that ends now needs
+        // one only if readers wait on it.
+        let jobs: Vec<(LogWrite, Option<Arc<OpenLog>>)> = writes
+            .into_iter()
+            .map(|w| {
+                let entry = if w.finish { self.existing(w.log) } else { Some(self.entry(w.log)) };
+                (w, entry)
+            })
+            .collect();
+        let (dir, packs) = (self.dir.clone(), self.packs.clone());
+        let (jobs, written) = tokio::task::spawn_blocking(move || {
+            let written = jobs.iter().try_for_each(|(w, e)| Self::write_blocking(&dir, &packs, w, e.as_deref()));
+            (jobs, written)
+        })
+        .await
+        .map_err(|e| LogError::Io(e.to_string()))?;
+        for (write, entry) in jobs {
+            if write.finish {
+                self.open.lock().unwrap_or_else(|e| e.into_inner()).remove(&write.log);
+            }
+            match entry {
+                Some(e) if write.finish => e.growth.finish(),
+                Some(e) => e.growth.grew(),
+                None => {}
+            }
+        }
+        written.map_err(io)
     }
 
     async fn size(&self, log: u64) -> Result<LogSize, LogError> {
-        let mut file = match File::open(self.path(log)).await {
-            Ok(f) => f,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(LogSize::default()),
-            Err(e) => return Err(io(e)),
+        let Some((mut file, region)) = open_log(&self.dir, log).await? else { return Ok(LogSize::default()) };
+        let region = match region {
+            Some(r) => r,
+            None => Region { offset: 0, len: file.metadata().await.map_err(io)?.len() },
         };
-        let length = file.metadata().await.map_err(io)?.len();
-        let (mut at, mut size) = (0u64, LogSize::default());
+        let (mut at, end) = (region.offset, region.offset + region.len);
+        let mut size = LogSize::default();
         let mut header = [0u8; HEADER_LEN];
-        while at + HEADER_LEN as u64 <= length {
+        while at + HEADER_LEN as u64 <= end {
             file.seek(SeekFrom::Start(at)).await.map_err(io)?;
             file.read_exact(&mut header).await.map_err(io)?;
             let len = u64::from(u32::from_le_bytes([header[1], header[2], header[3], header[4]]));
-            let available = (length - at - HEADER_LEN as u64).min(len);
+            let available = (end - at - HEADER_LEN as u64).min(len);
             size.total += available;
             if header[0] == Channel::Header.code() {
                 size.header += available;
@@ -132,8 +173,9 @@ impl LogStore for DiskLogStore {
         let growth = follow.then(|| self.entry(log).growth.clone());
         let reader = Reader {
             log,
-            path: self.path(log),
+            dir: self.dir.clone(),
             file: None,
+            left: None,
             buf: BytesMut::new(),
             cursor: Cursor::new(from),
             growth,
@@ -146,11 +188,28 @@ impl LogStore for DiskLogStore {
     }
 }
 
-/// One streaming read of a log file.
+/// A log's own file (`None` region: it may still grow), or its pack placed at the start of
+/// its region; `None` for a log never written.
+async fn open_log(dir: &Path, log: u64) -> Result<Option<(File, Option<Region>)>, LogError> {
+    match File::open(file_path(dir, log)).await {
+        Ok(f) => return Ok(Some((f, None))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(io(e)),
+    }
+    let Some(region) = pack::find(dir, log).await.map_err(io)? else { return Ok(None) };
+    let mut f = File::open(pack::pack_path(dir, log)).await.map_err(io)?;
+    f.seek(SeekFrom::Start(region.offset)).await.map_err(io)?;
+    Ok(Some((f, Some(region))))
+}
+
+/// One streaming read of a log.
 struct Reader {
     log: u64,
-    path: PathBuf,
+    dir: PathBuf,
+    /// The log's file, or its pack placed at the log's records.
     file: Option<File>,
+    /// In a pack: the log's bytes not read yet (a file of its own is read to its end).
+    left: Option<u64>,
     buf: BytesMut,
     cursor: Cursor,
     /// Set when following a log that may still grow.
@@ -193,17 +252,22 @@ impl Reader {
         }
     }
 
-    /// Reads the next block; 0 at the end of the file (or when it does not exist yet).
+    /// Reads the next block; 0 at the end of the log (or when it does not exist yet).
     async fn fill(&mut self) -> Result<usize, LogError> {
         if self.file.is_none() {
-            match File::open(&self.path).await {
-                Ok(f) => self.file = Some(f),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
-                Err(e) => return Err(io(e)),
-            }
+            let Some((file, region)) = open_log(&self.dir, self.log).await? else { return Ok(0) };
+            self.file = Some(file);
+            self.left = region.map(|r| r.len);
         }
         let Some(file) = self.file.as_mut() else { return Ok(0) };
         self.buf.reserve(READ_BLOCK.max(MAX_PIECE));
-        file.read_buf(&mut self.buf).await.map_err(io)
+        match &mut self.left {
+            None => file.read_buf(&mut self.buf).await.map_err(io),
+            Some(left) => {
+                let n = file.take(*left).read_buf(&mut self.buf).await.map_err(io)?;
+                *left -= n as u64;
+                Ok(n)
+            }
+        }
     }
 }

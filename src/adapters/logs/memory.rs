@@ -7,10 +7,10 @@ use async_trait::async_trait;
 use bytes::BytesMut;
 use futures_util::stream;
 
-use super::records::{Cursor, encode_header};
+use super::records::{Cursor, encode_records};
 use super::{Growth, take_range};
 use crate::domain::event::Channel;
-use crate::ports::{LogError, LogPiece, LogSize, LogStore, LogStream};
+use crate::ports::{LogError, LogPiece, LogSize, LogStore, LogStream, LogWrite};
 
 #[derive(Debug, Default)]
 pub struct MemoryLogStore {
@@ -42,21 +42,21 @@ impl MemLog {
 
 #[async_trait]
 impl LogStore for MemoryLogStore {
-    async fn append(&self, log: u64, channel: Channel, data: &[u8]) -> Result<(), LogError> {
-        let entry = self.log(log);
-        {
-            let mut records = entry.records.lock().unwrap_or_else(|e| e.into_inner());
-            for part in data.chunks(u32::MAX as usize) {
-                records.extend_from_slice(&encode_header(channel, part.len() as u32));
-                records.extend_from_slice(part);
+    async fn write(&self, writes: Vec<LogWrite>) -> Result<(), LogError> {
+        for write in writes {
+            let entry = self.log(write.log);
+            {
+                let mut records = entry.records.lock().unwrap_or_else(|e| e.into_inner());
+                for (channel, data) in &write.chunks {
+                    encode_records(&mut records, *channel, data);
+                }
+            }
+            if write.finish {
+                entry.growth.finish();
+            } else {
+                entry.growth.grew();
             }
         }
-        entry.growth.grew();
-        Ok(())
-    }
-
-    async fn finish(&self, log: u64) -> Result<(), LogError> {
-        self.log(log).growth.finish();
         Ok(())
     }
 

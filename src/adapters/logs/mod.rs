@@ -1,5 +1,6 @@
-//! Log stores: [`DiskLogStore`] keeps each log as an append-only file; [`MemoryLogStore`] keeps
-//! them in memory for tests and short-lived demos. Both stream a growing log to its readers.
+//! Log stores: [`DiskLogStore`] keeps each log as an append-only file, or, when it is written
+//! whole at once, in a pack shared by a thousand logs; [`MemoryLogStore`] keeps them in memory
+//! for tests and short-lived demos. Both stream a growing log to its readers.
 //!
 //! The on-disk format is a sequence of records `[channel: u8][length: u32 LE][bytes]`, so a
 //! log is written with one append per chunk and read front to back with a bounded buffer.
@@ -7,6 +8,7 @@
 
 mod disk;
 mod memory;
+mod pack;
 mod records;
 
 pub use disk::DiskLogStore;

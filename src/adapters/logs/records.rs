@@ -15,6 +15,15 @@ pub fn encode_header(channel: Channel, len: u32) -> [u8; HEADER_LEN] {
     [channel.code(), l[0], l[1], l[2], l[3]]
 }
 
+/// Appends `data` to `out` as records of `channel` (more than one when it is longer than a
+/// record can say; readers merge them again).
+pub fn encode_records(out: &mut Vec<u8>, channel: Channel, data: &[u8]) {
+    for part in data.chunks(u32::MAX as usize) {
+        out.extend_from_slice(&encode_header(channel, part.len() as u32));
+        out.extend_from_slice(part);
+    }
+}
+
 /// Where a reader is within the record stream.
 #[derive(Debug)]
 pub struct Cursor {
