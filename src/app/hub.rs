@@ -6,7 +6,7 @@
 //! It is also the pages' reader: the state it keeps (running builds, a window of recent
 //! history) answers most queries from memory; the rest go to the store.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use async_trait::async_trait;
@@ -18,7 +18,7 @@ use crate::domain::model::{Build, BuildRequest, Builder, Change, User, Worker};
 use crate::domain::state::{Applied, StatusState, compact};
 use crate::ports::{
     BuildOrder, BuildQuery, ChangeError, ChangeQuery, ChangeSink, Commit, EventBus, EventFeed, EventStream, IngestSink,
-    LogStore, Receipt, SinkError, StatusReader, StatusSink, StatusStore, StoreError,
+    LogStore, LogWrite, Receipt, SinkError, StatusReader, StatusSink, StatusStore, StoreError,
 };
 
 pub struct Hub {
@@ -48,6 +48,8 @@ enum Work {
     Changes(Vec<NewChange>),
     /// Events with their senders' ids: those whose id was applied before are left out.
     Ingest(Vec<(Option<String>, StatusEvent)>),
+    /// Events of the past: stored, but not journaled or published.
+    History(Vec<StatusEvent>),
 }
 
 /// A submission's outcome: its last sequence number, and the numbers of its new changes.
@@ -67,7 +69,9 @@ struct Submission {
 
 /// A submission of a round whose events applied, waiting for the round's commit.
 struct Accepted {
+    /// Numbered, unless `history` (whose events are not journaled: they carry 0).
     sequenced: Vec<SequencedEvent>,
+    history: bool,
     applied: Vec<Applied>,
     /// What the submitter is told besides the sequence number.
     done: Done,
@@ -196,8 +200,9 @@ impl Hub {
             for Submission { work, reply } in round {
                 let mut done = Done::default();
                 let mut ids = Vec::new();
+                let history = matches!(work, Work::History(_));
                 let events = match work {
-                    Work::Events(events) => events,
+                    Work::Events(events) | Work::History(events) => events,
                     Work::Changes(new) => {
                         let first = live.state.last_change() + 1;
                         done.changes = (first..).take(new.len()).collect();
@@ -229,8 +234,9 @@ impl Hub {
                 let mut applied = Vec::with_capacity(events.len());
                 let mut sequenced = Vec::with_capacity(events.len());
                 let mut rejected = None;
-                for (seq, event) in (next_seq..).zip(events) {
-                    match live.state.apply(&event) {
+                let numbers = (next_seq..).map(|seq| if history { 0 } else { seq });
+                for (seq, event) in numbers.zip(events) {
+                    match live.state.apply_deferred(&event) {
                         Ok(a) => applied.push(a),
                         Err(e) => {
                             rejected = Some(e);
@@ -246,6 +252,10 @@ impl Hub {
                     let _ = reply.send(Err(SinkError::Rejected(e)));
                     continue;
                 }
+                // The running builds the submission changed, written (and copied) once each.
+                if let Some(last) = applied.last_mut() {
+                    last.mutations.extend(live.state.take_changed_builds());
+                }
                 if accepted.is_empty() {
                     first_copy = previous;
                 }
@@ -255,16 +265,21 @@ impl Hub {
                         receipts.push((id, event.seq));
                     }
                 }
-                next_seq += sequenced.len() as u64;
-                accepted.push(Accepted { sequenced, applied, done, reply });
+                if history {
+                    done.seq = next_seq - 1;
+                } else {
+                    next_seq += sequenced.len() as u64;
+                }
+                accepted.push(Accepted { sequenced, history, applied, done, reply });
             }
+            // Taken, not copied: what remains of `applied` (logs, windows) is used after the commit.
             let mutations = compact(
                 accepted
-                    .iter()
-                    .flat_map(|a| a.applied.iter().flat_map(|x: &Applied| x.mutations.iter().cloned()))
+                    .iter_mut()
+                    .flat_map(|a| a.applied.iter_mut().flat_map(|x: &mut Applied| std::mem::take(&mut x.mutations)))
                     .collect(),
             );
-            let events = accepted.iter().flat_map(|a| a.sequenced.iter().cloned()).collect();
+            let events = accepted.iter().filter(|a| !a.history).flat_map(|a| a.sequenced.iter().cloned()).collect();
             (Commit { events, mutations, next_log_id: live.state.next_log_id(), receipts }, first_copy)
         };
         if accepted.is_empty() {
@@ -282,30 +297,22 @@ impl Hub {
         if let Some(last) = commit.events.last() {
             self.live().seq = last.seq;
         }
+        let lost = self.logs.write(log_writes(&accepted)).await.err().map(|e| e.to_string());
         for a in accepted {
-            let seq = a.sequenced.last().map_or(0, |e| e.seq);
-            let mut lost = None;
-            for (event, done) in a.sequenced.iter().zip(&a.applied) {
-                if let (Some(target), StatusEvent::LogChunk { channel, text, .. }) = (&done.log, &event.event)
-                    && let Err(e) = self.logs.append(target.log_id, *channel, text.as_bytes()).await
-                {
-                    lost.get_or_insert(e);
-                }
-                if let Some(log) = done.log_finished
-                    && let Err(e) = self.logs.finish(log).await
-                {
-                    lost.get_or_insert(e);
-                }
-            }
+            let seq = if a.history { a.done.seq } else { a.sequenced.last().map_or(0, |e| e.seq) };
+            let wrote_logs = a.applied.iter().any(|x| x.log.is_some() || x.log_finished.is_some());
+            let lost = lost.clone().filter(|_| wrote_logs);
             for name in a.applied.iter().filter_map(|x| x.fill_window.clone()) {
                 let _ = self.fills.send(name);
             }
-            for event in a.sequenced {
-                self.bus.publish(event);
+            if !a.history {
+                for event in a.sequenced {
+                    self.bus.publish(event);
+                }
             }
             let _ = a.reply.send(match lost {
                 None => Ok(Done { seq, ..a.done }),
-                Some(e) => Err(SinkError::LogContent { seq, error: e.to_string() }),
+                Some(error) => Err(SinkError::LogContent { seq, error }),
             });
         }
     }
@@ -378,6 +385,10 @@ impl StatusSink for Hub {
             return Ok(self.last_seq());
         }
         self.submit(Work::Events(events)).await.map(|done| done.seq)
+    }
+
+    async fn record_history(&self, events: Vec<StatusEvent>) -> Result<(), SinkError> {
+        self.submit(Work::History(events)).await.map(|_| ())
     }
 }
 
@@ -537,6 +548,31 @@ fn follow(store: Arc<dyn StatusStore>, bus: Arc<dyn EventBus>, after: u64) -> Ev
 }
 
 /// Whether `events` are all `ChangeAdded` with numbers rising above `last_change`.
+/// The log content of a round, one write per log, chunks in order.
+fn log_writes(accepted: &[Accepted]) -> Vec<LogWrite> {
+    let mut writes: Vec<LogWrite> = Vec::new();
+    let mut at: HashMap<u64, usize> = HashMap::new();
+    let mut of = |log: u64, writes: &mut Vec<LogWrite>| -> usize {
+        *at.entry(log).or_insert_with(|| {
+            writes.push(LogWrite { log, ..LogWrite::default() });
+            writes.len() - 1
+        })
+    };
+    for a in accepted {
+        for (event, done) in a.sequenced.iter().zip(&a.applied) {
+            if let (Some(target), StatusEvent::LogChunk { channel, text, .. }) = (&done.log, &event.event) {
+                let i = of(target.log_id, &mut writes);
+                writes[i].chunks.push((*channel, bytes::Bytes::from(text.clone())));
+            }
+            if let Some(log) = done.log_finished {
+                let i = of(log, &mut writes);
+                writes[i].finish = true;
+            }
+        }
+    }
+    writes
+}
+
 fn only_new_changes(events: &[StatusEvent], mut last_change: u64) -> bool {
     events.iter().all(|e| match e {
         StatusEvent::ChangeAdded { change } if change.number > last_change => {

@@ -11,12 +11,12 @@ use std::fmt::Write as _;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::adapters::buildbot_db::{BuildRow, BuildbotDb, BuildbotError};
+use crate::adapters::buildbot_db::{BuildRow, BuildbotDb, BuildbotError, ImportedBuild};
 use crate::domain::event::StatusEvent;
 use crate::ports::{SinkError, StatusReader, StatusSink};
 
 /// Builds recorded per transaction.
-const BUILDS_PER_BATCH: usize = 50;
+const BUILDS_PER_BATCH: usize = 200;
 /// Changes recorded per transaction.
 const CHANGES_PER_BATCH: usize = 500;
 
@@ -124,7 +124,7 @@ pub async fn import(
         }
     }
     summary.builders_added = added.len();
-    sink.record_all(added).await.map_err(store)?;
+    sink.record_history(added).await.map_err(store)?;
 
     let mut fresh = Vec::new();
     for change in db.changes().await? {
@@ -147,31 +147,56 @@ pub async fn import(
         ProgressStyle::with_template("{bar:40} {pos}/{len} builds {msg} ({eta} left)")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
-    let mut newest: Option<(String, Option<u32>)> = None;
-    // Finished builds of one builder still to read, in number order.
-    let mut run: Vec<BuildRow> = Vec::new();
-    for row in &rows {
-        bar.inc(1);
-        if newest.as_ref().is_none_or(|(b, _)| *b != row.builder) {
-            read_and_record(db, sink, &mut run, &mut summary).await?;
-            bar.set_message(row.builder.clone());
-            newest = Some((row.builder.clone(), reader.newest_build_number(&row.builder).await.map_err(store)?));
+    // Reading the next batch from Buildbot overlaps with recording the last one.
+    let (batches, mut received) = tokio::sync::mpsc::channel::<Batch>(2);
+    let reading = async {
+        let mut read = Summary::default();
+        let mut newest: Option<(String, Option<u32>)> = None;
+        // Finished builds of one builder still to read, in number order.
+        let mut run: Vec<BuildRow> = Vec::new();
+        for row in &rows {
+            bar.inc(1);
+            if newest.as_ref().is_none_or(|(b, _)| *b != row.builder) {
+                send(db, &batches, &mut run, &mut read).await?;
+                bar.set_message(row.builder.clone());
+                newest = Some((row.builder.clone(), reader.newest_build_number(&row.builder).await.map_err(store)?));
+            }
+            if newest.as_ref().and_then(|(_, n)| *n).is_some_and(|n| row.number <= n) {
+                read.builds_known += 1;
+                continue;
+            }
+            if !row.finished {
+                read.builds_skipped.push(format!("{}: still running in Buildbot", label(row)));
+                continue;
+            }
+            run.push(row.clone());
+            if run.len() >= BUILDS_PER_BATCH {
+                send(db, &batches, &mut run, &mut read).await?;
+            }
         }
-        if newest.as_ref().and_then(|(_, n)| *n).is_some_and(|n| row.number <= n) {
-            summary.builds_known += 1;
-            continue;
+        send(db, &batches, &mut run, &mut read).await?;
+        drop(batches);
+        Ok::<_, ImportError>(read)
+    };
+    let recording = async {
+        let mut written = Summary::default();
+        while let Some(batch) = received.recv().await {
+            flush(db, sink, batch, &mut written).await?;
         }
-        if !row.finished {
-            summary.builds_skipped.push(format!("{}: still running in Buildbot", label(row)));
-            continue;
-        }
-        run.push(row.clone());
-        if run.len() >= BUILDS_PER_BATCH {
-            read_and_record(db, sink, &mut run, &mut summary).await?;
-        }
-    }
-    read_and_record(db, sink, &mut run, &mut summary).await?;
+        Ok::<_, ImportError>(written)
+    };
+    let (read, written) = tokio::join!(reading, recording);
+    // Recording stopped first: its error is the cause (reading then found the channel closed).
+    let written = written?;
+    let read = read?;
     bar.finish_and_clear();
+    summary.builds_known = read.builds_known;
+    summary.builds_skipped = read.builds_skipped;
+    summary.builds_skipped.extend(written.builds_skipped);
+    summary.damaged_logs = read.damaged_logs;
+    summary.builds_imported = written.builds_imported;
+    summary.steps_imported = written.steps_imported;
+    summary.logs_imported = written.logs_imported;
     summary.workers_seen = db.workers().await?;
     summary.unfinished_requests = db.unfinished_requests().await?;
     Ok(summary)
@@ -181,43 +206,51 @@ fn label(row: &BuildRow) -> String {
     format!("{} #{}", row.builder, row.number)
 }
 
-/// Reads `run` (one builder's builds, in number order) and records it in one transaction.
-async fn read_and_record(
+/// Builds read, with the rows they were read from.
+type Batch = (Vec<BuildRow>, Vec<ImportedBuild>);
+
+/// Reads `run` (one builder's builds, in number order) and hands it on to be recorded.
+async fn send(
     db: &BuildbotDb,
-    sink: &dyn StatusSink,
+    batches: &tokio::sync::mpsc::Sender<Batch>,
     run: &mut Vec<BuildRow>,
     summary: &mut Summary,
 ) -> Result<(), ImportError> {
-    let rows = std::mem::take(run);
-    let mut batch = Vec::with_capacity(rows.len());
-    for (row, build) in rows.iter().zip(db.read_builds(&rows).await?) {
-        summary.steps_imported += build.steps;
-        summary.logs_imported += build.logs;
-        summary.damaged_logs.extend(build.damaged_logs);
-        batch.push((label(row), build.events));
+    if run.is_empty() {
+        return Ok(());
     }
-    flush(sink, &mut batch, summary).await
+    let rows = std::mem::take(run);
+    let mut builds = db.read_builds(&rows).await?;
+    for build in &mut builds {
+        summary.damaged_logs.append(&mut build.damaged_logs);
+    }
+    // A closed channel means recording stopped; its error is reported.
+    let _ = batches.send((rows, builds)).await;
+    Ok(())
 }
 
 /// Records a batch of builds in one transaction; when the status refuses it, one by one, so
 /// that only the refused builds are skipped (and said why).
 async fn flush(
+    db: &BuildbotDb,
     sink: &dyn StatusSink,
-    batch: &mut Vec<(String, Vec<StatusEvent>)>,
+    (rows, builds): Batch,
     summary: &mut Summary,
 ) -> Result<(), ImportError> {
-    if batch.is_empty() {
-        return Ok(());
-    }
-    let builds = std::mem::take(batch);
-    let all: Vec<StatusEvent> = builds.iter().flat_map(|(_, events)| events.iter().cloned()).collect();
-    match sink.record_all(all).await {
-        Ok(_) => summary.builds_imported += builds.len(),
+    let mut recorded = |(steps, logs): (usize, usize)| {
+        summary.builds_imported += 1;
+        summary.steps_imported += steps;
+        summary.logs_imported += logs;
+    };
+    let counts: Vec<(usize, usize)> = builds.iter().map(|b| (b.steps, b.logs)).collect();
+    match sink.record_history(builds.into_iter().flat_map(|b| b.events).collect()).await {
+        Ok(()) => counts.into_iter().for_each(&mut recorded),
         Err(SinkError::Rejected(_)) => {
-            for (label, events) in builds {
-                match sink.record_all(events).await {
-                    Ok(_) => summary.builds_imported += 1,
-                    Err(SinkError::Rejected(e)) => summary.builds_skipped.push(format!("{label}: {e}")),
+            // Seldom: the builds are read again (the batch was moved into the hub).
+            for (row, build) in rows.iter().zip(db.read_builds(&rows).await?) {
+                match sink.record_history(build.events).await {
+                    Ok(()) => recorded((build.steps, build.logs)),
+                    Err(SinkError::Rejected(e)) => summary.builds_skipped.push(format!("{}: {e}", label(row))),
                     Err(e) => return Err(store(e)),
                 }
             }
@@ -234,7 +267,7 @@ async fn record(
     skipped: &mut Vec<String>,
 ) -> Result<usize, ImportError> {
     let n = events.len();
-    match sink.record_all(events.clone()).await {
+    match sink.record_history(events.clone()).await {
         Ok(_) => Ok(n),
         Err(SinkError::Rejected(_)) => {
             let mut done = 0;
@@ -243,7 +276,7 @@ async fn record(
                     StatusEvent::ChangeAdded { change } => change.number,
                     _ => 0,
                 };
-                match sink.record(event).await {
+                match sink.record_history(vec![event]).await {
                     Ok(_) => done += 1,
                     Err(SinkError::Rejected(e)) => skipped.push(format!("{number}: {e}")),
                     Err(e) => return Err(store(e)),

@@ -11,8 +11,9 @@ pub enum SinkError {
     Rejected(ApplyError),
     /// It could not be stored; nothing was published.
     Storage(String),
-    /// The events were stored and published (the last numbered `seq`), but log content could
-    /// not be written: those logs miss what the events carried.
+    /// The events were stored and published (the last numbered `seq`; for history, the newest
+    /// number when it was stored), but log content could not be written: those logs miss what
+    /// the events carried.
     LogContent { seq: u64, error: String },
 }
 
@@ -39,4 +40,10 @@ pub trait StatusSink: Send + Sync {
     /// Records events all or nothing, in one store transaction; returns the last sequence
     /// number (or the current one when `events` is empty).
     async fn record_all(&self, events: Vec<StatusEvent>) -> Result<u64, SinkError>;
+
+    /// Records events of the past (an imported history): applied and stored all or nothing,
+    /// like [`record_all`](Self::record_all), by the same rules, but neither journaled nor
+    /// published. Followers (live pages, notifiers) are told what happens, not what happened
+    /// long ago: importing a year of builds sends no mail.
+    async fn record_history(&self, events: Vec<StatusEvent>) -> Result<(), SinkError>;
 }

@@ -1,56 +1,95 @@
-//! Reading finished builds whole, a run of one builder's builds at a time: each table is read
-//! once for the run (by builder and number range), not once per build, so an import costs a
-//! few queries per 50 builds.
+//! Reading finished builds whole, a run of one builder's builds at a time, in two queries
+//! per run: one row per build, with its properties, source stamps (and their changes) and
+//! steps (and their logs) aggregated as JSON by the database, and the log chunks. Rows cost
+//! far more to carry out of the database than bytes, so the builds come as few rows as can be.
 
 use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Deserialize;
 
 use super::{BuildRow, BuildbotDb, BuildbotError, ImportedBuild, chunks, read, result, time};
 use crate::domain::event::{Channel, StatusEvent};
 use crate::domain::model::{Build, LogKind, LogRef, Property, SourceStamp, Step};
 
-// Every query selects the rows of the builds of one builder numbered in a range (`$1`, `$2`, `$3`).
-const HEADS: &str = "SELECT b.id, b.started_at, b.complete_at, b.state_string, b.results, w.name, s.reason \
+/// The builds of one builder numbered in a range (`$1`, `$2`, `$3`), written for SQLite;
+/// [`builds_sql`] turns it into PostgreSQL's spelling.
+const BUILDS: &str = "SELECT b.id, b.started_at, b.complete_at, b.state_string, b.results, w.name, s.reason, \
+    CAST((SELECT json_group_array(json_array(p.name, p.value, p.source)) FROM build_properties p \
+        WHERE p.buildid = b.id) AS TEXT), \
+    CAST((SELECT json_group_array(json_array(ss.id, ss.codebase, ss.repository, ss.project, ss.branch, ss.revision, \
+        json((SELECT json_group_array(json_array(c.changeid, c.author)) FROM changes c \
+            WHERE c.sourcestampid = ss.id)))) \
+        FROM buildset_sourcestamps bs JOIN sourcestamps ss ON ss.id = bs.sourcestampid \
+        WHERE bs.buildsetid = q.buildsetid) AS TEXT), \
+    CAST((SELECT json_group_array(json_array(st.id, st.number, st.name, st.started_at, st.complete_at, \
+        st.state_string, st.results, st.urls_json, st.hidden, \
+        json((SELECT json_group_array(json_array(l.id, l.name, l.type)) FROM logs l WHERE l.stepid = st.id)))) \
+        FROM steps st WHERE st.buildid = b.id) AS TEXT) \
     FROM builds b LEFT JOIN workers w ON w.id = b.workerid \
     LEFT JOIN buildrequests q ON q.id = b.buildrequestid LEFT JOIN buildsets s ON s.id = q.buildsetid \
     WHERE b.builderid = $1 AND b.number BETWEEN $2 AND $3";
-const PROPERTIES: &str = "SELECT p.buildid, p.name, p.value, p.source FROM build_properties p \
-    JOIN builds b ON b.id = p.buildid WHERE b.builderid = $1 AND b.number BETWEEN $2 AND $3";
-const SOURCESTAMPS: &str = "SELECT b.id, ss.id, ss.codebase, ss.repository, ss.project, ss.branch, ss.revision \
-    FROM builds b JOIN buildrequests q ON q.id = b.buildrequestid \
-    JOIN buildset_sourcestamps bs ON bs.buildsetid = q.buildsetid JOIN sourcestamps ss ON ss.id = bs.sourcestampid \
-    WHERE b.builderid = $1 AND b.number BETWEEN $2 AND $3 ORDER BY b.id, ss.codebase";
-const CHANGES: &str = "SELECT DISTINCT c.sourcestampid, c.changeid, c.author FROM builds b \
-    JOIN buildrequests q ON q.id = b.buildrequestid JOIN buildset_sourcestamps bs ON bs.buildsetid = q.buildsetid \
-    JOIN changes c ON c.sourcestampid = bs.sourcestampid \
-    WHERE b.builderid = $1 AND b.number BETWEEN $2 AND $3 ORDER BY c.changeid";
-const STEPS: &str = "SELECT s.buildid, s.id, s.number, s.name, s.started_at, s.complete_at, s.state_string, \
-    s.results, s.urls_json, s.hidden FROM steps s JOIN builds b ON b.id = s.buildid \
-    WHERE b.builderid = $1 AND b.number BETWEEN $2 AND $3 ORDER BY s.buildid, s.number";
-const LOGS: &str = "SELECT l.stepid, l.id, l.name, l.type FROM logs l JOIN steps s ON s.id = l.stepid \
-    JOIN builds b ON b.id = s.buildid WHERE b.builderid = $1 AND b.number BETWEEN $2 AND $3 ORDER BY l.id";
 const CHUNKS: &str = "SELECT c.logid, c.first_line, c.last_line, c.content, c.compressed FROM logchunks c \
     JOIN logs l ON l.id = c.logid JOIN steps s ON s.id = l.stepid JOIN builds b ON b.id = s.buildid \
     WHERE b.builderid = $1 AND b.number BETWEEN $2 AND $3 ORDER BY c.logid, c.first_line";
 
-type Head = (i64, i64, Option<i64>, String, Option<i64>, Option<String>, Option<String>);
-type StampRow = (i64, i64, String, String, String, Option<String>, Option<String>);
-type StepRow = (i64, i64, i64, String, Option<i64>, Option<i64>, String, Option<i64>, String, i64);
-type ChunkRow = (i64, i64, i64, Option<Vec<u8>>, i64);
-
-fn group<K: Ord, V>(rows: impl IntoIterator<Item = (K, V)>) -> BTreeMap<K, Vec<V>> {
-    let mut map: BTreeMap<K, Vec<V>> = BTreeMap::new();
-    for (k, v) in rows {
-        map.entry(k).or_default().push(v);
+/// The query reading builds, for PostgreSQL or SQLite: PostgreSQL has other names for the
+/// same JSON functions, and nests a JSON value as it is.
+pub fn builds_sql(postgres: bool) -> String {
+    if !postgres {
+        return BUILDS.to_owned();
     }
-    map
+    BUILDS.replace("json_group_array(", "json_agg(").replace("json_array(", "json_build_array(").replace("json((", "((")
+}
+
+type Head = (
+    i64,
+    i64,
+    Option<i64>,
+    String,
+    Option<i64>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+type ChunkRow = (i64, i64, i64, Option<Vec<u8>>, i64);
+/// A log chunk: its first and last line, its content, its compression code.
+type Chunk = (i64, i64, Option<Vec<u8>>, i64);
+
+/// A JSON array aggregated by the database; PostgreSQL's is null when there are no rows.
+#[derive(Deserialize)]
+#[serde(transparent)]
+struct Rows<T>(Option<Vec<T>>);
+
+impl<T> Rows<T> {
+    fn into_vec(self) -> Vec<T> {
+        self.0.unwrap_or_default()
+    }
+}
+
+type StampJson = (i64, String, String, String, Option<String>, Option<String>, Rows<(i64, String)>);
+type StepJson =
+    (i64, i64, String, Option<i64>, Option<i64>, String, Option<i64>, String, i64, Rows<(i64, String, String)>);
+
+fn rows_of<T: for<'de> Deserialize<'de>>(json: Option<&str>, what: &str) -> Result<Vec<T>, BuildbotError> {
+    let Some(json) = json else { return Ok(Vec::new()) };
+    serde_json::from_str::<Rows<T>>(json).map(Rows::into_vec).map_err(|e| BuildbotError::Read(format!("{what}: {e}")))
 }
 
 impl BuildbotDb {
-    async fn rows<T>(&self, sql: &'static str, range: (i64, i64, i64)) -> Result<Vec<T>, BuildbotError>
+    async fn rows<T>(&self, sql: &str, range: (i64, i64, i64)) -> Result<Vec<T>, BuildbotError>
     where
         T: for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> + Send + Unpin,
     {
-        sqlx::query_as(sql).bind(range.0).bind(range.1).bind(range.2).fetch_all(&self.pool).await.map_err(read)
+        // Our own constant text (in the database's spelling); the values are bound.
+        sqlx::query_as(sqlx::AssertSqlSafe(sql.to_owned()))
+            .bind(range.0)
+            .bind(range.1)
+            .bind(range.2)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(read)
     }
 
     /// Finished builds of one builder (`rows`, in number order), each whole, as the events
@@ -58,66 +97,63 @@ impl BuildbotDb {
     pub async fn read_builds(&self, rows: &[BuildRow]) -> Result<Vec<ImportedBuild>, BuildbotError> {
         let (Some(first), Some(last)) = (rows.first(), rows.last()) else { return Ok(Vec::new()) };
         let range = (first.builder_id, i64::from(first.number), i64::from(last.number));
-        let heads: BTreeMap<i64, Head> = self.rows::<Head>(HEADS, range).await?.into_iter().map(|h| (h.0, h)).collect();
-        let properties = group(
-            self.rows::<(i64, String, String, String)>(PROPERTIES, range)
-                .await?
-                .into_iter()
-                .map(|(b, n, v, s)| (b, (n, super::property(&v, Some(s))))),
-        );
-        let stamps = group(self.rows::<StampRow>(SOURCESTAMPS, range).await?.into_iter().map(|r| (r.0, r)));
-        let changes =
-            group(self.rows::<(i64, i64, String)>(CHANGES, range).await?.into_iter().map(|(ss, c, a)| (ss, (c, a))));
-        let steps = group(self.rows::<StepRow>(STEPS, range).await?.into_iter().map(|r| (r.0, r)));
-        let logs = group(
-            self.rows::<(i64, i64, String, String)>(LOGS, range).await?.into_iter().map(|(s, l, n, t)| (s, (l, n, t))),
-        );
-        let chunks =
-            group(self.rows::<ChunkRow>(CHUNKS, range).await?.into_iter().map(|(l, f, t, c, z)| (l, (f, t, c, z))));
+        let mut heads: BTreeMap<i64, Head> =
+            self.rows::<Head>(&self.builds_sql, range).await?.into_iter().map(|h| (h.0, h)).collect();
+        let mut chunks: BTreeMap<i64, Vec<Chunk>> = BTreeMap::new();
+        for (log, first, last, content, code) in self.rows::<ChunkRow>(CHUNKS, range).await? {
+            chunks.entry(log).or_default().push((first, last, content, code));
+        }
 
         let mut out = Vec::with_capacity(rows.len());
         for row in rows {
             let what = format!("build {} #{}", row.builder, row.number);
-            let Some((_, started, complete, state, results, worker, reason)) = heads.get(&row.id).cloned() else {
+            let Some((_, started, complete, state, results, worker, reason, props, stamps, steps)) =
+                heads.remove(&row.id)
+            else {
                 return Err(BuildbotError::Read(format!("{what} vanished while it was read")));
             };
             let finished =
                 time(complete.ok_or_else(|| BuildbotError::Read(format!("{what} has not finished")))?, &what)?;
             let mut blamelist = BTreeSet::new();
             let mut sourcestamps = Vec::new();
-            for (_, ss, codebase, repository, project, branch, revision) in stamps.get(&row.id).into_iter().flatten() {
-                let of_stamp = changes.get(ss).map(Vec::as_slice).unwrap_or_default();
-                blamelist.extend(of_stamp.iter().map(|(_, author)| author.clone()));
+            let mut stamps: Vec<StampJson> = rows_of(stamps.as_deref(), &what)?;
+            stamps.sort_by(|a, b| a.1.cmp(&b.1));
+            for (_, codebase, repository, project, branch, revision, changes) in stamps {
+                let mut changes = changes.into_vec();
+                changes.sort();
+                blamelist.extend(changes.iter().map(|(_, author)| author.clone()));
                 sourcestamps.push(SourceStamp {
-                    codebase: codebase.clone(),
-                    repository: repository.clone(),
-                    project: project.clone(),
-                    branch: branch.clone(),
-                    revision: revision.clone(),
-                    changes: of_stamp.iter().filter_map(|(c, _)| u64::try_from(*c).ok()).collect(),
+                    codebase,
+                    repository,
+                    project,
+                    branch,
+                    revision,
+                    changes: changes.iter().filter_map(|(c, _)| u64::try_from(*c).ok()).collect(),
                     patch: None,
                 });
             }
             let mut build_steps = Vec::new();
             let mut contents = Vec::new();
             let mut damaged_logs = Vec::new();
-            for (_, step_id, number, name, s_started, s_complete, s_state, s_results, urls, hidden) in
-                steps.get(&row.id).into_iter().flatten()
-            {
+            let mut steps: Vec<StepJson> = rows_of(steps.as_deref(), &what)?;
+            steps.sort_by_key(|s| s.1);
+            for (_, number, name, s_started, s_complete, s_state, s_results, urls, hidden, logs) in steps {
                 let number =
-                    u32::try_from(*number).map_err(|_| BuildbotError::Read(format!("{what}: step {number}")))?;
+                    u32::try_from(number).map_err(|_| BuildbotError::Read(format!("{what}: step {number}")))?;
                 let mut refs = Vec::new();
-                for (log_id, log_name, kind) in logs.get(step_id).into_iter().flatten() {
+                let mut logs = logs.into_vec();
+                logs.sort();
+                for (log_id, log_name, kind) in logs {
                     let (runs, damage) =
-                        log_text(chunks.get(log_id).map(Vec::as_slice).unwrap_or_default(), kind == "s");
+                        log_text(chunks.get(&log_id).map(Vec::as_slice).unwrap_or_default(), kind == "s");
                     if let Some(why) = damage {
                         damaged_logs.push(format!("{what} step '{name}' log '{log_name}': {why}"));
                     }
                     let kind = if kind == "h" { LogKind::Html } else { LogKind::Text };
                     refs.push(LogRef { id: 0, name: log_name.clone(), kind, size: 0, finished: false });
-                    contents.push((number, log_name.clone(), runs));
+                    contents.push((number, log_name, runs));
                 }
-                let urls: Vec<serde_json::Value> = serde_json::from_str(urls).unwrap_or_default();
+                let urls: Vec<serde_json::Value> = serde_json::from_str(&urls).unwrap_or_default();
                 let urls = urls
                     .iter()
                     .filter_map(|u| Some((u.get("name")?.as_str()?.to_owned(), u.get("url")?.as_str()?.to_owned())))
@@ -125,20 +161,22 @@ impl BuildbotDb {
                 let s_finished = s_complete.map(|t| time(t, &what)).transpose()?;
                 build_steps.push(Step {
                     number,
-                    name: name.clone(),
-                    text: vec![s_state.clone()],
+                    name,
+                    text: vec![s_state],
                     text2: Vec::new(),
-                    result: s_finished.map(|_| result(*s_results)),
+                    result: s_finished.map(|_| result(s_results)),
                     started: s_started.map(|t| time(t, &what)).transpose()?,
                     finished: s_finished,
                     logs: refs,
                     urls,
-                    hidden: *hidden != 0,
+                    hidden: hidden != 0,
                     statistics: BTreeMap::new(),
                 });
             }
-            let props: BTreeMap<String, Property> =
-                properties.get(&row.id).cloned().unwrap_or_default().into_iter().collect();
+            let props: BTreeMap<String, Property> = rows_of::<(String, String, String)>(props.as_deref(), &what)?
+                .into_iter()
+                .map(|(n, v, s)| (n, super::property(&v, Some(s))))
+                .collect();
             let build = Build {
                 builder: row.builder.clone(),
                 number: row.number,
@@ -173,7 +211,7 @@ impl BuildbotDb {
 }
 
 /// A log's text in channel runs, and why part of it could not be read (if so).
-fn log_text(chunks: &[(i64, i64, Option<Vec<u8>>, i64)], stream: bool) -> (Vec<(Channel, String)>, Option<String>) {
+fn log_text(chunks: &[Chunk], stream: bool) -> (Vec<(Channel, String)>, Option<String>) {
     let mut runs: Vec<(Channel, String)> = Vec::new();
     let mut damage = None;
     for (first, last, content, code) in chunks {

@@ -8,7 +8,7 @@
 //!
 //! A finished build becomes these events: `BuildStarted` carrying the whole build (its steps,
 //! results and times, its logs still open), then each log's content and `LogFinished`, then
-//! `BuildFinished` (`builds.rs` reads 50 builds at a time). A log chunk that cannot be
+//! `BuildFinished` (`builds.rs` reads 50 builds at a time, in two queries). A log chunk that cannot be
 //! decompressed is replaced by a header line saying so, and the log is counted as damaged;
 //! the import goes on.
 
@@ -104,6 +104,8 @@ pub struct ImportedBuild {
 /// An open Buildbot database.
 pub struct BuildbotDb {
     pool: AnyPool,
+    /// The query reading builds, in the database's spelling.
+    builds_sql: String,
     /// Its schema version.
     pub schema: String,
 }
@@ -156,6 +158,15 @@ impl BuildbotDb {
         };
         let pool = AnyPoolOptions::new()
             .max_connections(2)
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    // SQLite: pages are read through a memory map, not copied into a small cache.
+                    if !postgres {
+                        sqlx::Executor::execute(conn, "PRAGMA mmap_size = 1073741824").await?;
+                    }
+                    Ok(())
+                })
+            })
             .connect(&url)
             .await
             .map_err(|e| BuildbotError::Open(format!("'{path}': {e}")))?;
@@ -183,7 +194,7 @@ impl BuildbotDb {
         if !KNOWN_SCHEMAS.iter().any(|(v, _)| *v == schema) {
             return Err(BuildbotError::UnknownSchema(schema));
         }
-        Ok(Self { pool, schema })
+        Ok(Self { pool, schema, builds_sql: builds::builds_sql(postgres) })
     }
 
     /// The builders, with their description and tags.

@@ -128,6 +128,8 @@ pub struct StatusState {
     last_change: u64,
     next_log_id: u64,
     window: usize,
+    /// Running builds changed by `apply_deferred` and not written yet.
+    changed: BTreeSet<BuildKey>,
 }
 
 /// What the state is rebuilt from at start: the store's current records, limited to the window.
@@ -171,6 +173,7 @@ impl StatusState {
             last_change: snapshot.last_change,
             next_log_id: snapshot.next_log_id.max(1),
             window,
+            changed: BTreeSet::new(),
         };
         for key in state.running.keys() {
             let newest = state.newest.entry(key.builder.clone()).or_insert(key.number);
@@ -280,6 +283,15 @@ impl StatusState {
 
     /// Applies `event`, returning what the store must write. On error nothing changed.
     pub fn apply(&mut self, event: &StatusEvent) -> Result<Applied, ApplyError> {
+        let mut applied = self.apply_deferred(event)?;
+        applied.mutations.extend(self.take_changed_builds());
+        Ok(applied)
+    }
+
+    /// Like [`apply`](Self::apply), except that the running builds it changes are written by
+    /// the next [`take_changed_builds`](Self::take_changed_builds) instead: a batch that runs
+    /// a build through many events copies and writes it once, not once per event.
+    pub fn apply_deferred(&mut self, event: &StatusEvent) -> Result<Applied, ApplyError> {
         use StatusEvent as E;
         let mut out = Applied::default();
         match event {
@@ -340,19 +352,20 @@ impl StatusState {
                         self.next_log_id += 1;
                     }
                 }
-                out.mutations.push(Mutation::PutBuild(build.clone()));
                 self.newest.insert(key.builder.clone(), key.number);
+                self.changed.insert(key.clone());
                 self.running.insert(key, build);
             }
             E::BuildFinished { builder, number, result, text, at } => {
                 let key = BuildKey { builder: builder.clone(), number: *number };
-                let mut build = self.running.remove(&key).ok_or_else(|| self.not_running(key))?;
+                let mut build = self.running.remove(&key).ok_or_else(|| self.not_running(key.clone()))?;
                 build.finished = Some(*at);
                 build.result = Some(*result);
                 build.eta = None;
                 if !text.is_empty() {
                     build.text = text.clone();
                 }
+                self.changed.remove(&key);
                 out.mutations.push(Mutation::PutBuild(build.clone()));
                 self.remember_finished(build);
             }
@@ -374,7 +387,7 @@ impl StatusState {
                         build.steps.sort_by_key(|s| s.number);
                     }
                 }
-                out.mutations.push(Mutation::PutBuild(build.clone()));
+                self.changed.insert(build.key());
             }
             E::StepFinished { builder, number, step, result, text, text2, at } => {
                 let build = running_mut(&mut self.running, &self.recent, builder, *number)?;
@@ -391,7 +404,7 @@ impl StatusState {
                 for log in &mut s.logs {
                     log.finished = true;
                 }
-                out.mutations.push(Mutation::PutBuild(build.clone()));
+                self.changed.insert(build.key());
             }
             E::LogStarted { builder, number, step, log, kind } => {
                 let id = self.next_log_id;
@@ -404,7 +417,7 @@ impl StatusState {
                 }
                 s.logs.push(LogRef { id, name: log.clone(), kind: *kind, size: 0, finished: false });
                 self.next_log_id += 1;
-                out.mutations.push(Mutation::PutBuild(build.clone()));
+                self.changed.insert(build.key());
             }
             E::LogChunk { builder, number, step, log, text, .. } => {
                 let log_ref = self.open_log(builder, *number, *step, log)?;
@@ -415,8 +428,7 @@ impl StatusState {
                 let log_ref = self.open_log(builder, *number, *step, log)?;
                 log_ref.finished = true;
                 out.log_finished = Some(log_ref.id);
-                let build = &self.running[&BuildKey { builder: builder.clone(), number: *number }];
-                out.mutations.push(Mutation::PutBuild(build.clone()));
+                self.changed.insert(BuildKey { builder: builder.clone(), number: *number });
             }
             E::ChangeAdded { change } => {
                 if change.number <= self.last_change && self.changes.iter().any(|c| c.number == change.number) {
@@ -486,6 +498,13 @@ impl StatusState {
             return Err(ApplyError::LogFinished(key, step, log.to_owned()));
         }
         Ok(l)
+    }
+
+    /// The writes of the running builds changed since the last call. (A build that finished
+    /// meanwhile was written when it finished.)
+    pub fn take_changed_builds(&mut self) -> Vec<Mutation> {
+        let changed = std::mem::take(&mut self.changed);
+        changed.iter().filter_map(|key| self.running.get(key)).map(|b| Mutation::PutBuild(b.clone())).collect()
     }
 
     fn remember_finished(&mut self, build: Build) {

@@ -166,3 +166,37 @@ proptest::proptest! {
         proptest::prop_assert_eq!(kept.first(), expected.first());
     }
 }
+
+/// The builds written by a batch (`apply_deferred`, then `take_changed_builds`).
+fn builds_written(applied: &[Applied], taken: &[Mutation]) -> Vec<(u32, usize, Option<BuildResult>)> {
+    applied
+        .iter()
+        .flat_map(|a| &a.mutations)
+        .chain(taken)
+        .filter_map(|m| match m {
+            Mutation::PutBuild(b) => Some((b.number, b.steps.len(), b.result)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_batch_writes_each_build_it_changed_once_as_it_ended() {
+    let mut state = StatusState::new(10);
+    state.apply(&builder("b")).unwrap();
+    let batch = [
+        start("b", 1),
+        step("b", 1, 0),
+        step("b", 1, 1),
+        finish("b", 1, BuildResult::Success),
+        start("b", 2),
+        step("b", 2, 0),
+    ];
+    let applied: Vec<Applied> = batch.iter().map(|e| state.apply_deferred(e).unwrap()).collect();
+    let taken = state.take_changed_builds();
+    // Build 1 is written when it finishes; build 2, still running, by the take, with its step.
+    assert_eq!(builds_written(&applied, &taken), [(1, 2, Some(BuildResult::Success)), (2, 1, None)]);
+    assert!(state.take_changed_builds().is_empty(), "taken once");
+    // `apply` alone writes the build at every event, as before.
+    assert_eq!(builds_written(&[state.apply(&step("b", 2, 1)).unwrap()], &[]), [(2, 2, None)]);
+}
