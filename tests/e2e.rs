@@ -104,6 +104,26 @@ async fn history_survives_a_crash() {
     assert!(text.text().await.expect("body").starts_with("git: 1 of"), "its log too");
 }
 
+#[tokio::test]
+async fn a_data_directory_is_served_by_one_process_at_a_time() {
+    let first = start_binary(&["demo", "--history", "3"]);
+    let data = first.dir.path().join("data");
+    let second = std::process::Command::new(env!("CARGO_BIN_EXE_buildstatus"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(&data)
+        .output()
+        .expect("runs");
+    let err = String::from_utf8_lossy(&second.stderr);
+    assert!(!second.status.success(), "a second server on the same directory must not start");
+    assert!(
+        err.contains(&format!("is in use by buildstatus process {}", first.child.id())) && err.contains("stop it first"),
+        "{err}"
+    );
+    // The first one goes on serving.
+    let page = client().get(format!("{}/builders", first.base)).send().await.expect("page");
+    assert_eq!(page.status().as_u16(), 200);
+}
+
 #[test]
 fn check_config_reports_every_problem() {
     let dir = tempfile::tempdir().expect("tempdir");

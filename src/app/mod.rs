@@ -6,6 +6,7 @@
 pub mod catch_up;
 pub mod cli;
 pub mod config;
+pub mod data_dir;
 pub mod demo;
 pub mod hook_config;
 mod hub;
@@ -132,6 +133,8 @@ pub enum StartError {
     Io(std::io::Error),
     /// A notification target could not start.
     Notify(String),
+    /// The data directory is in use, or cannot be locked.
+    DataDir(data_dir::LockError),
 }
 
 impl std::fmt::Display for StartError {
@@ -141,6 +144,7 @@ impl std::fmt::Display for StartError {
             Self::Logs(e) => write!(f, "log store: {e}"),
             Self::Io(e) => write!(f, "{e}"),
             Self::Notify(e) => write!(f, "{e}"),
+            Self::DataDir(e) => write!(f, "{e}"),
         }
     }
 }
@@ -159,6 +163,8 @@ pub struct StatusServer {
     outbox: Arc<dyn Outbox>,
     /// Dropping the server stops its notifiers.
     _notifiers: notify::Running,
+    /// The data directory is this server's while it lives.
+    _data_dir: Option<data_dir::DataDirLock>,
 }
 
 impl StatusServer {
@@ -168,12 +174,14 @@ impl StatusServer {
 
     /// Like [`StatusServer::start`], with pages that read `clock` (tests use a fixed one).
     pub async fn start_with_clock(setup: Setup, clock: Arc<dyn Clock>) -> Result<Self, StartError> {
+        let mut data_dir = None;
         let (store, logs, outbox): (Arc<dyn StatusStore>, Arc<dyn LogStore>, Arc<dyn Outbox>) = match &setup.storage {
             Storage::Memory => {
                 (Arc::new(MemoryStore::new()), Arc::new(MemoryLogStore::new()), Arc::new(MemoryOutbox::new()))
             }
             Storage::Directory(dir) => {
                 std::fs::create_dir_all(dir).map_err(StartError::Io)?;
+                data_dir = Some(data_dir::DataDirLock::acquire(dir).map_err(StartError::DataDir)?);
                 let store = SqliteStore::open(&dir.join("buildstatus.sqlite")).await.map_err(StartError::Store)?;
                 let logs = DiskLogStore::open(dir.join("logs")).await.map_err(StartError::Logs)?;
                 let outbox = store.outbox();
@@ -244,7 +252,7 @@ impl StatusServer {
             reader: hub.clone(),
         }));
         let router = router.merge(http::notifications_router(notifications));
-        Ok(Self { hub, router, clock, stop_live, pollers, outbox, _notifiers: notifiers })
+        Ok(Self { hub, router, clock, stop_live, pollers, outbox, _notifiers: notifiers, _data_dir: data_dir })
     }
 
     /// Where the master reports its events.

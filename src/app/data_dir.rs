@@ -1,0 +1,64 @@
+//! The data directory belongs to one process at a time. The hub is the one writer: it numbers
+//! events and logs from what it holds in memory, so a second `serve`, or an `import-buildbot`
+//! while a server runs, would hand out the same numbers twice and write logs over each other.
+//! An exclusive lock on `DIR/lock` (released by the system when the process ends, however it
+//! ends) makes the second one stop at start, saying which process holds the directory.
+
+use std::fs::{File, TryLockError};
+use std::io::{Read, Seek, Write};
+use std::path::Path;
+
+/// Held while the directory is in use.
+#[derive(Debug)]
+pub struct DataDirLock {
+    _file: File,
+}
+
+#[derive(Debug)]
+pub enum LockError {
+    /// Another process holds the directory (its pid, when it wrote one).
+    InUse {
+        dir: String,
+        pid: Option<u32>,
+    },
+    Io(std::io::Error),
+}
+
+impl std::fmt::Display for LockError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::InUse { dir, pid } => {
+                let by = pid
+                    .map_or_else(|| "another buildstatus process".to_owned(), |p| format!("buildstatus process {p}"));
+                write!(f, "the data directory {dir} is in use by {by}: stop it first (one process writes a directory)")
+            }
+            Self::Io(e) => write!(f, "cannot lock the data directory: {e}"),
+        }
+    }
+}
+
+impl DataDirLock {
+    /// Takes `dir` (which exists) for this process, or says who has it.
+    pub fn acquire(dir: &Path) -> Result<Self, LockError> {
+        let mut file = File::options()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(dir.join("lock"))
+            .map_err(LockError::Io)?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(TryLockError::WouldBlock) => {
+                let mut holder = String::new();
+                let _ = file.read_to_string(&mut holder);
+                return Err(LockError::InUse { dir: dir.display().to_string(), pid: holder.trim().parse().ok() });
+            }
+            Err(TryLockError::Error(e)) => return Err(LockError::Io(e)),
+        }
+        file.set_len(0).map_err(LockError::Io)?;
+        file.rewind().map_err(LockError::Io)?;
+        write!(file, "{}", std::process::id()).map_err(LockError::Io)?;
+        Ok(Self { _file: file })
+    }
+}
