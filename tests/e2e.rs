@@ -116,7 +116,8 @@ async fn a_data_directory_is_served_by_one_process_at_a_time() {
     let err = String::from_utf8_lossy(&second.stderr);
     assert!(!second.status.success(), "a second server on the same directory must not start");
     assert!(
-        err.contains(&format!("is in use by buildstatus process {}", first.child.id())) && err.contains("stop it first"),
+        err.contains(&format!("is in use by buildstatus process {}", first.child.id()))
+            && err.contains("stop it first"),
         "{err}"
     );
     // The first one goes on serving.

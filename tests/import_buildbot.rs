@@ -358,5 +358,77 @@ async fn a_buildbot_database_on_postgresql_is_imported_too() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
     assert!(text.contains("builds:   59 imported (177 steps, 177 logs), 0 imported before"), "{text}");
+    assert!(text.contains("workers:  2 added, 0 already known"), "{text}");
+    assert!(text.contains("0 queued, 0 already queued; 1 claimed by builds still running"), "{text}");
     shows_what_buildbot_holds(&data, &expected).await;
+}
+
+#[tokio::test]
+async fn workers_and_the_requests_waiting_for_them_are_imported_and_history_is_not_news() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = copy_of_fixture(dir.path());
+    // What a running master adds (master 1 is the fixture's): macos-clang configured with w2, w2 describing itself, and a
+    // buildset whose request waits for a worker (the fixture's other open request is claimed by
+    // the running linux-gcc #20).
+    sql(
+        &db,
+        &[
+            "INSERT INTO builder_masters (id, builderid, masterid) VALUES (1, 2, 1)",
+            "INSERT INTO configured_workers (id, buildermasterid, workerid) VALUES (1, 1, 2)",
+            "UPDATE workers SET info = '{\"admin\": \"Ops <ops@example.org>\", \"host\": \"mac-7\", \"version\": \"4.3.0\"}' \
+             WHERE name = 'w2'",
+            "INSERT INTO buildsets (id, reason, submitted_at, complete) VALUES (900, 'a forced build', 1735702000, 0)",
+            "INSERT INTO buildset_sourcestamps (buildsetid, sourcestampid) \
+             SELECT 900, bs.sourcestampid FROM buildset_sourcestamps bs WHERE bs.buildsetid = 20",
+            "INSERT INTO buildset_properties (buildsetid, property_name, property_value) \
+             VALUES (900, 'owner', '[\"alice\", \"Force Build Form\"]')",
+            "INSERT INTO buildrequests (id, buildsetid, builderid, priority, complete, results, submitted_at, waited_for) \
+             VALUES (900, 900, 2, 0, 0, -1, 1735702000, 0)",
+        ],
+    )
+    .await;
+    let data = dir.path().join("data");
+    let (ok, out, err) = import(&db, &data);
+    assert!(ok, "{out}{err}");
+    assert!(out.contains("workers:  2 added, 0 already known"), "{out}");
+    assert!(
+        out.contains("build requests waiting for a worker: 1 queued, 0 already queued; 1 claimed by builds"),
+        "{out}"
+    );
+    let (ok, again, err) = import(&db, &data);
+    assert!(ok, "{err}");
+    assert!(again.contains("workers:  0 added, 2 already known"), "{again}");
+    assert!(again.contains("0 queued, 1 already queued"), "{again}");
+
+    // History is stored, not journaled: live pages and notifiers follow the journal, and a
+    // year of imported builds must not reach them as news (no mail for old failures).
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}?mode=ro", data.join("buildstatus.sqlite").display()))
+        .await
+        .expect("our store");
+    let journaled: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM events").fetch_one(&pool).await.expect("count");
+    assert_eq!(journaled, 0, "imported history is not in the event journal");
+    pool.close().await;
+
+    let server = common::start_binary_with_data(&["serve"], &data);
+    let base = server.base.as_str();
+    let slaves: Value = serde_json::from_str(&get(base, "/json/slaves").await).expect("json");
+    let mut names: Vec<&String> = slaves.as_object().expect("slaves").keys().collect();
+    names.sort();
+    assert_eq!(names, ["w1", "w2"], "{slaves}");
+    assert_eq!(slaves["w2"]["connected"], false, "{slaves}");
+    assert_eq!(slaves["w2"]["host"], "mac-7", "{slaves}");
+    assert_eq!(slaves["w2"]["admin"], "Ops <ops@example.org>", "{slaves}");
+    let mac: Value = serde_json::from_str(&get(base, "/json/builders/macos-clang").await).expect("json");
+    assert_eq!(mac["slaves"], serde_json::json!(["w2"]), "{mac}");
+    assert_eq!(mac["pendingBuilds"], 1, "{mac}");
+    let pending: Value =
+        serde_json::from_str(&get(base, "/json/builders/macos-clang/pendingBuilds").await).expect("json");
+    assert_eq!(pending[0]["properties"], serde_json::json!([["owner", "alice", "Force Build Form"]]), "{pending}");
+    let changes = pending[0]["source"]["changes"].as_array().expect("changes");
+    assert_eq!(changes.iter().map(|c| c["number"].as_u64()).collect::<Vec<_>>(), [Some(20)], "{pending}");
+    let linux: Value = serde_json::from_str(&get(base, "/json/builders/linux-gcc").await).expect("json");
+    assert_eq!(linux["pendingBuilds"], 0, "the claimed request is not waiting: {linux}");
+    // The data directory has one writer: an import waits until the server is stopped.
+    let (ok, _, err) = import(&db, &data);
+    assert!(!ok && err.contains(&format!("is in use by buildstatus process {}", server.child.id())), "{err}");
 }

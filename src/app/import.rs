@@ -39,9 +39,13 @@ pub struct Summary {
     pub builds_skipped: Vec<String>,
     /// Logs imported with a part that could not be read, and why.
     pub damaged_logs: Vec<String>,
-    /// Rows Buildbot keeps that have no counterpart here.
-    pub workers_seen: u64,
-    pub unfinished_requests: u64,
+    pub workers_added: usize,
+    pub workers_known: usize,
+    /// Build requests waiting for a worker, queued here too.
+    pub requests_queued: usize,
+    pub requests_known: usize,
+    /// Requests claimed by builds still running in Buildbot (not imported).
+    pub requests_claimed: u64,
 }
 
 impl std::fmt::Display for Summary {
@@ -72,8 +76,13 @@ impl std::fmt::Display for Summary {
         }
         writeln!(
             f,
-            "  not imported: {} workers (buildstatus learns workers when they connect), {} unfinished build requests",
-            self.workers_seen, self.unfinished_requests
+            "  workers:  {} added, {} already known (connected or not: buildstatus learns that when they connect)",
+            self.workers_added, self.workers_known
+        )?;
+        writeln!(
+            f,
+            "  build requests waiting for a worker: {} queued, {} already queued; {} claimed by builds still running",
+            self.requests_queued, self.requests_known, self.requests_claimed
         )
     }
 }
@@ -197,9 +206,41 @@ pub async fn import(
     summary.builds_imported = written.builds_imported;
     summary.steps_imported = written.steps_imported;
     summary.logs_imported = written.logs_imported;
-    summary.workers_seen = db.workers().await?;
-    summary.unfinished_requests = db.unfinished_requests().await?;
+    queue(db, sink, reader, &mut summary).await?;
     Ok(summary)
+}
+
+/// Imports the workers and what waits for them: buildsets not complete, and the requests no
+/// build has claimed. Workers are described again on every run (the newest description wins);
+/// a request already here (by Buildbot's id) is left as it is.
+async fn queue(
+    db: &BuildbotDb,
+    sink: &dyn StatusSink,
+    reader: &dyn StatusReader,
+    summary: &mut Summary,
+) -> Result<(), ImportError> {
+    let known: Vec<String> = reader.workers().await.map_err(store)?.into_iter().map(|w| w.name).collect();
+    let workers = db.workers().await?;
+    summary.workers_known = workers.iter().filter(|w| known.contains(&w.name)).count();
+    summary.workers_added = workers.len() - summary.workers_known;
+    let mut events: Vec<StatusEvent> = workers.into_iter().map(|worker| StatusEvent::WorkerAdded { worker }).collect();
+
+    let pending = db.pending().await?;
+    let queued: Vec<u64> = reader.pending_requests(None).await.map_err(store)?.iter().map(|r| r.id).collect();
+    let (fresh, here): (Vec<_>, Vec<_>) = pending.requests.into_iter().partition(|r| !queued.contains(&r.id));
+    let sets: Vec<u64> = fresh.iter().filter_map(|r| r.buildset_id).collect();
+    events.extend(
+        pending
+            .buildsets
+            .into_iter()
+            .filter(|s| sets.contains(&s.id))
+            .map(|buildset| StatusEvent::BuildsetSubmitted { buildset }),
+    );
+    summary.requests_queued = fresh.len();
+    summary.requests_known = here.len();
+    summary.requests_claimed = pending.claimed;
+    events.extend(fresh.into_iter().map(|request| StatusEvent::BuildRequestSubmitted { request }));
+    sink.record_history(events).await.map_err(store)
 }
 
 fn label(row: &BuildRow) -> String {

@@ -5,7 +5,8 @@
 //! acknowledged and not applied twice (through the same receipts as `/api/v1/events`).
 //!
 //! A finish report also carries the start: when the start was missed (buildstatus was down),
-//! the build is started and finished at once.
+//! the build is started and finished at once. The start claims the build's request
+//! (`buildrequestid`), which then leaves the builder's queue.
 
 use chrono::DateTime;
 use serde_json::Value;
@@ -82,8 +83,9 @@ pub fn parse(body: &[u8]) -> Result<Vec<Posted>, IngestError> {
         eta: None,
     };
     let id = |what: &str| format!("buildbot:{builder}#{number}:{what}");
-    let mut events =
-        vec![Posted { id: id("started"), event: StatusEvent::BuildStarted { build, requests: Vec::new() } }];
+    // The request the build claimed leaves the queue (an imported one keeps Buildbot's id).
+    let requests = body["buildrequestid"].as_u64().into_iter().collect();
+    let mut events = vec![Posted { id: id("started"), event: StatusEvent::BuildStarted { build, requests } }];
     if complete {
         let result = body["results"].as_i64().and_then(BuildResult::from_code).unwrap_or(BuildResult::Exception);
         let text = text(&body["state_string"]).into_iter().collect();
@@ -98,7 +100,7 @@ pub fn parse(body: &[u8]) -> Result<Vec<Posted>, IngestError> {
 mod tests {
     use super::*;
 
-    const STARTED: &str = r#"{"buildid": 1, "number": 4, "started_at": 1795617240, "complete_at": null,
+    const STARTED: &str = r#"{"buildid": 1, "number": 4, "buildrequestid": 12, "started_at": 1795617240, "complete_at": null,
         "complete": false, "state_string": "starting", "results": null,
         "properties": {"workername": ["w1", "Worker"], "buildnumber": [4, "Build"]},
         "buildset": {"reason": "The Periodic scheduler named 'often' triggered this build",
@@ -110,8 +112,9 @@ mod tests {
         let events = parse(STARTED.as_bytes()).expect("valid");
         assert_eq!(events.len(), 1);
         assert_eq!(events[0].id, "buildbot:tiny#4:started");
-        let StatusEvent::BuildStarted { build, .. } = &events[0].event else { panic!("{events:?}") };
+        let StatusEvent::BuildStarted { build, requests } = &events[0].event else { panic!("{events:?}") };
         assert_eq!((build.builder.as_str(), build.number, build.worker.as_str()), ("tiny", 4, "w1"));
+        assert_eq!(requests, &[12], "the build claimed its request");
         assert_eq!(build.branch(), Some("main"));
         assert_eq!(build.started.timestamp(), 1_795_617_240);
         let finished = STARTED

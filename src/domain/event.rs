@@ -129,6 +129,11 @@ pub enum StatusEvent {
     ChangeAdded {
         change: Change,
     },
+    /// A worker the master is configured with, described (admin, host, version, paused);
+    /// whether it is connected is left as it was (a new one is not connected).
+    WorkerAdded {
+        worker: Worker,
+    },
     WorkerConnected {
         worker: Worker,
         at: Timestamp,
@@ -193,6 +198,7 @@ impl StatusEvent {
             Self::LogChunk { .. } => "log_chunk",
             Self::LogFinished { .. } => "log_finished",
             Self::ChangeAdded { .. } => "change_added",
+            Self::WorkerAdded { .. } => "worker_added",
             Self::WorkerConnected { .. } => "worker_connected",
             Self::WorkerDisconnected { .. } => "worker_disconnected",
             Self::WorkerPaused { .. } => "worker_paused",

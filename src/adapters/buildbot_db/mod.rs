@@ -14,6 +14,7 @@
 
 mod builds;
 mod chunks;
+mod pending;
 
 use std::collections::BTreeMap;
 
@@ -22,10 +23,11 @@ use sqlx::AnyPool;
 use sqlx::any::AnyPoolOptions;
 
 use crate::domain::event::StatusEvent;
-use crate::domain::model::{Builder, Change, Property, Timestamp};
+use crate::domain::model::{Builder, Change, Property, Timestamp, Worker};
 use crate::domain::result::BuildResult;
 
 pub use chunks::SUPPORTED as SUPPORTED_COMPRESSIONS;
+pub use pending::Pending;
 
 /// Schema versions (`alembic_version.version_num`) whose layout this reader was checked
 /// against, and the Buildbot release that writes them.
@@ -197,7 +199,7 @@ impl BuildbotDb {
         Ok(Self { pool, schema, builds_sql: builds::builds_sql(postgres) })
     }
 
-    /// The builders, with their description and tags.
+    /// The builders, with their description, tags and the workers they are configured with.
     pub async fn builders(&self) -> Result<Vec<Builder>, BuildbotError> {
         let rows: Vec<(i64, String, Option<String>)> =
             sqlx::query_as("SELECT id, name, description FROM builders ORDER BY id")
@@ -210,31 +212,50 @@ impl BuildbotDb {
         .fetch_all(&self.pool)
         .await
         .map_err(read)?;
+        let workers: Vec<(i64, String)> = sqlx::query_as(
+            "SELECT DISTINCT bm.builderid, w.name FROM configured_workers cw \
+             JOIN builder_masters bm ON bm.id = cw.buildermasterid JOIN workers w ON w.id = cw.workerid ORDER BY w.name",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(read)?;
+        let of =
+            |list: &[(i64, String)], id: i64| list.iter().filter(|(b, _)| *b == id).map(|(_, n)| n.clone()).collect();
         Ok(rows
             .into_iter()
             .map(|(id, name, description)| Builder {
                 name,
                 description,
-                tags: tags.iter().filter(|(b, _)| *b == id).map(|(_, t)| t.clone()).collect(),
-                workers: Vec::new(),
+                tags: of(&tags, id),
+                workers: of(&workers, id),
             })
             .collect())
     }
 
-    /// How many rows `sql` (a `SELECT COUNT(*)`) counts.
-    async fn count(&self, sql: &'static str) -> Result<u64, BuildbotError> {
-        let n: i64 = sqlx::query_scalar(sql).fetch_one(&self.pool).await.map_err(read)?;
-        Ok(u64::try_from(n).unwrap_or(0))
-    }
-
-    /// How many workers Buildbot knows.
-    pub async fn workers(&self) -> Result<u64, BuildbotError> {
-        self.count("SELECT COUNT(*) FROM workers").await
-    }
-
-    /// How many build requests have not completed.
-    pub async fn unfinished_requests(&self) -> Result<u64, BuildbotError> {
-        self.count("SELECT COUNT(*) FROM buildrequests WHERE complete = 0").await
+    /// Every worker, as it last described itself to Buildbot (admin, host, version, access
+    /// URI: Buildbot keeps them in `info`). Whether it is connected now is not imported:
+    /// buildstatus learns that when it connects.
+    pub async fn workers(&self) -> Result<Vec<Worker>, BuildbotError> {
+        let rows: Vec<(String, String, i64)> = sqlx::query_as("SELECT name, info, paused FROM workers ORDER BY name")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(read)?;
+        Ok(rows
+            .into_iter()
+            .map(|(name, info, paused)| {
+                let info: serde_json::Value = serde_json::from_str(&info).unwrap_or_default();
+                let text = |key: &str| info[key].as_str().map(str::to_owned).filter(|s| !s.is_empty());
+                Worker {
+                    name,
+                    paused: paused != 0,
+                    admin: text("admin"),
+                    host: text("host"),
+                    version: text("version"),
+                    access_uri: text("access_uri"),
+                    ..Worker::default()
+                }
+            })
+            .collect())
     }
 
     /// Every change, oldest first, with its files and properties.

@@ -438,6 +438,20 @@ impl StatusState {
                 out.mutations.push(Mutation::PutChange(change.clone()));
                 self.remember_change(change.clone());
             }
+            E::WorkerAdded { worker } => {
+                let mut w = worker.clone();
+                if let Some(old) = self.workers.get(&w.name) {
+                    w.connected = old.connected;
+                    w.paused = old.paused;
+                    w.last_heard = old.last_heard;
+                    w.connect_times = old.connect_times.clone();
+                } else {
+                    w.connected = false;
+                    w.connect_times.clear();
+                }
+                out.mutations.push(Mutation::PutWorker(w.clone()));
+                self.workers.insert(w.name.clone(), w);
+            }
             E::WorkerConnected { worker, at } => {
                 let mut w = worker.clone();
                 let old = self.workers.get(&w.name);
