@@ -149,6 +149,37 @@ async fn lost_log_content_is_reported_and_numbering_goes_on() {
     assert_eq!(next, seq + 1);
 }
 
+#[tokio::test]
+async fn history_is_recorded_with_its_logs_or_not_at_all() {
+    use buildstatus::adapters::bus::MemoryBus;
+    use buildstatus::adapters::logs::DiskLogStore;
+    use buildstatus::adapters::memory_store::MemoryStore;
+    use buildstatus::app::Hub;
+    use buildstatus::ports::LogStore;
+    use std::sync::Arc;
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let logs: Arc<dyn LogStore> = Arc::new(DiskLogStore::open(dir.path().join("logs")).await.expect("log store"));
+    let blocker = dir.path().join("logs").join("0");
+    std::fs::write(&blocker, "not a directory").expect("write");
+    let hub =
+        Hub::open(Arc::new(MemoryStore::new()), logs.clone(), Arc::new(MemoryBus::default()), 10).await.expect("hub");
+    let builder = buildstatus::domain::model::Builder { name: "linux".into(), ..Default::default() };
+    hub.record_history(vec![StatusEvent::BuilderAdded { builder }]).await.expect("builder");
+    let history = whole_build("linux", 3, 0, "main", BuildResult::Success, None);
+    let err = hub.record_history(history.clone()).await.expect_err("the logs cannot be written");
+    assert!(matches!(err, SinkError::Storage(_)), "{err}");
+    assert!(hub.build("linux", 3).await.expect("read").is_none(), "no build without its logs");
+    // The disk is mended: the same history goes in whole, as a re-run of an import would.
+    std::fs::remove_file(&blocker).expect("remove");
+    hub.record_history(history).await.expect("recorded");
+    let build = hub.build("linux", 3).await.expect("read").expect("the build");
+    let log = &build.steps[0].logs[0];
+    let size = logs.size(log.id).await.expect("size");
+    assert!(size.total > 0 && size.total == log.size, "the log's content is there: {size:?} vs {log:?}");
+    assert_eq!(hub.last_seq(), 0, "history is not journaled");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_writers_share_commits_and_each_gets_its_own_answer() {
     use buildstatus::domain::model::Worker;

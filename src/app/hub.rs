@@ -285,11 +285,26 @@ impl Hub {
         if accepted.is_empty() {
             return;
         }
-        if let Err(e) = self.store.commit(&commit).await {
+        let history_logs: HashSet<u64> = accepted
+            .iter()
+            .filter(|a| a.history)
+            .flat_map(|a| a.applied.iter().filter_map(|x| x.log.as_ref().map(|t| t.log_id).or(x.log_finished)))
+            .collect();
+        // Logs that history brings whole are written before the commit: an import interrupted
+        // between the two must not leave builds recorded without their logs (a re-run skips
+        // recorded builds). A whole log goes into a pack, where writing it again replaces it,
+        // so a commit that fails leaves nothing that matters.
+        let (before, after): (Vec<LogWrite>, Vec<LogWrite>) =
+            log_writes(&accepted).into_iter().partition(|w| w.finish && history_logs.contains(&w.log));
+        let committed = match self.logs.write(before).await {
+            Ok(()) => self.store.commit(&commit).await.map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        if let Err(e) = committed {
             // Only a lone submission's copy is the state before the round; else reload.
             self.recover(if accepted.len() == 1 { first_copy } else { None }).await;
             for a in accepted {
-                let _ = a.reply.send(Err(SinkError::Storage(e.to_string())));
+                let _ = a.reply.send(Err(SinkError::Storage(e.clone())));
             }
             return;
         }
@@ -297,11 +312,15 @@ impl Hub {
         if let Some(last) = commit.events.last() {
             self.live().seq = last.seq;
         }
-        let lost = self.logs.write(log_writes(&accepted)).await.err().map(|e| e.to_string());
+        let late: HashSet<u64> = after.iter().map(|w| w.log).collect();
+        let lost = self.logs.write(after).await.err().map(|e| e.to_string());
         for a in accepted {
             let seq = if a.history { a.done.seq } else { a.sequenced.last().map_or(0, |e| e.seq) };
-            let wrote_logs = a.applied.iter().any(|x| x.log.is_some() || x.log_finished.is_some());
-            let lost = lost.clone().filter(|_| wrote_logs);
+            let wrote_late = a.applied.iter().any(|x| {
+                x.log.as_ref().is_some_and(|t| late.contains(&t.log_id))
+                    || x.log_finished.is_some_and(|l| late.contains(&l))
+            });
+            let lost = lost.clone().filter(|_| wrote_late);
             for name in a.applied.iter().filter_map(|x| x.fill_window.clone()) {
                 let _ = self.fills.send(name);
             }
