@@ -105,15 +105,11 @@ fn text_view(buildbot_text: &str) -> String {
 /// What the fixture holds, as Buildbot's REST API serves it: pinned here, so that the
 /// comparisons below cannot pass on an empty or different history.
 fn holds_the_fixture_history(expected: &Expected) {
-    let names: Vec<(&str, &[String])> = expected.builders.iter().map(|b| (b.name.as_str(), &b.tags[..])).collect();
-    let tags = |t: &str| vec![t.to_owned()];
+    let names: Vec<(&str, Vec<&str>)> =
+        expected.builders.iter().map(|b| (b.name.as_str(), b.tags.iter().map(String::as_str).collect())).collect();
     assert_eq!(
         names,
-        [
-            ("linux-gcc", &tags("linux")[..]),
-            ("macos-clang", &tags("macos")[..]),
-            ("windows-msvc", &tags("windows")[..])
-        ]
+        [("linux-gcc", vec!["linux"]), ("macos-clang", vec!["macos"]), ("windows-msvc", vec!["windows"])]
     );
     for b in &expected.builders {
         assert_eq!(b.description.as_deref(), Some(format!("the {} builder", b.name).as_str()));
@@ -128,6 +124,7 @@ fn holds_the_fixture_history(expected: &Expected) {
     assert_eq!(expected.workers, ["w1", "w2"]);
     let waiting: Vec<(&str, bool, f64)> =
         expected.incomplete_requests.iter().map(|r| (r.builder.as_str(), r.claimed, r.submitted_at)).collect();
+    // make_db.py's rounds: one every 600 s from 2025-01-01, requests submitted 1 s in.
     let last = 1_735_689_600.0 + 21.0 * 600.0 + 1.0;
     assert_eq!(
         waiting,
