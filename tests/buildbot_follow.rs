@@ -8,43 +8,17 @@ mod buildbot;
 mod common;
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
+use buildbot::{free_port, start};
 use serde_json::Value;
 
 const TOKEN: &str = "buildbot-master-token-0123456789";
 
-/// A peer process; stopped (killed and reaped) when dropped.
-struct Peer(Child);
-
-impl Drop for Peer {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
-    listener.local_addr().expect("address").port()
-}
-
 fn run(program: &Path, args: &[&str]) {
     let out = Command::new(program).args(args).output().expect("runs");
     assert!(out.status.success(), "{} {args:?}: {}", program.display(), String::from_utf8_lossy(&out.stderr));
-}
-
-fn start(program: &Path, dir: &Path, log: &Path) -> Peer {
-    let log = std::fs::File::create(log).expect("log file");
-    let child = Command::new(program)
-        .args(["start", "--nodaemon", "."])
-        .current_dir(dir)
-        .stdout(Stdio::from(log.try_clone().expect("log")))
-        .stderr(Stdio::from(log))
-        .spawn()
-        .expect("starts");
-    Peer(child)
 }
 
 async fn json(base: &str, path: &str) -> Option<Value> {

@@ -1,46 +1,61 @@
 //! `import-buildbot` against a real Buildbot 4.3 database: `tests/buildbot/make_db.py` has
 //! Buildbot itself create the schema and write a history (3 builders × 20 builds, logs
-//! compressed by Buildbot as raw, gz, bz2, lz4, zstd and br) and read it back through its own API into
-//! `expected.json`. The binary imports it; the server then shows the same builds, steps and
-//! log text. Also: re-running imports nothing twice, an interrupted import resumes, a corrupt
-//! chunk marks its log, and a wrong database is refused before anything is written.
+//! compressed by Buildbot as raw, gz, bz2, lz4, zstd and br). The binary imports it; the server
+//! then shows the same builds, steps and log text as Buildbot's own REST API (`/api/v2`) serves
+//! for the same database, from a real Buildbot 4.3 master started on a copy of it
+//! (`tests/buildbot/rest.rs`). Also: re-running imports nothing twice, an interrupted import
+//! resumes, a corrupt chunk marks its log, and a wrong database is refused before anything is
+//! written.
 
 #[path = "buildbot/mod.rs"]
 mod buildbot;
 mod common;
+#[path = "buildbot/rest.rs"]
+mod rest;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
+use rest::Expected;
 use serde_json::Value;
 
 const PER_BUILDER: u32 = 20;
 
-/// The Buildbot database, made once for all tests of this file (in a directory that lives as
-/// long as the test process).
-fn fixture() -> &'static (PathBuf, Value) {
-    static FIXTURE: OnceLock<(PathBuf, Value)> = OnceLock::new();
+/// Has Buildbot write the fixture history into a new master directory (`master.cfg`,
+/// `buildbot.tac` and the database).
+fn make_db(master: &Path, db_url: Option<&str>) {
+    let script = format!("{}/tests/buildbot/make_db.py", env!("CARGO_MANIFEST_DIR"));
+    let out = Command::new(buildbot::python())
+        .arg(&script)
+        .arg(master)
+        .arg(PER_BUILDER.to_string())
+        .args(db_url)
+        .output()
+        .expect("python runs");
+    assert!(out.status.success(), "make_db.py failed: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// The master directory of the SQLite fixture, made once for all tests of this file (in a
+/// directory that lives as long as the test process). The importer reads its `state.sqlite`,
+/// which no master ever opens.
+fn fixture() -> &'static Path {
+    static FIXTURE: OnceLock<PathBuf> = OnceLock::new();
     FIXTURE.get_or_init(|| {
-        let dir = tempfile::tempdir().expect("tempdir").keep();
-        let master = dir.join("master");
-        let script = format!("{}/tests/buildbot/make_db.py", env!("CARGO_MANIFEST_DIR"));
-        let out = Command::new(buildbot::python())
-            .arg(&script)
-            .arg(&master)
-            .arg(PER_BUILDER.to_string())
-            .output()
-            .expect("python runs");
-        assert!(out.status.success(), "make_db.py failed: {}", String::from_utf8_lossy(&out.stderr));
-        let expected = std::fs::read_to_string(master.join("expected.json")).expect("expected.json");
-        (master.join("state.sqlite"), serde_json::from_str(&expected).expect("JSON"))
+        let master = tempfile::tempdir().expect("tempdir").keep().join("master");
+        make_db(&master, None);
+        master
     })
+}
+
+fn fixture_db() -> PathBuf {
+    fixture().join("state.sqlite")
 }
 
 /// A private copy of the fixture database, to change.
 fn copy_of_fixture(dir: &Path) -> PathBuf {
     let copy = dir.join("state.sqlite");
-    std::fs::copy(&fixture().0, &copy).expect("copy");
+    std::fs::copy(fixture_db(), &copy).expect("copy");
     copy
 }
 
@@ -87,17 +102,48 @@ fn text_view(buildbot_text: &str) -> String {
         .collect()
 }
 
+/// What the fixture holds, as Buildbot's REST API serves it: pinned here, so that the
+/// comparisons below cannot pass on an empty or different history.
+fn holds_the_fixture_history(expected: &Expected) {
+    let names: Vec<(&str, Vec<&str>)> =
+        expected.builders.iter().map(|b| (b.name.as_str(), b.tags.iter().map(String::as_str).collect())).collect();
+    assert_eq!(
+        names,
+        [("linux-gcc", vec!["linux"]), ("macos-clang", vec!["macos"]), ("windows-msvc", vec!["windows"])]
+    );
+    for b in &expected.builders {
+        assert_eq!(b.description.as_deref(), Some(format!("the {} builder", b.name).as_str()));
+    }
+    let builds = || expected.builders.iter().flat_map(|b| b.builds.iter().map(move |build| (b, build)));
+    let running: Vec<(&str, u64, Option<i64>)> =
+        builds().filter(|(_, b)| !b.complete).map(|(r, b)| (r.name.as_str(), b.number, b.results)).collect();
+    assert_eq!(running, [("linux-gcc", 20, None)], "one build still running, as its master left it");
+    assert_eq!(builds().filter(|(_, b)| b.complete).count(), 59, "3 × 20 builds");
+    assert!(builds().all(|(_, b)| b.complete == b.complete_at.is_some()));
+    assert_eq!(expected.changes.len(), 21, "a change per round, and one not built yet");
+    assert_eq!(expected.workers, ["w1", "w2"]);
+    let waiting: Vec<(&str, bool, f64)> =
+        expected.incomplete_requests.iter().map(|r| (r.builder.as_str(), r.claimed, r.submitted_at)).collect();
+    // make_db.py's rounds: one every 600 s from 2025-01-01, requests submitted 1 s in.
+    let last = 1_735_689_600.0 + 21.0 * 600.0 + 1.0;
+    assert_eq!(
+        waiting,
+        [("linux-gcc", true, last - 600.0), ("macos-clang", false, last), ("windows-msvc", false, last)],
+        "the running build's request, and the newest change's two waiting ones"
+    );
+}
+
 #[tokio::test]
 async fn the_history_of_a_real_buildbot_database_is_imported_whole_and_once() {
-    let (db, expected) = fixture();
+    let db = fixture_db();
+    let expected = rest::ask(fixture(), None).await;
+    holds_the_fixture_history(&expected);
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("data");
-    let builders = expected["builders"].as_object().expect("builders");
-    let finished: usize =
-        builders.values().flat_map(|b| b.as_array().expect("builds")).filter(|b| !b["complete_at"].is_null()).count();
-    let running = builders.values().flat_map(|b| b.as_array().expect("builds")).count() - finished;
-    assert_eq!((finished, running), (59, 1), "the fixture: 3 × 20 builds, one still running");
-    let changes = expected["changes"].as_array().expect("changes").len();
+    let finished: Vec<&rest::Build> = expected.builders.iter().flat_map(|b| &b.builds).filter(|b| b.complete).collect();
+    let steps: usize = finished.iter().map(|b| b.steps.len()).sum();
+    let logs: usize = finished.iter().flat_map(|b| &b.steps).map(|s| s.logs.len()).sum();
+    let changes = expected.changes.len();
     let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}?mode=ro", db.display())).await.expect("open");
     let codes: Vec<i64> = sqlx::query_scalar("SELECT DISTINCT compressed FROM logchunks ORDER BY 1")
         .fetch_all(&pool)
@@ -106,86 +152,92 @@ async fn the_history_of_a_real_buildbot_database_is_imported_whole_and_once() {
     assert_eq!(codes, [0, 1, 2, 3, 4, 5], "Buildbot wrote chunks raw, gz, bz2, lz4, zstd and br");
     pool.close().await;
 
-    let (ok, out, err) = import(db, &data);
+    let (ok, out, err) = import(&db, &data);
     assert!(ok, "{out}{err}");
     assert!(out.contains("imported from a Buildbot database (schema 067)"), "{out}");
     assert!(out.contains("builders: 3 added, 0 already known"), "{out}");
     assert!(out.contains(&format!("changes:  {changes} imported, 0 imported before")), "{out}");
-    assert!(
-        out.contains(&format!("builds:   {finished} imported ({} steps, {} logs)", finished * 3, finished * 3)),
-        "{out}"
-    );
+    assert!(out.contains(&format!("builds:   {} imported ({steps} steps, {logs} logs)", finished.len())), "{out}");
     assert!(out.contains("build linux-gcc #20: still running in Buildbot"), "{out}");
 
     // Again: nothing new, nothing twice.
-    let (ok, again, err) = import(db, &data);
+    let (ok, again, err) = import(&db, &data);
     assert!(ok, "{err}");
-    assert!(again.contains(&format!("builds:   0 imported (0 steps, 0 logs), {finished} imported before")), "{again}");
+    assert!(
+        again.contains(&format!("builds:   0 imported (0 steps, 0 logs), {} imported before", finished.len())),
+        "{again}"
+    );
     assert!(again.contains(&format!("changes:  0 imported, {changes} imported before")), "{again}");
 
-    shows_what_buildbot_holds(&data, expected).await;
+    shows_what_buildbot_holds(&data, &expected).await;
 }
 
 /// The server on `data` shows the builders, every finished build (result, times, properties,
-/// steps, log text) and a sample change as Buildbot itself read them back.
-async fn shows_what_buildbot_holds(data: &Path, expected: &Value) {
-    let builders = expected["builders"].as_object().expect("builders");
+/// steps, log text) and a sample change as Buildbot's REST API serves them.
+async fn shows_what_buildbot_holds(data: &Path, expected: &Expected) {
     let server = common::start_binary_with_data(&["serve"], data);
     let base = server.base.as_str();
     let json: Value = serde_json::from_str(&get(base, "/json/builders").await).expect("json");
     let mut names: Vec<&String> = json.as_object().expect("builders").keys().collect();
     names.sort();
-    assert_eq!(names, ["linux-gcc", "macos-clang", "windows-msvc"]);
-    for (name, builds) in builders {
-        let builds = builds.as_array().expect("builds");
+    assert_eq!(names, expected.builders.iter().map(|b| &b.name).collect::<Vec<_>>());
+    for builder in &expected.builders {
+        let name = &builder.name;
         let cached: Value = serde_json::from_str(&get(base, &format!("/json/builders/{name}")).await).expect("json");
-        let tag = name.split('-').next().expect("the fixture names builders TAG-COMPILER");
-        assert_eq!(cached["category"].as_str(), Some(tag), "the builder's tag is kept: {cached}");
+        assert_eq!(cached["category"].as_str(), builder.tags.first().map(String::as_str), "the tag is kept: {cached}");
+        let page = get(base, &format!("/builders/{name}")).await;
+        let description = builder.description.as_deref().expect("a description");
+        assert!(page.contains(&format!("<div class=\"BuilderDescription\">{description}</div>")), "{page}");
         // Every finished build, so that every compression Buildbot used is read.
-        for want in builds.iter().filter(|b| !b["complete_at"].is_null()) {
-            let number = want["number"].as_u64().expect("number");
+        for want in builder.builds.iter().filter(|b| b.complete) {
+            let number = want.number;
             let path = format!("/json/builders/{name}/builds/{number}");
             let got: Value = serde_json::from_str(&get(base, &path).await).expect("json");
-            assert_eq!(result_code(&got), want["results"].as_i64(), "{path}: {got}");
+            assert_eq!(result_code(&got), want.results, "{path}: {got}");
             assert_eq!(got["number"].as_u64(), Some(number));
-            assert_eq!(got["times"][0].as_f64(), want["started_at"].as_f64(), "{path}");
-            assert_eq!(got["times"][1].as_f64(), want["complete_at"].as_f64(), "{path}");
+            assert_eq!(got["times"][0].as_f64(), Some(want.started_at), "{path}");
+            assert_eq!(got["times"][1].as_f64(), want.complete_at, "{path}");
             let props: std::collections::BTreeMap<String, Value> = got["properties"]
                 .as_array()
                 .expect("properties")
                 .iter()
                 .map(|p| (p[0].as_str().expect("name").to_owned(), p[1].clone()))
                 .collect();
-            assert_eq!(props.get("got_revision"), Some(&want["properties"]["got_revision"]), "{path}");
-            assert_eq!(props.get("workername"), Some(&want["properties"]["workername"]), "{path}");
-            let steps = want["steps"].as_array().expect("steps");
-            assert_eq!(got["steps"].as_array().expect("steps").len(), steps.len(), "{path}");
-            for (i, step) in steps.iter().enumerate() {
+            for property in ["got_revision", "workername"] {
+                assert!(want.property(property).is_some(), "{path}: Buildbot has {property}");
+                assert_eq!(props.get(property), want.property(property), "{path}");
+            }
+            assert_eq!(got["steps"].as_array().expect("steps").len(), want.steps.len(), "{path}");
+            for (i, step) in want.steps.iter().enumerate() {
                 let s = &got["steps"][i];
-                assert_eq!(s["name"], step["name"], "{path}");
-                assert_eq!(s["results"][0].as_i64(), step["results"].as_i64(), "{path} step {i}: {s}");
-                let log = &step["logs"][0];
-                let text = get(
-                    base,
-                    &format!(
-                        "/builders/{name}/builds/{number}/steps/{}/logs/stdio/text",
-                        step["name"].as_str().expect("name")
-                    ),
-                )
-                .await;
-                assert_eq!(text, text_view(log["text"].as_str().expect("text")), "{path} step {i}");
+                assert_eq!(s["name"].as_str(), Some(step.name.as_str()), "{path}");
+                assert_eq!(s["results"][0].as_i64(), step.results, "{path} step {i}: {s}");
+                assert_eq!(step.logs.len(), 1, "{path} step {i}: one log");
+                for log in &step.logs {
+                    let text = get(
+                        base,
+                        &format!("/builders/{name}/builds/{number}/steps/{}/logs/{}/text", step.name, log.name),
+                    )
+                    .await;
+                    assert_eq!(text, text_view(&log.text), "{path} step {i} log {}", log.name);
+                }
             }
         }
     }
     let page = get(base, "/builders/linux-gcc/builds/3/steps/test/logs/stdio").await;
     assert!(page.contains("class=\"header\"") && page.contains("café ✓"), "headers are kept, text is UTF-8: {page}");
     let change: Value = serde_json::from_str(&get(base, "/json/changes/5").await).expect("json");
-    let want = &expected["changes"][4];
-    assert_eq!(change["who"], want["author"]);
-    assert_eq!(change["revision"], want["revision"]);
-    let files: Vec<&str> =
+    let want = expected.changes.iter().find(|c| c.number == 5).expect("Buildbot has change 5");
+    assert_eq!(change["who"].as_str(), Some(want.author.as_str()));
+    assert_eq!(change["revision"].as_str(), want.revision.as_deref());
+    // As sets: Buildbot serves a change's files in the order its database returns them (no
+    // ORDER BY), buildstatus sorts them.
+    let mut files: Vec<&str> =
         change["files"].as_array().expect("files").iter().filter_map(|f| f["name"].as_str()).collect();
-    assert_eq!(files, want["files"].as_array().expect("files").iter().filter_map(Value::as_str).collect::<Vec<_>>());
+    files.sort_unstable();
+    let mut want_files: Vec<&str> = want.files.iter().map(String::as_str).collect();
+    want_files.sort_unstable();
+    assert_eq!(files, want_files);
 }
 
 #[tokio::test]
@@ -199,7 +251,7 @@ async fn an_interrupted_import_goes_on_where_it_stopped() {
     sql(&early, &["PRAGMA foreign_keys = ON", "DELETE FROM builds WHERE number > 10"]).await;
     let (ok, out, err) = import(&early, &data);
     assert!(ok && out.contains("builds:   30 imported"), "{out}{err}");
-    let (ok, out, err) = import(&fixture().0, &data);
+    let (ok, out, err) = import(&fixture_db(), &data);
     assert!(ok, "{err}");
     assert!(out.contains("builds:   29 imported (87 steps, 87 logs), 30 imported before"), "{out}");
     assert!(out.contains("builders: 0 added, 3 already known"), "{out}");
@@ -311,16 +363,20 @@ impl Postgres {
             .output()
             .expect("pg_ctl");
         assert!(out.status.success(), "pg_ctl start: {}", String::from_utf8_lossy(&out.stderr));
-        let out = Command::new(pg.bin.join("psql"))
-            .args(["-h", "127.0.0.1", "-p", &port.to_string(), "-U", "postgres", "-c", "CREATE DATABASE buildbot"])
-            .output()
-            .expect("psql");
-        assert!(out.status.success(), "create database: {}", String::from_utf8_lossy(&out.stderr));
+        pg.psql("CREATE DATABASE buildbot");
         pg
     }
 
-    fn url(&self, driver: &str) -> String {
-        format!("{driver}://postgres@127.0.0.1:{}/buildbot", self.port)
+    fn psql(&self, statement: &str) {
+        let out = Command::new(self.bin.join("psql"))
+            .args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "-U", "postgres", "-c", statement])
+            .output()
+            .expect("psql");
+        assert!(out.status.success(), "{statement}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+
+    fn url(&self, driver: &str, database: &str) -> String {
+        format!("{driver}://postgres@127.0.0.1:{}/{database}", self.port)
     }
 }
 
@@ -336,22 +392,15 @@ async fn a_buildbot_database_on_postgresql_is_imported_too() {
     let pg = Postgres::start();
     let dir = tempfile::tempdir().expect("tempdir");
     let master = dir.path().join("master");
-    let script = format!("{}/tests/buildbot/make_db.py", env!("CARGO_MANIFEST_DIR"));
     // Buildbot's SQLAlchemy names the driver; buildstatus takes the plain URL.
-    let out = Command::new(buildbot::python())
-        .arg(&script)
-        .arg(&master)
-        .arg(PER_BUILDER.to_string())
-        .arg(pg.url("postgresql+psycopg2"))
-        .output()
-        .expect("python runs");
-    assert!(out.status.success(), "make_db.py on PostgreSQL failed: {}", String::from_utf8_lossy(&out.stderr));
-    let expected: Value =
-        serde_json::from_str(&std::fs::read_to_string(master.join("expected.json")).expect("expected.json"))
-            .expect("JSON");
+    make_db(&master, Some(&pg.url("postgresql+psycopg2", "buildbot")));
+    // Buildbot's REST API is asked on a copy, as on SQLite.
+    pg.psql("CREATE DATABASE served TEMPLATE buildbot");
+    let expected = rest::ask(&master, Some(&pg.url("postgresql+psycopg2", "served"))).await;
+    holds_the_fixture_history(&expected);
     let data = dir.path().join("data");
     let out = Command::new(env!("CARGO_BIN_EXE_buildstatus"))
-        .args(["import-buildbot", "--db", &pg.url("postgresql"), "--data-dir"])
+        .args(["import-buildbot", "--db", &pg.url("postgresql", "buildbot"), "--data-dir"])
         .arg(&data)
         .output()
         .expect("runs");

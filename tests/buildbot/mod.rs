@@ -1,7 +1,9 @@
 //! Buildbot 4.3 as a test peer: the Python virtualenv `.ci/run` installs it into (or the one
 //! `BUILDSTATUS_BUILDBOT_VENV` names). Tests that need it fail, never skip, without it.
+#![allow(dead_code)] // each test file that includes this uses some of it
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
 
 pub fn venv() -> PathBuf {
     let venv = std::env::var_os("BUILDSTATUS_BUILDBOT_VENV")
@@ -14,7 +16,34 @@ pub fn venv() -> PathBuf {
     venv
 }
 
-#[allow(dead_code)] // not every test that uses Buildbot runs Python itself
 pub fn python() -> PathBuf {
     venv().join("bin/python")
+}
+
+/// A peer process; stopped (killed and reaped) when dropped, so also when a test fails.
+pub struct Peer(pub Child);
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+pub fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
+    listener.local_addr().expect("address").port()
+}
+
+/// `program start --nodaemon .` (a Buildbot master or worker) in `dir`, its output into `log`.
+pub fn start(program: &Path, dir: &Path, log: &Path) -> Peer {
+    let log = std::fs::File::create(log).expect("log file");
+    let child = Command::new(program)
+        .args(["start", "--nodaemon", "."])
+        .current_dir(dir)
+        .stdout(Stdio::from(log.try_clone().expect("log")))
+        .stderr(Stdio::from(log))
+        .spawn()
+        .expect("starts");
+    Peer(child)
 }
