@@ -13,7 +13,10 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::adapters::buildbot_db::{BuildRow, BuildbotDb, BuildbotError, ImportedBuild};
 use crate::domain::event::StatusEvent;
-use crate::ports::{SinkError, StatusReader, StatusSink};
+use std::collections::BTreeMap;
+
+use crate::domain::model::Change;
+use crate::ports::{ChangeQuery, SinkError, StatusReader, StatusSink};
 
 /// Builds recorded per transaction.
 const BUILDS_PER_BATCH: usize = 200;
@@ -136,8 +139,12 @@ pub async fn import(
     sink.record_history(added).await.map_err(store)?;
 
     let mut fresh = Vec::new();
-    for change in db.changes().await? {
-        match reader.change(change.number).await.map_err(store)? {
+    let theirs = db.changes().await?;
+    let first = theirs.iter().map(|c| c.number).min().unwrap_or(0);
+    let last = theirs.iter().map(|c| c.number).max().unwrap_or(0);
+    let mut ours = changes_here(reader, first, last).await?;
+    for change in theirs {
+        match ours.remove(&change.number) {
             Some(here) if here.who == change.who && here.revision == change.revision => summary.changes_known += 1,
             Some(here) => summary.changes_skipped.push(format!(
                 "{}: buildstatus has another change {} (by {}), from another source",
@@ -241,6 +248,29 @@ async fn queue(
     summary.requests_claimed = pending.claimed;
     events.extend(fresh.into_iter().map(|request| StatusEvent::BuildRequestSubmitted { request }));
     sink.record_history(events).await.map_err(store)
+}
+
+/// Our changes numbered `first` to `last`, read newest first a page at a time (one query for
+/// an empty store, not one per change).
+async fn changes_here(reader: &dyn StatusReader, first: u64, last: u64) -> Result<BTreeMap<u64, Change>, ImportError> {
+    const PAGE: usize = 500;
+    let mut here = BTreeMap::new();
+    let mut before = last.saturating_add(1);
+    loop {
+        let query = ChangeQuery { before: Some(before), limit: PAGE, ..ChangeQuery::default() };
+        let page = reader.changes(&query).await.map_err(store)?;
+        let full = page.len() == PAGE;
+        for change in page {
+            if change.number < first {
+                return Ok(here);
+            }
+            before = before.min(change.number);
+            here.insert(change.number, change);
+        }
+        if !full {
+            return Ok(here);
+        }
+    }
 }
 
 fn label(row: &BuildRow) -> String {
