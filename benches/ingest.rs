@@ -70,7 +70,8 @@ fn ingest(c: &mut Criterion) {
     let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).expect("a port");
     let url = format!("http://{}/api/v1/events", listener.local_addr().expect("address"));
     let router = posted.router();
-    runtime.spawn(async move { axum::serve(listener, router).await });
+    // Served as the binary serves (TCP_NODELAY and all).
+    runtime.spawn(buildstatus::adapters::http::serve(listener, router, std::future::pending()));
     let http = reqwest::Client::new();
     let next = AtomicU32::new(1);
     group.bench_function("post_api_v1_events", |b| {

@@ -78,7 +78,8 @@ async fn server_with_big_log(mib: usize) -> (StatusServer, String) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("addr"));
     let router = server.router();
-    tokio::spawn(async move { axum::serve(listener, router).await });
+    // Served as the binary serves (TCP_NODELAY and all).
+    tokio::spawn(buildstatus::adapters::http::serve(listener, router, std::future::pending()));
     (server, base)
 }
 
