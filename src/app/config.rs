@@ -15,7 +15,7 @@ use crate::domain::hooks::Dialect;
 use crate::domain::web::layout::{FEEDS, Site};
 
 /// The configuration of a `buildstatus` process.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug)]
 pub struct Config {
     pub listen: SocketAddr,
     /// The SQLite database and the logs live here.

@@ -27,25 +27,10 @@ use crate::domain::notify::mail::{
 use crate::domain::notify::outbox::RetryPolicy;
 
 /// One `[[mail]]` block, checked.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug)]
 pub struct MailConfig {
-    pub name: String,
-    pub fromaddr: String,
-    pub mode: Modes,
-    pub builders: Option<Vec<String>>,
-    pub tags: Option<Vec<String>>,
-    pub add_logs: AddLogs,
-    pub add_patch: bool,
-    pub max_log_bytes: u64,
-    pub subject: SubjectTemplate,
-    pub lookup: Option<String>,
-    pub extra_recipients: Vec<String>,
-    pub send_to_interested_users: bool,
-    pub extra_headers: Vec<(String, String)>,
-    pub html: bool,
-    pub build_set_summary: bool,
-    /// The text of `messageTemplate` (a minijinja template), checked.
-    pub template: Option<String>,
+    /// What to mail and to whom, and how (`messageFormat`, `messageTemplate`).
+    pub rules: MailRules,
     pub transport: TransportConfig,
     pub retry: RetryPolicy,
 }
@@ -59,26 +44,7 @@ pub enum TransportConfig {
 impl MailConfig {
     /// The target the server runs.
     pub fn target(&self) -> MailTarget {
-        let mut rules = MailRules::new(&self.name, &self.fromaddr);
-        rules.mode = self.mode.clone();
-        rules.builders = self.builders.clone();
-        rules.tags = self.tags.clone();
-        rules.add_logs = self.add_logs.clone();
-        rules.add_patch = self.add_patch;
-        rules.max_log_bytes = self.max_log_bytes;
-        rules.subject = self.subject.clone();
-        rules.lookup = self.lookup.as_deref().and_then(|d| Lookup::domain(d).ok()).unwrap_or_default();
-        rules.extra_recipients = self.extra_recipients.clone();
-        rules.send_to_interested_users = self.send_to_interested_users;
-        rules.extra_headers = self.extra_headers.clone();
-        rules.build_set_summary = self.build_set_summary;
-        let kind = if self.html { BodyKind::Html } else { BodyKind::Plain };
-        let template = self.template.as_deref().and_then(|t| MailTemplate::new(t, kind).ok());
-        rules.formatter = match template {
-            Some(t) => Formatter::Template(Arc::new(t)),
-            None if self.html => Formatter::Html,
-            None => Formatter::Plain,
-        };
+        let rules = self.rules.clone();
         let transport = match &self.transport {
             TransportConfig::Smtp(s) => MailTransportChoice::Smtp(s.clone()),
             TransportConfig::Sendmail(p) => MailTransportChoice::Sendmail(p.clone()),
@@ -130,8 +96,8 @@ pub fn parse(value: &toml::Value, base: &Path) -> Result<Vec<MailConfig>, Vec<St
         };
         let default_name = if blocks.len() == 1 { "mail".to_owned() } else { format!("mail-{}", i + 1) };
         match block_config(table, base, default_name) {
-            Ok(c) if out.iter().any(|o: &MailConfig| o.name == c.name) => {
-                problems.push(format!("{label}.name: '{}' is the name of another [[mail]] block", c.name));
+            Ok(c) if out.iter().any(|o: &MailConfig| o.rules.name == c.rules.name) => {
+                problems.push(format!("{label}.name: '{}' is the name of another [[mail]] block", c.rules.name));
             }
             Ok(c) => out.push(c),
             Err(ps) => problems.extend(ps.into_iter().map(|p| format!("{label}.{p}"))),
@@ -143,35 +109,21 @@ pub fn parse(value: &toml::Value, base: &Path) -> Result<Vec<MailConfig>, Vec<St
 fn block_config(table: &toml::Table, base: &Path, default_name: String) -> Result<MailConfig, Vec<String>> {
     let mut problems = Vec::new();
     let mut c = MailConfig {
-        name: default_name,
-        fromaddr: String::new(),
-        mode: Modes::default(),
-        builders: None,
-        tags: None,
-        add_logs: AddLogs::None,
-        add_patch: true,
-        max_log_bytes: 256 * 1024,
-        subject: SubjectTemplate::default(),
-        lookup: None,
-        extra_recipients: Vec::new(),
-        send_to_interested_users: true,
-        extra_headers: Vec::new(),
-        html: false,
-        build_set_summary: false,
-        template: None,
+        rules: MailRules::new(&default_name, ""),
         transport: TransportConfig::Smtp(SmtpSettings::default()),
         retry: RetryPolicy::default(),
     };
     let mut smtp = SmtpSettings::default();
     let (mut use_tls, mut smtps, mut sendmail, mut categories) = (false, false, None, None);
+    let (mut html, mut template) = (false, None);
     let mut explicit_tls = None;
     for (key, v) in table {
         let r: Result<(), String> = (|| {
             match key.as_str() {
-                "name" => c.name = string(v)?,
-                "fromaddr" => c.fromaddr = string(v)?,
+                "name" => c.rules.name = string(v)?,
+                "fromaddr" => c.rules.fromaddr = string(v)?,
                 "mode" => {
-                    c.mode = match v {
+                    c.rules.mode = match v {
                         toml::Value::String(s) => Modes::from_word(s)?,
                         _ => {
                             let words = strings(v)?;
@@ -180,33 +132,31 @@ fn block_config(table: &toml::Table, base: &Path, default_name: String) -> Resul
                         }
                     }
                 }
-                "builders" => c.builders = Some(strings(v)?),
-                "tags" => c.tags = Some(strings(v)?),
+                "builders" => c.rules.builders = Some(strings(v)?),
+                "tags" => c.rules.tags = Some(strings(v)?),
                 "categories" => categories = Some(strings(v)?),
                 "addLogs" => {
-                    c.add_logs = match v {
+                    c.rules.add_logs = match v {
                         toml::Value::Boolean(true) => AddLogs::All,
                         toml::Value::Boolean(false) => AddLogs::None,
                         _ => AddLogs::Named(strings(v).map_err(|_| "expected true, false or a list of log names")?),
                     }
                 }
-                "addPatch" => c.add_patch = boolean(v)?,
-                "maxLogSize" => c.max_log_bytes = number(v, 1, i64::MAX)?.unsigned_abs(),
-                "subject" => c.subject = SubjectTemplate::parse(&string(v)?)?,
-                "lookup" => {
-                    let d = string(v)?;
-                    Lookup::domain(&d)?;
-                    c.lookup = Some(d);
+                "addPatch" => c.rules.add_patch = boolean(v)?,
+                "maxLogSize" => c.rules.max_log_bytes = number(v, 1, i64::MAX)?.unsigned_abs(),
+                "subject" => c.rules.subject = SubjectTemplate::parse(&string(v)?)?,
+                "lookup" => c.rules.lookup = Lookup::domain(&string(v)?)?,
+                "extraRecipients" => {
+                    c.rules.extra_recipients = strings(v).map_err(|_| "extraRecipients must be a list")?
                 }
-                "extraRecipients" => c.extra_recipients = strings(v).map_err(|_| "extraRecipients must be a list")?,
-                "sendToInterestedUsers" => c.send_to_interested_users = boolean(v)?,
+                "sendToInterestedUsers" => c.rules.send_to_interested_users = boolean(v)?,
                 "extraHeaders" => {
                     let t = v.as_table().ok_or("extraHeaders must be a dictionary")?;
-                    c.extra_headers =
+                    c.rules.extra_headers =
                         t.iter().map(|(k, v)| Ok((k.clone(), string(v)?))).collect::<Result<_, String>>()?;
                 }
                 "messageFormat" => {
-                    c.html = match string(v)?.as_str() {
+                    html = match string(v)?.as_str() {
                         "plain" => false,
                         "html" => true,
                         other => return Err(format!("'{other}' is not plain or html")),
@@ -214,10 +164,10 @@ fn block_config(table: &toml::Table, base: &Path, default_name: String) -> Resul
                 }
                 "messageTemplate" => {
                     let text = String::from_utf8(read(base, v)?).map_err(|_| "the template is not UTF-8")?;
-                    c.template = Some(text);
+                    template = Some(text);
                 }
                 "customMesg" => return Err("customMesg is deprecated; use messageFormatter instead".to_owned()),
-                "buildSetSummary" => c.build_set_summary = boolean(v)?,
+                "buildSetSummary" => c.rules.build_set_summary = boolean(v)?,
                 "relayhost" => smtp.relayhost = string(v)?,
                 "smtpPort" => smtp.port = u16::try_from(number(v, 1, 65535)?).unwrap_or(25),
                 "useTls" => use_tls = boolean(v)?,
@@ -256,17 +206,22 @@ fn block_config(table: &toml::Table, base: &Path, default_name: String) -> Resul
             problems.push(format!("{key}: {p}"));
         }
     }
-    if let Some(t) = &c.template {
-        let kind = if c.html { BodyKind::Html } else { BodyKind::Plain };
-        if let Err(e) = MailTemplate::new(t, kind) {
-            problems.push(format!("messageTemplate: {e}"));
-        }
-    }
+    c.rules.formatter = match template {
+        Some(text) => match MailTemplate::new(&text, if html { BodyKind::Html } else { BodyKind::Plain }) {
+            Ok(t) => Formatter::Template(Arc::new(t)),
+            Err(e) => {
+                problems.push(format!("messageTemplate: {e}"));
+                Formatter::Plain
+            }
+        },
+        None if html => Formatter::Html,
+        None => Formatter::Plain,
+    };
     if !table.contains_key("fromaddr") {
         problems.push("fromaddr: required (the From: address)".to_owned());
     }
-    if c.tags.as_ref().is_none_or(|t| t.is_empty()) {
-        c.tags = categories.or(c.tags);
+    if c.rules.tags.as_ref().is_none_or(|t| t.is_empty()) {
+        c.rules.tags = categories.or(c.rules.tags);
     }
     if use_tls && smtps {
         problems.push("useTls: choose STARTTLS (useTls) or implicit TLS (smtps), not both".to_owned());
@@ -323,10 +278,10 @@ mod tests {
         "#;
         let config = Config::parse(text, dir.path()).expect("valid");
         let mail = &config.mail[0];
-        assert_eq!(mail.name, "mail");
-        assert_eq!(mail.mode.names(), ["failing", "change"]);
-        assert_eq!(mail.tags.as_deref(), Some(&["fast".to_owned()][..]));
-        assert_eq!(mail.add_logs, AddLogs::Named(vec!["stdio".into()]));
+        assert_eq!(mail.rules.name, "mail");
+        assert_eq!(mail.rules.mode.names(), ["failing", "change"]);
+        assert_eq!(mail.rules.tags.as_deref(), Some(&["fast".to_owned()][..]));
+        assert_eq!(mail.rules.add_logs, AddLogs::Named(vec!["stdio".into()]));
         let TransportConfig::Smtp(smtp) = &mail.transport else { panic!("smtp expected") };
         assert_eq!((smtp.relayhost.as_str(), smtp.port, smtp.tls), ("smtp.example.org", 587, TlsMode::Required));
         assert_eq!(smtp.password.as_deref(), Some("s3cret"));

@@ -103,6 +103,36 @@ pub struct MailRules {
     pub build_set_summary: bool,
 }
 
+/// The formatter and the previous-build function are code: named, not shown.
+impl std::fmt::Debug for MailRules {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let formatter = match &self.formatter {
+            Formatter::Plain => "plain",
+            Formatter::Html => "html",
+            Formatter::Custom(_) => "custom",
+            Formatter::Template(_) => "template",
+        };
+        f.debug_struct("MailRules")
+            .field("name", &self.name)
+            .field("fromaddr", &self.fromaddr)
+            .field("mode", &self.mode)
+            .field("builders", &self.builders)
+            .field("tags", &self.tags)
+            .field("add_logs", &self.add_logs)
+            .field("add_patch", &self.add_patch)
+            .field("max_log_bytes", &self.max_log_bytes)
+            .field("subject", &self.subject)
+            .field("lookup", &self.lookup)
+            .field("extra_recipients", &self.extra_recipients)
+            .field("send_to_interested_users", &self.send_to_interested_users)
+            .field("extra_headers", &self.extra_headers)
+            .field("formatter", &formatter)
+            .field("previous_build", &self.previous_build.is_some())
+            .field("build_set_summary", &self.build_set_summary)
+            .finish()
+    }
+}
+
 impl MailRules {
     /// The seed's defaults for a target mailing from `fromaddr`.
     pub fn new(name: &str, fromaddr: &str) -> Self {
