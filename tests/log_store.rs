@@ -200,3 +200,17 @@ async fn a_damaged_pack_is_reported_for_the_log_that_is_cut() {
     assert_eq!(&stream.next().await.expect("a piece").expect("readable").data[..], b"seco");
     assert!(matches!(stream.next().await, Some(Err(LogError::Corrupt(2, _)))));
 }
+
+#[tokio::test]
+async fn a_log_written_whole_again_replaces_what_was_there_even_with_nothing() {
+    // What happens when a round's commit failed after its history's logs were packed: the ids
+    // are handed out again, and the new content (here: none) is what the log holds.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = DiskLogStore::open(dir.path()).await.expect("store");
+    store.write(vec![whole(8, &[(Channel::Stdout, "from a round that failed\n")])]).await.expect("write");
+    store.write(vec![whole(8, &[(Channel::Stdout, "again\n")])]).await.expect("write");
+    assert_eq!(collect(&store, 8, 0).await, [(Channel::Stdout, "again\n".into())]);
+    store.write(vec![whole(8, &[])]).await.expect("write");
+    assert!(collect(&store, 8, 0).await.is_empty(), "an empty log shows nothing of the old");
+    assert_eq!(store.size(8).await.expect("size"), LogSize::default());
+}

@@ -63,14 +63,14 @@ impl DiskLogStore {
     }
 
     /// Writes one log's part of a [`LogStore::write`]; runs on a blocking thread, which does a
-    /// whole round's writes in one hop off the async runtime.
+    /// whole round's writes in one hop off the async runtime. A log that ends with its first
+    /// write, and has no file of its own, is packed; any other is appended to its file.
     fn write_blocking(
         dir: &Path,
         packs: &Mutex<PackWriter>,
         write: &LogWrite,
         entry: Option<&OpenLog>,
     ) -> std::io::Result<()> {
-        use std::io::Write;
         let mut records = Vec::with_capacity(write.chunks.iter().map(|(_, d)| d.len() + HEADER_LEN).sum());
         for (channel, data) in &write.chunks {
             encode_records(&mut records, *channel, data);
@@ -79,32 +79,35 @@ impl DiskLogStore {
         let mut file = entry.map(|e| e.file.lock().unwrap_or_else(|e| e.into_inner()));
         let has_file = file.as_ref().is_some_and(|f| f.is_some()) || path.exists();
         if write.finish && !has_file {
-            if !records.is_empty() {
-                packs.lock().unwrap_or_else(|e| e.into_inner()).put(write.log, &records)?;
-            }
-            return Ok(());
+            // Even an empty log takes its slot: a slot left by an earlier write of this id (a
+            // round whose commit failed) must not show through.
+            return packs.lock().unwrap_or_else(|e| e.into_inner()).put(write.log, &records);
         }
-        let mut opened = None;
-        let target = match file.as_deref_mut() {
-            Some(slot) => slot,
-            None => &mut opened,
-        };
-        if target.is_none() && !records.is_empty() {
-            if let Some(parent) = path.parent() {
-                std::fs::create_dir_all(parent)?;
-            }
-            *target = Some(std::fs::OpenOptions::new().create(true).append(true).open(&path)?);
+        match file.as_deref_mut() {
+            Some(open) => append(open, &path, &records, write.finish),
+            None => append(&mut None, &path, &records, write.finish),
         }
-        if let Some(f) = target.as_mut() {
-            f.write_all(&records)?;
-        }
-        if write.finish {
-            // Closed; like the database (WAL, synchronous=NORMAL), a log survives a crash of
-            // the process but is not synced at every finish: that would cost a flush per step.
-            target.take();
-        }
-        Ok(())
     }
+}
+
+/// Appends `records` to the log file at `path`, opening it into `open` if needed; closes it
+/// when the log is finished. Like the database (WAL, synchronous=NORMAL), a log survives a
+/// crash of the process but is not synced at every finish: that would cost a flush per step.
+fn append(open: &mut Option<std::fs::File>, path: &Path, records: &[u8], finish: bool) -> std::io::Result<()> {
+    use std::io::Write;
+    if open.is_none() && !records.is_empty() {
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        *open = Some(std::fs::OpenOptions::new().create(true).append(true).open(path)?);
+    }
+    if let Some(f) = open.as_mut() {
+        f.write_all(records)?;
+    }
+    if finish {
+        open.take();
+    }
+    Ok(())
 }
 
 #[async_trait]
@@ -113,8 +116,8 @@ impl LogStore for DiskLogStore {
         if writes.is_empty() {
             return Ok(());
         }
-        // A log that stays open gets an entry (its file, its readers); one that ends now needs
-        // one only if readers wait on it.
+        // A log that stays open gets an entry (its file, its readers); one that ends now uses
+        // its entry if it has one.
         let jobs: Vec<(LogWrite, Option<Arc<OpenLog>>)> = writes
             .into_iter()
             .map(|w| {
@@ -131,12 +134,13 @@ impl LogStore for DiskLogStore {
         .map_err(|e| LogError::Io(e.to_string()))?;
         for (write, entry) in jobs {
             if write.finish {
-                self.open.lock().unwrap_or_else(|e| e.into_inner()).remove(&write.log);
-            }
-            match entry {
-                Some(e) if write.finish => e.growth.finish(),
-                Some(e) => e.growth.grew(),
-                None => {}
+                // The entry as it is now: a follower may have come while the log was written.
+                let now = self.open.lock().unwrap_or_else(|e| e.into_inner()).remove(&write.log);
+                if let Some(e) = now {
+                    e.growth.finish();
+                }
+            } else if let Some(e) = entry {
+                e.growth.grew();
             }
         }
         written.map_err(io)
@@ -148,7 +152,8 @@ impl LogStore for DiskLogStore {
             Some(r) => r,
             None => Region { offset: 0, len: file.metadata().await.map_err(io)?.len() },
         };
-        let (mut at, end) = (region.offset, region.offset + region.len);
+        let end = region.offset.checked_add(region.len).ok_or_else(|| corrupt_index(log))?;
+        let mut at = region.offset;
         let mut size = LogSize::default();
         let mut header = [0u8; HEADER_LEN];
         while at + HEADER_LEN as u64 <= end {
@@ -186,6 +191,10 @@ impl LogStore for DiskLogStore {
             Some((item, r))
         }))
     }
+}
+
+fn corrupt_index(log: u64) -> LogError {
+    LogError::Corrupt(log, "its pack index names a region past any file".to_owned())
 }
 
 /// A log's own file (`None` region: it may still grow), or its pack placed at the start of
@@ -258,6 +267,10 @@ impl Reader {
             let Some((file, region)) = open_log(&self.dir, self.log).await? else { return Ok(0) };
             self.file = Some(file);
             self.left = region.map(|r| r.len);
+            if region.is_some() {
+                // A packed log was written whole: there is nothing to wait for.
+                self.growth = None;
+            }
         }
         let Some(file) = self.file.as_mut() else { return Ok(0) };
         self.buf.reserve(READ_BLOCK.max(MAX_PIECE));
