@@ -1,6 +1,7 @@
-//! The status hub: the one writer. For each event it applies the domain rule, commits the
-//! result to the store, appends log content, numbers the event and publishes it — in that
-//! order, so nothing is published that is not stored. Concurrent writers share commits: the
+//! The status hub: the one writer. For each event it applies the domain rule, numbers it,
+//! commits the result to the store, writes log content and publishes the event — in that
+//! order, so nothing is published that is not stored (history, which is not published, has
+//! its whole logs written before its commit). Concurrent writers share commits: the
 //! submissions that queue while one round is written go into the next round's transaction.
 //!
 //! It is also the pages' reader: the state it keeps (running builds, a window of recent
@@ -175,6 +176,9 @@ impl StatusSink for Hub {
     }
 
     async fn record_history(&self, events: Vec<StatusEvent>) -> Result<(), SinkError> {
+        if events.is_empty() {
+            return Ok(());
+        }
         self.submit(Work::History(events)).await.map(|_| ())
     }
 }

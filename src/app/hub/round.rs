@@ -1,6 +1,7 @@
 //! The write path: submissions and rounds. A writer's submission is queued; whoever takes the
 //! writer lock next writes every queued submission in one round: each is applied to the state
-//! (all or nothing), the round is committed in one store transaction with its log content, and
+//! (all or nothing), the round's records and journal are committed in one store transaction,
+//! its log content is written (history's whole logs before the commit, the rest after), and
 //! each submitter is answered with its own outcome (group commit).
 
 use std::collections::{HashMap, HashSet};
@@ -211,7 +212,7 @@ impl Hub {
         // recorded builds). A whole log goes into a pack, where writing it again replaces it,
         // so a commit that fails leaves nothing that matters.
         let (before, after): (Vec<LogWrite>, Vec<LogWrite>) =
-            log_writes(&accepted).into_iter().partition(|w| w.finish && history_logs.contains(&w.log));
+            log_writes(&mut accepted).into_iter().partition(|w| w.finish && history_logs.contains(&w.log));
         let committed = match self.logs.write(before).await {
             Ok(()) => self.store.commit(&commit).await.map_err(|e| e.to_string()),
             Err(e) => Err(e.to_string()),
@@ -253,8 +254,9 @@ impl Hub {
     }
 }
 
-/// The log content of a round, one write per log, chunks in order.
-fn log_writes(accepted: &[Accepted]) -> Vec<LogWrite> {
+/// The log content of a round, one write per log, chunks in order. History's text is taken
+/// out of its events (they are neither journaled nor published), not copied.
+fn log_writes(accepted: &mut [Accepted]) -> Vec<LogWrite> {
     let mut writes: Vec<LogWrite> = Vec::new();
     let mut at: HashMap<u64, usize> = HashMap::new();
     let mut of = |log: u64, writes: &mut Vec<LogWrite>| -> usize {
@@ -264,10 +266,11 @@ fn log_writes(accepted: &[Accepted]) -> Vec<LogWrite> {
         })
     };
     for a in accepted {
-        for (event, done) in a.sequenced.iter().zip(&a.applied) {
-            if let (Some(target), StatusEvent::LogChunk { channel, text, .. }) = (&done.log, &event.event) {
+        for (event, done) in a.sequenced.iter_mut().zip(&a.applied) {
+            if let (Some(target), StatusEvent::LogChunk { channel, text, .. }) = (&done.log, &mut event.event) {
+                let text = if a.history { std::mem::take(text) } else { text.clone() };
                 let i = of(target.log_id, &mut writes);
-                writes[i].chunks.push((*channel, bytes::Bytes::from(text.clone())));
+                writes[i].chunks.push((*channel, bytes::Bytes::from(text)));
             }
             if let Some(log) = done.log_finished {
                 let i = of(log, &mut writes);
