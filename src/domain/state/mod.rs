@@ -442,7 +442,6 @@ impl StatusState {
                 let mut w = worker.clone();
                 if let Some(old) = self.workers.get(&w.name) {
                     w.connected = old.connected;
-                    w.paused = old.paused;
                     w.last_heard = old.last_heard;
                     w.connect_times = old.connect_times.clone();
                 } else {

@@ -200,3 +200,24 @@ fn a_batch_writes_each_build_it_changed_once_as_it_ended() {
     // `apply` alone writes the build at every event, as before.
     assert_eq!(builds_written(&[state.apply(&step("b", 2, 1)).unwrap()], &[]), [(2, 2, None)]);
 }
+
+#[test]
+fn a_worker_described_again_keeps_its_connection_and_takes_the_description() {
+    let mut state = StatusState::new(10);
+    let described = |host: &str, paused: bool, connected: bool| Worker {
+        name: "w".into(),
+        host: Some(host.into()),
+        paused,
+        connected,
+        ..Worker::default()
+    };
+    // A new worker is not connected, whatever the description says.
+    state.apply(&StatusEvent::WorkerAdded { worker: described("a", false, true) }).unwrap();
+    assert!(!state.worker("w").unwrap().connected);
+    state.apply(&StatusEvent::WorkerConnected { worker: described("a", false, true), at: at(1) }).unwrap();
+    state.apply(&StatusEvent::WorkerAdded { worker: described("b", true, false) }).unwrap();
+    let w = state.worker("w").unwrap();
+    assert!(w.connected, "still connected");
+    assert_eq!(w.connect_times, [at(1)]);
+    assert_eq!((w.host.as_deref(), w.paused), (Some("b"), true), "the newest description wins");
+}
