@@ -246,7 +246,7 @@ fn block_config(table: &toml::Table, base: &Path, default_name: String) -> Resul
         None => TransportConfig::Smtp(smtp),
     };
     if table.contains_key("fromaddr") {
-        problems.extend(c.target().rules.check());
+        problems.extend(c.rules.check());
     }
     if problems.is_empty() { Ok(c) } else { Err(problems) }
 }
