@@ -274,6 +274,70 @@ async fn an_interrupted_import_goes_on_where_it_stopped() {
 }
 
 #[tokio::test]
+async fn builds_after_one_still_running_wait_for_it_so_none_is_lost() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    // macos-clang #10 is still running in Buildbot, while #11 to #20 have finished (a builder
+    // with several workers). Build numbers only grow here: had #11 been imported, #10 could
+    // never be added.
+    let running = copy_of_fixture(dir.path());
+    sql(
+        &running,
+        &["UPDATE builds SET complete_at = NULL, results = NULL WHERE number = 10 \
+           AND builderid = (SELECT id FROM builders WHERE name = 'macos-clang')"],
+    )
+    .await;
+    let (ok, out, err) = import(&running, &data);
+    assert!(ok, "{out}{err}");
+    assert!(out.contains("builds:   48 imported"), "59 finished, less macos-clang #10 to #20: {out}");
+    assert!(out.contains("build macos-clang #10: still running in Buildbot"), "{out}");
+    assert!(out.contains("build macos-clang #11: waits for #10, still running in Buildbot"), "{out}");
+    assert!(out.contains("build macos-clang #20: waits for #10"), "{out}");
+    // #10 finishes; the next import brings it and the ten after it.
+    let (ok, out, err) = import(&fixture_db(), &data);
+    assert!(ok, "{err}");
+    assert!(out.contains("builds:   11 imported (33 steps, 33 logs), 48 imported before"), "{out}");
+}
+
+#[test]
+fn an_import_that_cannot_write_stops_with_the_error_and_records_no_build_without_its_logs() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    // Logs 0 to 999 live in data/logs/0/: a file there fails every log write, as a full or
+    // broken disk would.
+    std::fs::create_dir_all(data.join("logs")).expect("dir");
+    std::fs::write(data.join("logs").join("0"), "not a directory").expect("write");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_buildstatus"))
+        .args(["import-buildbot", "--db"])
+        .arg(fixture_db())
+        .arg("--data-dir")
+        .arg(&data)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("runs");
+    // It must end (not wait forever for a recorder that stopped).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while child.try_wait().expect("wait").is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the import hangs after a failed write");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let out = child.wait_with_output().expect("output");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(err.contains("not a directory") || err.contains("File exists"), "the cause is named: {err}");
+    assert!(err.contains("run the import again to go on"), "{err}");
+    // Nothing half-written: the disk mended, a re-run imports every build with its logs.
+    std::fs::remove_file(data.join("logs").join("0")).expect("remove");
+    let (ok, out, err) = import(&fixture_db(), &data);
+    assert!(ok, "{out}{err}");
+    assert!(out.contains("builds:   59 imported (177 steps, 177 logs), 0 imported before"), "{out}");
+}
+
+#[tokio::test]
 async fn a_corrupt_log_chunk_marks_its_log_and_the_import_goes_on() {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = copy_of_fixture(dir.path());

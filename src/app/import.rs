@@ -13,13 +13,16 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::adapters::buildbot_db::{BuildRow, BuildbotDb, BuildbotError, ImportedBuild};
 use crate::domain::event::StatusEvent;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
-use crate::domain::model::Change;
+use crate::domain::model::{Buildset, Change};
 use crate::ports::{ChangeQuery, SinkError, StatusReader, StatusSink};
 
-/// Builds recorded per transaction.
+/// Builds recorded per transaction, at most.
 const BUILDS_PER_BATCH: usize = 200;
+/// Log bytes (as stored by Buildbot) read per batch, at most (a batch has at least one build):
+/// a batch's logs are held in memory until it is recorded.
+const BATCH_LOG_BYTES: u64 = 8 << 20;
 /// Changes recorded per transaction.
 const CHANGES_PER_BATCH: usize = 500;
 
@@ -49,6 +52,8 @@ pub struct Summary {
     pub requests_known: usize,
     /// Requests claimed by builds still running in Buildbot (not imported).
     pub requests_claimed: u64,
+    /// Requests not queued, and why.
+    pub requests_skipped: Vec<String>,
 }
 
 impl std::fmt::Display for Summary {
@@ -62,13 +67,16 @@ impl std::fmt::Display for Summary {
             self.builds_imported, self.steps_imported, self.logs_imported, self.builds_known
         )?;
         let mut skipped = String::new();
-        for (what, list) in [("change", &self.changes_skipped), ("build", &self.builds_skipped)] {
+        let lists =
+            [("change ", &self.changes_skipped), ("build ", &self.builds_skipped), ("", &self.requests_skipped)];
+        for (what, list) in lists {
             for why in list {
-                let _ = writeln!(skipped, "    {what} {why}");
+                let _ = writeln!(skipped, "    {what}{why}");
             }
         }
         if !skipped.is_empty() {
-            writeln!(f, "  skipped ({}):", self.changes_skipped.len() + self.builds_skipped.len())?;
+            let count = self.changes_skipped.len() + self.builds_skipped.len() + self.requests_skipped.len();
+            writeln!(f, "  skipped ({count}):")?;
             f.write_str(&skipped)?;
         }
         if !self.damaged_logs.is_empty() {
@@ -164,16 +172,22 @@ pub async fn import(
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     // Reading the next batch from Buildbot overlaps with recording the last one.
-    let (batches, mut received) = tokio::sync::mpsc::channel::<Batch>(2);
+    let (batches, mut received) = tokio::sync::mpsc::channel::<Batch>(1);
     let reading = async {
         let mut read = Summary::default();
         let mut newest: Option<(String, Option<u32>)> = None;
-        // Finished builds of one builder still to read, in number order.
-        let mut run: Vec<BuildRow> = Vec::new();
+        // A builder's first build still running: the builds after it wait (numbers only grow
+        // here, so it could not be added once a newer one is).
+        let mut running: Option<u32> = None;
+        // Finished builds of one builder still to read, in number order, and their log bytes.
+        let (mut run, mut bytes): (Vec<BuildRow>, u64) = (Vec::new(), 0);
         for row in &rows {
             bar.inc(1);
             if newest.as_ref().is_none_or(|(b, _)| *b != row.builder) {
-                send(db, &batches, &mut run, &mut read).await?;
+                if !send(db, &batches, &mut run, &mut read).await? {
+                    break;
+                }
+                (bytes, running) = (0, None);
                 bar.set_message(row.builder.clone());
                 newest = Some((row.builder.clone(), reader.newest_build_number(&row.builder).await.map_err(store)?));
             }
@@ -181,14 +195,24 @@ pub async fn import(
                 read.builds_known += 1;
                 continue;
             }
-            if !row.finished {
-                read.builds_skipped.push(format!("{}: still running in Buildbot", label(row)));
+            if let Some(first) = running {
+                let why = format!("{}: waits for #{first}, still running in Buildbot", label(row));
+                read.builds_skipped.push(why);
                 continue;
             }
-            run.push(row.clone());
-            if run.len() >= BUILDS_PER_BATCH {
-                send(db, &batches, &mut run, &mut read).await?;
+            if !row.finished {
+                read.builds_skipped.push(format!("{}: still running in Buildbot", label(row)));
+                running = Some(row.number);
+                continue;
             }
+            if !run.is_empty() && (run.len() >= BUILDS_PER_BATCH || bytes + row.log_bytes > BATCH_LOG_BYTES) {
+                if !send(db, &batches, &mut run, &mut read).await? {
+                    break;
+                }
+                bytes = 0;
+            }
+            bytes += row.log_bytes;
+            run.push(row.clone());
         }
         send(db, &batches, &mut run, &mut read).await?;
         drop(batches);
@@ -197,12 +221,16 @@ pub async fn import(
     let recording = async {
         let mut written = Summary::default();
         while let Some(batch) = received.recv().await {
-            flush(db, sink, batch, &mut written).await?;
+            if let Err(e) = flush(db, sink, batch, &mut written).await {
+                // Reading stops at its next batch.
+                received.close();
+                return Err(e);
+            }
         }
         Ok::<_, ImportError>(written)
     };
     let (read, written) = tokio::join!(reading, recording);
-    // Recording stopped first: its error is the cause (reading then found the channel closed).
+    // When recording failed, reading stopped for it: recording's error is the cause.
     let written = written?;
     let read = read?;
     bar.finish_and_clear();
@@ -219,35 +247,45 @@ pub async fn import(
 
 /// Imports the workers and what waits for them: buildsets not complete, and the requests no
 /// build has claimed. Workers are described again on every run (the newest description wins);
-/// a request already here (by Buildbot's id) is left as it is.
+/// a request already here (by Buildbot's id) is left as it is. Each buildset goes in with its
+/// requests, or is skipped (and said why) when the status refuses it.
 async fn queue(
     db: &BuildbotDb,
     sink: &dyn StatusSink,
     reader: &dyn StatusReader,
     summary: &mut Summary,
 ) -> Result<(), ImportError> {
-    let known: Vec<String> = reader.workers().await.map_err(store)?.into_iter().map(|w| w.name).collect();
+    let known: HashSet<String> = reader.workers().await.map_err(store)?.into_iter().map(|w| w.name).collect();
     let workers = db.workers().await?;
     summary.workers_known = workers.iter().filter(|w| known.contains(&w.name)).count();
     summary.workers_added = workers.len() - summary.workers_known;
-    let mut events: Vec<StatusEvent> = workers.into_iter().map(|worker| StatusEvent::WorkerAdded { worker }).collect();
+    sink.record_history(workers.into_iter().map(|worker| StatusEvent::WorkerAdded { worker }).collect())
+        .await
+        .map_err(store)?;
 
     let pending = db.pending().await?;
-    let queued: Vec<u64> = reader.pending_requests(None).await.map_err(store)?.iter().map(|r| r.id).collect();
-    let (fresh, here): (Vec<_>, Vec<_>) = pending.requests.into_iter().partition(|r| !queued.contains(&r.id));
-    let sets: Vec<u64> = fresh.iter().filter_map(|r| r.buildset_id).collect();
-    events.extend(
-        pending
-            .buildsets
-            .into_iter()
-            .filter(|s| sets.contains(&s.id))
-            .map(|buildset| StatusEvent::BuildsetSubmitted { buildset }),
-    );
-    summary.requests_queued = fresh.len();
-    summary.requests_known = here.len();
     summary.requests_claimed = pending.claimed;
-    events.extend(fresh.into_iter().map(|request| StatusEvent::BuildRequestSubmitted { request }));
-    sink.record_history(events).await.map_err(store)
+    let queued: HashSet<u64> = reader.pending_requests(None).await.map_err(store)?.iter().map(|r| r.id).collect();
+    let (fresh, here): (Vec<_>, Vec<_>) = pending.requests.into_iter().partition(|r| !queued.contains(&r.id));
+    summary.requests_known = here.len();
+    let mut of_set: BTreeMap<Option<u64>, Vec<StatusEvent>> = BTreeMap::new();
+    for request in fresh {
+        of_set.entry(request.buildset_id).or_default().push(StatusEvent::BuildRequestSubmitted { request });
+    }
+    let mut sets: BTreeMap<u64, Buildset> = pending.buildsets.into_iter().map(|s| (s.id, s)).collect();
+    for (set, requests) in of_set {
+        let count = requests.len();
+        let buildset = set.and_then(|id| sets.remove(&id)).map(|buildset| StatusEvent::BuildsetSubmitted { buildset });
+        match sink.record_history(buildset.into_iter().chain(requests).collect()).await {
+            Ok(()) => summary.requests_queued += count,
+            Err(SinkError::Rejected(e)) => {
+                let set = set.map_or_else(|| "without a buildset".to_owned(), |id| format!("of buildset {id}"));
+                summary.requests_skipped.push(format!("{count} request(s) {set}: {e}"));
+            }
+            Err(e) => return Err(store(e)),
+        }
+    }
+    Ok(())
 }
 
 /// Our changes numbered `first` to `last`, read newest first a page at a time (one query for
@@ -280,24 +318,23 @@ fn label(row: &BuildRow) -> String {
 /// Builds read, with the rows they were read from.
 type Batch = (Vec<BuildRow>, Vec<ImportedBuild>);
 
-/// Reads `run` (one builder's builds, in number order) and hands it on to be recorded.
+/// Reads `run` (one builder's builds, in number order) and hands it on to be recorded;
+/// false when recording has stopped.
 async fn send(
     db: &BuildbotDb,
     batches: &tokio::sync::mpsc::Sender<Batch>,
     run: &mut Vec<BuildRow>,
     summary: &mut Summary,
-) -> Result<(), ImportError> {
+) -> Result<bool, ImportError> {
     if run.is_empty() {
-        return Ok(());
+        return Ok(!batches.is_closed());
     }
     let rows = std::mem::take(run);
     let mut builds = db.read_builds(&rows).await?;
     for build in &mut builds {
         summary.damaged_logs.append(&mut build.damaged_logs);
     }
-    // A closed channel means recording stopped; its error is reported.
-    let _ = batches.send((rows, builds)).await;
-    Ok(())
+    Ok(batches.send((rows, builds)).await.is_ok())
 }
 
 /// Records a batch of builds in one transaction; when the status refuses it, one by one, so

@@ -8,7 +8,7 @@
 //!
 //! A finished build becomes these events: `BuildStarted` carrying the whole build (its steps,
 //! results and times, its logs still open), then each log's content and `LogFinished`, then
-//! `BuildFinished` (`builds.rs` reads 50 builds at a time, in two queries). A log chunk that cannot be
+//! `BuildFinished` (`builds.rs` reads a run of builds at a time, in two queries). A log chunk that cannot be
 //! decompressed is replaced by a header line saying so, and the log is counted as damaged;
 //! the import goes on.
 
@@ -34,11 +34,13 @@ pub use pending::Pending;
 pub const KNOWN_SCHEMAS: [(&str, &str); 1] = [("067", "Buildbot 4.3")];
 
 /// The tables read.
-const TABLES: [&str; 14] = [
+const TABLES: [&str; 18] = [
     "builders",
     "builders_tags",
     "tags",
     "workers",
+    "configured_workers",
+    "builder_masters",
     "changes",
     "change_files",
     "change_properties",
@@ -46,6 +48,8 @@ const TABLES: [&str; 14] = [
     "buildsets",
     "buildset_sourcestamps",
     "buildrequests",
+    "buildrequest_claims",
+    "buildset_properties",
     "builds",
     "build_properties",
     "steps",
@@ -91,6 +95,8 @@ pub struct BuildRow {
     pub builder: String,
     pub number: u32,
     pub finished: bool,
+    /// The bytes its log chunks take in the database (compressed or not).
+    pub log_bytes: u64,
 }
 
 /// A build read whole, as the events that record it.
@@ -320,18 +326,21 @@ impl BuildbotDb {
 
     /// Every build, by builder and number.
     pub async fn builds(&self) -> Result<Vec<BuildRow>, BuildbotError> {
-        let rows: Vec<(i64, i64, String, i64, Option<i64>)> = sqlx::query_as(
-            "SELECT b.id, b.builderid, r.name, b.number, b.complete_at FROM builds b JOIN builders r ON r.id = b.builderid \
-             ORDER BY r.name, b.number",
+        let rows: Vec<(i64, i64, String, i64, Option<i64>, i64)> = sqlx::query_as(
+            "SELECT b.id, b.builderid, r.name, b.number, b.complete_at, \
+             (SELECT COALESCE(SUM(LENGTH(c.content)), 0) FROM steps s JOIN logs l ON l.stepid = s.id \
+              JOIN logchunks c ON c.logid = l.id WHERE s.buildid = b.id) \
+             FROM builds b JOIN builders r ON r.id = b.builderid ORDER BY r.name, b.number",
         )
         .fetch_all(&self.pool)
         .await
         .map_err(read)?;
         rows.into_iter()
-            .map(|(id, builder_id, builder, number, complete)| {
+            .map(|(id, builder_id, builder, number, complete, log_bytes)| {
                 let number =
                     u32::try_from(number).map_err(|_| BuildbotError::Read(format!("build {id}: number {number}")))?;
-                Ok(BuildRow { id, builder_id, builder, number, finished: complete.is_some() })
+                let log_bytes = u64::try_from(log_bytes).unwrap_or(0);
+                Ok(BuildRow { id, builder_id, builder, number, finished: complete.is_some(), log_bytes })
             })
             .collect()
     }
