@@ -21,7 +21,8 @@ use crate::ports::{ChangeQuery, SinkError, StatusReader, StatusSink};
 /// Builds recorded per transaction, at most.
 const BUILDS_PER_BATCH: usize = 200;
 /// Log bytes (as stored by Buildbot) read per batch, at most (a batch has at least one build):
-/// a batch's logs are held in memory until it is recorded.
+/// a batch's logs are held in memory until it is recorded, and up to four batches are at
+/// once (two waiting, one being read, one being recorded).
 const BATCH_LOG_BYTES: u64 = 8 << 20;
 /// Changes recorded per transaction.
 const CHANGES_PER_BATCH: usize = 500;
@@ -172,7 +173,7 @@ pub async fn import(
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     // Reading the next batch from Buildbot overlaps with recording the last one.
-    let (batches, mut received) = tokio::sync::mpsc::channel::<Batch>(1);
+    let (batches, mut received) = tokio::sync::mpsc::channel::<Batch>(2);
     let reading = async {
         let mut read = Summary::default();
         let mut newest: Option<(String, Option<u32>)> = None;
