@@ -58,17 +58,10 @@ fn change(number: u64, branch: Option<&str>) -> Change {
     Change {
         number,
         who: "ann".into(),
-        files: vec![],
-        comments: String::new(),
         revision: Some(format!("c{number}")),
         when: at(number as i64),
         branch: branch.map(str::to_owned),
-        category: None,
-        revlink: None,
-        properties: Default::default(),
-        repository: String::new(),
-        project: String::new(),
-        codebase: String::new(),
+        ..Change::default()
     }
 }
 

@@ -38,12 +38,7 @@ fn change(number: u32, minute: i64) -> Change {
         revision: Some(format!("{number:040x}")),
         when: at(minute),
         branch: Some("main".into()),
-        category: None,
-        revlink: None,
-        properties: Default::default(),
-        repository: String::new(),
-        project: String::new(),
-        codebase: String::new(),
+        ..Change::default()
     }
 }
 

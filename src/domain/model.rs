@@ -107,7 +107,7 @@ pub struct Worker {
     pub connect_times: Vec<Timestamp>,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Change {
     /// Assigned by the master; unique and increasing in arrival order.
     pub number: u64,

@@ -151,12 +151,9 @@ pub async fn record_fixture(sink: &Arc<dyn StatusSink>) {
                 revision: Some(format!("{:040x}", 0xc0de + n)),
                 when: at(n as i64),
                 branch: Some(branch.into()),
-                category: None,
-                revlink: None,
-                properties: Properties::new(),
                 repository: "https://git.example.org/widget.git".into(),
                 project: "widget".into(),
-                codebase: String::new(),
+                ..Change::default()
             },
         });
     }

@@ -135,12 +135,9 @@ pub fn new_change(rng: &mut Rng, number: u64, when: Timestamp, branch: &str) -> 
         revision: Some(rng.hex(40)),
         when,
         branch: Some(branch.to_owned()),
-        category: None,
-        revlink: None,
-        properties: Properties::new(),
         repository: REPOSITORY.to_owned(),
         project: "widget".to_owned(),
-        codebase: String::new(),
+        ..Change::default()
     }
 }
 

@@ -11,17 +11,12 @@ fn change(number: u64, rev: &str, minute: i64) -> Change {
     Change {
         number,
         who: format!("dev{}", number % 2),
-        files: vec![],
         comments: format!("change {number}"),
         revision: Some(rev.into()),
         when: at(minute),
         branch: Some("main".into()),
-        category: None,
-        revlink: None,
-        properties: Default::default(),
         repository: "repo".into(),
-        project: String::new(),
-        codebase: String::new(),
+        ..Change::default()
     }
 }
 

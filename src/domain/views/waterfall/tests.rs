@@ -103,21 +103,7 @@ fn events_show_only_when_asked() {
 fn a_column_that_runs_out_of_read_builds_asks_for_more() {
     let linux = Builder { name: "linux".into(), ..Builder::default() };
     let builds = vec![build("linux", 9, 1000, &[10], true)];
-    let change = Change {
-        number: 1,
-        who: "ann".into(),
-        files: vec![],
-        comments: String::new(),
-        revision: None,
-        when: at(0),
-        branch: None,
-        category: None,
-        revlink: None,
-        properties: Default::default(),
-        repository: String::new(),
-        project: String::new(),
-        codebase: String::new(),
-    };
+    let change = Change { number: 1, who: "ann".into(), when: at(0), ..Change::default() };
     let changes = [change];
     let partial = [WaterfallColumn { builder: &linux, builds: &builds, complete: false, events: &[] }];
     assert_eq!(waterfall(&changes, &partial, &options(2000)).needs_more, [0]);
