@@ -169,32 +169,26 @@ fn missing_field(message: &str) -> Option<String> {
     Some(rest.split('`').next()?.to_owned())
 }
 
-/// The builders `events` start builds or requests on that `known` does not know, in order.
+/// The builders `events` start builds or requests on that `known` does not know and the batch
+/// does not add before it needs them, in order.
 pub fn unknown_builders(events: &[Posted], known: impl Fn(&str) -> bool) -> Vec<String> {
+    let mut added: Vec<&str> = Vec::new();
     let mut out: Vec<String> = Vec::new();
     for posted in events {
         let name = match &posted.event {
             StatusEvent::BuildStarted { build, .. } => &build.builder,
             StatusEvent::BuildRequestSubmitted { request } => &request.builder,
             StatusEvent::BuilderAdded { builder } => {
-                // A batch that adds its builder itself needs nothing added.
-                out.retain(|n| n != &builder.name);
+                added.push(&builder.name);
                 continue;
             }
             _ => continue,
         };
-        if !known(name) && !out.contains(name) && !added_before(events, posted, name) {
+        if !known(name) && !added.contains(&name.as_str()) && !out.contains(name) {
             out.push(name.clone());
         }
     }
     out
-}
-
-fn added_before(events: &[Posted], until: &Posted, name: &str) -> bool {
-    events
-        .iter()
-        .take_while(|p| !std::ptr::eq(*p, until))
-        .any(|p| matches!(&p.event, StatusEvent::BuilderAdded { builder } if builder.name == name))
 }
 
 /// The bearer tokens allowed to post events.
@@ -278,6 +272,9 @@ mod tests {
         let added = r#"{"event_id": "0", "type": "builder_added", "builder": {"name": "b"}}"#;
         let events = parse(format!("[{added}, {STARTED}]").as_bytes()).expect("ok");
         assert!(unknown_builders(&events, |_| false).is_empty());
+        // Added after a build needs it: the build would be refused, so it is still needed.
+        let events = parse(format!("[{STARTED}, {added}]").as_bytes()).expect("ok");
+        assert_eq!(unknown_builders(&events, |_| false), ["b"]);
     }
 
     #[test]
