@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::address;
-use super::body::{BodyKind, Formatted, FormatterArgs, build_url, default_html, default_plain};
+use super::body::{BodyKind, Formatted, FormatterArgs, default_html, default_plain};
 use super::mode::firing_mode;
 use super::recipients::recipients;
 use super::rules::{Formatter, MailRules};
@@ -15,6 +15,7 @@ use crate::domain::model::{Build, Builder, Timestamp, User, property_string};
 use crate::domain::notify::outbox::id_part;
 use crate::domain::result::BuildResult;
 use crate::domain::web::layout::Site;
+use crate::domain::web::text::path;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Attachment {
@@ -152,11 +153,12 @@ fn part(rules: &MailRules, mail: &BuildMail, summary: bool) -> Result<(Formatted
         let mut text = String::new();
         if log.cut > 0 {
             text.push_str(&format!("[the first {} bytes of this log are left out", log.cut));
-            match build_url(mail.site, build) {
-                Some(url) => {
-                    text.push_str(&format!("; the whole log is at {url}/steps/{}/logs/{}]\n", log.step, log.name))
+            match mail.site.buildbot_url.as_str() {
+                "" => text.push_str("]\n"),
+                root => {
+                    let url = path::log(root, &build.builder, build.number, &log.step, &log.name);
+                    text.push_str(&format!("; the whole log is at {url}]\n"));
                 }
-                None => text.push_str("]\n"),
             }
         }
         text.push_str(&log.text);

@@ -121,6 +121,12 @@ fn headers_patches_and_cut_logs() {
     assert_eq!(names, ["source patch 0", "compile.stdio"]);
     assert!(m.attachments[1].text.starts_with("[the first 100 bytes of this log are left out; the whole log is at http://bb.example.org/builders/linux/builds/3/steps/compile/logs/stdio]\ntail"));
     assert!(m.body.contains("Build Source Stamp: [branch master] 4f3c2a1 (plus patch)"));
+    // A name that is not a URL path segment as it is, is quoted in the link.
+    r.add_logs = AddLogs::All;
+    let odd = [LogText { step: "unit tests".into(), name: "a/b".into(), text: "t\n".into(), cut: 1 }];
+    let m = compose(&r, &BuildMail { logs: &odd, ..mail(&builder, &b, None, &site) }).unwrap();
+    let link = "/builds/3/steps/unit%20tests/logs/a%2Fb]";
+    assert!(m.attachments.iter().any(|a| a.text.contains(link)), "{:?}", m.attachments);
 }
 
 #[test]
