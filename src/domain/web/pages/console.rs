@@ -5,6 +5,7 @@
 
 use maud::{Markup, html};
 
+use crate::domain::model::Timestamp;
 use crate::domain::views::console::{Console, ConsoleBox, ConsoleBuilder, ConsoleClass, RowSubject};
 use crate::domain::web::layout::{Page, frame};
 use crate::domain::web::text::{path, quote, shortrev, user};
@@ -98,7 +99,7 @@ pub fn console_page(page: &Page, builders: &[ConsoleBuilder], console: &Console,
                             @for g in groups {
                                 td class={ "DevStatus" (alt) } {
                                     table width="100%" { tr {
-                                        @for &i in &g.members { td { (status_box(root, &builders[i].builder.name, row.boxes[i])) } }
+                                        @for &i in &g.members { td { (status_box(root, &builders[i].builder.name, row.boxes[i], page.now)) } }
                                     } }
                                 }
                             }
@@ -140,7 +141,7 @@ pub fn console_page(page: &Page, builders: &[ConsoleBuilder], console: &Console,
     )
 }
 
-fn status_box(root: &str, builder: &str, cell: ConsoleBox) -> Markup {
+fn status_box(root: &str, builder: &str, cell: ConsoleBox, now: Timestamp) -> Markup {
     let class = cell.class.css();
     match cell.build {
         Some(b) => {
@@ -151,7 +152,8 @@ fn status_box(root: &str, builder: &str, cell: ConsoleBox) -> Markup {
                 tip.push_str(&text);
             }
             if !b.is_finished() {
-                let eta = b.eta.map_or(0, |e| (e - b.started).num_seconds().max(0));
+                // Seconds left, as Buildbot's getETA() said.
+                let eta = b.eta.map_or(0, |e| (e - now).num_seconds().max(0));
                 tip.push_str(&format!(" ETA: {eta}s"));
             }
             html! { a class={ "DevStatusBox " (class) } href=(path::build(root, &b.builder, b.number)) title=(tip) {} }
