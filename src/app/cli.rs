@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 
 use super::config::Config;
-use super::{Setup, StatusServer, demo, send};
+use super::{Setup, StatusServer, Storage, demo, send};
 
 #[derive(Parser, Debug)]
 #[command(name = "buildstatus", version, about = "CI build status: web pages, feeds and notifiers")]
@@ -132,7 +132,13 @@ fn check_config(file: &Path) -> ExitCode {
 /// The Buildbot database is checked before our store is even opened: a wrong file changes nothing.
 async fn import_buildbot(db: &str, config: Config) -> Result<(), Box<dyn std::error::Error>> {
     let buildbot = crate::adapters::buildbot_db::BuildbotDb::open(db).await?;
-    let setup = Setup { public_html: None, ..Setup::from_config(&config) };
+    // Only the store: no pollers, hooks or notifiers run while history is written.
+    let setup = Setup {
+        storage: Storage::Directory(config.data_dir.clone()),
+        window: config.window,
+        site: config.site.clone(),
+        ..Setup::default()
+    };
     let server = StatusServer::start(setup).await?;
     let progress = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let summary = super::import::import(&buildbot, server.sink().as_ref(), server.reader().as_ref(), progress).await?;
