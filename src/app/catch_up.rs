@@ -32,9 +32,11 @@ impl std::fmt::Display for CaughtUp {
 
 /// The number of the first build buildstatus at `url` may miss for `builder`: the oldest it
 /// has running (its finish may have been missed), else the one after its newest.
-async fn first_missing(url: &str, builder: &str) -> Result<Option<u32>, String> {
+async fn first_missing(client: &reqwest::Client, url: &str, builder: &str) -> Result<Option<u32>, String> {
     let encoded = percent_encoding::utf8_percent_encode(builder, percent_encoding::NON_ALPHANUMERIC);
-    let answer = reqwest::get(format!("{}/json/builders/{encoded}", url.trim_end_matches('/')))
+    let answer = client
+        .get(format!("{}/json/builders/{encoded}", url.trim_end_matches('/')))
+        .send()
         .await
         .map_err(|e| format!("cannot reach {url}: {e}"))?;
     if answer.status() == reqwest::StatusCode::NOT_FOUND {
@@ -51,19 +53,22 @@ async fn first_missing(url: &str, builder: &str) -> Result<Option<u32>, String> 
 pub async fn catch_up(api: &str, url: &str, token: &str) -> Result<CaughtUp, String> {
     let buildbot = BuildbotRest::new(api).map_err(|e| e.to_string())?;
     let mut done = CaughtUp::default();
+    let client = reqwest::Client::new();
     for (id, name) in buildbot.builders().await.map_err(|e| e.to_string())? {
-        let first = first_missing(url, &name).await?;
+        let first = first_missing(&client, url, &name).await?;
         let after = first.and_then(|n| n.checked_sub(1));
         for report in buildbot.reports_after(id, &name, after).await.map_err(|e| e.to_string())? {
             let number = report["number"].as_u64().unwrap_or_default();
-            match send::post_to(url, "/api/v1/buildbot", token, &report).await {
+            match send::post_to(&client, url, "/api/v1/buildbot", token, &report).await {
                 Ok(answer) => {
                     let answer: Value = serde_json::from_str(&answer).unwrap_or_default();
                     done.applied += answer["applied"].as_u64().unwrap_or_default();
                     done.repeated += answer["repeated"].as_u64().unwrap_or_default();
                 }
-                Err(why) if why.contains("409") => done.refused.push(format!("{name} #{number}: {why}")),
-                Err(why) => return Err(why),
+                Err(why) if why.status == Some(reqwest::StatusCode::CONFLICT) => {
+                    done.refused.push(format!("{name} #{number}: {why}"));
+                }
+                Err(why) => return Err(why.to_string()),
             }
         }
     }

@@ -147,10 +147,10 @@ async fn import_buildbot(db: &str, config: Config) -> Result<(), Box<dyn std::er
 }
 
 async fn catch_up(api: &str, url: &str) -> ExitCode {
-    let token = match std::env::var("BUILDSTATUS_TOKEN") {
-        Ok(token) if !token.trim().is_empty() => token.trim().to_owned(),
-        _ => {
-            eprintln!("buildstatus catch-up-buildbot: no token: set BUILDSTATUS_TOKEN");
+    let token = match send::env_token() {
+        Ok(token) => token,
+        Err(e) => {
+            eprintln!("buildstatus catch-up-buildbot: {e}");
             return ExitCode::FAILURE;
         }
     };

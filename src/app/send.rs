@@ -143,34 +143,71 @@ pub fn body(args: &SendArgs, now: &str) -> Result<Value, String> {
 
 /// The token: from `--token-file`, else `BUILDSTATUS_TOKEN`.
 pub fn token(args: &SendArgs) -> Result<String, String> {
-    let token = match &args.token_file {
-        Some(file) => std::fs::read_to_string(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?,
-        None => std::env::var("BUILDSTATUS_TOKEN")
-            .map_err(|_| "no token: set BUILDSTATUS_TOKEN or give --token-file".to_owned())?,
-    };
-    let token = token.trim().to_owned();
-    if token.is_empty() { Err("the token is empty".to_owned()) } else { Ok(token) }
+    match &args.token_file {
+        Some(file) => {
+            let text = std::fs::read_to_string(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+            non_empty(&text)
+        }
+        None => env_token().map_err(|e| format!("{e} or give --token-file")),
+    }
+}
+
+/// The token in `BUILDSTATUS_TOKEN`.
+pub fn env_token() -> Result<String, String> {
+    let text = std::env::var("BUILDSTATUS_TOKEN").map_err(|_| "no token: set BUILDSTATUS_TOKEN".to_owned())?;
+    non_empty(&text)
+}
+
+fn non_empty(token: &str) -> Result<String, String> {
+    let token = token.trim();
+    if token.is_empty() { Err("the token is empty".to_owned()) } else { Ok(token.to_owned()) }
 }
 
 /// Posts events in `body`; the server's answer on success, else what went wrong.
 pub async fn post(url: &str, token: &str, body: &Value) -> Result<String, String> {
-    post_to(url, "/api/v1/events", token, body).await
+    post_to(&reqwest::Client::new(), url, "/api/v1/events", token, body).await.map_err(|e| e.to_string())
 }
 
-/// Posts `body` to `path` of the server at `url`.
-pub async fn post_to(url: &str, path: &str, token: &str, body: &Value) -> Result<String, String> {
+/// Why a post failed: the server's refusal (with its status), or no answer at all.
+#[derive(Debug)]
+pub struct PostError {
+    /// The status the server answered with; `None` when it could not be reached or read.
+    pub status: Option<reqwest::StatusCode>,
+    pub message: String,
+}
+
+impl std::fmt::Display for PostError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// Posts `body` to `path` of the server at `url`, with `client` (one per run, so that its
+/// connections are reused).
+pub async fn post_to(
+    client: &reqwest::Client,
+    url: &str,
+    path: &str,
+    token: &str,
+    body: &Value,
+) -> Result<String, PostError> {
+    let failed = |status, message| PostError { status, message };
     if !url.starts_with("http://") {
-        return Err(format!("'{url}': only http:// URLs are supported (put TLS in a proxy in front)"));
+        return Err(failed(None, format!("'{url}': only http:// URLs are supported (put TLS in a proxy in front)")));
     }
     let endpoint = format!("{}{path}", url.trim_end_matches('/'));
-    let response = reqwest::Client::new()
+    let response = client
         .post(&endpoint)
         .bearer_auth(token)
         .json(body)
         .send()
         .await
-        .map_err(|e| format!("cannot reach {endpoint}: {e}"))?;
+        .map_err(|e| failed(None, format!("cannot reach {endpoint}: {e}")))?;
     let status = response.status();
-    let text = response.text().await.map_err(|e| format!("{endpoint}: answer unreadable: {e}"))?;
-    if status.is_success() { Ok(text) } else { Err(format!("{endpoint} answered {status}: {text}")) }
+    let text = response.text().await.map_err(|e| failed(None, format!("{endpoint}: answer unreadable: {e}")))?;
+    if status.is_success() {
+        Ok(text)
+    } else {
+        Err(failed(Some(status), format!("{endpoint} answered {status}: {text}")))
+    }
 }
