@@ -6,6 +6,7 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+use super::config_values::{count, non_empty, string};
 use super::hook_config::{self, HookConfig};
 use super::ingest_config::{self, IngestConfig};
 use super::mail_config::{self, MailConfig};
@@ -116,14 +117,14 @@ impl Config {
         match key {
             "listen" => {
                 self.listen =
-                    text(value)?.parse().map_err(|_| "expected ADDRESS:PORT, such as 127.0.0.1:8010".to_owned())?
+                    string(value)?.parse().map_err(|_| "expected ADDRESS:PORT, such as 127.0.0.1:8010".to_owned())?
             }
             "data_dir" => self.data_dir = base.join(non_empty(value)?),
             "public_html" => self.public_html = base.join(non_empty(value)?),
             "title" => self.site.title = non_empty(value)?,
-            "titleURL" | "title_url" => self.site.title_url = text(value)?,
+            "titleURL" | "title_url" => self.site.title_url = string(value)?,
             "buildbotURL" | "buildbot_url" => {
-                let url = text(value)?;
+                let url = string(value)?;
                 if !(url.starts_with("http://") || url.starts_with("https://")) {
                     return Err(format!("'{url}' is not an http:// or https:// URL"));
                 }
@@ -154,23 +155,6 @@ impl Config {
             other => return Err(format!("unknown key '{other}'")),
         }
         Ok(())
-    }
-}
-
-fn text(value: &toml::Value) -> Result<String, String> {
-    value.as_str().map(str::to_owned).ok_or_else(|| format!("expected a string, found {}", value.type_str()))
-}
-
-fn non_empty(value: &toml::Value) -> Result<String, String> {
-    let s = text(value)?;
-    if s.trim().is_empty() { Err("must not be empty".to_owned()) } else { Ok(s) }
-}
-
-fn count(value: &toml::Value, min: i64) -> Result<usize, String> {
-    match value.as_integer() {
-        Some(n) if n >= min => usize::try_from(n).map_err(|_| "too large".to_owned()),
-        Some(n) => Err(format!("{n} is below the minimum of {min}")),
-        None => Err(format!("expected a whole number, found {}", value.type_str())),
     }
 }
 

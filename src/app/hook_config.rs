@@ -7,6 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
+use super::config_values::{boolean, bytes};
 use crate::domain::hooks::auth::Credentials;
 use crate::domain::hooks::{
     BitbucketOptions, DIALECTS, Dialect, GithubOptions, GitlabOptions, GooglecodeOptions, HookSettings, PollerOptions,
@@ -35,13 +36,8 @@ pub fn parse(value: &toml::Value, base: &Path) -> Result<HookConfig, Vec<String>
                 config.auth_file = Some(file);
                 config.credentials = Some(c);
             }),
-            "max_body" => match value.as_integer() {
-                Some(n) if n > 0 => usize::try_from(n).map(|n| config.settings.max_body = n).map_err(|e| e.to_string()),
-                _ => Err("expected a positive number of bytes".to_owned()),
-            },
-            "skip_ci" => {
-                value.as_bool().map(|b| config.settings.skip_ci = b).ok_or_else(|| "expected true or false".to_owned())
-            }
+            "max_body" => bytes(value).map(|n| config.settings.max_body = n),
+            "skip_ci" => boolean(value).map(|b| config.settings.skip_ci = b),
             name if DIALECTS.contains(&name) => match dialect(name, value) {
                 Ok((d, allow_unauthenticated)) => {
                     if !d.authenticates() && !allow_unauthenticated {

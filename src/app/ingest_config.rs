@@ -5,6 +5,7 @@
 
 use std::path::Path;
 
+use super::config_values::{boolean, bytes, strings};
 use crate::domain::ingest::Tokens;
 
 /// The ingest API as configured.
@@ -31,12 +32,7 @@ pub fn parse(value: &toml::Value, base: &Path) -> Result<IngestConfig, Vec<Strin
     let mut problems = Vec::new();
     for (key, value) in table {
         let result = match key.as_str() {
-            "tokens" => match value.as_array() {
-                Some(list) => list.iter().try_for_each(|t| {
-                    t.as_str().map(|t| tokens.push(t.to_owned())).ok_or("expected a list of strings".to_owned())
-                }),
-                None => Err("expected a list of strings".to_owned()),
-            },
+            "tokens" => strings(value).map(|list| tokens.extend(list)),
             "tokens_file" => match value.as_str() {
                 Some(file) => match std::fs::read_to_string(base.join(file)) {
                     Ok(text) => {
@@ -48,13 +44,8 @@ pub fn parse(value: &toml::Value, base: &Path) -> Result<IngestConfig, Vec<Strin
                 },
                 None => Err("expected a file name".to_owned()),
             },
-            "create_builders" => {
-                value.as_bool().map(|b| config.create_builders = b).ok_or_else(|| "expected true or false".to_owned())
-            }
-            "max_body" => match value.as_integer() {
-                Some(n) if n > 0 => usize::try_from(n).map(|n| config.max_body = n).map_err(|e| e.to_string()),
-                _ => Err("expected a positive number of bytes".to_owned()),
-            },
+            "create_builders" => boolean(value).map(|b| config.create_builders = b),
+            "max_body" => bytes(value).map(|n| config.max_body = n),
             other => Err(format!("unknown key '{other}' (keys: tokens, tokens_file, create_builders, max_body)")),
         };
         if let Err(problem) = result {

@@ -19,6 +19,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::config_values::{boolean, number, string, strings};
 use super::notify::{MailTarget, MailTransportChoice};
 use crate::adapters::mail::{SmtpSettings, TlsMode, check_certificate};
 use crate::domain::notify::mail::{
@@ -50,29 +51,6 @@ impl MailConfig {
             TransportConfig::Sendmail(p) => MailTransportChoice::Sendmail(p.clone()),
         };
         MailTarget { rules, transport, retry: Some(self.retry) }
-    }
-}
-
-fn string(v: &toml::Value) -> Result<String, String> {
-    v.as_str().map(str::to_owned).ok_or_else(|| format!("expected a string, found {}", v.type_str()))
-}
-
-fn strings(v: &toml::Value) -> Result<Vec<String>, String> {
-    match v.as_array() {
-        Some(items) => items.iter().map(string).collect(),
-        None => Err(format!("expected a list of strings, found {}", v.type_str())),
-    }
-}
-
-fn boolean(v: &toml::Value) -> Result<bool, String> {
-    v.as_bool().ok_or_else(|| format!("expected true or false, found {}", v.type_str()))
-}
-
-fn number(v: &toml::Value, min: i64, max: i64) -> Result<i64, String> {
-    match v.as_integer() {
-        Some(n) if (min..=max).contains(&n) => Ok(n),
-        Some(n) => Err(format!("{n} is outside {min}..={max}")),
-        None => Err(format!("expected a whole number, found {}", v.type_str())),
     }
 }
 

@@ -6,6 +6,7 @@
 pub mod catch_up;
 pub mod cli;
 pub mod config;
+mod config_values;
 pub mod data_dir;
 pub mod demo;
 pub mod hook_config;

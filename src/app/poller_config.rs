@@ -4,6 +4,7 @@
 use std::path::Path;
 use std::time::Duration;
 
+use super::config_values::{boolean, count};
 use crate::adapters::git_poller::GitPollerSettings;
 
 /// Parses the `git_poller` array of tables.
@@ -24,6 +25,17 @@ pub fn parse(value: &toml::Value, base: &Path) -> Result<Vec<GitPollerSettings>,
         }
     }
     if problems.is_empty() { Ok(pollers) } else { Err(problems) }
+}
+
+/// The value at `key` as `value` reads it; `None` when absent, or wrong (the problem is noted).
+fn read<T>(
+    table: &toml::Table,
+    key: &str,
+    problems: &mut Vec<String>,
+    value: impl Fn(&toml::Value) -> Result<T, String>,
+) -> Option<T> {
+    let v = table.get(key)?;
+    value(v).map_err(|e| problems.push(format!("{key}: {e}"))).ok()
 }
 
 fn poller(table: &toml::Table, base: &Path) -> Result<GitPollerSettings, Vec<String>> {
@@ -63,24 +75,12 @@ fn poller(table: &toml::Table, base: &Path) -> Result<GitPollerSettings, Vec<Str
     {
         problems.push("branches: expected a non-empty list of branch names".to_owned());
     }
-    let interval = match table.get("interval") {
-        None => 600,
-        Some(v) => match v.as_integer() {
-            Some(n) if n >= 1 => n as u64,
-            _ => {
-                problems.push("interval: expected a whole number of seconds, at least 1".to_owned());
-                600
-            }
-        },
-    };
-    let poll_at_launch = match table.get("poll_at_launch").or_else(|| table.get("pollAtLaunch")) {
-        None => false,
-        Some(v) => v.as_bool().unwrap_or_else(|| {
-            problems.push("poll_at_launch: expected true or false".to_owned());
-            false
-        }),
-    };
-    let skip_ci = table.get("skip_ci").and_then(toml::Value::as_bool).unwrap_or(true);
+    let seconds =
+        |v: &toml::Value| count(v, 1).map_err(|_| "expected a whole number of seconds, at least 1".to_owned());
+    let interval = read(table, "interval", &mut problems, seconds).map_or(600, |n| n as u64);
+    let launch_key = if table.contains_key("pollAtLaunch") { "pollAtLaunch" } else { "poll_at_launch" };
+    let poll_at_launch = read(table, launch_key, &mut problems, boolean).unwrap_or(false);
+    let skip_ci = read(table, "skip_ci", &mut problems, boolean).unwrap_or(true);
     const KNOWN: [&str; 10] = [
         "name",
         "repository",
@@ -185,5 +185,7 @@ mod tests {
                 "git_poller[2]: a second poller named 'x'",
             ]
         );
+        let wrong = parse_text("[[git_poller]]\nrepository = \"/r\"\nskip_ci = \"no\"\n").unwrap_err();
+        assert_eq!(wrong, ["git_poller[0]: skip_ci: expected true or false, found string"], "not read as true");
     }
 }
