@@ -10,10 +10,6 @@ use std::io::Read;
 
 use crate::domain::event::Channel;
 
-/// The compression methods this importer reads, by Buildbot's code.
-pub const SUPPORTED: [(i64, &str); 6] =
-    [(0, "none"), (1, "gz (zlib)"), (2, "bz2"), (3, "lz4"), (4, "zstd"), (5, "br (brotli)")];
-
 /// The text of one chunk, or why it cannot be read.
 pub fn decompress(code: i64, content: &[u8]) -> Result<Vec<u8>, String> {
     let mut out = Vec::new();

@@ -26,7 +26,6 @@ use crate::domain::event::StatusEvent;
 use crate::domain::model::{Builder, Change, Property, Timestamp, Worker};
 use crate::domain::result::BuildResult;
 
-pub use chunks::SUPPORTED as SUPPORTED_COMPRESSIONS;
 pub use pending::Pending;
 
 /// Schema versions (`alembic_version.version_num`) whose layout this reader was checked

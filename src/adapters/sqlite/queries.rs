@@ -170,16 +170,8 @@ pub async fn apply(conn: &mut SqliteConnection, m: &Mutation) -> Result<(), Stor
         )
         .bind(w.name.clone())
         .bind(json(w)?),
-        Mutation::PutChange(c) => sqlx::query(
-            "INSERT INTO changes (number, when_ms, branch, revision, data) VALUES (?, ?, ?, ?, ?) \
-             ON CONFLICT (number) DO UPDATE SET when_ms = excluded.when_ms, branch = excluded.branch, \
-             revision = excluded.revision, data = excluded.data",
-        )
-        .bind(write_id(c.number)?)
-        .bind(c.when.timestamp_millis())
-        .bind(c.branch.clone())
-        .bind(c.revision.clone())
-        .bind(json(c)?),
+        // One statement for changes, whether one or many.
+        Mutation::PutChange(c) => return put_changes(conn, &[c]).await,
         Mutation::PutBuild(b) => {
             let (started, finished, result) = build_columns(b);
             sqlx::query(
