@@ -287,7 +287,9 @@ impl StatusReader for Hub {
 
 impl EventFeed for Hub {
     fn follow(&self, after: u64) -> EventStream {
-        follow(self.store.clone(), self.bus.clone(), after)
+        let me = self.me.clone();
+        let committed = move || me.upgrade().map_or(0, |hub| hub.last_seq());
+        follow(self.store.clone(), self.bus.clone(), committed, after)
     }
 
     fn last_seq(&self) -> u64 {
@@ -302,14 +304,22 @@ enum Source {
 }
 
 /// Events after `after`: from the bus, and from the store's journal whenever the bus says it
-/// no longer holds the next ones; never one twice, never one out of order.
-fn follow(store: Arc<dyn StatusStore>, bus: Arc<dyn EventBus>, after: u64) -> EventStream {
+/// no longer holds the next ones; never one twice, never one out of order. `committed` is the
+/// newest number stored: a follower that fell behind during a burst of log chunks (which the
+/// journal does not keep) steps over them to it, instead of lagging on them again and again.
+fn follow(
+    store: Arc<dyn StatusStore>,
+    bus: Arc<dyn EventBus>,
+    committed: impl Fn() -> u64 + Send + Sync + 'static,
+    after: u64,
+) -> EventStream {
+    let committed = Arc::new(committed);
     const JOURNAL_PAGE: usize = 512;
     // The journal first: the bus cannot tell whether it still holds the events right after
     // `after` when it holds none older (a follower from 0 after the ring wrapped).
     let start = (Source::Journal, after, std::collections::VecDeque::new());
     Box::pin(futures_util::stream::unfold(start, move |(mut source, mut cursor, mut pending)| {
-        let (store, bus) = (store.clone(), bus.clone());
+        let (store, bus, committed) = (store.clone(), bus.clone(), committed.clone());
         async move {
             loop {
                 if let Some(event) = pending.pop_front() {
@@ -324,10 +334,14 @@ fn follow(store: Arc<dyn StatusStore>, bus: Arc<dyn EventBus>, after: u64) -> Ev
                         Some(Err(_lagged)) => source = Source::Journal,
                         None => return None,
                     },
-                    Source::Journal => match store.events_after(cursor, JOURNAL_PAGE).await {
-                        Ok(page) if page.is_empty() => source = Source::Bus(bus.subscribe(cursor)),
-                        Ok(page) => pending.extend(page),
-                        Err(e) => {
+                    // Everything numbered up to `stored` is in the journal, but log chunks.
+                    Source::Journal => match (committed(), store.events_after(cursor, JOURNAL_PAGE).await) {
+                        (stored, Ok(page)) if page.is_empty() => {
+                            cursor = cursor.max(stored);
+                            source = Source::Bus(bus.subscribe(cursor));
+                        }
+                        (_, Ok(page)) => pending.extend(page),
+                        (_, Err(e)) => {
                             tracing::warn!("a follower stopped: the journal could not be read: {e}");
                             return None;
                         }
