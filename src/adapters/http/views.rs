@@ -34,10 +34,6 @@ fn epoch(args: &Args, name: &str) -> Result<Option<Timestamp>, ArgError> {
     DateTime::from_timestamp(secs, 0).map(Some).ok_or_else(bad)
 }
 
-fn flag(args: &Args, name: &str, default: bool) -> bool {
-    args.first(name).map_or(default, |v| v.eq_ignore_ascii_case("true") || v == "1")
-}
-
 /// Every tag of every builder, sorted and distinct.
 fn all_tags(builders: &[Builder]) -> Vec<String> {
     let mut tags: Vec<String> = builders.iter().flat_map(|b| b.tags.iter().cloned()).collect();
@@ -96,7 +92,7 @@ pub async fn waterfall_page(ctx: &WebContext, page: &Page<'_>, args: &Args) -> R
         last_time,
         lower_bound,
         num_events,
-        show_events: flag(args, "show_events", true),
+        show_events: args.flag("show_events", true),
         nobubble,
     };
 
@@ -108,7 +104,7 @@ pub async fn waterfall_page(ctx: &WebContext, page: &Page<'_>, args: &Args) -> R
         let last_query =
             BuildQuery { branches: branches.clone(), finished: Some(true), ..BuildQuery::of_builder(&builder.name, 1) };
         let last = ctx.reader.builds(&last_query).await?.into_iter().next();
-        if flag(args, "failures_only", false) {
+        if args.flag("failures_only", false) {
             let mut recent: Vec<Build> = running.clone();
             recent.extend(last.clone());
             if !is_failing(state == BuilderState::Offline, &recent) {

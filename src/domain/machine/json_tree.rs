@@ -134,14 +134,6 @@ pub const CACHED_BUILDS: usize = 15;
 /// The most builds `max` and `numbuilds` may ask for, so one request stays bounded.
 pub const MAX_BUILDS: usize = 500;
 
-fn flag(args: &Args, name: &str, default: bool) -> bool {
-    match args.first(name).map(str::to_ascii_lowercase).as_deref() {
-        Some("1" | "true") => true,
-        Some("0" | "false") => false,
-        _ => default,
-    }
-}
-
 /// `^[a-zA-Z$_][a-zA-Z$0-9._]*$`
 pub fn valid_callback(name: &str) -> bool {
     let mut chars = name.chars();
@@ -151,7 +143,7 @@ pub fn valid_callback(name: &str) -> bool {
 
 impl JsonArgs {
     pub fn parse(args: &Args) -> Result<Self, JsonArgError> {
-        let as_text = flag(args, "as_text", false);
+        let as_text = args.flag("as_text", false);
         let selects: Vec<String> = args.pairs().filter(|(k, _)| *k == "select").map(|(_, v)| v.to_owned()).collect();
         let callback = match args.first("callback") {
             None | Some("") => None,
@@ -160,8 +152,8 @@ impl JsonArgs {
         };
         Ok(Self {
             as_text,
-            compact: flag(args, "compact", !as_text),
-            filter: flag(args, "filter", as_text),
+            compact: args.flag("compact", !as_text),
+            filter: args.flag("filter", as_text),
             select: (!selects.is_empty()).then_some(selects),
             callback,
             numbuilds: args.count("numbuilds", CACHED_BUILDS - 1).map_err(JsonArgError::Arg)?.min(MAX_BUILDS),

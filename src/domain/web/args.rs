@@ -47,6 +47,16 @@ impl Args {
         self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
     }
 
+    /// A yes/no argument: `1`/`true` or `0`/`false` (any case); `default` when absent or
+    /// anything else.
+    pub fn flag(&self, name: &str, default: bool) -> bool {
+        match self.first(name).map(str::to_ascii_lowercase).as_deref() {
+            Some("1" | "true") => true,
+            Some("0" | "false") => false,
+            _ => default,
+        }
+    }
+
     /// Every value of `name`, empty values dropped.
     pub fn all(&self, name: &str) -> Vec<String> {
         self.0.iter().filter(|(k, v)| k == name && !v.is_empty()).map(|(_, v)| v.clone()).collect()

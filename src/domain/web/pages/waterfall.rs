@@ -178,7 +178,10 @@ pub fn waterfall_help(page: &Page, args: &Args, builders: &[Builder], tags: &[St
                 h1 { "The Waterfall Display" }
                 p { "The Waterfall shows the activity of every builder over time, newest at the top." }
                 h2 { "Show non-build events" }
-                label { input type="checkbox" name="show_events" value="true" checked[args.first("show_events").is_some_and(|v| v.eq_ignore_ascii_case("true"))]; " show events (workers connecting, reconfigurations)" }
+                // On by default: unticked, the box sends nothing and the hidden "false" says so
+                // (when ticked, its "true" comes first and wins).
+                label { input type="checkbox" name="show_events" value="true" checked[args.flag("show_events", true)]; " show events (workers connecting, reconfigurations)" }
+                input type="hidden" name="show_events" value="false";
                 h2 { "Branches" }
                 @for branch in args.all("branch") { input type="text" name="branch" value=(branch); br; }
                 input type="text" name="branch"; br;
@@ -193,7 +196,7 @@ pub fn waterfall_help(page: &Page, args: &Args, builders: &[Builder], tags: &[St
                 @for c in args.all("committer") { "Committer: " input type="text" name="committer" value=(c); br; }
                 @for p in args.all("project") { "Project: " input type="text" name="project" value=(p); br; }
                 h2 { "Failing builders only" }
-                label { input type="checkbox" name="failures_only" value="true" checked[args.first("failures_only").is_some_and(|v| v.eq_ignore_ascii_case("true"))]; " show only builders that are failing" }
+                label { input type="checkbox" name="failures_only" value="true" checked[args.flag("failures_only", false)]; " show only builders that are failing" }
                 h2 { "Auto-reload" }
                 @for (value, label) in &choices {
                     label {
