@@ -226,9 +226,9 @@ fn resolve<'a>(ctx: &'a WebContext, node: &'a Node, args: &'a JsonArgs) -> Resol
             }
             Node::BuilderSlaves(name) => {
                 let b = require_builder(ctx, name).await?;
-                let mut map = Map::new();
+                let (builders, mut map) = (ctx.reader.builders().await?, Map::new());
                 for w in &b.workers {
-                    map.insert(w.clone(), worker(ctx, &known_worker(ctx, w).await?, args).await?);
+                    map.insert(w.clone(), worker(ctx, &known_worker(ctx, w).await?, &builders, args).await?);
                 }
                 Value::Object(map)
             }
@@ -237,7 +237,7 @@ fn resolve<'a>(ctx: &'a WebContext, node: &'a Node, args: &'a JsonArgs) -> Resol
                 if !b.workers.contains(w) {
                     return Err(WebError::NotFound(format!("Builder '{name}' has no slave '{w}'")));
                 }
-                worker(ctx, &known_worker(ctx, w).await?, args).await?
+                worker(ctx, &known_worker(ctx, w).await?, &ctx.reader.builders().await?, args).await?
             }
             Node::PendingBuilds(name) => {
                 require_builder(ctx, name).await?;
@@ -249,15 +249,16 @@ fn resolve<'a>(ctx: &'a WebContext, node: &'a Node, args: &'a JsonArgs) -> Resol
                 Value::Array(list)
             }
             Node::Slaves => {
-                let mut map = Map::new();
+                let (builders, mut map) = (ctx.reader.builders().await?, Map::new());
                 for w in ctx.reader.workers().await? {
-                    map.insert(w.name.clone(), worker(ctx, &w, args).await?);
+                    map.insert(w.name.clone(), worker(ctx, &w, &builders, args).await?);
                 }
                 Value::Object(map)
             }
             Node::Slave(name) => {
                 let w = ctx.reader.workers().await?.into_iter().find(|w| &w.name == name);
-                worker(ctx, &w.ok_or_else(|| WebError::NotFound(format!("No such slave '{name}'")))?, args).await?
+                let w = w.ok_or_else(|| WebError::NotFound(format!("No such slave '{name}'")))?;
+                worker(ctx, &w, &ctx.reader.builders().await?, args).await?
             }
             Node::Project => obj::project(&ctx.site),
             Node::ChangeSources => obj::change_sources(&ctx.change_sources),
@@ -318,19 +319,20 @@ async fn build(ctx: &WebContext, b: &Build) -> Result<Value, WebError> {
     Ok(obj::build(&ctx.site, b, &changes_of(ctx, b).await?, ctx.clock.now()))
 }
 
-async fn worker(ctx: &WebContext, w: &Worker, args: &JsonArgs) -> Result<Value, WebError> {
+/// One worker's object; `builders` are every builder (read once by the caller for many workers).
+async fn worker(ctx: &WebContext, w: &Worker, builders: &[Builder], args: &JsonArgs) -> Result<Value, WebError> {
     let running_q =
         BuildQuery { worker: Some(w.name.clone()), finished: Some(false), limit: ALL_RUNNING, ..BuildQuery::default() };
     let mut running = Vec::new();
     for b in ctx.reader.builds(&running_q).await? {
         running.push(build(ctx, &b).await?);
     }
-    let mut builders = Map::new();
-    for b in ctx.reader.builders().await?.iter().filter(|b| b.workers.contains(&w.name)) {
+    let mut of_worker = Map::new();
+    for b in builders.iter().filter(|b| b.workers.contains(&w.name)) {
         let recent = BuildQuery { finished: Some(true), ..BuildQuery::of_builder(&b.name, args.numbuilds) };
         let numbers: Vec<u32> =
             ctx.reader.builds(&recent).await?.iter().filter(|x| x.worker == w.name).map(|x| x.number).collect();
-        builders.insert(b.name.clone(), json!(numbers));
+        of_worker.insert(b.name.clone(), json!(numbers));
     }
-    Ok(obj::worker(w, &running, builders))
+    Ok(obj::worker(w, &running, of_worker))
 }
