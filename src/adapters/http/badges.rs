@@ -101,9 +101,7 @@ async fn png_status(ctx: &WebContext, args: &Args) -> Result<Status, WebError> {
     };
     let name =
         args.first("builder").filter(|b| !b.is_empty()).ok_or_else(|| WebError::NotFound("no builder".into()))?;
-    if !ctx.reader.builders().await?.iter().any(|b| b.name == name) {
-        return Err(WebError::NotFound(format!("No such builder '{name}'")));
-    }
+    super::pages::require_builder(ctx, name).await?;
     let build = match args.first("revision").filter(|r| !r.is_empty()) {
         Some(rev) => {
             let query = BuildQuery { revision: Some(rev.to_owned()), ..BuildQuery::of_builder(name, 1) };

@@ -8,7 +8,7 @@ use axum::http::{HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
-use super::pages::{find_build, no_step};
+use super::pages::{find_build, no_step, require_builder};
 use super::{WebContext, WebError};
 use crate::domain::machine::json as obj;
 use crate::domain::machine::json_help::{Examples, help_page};
@@ -276,11 +276,6 @@ fn resolve<'a>(ctx: &'a WebContext, node: &'a Node, args: &'a JsonArgs) -> Resol
             }
         })
     })
-}
-
-async fn require_builder(ctx: &WebContext, name: &str) -> Result<Builder, WebError> {
-    let builders = ctx.reader.builders().await?;
-    builders.into_iter().find(|b| b.name == name).ok_or_else(|| WebError::NotFound(format!("No such builder '{name}'")))
 }
 
 /// A worker a builder names, or a disconnected one if the master never reported it.

@@ -151,7 +151,8 @@ fn libraries() -> Vec<(&'static str, &'static str)> {
     env!("BUILDSTATUS_LIBRARIES").split(',').filter_map(|p| p.split_once('=')).collect()
 }
 
-async fn require_builder(ctx: &WebContext, name: &str) -> Result<crate::domain::model::Builder, WebError> {
+/// The builder a URL names, or 404.
+pub(super) async fn require_builder(ctx: &WebContext, name: &str) -> Result<crate::domain::model::Builder, WebError> {
     let builders = ctx.reader.builders().await?;
     builders.into_iter().find(|b| b.name == name).ok_or_else(|| WebError::NotFound(format!("No such builder '{name}'")))
 }
