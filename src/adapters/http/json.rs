@@ -8,7 +8,7 @@ use axum::http::{HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
-use super::pages::{find_build, no_step, require_builder};
+use super::pages::{find_build, no_step, require_builder, running_builds};
 use super::{WebContext, WebError};
 use crate::domain::machine::json as obj;
 use crate::domain::machine::json_help::{Examples, help_page};
@@ -21,8 +21,6 @@ use crate::domain::web::layout::Page;
 use crate::domain::web::text::natural_cmp;
 use crate::ports::{BuildQuery, ChangeQuery};
 
-/// Enough for "every running build".
-const ALL_RUNNING: usize = 10_000;
 /// Changes listed by the `/json/changes` extension.
 const RECENT_CHANGES: usize = 50;
 
@@ -285,8 +283,8 @@ async fn known_worker(ctx: &WebContext, name: &str) -> Result<Worker, WebError> 
 }
 
 async fn builder(ctx: &WebContext, b: &Builder, workers: &[Worker]) -> Result<Value, WebError> {
-    let running_q = BuildQuery { finished: Some(false), limit: ALL_RUNNING, ..BuildQuery::of_builder(&b.name, 0) };
-    let running: Vec<u32> = ctx.reader.builds(&running_q).await?.iter().map(|b| b.number).collect();
+    let running: Vec<u32> =
+        running_builds(ctx, vec![b.name.clone()], None).await?.iter().map(|b| b.number).collect();
     let cached_q = BuildQuery {
         finished: Some(true),
         ..BuildQuery::of_builder(&b.name, crate::domain::machine::json_tree::CACHED_BUILDS)
@@ -316,10 +314,8 @@ async fn build(ctx: &WebContext, b: &Build) -> Result<Value, WebError> {
 
 /// One worker's object; `builders` are every builder (read once by the caller for many workers).
 async fn worker(ctx: &WebContext, w: &Worker, builders: &[Builder], args: &JsonArgs) -> Result<Value, WebError> {
-    let running_q =
-        BuildQuery { worker: Some(w.name.clone()), finished: Some(false), limit: ALL_RUNNING, ..BuildQuery::default() };
     let mut running = Vec::new();
-    for b in ctx.reader.builds(&running_q).await? {
+    for b in running_builds(ctx, Vec::new(), Some(w.name.clone())).await? {
         running.push(build(ctx, &b).await?);
     }
     let mut of_worker = Map::new();
