@@ -8,7 +8,6 @@
 //! the build is started and finished at once. The start claims the build's request
 //! (`buildrequestid`), which then leaves the builder's queue.
 
-use chrono::DateTime;
 use serde_json::Value;
 
 use super::event::StatusEvent;
@@ -22,7 +21,7 @@ fn bad(field: &str, message: &str) -> IngestError {
 
 fn epoch(body: &Value, field: &str) -> Result<Timestamp, IngestError> {
     let seconds = body[field].as_f64().ok_or_else(|| bad(field, "expected seconds since the epoch"))?;
-    DateTime::from_timestamp_millis((seconds * 1000.0) as i64).ok_or_else(|| bad(field, "not a representable time"))
+    super::hooks::json::epoch(seconds).ok_or_else(|| bad(field, "not a representable time"))
 }
 
 fn text(value: &Value) -> Option<String> {

@@ -13,7 +13,7 @@ mod github;
 mod gitlab;
 mod gitorious;
 mod googlecode;
-mod json;
+pub(crate) mod json;
 pub mod multipart;
 mod poller;
 pub mod verify;
