@@ -101,13 +101,13 @@ impl Modes {
     }
 }
 
-/// The mode that makes a build mail (the first that fires, in the spec's order), if any.
+/// The mode that makes a build mail (the first that fires, in the spec's order: [`Mode::ALL`]),
+/// if any.
 /// `prev` is the result of the previous finished build; `None` when there is none (or when a
 /// previous-build hook said there is none), which silences `change` and `problem`.
 pub fn firing_mode(modes: &Modes, this: BuildResult, prev: Option<BuildResult>) -> Option<Mode> {
     use BuildResult::*;
-    let order = [Mode::Change, Mode::Failing, Mode::Passing, Mode::Problem, Mode::Warnings, Mode::Exception];
-    order.into_iter().filter(|m| modes.contains(*m)).find(|m| match m {
+    Mode::ALL.into_iter().filter(|m| modes.contains(*m)).find(|m| match m {
         Mode::Change => prev.is_some_and(|p| p != this),
         Mode::Failing => this == Failure,
         Mode::Passing => this == Success,
@@ -115,11 +115,6 @@ pub fn firing_mode(modes: &Modes, this: BuildResult, prev: Option<BuildResult>) 
         Mode::Warnings => this == Warnings,
         Mode::Exception => this == Exception,
     })
-}
-
-/// Whether a build with result `this` mails, given the previous finished build's result.
-pub fn wants_mail(modes: &Modes, this: BuildResult, prev: Option<BuildResult>) -> bool {
-    firing_mode(modes, this, prev).is_some()
 }
 
 #[cfg(test)]

@@ -5,6 +5,11 @@ use proptest::prelude::*;
 use super::*;
 use crate::domain::result::BuildResult::{self, *};
 
+/// Whether a build with result `this` mails, given the previous finished build's result.
+fn wants_mail(modes: &Modes, this: BuildResult, prev: Option<BuildResult>) -> bool {
+    firing_mode(modes, this, prev).is_some()
+}
+
 fn prev_strategy() -> impl Strategy<Value = Option<BuildResult>> {
     prop_oneof![Just(None), proptest::sample::select(BuildResult::ALL.to_vec()).prop_map(Some)]
 }
