@@ -30,7 +30,7 @@ pub fn cc_xml(site: &Site, projects: &[Project]) -> String {
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<Projects>\n");
     for p in projects {
         let last = p.last.as_ref();
-        let time = last.and_then(|b| b.finished).map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string());
+        let time = last.and_then(|b| b.finished).map(super::feeds::rfc3339);
         out.push_str(&format!(
             "  <Project name=\"{}\" activity=\"{}\" lastBuildStatus=\"{}\" lastBuildLabel=\"{}\"{} webUrl=\"{}\"/>\n",
             escape(&p.name),

@@ -105,7 +105,7 @@ pub fn rfc822(t: Timestamp) -> String {
     t.format("%a, %d %b %Y %H:%M:%S GMT").to_string()
 }
 
-fn rfc3339(t: Timestamp) -> String {
+pub(super) fn rfc3339(t: Timestamp) -> String {
     t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 

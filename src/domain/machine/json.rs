@@ -100,7 +100,7 @@ pub fn change(c: &Change) -> Value {
         "revision": c.revision,
         "rev": c.revision,
         "when": c.when.timestamp(),
-        "at": c.when.format("%a %d %b %Y %H:%M:%S").to_string(),
+        "at": crate::domain::web::text::long_time(c.when),
         "files": c.files.iter().map(|f| json!({ "name": f })).collect::<Vec<_>>(),
         "revlink": c.revlink,
         "properties": properties(&c.properties),
