@@ -66,8 +66,9 @@ impl MailNotifier {
         Ok(out)
     }
 
-    /// Everything the domain needs about build `number` of `builder`, when this target
-    /// watches the builder and the build exists.
+    /// What the domain needs about build `number` of `builder` to decide whether it mails,
+    /// when this target watches the builder and the build exists; its logs and the users are
+    /// read by [`complete`](Self::complete), once the build is known to mail.
     async fn gather(&self, builder: &str, number: u32) -> Result<Option<Gathered>, String> {
         let err = |e: crate::ports::StoreError| e.to_string();
         let Some(info) = self.reader.builders().await.map_err(err)?.into_iter().find(|b| b.name == builder) else {
@@ -93,12 +94,17 @@ impl MailNotifier {
             Some(_) => broken_since = first_failure(&history),
             None => {}
         }
-        let users: Vec<User> = match self.rules.lookup {
-            Lookup::Users => self.reader.users().await.map_err(err)?,
-            _ => Vec::new(),
-        };
-        let logs = self.logs_of(&build).await?;
+        let (logs, users) = (Vec::new(), Vec::new());
         Ok(Some(Gathered { info, build, prev, broken_since, failing_since, logs, users }))
+    }
+
+    /// Reads what composing a mail about `g` needs besides the decision: its logs, the users.
+    async fn complete(&self, g: &mut Gathered) -> Result<(), String> {
+        if matches!(self.rules.lookup, Lookup::Users) {
+            g.users = self.reader.users().await.map_err(|e| e.to_string())?;
+        }
+        g.logs = self.logs_of(&g.build).await?;
+        Ok(())
     }
 
     fn mail<'a>(&'a self, g: &'a Gathered, now: Timestamp) -> BuildMail<'a> {
@@ -135,11 +141,13 @@ impl MailNotifier {
     }
 
     async fn build_finished(&self, builder: &str, number: u32) -> Result<bool, String> {
-        let Some(gathered) = self.gather(builder, number).await? else { return Ok(false) };
-        let input = self.mail(&gathered, self.clock.now());
-        if !mail::wants(&self.rules, &input) {
+        let Some(mut gathered) = self.gather(builder, number).await? else { return Ok(false) };
+        let now = self.clock.now();
+        if !mail::wants(&self.rules, &self.mail(&gathered, now)) {
             return Ok(false);
         }
+        self.complete(&mut gathered).await?;
+        let input = self.mail(&gathered, now);
         let id = mail::message_id(&self.rules.name, builder, number, &self.rules.fromaddr);
         self.queue(&id, format!("{builder} #{number}"), mail::compose(&self.rules, &input)).await
     }
@@ -185,12 +193,15 @@ impl MailNotifier {
         let Some(keys) = self.buildset_builds(id, seq).await? else { return Ok(false) };
         let mut gathered = Vec::new();
         // A build whose builder is gone is left out, not the whole mail (spec-notify-8 M14).
-        for (builder, number) in keys {
-            gathered.extend(self.gather(&builder, number).await?);
-        }
         let now = self.clock.now();
-        let mails: Vec<BuildMail> =
-            gathered.iter().map(|g| self.mail(g, now)).filter(|m| mail::wants(&self.rules, m)).collect();
+        for (builder, number) in keys {
+            let Some(mut g) = self.gather(&builder, number).await? else { continue };
+            if mail::wants(&self.rules, &self.mail(&g, now)) {
+                self.complete(&mut g).await?;
+                gathered.push(g);
+            }
+        }
+        let mails: Vec<BuildMail> = gathered.iter().map(|g| self.mail(g, now)).collect();
         let acted = if mails.is_empty() {
             false
         } else {
