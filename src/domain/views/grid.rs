@@ -80,15 +80,17 @@ pub struct Grid<'a> {
 /// Computes the grid of the `width` newest stamps. `keep` says whether a build's stamp may be
 /// shown (the `category=` filter on the changes it was made from).
 pub fn grid<'a>(builders: &[GridBuilder<'a>], width: usize, keep: impl Fn(&Build) -> bool) -> Grid<'a> {
-    let mut earliest: BTreeMap<StampKey, (Timestamp, &Build)> = BTreeMap::new();
-    for b in builders {
-        for build in b.builds.iter().filter(|b| keep(b)).take(width) {
-            let key = StampKey::of(build);
-            match earliest.get(&key) {
-                Some((t, _)) if *t <= build.started => {}
-                _ => {
-                    earliest.insert(key, (build.started, build));
-                }
+    // Each builder's shown builds with their stamp, worked out once for both passes below.
+    let keyed: Vec<Vec<(StampKey, &'a Build)>> = builders
+        .iter()
+        .map(|b| b.builds.iter().filter(|x| keep(x)).take(width).map(|x| (StampKey::of(x), x)).collect())
+        .collect();
+    let mut earliest: BTreeMap<&StampKey, (Timestamp, &Build)> = BTreeMap::new();
+    for (key, build) in keyed.iter().flatten() {
+        match earliest.get(key) {
+            Some((t, _)) if *t <= build.started => {}
+            _ => {
+                earliest.insert(key, (build.started, build));
             }
         }
     }
@@ -96,7 +98,7 @@ pub fn grid<'a>(builders: &[GridBuilder<'a>], width: usize, keep: impl Fn(&Build
         .into_iter()
         .map(|(key, (started, build))| GridStamp {
             revisions: key.0.iter().map(|k| k.revision.clone()).collect(),
-            key,
+            key: key.clone(),
             started,
             stamps: build.sourcestamps.clone(),
         })
@@ -105,18 +107,15 @@ pub fn grid<'a>(builders: &[GridBuilder<'a>], width: usize, keep: impl Fn(&Build
     let excess = stamps.len().saturating_sub(width);
     stamps.drain(..excess);
 
-    let mut ordered: Vec<&GridBuilder<'a>> = builders.iter().collect();
-    ordered.sort_by(|a, b| a.builder.name.cmp(&b.builder.name));
+    let mut ordered: Vec<(&GridBuilder<'a>, &Vec<(StampKey, &'a Build)>)> = builders.iter().zip(&keyed).collect();
+    ordered.sort_by(|(a, _), (b, _)| a.builder.name.cmp(&b.builder.name));
     let rows = ordered
         .into_iter()
-        .map(|b| GridRow {
+        .map(|(b, builds)| GridRow {
             builder: b.builder,
             state: b.state,
             pending: b.pending,
-            cells: stamps
-                .iter()
-                .map(|s| b.builds.iter().filter(|x| keep(x)).take(width).find(|x| StampKey::of(x) == s.key))
-                .collect(),
+            cells: stamps.iter().map(|s| builds.iter().find(|(k, _)| *k == s.key).map(|(_, x)| *x)).collect(),
         })
         .collect();
     Grid { stamps, rows }
