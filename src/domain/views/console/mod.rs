@@ -203,17 +203,19 @@ pub struct Console<'a> {
 /// Computes the console.
 pub fn console<'a>(input: &ConsoleInput<'a>) -> Console<'a> {
     let subjects = subjects(input);
+    // Per builder, once: the builds a change row looks at, and all of them (orphan rows).
     let builds: Vec<Vec<&'a Build>> = input.builders.iter().map(|b| with_changes(b.builds, input.revs)).collect();
+    let all: Vec<Vec<&'a Build>> = input.builders.iter().map(|b| b.builds.iter().collect()).collect();
     let mut rows = Vec::with_capacity(subjects.len());
     for subject in subjects {
         let mut boxes = Vec::with_capacity(input.builders.len());
         let mut details = Vec::new();
         for (i, builder) in input.builders.iter().enumerate() {
-            let list: Vec<&Build> = match &subject {
-                RowSubject::Change(_) => builds[i].clone(),
-                RowSubject::Orphan { .. } => builder.builds.iter().collect(),
+            let list = match &subject {
+                RowSubject::Change(_) => &builds[i],
+                RowSubject::Orphan { .. } => &all[i],
             };
-            let cell = box_for(&subject, &list);
+            let cell = box_for(&subject, list);
             if cell.class == ConsoleClass::Failure
                 && let Some(detail) = cell.build.and_then(|b| failure_detail(&builder.builder.name, b))
             {
