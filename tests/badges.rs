@@ -5,21 +5,12 @@
 mod common;
 
 use std::process::Command;
-use std::sync::Arc;
 
 use axum::body::{Body, to_bytes};
 use axum::http::{HeaderMap, Request, StatusCode};
-use buildstatus::app::{Setup, StatusServer};
-use buildstatus::ports::ManualClock;
-use common::{at, record_fixture};
+use buildstatus::app::StatusServer;
+use common::fixture_server;
 use tower::ServiceExt;
-
-async fn server() -> StatusServer {
-    let clock = Arc::new(ManualClock::new(at(45)));
-    let server = StatusServer::start_with_clock(Setup::default(), clock).await.expect("server starts");
-    record_fixture(&server.sink()).await;
-    server
-}
 
 async fn get_with(server: &StatusServer, uri: &str, etag: Option<&str>) -> (StatusCode, Vec<u8>, HeaderMap) {
     let mut req = Request::builder().uri(uri);
@@ -44,7 +35,7 @@ fn size_of(png: &[u8]) -> (u32, u32) {
 
 #[tokio::test]
 async fn png_shows_the_asked_build_in_the_spec_sizes() {
-    let server = server().await;
+    let server = fixture_server().await;
     let revision_of_1 = format!("{:040x}", 0xabc0 + 1);
     let cases = [
         ("/png?builder=linux", StatusCode::OK, "success_normal.png", (84, 18)),
@@ -98,7 +89,7 @@ fn svg_texts(svg: &[u8]) -> String {
 
 #[tokio::test]
 async fn svg_badges_say_the_result_of_the_newest_finished_build() {
-    let server = server().await;
+    let server = fixture_server().await;
     let cases = [
         ("/badges/linux.svg", StatusCode::OK, "build|build|success|success\nbuild: success"),
         ("/badges/linux.svg?branch=nope", StatusCode::OK, "build|build|unknown|unknown\nbuild: unknown"),
@@ -138,7 +129,7 @@ async fn svg_badges_say_the_result_of_the_newest_finished_build() {
 
 #[tokio::test]
 async fn badges_revalidate_cheaply_and_come_as_png_too() {
-    let server = server().await;
+    let server = fixture_server().await;
     let (_, first, headers) = get(&server, "/badges/linux.svg").await;
     let etag = headers["etag"].to_str().expect("an etag").to_owned();
     let (status, body, _) = get_with(&server, "/badges/linux.svg", Some(&etag)).await;
@@ -194,7 +185,7 @@ fn ccmenu(xml: &[u8]) -> Vec<String> {
 
 #[tokio::test]
 async fn cc_xml_has_one_project_per_builder_for_tray_tools() {
-    let server = server().await;
+    let server = fixture_server().await;
     let (status, body, headers) = get(&server, "/cc.xml").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(headers["content-type"], "application/xml; charset=utf-8");

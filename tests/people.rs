@@ -3,23 +3,15 @@
 
 mod common;
 
-use std::sync::Arc;
-
-use axum::body::{Body, to_bytes};
-use axum::http::{Request, StatusCode};
-use buildstatus::app::{Setup, StatusServer};
+use axum::http::StatusCode;
+use buildstatus::app::StatusServer;
 use buildstatus::domain::event::StatusEvent;
 use buildstatus::domain::model::User;
 use buildstatus::domain::web::layout::Site;
-use buildstatus::ports::ManualClock;
-use common::{HOSTILE, at, record_fixture};
-use tower::ServiceExt;
+use common::{HOSTILE, fixture_server_with, get, snapshot};
 
 async fn server(show_users_page: bool) -> StatusServer {
-    let clock = Arc::new(ManualClock::new(at(45)));
-    let setup = Setup { site: Site { show_users_page, ..Site::default() }, ..Setup::default() };
-    let server = StatusServer::start_with_clock(setup, clock).await.expect("server starts");
-    record_fixture(&server.sink()).await;
+    let server = fixture_server_with(Site { show_users_page, ..Site::default() }).await;
     let ann = User {
         uid: 1,
         identifier: "ann".into(),
@@ -33,21 +25,6 @@ async fn server(show_users_page: bool) -> StatusServer {
         server.sink().record(StatusEvent::UserChanged { user }).await.expect("user");
     }
     server
-}
-
-async fn get(server: &StatusServer, uri: &str) -> (StatusCode, String, axum::http::HeaderMap) {
-    let req = Request::builder().uri(uri).body(Body::empty()).expect("a request");
-    let response = server.router().oneshot(req).await.expect("an answer");
-    let status = response.status();
-    let headers = response.headers().clone();
-    let body = to_bytes(response.into_body(), usize::MAX).await.expect("a body");
-    (status, String::from_utf8_lossy(&body).into_owned(), headers)
-}
-
-fn snapshot(name: &str, body: &str) {
-    insta::with_settings!({ snapshot_path => "../snapshots", prepend_module_to_snapshot => false }, {
-        insta::assert_snapshot!(name, body);
-    });
 }
 
 #[tokio::test]
@@ -116,9 +93,8 @@ async fn about_lists_the_versions() {
 
 #[tokio::test]
 async fn provide_feeds_turns_feeds_off_and_users_appear_in_the_navigation() {
-    let clock = Arc::new(ManualClock::new(at(45)));
     let site = Site { provide_feeds: vec!["rss".into()], show_users_page: true, ..Site::default() };
-    let limited = StatusServer::start_with_clock(Setup { site, ..Setup::default() }, clock).await.expect("server");
+    let limited = fixture_server_with(site).await;
     assert_eq!(get(&limited, "/rss").await.0, StatusCode::OK);
     for uri in ["/atom", "/json", "/json/builders"] {
         let (status, body, _) = get(&limited, uri).await;
