@@ -16,8 +16,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use axum::body::{Body, to_bytes};
-use axum::http::Request;
 use buildstatus::adapters::mail::{SmtpSettings, TlsMode};
 use buildstatus::app::notify::{MailTarget, MailTransportChoice, Notifiers, WorkerOptions};
 use buildstatus::app::{Setup, StatusServer, Storage};
@@ -28,7 +26,6 @@ use buildstatus::domain::notify::outbox::{DeliveryState, RetryPolicy};
 use buildstatus::domain::result::BuildResult;
 use buildstatus::ports::Outbox;
 use common::whole_build;
-use tower::ServiceExt;
 
 const SINK: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/smtp_sink.py");
 
@@ -204,9 +201,9 @@ async fn record_builds(server: &StatusServer, results: &[BuildResult]) {
 }
 
 async fn page(server: &StatusServer, uri: &str) -> String {
-    let response = server.router().oneshot(Request::get(uri).body(Body::empty()).expect("req")).await.expect("answer");
-    assert!(response.status().is_success(), "{uri}: {}", response.status());
-    String::from_utf8(to_bytes(response.into_body(), usize::MAX).await.expect("body").to_vec()).expect("utf-8")
+    let (status, body, _) = common::get(server, uri).await;
+    assert!(status.is_success(), "{uri}: {status}");
+    body
 }
 
 /// The page at `uri` once it says `what` (or as it is after 30 s, for the assertion's message).

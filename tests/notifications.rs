@@ -7,8 +7,7 @@ mod common;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::body::{Body, to_bytes};
-use axum::http::{Request, StatusCode};
+use axum::http::StatusCode;
 use buildstatus::adapters::memory_mail::MemoryMailer;
 use buildstatus::app::notify::{MailTarget, MailTransportChoice, Notifiers};
 use buildstatus::app::{Setup, StatusServer, Storage};
@@ -17,8 +16,7 @@ use buildstatus::domain::model::{BuildRequest, Builder, Buildset};
 use buildstatus::domain::notify::mail::{Formatter, MailRules, Modes, PreviousBuild};
 use buildstatus::domain::result::BuildResult;
 use buildstatus::ports::{MailError, ManualClock, TargetCounts};
-use common::{HOSTILE, at, whole_build};
-use tower::ServiceExt;
+use common::{HOSTILE, at, get, snapshot, whole_build};
 
 fn target(name: &str, mailer: &Arc<MemoryMailer>) -> MailTarget {
     let mut rules = MailRules::new(name, "buildbot@example.org");
@@ -71,22 +69,15 @@ async fn the_delivery_log_shows_each_target_with_its_errors_in_words() {
     assert!(down_log.iter().all(|m| m.attempts == 1), "{down_log:?}");
     assert_eq!(ok.sent().len(), 2);
 
-    let response = server.router().oneshot(Request::get("/notifications").body(Body::empty()).expect("req")).await;
-    let response = response.expect("answer");
-    assert_eq!(response.status(), StatusCode::OK);
-    let page =
-        String::from_utf8(to_bytes(response.into_body(), usize::MAX).await.expect("body").to_vec()).expect("utf8");
+    let (status, page, _) = get(&server, "/notifications").await;
+    assert_eq!(status, StatusCode::OK);
     assert!(!page.contains(HOSTILE), "the builder's name is escaped");
     assert!(page.contains("not sent: the message could not be built"));
     assert!(page.contains("the message formatter failed: template error: unknown variable 'x'"));
     assert!(page.contains("connection refused by 127.0.0.1:25"));
-    insta::with_settings!({ snapshot_path => "../snapshots", prepend_module_to_snapshot => false }, {
-        insta::assert_snapshot!("notifications_page", page);
-    });
+    snapshot("notifications_page", &page);
 
-    let response = server.router().oneshot(Request::get("/notifications/metrics").body(Body::empty()).expect("req"));
-    let metrics = to_bytes(response.await.expect("answer").into_body(), usize::MAX).await.expect("body");
-    let metrics = String::from_utf8(metrics.to_vec()).expect("utf8");
+    let (_, metrics, _) = get(&server, "/notifications/metrics").await;
     for line in [
         r#"buildstatus_notifications{target="broken",state="failed"} 2"#,
         r#"buildstatus_notifications{target="down",state="pending"} 2"#,
@@ -96,8 +87,7 @@ async fn the_delivery_log_shows_each_target_with_its_errors_in_words() {
         assert!(metrics.lines().any(|l| l == line), "{line} in {metrics}");
     }
 
-    let bad = server.router().oneshot(Request::get("/notifications?limit=x").body(Body::empty()).expect("req")).await;
-    assert_eq!(bad.expect("answer").status(), StatusCode::BAD_REQUEST);
+    assert_eq!(get(&server, "/notifications?limit=x").await.0, StatusCode::BAD_REQUEST);
 }
 
 #[tokio::test]

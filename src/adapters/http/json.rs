@@ -283,8 +283,7 @@ async fn known_worker(ctx: &WebContext, name: &str) -> Result<Worker, WebError> 
 }
 
 async fn builder(ctx: &WebContext, b: &Builder, workers: &[Worker]) -> Result<Value, WebError> {
-    let running: Vec<u32> =
-        running_builds(ctx, vec![b.name.clone()], None).await?.iter().map(|b| b.number).collect();
+    let running: Vec<u32> = running_builds(ctx, vec![b.name.clone()], None).await?.iter().map(|b| b.number).collect();
     let cached_q = BuildQuery {
         finished: Some(true),
         ..BuildQuery::of_builder(&b.name, crate::domain::machine::json_tree::CACHED_BUILDS)
