@@ -91,6 +91,22 @@ pub fn author(person: Node) -> Result<String, HookError> {
     })
 }
 
+/// A pushed commit as GitHub, GitLab and Gitorious describe it: author, time, message, id and
+/// link, and with `files` its added, modified and removed files. The caller says where it was
+/// pushed (branch, repository, project).
+pub fn commit_change(commit: &Node, files: bool) -> Result<NewChange, HookError> {
+    let mut change = NewChange::new(author(commit.obj("author")?)?, commit.time("timestamp")?);
+    if files {
+        for list in ["added", "modified", "removed"] {
+            change.files.extend(commit.strings(list)?);
+        }
+    }
+    change.comments = commit.str("message")?.to_owned();
+    change.revision = Some(commit.str("id")?.to_owned());
+    change.revlink = commit.opt_str("url").map(str::to_owned);
+    Ok(change)
+}
+
 fn push(options: &GithubOptions, request: &HookRequest, root: Node) -> Result<HookOutcome, HookError> {
     let reference = root.str("ref")?;
     let Some((branch, category)) = branch_of(reference) else {
@@ -117,15 +133,9 @@ fn push(options: &GithubOptions, request: &HookRequest, root: Node) -> Result<Ho
         if commit.get("distinct").and_then(|d| d.as_bool()) == Some(false) {
             continue;
         }
-        let mut change = NewChange::new(author(commit.obj("author")?)?, commit.time("timestamp")?);
-        for list in ["added", "modified", "removed"] {
-            change.files.extend(commit.strings(list)?);
-        }
-        change.comments = commit.str("message")?.to_owned();
-        change.revision = Some(commit.str("id")?.to_owned());
+        let mut change = commit_change(commit, true)?;
         change.branch = Some(branch.clone());
         change.category = category.clone();
-        change.revlink = commit.opt_str("url").map(str::to_owned);
         change.repository = url.to_owned();
         change.project = project.clone();
         change.codebase = codebase.clone();

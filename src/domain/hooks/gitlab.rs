@@ -2,7 +2,7 @@
 //! With a `secret`, the `X-Gitlab-Token` header must equal it (compared in constant time).
 //! `?project=` and `?codebase=` on the URL set the changes' project and codebase.
 
-use super::github::{author, branch_of};
+use super::github::{branch_of, commit_change};
 use super::json::{self, Node};
 use super::verify::secrets_equal;
 use super::{HookError, HookOutcome, HookRequest, NewChange, changes_or, forbidden};
@@ -63,14 +63,7 @@ pub fn parse(options: &GitlabOptions, request: &HookRequest) -> Result<HookOutco
     };
     let mut changes = Vec::new();
     for commit in root.list("commits")? {
-        let mut change = NewChange::new(author(commit.obj("author")?)?, commit.time("timestamp")?);
-        for list in ["added", "modified", "removed"] {
-            change.files.extend(commit.strings(list)?);
-        }
-        change.comments = commit.str("message")?.to_owned();
-        change.revision = Some(commit.str("id")?.to_owned());
-        change.revlink = commit.opt_str("url").map(str::to_owned);
-        changes.push(stamp(change));
+        changes.push(stamp(commit_change(&commit, true)?));
     }
     // A tag push usually lists no commits: the tag itself is the change.
     if changes.is_empty() && kind == "tag_push" {

@@ -1,9 +1,9 @@
 //! The `gitorious` dialect (spec §10.7): the payload as JSON in the `payload=` form field (or
 //! as the body). Gitorious sends no file lists, and the branch is the ref exactly as sent.
 
-use super::github::author;
+use super::github::commit_change;
 use super::json::{self, Node};
-use super::{HookError, HookOutcome, HookRequest, NewChange, bad, changes_or};
+use super::{HookError, HookOutcome, HookRequest, bad, changes_or};
 
 pub fn parse(request: &HookRequest) -> Result<HookOutcome, HookError> {
     let payload = if request.media_type() == "application/json" {
@@ -26,10 +26,7 @@ pub fn parse(request: &HookRequest) -> Result<HookOutcome, HookError> {
     }
     let mut changes = Vec::new();
     for commit in root.list("commits")? {
-        let mut change = NewChange::new(author(commit.obj("author")?)?, commit.time("timestamp")?);
-        change.comments = commit.str("message")?.to_owned();
-        change.revision = Some(commit.str("id")?.to_owned());
-        change.revlink = commit.opt_str("url").map(str::to_owned);
+        let mut change = commit_change(&commit, false)?;
         change.branch = Some(reference.to_owned());
         change.repository = url.to_owned();
         change.project = project.clone();
