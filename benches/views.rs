@@ -16,18 +16,12 @@ use criterion::{Criterion, criterion_group, criterion_main};
 
 const BUILDERS: usize = 200;
 
-fn sizes() -> Vec<usize> {
-    std::env::var("BUILDSTATUS_BENCH_VIEW_SIZES")
-        .ok()
-        .map(|s| s.split(',').filter_map(|n| n.trim().parse().ok()).collect())
-        .unwrap_or_else(|| vec![10_000, 1_000_000])
-}
 
 fn views(c: &mut Criterion) {
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     let mut group = c.benchmark_group("views");
     group.sample_size(10);
-    for builds in sizes() {
+    for builds in support::sizes_from("BUILDSTATUS_BENCH_VIEW_SIZES", &[10_000, 1_000_000]) {
         let server =
             runtime.block_on(async { support::default_server(support::history_of(BUILDERS, builds).await).await });
         let server = Arc::new(server);

@@ -17,11 +17,17 @@ use tower::ServiceExt;
 
 const BUILDERS: usize = 20;
 
+/// History sizes to measure: `BUILDSTATUS_BENCH_SIZES` (comma-separated), else 1,000 and 1,000,000.
 pub fn sizes() -> Vec<usize> {
-    std::env::var("BUILDSTATUS_BENCH_SIZES")
+    sizes_from("BUILDSTATUS_BENCH_SIZES", &[1_000, 1_000_000])
+}
+
+/// History sizes from the variable `var` (comma-separated), else `default`.
+pub fn sizes_from(var: &str, default: &[usize]) -> Vec<usize> {
+    std::env::var(var)
         .ok()
         .map(|s| s.split(',').filter_map(|n| n.trim().parse().ok()).collect())
-        .unwrap_or_else(|| vec![1_000, 1_000_000])
+        .unwrap_or_else(|| default.to_vec())
 }
 
 fn at(minute: i64) -> chrono::DateTime<chrono::Utc> {
