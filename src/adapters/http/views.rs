@@ -53,16 +53,17 @@ async fn state_of(
 }
 
 pub async fn waterfall_page(ctx: &WebContext, page: &Page<'_>, args: &Args) -> Result<Markup, WebError> {
+    // The builders named (`builder=` or `show=`), else all, narrowed by tags, in natural order.
+    let all_builders = ctx.reader.builders().await?;
     let mut named = args.all("builder");
     named.extend(args.all("show"));
-    let named_args = Args::from_pairs(named.iter().map(|n| ("builder", n.as_str())));
-    let mut chosen =
-        if named.is_empty() { chosen_builders(ctx, args).await? } else { chosen_builders(ctx, &named_args).await? };
-    if !named.is_empty() {
-        let tags = args.tags();
-        chosen.retain(|b| tags.is_empty() || b.matches_any_tag(&tags));
-        chosen.sort_by(|a, b| natural_cmp(&a.name, &b.name));
-    }
+    let tags = args.tags();
+    let mut chosen: Vec<Builder> = all_builders
+        .iter()
+        .filter(|b| (named.is_empty() || named.contains(&b.name)) && (tags.is_empty() || b.matches_any_tag(&tags)))
+        .cloned()
+        .collect();
+    chosen.sort_by(|a, b| natural_cmp(&a.name, &b.name));
     let categories = args.all("category");
     let branches = args.branches();
     let committers = args.all("committer");
@@ -96,7 +97,6 @@ pub async fn waterfall_page(ctx: &WebContext, page: &Page<'_>, args: &Args) -> R
         nobubble,
     };
 
-    let all_builders = ctx.reader.builders().await?;
     let workers = ctx.reader.workers().await?;
     let mut heads = Vec::new();
     for builder in chosen {
