@@ -16,7 +16,6 @@ use criterion::{Criterion, criterion_group, criterion_main};
 
 const BUILDERS: usize = 200;
 
-
 fn views(c: &mut Criterion) {
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     let mut group = c.benchmark_group("views");

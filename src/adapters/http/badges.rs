@@ -71,6 +71,7 @@ pub async fn png(ctx: &WebContext, uri: &Uri) -> Response {
             (Status::Unknown, StatusCode::BAD_REQUEST)
         }
         Err(WebError::NotFound(_)) => (Status::Unknown, StatusCode::NOT_FOUND),
+        Err(WebError::Forbidden(_)) => (Status::Unknown, StatusCode::FORBIDDEN),
         Err(WebError::Internal(why)) => {
             tracing::error!("/png: {why}");
             (Status::Unknown, StatusCode::INTERNAL_SERVER_ERROR)

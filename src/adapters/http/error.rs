@@ -5,8 +5,8 @@ use axum::response::{IntoResponse, Response};
 
 use super::WebContext;
 use crate::domain::web::args::ArgError;
-use crate::domain::web::layout::{Page, error_page};
-use crate::ports::{LogError, StoreError};
+use crate::domain::web::layout::{Page, Site, error_page};
+use crate::ports::{Clock, LogError, StoreError};
 
 #[derive(Debug)]
 pub enum WebError {
@@ -14,6 +14,8 @@ pub enum WebError {
     NotFound(String),
     /// The request is malformed; the text says which part.
     BadRequest(String),
+    /// This server does not show it; the text says which setting.
+    Forbidden(String),
     /// Our fault; details go to the log, not the page.
     Internal(String),
 }
@@ -41,9 +43,15 @@ impl From<ArgError> for WebError {
 
 impl WebError {
     pub fn into_response(self, ctx: &WebContext, request_path: &str) -> Response {
+        self.respond(&ctx.site, ctx.clock.as_ref(), request_path)
+    }
+
+    /// The error page, for a router that has the site and a clock but not the pages' context.
+    pub fn respond(self, site: &Site, clock: &dyn Clock, request_path: &str) -> Response {
         let (status, heading, detail) = match self {
             Self::NotFound(what) => (StatusCode::NOT_FOUND, "Not Found", what),
             Self::BadRequest(why) => (StatusCode::BAD_REQUEST, "Bad Request", why),
+            Self::Forbidden(why) => (StatusCode::FORBIDDEN, "Forbidden", why),
             Self::Internal(why) => {
                 tracing::error!(path = request_path, "request failed: {why}");
                 (
@@ -53,7 +61,7 @@ impl WebError {
                 )
             }
         };
-        let page = Page::plain(&ctx.site, request_path, ctx.clock.now());
+        let page = Page::plain(site, request_path, clock.now());
         let body = error_page(&page, heading, &detail).into_string();
         (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response()
     }

@@ -113,6 +113,7 @@ fn error(e: WebError) -> Response {
     let (status, message) = match e {
         WebError::NotFound(m) => (StatusCode::NOT_FOUND, m),
         WebError::BadRequest(m) => (StatusCode::BAD_REQUEST, m),
+        WebError::Forbidden(m) => (StatusCode::FORBIDDEN, m),
         WebError::Internal(m) => {
             tracing::error!("json request failed: {m}");
             (StatusCode::INTERNAL_SERVER_ERROR, "The server failed to answer; the details are in its log.".to_owned())

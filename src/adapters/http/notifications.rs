@@ -11,8 +11,9 @@ use axum::http::{StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
+use super::WebError;
 use crate::domain::web::args::Args;
-use crate::domain::web::layout::{Page, Site, error_page};
+use crate::domain::web::layout::{Page, Site};
 use crate::domain::web::pages::{TargetLog, notifications_page};
 use crate::ports::{Clock, Outbox};
 
@@ -33,30 +34,27 @@ pub fn notifications_router(context: NotificationsContext) -> Router {
         .with_state(Arc::new(context))
 }
 
-fn html(status: StatusCode, body: String) -> Response {
-    (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response()
-}
-
 async fn page(State(ctx): State<Arc<NotificationsContext>>, uri: Uri, RawQuery(query): RawQuery) -> Response {
     let args = Args::parse(query.as_deref().unwrap_or(""));
     let page = Page::plain(&ctx.site, uri.path(), ctx.clock.now());
     let limit = match args.count("limit", SHOWN) {
         Ok(n) => n.min(1000),
-        Err(e) => return html(StatusCode::BAD_REQUEST, error_page(&page, "Bad Request", &e.to_string()).into_string()),
+        Err(e) => return WebError::from(e).respond(&ctx.site, ctx.clock.as_ref(), uri.path()),
     };
     let only = args.first("target");
     let mut targets = Vec::new();
     let counts = match ctx.outbox.counts().await {
         Ok(c) => c,
-        Err(e) => return internal(&page, &e.to_string()),
+        Err(e) => return WebError::Internal(e.to_string()).respond(&ctx.site, ctx.clock.as_ref(), uri.path()),
     };
     for counts in counts.into_iter().filter(|c| only.is_none_or(|t| t == c.target)) {
         match ctx.outbox.log(&counts.target, None, limit).await {
             Ok(recent) => targets.push(TargetLog { counts, recent }),
-            Err(e) => return internal(&page, &e.to_string()),
+            Err(e) => return WebError::Internal(e.to_string()).respond(&ctx.site, ctx.clock.as_ref(), uri.path()),
         }
     }
-    html(StatusCode::OK, notifications_page(&page, &targets).into_string())
+    ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], notifications_page(&page, &targets).into_string())
+        .into_response()
 }
 
 /// A Prometheus label value: backslash, quote and newline escaped.
@@ -83,12 +81,6 @@ async fn metrics(State(ctx): State<Arc<NotificationsContext>>) -> Response {
         }
     }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response()
-}
-
-fn internal(page: &Page, why: &str) -> Response {
-    tracing::error!("/notifications failed: {why}");
-    let body = error_page(page, "Server Error", "The server failed to answer; the details are in its log.");
-    html(StatusCode::INTERNAL_SERVER_ERROR, body.into_string())
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! `/buildstatus` (a build's steps, for the console's pop-up) and the users pages, which are
 //! served only when `showUsersPage` is on.
 
-use axum::http::{HeaderValue, StatusCode, Uri, header};
+use axum::http::{HeaderValue, Uri, header};
 use axum::response::{IntoResponse, Response};
 
 use super::pages::find_build;
@@ -51,12 +51,6 @@ pub async fn users(ctx: &WebContext, uri: &Uri, uid: Option<&str>) -> Result<Res
 }
 
 fn forbidden(ctx: &WebContext, uri: &Uri) -> Response {
-    let page = Page::plain(&ctx.site, uri.path(), ctx.clock.now());
-    let body = crate::domain::web::layout::error_page(
-        &page,
-        "Forbidden",
-        "The users pages are turned off on this server (showUsersPage).",
-    )
-    .into_string();
-    (StatusCode::FORBIDDEN, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response()
+    let why = "The users pages are turned off on this server (showUsersPage).";
+    WebError::Forbidden(why.to_owned()).into_response(ctx, uri.path())
 }
