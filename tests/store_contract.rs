@@ -510,6 +510,19 @@ async fn a_database_versioned_before_sqlx_migrations_is_adopted_and_migrated() {
     SqliteStore::open(&path).await.expect("a migrated database opens again");
 }
 
+#[tokio::test]
+async fn a_plan_sees_an_index_made_by_another_connection() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("s.sqlite");
+    let store = SqliteStore::open(&path).await.expect("open");
+    let by_size = "SELECT data FROM builds WHERE length(data) = 7";
+    assert_eq!(store.explain(by_size).await.expect("plan"), ["SCAN builds"]);
+    let other = raw(&path).await;
+    sqlx::query("CREATE INDEX builds_by_size ON builds (length(data))").execute(&other).await.expect("index");
+    let plan = store.explain(by_size).await.expect("plan").join("; ");
+    assert!(plan.contains("USING INDEX builds_by_size"), "the plan is of the old schema: {plan}");
+}
+
 /// Fails if a plan reads rows in proportion to the history: a sort (unless `small_sort`: it
 /// sorts rows already bounded), or a scan of a history table that is not cut by a LIMIT in the
 /// scan's own order (a scan that a sort follows is not in the listing's order).

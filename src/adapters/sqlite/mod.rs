@@ -39,6 +39,9 @@ use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{AssertSqlSafe, Row, SqlSafeStr, SqliteConnection};
 
+/// A query with its bound arguments, as `sqlx::query` and a `QueryBuilder` make them.
+type SqliteQuery<'q> = sqlx::query::Query<'q, sqlx::Sqlite, <sqlx::Sqlite as sqlx::Database>::Arguments>;
+
 use crate::domain::event::SequencedEvent;
 use crate::domain::model::{Build, BuildRequest, Builder, Change, User, Worker};
 use crate::domain::state::{Mutation, Snapshot};
@@ -208,21 +211,17 @@ impl SqliteStore {
 
     /// The plan SQLite chooses for `sql`, one line per step (`SCAN`, `SEARCH`, `USE TEMP B-TREE`).
     pub async fn explain(&self, sql: &str) -> Result<Vec<String>, StoreError> {
-        let rows =
-            sqlx::query(AssertSqlSafe(format!("EXPLAIN QUERY PLAN {sql}"))).fetch_all(&self.pool).await.map_err(db)?;
-        rows.iter().map(|r| r.try_get::<String, _>("detail").map_err(db)).collect()
+        self.plan(sqlx::query(AssertSqlSafe(format!("EXPLAIN QUERY PLAN {sql}")))).await
     }
 
     /// The plan of the very query [`StatusReader::builds`] runs for `query`.
     pub async fn explain_builds(&self, query: &BuildQuery) -> Result<Vec<String>, StoreError> {
-        let rows = queries::builds("EXPLAIN QUERY PLAN ", query).build().fetch_all(&self.pool).await.map_err(db)?;
-        rows.iter().map(|r| r.try_get::<String, _>("detail").map_err(db)).collect()
+        self.plan(queries::builds("EXPLAIN QUERY PLAN ", query).build()).await
     }
 
     /// The plan of the very query [`StatusReader::changes`] runs for `query`.
     pub async fn explain_changes(&self, query: &ChangeQuery) -> Result<Vec<String>, StoreError> {
-        let rows = queries::changes("EXPLAIN QUERY PLAN ", query).build().fetch_all(&self.pool).await.map_err(db)?;
-        rows.iter().map(|r| r.try_get::<String, _>("detail").map_err(db)).collect()
+        self.plan(queries::changes("EXPLAIN QUERY PLAN ", query).build()).await
     }
 
     /// Each query [`StatusStore::snapshot`] runs, with its plan.
@@ -235,6 +234,17 @@ impl SqliteStore {
         let (sql, plan) = (queries::changes("", &listing).into_string(), self.explain_changes(&listing).await?);
         out.push((sql, plan));
         Ok(out)
+    }
+
+    /// Runs an `EXPLAIN QUERY PLAN` on a connection whose schema is current. EXPLAIN opens no
+    /// read transaction, so a pooled connection that loaded the schema before a migration or
+    /// an `ANALYZE` ran on another one would describe the old plan; a read first makes it
+    /// notice the change. The statement is not cached, for the same reason.
+    async fn plan(&self, explain: SqliteQuery<'_>) -> Result<Vec<String>, StoreError> {
+        let mut conn = self.conn().await?;
+        sqlx::query("SELECT 1 FROM sqlite_master LIMIT 1").fetch_optional(&mut *conn).await.map_err(db)?;
+        let rows = explain.persistent(false).fetch_all(&mut *conn).await.map_err(db)?;
+        rows.iter().map(|r| r.try_get::<String, _>("detail").map_err(db)).collect()
     }
 
     /// The notifiers' outbox, in this database.
