@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use buildstatus::adapters::memory_store::MemoryStore;
 use buildstatus::adapters::sqlite::SqliteStore;
-use buildstatus::domain::event::{Channel, SequencedEvent, StatusEvent};
+use buildstatus::domain::event::{ACTIVITY_KINDS, Channel, SequencedEvent, StatusEvent};
 use buildstatus::domain::model::*;
 use buildstatus::domain::result::BuildResult;
 use buildstatus::domain::state::Mutation;
@@ -319,6 +319,29 @@ async fn pending_requests_are_oldest_first() {
         assert_eq!(ids(store.pending_requests(None).await.expect("all")), [4, 6, 7, 5], "{name}");
         assert_eq!(ids(store.pending_requests(Some("a")).await.expect("a")), [6, 7, 5], "{name}");
         assert_eq!(ids(store.snapshot(1).await.expect("snapshot").pending), [4, 6, 7, 5], "{name}");
+    }
+}
+
+/// The SQLite store selects the activity in SQL of its own (walking a partial index); this
+/// ties it to `ACTIVITY_KINDS`, with one journaled event of every kind.
+#[tokio::test]
+async fn activity_is_exactly_the_journaled_events_of_the_activity_kinds() {
+    let path = format!("{}/docs/events.schema.json", env!("CARGO_MANIFEST_DIR"));
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).expect("schema")).expect("JSON");
+    let examples = buildstatus::domain::ingest::parse(schema["examples"][0].to_string().as_bytes()).expect("examples");
+    let events: Vec<SequencedEvent> = examples.into_iter().zip(1..).map(|(p, seq)| event(seq, p.event)).collect();
+    for (name, store, _dir) in stores().await {
+        let commit = Commit { events: events.clone(), next_log_id: 1, ..Commit::default() };
+        store.commit(&commit).await.expect("commit");
+        let found = store.activity(100).await.expect("activity");
+        let kinds: std::collections::BTreeSet<&str> = found.iter().map(|e| e.event.kind()).collect();
+        assert_eq!(kinds, ACTIVITY_KINDS.into_iter().collect(), "{name}: every activity kind and no other");
+        let seqs: Vec<u64> = found.iter().map(|e| e.seq).collect();
+        let expected: Vec<u64> = events.iter().rev().filter(|e| e.event.is_activity()).map(|e| e.seq).collect();
+        assert_eq!(seqs, expected, "{name}: newest first");
+        let newest: Vec<u64> = store.activity(2).await.expect("activity").iter().map(|e| e.seq).collect();
+        assert_eq!(newest, expected[..2], "{name}: cut at the limit");
     }
 }
 
