@@ -62,7 +62,7 @@ fn github_hook(c: &mut Criterion) {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target").join("bench-data").join("hooks");
     let _ = std::fs::remove_dir_all(&dir);
     for (name, storage) in [("post_memory", Storage::Memory), ("post_sqlite", Storage::Directory(dir))] {
-        let hooks = HookConfig { settings: settings.clone(), credentials: None, auth_file: None };
+        let hooks = HookConfig { settings: settings.clone(), credentials: None };
         let setup = Setup { storage, hooks: Some(hooks), ..Setup::default() };
         let server = runtime.block_on(StatusServer::start(setup)).expect("server");
         let seq = AtomicU64::new(0);

@@ -43,7 +43,7 @@ async fn serve(router: axum::Router) -> String {
 }
 
 async fn hub_server(credentials: Option<Credentials>) -> (StatusServer, String) {
-    let hooks = HookConfig { settings: settings(), credentials, auth_file: None };
+    let hooks = HookConfig { settings: settings(), credentials };
     let server = StatusServer::start(Setup { hooks: Some(hooks), ..Setup::default() }).await.expect("server");
     let base = serve(server.router()).await;
     (server, base)

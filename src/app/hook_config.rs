@@ -5,7 +5,7 @@
 //! unless `change_hook.auth` is set or the dialect says `allow_unauthenticated = true`, since
 //! anyone who can reach the server could otherwise fake changes.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use super::config_values::{boolean, bytes};
 use crate::domain::hooks::auth::Credentials;
@@ -19,7 +19,6 @@ pub struct HookConfig {
     pub settings: HookSettings,
     /// `change_hook_auth`: the users allowed to call the hooks.
     pub credentials: Option<Credentials>,
-    pub auth_file: Option<PathBuf>,
 }
 
 /// Parses the `change_hook` table; every problem is returned, each naming its key.
@@ -27,15 +26,12 @@ pub fn parse(value: &toml::Value, base: &Path) -> Result<HookConfig, Vec<String>
     let Some(table) = value.as_table() else {
         return Err(vec!["change_hook: expected a table ([change_hook])".to_owned()]);
     };
-    let mut config = HookConfig { settings: HookSettings::default(), credentials: None, auth_file: None };
+    let mut config = HookConfig { settings: HookSettings::default(), credentials: None };
     let mut problems = Vec::new();
     let mut open = Vec::new();
     for (key, value) in table {
         let result = match key.as_str() {
-            "auth" => auth(value, base).map(|(file, c)| {
-                config.auth_file = Some(file);
-                config.credentials = Some(c);
-            }),
+            "auth" => auth(value, base).map(|c| config.credentials = Some(c)),
             "max_body" => bytes(value).map(|n| config.settings.max_body = n),
             "skip_ci" => boolean(value).map(|b| config.settings.skip_ci = b),
             name if DIALECTS.contains(&name) => match dialect(name, value) {
@@ -65,12 +61,11 @@ pub fn parse(value: &toml::Value, base: &Path) -> Result<HookConfig, Vec<String>
     if problems.is_empty() { Ok(config) } else { Err(problems) }
 }
 
-fn auth(value: &toml::Value, base: &Path) -> Result<(PathBuf, Credentials), String> {
+fn auth(value: &toml::Value, base: &Path) -> Result<Credentials, String> {
     let text = value.as_str().ok_or("expected the path of a user:password file")?;
     let path = base.join(text.strip_prefix("file:").unwrap_or(text));
     let content = std::fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let credentials = Credentials::parse(&content).map_err(|e| format!("{}: {e}", path.display()))?;
-    Ok((path, credentials))
+    Credentials::parse(&content).map_err(|e| format!("{}: {e}", path.display()))
 }
 
 /// One dialect's table (or `true`), and whether it allows unauthenticated requests.
@@ -211,8 +206,10 @@ mod tests {
         std::fs::write(dir.path().join("hooks.passwd"), "ci:pw\n").expect("write");
         let c = parse_text("[change_hook]\nauth = \"file:hooks.passwd\"\nbase = true\npoller = {}\n", dir.path())
             .expect("valid");
-        assert!(c.credentials.is_some());
-        assert_eq!(c.auth_file, Some(dir.path().join("hooks.passwd")));
+        let credentials = c.credentials.expect("read from the file beside the config");
+        // "ci:pw" in Basic form.
+        assert!(credentials.allows(Some("Basic Y2k6cHc=")));
+        assert!(!credentials.allows(Some("Basic Y2k6eA==")));
     }
 
     #[test]
