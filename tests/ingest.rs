@@ -10,11 +10,15 @@ use std::process::Command;
 use serde_json::{Value, json};
 
 const TOKEN: &str = "ci-token-0123456789abcdef";
+const MAX_BODY: usize = 64 * 1024;
 
 fn config(dir: &std::path::Path, create_builders: bool) -> String {
     let file = dir.join("buildstatus.toml");
-    std::fs::write(&file, format!("[ingest]\ntokens = [\"{TOKEN}\"]\ncreate_builders = {create_builders}\n"))
-        .expect("write");
+    std::fs::write(
+        &file,
+        format!("[ingest]\ntokens = [\"{TOKEN}\"]\ncreate_builders = {create_builders}\nmax_body = {MAX_BODY}\n"),
+    )
+    .expect("write");
     file.to_str().expect("a path").to_owned()
 }
 
@@ -65,6 +69,14 @@ async fn batches_are_authenticated_checked_whole_and_applied_once() {
     assert_eq!(answer["field"], "number");
     assert!(answer["error"].as_str().expect("text").starts_with("event 2, field 'number': invalid type"), "{answer}");
     assert!(!page(&base, "/builders").await.contains("linux"), "nothing of a refused batch is recorded");
+
+    // A body over the configured limit is refused whole, saying so.
+    let mut big = add.clone();
+    big["builder"]["description"] = json!("x".repeat(MAX_BODY));
+    let (status, answer) = post(&base, Some(TOKEN), &big).await;
+    assert_eq!(status, 413, "{answer}");
+    assert_eq!(answer["error"], "the body is larger than the limit of 65536 bytes");
+    assert!(!page(&base, "/builders").await.contains("linux"), "nothing of a refused body is recorded");
 
     // An unknown builder is a conflict when the config does not allow creating it.
     let (status, answer) = post(&base, Some(TOKEN), &started("s0", "nowhere", 1)).await;

@@ -10,13 +10,12 @@
 use std::sync::Arc;
 
 use axum::Router;
-use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
-use futures_util::StreamExt;
 
+use super::body::read_limited;
 use crate::domain::hooks::auth::{Credentials, REALM};
 use crate::domain::hooks::{self, HookError, HookOutcome, HookRequest, HookSettings};
 use crate::ports::{ChangeSink, Clock, PollTrigger};
@@ -75,14 +74,9 @@ async fn hook(State(ctx): State<Arc<HookContext>>, request: Request) -> Response
     if method != "POST" && method != "GET" {
         return text(StatusCode::METHOD_NOT_ALLOWED, HookError::Method(method.to_owned()).to_string());
     }
-    let limit = ctx.settings.max_body;
-    let declared = parts.headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > limit as u64) {
-        return too_large(limit);
-    }
-    let body = match read_body(body, limit).await {
+    let body = match read_limited(&parts.headers, body, ctx.settings.max_body).await {
         Ok(bytes) => bytes,
-        Err(answer) => return answer,
+        Err(e) => return text(e.status(), format!("{e}\n")),
     };
     let headers: Vec<(String, String)> = parts
         .headers
@@ -121,33 +115,4 @@ async fn hook(State(ctx): State<Arc<HookContext>>, request: Request) -> Response
         Err(HookError::BadRequest(why)) => text(StatusCode::BAD_REQUEST, format!("{why}\n")),
         Err(e @ HookError::Method(_)) => text(StatusCode::METHOD_NOT_ALLOWED, format!("{e}\n")),
     }
-}
-
-fn too_large(limit: usize) -> Response {
-    text(StatusCode::PAYLOAD_TOO_LARGE, format!("the body is larger than the limit of {limit} bytes\n"))
-}
-
-/// The whole body, or 413 as soon as it passes `limit`.
-async fn read_body(body: Body, limit: usize) -> Result<Bytes, Response> {
-    let mut stream = body.into_data_stream();
-    let mut first: Option<Bytes> = None;
-    let mut rest: Vec<u8> = Vec::new();
-    let mut total = 0usize;
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| text(StatusCode::BAD_REQUEST, format!("the body could not be read: {e}\n")))?;
-        total += chunk.len();
-        if total > limit {
-            return Err(too_large(limit));
-        }
-        match &first {
-            None => first = Some(chunk),
-            Some(f) => {
-                if rest.is_empty() {
-                    rest.extend_from_slice(f);
-                }
-                rest.extend_from_slice(&chunk);
-            }
-        }
-    }
-    Ok(if rest.is_empty() { first.unwrap_or_default() } else { Bytes::from(rest) })
 }

@@ -14,13 +14,13 @@
 use std::sync::Arc;
 
 use axum::Router;
-use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use serde_json::{Value, json};
 
+use super::body::read_limited;
 use crate::domain::event::StatusEvent;
 use crate::domain::ingest::{self, Tokens};
 use crate::domain::machine::json_tree::escape_markup;
@@ -90,14 +90,9 @@ async fn post(ctx: &IngestContext, request: Request, parse: Parser) -> Response 
         refused.headers_mut().insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
         return refused;
     }
-    let bytes = match axum::body::to_bytes(Body::new(body), ctx.max_body).await {
+    let bytes = match read_limited(&parts.headers, body, ctx.max_body).await {
         Ok(bytes) => bytes,
-        Err(_) => {
-            return error(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                format!("the body could not be read or is larger than the limit of {} bytes", ctx.max_body),
-            );
-        }
+        Err(e) => return error(e.status(), e.to_string()),
     };
     let posted = match parse(&bytes) {
         Ok(posted) => posted,

@@ -5,6 +5,7 @@
 //! Tests start it on a free loopback port and talk to it with an HTTP client and Chromium.
 
 mod badges;
+mod body;
 mod cctray;
 mod error;
 mod feeds;
