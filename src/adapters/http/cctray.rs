@@ -5,17 +5,14 @@ use axum::response::{IntoResponse, Response};
 
 use super::{WebContext, WebError};
 use crate::domain::machine::cctray::{Project, cc_xml};
-use crate::domain::web::args::Args;
-use crate::domain::web::text::natural_cmp;
+use crate::domain::web::args::{Args, named_and_tagged};
 use crate::ports::BuildQuery;
 
 /// `builder=` (repeatable) and `category=`/`tag=` narrow the builders.
 pub async fn cc(ctx: &WebContext, uri: &Uri) -> Result<Response, WebError> {
     let args = Args::parse(uri.query().unwrap_or(""));
     let (named, tags) = (args.all("builder"), args.tags());
-    let mut builders = ctx.reader.builders().await?;
-    builders.sort_by(|a, b| natural_cmp(&a.name, &b.name));
-    builders.retain(|b| (named.is_empty() || named.contains(&b.name)) && (tags.is_empty() || b.matches_any_tag(&tags)));
+    let builders = named_and_tagged(ctx.reader.builders().await?, &named, &tags);
     let mut projects = Vec::new();
     for b in builders {
         let last_q = BuildQuery { finished: Some(true), ..BuildQuery::of_builder(&b.name, 1) };

@@ -8,8 +8,7 @@ use super::{WebContext, WebError};
 use crate::domain::event::Channel;
 use crate::domain::machine::feeds::{self, Entry, FEED_SIZE, FeedFilter, LOG_LINES};
 use crate::domain::model::{Build, Builder};
-use crate::domain::web::args::Args;
-use crate::domain::web::text::natural_cmp;
+use crate::domain::web::args::{Args, named_and_tagged};
 use crate::ports::BuildQuery;
 
 /// Bytes read from a log's end for its last lines.
@@ -47,15 +46,8 @@ pub async fn feed(ctx: &WebContext, uri: &Uri, format: Format) -> Result<Respons
     Ok(([(header::CONTENT_TYPE, "text/xml; charset=UTF-8")], body).into_response())
 }
 
-/// `builder=`/`show=` names (unknown ones ignored), else every builder in natural order;
-/// then narrowed by tags.
 async fn chosen(ctx: &WebContext, filter: &FeedFilter) -> Result<Vec<Builder>, WebError> {
-    let mut all = ctx.reader.builders().await?;
-    all.sort_by(|a, b| natural_cmp(&a.name, &b.name));
-    if !filter.builders.is_empty() {
-        all.retain(|b| filter.builders.contains(&b.name));
-    }
-    Ok(all.into_iter().filter(|b| filter.tags.is_empty() || b.matches_any_tag(&filter.tags)).collect())
+    Ok(named_and_tagged(ctx.reader.builders().await?, &filter.builders, &filter.tags))
 }
 
 async fn failed_logs(ctx: &WebContext, build: &Build) -> Vec<(String, Vec<String>)> {

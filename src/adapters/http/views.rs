@@ -10,7 +10,7 @@ use crate::domain::model::{Build, Builder, BuilderState, Change, Timestamp, Work
 use crate::domain::views::console::{ConsoleBuilder, ConsoleFilter, ConsoleInput, console};
 use crate::domain::views::grid::{GridBuilder, grid};
 use crate::domain::views::waterfall::{WaterfallColumn, WaterfallOptions, builder_events, is_failing, waterfall};
-use crate::domain::web::args::{ArgError, Args, BranchFilter};
+use crate::domain::web::args::{ArgError, Args, BranchFilter, named_and_tagged};
 use crate::domain::web::layout::Page;
 use crate::domain::web::pages::{self, ColumnHead, ConsoleHeading, GridFilters, WaterfallPage};
 use crate::domain::web::text::natural_cmp;
@@ -57,13 +57,7 @@ pub async fn waterfall_page(ctx: &WebContext, page: &Page<'_>, args: &Args) -> R
     let all_builders = ctx.reader.builders().await?;
     let mut named = args.all("builder");
     named.extend(args.all("show"));
-    let tags = args.tags();
-    let mut chosen: Vec<Builder> = all_builders
-        .iter()
-        .filter(|b| (named.is_empty() || named.contains(&b.name)) && (tags.is_empty() || b.matches_any_tag(&tags)))
-        .cloned()
-        .collect();
-    chosen.sort_by(|a, b| natural_cmp(&a.name, &b.name));
+    let chosen = named_and_tagged(all_builders.clone(), &named, &args.tags());
     let categories = args.all("category");
     let branches = args.branches();
     let committers = args.all("committer");

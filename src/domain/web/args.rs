@@ -5,6 +5,9 @@ use std::fmt;
 
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
 
+use super::text::natural_cmp;
+use crate::domain::model::Builder;
+
 /// What a query name or value keeps unencoded.
 const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC.remove(b'_').remove(b'.').remove(b'-').remove(b'~');
 
@@ -139,9 +142,34 @@ impl BranchFilter {
     }
 }
 
+/// The builders of a page that takes `builder=` names and tags (the waterfall, the feeds,
+/// `cc.xml`): the named ones (every one when none is named; unknown names are ignored),
+/// narrowed by the tags (none: no narrowing), in natural order.
+pub fn named_and_tagged(mut builders: Vec<Builder>, named: &[String], tags: &[String]) -> Vec<Builder> {
+    builders.retain(|b| (named.is_empty() || named.contains(&b.name)) && (tags.is_empty() || b.matches_any_tag(tags)));
+    builders.sort_by(|a, b| natural_cmp(&a.name, &b.name));
+    builders
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn builders_are_the_named_ones_narrowed_by_tags_in_natural_order() {
+        let builder = |name: &str, tags: &[&str]| Builder {
+            name: name.into(),
+            tags: tags.iter().map(|t| t.to_string()).collect(),
+            ..Builder::default()
+        };
+        let all = vec![builder("b10", &["ci"]), builder("b9", &[]), builder("b2", &["ci", "slow"])];
+        let names = |v: Vec<Builder>| v.into_iter().map(|b| b.name).collect::<Vec<_>>();
+        let strings = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(names(named_and_tagged(all.clone(), &[], &[])), ["b2", "b9", "b10"]);
+        assert_eq!(names(named_and_tagged(all.clone(), &strings(&["b10", "b9", "nope"]), &[])), ["b9", "b10"]);
+        assert_eq!(names(named_and_tagged(all.clone(), &[], &strings(&["ci"]))), ["b2", "b10"]);
+        assert_eq!(names(named_and_tagged(all, &strings(&["b9", "b10"]), &strings(&["slow", "ci"]))), ["b10"]);
+    }
 
     #[test]
     fn parses_repeated_and_encoded_arguments() {
