@@ -9,7 +9,8 @@ use std::path::{Path, PathBuf};
 use super::config_values::{count, non_empty, string};
 use super::hook_config::{self, HookConfig};
 use super::ingest_config::{self, IngestConfig};
-use super::mail_config::{self, MailConfig};
+use super::mail_config;
+use super::notify::MailTarget;
 use super::poller_config;
 use crate::adapters::git_poller::GitPollerSettings;
 use crate::domain::hooks::Dialect;
@@ -31,7 +32,7 @@ pub struct Config {
     /// `[[git_poller]]`: repositories polled for new commits.
     pub git_pollers: Vec<GitPollerSettings>,
     /// `[[mail]]` blocks: the mail notifiers.
-    pub mail: Vec<MailConfig>,
+    pub mail: Vec<MailTarget>,
     /// `[ingest]`: the event ingest API; `None` (not enabled) when the block is absent.
     pub ingest: Option<IngestConfig>,
 }

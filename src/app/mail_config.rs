@@ -15,7 +15,7 @@
 //! smtpPasswordFile = "smtp-password"
 //! ```
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -27,40 +27,13 @@ use crate::domain::notify::mail::{
 };
 use crate::domain::notify::outbox::RetryPolicy;
 
-/// One `[[mail]]` block, checked.
-#[derive(Clone, Debug)]
-pub struct MailConfig {
-    /// What to mail and to whom, and how (`messageFormat`, `messageTemplate`).
-    pub rules: MailRules,
-    pub transport: TransportConfig,
-    pub retry: RetryPolicy,
-}
-
-#[derive(Clone, Debug, PartialEq)]
-pub enum TransportConfig {
-    Smtp(SmtpSettings),
-    Sendmail(PathBuf),
-}
-
-impl MailConfig {
-    /// The target the server runs.
-    pub fn target(&self) -> MailTarget {
-        let rules = self.rules.clone();
-        let transport = match &self.transport {
-            TransportConfig::Smtp(s) => MailTransportChoice::Smtp(s.clone()),
-            TransportConfig::Sendmail(p) => MailTransportChoice::Sendmail(p.clone()),
-        };
-        MailTarget { rules, transport, retry: Some(self.retry) }
-    }
-}
-
 fn read(base: &Path, v: &toml::Value) -> Result<Vec<u8>, String> {
     let path = base.join(string(v)?);
     std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))
 }
 
 /// Parses every `[[mail]]` block (`value` is the array of them).
-pub fn parse(value: &toml::Value, base: &Path) -> Result<Vec<MailConfig>, Vec<String>> {
+pub fn parse(value: &toml::Value, base: &Path) -> Result<Vec<MailTarget>, Vec<String>> {
     let Some(blocks) = value.as_array() else {
         return Err(vec!["mail: write each mail target as a [[mail]] block".to_owned()]);
     };
@@ -74,7 +47,7 @@ pub fn parse(value: &toml::Value, base: &Path) -> Result<Vec<MailConfig>, Vec<St
         };
         let default_name = if blocks.len() == 1 { "mail".to_owned() } else { format!("mail-{}", i + 1) };
         match block_config(table, base, default_name) {
-            Ok(c) if out.iter().any(|o: &MailConfig| o.rules.name == c.rules.name) => {
+            Ok(c) if out.iter().any(|o: &MailTarget| o.rules.name == c.rules.name) => {
                 problems.push(format!("{label}.name: '{}' is the name of another [[mail]] block", c.rules.name));
             }
             Ok(c) => out.push(c),
@@ -84,12 +57,13 @@ pub fn parse(value: &toml::Value, base: &Path) -> Result<Vec<MailConfig>, Vec<St
     if problems.is_empty() { Ok(out) } else { Err(problems) }
 }
 
-fn block_config(table: &toml::Table, base: &Path, default_name: String) -> Result<MailConfig, Vec<String>> {
+fn block_config(table: &toml::Table, base: &Path, default_name: String) -> Result<MailTarget, Vec<String>> {
     let mut problems = Vec::new();
-    let mut c = MailConfig {
+    let mut retry = RetryPolicy::default();
+    let mut c = MailTarget {
         rules: MailRules::new(&default_name, ""),
-        transport: TransportConfig::Smtp(SmtpSettings::default()),
-        retry: RetryPolicy::default(),
+        transport: MailTransportChoice::Smtp(SmtpSettings::default()),
+        retry: None,
     };
     let mut smtp = SmtpSettings::default();
     let (mut use_tls, mut smtps, mut sendmail, mut categories) = (false, false, None, None);
@@ -173,9 +147,9 @@ fn block_config(table: &toml::Table, base: &Path, default_name: String) -> Resul
                     smtp.ca_pem.push(pem);
                 }
                 "sendmail" => sendmail = Some(base.join(string(v)?)),
-                "retryDelay" => c.retry.first_delay = Duration::from_secs(number(v, 1, 86_400)?.unsigned_abs()),
-                "retryMaxDelay" => c.retry.max_delay = Duration::from_secs(number(v, 1, 7 * 86_400)?.unsigned_abs()),
-                "maxAttempts" => c.retry.max_attempts = u32::try_from(number(v, 1, 1000)?).unwrap_or(12),
+                "retryDelay" => retry.first_delay = Duration::from_secs(number(v, 1, 86_400)?.unsigned_abs()),
+                "retryMaxDelay" => retry.max_delay = Duration::from_secs(number(v, 1, 7 * 86_400)?.unsigned_abs()),
+                "maxAttempts" => retry.max_attempts = u32::try_from(number(v, 1, 1000)?).unwrap_or(12),
                 other => return Err(format!("unknown key '{other}'")),
             }
             Ok(())
@@ -220,9 +194,10 @@ fn block_config(table: &toml::Table, base: &Path, default_name: String) -> Resul
         problems.push("smtpUser: smtpUser and smtpPassword (or smtpPasswordFile) go together".to_owned());
     }
     c.transport = match sendmail {
-        Some(path) => TransportConfig::Sendmail(path),
-        None => TransportConfig::Smtp(smtp),
+        Some(path) => MailTransportChoice::Sendmail(path),
+        None => MailTransportChoice::Smtp(smtp),
     };
+    c.retry = Some(retry);
     if table.contains_key("fromaddr") {
         problems.extend(c.rules.check());
     }
@@ -260,13 +235,12 @@ mod tests {
         assert_eq!(mail.rules.mode.names(), ["failing", "change"]);
         assert_eq!(mail.rules.tags.as_deref(), Some(&["fast".to_owned()][..]));
         assert_eq!(mail.rules.add_logs, AddLogs::Named(vec!["stdio".into()]));
-        let TransportConfig::Smtp(smtp) = &mail.transport else { panic!("smtp expected") };
+        let MailTransportChoice::Smtp(smtp) = &mail.transport else { panic!("smtp expected") };
         assert_eq!((smtp.relayhost.as_str(), smtp.port, smtp.tls), ("smtp.example.org", 587, TlsMode::Required));
         assert_eq!(smtp.password.as_deref(), Some("s3cret"));
         assert!(!format!("{smtp:?}").contains("s3cret"), "the password is never printed");
-        let target = mail.target();
-        assert_eq!(target.rules.extra_headers, [("X-Project".to_owned(), "%(prop:project)s".to_owned())]);
-        assert!(target.rules.check().is_empty());
+        assert_eq!(mail.rules.extra_headers, [("X-Project".to_owned(), "%(prop:project)s".to_owned())]);
+        assert!(mail.rules.check().is_empty());
     }
 
     #[test]
@@ -276,7 +250,7 @@ mod tests {
         std::fs::write(dir.path().join("bad.j2"), "{% if %}").expect("write");
         let text = "[[mail]]\nfromaddr = \"b@example.org\"\nmessageTemplate = \"good.j2\"\n";
         let config = Config::parse(text, dir.path()).expect("valid");
-        assert!(matches!(config.mail[0].target().rules.formatter, Formatter::Template(_)));
+        assert!(matches!(config.mail[0].rules.formatter, Formatter::Template(_)));
         let problems = Config::parse(&text.replace("good", "bad"), dir.path()).expect_err("invalid");
         assert!(problems[0].starts_with("mail[1].messageTemplate: template: "), "{problems:?}");
         let problems = Config::parse(&text.replace("good", "missing"), dir.path()).expect_err("invalid");
@@ -287,10 +261,10 @@ mod tests {
     fn smtps_defaults_to_port_465_and_tls_can_be_named() {
         let text = "[[mail]]\nfromaddr = \"b@example.org\"\nsmtps = true\n";
         let config = Config::parse(text, Path::new(".")).expect("valid");
-        let TransportConfig::Smtp(smtp) = &config.mail[0].transport else { panic!("smtp expected") };
+        let MailTransportChoice::Smtp(smtp) = &config.mail[0].transport else { panic!("smtp expected") };
         assert_eq!((smtp.port, smtp.tls), (465, TlsMode::Implicit));
         let config = Config::parse(&text.replace("smtps = true", "smtpTls = \"none\""), Path::new(".")).expect("ok");
-        let TransportConfig::Smtp(smtp) = &config.mail[0].transport else { panic!("smtp expected") };
+        let MailTransportChoice::Smtp(smtp) = &config.mail[0].transport else { panic!("smtp expected") };
         assert_eq!((smtp.port, smtp.tls), (25, TlsMode::None));
         let problems = Config::parse(&text.replace("smtps = true", "smtpTls = \"always\""), Path::new("."));
         assert_eq!(

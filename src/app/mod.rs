@@ -106,10 +106,7 @@ impl Setup {
                 .collect(),
             hooks: config.hooks.clone(),
             git_pollers: config.git_pollers.clone(),
-            notifiers: notify::Notifiers {
-                mail: config.mail.iter().map(mail_config::MailConfig::target).collect(),
-                ..notify::Notifiers::default()
-            },
+            notifiers: notify::Notifiers { mail: config.mail.clone(), ..notify::Notifiers::default() },
             ingest: config.ingest.clone(),
         }
     }

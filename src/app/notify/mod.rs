@@ -33,8 +33,18 @@ pub enum MailTransportChoice {
     Custom(Arc<dyn MailTransport>),
 }
 
-/// One `MailNotifier`: its rules and its transport.
-#[derive(Clone)]
+impl std::fmt::Debug for MailTransportChoice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            MailTransportChoice::Smtp(settings) => f.debug_tuple("Smtp").field(settings).finish(),
+            MailTransportChoice::Sendmail(path) => f.debug_tuple("Sendmail").field(path).finish(),
+            MailTransportChoice::Custom(_) => f.write_str("Custom"),
+        }
+    }
+}
+
+/// One `MailNotifier` (a `[[mail]]` block of the config): its rules and its transport.
+#[derive(Clone, Debug)]
 pub struct MailTarget {
     pub rules: MailRules,
     pub transport: MailTransportChoice,
