@@ -75,9 +75,13 @@ async fn new_commits_become_changes_once_each_and_in_order() {
     git(&repo, &["add", "."], ANN, 0);
     git(&repo, &["commit", "--quiet", "-m", "Add a file with a space"], ANN, 1_750_000_200);
     let second = git(&repo, &["rev-parse", "HEAD"], ANN, 0);
-    assert_eq!(poller.poll(&sink).await.expect("poll"), 2, "the [ci skip] commit is left out");
+    git(&repo, &["commit", "--quiet", "--allow-empty", "-m", "Empty"], ZOE, 1_750_000_250);
+    std::fs::write(repo.join("line\nbreak"), "x\n").expect("write");
+    git(&repo, &["add", "."], ANN, 0);
+    git(&repo, &["commit", "--quiet", "-m", "A newline in a file name"], ANN, 1_750_000_300);
+    assert_eq!(poller.poll(&sink).await.expect("poll"), 4, "the [ci skip] commit is left out");
     let changes = sink.changes();
-    assert_eq!(changes.len(), 2);
+    assert_eq!(changes.len(), 4);
     let c = &changes[0];
     assert_eq!(c.who, "Zoë Ångström <zoe@example.org>");
     assert_eq!(c.revision.as_deref(), Some(first.as_str()));
@@ -88,8 +92,55 @@ async fn new_commits_become_changes_once_each_and_in_order() {
     assert_eq!(c.repository, repo.to_string_lossy());
     assert_eq!(changes[1].revision.as_deref(), Some(second.as_str()));
     assert_eq!(changes[1].files, ["new file.c"]);
+    assert_eq!((changes[2].comments.as_str(), changes[2].files.len()), ("Empty", 0));
+    assert_eq!(changes[2].who, "Zoë Ångström <zoe@example.org>");
+    assert_eq!(
+        (changes[3].comments.as_str(), &changes[3].files[..]),
+        ("A newline in a file name", &["line\nbreak".to_owned()][..])
+    );
     assert_eq!(poller.poll(&sink).await.expect("poll"), 0, "nothing is reported twice");
-    assert_eq!(sink.changes().len(), 2);
+    assert_eq!(sink.changes().len(), 4);
+}
+
+/// More revisions than a pipe holds go to one `git`, and more output than a pipe holds comes
+/// back: neither side may wait on the other.
+#[tokio::test]
+async fn a_push_of_thousands_of_commits_is_read_whole() {
+    let (dir, repo) = repository();
+    let poller = GitPoller::new(settings(&repo), dir.path().join("work"));
+    let sink = MemoryChanges::new();
+    poller.poll(&sink).await.expect("first poll");
+    let count = 3000;
+    let mut stream = String::new();
+    for i in 0..count {
+        let message = format!("Commit {i}\n");
+        let content = format!("{i}\n");
+        stream.push_str(&format!(
+            "commit refs/heads/main\nauthor Ann Lee <ann@example.org> {time} +0000\n\
+             committer CI <ci@example.org> {time} +0000\ndata {}\n{message}",
+            message.len(),
+            time = 1_750_000_000 + i,
+        ));
+        if i == 0 {
+            stream.push_str("from refs/heads/main^0\n");
+        }
+        stream.push_str(&format!("M 100644 inline dir/file-{i:04}.txt\ndata {}\n{content}\n", content.len()));
+    }
+    let mut import = Command::new("git")
+        .args(["fast-import", "--quiet"])
+        .current_dir(&repo)
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .expect("git fast-import");
+    std::io::Write::write_all(&mut import.stdin.take().expect("stdin"), stream.as_bytes()).expect("write");
+    assert!(import.wait().expect("fast-import ends").success());
+    assert_eq!(poller.poll(&sink).await.expect("poll"), count as usize);
+    let changes = sink.changes();
+    for (i, change) in changes.iter().enumerate() {
+        assert_eq!(change.comments, format!("Commit {i}"));
+        assert_eq!(change.files, [format!("dir/file-{i:04}.txt")]);
+        assert_eq!(change.when.timestamp(), 1_750_000_000 + i as i64);
+    }
 }
 
 #[tokio::test]

@@ -10,14 +10,17 @@
 //! poller does not report the whole history. Tests run it against repositories they create
 //! with `git`.
 
+mod commits;
+
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
+use tokio::io::AsyncWriteExt;
 use tokio::process::Command;
 
+use self::commits::{Commit, DIFF_TREE_ARGS};
 use crate::domain::hooks::{NewChange, says_skip_ci};
-use crate::domain::model::Timestamp;
 use crate::ports::ChangeSink;
 
 /// One `[[git_poller]]`.
@@ -128,46 +131,60 @@ impl GitPoller {
             return Ok(0);
         }
         let revisions = self.git(&["rev-list", "--reverse", "--topo-order", &format!("{previous}..{head}")]).await?;
-        let mut changes = Vec::new();
-        for revision in revisions.split_whitespace() {
-            let change = self.change(branch, revision).await?;
-            if !(self.settings.skip_ci && says_skip_ci(&change.comments)) {
-                changes.push(change);
-            }
-        }
+        let revisions: Vec<&str> = revisions.split_whitespace().collect();
+        let changes: Vec<NewChange> = self
+            .commits(&revisions)
+            .await?
+            .into_iter()
+            .filter(|commit| !(self.settings.skip_ci && says_skip_ci(&commit.message)))
+            .map(|commit| self.change(branch, commit))
+            .collect();
         let added = changes.len();
         sink.add_changes(changes).await.map_err(|e| PollError(e.to_string()))?;
         self.git(&["update-ref", &seen, &head, &previous]).await?;
         Ok(added)
     }
 
-    async fn change(&self, branch: &str, revision: &str) -> Result<NewChange, PollError> {
-        let header = self.git(&["log", "-1", "--format=%an%x00%ae%x00%ct%x00%B", revision]).await?;
-        let mut fields = header.splitn(4, '\0');
-        let (name, email, time, message) = (fields.next(), fields.next(), fields.next(), fields.next());
-        let when: Option<Timestamp> =
-            time.and_then(|t| t.trim().parse::<i64>().ok()).and_then(|t| chrono::DateTime::from_timestamp(t, 0));
-        let (Some(name), Some(email), Some(when), Some(message)) = (name, email, when, message) else {
-            return Err(PollError(format!("git log gave an unreadable record for {revision}")));
-        };
-        let who = if email.is_empty() { name.to_owned() } else { format!("{name} <{email}>") };
-        let files = self.git(&["diff-tree", "--no-commit-id", "--name-only", "-r", "-z", "--root", revision]).await?;
-        let mut change = NewChange::new(who, when);
-        change.files = files.split('\0').filter(|f| !f.is_empty()).map(str::to_owned).collect();
-        change.comments = message.trim_end().to_owned();
-        change.revision = Some(revision.to_owned());
+    /// The new commits, read by one `git` for them all (a push of a thousand commits is one
+    /// process, not two thousand).
+    async fn commits(&self, revisions: &[&str]) -> Result<Vec<Commit>, PollError> {
+        if revisions.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut input = revisions.join("\n");
+        input.push('\n');
+        let args: Vec<&std::ffi::OsStr> = DIFF_TREE_ARGS.iter().map(|a| a.as_ref()).collect();
+        let output = run_git_with_input(Some(&self.workdir), &args, input.into_bytes()).await?;
+        commits::parse(&output, revisions).map_err(PollError)
+    }
+
+    fn change(&self, branch: &str, commit: Commit) -> NewChange {
+        let mut change = NewChange::new(commit.who, commit.when);
+        change.files = commit.files;
+        change.comments = commit.message;
+        change.revision = Some(commit.revision);
         change.branch = Some(branch.to_owned());
         change.category = self.settings.category.clone();
         change.repository = self.settings.repository.clone();
         change.project = self.settings.project.clone();
         change.codebase = self.settings.codebase.clone();
-        Ok(change)
+        change
     }
 }
 
 /// Runs `git ARGS` (in `dir` as its `--git-dir`); its standard output, or an error with its
 /// standard error.
 async fn run_git(dir: Option<&Path>, args: &[&std::ffi::OsStr]) -> Result<String, PollError> {
+    run_git_with_input(dir, args, Vec::new()).await
+}
+
+/// [`run_git`], with `input` on its standard input (written while its output is read, so
+/// that neither pipe can fill up and stop both sides).
+async fn run_git_with_input(
+    dir: Option<&Path>,
+    args: &[&std::ffi::OsStr],
+    input: Vec<u8>,
+) -> Result<String, PollError> {
     let mut command = Command::new("git");
     if let Some(dir) = dir {
         command.arg("--git-dir").arg(dir);
@@ -176,12 +193,24 @@ async fn run_git(dir: Option<&Path>, args: &[&std::ffi::OsStr]) -> Result<String
         .args(args)
         .env("GIT_TERMINAL_PROMPT", "0")
         .env("LC_ALL", "C")
-        .stdin(Stdio::null())
+        .stdin(if input.is_empty() { Stdio::null() } else { Stdio::piped() })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true);
     let shown = args.iter().map(|a| a.to_string_lossy()).collect::<Vec<_>>().join(" ");
-    let output = tokio::time::timeout(GIT_TIMEOUT, command.output())
+    let run = async {
+        let mut child = command.spawn()?;
+        let stdin = child.stdin.take();
+        let write = async move {
+            if let Some(mut stdin) = stdin {
+                // git stops reading when it fails; its error is the one to report.
+                let _ = stdin.write_all(&input).await;
+            }
+        };
+        let ((), output) = tokio::join!(write, child.wait_with_output());
+        output
+    };
+    let output = tokio::time::timeout(GIT_TIMEOUT, run)
         .await
         .map_err(|_| PollError(format!("git {shown}: no answer in {} s", GIT_TIMEOUT.as_secs())))?
         .map_err(|e| PollError(format!("git {shown}: cannot run git: {e}")))?;
