@@ -41,10 +41,12 @@ async fn png_shows_the_asked_build_in_the_spec_sizes() {
         ("/png?builder=linux", StatusCode::OK, "success_normal.png", (84, 18)),
         ("/png?builder=linux&number=1&size=small", StatusCode::OK, "failure_small.png", (32, 14)),
         ("/png/anything?builder=linux&number=-3&size=large", StatusCode::OK, "warnings_large.png", (120, 80)),
+        (&format!("/png?builder=linux&revision={revision_of_1}"), StatusCode::OK, "failure_normal.png", (84, 18)),
+        // With a number too, the revision is ignored (as the documentation says).
         (
-            &format!("/png?builder=linux&number=0&revision={revision_of_1}"),
+            &format!("/png?builder=linux&number=-3&revision={revision_of_1}"),
             StatusCode::OK,
-            "failure_normal.png",
+            "warnings_normal.png",
             (84, 18),
         ),
         ("/png?builder=macos&size=huge", StatusCode::OK, "unknown_normal.png", (84, 18)),
@@ -125,6 +127,12 @@ async fn svg_badges_say_the_result_of_the_newest_finished_build() {
     };
     assert!(width(&wide) > width(&narrow) + 60, "longer text, wider badge");
     assert_eq!(get(&server, "/badges/linux.gif").await.0, StatusCode::NOT_FOUND);
+    // The label is a few words: a huge one (the image grows with it) is refused, not drawn.
+    let (status, _, _) = get(&server, &format!("/badges/linux.png?label={}", "W".repeat(100))).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, body, _) = get(&server, &format!("/badges/linux.png?label={}", "W".repeat(101))).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(String::from_utf8_lossy(&body).contains("argument 'label': longer than 100 characters"));
 }
 
 #[tokio::test]

@@ -19,10 +19,20 @@ use crate::ports::BuildQuery;
 /// grow memory without bound).
 const MAX_CACHED: usize = 4096;
 
+/// The longest `label=` drawn, in characters: a badge is a few words wide, and the image's
+/// size (and the work to draw it) grows with the label.
+const MAX_LABEL: usize = 100;
+
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 enum ImageKey {
     Png(Status, PngSize),
-    Flat { builder: String, branch: Option<String>, label: String, style: Style, svg: bool, status: Status },
+    /// What a flat badge shows (not which builder: many show the same image).
+    Flat {
+        label: String,
+        style: Style,
+        svg: bool,
+        status: Status,
+    },
 }
 
 /// A rendered image and its entity tag.
@@ -103,7 +113,10 @@ async fn png_status(ctx: &WebContext, args: &Args) -> Result<Status, WebError> {
     let name =
         args.first("builder").filter(|b| !b.is_empty()).ok_or_else(|| WebError::NotFound("no builder".into()))?;
     super::pages::require_builder(ctx, name).await?;
-    let build = match args.first("revision").filter(|r| !r.is_empty()) {
+    // The documentation: "If both number and revision are specified revision will be
+    // ignored" (0.8's code did the opposite; the page wins).
+    let number_given = args.first("number").is_some_and(|n| !n.is_empty());
+    let build = match args.first("revision").filter(|r| !r.is_empty() && !number_given) {
         Some(rev) => {
             let query = BuildQuery { revision: Some(rev.to_owned()), ..BuildQuery::of_builder(name, 1) };
             ctx.reader.builds(&query).await?.into_iter().next()
@@ -129,6 +142,9 @@ pub async fn flat(ctx: &WebContext, uri: &Uri, file: &str, request: &HeaderMap) 
     };
     let args = Args::parse(uri.query().unwrap_or(""));
     let label = args.first("label").filter(|l| !l.is_empty()).unwrap_or("build").to_owned();
+    if label.chars().count() > MAX_LABEL {
+        return Err(WebError::BadRequest(format!("argument 'label': longer than {MAX_LABEL} characters")));
+    }
     let branch = args.first("branch").filter(|b| !b.is_empty()).map(str::to_owned);
     let (style, mut code, mut status) = match Style::parse(args.first("style")) {
         Ok(style) => (style, StatusCode::OK, Status::Unknown),
@@ -151,7 +167,7 @@ pub async fn flat(ctx: &WebContext, uri: &Uri, file: &str, request: &HeaderMap) 
             code = StatusCode::NOT_FOUND;
         }
     }
-    let key = ImageKey::Flat { builder: builder.to_owned(), branch, label: label.clone(), style, svg, status };
+    let key = ImageKey::Flat { label: label.clone(), style, svg, status };
     let (message, colour) = status.flat();
     let image = ctx.images.get_or_render(key, || {
         if svg {
