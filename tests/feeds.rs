@@ -39,7 +39,9 @@ fn feedparser(feed: &str) -> serde_json::Value {
 #[tokio::test]
 async fn both_feeds_render_as_recorded_and_parse_cleanly() {
     let server = fixture_server().await;
-    for (name, uri, version) in [("feed_rss", "/rss", "rss20"), ("feed_atom", "/atom", "atom10")] {
+    let every =
+        [("feed_rss", "/rss?failures_only=false", "rss20"), ("feed_atom", "/atom?failures_only=false", "atom10")];
+    for (name, uri, version) in every {
         let (status, body, headers) = get(&server, uri).await;
         assert_eq!(status, StatusCode::OK, "{uri}");
         assert_eq!(headers["content-type"], "text/xml; charset=UTF-8");
@@ -81,17 +83,21 @@ async fn filters_choose_the_builds() {
             .map(|e| e["title"].as_str().unwrap_or("").to_owned())
             .collect()
     };
-    let only_failures = titles(get(&server, "/rss?failures_only=true").await.1);
-    assert_eq!(only_failures, ["Builder \"linux\": failure"]);
-    let macos = titles(get(&server, "/atom/anything?show=macos&builder=nope").await.1);
+    // As the documentation says, the feeds summarise the failed builds.
+    for uri in ["/rss", "/atom", "/rss?failures_only=true", "/atom?failures_only=yes"] {
+        assert_eq!(titles(get(&server, uri).await.1), ["Builder \"linux\": failure"], "{uri}");
+    }
+    let all = "failures_only=false";
+    let macos = titles(get(&server, &format!("/atom/anything?show=macos&builder=nope&{all}")).await.1);
     assert_eq!(macos, ["Builder \"macos\": retry"], "sub-paths are the feed; unknown builders ignored");
-    let odd = titles(get(&server, "/rss?category=odd").await.1);
+    let odd = titles(get(&server, &format!("/rss?category=odd&{all}")).await.1);
     assert_eq!(odd.len(), 1);
-    let none = get(&server, "/rss?project=elsewhere").await.1;
+    let none = get(&server, &format!("/rss?project=elsewhere&{all}")).await.1;
     assert!(titles(none).is_empty());
-    let release = titles(get(&server, "/rss?branch=release").await.1);
+    let release = titles(get(&server, &format!("/rss?branch=release&{all}")).await.1);
     assert_eq!(release, ["Builder \"macos\": retry"], "the waterfall's branch filter");
-    let by_ann = titles(get(&server, "/atom?committer=Ann%20Lee%20%3Cann%40example.org%3E&branch=main").await.1);
+    let by_ann =
+        titles(get(&server, &format!("/atom?committer=Ann%20Lee%20%3Cann%40example.org%3E&branch=main&{all}")).await.1);
     assert_eq!(by_ann.len(), 6, "the waterfall's committer filter: {by_ann:?}");
-    assert!(titles(get(&server, "/atom?committer=bob").await.1).is_empty());
+    assert!(titles(get(&server, &format!("/atom?committer=bob&{all}")).await.1).is_empty());
 }

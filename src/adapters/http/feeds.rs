@@ -52,7 +52,7 @@ async fn chosen(ctx: &WebContext, filter: &FeedFilter) -> Result<Vec<Builder>, W
 
 async fn failed_logs(ctx: &WebContext, build: &Build) -> Vec<(String, Vec<String>)> {
     let mut out = Vec::new();
-    for step in feeds::failed_steps(build) {
+    for step in feeds::failed_steps(&build.steps) {
         for log in &step.logs {
             let lines = tail(ctx, log.id).await.unwrap_or_else(|e| {
                 tracing::warn!("feed: log {} of {} #{}: {e}", log.name, build.builder, build.number);

@@ -50,12 +50,12 @@ impl Args {
         self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
     }
 
-    /// A yes/no argument: `1`/`true` or `0`/`false` (any case); `default` when absent or
+    /// A yes/no argument: `1`/`true`/`yes`/`on` or `0`/`false`/`no`/`off` (any case); `default` when absent or
     /// anything else.
     pub fn flag(&self, name: &str, default: bool) -> bool {
         match self.first(name).map(str::to_ascii_lowercase).as_deref() {
-            Some("1" | "true") => true,
-            Some("0" | "false") => false,
+            Some("1" | "true" | "yes" | "on") => true,
+            Some("0" | "false" | "no" | "off") => false,
             _ => default,
         }
     }
