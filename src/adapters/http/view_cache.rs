@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use axum::body::{Body, to_bytes};
+use axum::body::{Body, HttpBody, to_bytes};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
@@ -53,6 +53,12 @@ impl ViewCache {
         if response.status() != StatusCode::OK {
             return response;
         }
+        // Views are rendered whole, so their size is known; a larger or a streamed answer is
+        // passed on as it is.
+        let size = response.body().size_hint().exact();
+        if size.is_none_or(|n| n > MAX_BODY as u64) {
+            return response;
+        }
         let (parts, body) = response.into_parts();
         let body = match to_bytes(body, MAX_BODY).await {
             Ok(bytes) => bytes,
@@ -76,5 +82,29 @@ impl ViewCache {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<ViewKey, Answer>> {
         self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(uri: &str) -> ViewKey {
+        ViewKey { uri: uri.to_owned(), seq: 1, second: 0 }
+    }
+
+    #[tokio::test]
+    async fn an_answer_too_large_to_keep_is_passed_on_whole() {
+        let cache = ViewCache::default();
+        let big = "x".repeat(MAX_BODY + 1);
+        let response = cache.keep(key("/big"), (StatusCode::OK, big.clone()).into_response()).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let body = to_bytes(response.into_body(), usize::MAX).await.expect("a body");
+        assert_eq!(body.len(), big.len());
+        assert!(cache.get(&key("/big")).is_none(), "not kept");
+
+        let small = cache.keep(key("/small"), (StatusCode::OK, "ok").into_response()).await;
+        assert_eq!(to_bytes(small.into_body(), 10).await.expect("a body"), "ok");
+        assert!(cache.get(&key("/small")).is_some(), "kept");
     }
 }
