@@ -6,6 +6,7 @@ mod common;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use buildstatus::app::StatusServer;
+use buildstatus::domain::result::BuildResult;
 use common::{fixture_server, get, snapshot};
 use serde_json::Value;
 use tower::ServiceExt;
@@ -200,4 +201,18 @@ async fn help_documents_every_resource_with_live_examples() {
     }
     assert!(help.contains("href=\"../json/change_sources\""), "the root lists its children");
     snapshot("json_help", &help);
+}
+
+/// `builds` lists the numbers stored, not every number up to the newest: a builder whose
+/// builds jump to 4,000,000,000 answers six keys, not four billion.
+#[tokio::test]
+async fn the_build_list_names_the_builds_that_exist() {
+    let server = fixture_server().await;
+    let build = common::whole_build("linux", 4_000_000_000, 50, "main", BuildResult::Success, None);
+    server.sink().record_all(build).await.expect("recorded");
+    let builds = get_json(&server, "/json/builders/linux/builds").await;
+    let mut numbers: Vec<u64> = keys(&builds).iter().map(|k| k.parse().expect("a number")).collect();
+    numbers.sort();
+    assert_eq!(numbers, [0, 1, 2, 3, 4, 4_000_000_000]);
+    assert!(builds.as_object().expect("an object").values().all(Value::is_null));
 }

@@ -346,6 +346,22 @@ async fn activity_is_exactly_the_journaled_events_of_the_activity_kinds() {
 }
 
 #[tokio::test]
+async fn build_numbers_are_those_stored_highest_first() {
+    for (name, store, _dir) in stores().await {
+        let mut m = vec![builder("a"), builder("b")];
+        for n in [0, 1, 5, 4_000_000_000] {
+            m.push(Mutation::PutBuild(build("a", n, i64::from(n % 1000), Some(i64::from(n % 1000) + 1))));
+        }
+        m.push(Mutation::PutBuild(build("b", 7, 0, None)));
+        put(&*store, m).await;
+        assert_eq!(store.build_numbers("a", 10).await.expect("numbers"), [4_000_000_000, 5, 1, 0], "{name}");
+        assert_eq!(store.build_numbers("a", 2).await.expect("numbers"), [4_000_000_000, 5], "{name}");
+        assert_eq!(store.build_numbers("b", 10).await.expect("numbers"), [7], "{name}: running builds too");
+        assert!(store.build_numbers("c", 10).await.expect("numbers").is_empty(), "{name}");
+    }
+}
+
+#[tokio::test]
 async fn the_journal_skips_log_chunks_and_the_counters_resume() {
     for (name, store, _dir) in stores().await {
         assert_eq!(store.meta().await.expect("meta"), StoreMeta { last_seq: 0, next_log_id: 1 }, "{name}: empty");

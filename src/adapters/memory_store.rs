@@ -111,6 +111,10 @@ impl StatusReader for MemoryStore {
         Ok(self.data().builds_of(builder).next().map(|b| b.number))
     }
 
+    async fn build_numbers(&self, builder: &str, limit: usize) -> Result<Vec<u32>, StoreError> {
+        Ok(self.data().builds_of(builder).take(limit).map(|b| b.number).collect())
+    }
+
     async fn builds(&self, query: &BuildQuery) -> Result<Vec<Build>, StoreError> {
         let data = self.data();
         if let ([builder], BuildOrder::NumberDesc) = (query.builders.as_slice(), query.order) {

@@ -150,6 +150,8 @@ pub trait StatusReader: Send + Sync {
     async fn build(&self, builder: &str, number: u32) -> Result<Option<Build>, StoreError>;
     /// The highest build number started on `builder`.
     async fn newest_build_number(&self, builder: &str) -> Result<Option<u32>, StoreError>;
+    /// The numbers of `builder`'s builds (running or finished), highest first, at most `limit`.
+    async fn build_numbers(&self, builder: &str, limit: usize) -> Result<Vec<u32>, StoreError>;
     async fn builds(&self, query: &BuildQuery) -> Result<Vec<Build>, StoreError>;
     async fn change(&self, number: u64) -> Result<Option<Change>, StoreError>;
     async fn changes(&self, query: &ChangeQuery) -> Result<Vec<Change>, StoreError>;

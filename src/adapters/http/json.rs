@@ -23,6 +23,9 @@ use crate::ports::{BuildQuery, ChangeQuery};
 
 /// Changes listed by the `/json/changes` extension.
 const RECENT_CHANGES: usize = 50;
+/// `builders/NAME/builds` lists the numbers of the builds stored, the newest this many (a
+/// builder with a million builds would otherwise answer megabytes of nulls).
+const LISTED_BUILD_NUMBERS: usize = 10_000;
 
 /// Answers `/json/...`; `segments` are the decoded path segments after `json`.
 pub async fn answer(ctx: &WebContext, uri: &Uri, segments: &[String]) -> Response {
@@ -168,8 +171,8 @@ fn resolve<'a>(ctx: &'a WebContext, node: &'a Node, args: &'a JsonArgs) -> Resol
             }
             Node::Builds(name) => {
                 require_builder(ctx, name).await?;
-                let newest = ctx.reader.newest_build_number(name).await?;
-                Value::Object(newest.map_or_else(Map::new, |n| (0..=n).map(|i| (i.to_string(), Value::Null)).collect()))
+                let numbers = ctx.reader.build_numbers(name, LISTED_BUILD_NUMBERS).await?;
+                Value::Object(numbers.into_iter().rev().map(|n| (n.to_string(), Value::Null)).collect())
             }
             Node::BuildsAll(name) => {
                 require_builder(ctx, name).await?;

@@ -63,6 +63,7 @@ const MIGRATIONS: [(i64, &str, &str); 5] = [
 const BUILDERS: &str = "SELECT name, data FROM builders ORDER BY name";
 const WORKERS: &str = "SELECT name, data FROM workers ORDER BY name";
 const NEWEST_NUMBER: &str = "SELECT MAX(number) FROM builds WHERE builder = ?";
+const BUILD_NUMBERS: &str = "SELECT number FROM builds WHERE builder = ? ORDER BY number DESC LIMIT ?";
 const RUNNING: &str = "SELECT builder || ' #' || number, data FROM builds WHERE finished IS NULL";
 const PENDING: &str = "SELECT CAST(id AS TEXT), data FROM requests ORDER BY submitted, id";
 const PENDING_OF: &str = "SELECT CAST(id AS TEXT), data FROM requests WHERE builder = ? ORDER BY submitted, id";
@@ -291,6 +292,13 @@ impl StatusReader for SqliteStore {
 
     async fn newest_build_number(&self, builder: &str) -> Result<Option<u32>, StoreError> {
         newest_number(&mut *self.conn().await?, builder).await
+    }
+
+    async fn build_numbers(&self, builder: &str, limit: usize) -> Result<Vec<u32>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let numbers: Vec<i64> =
+            sqlx::query_scalar(BUILD_NUMBERS).bind(builder).bind(limit).fetch_all(&self.pool).await.map_err(db)?;
+        Ok(numbers.into_iter().filter_map(|n| u32::try_from(n).ok()).collect())
     }
 
     async fn builds(&self, query: &BuildQuery) -> Result<Vec<Build>, StoreError> {

@@ -237,6 +237,10 @@ impl StatusReader for Hub {
         }
     }
 
+    async fn build_numbers(&self, builder: &str, limit: usize) -> Result<Vec<u32>, StoreError> {
+        self.store.build_numbers(builder, limit).await
+    }
+
     async fn builds(&self, query: &BuildQuery) -> Result<Vec<Build>, StoreError> {
         match self.builds_from_memory(query) {
             Some(builds) => Ok(builds),
