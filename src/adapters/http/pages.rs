@@ -93,7 +93,7 @@ pub async fn page(ctx: &WebContext, uri: &Uri, route: Route) -> Result<Response,
         Route::OneLinePerBuild => (one_line_per_build(ctx, &page, &args).await?, false),
         Route::OneLinePerBuildOf(name) => {
             require_builder(ctx, &name).await?;
-            let numbuilds = args.count("numbuilds", ctx.site.numbuilds)?;
+            let numbuilds = args.rows("numbuilds", ctx.site.numbuilds)?;
             let branches = args.branches();
             let query = BuildQuery {
                 branches: branches.clone(),
@@ -226,8 +226,8 @@ async fn builders(ctx: &WebContext, page: &Page<'_>, args: &Args) -> Result<Mark
 
 async fn builder(ctx: &WebContext, page: &Page<'_>, args: &Args, name: &str) -> Result<Markup, WebError> {
     let builder = require_builder(ctx, name).await?;
-    let numbuilds = args.count("numbuilds", ctx.site.builder_numbuilds)?;
-    let maxsearch = args.count("maxsearch", MAX_SEARCH)?;
+    let numbuilds = args.rows("numbuilds", ctx.site.builder_numbuilds)?;
+    let maxsearch = args.rows("maxsearch", MAX_SEARCH)?;
     let filters = args.property_filters();
     let keep = |props: &crate::domain::model::Properties| {
         filters.iter().all(|(k, v)| props.get(k).is_some_and(|p| &property_string(&p.value) == v))
@@ -258,7 +258,7 @@ async fn builder(ctx: &WebContext, page: &Page<'_>, args: &Args, name: &str) -> 
 }
 
 async fn one_line_per_build(ctx: &WebContext, page: &Page<'_>, args: &Args) -> Result<Markup, WebError> {
-    let numbuilds = args.count("numbuilds", ctx.site.numbuilds)?;
+    let numbuilds = args.rows("numbuilds", ctx.site.numbuilds)?;
     let branches = args.branches();
     let named = args.all("builder");
     let builders: Vec<String> = if named.is_empty() {
@@ -301,7 +301,7 @@ async fn workers(ctx: &WebContext, page: &Page<'_>, args: &Args) -> Result<Marku
 async fn worker(ctx: &WebContext, page: &Page<'_>, args: &Args, name: &str) -> Result<Markup, WebError> {
     let worker = ctx.reader.workers().await?.into_iter().find(|w| w.name == name);
     let worker = worker.ok_or_else(|| WebError::NotFound(format!("No such slave '{name}'")))?;
-    let numbuilds = args.count("numbuilds", 10)?;
+    let numbuilds = args.rows("numbuilds", 10)?;
     let running = running_builds(ctx, Vec::new(), Some(name.to_owned())).await?;
     let query = BuildQuery {
         worker: Some(name.to_owned()),

@@ -11,6 +11,9 @@ use crate::domain::model::Builder;
 /// What a query name or value keeps unencoded.
 const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC.remove(b'_').remove(b'.').remove(b'-').remove(b'~');
 
+/// The most rows a page lists ([`Args::rows`]).
+pub const MAX_ROWS: usize = 1000;
+
 /// Query arguments in order; a name may repeat. "The value of X" is its first value.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Args(Vec<(String, String)>);
@@ -77,6 +80,19 @@ impl Args {
                 name: name.to_owned(),
                 value: v.to_owned(),
                 expected: "a whole number (0 or more)",
+            }),
+        }
+    }
+
+    /// A number of rows for a page to list ([`count`](Self::count), at most [`MAX_ROWS`]): each
+    /// row is read and drawn, so a page must not be asked for the whole history at once.
+    pub fn rows(&self, name: &str, default: usize) -> Result<usize, ArgError> {
+        match self.count(name, default)? {
+            n if n <= MAX_ROWS => Ok(n),
+            _ => Err(ArgError {
+                name: name.to_owned(),
+                value: self.first(name).unwrap_or_default().to_owned(),
+                expected: "a whole number from 0 to 1000",
             }),
         }
     }

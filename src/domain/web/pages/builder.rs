@@ -4,6 +4,7 @@ use maud::{Markup, html};
 
 use super::recent::build_table;
 use crate::domain::model::{Build, BuildRequest, Builder, Timestamp, Worker};
+use crate::domain::web::args::MAX_ROWS;
 use crate::domain::web::layout::{Page, frame};
 use crate::domain::web::text::{email, format_interval, path, shortrev};
 
@@ -61,7 +62,7 @@ pub fn builder_page(page: &Page, data: &BuilderPage) -> Markup {
 
                 h2 { "Recent Builds:" }
                 (build_table(root, &data.recent, false))
-                p { a href={ "?numbuilds=" (data.numbuilds + 5) } { "Show more" } }
+                p { a href={ "?numbuilds=" (data.numbuilds.saturating_add(5).min(MAX_ROWS)) } { "Show more" } }
             }
             div.column {
                 h2 { "Buildslaves:" }
