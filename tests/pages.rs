@@ -142,7 +142,10 @@ async fn static_files_come_from_public_html_before_the_built_in_ones() {
     assert_eq!((status, &headers["content-type"]), (StatusCode::OK, &"image/x-icon".parse().expect("header")));
     assert_eq!(get(&server, "/../secret.txt").await.0, StatusCode::NOT_FOUND);
     assert_eq!(get(&server, "/%2e%2e/secret.txt").await.0, StatusCode::NOT_FOUND);
-    assert_eq!(get(&server, "/one_box_per_builder").await.0, StatusCode::SEE_OTHER);
+    for (uri, target) in [("/one_box_per_builder", "./builders"), ("/one_box_per_builder/", "../builders")] {
+        let (status, _, headers) = get(&server, uri).await;
+        assert_eq!((status, headers["location"].to_str().expect("text")), (StatusCode::SEE_OTHER, target), "{uri}");
+    }
 }
 
 /// Arbitrary paths and query strings, built from the characters that matter to URL parsing.

@@ -69,7 +69,10 @@ pub async fn page(ctx: &WebContext, uri: &Uri, route: Route) -> Result<Response,
         Route::Grid => (views::grid_page(ctx, &page, &args, false).await?, true),
         Route::TransposedGrid => (views::grid_page(ctx, &page, &args, true).await?, true),
         Route::Console => (views::console_page(ctx, &page, &args).await?, true),
-        Route::OneBoxPerBuilder => return Ok(Redirect::to("builders").into_response()),
+        Route::OneBoxPerBuilder => {
+            // Relative to the root, so that `/one_box_per_builder/` (and a proxy's prefix) lands too.
+            return Ok(Redirect::to(&format!("{}builders", page.root)).into_response());
+        }
         Route::Builder(name) | Route::Builds(name) => (builder(ctx, &page, &args, &name).await?, true),
         Route::Build(name, number) => {
             let build = find_build(ctx, &name, &number).await?;
