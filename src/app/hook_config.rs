@@ -213,6 +213,16 @@ mod tests {
     }
 
     #[test]
+    fn github_without_strict_takes_unsigned_requests_so_it_needs_auth() {
+        let text = "[change_hook.github]\nsecret = \"s\"\nstrict = false\n";
+        let problems = parse_text(text, Path::new(".")).expect_err("open to anyone");
+        assert_eq!(problems.len(), 1);
+        assert!(problems[0].starts_with("change_hook.github: anyone could fake changes through it"), "{problems:?}");
+        parse_text(&format!("{text}allow_unauthenticated = true\n"), Path::new(".")).expect("said so");
+        parse_text("[change_hook.github]\nsecret = \"s\"\n", Path::new(".")).expect("strict by default");
+    }
+
+    #[test]
     fn every_problem_is_reported() {
         let mut problems = parse_text(
             r#"

@@ -105,7 +105,8 @@ impl Dialect {
     /// dialect is safe without `change_hook_auth`.
     pub fn authenticates(&self) -> bool {
         match self {
-            Self::Github(o) => o.secret.is_some(),
+            // Without `strict`, an unsigned request is taken: it proves nothing.
+            Self::Github(o) => o.secret.is_some() && o.strict,
             Self::Gitlab(o) => o.secret.is_some(),
             Self::Bitbucket(o) => o.secret.is_some(),
             Self::Googlecode(o) => o.secret_key.is_some(),
