@@ -108,6 +108,22 @@ async fn batches_are_authenticated_checked_whole_and_applied_once() {
     let (_, answer) = post(&base, Some(TOKEN), &finished("f2", "linux", 2, "success")).await;
     assert_eq!(answer["applied"], 1, "f2 was not recorded by the refused batch: {answer}");
 
+    // Change numbers only grow and stay within what every store and JSON reader holds.
+    let change = |id: &str, number: u64| {
+        json!({"event_id": id, "type": "change_added",
+               "change": {"number": number, "who": "ann", "when": "2026-03-01T09:58:00Z"}})
+    };
+    let (status, answer) = post(&base, Some(TOKEN), &change("c1", 42)).await;
+    assert_eq!((status, &answer["applied"]), (200, &json!(1)), "{answer}");
+    let (status, answer) = post(&base, Some(TOKEN), &change("c2", 7)).await;
+    assert_eq!(status, 409, "{answer}");
+    assert!(answer["error"].as_str().expect("text").contains("change 7 is not above 42"), "{answer}");
+    let (status, answer) = post(&base, Some(TOKEN), &change("c3", 1 << 63)).await;
+    assert_eq!(status, 409, "{answer}");
+    assert!(answer["error"].as_str().expect("text").contains("is above 9007199254740991"), "{answer}");
+    let hook = reqwest::Client::new().get(format!("{base}/changes/42")).send().await.expect("page");
+    assert_eq!(hook.status().as_u16(), 200, "change 42 is kept");
+
     // Receipts survive a restart.
     drop(server);
     let server = common::start_binary_with_data(&["serve", "--config", &cfg], &data);

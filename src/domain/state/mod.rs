@@ -66,8 +66,17 @@ pub enum ApplyError {
     LogFinished(BuildKey, u32, String),
     UnknownWorker(String),
     ChangeExists(u64),
+    /// Change numbers start at 1 and only grow; this one is not above the newest.
+    ChangeNotNewer(u64, u64),
+    /// Above [`MAX_CHANGE_NUMBER`].
+    ChangeNumberTooLarge(u64),
     UnknownBuildset(u64),
 }
+
+/// The highest change number taken: the largest integer every JSON reader (JavaScript's
+/// included) reads exactly, and far below what the stores' 64-bit signed columns hold, so
+/// that the next number can always be written.
+pub const MAX_CHANGE_NUMBER: u64 = (1 << 53) - 1;
 
 impl fmt::Display for ApplyError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -84,6 +93,13 @@ impl fmt::Display for ApplyError {
             Self::LogFinished(k, s, l) => write!(f, "log '{l}' of {} step {s} is finished", b(k)),
             Self::UnknownWorker(n) => write!(f, "unknown worker '{n}'"),
             Self::ChangeExists(n) => write!(f, "change {n} exists already"),
+            Self::ChangeNotNewer(n, newest) => {
+                write!(
+                    f,
+                    "change {n} is not above {newest}, the newest change: change numbers start at 1 and only grow"
+                )
+            }
+            Self::ChangeNumberTooLarge(n) => write!(f, "change number {n} is above {MAX_CHANGE_NUMBER}, the largest"),
             Self::UnknownBuildset(n) => write!(f, "unknown buildset {n}"),
         }
     }
@@ -431,8 +447,16 @@ impl StatusState {
                 self.changed.insert(BuildKey { builder: builder.clone(), number: *number });
             }
             E::ChangeAdded { change } => {
-                if change.number <= self.last_change && self.changes.iter().any(|c| c.number == change.number) {
-                    return Err(ApplyError::ChangeExists(change.number));
+                if change.number <= self.last_change {
+                    // Only recent changes are in memory: an older number may be stored.
+                    return Err(if self.changes.iter().any(|c| c.number == change.number) {
+                        ApplyError::ChangeExists(change.number)
+                    } else {
+                        ApplyError::ChangeNotNewer(change.number, self.last_change)
+                    });
+                }
+                if change.number > MAX_CHANGE_NUMBER {
+                    return Err(ApplyError::ChangeNumberTooLarge(change.number));
                 }
                 self.last_change = self.last_change.max(change.number);
                 out.mutations.push(Mutation::PutChange(change.clone()));

@@ -1,7 +1,7 @@
 //! The rule of `apply`, checked event by event, and the window under any finishing order.
 use super::*;
 use crate::domain::event::Channel;
-use crate::domain::model::{LogKind, Step, Timestamp};
+use crate::domain::model::{Change, LogKind, Step, Timestamp};
 use crate::domain::result::BuildResult;
 
 fn at(minute: i64) -> Timestamp {
@@ -94,6 +94,26 @@ fn events_that_contradict_the_state_are_rejected_and_change_nothing() {
     assert_eq!(state.apply(&step("b", 0, 0)), Err(ApplyError::BuildFinished(key)));
     let gone = StatusEvent::WorkerDisconnected { name: "ghost".into(), at: at(0) };
     assert_eq!(state.apply(&gone), Err(ApplyError::UnknownWorker("ghost".into())));
+}
+
+#[test]
+fn change_numbers_start_at_1_only_grow_and_stay_in_range() {
+    let change = |number: u64| StatusEvent::ChangeAdded { change: Change { number, ..Change::default() } };
+    // A window of 1 keeps the newest 10 changes in memory.
+    let mut state = StatusState::new(1);
+    assert_eq!(state.apply(&change(0)), Err(ApplyError::ChangeNotNewer(0, 0)));
+    for n in 1..=20 {
+        state.apply(&change(n)).unwrap();
+    }
+    assert_eq!(state.apply(&change(20)), Err(ApplyError::ChangeExists(20)));
+    // Change 3 is no longer in memory: still refused, never written over.
+    assert_eq!(state.apply(&change(3)), Err(ApplyError::ChangeNotNewer(3, 20)));
+    assert_eq!(
+        state.apply(&change(MAX_CHANGE_NUMBER + 1)),
+        Err(ApplyError::ChangeNumberTooLarge(MAX_CHANGE_NUMBER + 1))
+    );
+    state.apply(&change(MAX_CHANGE_NUMBER)).unwrap();
+    assert_eq!(state.last_change(), MAX_CHANGE_NUMBER);
 }
 
 #[test]
