@@ -125,11 +125,19 @@ fn event(index: usize, item: Value) -> Result<Posted, IngestError> {
     Ok(Posted { id, event })
 }
 
+/// Events with more top-level fields than this are not searched for the culprit.
+const LOCATE_KEYS: usize = 16;
+
 /// The path of the field that spoils an event. serde reads a tagged enum through a buffer
 /// that forgets where it was, so the culprit is found again: the top-level field whose
 /// removal cures the event (or leaves it only missing), then, inside a record, by reading
 /// the record alone with its path tracked.
 fn locate(map: &serde_json::Map<String, Value>) -> Option<String> {
+    // Each try reads the event again: with a flood of unknown keys that would be quadratic.
+    // No event has more than a handful of fields; serde's message still says what is wrong.
+    if map.len() > LOCATE_KEYS {
+        return None;
+    }
     for (key, value) in map.iter().filter(|(k, _)| *k != "type") {
         let mut without = map.clone();
         without.remove(key);
@@ -262,6 +270,19 @@ mod tests {
         assert!(err("[]").message.contains("no events"));
         assert!(err("{").message.starts_with("not valid JSON"));
         assert!(err("[1]").to_string().starts_with("event 0: expected an event object"));
+    }
+
+    #[test]
+    fn a_flood_of_unknown_fields_is_not_searched_but_still_refused() {
+        let junk: Vec<String> = (0..LOCATE_KEYS).map(|i| format!("\"junk{i}\": 0")).collect();
+        let bad = STARTED.replace("\"number\": 1", "\"number\": \"x\"");
+        let flooded = bad.replacen('{', &format!("{{{}, ", junk.join(", ")), 1);
+        let e = err(&flooded);
+        assert_eq!((e.index, e.field.as_deref()), (Some(0), None), "{e}");
+        assert!(e.message.contains("invalid type"), "{e}");
+        // Unknown fields are otherwise ignored, and a few do not stop the search.
+        let few = bad.replacen('{', "{\"junk\": 0, ", 1);
+        assert_eq!(err(&few).field.as_deref(), Some("build.number"));
     }
 
     #[test]
