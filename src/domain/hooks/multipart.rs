@@ -30,7 +30,8 @@ fn boundary(content_type: &str) -> Option<String> {
             let (key, value) = param.split_once('=')?;
             key.trim().eq_ignore_ascii_case("boundary").then(|| value.trim().trim_matches('"').to_owned())
         })
-        .filter(|b| !b.is_empty())
+        // RFC 2046: 1 to 70 characters.
+        .filter(|b| !b.is_empty() && b.len() <= 70)
 }
 
 fn disposition_name(headers: &str) -> Option<String> {
@@ -41,11 +42,13 @@ fn disposition_name(headers: &str) -> Option<String> {
     })
 }
 
+/// Linear in the haystack whatever the needle (a naive search is quadratic on a body of
+/// dashes against a boundary of dashes).
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    if needle.is_empty() || haystack.len() < needle.len() {
+    if needle.is_empty() {
         return None;
     }
-    haystack.windows(needle.len()).position(|w| w == needle)
+    memchr::memmem::find(haystack, needle)
 }
 
 fn split<'a>(mut body: &'a [u8], delimiter: &[u8]) -> Vec<&'a [u8]> {
@@ -81,5 +84,13 @@ mod tests {
         assert!(fields("multipart/form-data", b"--x\r\n").is_empty());
         assert!(fields("multipart/form-data; boundary=x", b"--x\r\nno headers end").is_empty());
         assert!(fields("multipart/form-data; boundary=\"\"", b"").is_empty());
+        // Longer than RFC 2046 allows: not a boundary.
+        let long = "-".repeat(71);
+        let body = format!("--{long}\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nb\r\n--{long}--\r\n");
+        assert!(fields(&format!("multipart/form-data; boundary={long}"), body.as_bytes()).is_empty());
+        let at_limit = &long[..70];
+        let body = body.replace(&long, at_limit);
+        let got = fields(&format!("multipart/form-data; boundary={at_limit}"), body.as_bytes());
+        assert_eq!(got, [("a".to_owned(), "b".to_owned())]);
     }
 }
