@@ -268,3 +268,47 @@ async fn a_running_log_streams_as_it_grows_and_ends_with_its_step() {
     assert_eq!(rest, "late line\n", "the new chunk arrives, then the response ends with the log");
     writer.await.expect("writer");
 }
+
+/// The body of a followed log page, read until it ends (or a failure after 10 s).
+async fn read_to_end(body: Body) -> String {
+    use futures_util::StreamExt;
+    let mut body = body.into_data_stream();
+    let mut text = String::new();
+    let deadline = std::time::Duration::from_secs(10);
+    while let Some(piece) = tokio::time::timeout(deadline, body.next()).await.expect("the stream ends in time") {
+        text.push_str(&String::from_utf8_lossy(&piece.expect("readable")));
+    }
+    text
+}
+
+#[tokio::test]
+async fn a_followed_log_ends_when_its_build_finishes_or_the_server_stops() {
+    use buildstatus::domain::event::StatusEvent;
+    use buildstatus::domain::result::BuildResult;
+
+    let uri = "/builders/macos/builds/1/steps/compile/logs/stdio/text";
+    let follow = |server: &buildstatus::app::StatusServer| {
+        let req = Request::builder().uri(uri).body(Body::empty()).expect("request");
+        server.router().oneshot(req)
+    };
+    // The sender never says the log is finished; the build's end says it for it.
+    let server = fixture_server().await;
+    let response = follow(&server).await.expect("response");
+    let finish = StatusEvent::BuildFinished {
+        builder: "macos".into(),
+        number: 1,
+        result: BuildResult::Success,
+        text: vec![],
+        at: common::at(46),
+    };
+    server.sink().record(finish).await.expect("finished");
+    read_to_end(response.into_body()).await;
+    let (_, page, headers) = get(&server, uri).await;
+    assert_ne!(headers["cache-control"], "no-cache", "a finished log: {page}");
+
+    // A server stopping ends the pages that follow logs, as it ends /events.
+    let server = fixture_server().await;
+    let response = follow(&server).await.expect("response");
+    server.end_live_streams();
+    read_to_end(response.into_body()).await;
+}

@@ -292,7 +292,8 @@ impl StatusServer {
         self.router.clone()
     }
 
-    /// Ends every live `/events` stream (and refuses none later: new ones end at once). A
+    /// Ends every live `/events` stream and every followed log page (and refuses none later:
+    /// new ones end at once). A
     /// master serving [`StatusServer::router`] itself calls this before a graceful shutdown,
     /// which would otherwise wait for those endless responses.
     pub fn end_live_streams(&self) {

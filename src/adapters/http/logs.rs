@@ -6,7 +6,7 @@ use axum::body::Body;
 use axum::http::{HeaderValue, Method, Uri, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
-use futures_util::{StreamExt, stream};
+use futures_util::{Stream, StreamExt, stream};
 
 use super::pages::{find_build, no_step};
 use super::{WebContext, WebError};
@@ -49,6 +49,16 @@ async fn head(
     Ok(response)
 }
 
+/// The log's content, following it while it is open, until the server stops (a page left
+/// open on a running step must not hold a graceful shutdown).
+fn pieces(ctx: &WebContext, log: &LogRef) -> impl Stream<Item = Result<LogPiece, LogError>> + use<> {
+    let mut stopping = ctx.stopping.clone();
+    let stopped = async move {
+        let _ = stopping.wait_for(|s| *s).await;
+    };
+    ctx.logs.stream(log.id, 0, !log.finished).take_until(stopped)
+}
+
 fn streamed(log: &LogRef, content_type: &'static str, body: Body) -> Response {
     let mut response = body.into_response();
     response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
@@ -76,7 +86,7 @@ pub async fn html(
     if *method == Method::HEAD {
         return head(ctx, &log, content_type, false).await;
     }
-    let pieces = ctx.logs.stream(log.id, 0, !log.finished);
+    let pieces = pieces(ctx, &log);
     if html_log {
         let body = pieces.map(|p| p.map(|p| p.data).map_err(io_error));
         return Ok(streamed(&log, content_type, Body::from_stream(body)));
@@ -110,9 +120,7 @@ pub async fn text(
     if *method == Method::HEAD {
         return head(ctx, &log, content_type, true).await;
     }
-    let body = ctx
-        .logs
-        .stream(log.id, 0, !log.finished)
+    let body = pieces(ctx, &log)
         .filter(|p| std::future::ready(!matches!(p, Ok(LogPiece { channel: Channel::Header, .. }))))
         .map(|p| p.map(|p| p.data).map_err(io_error));
     Ok(streamed(&log, content_type, Body::from_stream(body)))

@@ -205,7 +205,11 @@ impl Hub {
         let history_logs: HashSet<u64> = accepted
             .iter()
             .filter(|a| a.history)
-            .flat_map(|a| a.applied.iter().filter_map(|x| x.log.as_ref().map(|t| t.log_id).or(x.log_finished)))
+            .flat_map(|a| {
+                a.applied
+                    .iter()
+                    .flat_map(|x| x.log.as_ref().map(|t| t.log_id).into_iter().chain(x.logs_finished.iter().copied()))
+            })
             .collect();
         // Logs that history brings whole are written before the commit: an import interrupted
         // between the two must not leave builds recorded without their logs (a re-run skips
@@ -235,7 +239,7 @@ impl Hub {
             let seq = if a.history { a.done.seq } else { a.sequenced.last().map_or(0, |e| e.seq) };
             let wrote_late = a.applied.iter().any(|x| {
                 x.log.as_ref().is_some_and(|t| late.contains(&t.log_id))
-                    || x.log_finished.is_some_and(|l| late.contains(&l))
+                    || x.logs_finished.iter().any(|l| late.contains(l))
             });
             let lost = lost.clone().filter(|_| wrote_late);
             for name in a.applied.iter().filter_map(|x| x.fill_window.clone()) {
@@ -272,7 +276,7 @@ fn log_writes(accepted: &mut [Accepted]) -> Vec<LogWrite> {
                 let i = of(target.log_id, &mut writes);
                 writes[i].chunks.push((*channel, bytes::Bytes::from(text)));
             }
-            if let Some(log) = done.log_finished {
+            for &log in &done.logs_finished {
                 let i = of(log, &mut writes);
                 writes[i].finish = true;
             }

@@ -119,8 +119,9 @@ pub struct Applied {
     pub mutations: Vec<Mutation>,
     /// Set for log chunks: the log whose content grows.
     pub log: Option<LogTarget>,
-    /// Set when a log was finished, so its store can close it.
-    pub log_finished: Option<u64>,
+    /// Logs finished (by their own event, or left open when their build finished), so their
+    /// store can close them and their followers stop waiting.
+    pub logs_finished: Vec<u64>,
     /// Set when a builder new to the state appeared: its window must be filled from the store.
     pub fill_window: Option<String>,
 }
@@ -378,6 +379,12 @@ impl StatusState {
                 build.finished = Some(*at);
                 build.result = Some(*result);
                 build.eta = None;
+                // A finished build's logs cannot grow: a sender that never said so (an ingest
+                // script) must not leave their pages waiting for more.
+                for log in build.steps.iter_mut().flat_map(|s| s.logs.iter_mut()).filter(|l| !l.finished) {
+                    log.finished = true;
+                    out.logs_finished.push(log.id);
+                }
                 if !text.is_empty() {
                     build.text = text.clone();
                 }
@@ -443,7 +450,7 @@ impl StatusState {
             E::LogFinished { builder, number, step, log } => {
                 let log_ref = self.open_log(builder, *number, *step, log)?;
                 log_ref.finished = true;
-                out.log_finished = Some(log_ref.id);
+                out.logs_finished.push(log_ref.id);
                 self.changed.insert(BuildKey { builder: builder.clone(), number: *number });
             }
             E::ChangeAdded { change } => {

@@ -63,7 +63,7 @@ fn a_build_runs_through_steps_and_logs_and_lands_in_the_window() {
     assert_eq!(applied.log, Some(LogTarget { log_id: 1 }));
     assert!(applied.mutations.is_empty(), "chunks change no stored record");
     let done = StatusEvent::LogFinished { builder: "b".into(), number: 0, step: 0, log: "stdio".into() };
-    assert_eq!(state.apply(&done).unwrap().log_finished, Some(1));
+    assert_eq!(state.apply(&done).unwrap().logs_finished, [1]);
     assert_eq!(
         state.apply(&chunk),
         Err(ApplyError::LogFinished(BuildKey { builder: "b".into(), number: 0 }, 0, "stdio".into()))
@@ -75,6 +75,24 @@ fn a_build_runs_through_steps_and_logs_and_lands_in_the_window() {
     assert_eq!(build.steps[0].logs[0].size, 5);
     assert_eq!(state.running().count(), 0);
     assert_eq!(state.builder_state("b"), BuilderState::Offline);
+}
+
+#[test]
+fn a_finished_build_finishes_the_logs_left_open() {
+    let mut state = StatusState::new(10);
+    state.apply(&builder("b")).unwrap();
+    state.apply(&start("b", 0)).unwrap();
+    state.apply(&step("b", 0, 0)).unwrap();
+    for name in ["stdio", "junit"] {
+        let log =
+            StatusEvent::LogStarted { builder: "b".into(), number: 0, step: 0, log: name.into(), kind: LogKind::Text };
+        state.apply(&log).unwrap();
+    }
+    state.apply(&StatusEvent::LogFinished { builder: "b".into(), number: 0, step: 0, log: "stdio".into() }).unwrap();
+    let applied = state.apply(&finish("b", 0, BuildResult::Success)).unwrap();
+    assert_eq!(applied.logs_finished, [2], "only junit was open");
+    let build = state.build("b", 0).expect("in the window");
+    assert!(build.steps[0].logs.iter().all(|l| l.finished));
 }
 
 #[test]
