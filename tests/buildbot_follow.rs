@@ -124,15 +124,24 @@ async fn buildbot_builds(api: &str) -> Vec<Value> {
     body["builds"].as_array().cloned().unwrap_or_default()
 }
 
-#[tokio::test]
-async fn catch_up_posts_what_a_master_ran_while_buildstatus_was_away_and_nothing_twice() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let bin = buildbot::venv().join("bin");
-    let (master, worker) = (dir.path().join("master"), dir.path().join("worker"));
-    let (pb, www) = (free_port(), free_port());
-    run(&bin.join("buildbot"), &["create-master", "-r", master.to_str().expect("path")]);
-    let cfg = format!(
-        r#"
+/// A Buildbot master with a REST API and a worker, building each change on `tiny` (which
+/// succeeds) and `broken` (which fails); no reporter: buildstatus is away.
+struct QuietMaster {
+    _master: buildbot::Peer,
+    _worker: buildbot::Peer,
+    api: String,
+    pb: u16,
+    log: std::path::PathBuf,
+}
+
+impl QuietMaster {
+    fn start(dir: &Path) -> Self {
+        let bin = buildbot::venv().join("bin");
+        let (master, worker) = (dir.join("master"), dir.join("worker"));
+        let (pb, www) = (free_port(), free_port());
+        run(&bin.join("buildbot"), &["create-master", "-r", master.to_str().expect("path")]);
+        let cfg = format!(
+            r#"
 from buildbot.plugins import changes, schedulers, steps, util, worker
 c = BuildmasterConfig = {{}}
 c['buildbotNetUsageData'] = None
@@ -148,48 +157,71 @@ c['builders'] = [util.BuilderConfig(name='tiny', workernames=['w1'], factory=ok)
                  util.BuilderConfig(name='broken', workernames=['w1'], factory=broken)]
 c['schedulers'] = [schedulers.AnyBranchScheduler(name='all', treeStableTimer=None, builderNames=['tiny', 'broken'])]
 "#
-    );
-    std::fs::write(master.join("master.cfg"), cfg).expect("master.cfg");
-    run(
-        &bin.join("buildbot-worker"),
-        &["create-worker", worker.to_str().expect("path"), &format!("127.0.0.1:{pb}"), "w1", "pw"],
-    );
-    let _master = start(&bin.join("buildbot"), &master, &dir.path().join("master.log"));
-    let _worker = start(&bin.join("buildbot-worker"), &worker, &dir.path().join("worker.log"));
-    let api = format!("http://127.0.0.1:{www}/api/v2");
+        );
+        std::fs::write(master.join("master.cfg"), cfg).expect("master.cfg");
+        run(
+            &bin.join("buildbot-worker"),
+            &["create-worker", worker.to_str().expect("path"), &format!("127.0.0.1:{pb}"), "w1", "pw"],
+        );
+        let log = dir.join("master.log");
+        let _master = start(&bin.join("buildbot"), &master, &log);
+        let _worker = start(&bin.join("buildbot-worker"), &worker, &dir.join("worker.log"));
+        Self { _master, _worker, api: format!("http://127.0.0.1:{www}/api/v2"), pb, log }
+    }
 
-    // Two pushes, built by both builders while no buildstatus runs.
-    let deadline = Instant::now() + Duration::from_secs(120);
-    for revision in ["r1", "r2"] {
-        loop {
-            let sent = Command::new(bin.join("buildbot"))
-                .args(["sendchange", "--master", &format!("127.0.0.1:{pb}"), "--who", "Alice <a@example.org>"])
-                .args(["--branch", "main", "--revision", revision, "src/lib.rs"])
-                .output()
-                .expect("sendchange runs");
-            if sent.status.success() {
-                break;
+    /// Pushes one change per revision and waits until both builders have built each.
+    async fn build(&self, revisions: &[&str]) {
+        let bin = buildbot::venv().join("bin");
+        let deadline = Instant::now() + Duration::from_secs(150);
+        for revision in revisions {
+            loop {
+                let sent = Command::new(bin.join("buildbot"))
+                    .args(["sendchange", "--master", &format!("127.0.0.1:{}", self.pb)])
+                    .args(["--who", "Alice <a@example.org>", "--branch", "main", "--revision", revision, "src/lib.rs"])
+                    .output()
+                    .expect("sendchange runs");
+                if sent.status.success() {
+                    break;
+                }
+                assert!(Instant::now() < deadline, "sendchange: {}", String::from_utf8_lossy(&sent.stderr));
+                tokio::time::sleep(Duration::from_millis(500)).await;
             }
-            assert!(Instant::now() < deadline, "sendchange: {}", String::from_utf8_lossy(&sent.stderr));
-            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+        while buildbot_builds(&self.api).await.len() < revisions.len() * 2 {
+            let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+            assert!(Instant::now() < deadline, "Buildbot did not run {} builds in time:\n{log}", revisions.len() * 2);
+            tokio::time::sleep(Duration::from_millis(300)).await;
         }
     }
-    while buildbot_builds(&api).await.len() < 4 {
-        let log = std::fs::read_to_string(dir.path().join("master.log")).unwrap_or_default();
-        assert!(Instant::now() < deadline, "Buildbot did not run 4 builds in 120 s:\n{log}");
-        tokio::time::sleep(Duration::from_millis(300)).await;
-    }
+}
 
-    let config = dir.path().join("buildstatus.toml");
-    std::fs::write(&config, format!("[ingest]\ntokens = [\"{TOKEN}\"]\ncreate_builders = true\n")).expect("write");
-    let server = common::start_binary(&["serve", "--config", config.to_str().expect("path")]);
-    let catch_up = || {
-        Command::new(env!("CARGO_BIN_EXE_buildstatus"))
-            .args(["catch-up-buildbot", "--api", &api, "--url", &server.base])
-            .env("BUILDSTATUS_TOKEN", TOKEN)
-            .output()
-            .expect("runs")
-    };
+/// `buildstatus catch-up-buildbot` against `server`, with the token.
+fn catch_up_cli(api: &str, server: &str) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_buildstatus"))
+        .args(["catch-up-buildbot", "--api", api, "--url", server])
+        .env("BUILDSTATUS_TOKEN", TOKEN)
+        .output()
+        .expect("runs")
+}
+
+/// A `buildstatus serve` with the ingest API on and `extra` config lines.
+fn ingesting_server(dir: &Path, extra: &str) -> common::Binary {
+    let config = dir.join("buildstatus.toml");
+    let text = format!("{extra}\n[ingest]\ntokens = [\"{TOKEN}\"]\ncreate_builders = true\n");
+    std::fs::write(&config, text).expect("write");
+    common::start_binary(&["serve", "--config", config.to_str().expect("path")])
+}
+
+#[tokio::test]
+async fn catch_up_posts_what_a_master_ran_while_buildstatus_was_away_and_nothing_twice() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // Two pushes, built by both builders while no buildstatus runs.
+    let master = QuietMaster::start(dir.path());
+    master.build(&["r1", "r2"]).await;
+    let api = master.api.clone();
+
+    let server = ingesting_server(dir.path(), "");
+    let catch_up = || catch_up_cli(&api, &server.base);
     let out = catch_up();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
@@ -207,4 +239,118 @@ c['schedulers'] = [schedulers.AnyBranchScheduler(name='all', treeStableTimer=Non
     let again = catch_up();
     let text = String::from_utf8_lossy(&again.stdout);
     assert!(again.status.success() && text.contains("0 events applied"), "{text}");
+}
+
+/// Buildstatus had `tiny` #1, was away while #2 ran, and `HttpStatusPush` reported #3 once it
+/// was back: catch-up finds the gap, posts #2, and lists it as refused with the reason (a
+/// builder's build numbers only grow), instead of saying nothing about it.
+#[tokio::test]
+async fn catch_up_lists_a_build_missed_below_the_newest_as_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let master = QuietMaster::start(dir.path());
+    master.build(&["r1", "r2", "r3"]).await;
+    let server = ingesting_server(dir.path(), "");
+    // What the reporter delivered: tiny #1 before the outage, tiny #3 after it.
+    let builds = buildbot_builds(&master.api).await;
+    let client = reqwest::Client::new();
+    let tiny_id = {
+        let builders = client.get(format!("{}/builders", master.api)).send().await.expect("builders");
+        let builders: Value = builders.json().await.expect("json");
+        builders["builders"].as_array().expect("list").iter().find(|b| b["name"] == "tiny").expect("tiny")["builderid"]
+            .clone()
+    };
+    for number in [1, 3] {
+        let found = builds.iter().find(|b| b["builderid"] == tiny_id && b["number"] == number);
+        let mut report = found.expect("tiny build").clone();
+        report["builder"] = serde_json::json!({ "builderid": tiny_id, "name": "tiny" });
+        let posted = client
+            .post(format!("{}/api/v1/buildbot", server.base))
+            .bearer_auth(TOKEN)
+            .json(&report)
+            .send()
+            .await
+            .expect("posted");
+        assert!(posted.status().is_success(), "{}", posted.text().await.unwrap_or_default());
+    }
+
+    let out = catch_up_cli(&master.api, &server.base);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("caught up with Buildbot: 6 events applied, 0 already here"), "broken #1 to #3: {text}");
+    let refused: Vec<&str> = text.lines().filter(|l| l.contains("refused:")).collect();
+    assert_eq!(refused.len(), 1, "{text}");
+    assert!(
+        refused[0].starts_with("  refused: tiny #2: it ran while buildstatus was away, but #3 is newer here")
+            && refused[0].contains("build numbers only grow")
+            && refused[0].contains("is not newer than #3"),
+        "{text}"
+    );
+    let tiny = json(&server.base, "/json/builders/tiny").await.expect("tiny");
+    assert_eq!(tiny["cachedBuilds"], serde_json::json!([1, 3]), "{tiny}");
+}
+
+/// A stand-in for a Buildbot REST API with one builder, `big`, whose builds list is `builds`:
+/// for answers no real master gives.
+async fn fake_rest(builds: &'static str) -> String {
+    fake_rest_with(r#"{"builders": [{"builderid": 1, "name": "big"}]}"#, builds).await
+}
+
+async fn fake_rest_with(builders: &'static str, builds: &'static str) -> String {
+    use axum::http::header::CONTENT_TYPE;
+    let answer = |body: &'static str| move || async move { ([(CONTENT_TYPE, "application/json")], body) };
+    let app = axum::Router::new()
+        .route("/api/v2/builders", axum::routing::get(answer(builders)))
+        .route("/api/v2/builders/1/builds", axum::routing::get(answer(builds)));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let address = listener.local_addr().expect("address");
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    format!("http://{address}/api/v2")
+}
+
+#[tokio::test]
+async fn a_malformed_rest_answer_is_an_error_naming_the_entry() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = ingesting_server(dir.path(), "");
+    let api = fake_rest(r#"{"builds": [1]}"#).await;
+    let error = buildstatus::app::catch_up::catch_up(&api, &server.base, TOKEN).await.expect_err("not a build");
+    assert!(error.contains("build entry 0 (1): not an object with a build number"), "{error}");
+    // A builder without a name is not skipped in silence (its builds would never be fetched).
+    let api = fake_rest_with(r#"{"builders": [{"builderid": 1}]}"#, r#"{"builds": []}"#).await;
+    let error = buildstatus::app::catch_up::catch_up(&api, &server.base, TOKEN).await.expect_err("no name");
+    assert!(error.contains(r#"builder entry 0 ({"builderid":1}): no builderid and name"#), "{error}");
+}
+
+/// A build numbered 4294967295 (the highest number there is) here: no build can be newer, so
+/// catch-up asks for none, instead of overflowing to "everything from #0".
+#[tokio::test]
+async fn a_build_with_the_highest_number_is_not_an_overflow() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = ingesting_server(dir.path(), "");
+    let report = serde_json::json!({
+        "number": u32::MAX, "complete": true, "started_at": 1_795_617_240, "complete_at": 1_795_617_250,
+        "results": 0, "state_string": "build successful", "builder": { "builderid": 1, "name": "big" },
+    });
+    let posted =
+        reqwest::Client::new().post(format!("{}/api/v1/buildbot", server.base)).bearer_auth(TOKEN).json(&report);
+    assert!(posted.send().await.expect("posted").status().is_success());
+    let api = fake_rest(r#"{"builds": [{"number": 0, "complete": true}]}"#).await;
+    let done = buildstatus::app::catch_up::catch_up(&api, &server.base, TOKEN).await.expect("caught up");
+    assert_eq!((done.applied, done.repeated, done.refused.len()), (0, 0, 0), "{done}");
+}
+
+/// With `/json` turned off nothing tells what the server has (a 404 for `/json/builders/big`
+/// is not "big is unknown here"): catch-up says so and posts nothing, instead of every build.
+#[tokio::test]
+async fn catch_up_needs_the_servers_json() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = ingesting_server(dir.path(), "provide_feeds = [\"atom\", \"rss\"]");
+    let api = fake_rest(
+        r#"{"builds": [{"number": 1, "complete": true, "started_at": 1795617240, "complete_at": 1795617250,
+            "results": 0, "state_string": "build successful"}]}"#,
+    )
+    .await;
+    let error = buildstatus::app::catch_up::catch_up(&api, &server.base, TOKEN).await.expect_err("no /json");
+    assert!(error.contains("/json/builders answered 404") && error.contains("provide_feeds"), "{error}");
+    let page = reqwest::get(format!("{}/builders/big", server.base)).await.expect("page");
+    assert_eq!(page.status(), reqwest::StatusCode::NOT_FOUND, "nothing was posted");
 }

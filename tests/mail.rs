@@ -588,3 +588,86 @@ async fn refusals_and_missing_tls_are_recorded_and_unicode_subjects_survive() {
     let page_text = page(&server, "/notifications").await;
     assert!(page_text.contains("given up after 1 attempt"), "{page_text}");
 }
+
+/// A server with no notifier, on `data`: builds finish while the mail target is away.
+async fn without_mail(data: &Path) -> StatusServer {
+    let setup = Setup { storage: Storage::Directory(data.into()), ..Setup::default() };
+    StatusServer::start(setup).await.expect("server starts")
+}
+
+/// Damages every stored log under `logs`: packs cut to one byte, each log file's first record
+/// given a channel that does not exist. Returns how many files it damaged.
+fn damage_logs(logs: &Path) -> usize {
+    let mut damaged = 0;
+    for bucket in std::fs::read_dir(logs).expect("logs dir") {
+        for file in std::fs::read_dir(bucket.expect("bucket").path()).expect("bucket dir") {
+            let path = file.expect("file").path();
+            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_owned();
+            if name == "pack" {
+                std::fs::OpenOptions::new().write(true).open(&path).expect("pack").set_len(1).expect("truncated");
+            } else if name.ends_with(".log") {
+                let mut bytes = std::fs::read(&path).expect("log");
+                bytes[0] = 0xEE;
+                std::fs::write(&path, bytes).expect("damaged");
+            } else {
+                continue;
+            }
+            damaged += 1;
+        }
+    }
+    damaged
+}
+
+/// A finished build whose log cannot be read is mailed with a line saying so instead of the
+/// log, and the target goes on to the next builds (it used to retry that build forever).
+#[tokio::test]
+async fn an_unreadable_log_is_named_in_its_mail_and_later_builds_still_mail() {
+    let inbox = tempfile::tempdir().expect("tempdir");
+    let data = tempfile::tempdir().expect("tempdir");
+    let port = free_port();
+    let _smtp = Smtp::start(port, inbox.path(), &[]);
+    let builder = Builder { name: "linux".into(), workers: vec!["w1".into()], ..Builder::default() };
+    without_mail(data.path()).await.sink().record(StatusEvent::BuilderAdded { builder }).await.expect("builder");
+    // The target starts once, then builds finish while it is away, and their logs get damaged.
+    drop(server(Storage::Directory(data.path().into()), smtp(port, TlsMode::None)).await);
+    {
+        let away = without_mail(data.path()).await;
+        for (n, result) in [(0, BuildResult::Success), (1, BuildResult::Failure)] {
+            let build = whole_build("linux", n, i64::from(n) * 10, "main", result, None);
+            away.sink().record_all(build).await.expect("build");
+        }
+    }
+    assert!(damage_logs(&data.path().join("logs")) > 0, "logs were stored on disk");
+
+    let server = server(Storage::Directory(data.path().into()), smtp(port, TlsMode::None)).await;
+    server.sink().record_all(whole_build("linux", 2, 20, "main", BuildResult::Failure, None)).await.expect("build");
+    let mut mails = wait_for(inbox.path(), 2).await;
+    assert_eq!(mails.len(), 2, "the build with the damaged log and the one after it");
+    mails.sort_by(|a, b| a.header("Message-ID").cmp(&b.header("Message-ID")));
+    assert_eq!(mails[0].header("Message-ID"), Some("<build.1.linux.mail@example.org>"));
+    let (_, name, text) = &mails[0].parts[1];
+    assert_eq!(name.as_deref(), Some("test.stdio"));
+    assert!(text.starts_with("[this log could not be read: log "), "{text}");
+    assert!(!text.contains("cc -c main.c"), "{text}");
+    assert_eq!(mails[1].header("Message-ID"), Some("<build.2.linux.mail@example.org>"));
+    let (_, _, text) = &mails[1].parts[1];
+    assert!(text.starts_with("cc -c main.c\n"), "a log stored after the damage is read: {text}");
+}
+
+/// A target started on a fresh data directory has the cursor 0. If the process stops before
+/// that cursor moves, the builds journaled meanwhile are still mailed after a restart: the
+/// target has run before, so it resumes at 0 instead of skipping to the newest event.
+#[tokio::test]
+async fn a_target_whose_cursor_is_still_zero_resumes_there_after_a_restart() {
+    let inbox = tempfile::tempdir().expect("tempdir");
+    let data = tempfile::tempdir().expect("tempdir");
+    let port = free_port();
+    let _smtp = Smtp::start(port, inbox.path(), &[]);
+    drop(server(Storage::Directory(data.path().into()), smtp(port, TlsMode::None)).await);
+    record_builds(&without_mail(data.path()).await, &[BuildResult::Success, BuildResult::Failure]).await;
+
+    let _server = server(Storage::Directory(data.path().into()), smtp(port, TlsMode::None)).await;
+    let mails = wait_for(inbox.path(), 1).await;
+    let ids: Vec<&str> = mails.iter().filter_map(|m| m.header("Message-ID")).collect();
+    assert_eq!(ids, ["<build.1.linux.mail@example.org>"]);
+}

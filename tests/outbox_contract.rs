@@ -111,12 +111,15 @@ async fn outcomes_are_recorded_and_listed_newest_first() {
 #[tokio::test]
 async fn cursors_only_move_forward() {
     for (name, outbox, _dir) in outboxes().await {
-        assert_eq!(outbox.cursor("mail").await.expect("cursor"), 0, "{name}");
+        assert_eq!(outbox.cursor("mail").await.expect("cursor"), None, "{name}: never set");
+        outbox.set_cursor("mail", 0).await.expect("set");
+        assert_eq!(outbox.cursor("mail").await.expect("cursor"), Some(0), "{name}: 0 is a cursor, not none");
         outbox.set_cursor("mail", 7).await.expect("set");
         outbox.set_cursor("mail", 3).await.expect("set");
         outbox.set_cursor("irc", 1).await.expect("set");
-        assert_eq!(outbox.cursor("mail").await.expect("cursor"), 7, "{name}");
-        assert_eq!(outbox.cursor("irc").await.expect("cursor"), 1, "{name}");
+        assert_eq!(outbox.cursor("mail").await.expect("cursor"), Some(7), "{name}");
+        assert_eq!(outbox.cursor("irc").await.expect("cursor"), Some(1), "{name}");
+        assert_eq!(outbox.cursor("gerrit").await.expect("cursor"), None, "{name}");
     }
 }
 
@@ -145,11 +148,13 @@ async fn the_sqlite_outbox_keeps_everything_across_a_reopen() {
         outbox.enqueue(&message("mail", "b", 0)).await.expect("enqueue");
         outbox.mark_sent("mail", "a", at(1)).await.expect("sent");
         outbox.set_cursor("mail", 42).await.expect("cursor");
+        outbox.set_cursor("irc", 0).await.expect("cursor");
         outbox.set_note("mail", "k", Some("v")).await.expect("note");
     }
     let store = SqliteStore::open(&path).await.expect("reopen");
     let outbox = store.outbox();
-    assert_eq!(outbox.cursor("mail").await.expect("cursor"), 42);
+    assert_eq!(outbox.cursor("mail").await.expect("cursor"), Some(42));
+    assert_eq!(outbox.cursor("irc").await.expect("cursor"), Some(0), "a cursor of 0 is kept as one");
     assert_eq!(outbox.note("mail", "k").await.expect("note").as_deref(), Some("v"));
     let due: Vec<String> =
         outbox.claim_due("mail", at(10), at(20), 10).await.expect("claim").into_iter().map(|m| m.id).collect();

@@ -3,7 +3,7 @@
 //! it (the build, its properties, its builder's name, its buildset's reason and source
 //! stamps), in that reporter's JSON shape, so catching up and following take one path.
 
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 #[derive(Debug)]
 pub struct RestError(pub String);
@@ -15,6 +15,23 @@ impl std::fmt::Display for RestError {
 }
 
 impl std::error::Error for RestError {}
+
+/// A build as the REST API lists it: an object with a build number.
+#[derive(Debug)]
+pub struct RestBuild {
+    pub number: u32,
+    fields: Map<String, Value>,
+}
+
+/// An entry of a list that is not what the API documents: named by its place and shown (cut).
+fn bad_entry(path: &str, what: &str, index: usize, entry: &Value, why: &str) -> RestError {
+    let shown = entry.to_string();
+    let shown = match shown.char_indices().nth(200) {
+        Some((cut, _)) => format!("{}…", &shown[..cut]),
+        None => shown,
+    };
+    RestError(format!("{path}: {what} entry {index} ({shown}): {why}"))
+}
 
 /// A Buildbot master's REST API, at `.../api/v2`.
 pub struct BuildbotRest {
@@ -47,25 +64,45 @@ impl BuildbotRest {
     /// The builders: id and name.
     pub async fn builders(&self) -> Result<Vec<(u64, String)>, RestError> {
         let builders = self.get("/builders", "builders").await?;
-        Ok(builders.iter().filter_map(|b| Some((b["builderid"].as_u64()?, b["name"].as_str()?.to_owned()))).collect())
+        let mut out = Vec::with_capacity(builders.len());
+        for (i, b) in builders.iter().enumerate() {
+            match (b.get("builderid").and_then(Value::as_u64), b.get("name").and_then(Value::as_str)) {
+                (Some(id), Some(name)) => out.push((id, name.to_owned())),
+                _ => return Err(bad_entry("/builders", "builder", i, b, "no builderid and name")),
+            }
+        }
+        Ok(out)
     }
 
-    /// The builds of a builder numbered above `after`, oldest first, as `HttpStatusPush`
-    /// reports (running builds as start reports).
-    pub async fn reports_after(&self, builder: u64, name: &str, after: Option<u32>) -> Result<Vec<Value>, RestError> {
+    /// The builds of a builder numbered above `after` (all of them with `None`), oldest first.
+    pub async fn builds_after(&self, builder: u64, after: Option<u32>) -> Result<Vec<RestBuild>, RestError> {
         let filter = after.map_or(String::new(), |n| format!("&number__gt={n}"));
-        let builds = self.get(&format!("/builders/{builder}/builds?order=number&property=*{filter}"), "builds").await?;
-        let mut reports = Vec::with_capacity(builds.len());
-        for mut build in builds {
-            let buildset = match build["buildrequestid"].as_u64() {
-                Some(request) => self.buildset(request).await?,
-                None => Value::Null,
-            };
-            build["buildset"] = buildset;
-            build["builder"] = json!({ "builderid": builder, "name": name });
-            reports.push(build);
+        let path = format!("/builders/{builder}/builds?order=number&property=*{filter}");
+        let builds = self.get(&path, "builds").await?;
+        let mut out = Vec::with_capacity(builds.len());
+        for (i, build) in builds.into_iter().enumerate() {
+            let number = build.get("number").and_then(Value::as_u64).and_then(|n| u32::try_from(n).ok());
+            match (build, number) {
+                (Value::Object(fields), Some(number)) => out.push(RestBuild { number, fields }),
+                (build, _) => {
+                    return Err(bad_entry(&path, "build", i, &build, "not an object with a build number"));
+                }
+            }
         }
-        Ok(reports)
+        Ok(out)
+    }
+
+    /// `build` of builder `builder` (`name`) as `HttpStatusPush` reports it (a running build
+    /// as a start report): with its buildset and its builder.
+    pub async fn report(&self, build: RestBuild, builder: u64, name: &str) -> Result<Value, RestError> {
+        let mut fields = build.fields;
+        let buildset = match fields.get("buildrequestid").and_then(Value::as_u64) {
+            Some(request) => self.buildset(request).await?,
+            None => Value::Null,
+        };
+        fields.insert("buildset".to_owned(), buildset);
+        fields.insert("builder".to_owned(), json!({ "builderid": builder, "name": name }));
+        Ok(Value::Object(fields))
     }
 
     async fn buildset(&self, request: u64) -> Result<Value, RestError> {

@@ -154,8 +154,8 @@ impl Outbox for MemoryOutbox {
         Ok(counts.into_values().collect())
     }
 
-    async fn cursor(&self, target: &str) -> Result<u64, OutboxError> {
-        Ok(self.data().cursors.get(target).copied().unwrap_or(0))
+    async fn cursor(&self, target: &str) -> Result<Option<u64>, OutboxError> {
+        Ok(self.data().cursors.get(target).copied())
     }
 
     async fn set_cursor(&self, target: &str, seq: u64) -> Result<(), OutboxError> {

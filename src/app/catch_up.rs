@@ -2,7 +2,15 @@
 //! master's REST API the builds it missed and posts them to the running server's
 //! `/api/v1/buildbot`, exactly as `HttpStatusPush` would have. The reports carry the same ids
 //! as the reporter's, so what the reporter delivered meanwhile is acknowledged, not doubled.
+//!
+//! What the server has comes from its `/json/builders`: each builder's recent finished builds
+//! and its running ones. Missed builds are the numbers above its newest, the running ones
+//! (their finish may have been missed), and the gaps below its newest (builds that ran while
+//! it was down, after which the reporter delivered a newer one). A gap can no longer be added
+//! (a builder's build numbers only grow): it is posted all the same, and listed as refused
+//! with the server's reason, so the operator learns what is missing.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
 use serde_json::Value;
@@ -30,43 +38,115 @@ impl std::fmt::Display for CaughtUp {
     }
 }
 
-/// The number of the first build buildstatus at `url` may miss for `builder`: the oldest it
-/// has running (its finish may have been missed), else the one after its newest.
-async fn first_missing(client: &reqwest::Client, url: &str, builder: &str) -> Result<Option<u32>, String> {
-    let encoded = percent_encoding::utf8_percent_encode(builder, percent_encoding::NON_ALPHANUMERIC);
-    let answer = client
-        .get(format!("{}/json/builders/{encoded}", url.trim_end_matches('/')))
-        .send()
-        .await
-        .map_err(|e| format!("cannot reach {url}: {e}"))?;
-    if answer.status() == reqwest::StatusCode::NOT_FOUND {
-        return Ok(None);
-    }
-    let json: Value = answer.json().await.map_err(|e| format!("{url}: {e}"))?;
-    let numbers = |key: &str| -> Vec<u32> {
-        json[key].as_array().into_iter().flatten().filter_map(|n| u32::try_from(n.as_u64()?).ok()).collect()
-    };
-    Ok(numbers("currentBuilds").into_iter().min().or_else(|| numbers("cachedBuilds").into_iter().max().map(|n| n + 1)))
+/// What the server has of one builder: the numbers its `/json` lists (its recent finished
+/// builds and the running ones), and which of them are running.
+#[derive(Debug, Default)]
+struct Here {
+    listed: BTreeSet<u32>,
+    running: BTreeSet<u32>,
 }
 
-/// Posts every build `api` has above what `url` has, builder by builder, oldest first.
+impl Here {
+    fn newest(&self) -> Option<u32> {
+        self.listed.last().copied()
+    }
+
+    /// The first number below the newest that is missing from the listed window.
+    fn first_gap(&self) -> Option<u32> {
+        let listed: Vec<u32> = self.listed.iter().copied().collect();
+        listed.windows(2).find(|pair| pair[1] - pair[0] > 1).map(|pair| pair[0] + 1)
+    }
+
+    /// The number the REST API is asked for builds above (`None`: all of them), or nothing to
+    /// ask for when no build can be missing (the newest is the highest number there is).
+    fn ask_after(&self) -> Option<Option<u32>> {
+        let Some(newest) = self.newest() else { return Some(None) };
+        let first =
+            [self.first_gap(), self.running.first().copied(), newest.checked_add(1)].into_iter().flatten().min()?;
+        Some(first.checked_sub(1))
+    }
+
+    /// Whether build `number` may be missing here: not a finished build the server has, nor
+    /// older than everything it lists (history it never had, not a gap).
+    fn misses(&self, number: u32) -> bool {
+        match self.listed.first() {
+            None => true,
+            Some(lowest) => number >= *lowest && (!self.listed.contains(&number) || self.running.contains(&number)),
+        }
+    }
+
+    /// Whether `number` is a gap: below the newest build here, and not here.
+    fn is_gap(&self, number: u32) -> bool {
+        self.newest().is_some_and(|newest| number < newest) && !self.listed.contains(&number)
+    }
+}
+
+/// Every builder the server at `url` has, from its `/json/builders`. A 404 there is a server
+/// whose `/json` is turned off: without it nothing tells what it has, and catching up would
+/// post every build again.
+async fn what_is_here(client: &reqwest::Client, url: &str) -> Result<BTreeMap<String, Here>, String> {
+    let endpoint = format!("{}/json/builders", url.trim_end_matches('/'));
+    let answer = client.get(&endpoint).send().await.map_err(|e| format!("cannot reach {endpoint}: {e}"))?;
+    if answer.status() == reqwest::StatusCode::NOT_FOUND {
+        return Err(format!(
+            "{endpoint} answered 404: catching up reads what the server has from its /json API; \
+             enable it (provide_feeds must include \"json\")"
+        ));
+    }
+    if !answer.status().is_success() {
+        return Err(format!("{endpoint} answered {}", answer.status()));
+    }
+    let json: Value = answer.json().await.map_err(|e| format!("{endpoint}: not JSON: {e}"))?;
+    let builders = json.as_object().ok_or_else(|| format!("{endpoint}: not an object of builders"))?;
+    let numbers = |builder: &Value, key: &str| -> Result<BTreeSet<u32>, String> {
+        let list = builder.get(key).and_then(Value::as_array).map_or(&[][..], Vec::as_slice);
+        let number = |n: &Value| n.as_u64().and_then(|n| u32::try_from(n).ok());
+        list.iter()
+            .map(|n| number(n).ok_or_else(|| format!("{endpoint}: {key} holds {n}, not a build number")))
+            .collect()
+    };
+    let mut here = BTreeMap::new();
+    for (name, builder) in builders {
+        let (cached, running) = (numbers(builder, "cachedBuilds")?, numbers(builder, "currentBuilds")?);
+        let listed = cached.union(&running).copied().collect();
+        here.insert(name.clone(), Here { listed, running });
+    }
+    Ok(here)
+}
+
+/// Posts every build `api` has that `url` misses, builder by builder, oldest first.
 pub async fn catch_up(api: &str, url: &str, token: &str) -> Result<CaughtUp, String> {
     let buildbot = BuildbotRest::new(api).map_err(|e| e.to_string())?;
     let mut done = CaughtUp::default();
     let client = reqwest::Client::new();
+    let here = what_is_here(&client, url).await?;
+    let unknown = Here::default();
     for (id, name) in buildbot.builders().await.map_err(|e| e.to_string())? {
-        let first = first_missing(&client, url, &name).await?;
-        let after = first.and_then(|n| n.checked_sub(1));
-        for report in buildbot.reports_after(id, &name, after).await.map_err(|e| e.to_string())? {
-            let number = report["number"].as_u64().unwrap_or_default();
+        let known = here.get(&name).unwrap_or(&unknown);
+        let Some(after) = known.ask_after() else { continue };
+        for build in buildbot.builds_after(id, after).await.map_err(|e| e.to_string())? {
+            let number = build.number;
+            if !known.misses(number) {
+                continue;
+            }
+            let report = buildbot.report(build, id, &name).await.map_err(|e| e.to_string())?;
             match send::post_to(&client, url, "/api/v1/buildbot", token, &report).await {
                 Ok(answer) => {
-                    let answer: Value = serde_json::from_str(&answer).unwrap_or_default();
+                    let answer: Value =
+                        serde_json::from_str(&answer).map_err(|e| format!("{url}: {name} #{number}: {e}: {answer}"))?;
                     done.applied += answer["applied"].as_u64().unwrap_or_default();
                     done.repeated += answer["repeated"].as_u64().unwrap_or_default();
                 }
                 Err(why) if why.status == Some(reqwest::StatusCode::CONFLICT) => {
-                    done.refused.push(format!("{name} #{number}: {why}"));
+                    let newest = known.newest().unwrap_or_default();
+                    let note = match known.is_gap(number) {
+                        true => format!(
+                            "it ran while buildstatus was away, but #{newest} is newer here and a \
+                             builder's build numbers only grow, so it cannot be added; "
+                        ),
+                        false => String::new(),
+                    };
+                    done.refused.push(format!("{name} #{number}: {note}{why}"));
                 }
                 Err(why) => return Err(why.to_string()),
             }

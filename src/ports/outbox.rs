@@ -74,8 +74,9 @@ pub trait Outbox: Send + Sync {
     /// Per-target counts, in target name order.
     async fn counts(&self) -> Result<Vec<TargetCounts>, OutboxError>;
 
-    /// The last status event `target` finished processing (0 when none).
-    async fn cursor(&self, target: &str) -> Result<u64, OutboxError>;
+    /// The last status event `target` finished processing; `None` when it was never set (the
+    /// target never ran), which is not the same as 0 (it ran when the journal was empty).
+    async fn cursor(&self, target: &str) -> Result<Option<u64>, OutboxError>;
 
     /// Moves `target`'s cursor forward (never back).
     async fn set_cursor(&self, target: &str, seq: u64) -> Result<(), OutboxError>;

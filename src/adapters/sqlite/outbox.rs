@@ -209,13 +209,14 @@ impl Outbox for SqliteOutbox {
         Ok(out)
     }
 
-    async fn cursor(&self, target: &str) -> Result<u64, OutboxError> {
+    async fn cursor(&self, target: &str) -> Result<Option<u64>, OutboxError> {
         let seq: Option<i64> = query_scalar("SELECT seq FROM notifier_cursors WHERE target = ?")
             .bind(target)
             .fetch_optional(&self.pool)
             .await
             .map_err(db)?;
-        Ok(seq.map_or(0, count))
+        seq.map(|n| u64::try_from(n).map_err(|_| OutboxError::Corrupt(format!("target {target}: cursor {n}"))))
+            .transpose()
     }
 
     async fn set_cursor(&self, target: &str, seq: u64) -> Result<(), OutboxError> {

@@ -35,11 +35,11 @@ const RETRY: Duration = Duration::from_secs(1);
 const IDLE_SAVE: Duration = Duration::from_secs(1);
 
 impl Follower {
-    /// Where to start: the saved cursor, or, for a target never run, the newest event (a new
-    /// notifier does not mail about the past).
+    /// Where to start: the saved cursor (0 too: the target ran when the journal was empty, and
+    /// what was journaled since is its to act on), or, for a target never run, the newest
+    /// event (a new notifier does not mail about the past).
     pub async fn start_point(&self) -> Result<u64, String> {
-        let cursor = self.outbox.cursor(&self.target).await.map_err(|e| e.to_string())?;
-        if cursor > 0 {
+        if let Some(cursor) = self.outbox.cursor(&self.target).await.map_err(|e| e.to_string())? {
             return Ok(cursor);
         }
         let now = self.hub.last_seq();

@@ -2,7 +2,9 @@
 //! buildset) it reads what the domain needs (the builds, the previous finished builds, logs,
 //! users), lets the domain decide and compose, and queues the result in the outbox, where
 //! the delivery worker takes it. A mail that cannot be composed
-//! is queued as failed, with the reason, for the delivery log.
+//! is queued as failed, with the reason, for the delivery log; a log that cannot be read is
+//! named in the mail instead of attached. Only errors of the outbox or the store fail an
+//! event (the follower retries it): nothing about one build may stall the target.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -18,7 +20,9 @@ use crate::domain::notify::mail::{self, BuildMail, LogText, Lookup, MailMessage,
 use crate::domain::notify::outbox::{AttemptError, OutboxMessage};
 use crate::domain::result::BuildResult;
 use crate::domain::web::layout::Site;
-use crate::ports::{BuildQuery, Clock, LogStore, MailError, MailTransport, Outbox, StatusReader, StatusStore};
+use crate::ports::{
+    BuildQuery, Clock, LogError, LogStore, MailError, MailTransport, Outbox, StatusReader, StatusStore,
+};
 
 /// Finished builds looked at for the previous build and a failure streak.
 const HISTORY: usize = 50;
@@ -43,27 +47,32 @@ fn first_failure(builds: &[Build]) -> Option<u32> {
 }
 
 impl MailNotifier {
-    async fn logs_of(&self, build: &Build) -> Result<Vec<LogText>, String> {
+    /// The logs the mail attaches. One that cannot be read (a damaged file or pack, or its
+    /// storage failing) is replaced by a line saying so: retrying the event would not mend
+    /// it, and the target must go on to its next mails.
+    async fn logs_of(&self, build: &Build) -> Vec<LogText> {
         let mut out = Vec::new();
         for step in &build.steps {
             for log in step.logs.iter().filter(|l| self.rules.add_logs.wants(&step.name, &l.name)) {
-                let size = self.logs.size(log.id).await.map_err(|e| e.to_string())?;
-                let from = size.total.saturating_sub(self.rules.max_log_bytes);
-                let pieces = self.logs.read(log.id, from, size.total - from).await.map_err(|e| e.to_string())?;
-                let bytes: Vec<u8> = pieces
-                    .iter()
-                    .filter(|p| p.channel != Channel::Header)
-                    .flat_map(|p| p.data.iter().copied())
-                    .collect();
-                out.push(LogText {
-                    step: step.name.clone(),
-                    name: log.name.clone(),
-                    text: String::from_utf8_lossy(&bytes).into_owned(),
-                    cut: from,
+                let (text, cut) = self.log_tail(log.id).await.unwrap_or_else(|e| {
+                    let what = format!("{} #{} {}.{}", build.builder, build.number, step.name, log.name);
+                    tracing::warn!("{}: mail about {what} goes without its log: {e}", self.rules.name);
+                    (format!("[this log could not be read: {e}]\n"), 0)
                 });
+                out.push(LogText { step: step.name.clone(), name: log.name.clone(), text, cut });
             }
         }
-        Ok(out)
+        out
+    }
+
+    /// The last `max_log_bytes` of log `id` without its header lines, and the bytes left out.
+    async fn log_tail(&self, id: u64) -> Result<(String, u64), LogError> {
+        let size = self.logs.size(id).await?;
+        let from = size.total.saturating_sub(self.rules.max_log_bytes);
+        let pieces = self.logs.read(id, from, size.total - from).await?;
+        let bytes: Vec<u8> =
+            pieces.iter().filter(|p| p.channel != Channel::Header).flat_map(|p| p.data.iter().copied()).collect();
+        Ok((String::from_utf8_lossy(&bytes).into_owned(), from))
     }
 
     /// What the domain needs about build `number` of `builder` to decide whether it mails,
@@ -103,7 +112,7 @@ impl MailNotifier {
         if matches!(self.rules.lookup, Lookup::Users) {
             g.users = self.reader.users().await.map_err(|e| e.to_string())?;
         }
-        g.logs = self.logs_of(&g.build).await?;
+        g.logs = self.logs_of(&g.build).await;
         Ok(())
     }
 
