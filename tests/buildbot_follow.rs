@@ -354,3 +354,28 @@ async fn catch_up_needs_the_servers_json() {
     let page = reqwest::get(format!("{}/builders/big", server.base)).await.expect("page");
     assert_eq!(page.status(), reqwest::StatusCode::NOT_FOUND, "nothing was posted");
 }
+
+/// A gap far below the newest build (out of the 15 that `cachedBuilds` lists) is found too:
+/// the server names every build number it stores.
+#[tokio::test]
+async fn catch_up_sees_a_gap_far_below_the_newest() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = ingesting_server(dir.path(), "");
+    let build = |number: u32| {
+        serde_json::json!({
+            "number": number, "complete": true, "started_at": 1_795_617_240 + i64::from(number) * 60,
+            "complete_at": 1_795_617_250 + i64::from(number) * 60, "results": 0,
+            "state_string": "build successful", "builder": { "builderid": 1, "name": "big" },
+        })
+    };
+    let client = reqwest::Client::new();
+    for number in (1..=20).filter(|n| *n != 2) {
+        let posted = client.post(format!("{}/api/v1/buildbot", server.base)).bearer_auth(TOKEN).json(&build(number));
+        assert!(posted.send().await.expect("posted").status().is_success(), "#{number}");
+    }
+    let builds: Vec<serde_json::Value> = (1..=20).map(build).collect();
+    let api = fake_rest(Box::leak(serde_json::json!({ "builds": builds }).to_string().into_boxed_str())).await;
+    let done = buildstatus::app::catch_up::catch_up(&api, &server.base, TOKEN).await.expect("caught up");
+    assert_eq!(done.refused.len(), 1, "{done}");
+    assert!(done.refused[0].starts_with("big #2: it ran while buildstatus was away, but #20 is newer here"), "{done}");
+}

@@ -3,8 +3,8 @@
 //! `/api/v1/buildbot`, exactly as `HttpStatusPush` would have. The reports carry the same ids
 //! as the reporter's, so what the reporter delivered meanwhile is acknowledged, not doubled.
 //!
-//! What the server has comes from its `/json/builders`: each builder's recent finished builds
-//! and its running ones. Missed builds are the numbers above its newest, the running ones
+//! What the server has comes from its `/json`: each builder's running builds, and the numbers
+//! of the builds it stores (`/json/builders/NAME/builds`, the newest 10,000). Missed builds are the numbers above its newest, the running ones
 //! (their finish may have been missed), and the gaps below its newest (builds that ran while
 //! it was down, after which the reporter delivered a newer one). A gap can no longer be added
 //! (a builder's build numbers only grow): it is posted all the same, and listed as refused
@@ -38,8 +38,8 @@ impl std::fmt::Display for CaughtUp {
     }
 }
 
-/// What the server has of one builder: the numbers its `/json` lists (its recent finished
-/// builds and the running ones), and which of them are running.
+/// What the server has of one builder: the numbers its `/json` lists (the builds it stores,
+/// the newest 10,000, and the running ones), and which of them are running.
 #[derive(Debug, Default)]
 struct Here {
     listed: BTreeSet<u32>,
@@ -108,10 +108,25 @@ async fn what_is_here(client: &reqwest::Client, url: &str) -> Result<BTreeMap<St
     let mut here = BTreeMap::new();
     for (name, builder) in builders {
         let (cached, running) = (numbers(builder, "cachedBuilds")?, numbers(builder, "currentBuilds")?);
-        let listed = cached.union(&running).copied().collect();
+        let stored = stored_numbers(client, &endpoint, name).await?;
+        let listed = cached.union(&running).chain(&stored).copied().collect();
         here.insert(name.clone(), Here { listed, running });
     }
     Ok(here)
+}
+
+/// The numbers of the builds the server stores for `builder` (its `/json/builders/NAME/builds`
+/// names them, the newest 10,000): a gap far below the newest is seen too.
+async fn stored_numbers(client: &reqwest::Client, builders: &str, builder: &str) -> Result<BTreeSet<u32>, String> {
+    let name = percent_encoding::utf8_percent_encode(builder, percent_encoding::NON_ALPHANUMERIC);
+    let endpoint = format!("{builders}/{name}/builds");
+    let answer = client.get(&endpoint).send().await.map_err(|e| format!("cannot reach {endpoint}: {e}"))?;
+    if !answer.status().is_success() {
+        return Err(format!("{endpoint} answered {}", answer.status()));
+    }
+    let json: Value = answer.json().await.map_err(|e| format!("{endpoint}: not JSON: {e}"))?;
+    let builds = json.as_object().ok_or_else(|| format!("{endpoint}: not an object of build numbers"))?;
+    builds.keys().map(|k| k.parse::<u32>().map_err(|_| format!("{endpoint}: '{k}' is not a build number"))).collect()
 }
 
 /// Posts every build `api` has that `url` misses, builder by builder, oldest first.
