@@ -123,6 +123,13 @@ async fn batches_are_authenticated_checked_whole_and_applied_once() {
     assert!(answer["error"].as_str().expect("text").contains("is above 9007199254740991"), "{answer}");
     let hook = reqwest::Client::new().get(format!("{base}/changes/42")).send().await.expect("page");
     assert_eq!(hook.status().as_u16(), 200, "change 42 is kept");
+    // A refused batch leaves none of its changes behind, even in memory.
+    let (status, answer) = post(&base, Some(TOKEN), &json!([change("c4", 43), change("c5", 1 << 53)])).await;
+    assert_eq!(status, 409, "{answer}");
+    let page = reqwest::Client::new().get(format!("{base}/changes/43")).send().await.expect("page");
+    assert_eq!(page.status().as_u16(), 404, "change 43 was not recorded");
+    let (status, answer) = post(&base, Some(TOKEN), &change("c4", 43)).await;
+    assert_eq!((status, &answer["applied"]), (200, &json!(1)), "the corrected batch goes in: {answer}");
 
     // Receipts survive a restart.
     drop(server);

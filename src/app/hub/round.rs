@@ -146,7 +146,7 @@ impl Hub {
                 };
                 // A submission is applied to a copy so that a rejected event leaves nothing
                 // behind. New changes numbered above every known one cannot be rejected.
-                let copy = events.len() > 1 && !only_new_changes(&events, live.state.last_change());
+                let copy = events.len() > 1 && !live.state.accepts_surely(&events);
                 let previous = copy.then(|| live.state.clone());
                 let mut applied = Vec::with_capacity(events.len());
                 let mut sequenced = Vec::with_capacity(events.len());
@@ -283,15 +283,4 @@ fn log_writes(accepted: &mut [Accepted]) -> Vec<LogWrite> {
         }
     }
     writes
-}
-
-/// Whether `events` are all `ChangeAdded` with numbers rising above `last_change`.
-fn only_new_changes(events: &[StatusEvent], mut last_change: u64) -> bool {
-    events.iter().all(|e| match e {
-        StatusEvent::ChangeAdded { change } if change.number > last_change => {
-            last_change = change.number;
-            true
-        }
-        _ => false,
-    })
 }

@@ -291,6 +291,20 @@ impl StatusState {
         self.last_change
     }
 
+    /// Whether [`apply`](Self::apply) cannot refuse any of `events` in turn (then a batch
+    /// needs no copy of the state to roll back to): new changes, numbered upward from above
+    /// the newest, within range.
+    pub fn accepts_surely(&self, events: &[StatusEvent]) -> bool {
+        let mut last = self.last_change;
+        events.iter().all(|e| match e {
+            StatusEvent::ChangeAdded { change } if change.number > last && change.number <= MAX_CHANGE_NUMBER => {
+                last = change.number;
+                true
+            }
+            _ => false,
+        })
+    }
+
     /// The builder's state: building if a build runs, idle if one of its workers is connected.
     pub fn builder_state(&self, name: &str) -> BuilderState {
         let Some(builder) = self.builders.get(name) else { return BuilderState::Offline };
@@ -424,8 +438,10 @@ impl StatusState {
                     s.text = text.clone();
                 }
                 s.text2 = text2.clone();
-                for log in &mut s.logs {
+                // A finished step's logs cannot grow: their store closes them too.
+                for log in s.logs.iter_mut().filter(|l| !l.finished) {
                     log.finished = true;
+                    out.logs_finished.push(log.id);
                 }
                 self.changed.insert(build.key());
             }

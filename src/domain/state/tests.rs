@@ -91,6 +91,23 @@ fn a_finished_build_finishes_the_logs_left_open() {
     state.apply(&StatusEvent::LogFinished { builder: "b".into(), number: 0, step: 0, log: "stdio".into() }).unwrap();
     let applied = state.apply(&finish("b", 0, BuildResult::Success)).unwrap();
     assert_eq!(applied.logs_finished, [2], "only junit was open");
+    // So does a finished step, for the logs its sender left open.
+    state.apply(&start("b", 1)).unwrap();
+    state.apply(&step("b", 1, 0)).unwrap();
+    let log =
+        StatusEvent::LogStarted { builder: "b".into(), number: 1, step: 0, log: "stdio".into(), kind: LogKind::Text };
+    state.apply(&log).unwrap();
+    let done = StatusEvent::StepFinished {
+        builder: "b".into(),
+        number: 1,
+        step: 0,
+        result: BuildResult::Success,
+        text: vec![],
+        text2: vec![],
+        at: at(2),
+    };
+    assert_eq!(state.apply(&done).unwrap().logs_finished, [3]);
+    assert!(state.apply(&finish("b", 1, BuildResult::Success)).unwrap().logs_finished.is_empty());
     let build = state.build("b", 0).expect("in the window");
     assert!(build.steps[0].logs.iter().all(|l| l.finished));
 }
