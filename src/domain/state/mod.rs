@@ -68,15 +68,17 @@ pub enum ApplyError {
     ChangeExists(u64),
     /// Change numbers start at 1 and only grow; this one is not above the newest.
     ChangeNotNewer(u64, u64),
-    /// Above [`MAX_CHANGE_NUMBER`].
-    ChangeNumberTooLarge(u64),
+    /// A number a sender chose (a change number, a request, buildset or user id) above
+    /// [`MAX_NUMBER`]; names what it numbers.
+    NumberTooLarge(&'static str, u64),
     UnknownBuildset(u64),
 }
 
-/// The highest change number taken: the largest integer every JSON reader (JavaScript's
-/// included) reads exactly, and far below what the stores' 64-bit signed columns hold, so
-/// that the next number can always be written.
-pub const MAX_CHANGE_NUMBER: u64 = (1 << 53) - 1;
+/// The highest number a sender may choose for a change, build request, buildset or user: the
+/// largest integer every JSON reader (JavaScript's included) reads exactly, and far below what
+/// the stores' 64-bit signed columns hold, so that the next change number can always be
+/// written and no id can fail a store's commit (and with it the other writers of its round).
+pub const MAX_NUMBER: u64 = (1 << 53) - 1;
 
 impl fmt::Display for ApplyError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -99,7 +101,7 @@ impl fmt::Display for ApplyError {
                     "change {n} is not above {newest}, the newest change: change numbers start at 1 and only grow"
                 )
             }
-            Self::ChangeNumberTooLarge(n) => write!(f, "change number {n} is above {MAX_CHANGE_NUMBER}, the largest"),
+            Self::NumberTooLarge(what, n) => write!(f, "{what} {n} is above {MAX_NUMBER}, the largest"),
             Self::UnknownBuildset(n) => write!(f, "unknown buildset {n}"),
         }
     }
@@ -297,7 +299,7 @@ impl StatusState {
     pub fn accepts_surely(&self, events: &[StatusEvent]) -> bool {
         let mut last = self.last_change;
         events.iter().all(|e| match e {
-            StatusEvent::ChangeAdded { change } if change.number > last && change.number <= MAX_CHANGE_NUMBER => {
+            StatusEvent::ChangeAdded { change } if change.number > last && change.number <= MAX_NUMBER => {
                 last = change.number;
                 true
             }
@@ -344,6 +346,7 @@ impl StatusState {
                 self.require_builder(name)?;
             }
             E::BuildRequestSubmitted { request } => {
+                within_range("build request id", request.id)?;
                 self.require_builder(&request.builder)?;
                 self.pending.insert(request.id, request.clone());
                 out.mutations.push(Mutation::PutRequest(request.clone()));
@@ -354,6 +357,7 @@ impl StatusState {
                 }
             }
             E::BuildsetSubmitted { buildset } => {
+                within_range("buildset id", buildset.id)?;
                 self.buildsets.insert(buildset.id, buildset.clone());
                 out.mutations.push(Mutation::PutBuildset(buildset.clone()));
             }
@@ -478,9 +482,7 @@ impl StatusState {
                         ApplyError::ChangeNotNewer(change.number, self.last_change)
                     });
                 }
-                if change.number > MAX_CHANGE_NUMBER {
-                    return Err(ApplyError::ChangeNumberTooLarge(change.number));
-                }
+                within_range("change number", change.number)?;
                 self.last_change = self.last_change.max(change.number);
                 out.mutations.push(Mutation::PutChange(change.clone()));
                 self.remember_change(change.clone());
@@ -523,7 +525,10 @@ impl StatusState {
                 w.paused = paused;
                 out.mutations.push(Mutation::PutWorker(w.clone()));
             }
-            E::UserChanged { user } => out.mutations.push(Mutation::PutUser(user.clone())),
+            E::UserChanged { user } => {
+                within_range("user uid", user.uid)?;
+                out.mutations.push(Mutation::PutUser(user.clone()));
+            }
             E::MasterStarted { .. } | E::MasterStopping { .. } | E::Reconfigured { .. } => {}
         }
         Ok(out)
@@ -582,6 +587,11 @@ impl StatusState {
             self.changes.pop_front();
         }
     }
+}
+
+/// `n` if it is at most [`MAX_NUMBER`].
+fn within_range(what: &'static str, n: u64) -> Result<u64, ApplyError> {
+    if n > MAX_NUMBER { Err(ApplyError::NumberTooLarge(what, n)) } else { Ok(n) }
 }
 
 fn running_mut<'a>(

@@ -143,12 +143,13 @@ fn change_numbers_start_at_1_only_grow_and_stay_in_range() {
     assert_eq!(state.apply(&change(20)), Err(ApplyError::ChangeExists(20)));
     // Change 3 is no longer in memory: still refused, never written over.
     assert_eq!(state.apply(&change(3)), Err(ApplyError::ChangeNotNewer(3, 20)));
-    assert_eq!(
-        state.apply(&change(MAX_CHANGE_NUMBER + 1)),
-        Err(ApplyError::ChangeNumberTooLarge(MAX_CHANGE_NUMBER + 1))
-    );
-    state.apply(&change(MAX_CHANGE_NUMBER)).unwrap();
-    assert_eq!(state.last_change(), MAX_CHANGE_NUMBER);
+    assert_eq!(state.apply(&change(MAX_NUMBER + 1)), Err(ApplyError::NumberTooLarge("change number", MAX_NUMBER + 1)));
+    state.apply(&change(MAX_NUMBER)).unwrap();
+    assert_eq!(state.last_change(), MAX_NUMBER);
+    // Ids a sender chooses elsewhere stay in range too (a store could not write them).
+    let user = crate::domain::model::User { uid: u64::MAX, identifier: "ann".into(), attributes: Default::default() };
+    let user = StatusEvent::UserChanged { user };
+    assert_eq!(state.apply(&user), Err(ApplyError::NumberTooLarge("user uid", u64::MAX)));
 }
 
 #[test]
