@@ -258,3 +258,131 @@ async fn an_event_id_sent_many_times_at_once_is_applied_once() {
     assert_eq!(applied, 1, "one request applied it; the others were told it was a repeat");
     assert_eq!(server.hub().last_seq(), before + 1);
 }
+
+/// A store whose commits wait at a gate and then fail: what a locked or broken database does.
+struct FailingStore {
+    inner: buildstatus::adapters::memory_store::MemoryStore,
+    gate: tokio::sync::Semaphore,
+}
+
+mod failing_store {
+    use async_trait::async_trait;
+    use buildstatus::domain::event::SequencedEvent;
+    use buildstatus::domain::model::{Build, BuildRequest, Builder, Change, User, Worker};
+    use buildstatus::domain::state::Snapshot;
+    use buildstatus::ports::{BuildQuery, ChangeQuery, Commit, StatusReader, StatusStore, StoreError, StoreMeta};
+
+    use super::FailingStore;
+
+    #[async_trait]
+    impl StatusReader for FailingStore {
+        async fn builders(&self) -> Result<Vec<Builder>, StoreError> {
+            self.inner.builders().await
+        }
+        async fn workers(&self) -> Result<Vec<Worker>, StoreError> {
+            self.inner.workers().await
+        }
+        async fn build(&self, builder: &str, number: u32) -> Result<Option<Build>, StoreError> {
+            self.inner.build(builder, number).await
+        }
+        async fn newest_build_number(&self, builder: &str) -> Result<Option<u32>, StoreError> {
+            self.inner.newest_build_number(builder).await
+        }
+        async fn build_numbers(&self, builder: &str, limit: usize) -> Result<Vec<u32>, StoreError> {
+            self.inner.build_numbers(builder, limit).await
+        }
+        async fn builds(&self, query: &BuildQuery) -> Result<Vec<Build>, StoreError> {
+            self.inner.builds(query).await
+        }
+        async fn change(&self, number: u64) -> Result<Option<Change>, StoreError> {
+            self.inner.change(number).await
+        }
+        async fn changes(&self, query: &ChangeQuery) -> Result<Vec<Change>, StoreError> {
+            self.inner.changes(query).await
+        }
+        async fn pending_requests(&self, builder: Option<&str>) -> Result<Vec<BuildRequest>, StoreError> {
+            self.inner.pending_requests(builder).await
+        }
+        async fn users(&self) -> Result<Vec<User>, StoreError> {
+            self.inner.users().await
+        }
+        async fn user(&self, uid: u64) -> Result<Option<User>, StoreError> {
+            self.inner.user(uid).await
+        }
+        async fn activity(&self, limit: usize) -> Result<Vec<SequencedEvent>, StoreError> {
+            self.inner.activity(limit).await
+        }
+    }
+
+    #[async_trait]
+    impl StatusStore for FailingStore {
+        async fn commit(&self, _commit: &Commit) -> Result<(), StoreError> {
+            let _ = self.gate.acquire().await.map(|p| p.forget());
+            Err(StoreError::Database("database is locked".into()))
+        }
+        async fn meta(&self) -> Result<StoreMeta, StoreError> {
+            self.inner.meta().await
+        }
+        async fn snapshot(&self, changes: usize) -> Result<Snapshot, StoreError> {
+            self.inner.snapshot(changes).await
+        }
+        async fn receipts(&self, ids: &[String]) -> Result<Vec<Option<u64>>, StoreError> {
+            self.inner.receipts(ids).await
+        }
+        async fn events_after(&self, after: u64, limit: usize) -> Result<Vec<SequencedEvent>, StoreError> {
+            self.inner.events_after(after, limit).await
+        }
+    }
+}
+
+/// A sender's retry that lands in the same round as its first try is answered with that
+/// round's commit: when the commit fails, both hear it, and the retry is not told "done".
+#[tokio::test]
+async fn a_repeat_waits_for_the_commit_of_the_round_that_applies_it() {
+    use std::future::Future;
+    use std::pin::Pin;
+    use std::sync::Arc;
+    use std::task::Poll;
+
+    use buildstatus::adapters::bus::MemoryBus;
+    use buildstatus::adapters::logs::MemoryLogStore;
+    use buildstatus::domain::model::Builder;
+    use buildstatus::ports::{IngestSink, Receipt};
+
+    type Answer = Pin<Box<dyn Future<Output = Result<Receipt, SinkError>> + Send>>;
+    async fn poll_once(f: &mut Answer) -> Poll<Result<Receipt, SinkError>> {
+        std::future::poll_fn(|cx| Poll::Ready(f.as_mut().poll(cx))).await
+    }
+
+    let store = Arc::new(FailingStore {
+        inner: buildstatus::adapters::memory_store::MemoryStore::new(),
+        gate: tokio::sync::Semaphore::new(0),
+    });
+    let hub = buildstatus::app::Hub::open(
+        store.clone(),
+        Arc::new(MemoryLogStore::new()),
+        Arc::new(MemoryBus::new(64, 1 << 20)),
+        5,
+    )
+    .await
+    .expect("hub");
+    let post = |id: &str, name: &str| -> Answer {
+        let hub = hub.clone();
+        let event = StatusEvent::BuilderAdded { builder: Builder { name: name.into(), ..Builder::default() } };
+        let id = id.to_owned();
+        Box::pin(async move { hub.record_once(vec![(Some(id), event)]).await })
+    };
+    // A first round holds the writer at its commit...
+    let mut first = post("other", "a");
+    assert!(poll_once(&mut first).await.is_pending());
+    tokio::task::yield_now().await;
+    // ...while a try and its retry queue up for the next round.
+    let (mut try_, mut retry) = (post("x", "b"), post("x", "b"));
+    assert!(poll_once(&mut try_).await.is_pending());
+    assert!(poll_once(&mut retry).await.is_pending());
+    store.gate.add_permits(2);
+    assert!(matches!(first.await, Err(SinkError::Storage(_))));
+    assert!(matches!(try_.await, Err(SinkError::Storage(_))), "the try's commit failed");
+    let retried = retry.await;
+    assert!(matches!(retried, Err(SinkError::Storage(_))), "the retry is told the same: {retried:?}");
+}

@@ -114,6 +114,8 @@ impl Hub {
             let mut next_seq = live.seq + 1;
             let mut first_copy = None;
             let mut receipts = Vec::new();
+            // The senders' ids this round applies.
+            let mut uncommitted: HashSet<String> = HashSet::new();
             for Submission { work, reply } in round {
                 let mut done = Done::default();
                 let mut ids = Vec::new();
@@ -136,7 +138,16 @@ impl Hub {
                         // Only receiver-made events (no id) left: the sender's were applied before.
                         if done.applied == 0 {
                             done.seq = next_seq - 1;
-                            let _ = reply.send(Ok(done));
+                            // Applied by this very round, not yet committed: the answer is the
+                            // commit's (a retry must not hear "done" for what may fail).
+                            let pending =
+                                |(id, _): &(Option<String>, _)| id.as_ref().is_some_and(|i| uncommitted.contains(i));
+                            if repeated.iter().any(pending) {
+                                let (sequenced, applied) = (Vec::new(), Vec::new());
+                                accepted.push(Accepted { sequenced, history: false, applied, done, reply });
+                            } else {
+                                let _ = reply.send(Ok(done));
+                            }
                             continue;
                         }
                         let (fresh_ids, events): (Vec<_>, Vec<_>) = fresh.into_iter().unzip();
@@ -179,6 +190,7 @@ impl Hub {
                 for (id, event) in ids.into_iter().zip(&sequenced) {
                     if let Some(id) = id {
                         seen.insert(id.clone());
+                        uncommitted.insert(id.clone());
                         receipts.push((id, event.seq));
                     }
                 }
@@ -236,7 +248,7 @@ impl Hub {
         let late: HashSet<u64> = after.iter().map(|w| w.log).collect();
         let lost = self.logs.write(after).await.err().map(|e| e.to_string());
         for a in accepted {
-            let seq = if a.history { a.done.seq } else { a.sequenced.last().map_or(0, |e| e.seq) };
+            let seq = if a.history { a.done.seq } else { a.sequenced.last().map_or(a.done.seq, |e| e.seq) };
             let wrote_late = a.applied.iter().any(|x| {
                 x.log.as_ref().is_some_and(|t| late.contains(&t.log_id))
                     || x.logs_finished.iter().any(|l| late.contains(l))
