@@ -548,7 +548,14 @@ async fn refusals_and_missing_tls_are_recorded_and_unicode_subjects_survive() {
     unicode.name = "unicode".into();
     unicode.subject =
         buildstatus::domain::notify::mail::SubjectTemplate::parse("Échec sur %(builder)s — ✗").expect("template");
-    let targets = [(refused, TlsMode::None), (tls, TlsMode::Required), (unicode, TlsMode::None)];
+    // One recipient refused among others: the others get the mail (a display name with a
+    // comma is quoted, not an error).
+    let mut partly = rules();
+    partly.name = "partly".into();
+    partly.send_to_interested_users = false;
+    partly.extra_recipients = vec!["nobody@example.org".into(), "Doe, John <john@example.org>".into()];
+    let targets =
+        [(refused, TlsMode::None), (tls, TlsMode::Required), (unicode, TlsMode::None), (partly, TlsMode::None)];
     let notifiers = Notifiers {
         mail: targets
             .into_iter()
@@ -581,10 +588,17 @@ async fn refusals_and_missing_tls_are_recorded_and_unicode_subjects_survive() {
     assert!(error.contains("550") && error.contains("no such user here") && error.contains("not retried"), "{error}");
     assert_eq!(no_tls.state, DeliveryState::Pending, "a missing STARTTLS may be fixed: retried");
 
-    let mails = wait_for(inbox.path(), 1).await;
-    assert_eq!(mails.len(), 1, "only the unicode target's mail arrives");
-    assert_eq!(mails[0].subject, "Échec sur linux — ✗");
-    assert!(mails[0].header("Subject").is_some_and(|s| s.starts_with("=?utf-8?")), "{:?}", mails[0].header("Subject"));
+    let mails = wait_for(inbox.path(), 2).await;
+    assert_eq!(mails.len(), 2, "the unicode target's mail and the partly refused one arrive");
+    let john = mails.iter().find(|m| m.rcpt == ["john@example.org"]).expect("the mail to John");
+    let unicode = mails.iter().find(|m| m.rcpt != ["john@example.org"]).expect("the unicode mail");
+    assert_eq!(unicode.subject, "Échec sur linux — ✗");
+    assert!(unicode.header("Subject").is_some_and(|s| s.starts_with("=?utf-8?")), "{:?}", unicode.header("Subject"));
+    assert_eq!(john.rcpt, ["john@example.org"]);
+    // "Doe, John", encoded (RFC 2047) as the comma needs.
+    assert_eq!(john.header("To"), Some("=?utf-8?b?RG9lLCBKb2hu?= <john@example.org>, nobody@example.org"));
+    let partly = outbox.log("partly", None, 1).await.expect("log");
+    assert_eq!(partly[0].state, DeliveryState::Sent, "{partly:?}");
     let page_text = page(&server, "/notifications").await;
     assert!(page_text.contains("given up after 1 attempt"), "{page_text}");
 }

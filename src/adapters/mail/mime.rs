@@ -20,8 +20,10 @@ fn bare_address(text: &str) -> Result<Address, MailError> {
     address::bare(text).parse().map_err(|e| bad(&format!("address '{text}'"), e))
 }
 
+/// The display name is taken as it is, never parsed: lettre quotes or encodes it as needed,
+/// so `Doe, John <john@example.org>` is a mailbox, not an error.
 fn mailbox(text: &str) -> Result<Mailbox, MailError> {
-    text.trim().parse().map_err(|e| bad(&format!("address '{text}'"), e))
+    Ok(Mailbox::new(address::display_name(text).map(str::to_owned), bare_address(text)?))
 }
 
 fn body_part(kind: BodyKind, body: &str) -> SinglePart {
@@ -31,9 +33,24 @@ fn body_part(kind: BodyKind, body: &str) -> SinglePart {
     }
 }
 
-/// The lettre message for `m`, or why it cannot be one (never worth retrying).
+/// The lettre message for `m` to the envelope's recipients, or why it cannot be one (never
+/// worth retrying).
 pub fn to_lettre(m: &MailMessage) -> Result<Message, MailError> {
-    let recipients = m.envelope.iter().map(|r| bare_address(r)).collect::<Result<Vec<_>, _>>()?;
+    to_lettre_for(m, &m.envelope)
+}
+
+/// [`to_lettre`] with the envelope's recipients `rcpt` (the headers stay as composed).
+/// An address that cannot be written is left out rather than losing the mail for everyone
+/// (composition drops what it knows to be unusable; this is the last guard).
+pub fn to_lettre_for(m: &MailMessage, rcpt: &[String]) -> Result<Message, MailError> {
+    let (recipients, unusable): (Vec<_>, Vec<_>) = rcpt.iter().map(|r| bare_address(r)).partition(Result::is_ok);
+    let recipients: Vec<Address> = recipients.into_iter().filter_map(Result::ok).collect();
+    for e in unusable.into_iter().filter_map(Result::err) {
+        tracing::warn!("mail {}: left out: {e}", m.id);
+    }
+    if recipients.is_empty() {
+        return Err(MailError::Permanent(format!("no usable recipient among {}", rcpt.join(", "))));
+    }
     let envelope = Envelope::new(Some(bare_address(&m.from)?), recipients).map_err(|e| bad("envelope", e))?;
     let millis = u64::try_from(m.date.timestamp_millis()).unwrap_or(0);
     let mut builder = Message::builder()
@@ -42,11 +59,11 @@ pub fn to_lettre(m: &MailMessage) -> Result<Message, MailError> {
         .date(SystemTime::UNIX_EPOCH + Duration::from_millis(millis))
         .message_id(Some(format!("<{}>", m.id)))
         .envelope(envelope);
-    for to in &m.to {
-        builder = builder.to(mailbox(to)?);
+    for to in m.to.iter().filter_map(|to| mailbox(to).ok()) {
+        builder = builder.to(to);
     }
-    for cc in &m.cc {
-        builder = builder.cc(mailbox(cc)?);
+    for cc in m.cc.iter().filter_map(|cc| mailbox(cc).ok()) {
+        builder = builder.cc(cc);
     }
     if let Some(parent) = &m.in_reply_to {
         builder = builder.in_reply_to(format!("<{parent}>"));

@@ -2,6 +2,10 @@
 //! M3): none, opportunistic STARTTLS, required STARTTLS (`useTls`), or implicit TLS
 //! (`smtps`, port 465); certificates are verified against the web PKI roots plus any CA the
 //! settings add. AUTH is used when a user and password are set.
+//!
+//! A server that refuses one recipient (`550 no such user`) ends the whole transaction, so a
+//! mail refused for good is tried again one recipient at a time: it counts as sent when any
+//! recipient took it (as the old notifier did), and the refusals are logged.
 
 use std::time::Duration;
 
@@ -11,7 +15,7 @@ use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::transport::smtp::{Error as SmtpError, PoolConfig};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 
-use super::mime::to_lettre;
+use super::mime::{to_lettre, to_lettre_for};
 use crate::domain::notify::mail::MailMessage;
 use crate::ports::{MailError, MailTransport};
 
@@ -125,13 +129,45 @@ impl SmtpTransport {
     }
 }
 
-#[async_trait]
-impl MailTransport for SmtpTransport {
-    async fn send(&self, message: &MailMessage) -> Result<(), MailError> {
-        let message = to_lettre(message)?;
+impl SmtpTransport {
+    async fn transmit(&self, message: lettre::Message) -> Result<(), MailError> {
         match tokio::time::timeout(self.timeout, self.inner.send(message)).await {
             Ok(sent) => sent.map(|_| ()).map_err(|e| classify(&e)),
             Err(_) => Err(MailError::Temporary(format!("no answer from the server within {:?}", self.timeout))),
+        }
+    }
+
+    /// `message` to each recipient on its own: sent when any took it; else temporary when
+    /// any failure was, permanent when all were refused.
+    async fn send_apart(&self, message: &MailMessage, refusal: String) -> Result<(), MailError> {
+        let (mut accepted, mut failures, mut temporary) = (0usize, Vec::new(), false);
+        for rcpt in &message.envelope {
+            match self.transmit(to_lettre_for(message, std::slice::from_ref(rcpt))?).await {
+                Ok(()) => accepted += 1,
+                Err(e) => {
+                    temporary |= matches!(e, MailError::Temporary(_));
+                    failures.push(format!("{rcpt}: {e}"));
+                }
+            }
+        }
+        let failures = failures.join("; ");
+        match (accepted, temporary) {
+            (1.., _) => {
+                tracing::warn!("mail {}: sent to {accepted} recipient(s), not to: {failures}", message.id);
+                Ok(())
+            }
+            (0, true) => Err(MailError::Temporary(failures)),
+            (0, false) => Err(MailError::Permanent(format!("{refusal}; one by one: {failures}"))),
+        }
+    }
+}
+
+#[async_trait]
+impl MailTransport for SmtpTransport {
+    async fn send(&self, message: &MailMessage) -> Result<(), MailError> {
+        match self.transmit(to_lettre(message)?).await {
+            Err(MailError::Permanent(refusal)) if message.envelope.len() > 1 => self.send_apart(message, refusal).await,
+            sent => sent,
         }
     }
 }

@@ -1,5 +1,6 @@
-//! Mail addresses: the pattern the old notifier accepted (spec-notify-2 §2.9.3), the bare
-//! address the SMTP envelope needs, and the lookup from VCS user names to addresses.
+//! Mail addresses: the pattern the old notifier accepted (spec-notify-2 §2.9.3), narrowed to
+//! what a mail server takes (RFC 5322), the bare address the SMTP envelope needs, the display
+//! name, and the lookup from VCS user names to addresses.
 
 use std::sync::Arc;
 
@@ -22,7 +23,11 @@ pub fn is_valid(text: &str) -> bool {
 
 fn is_bare(addr: &str) -> bool {
     let Some((local, domain)) = addr.rsplit_once('@') else { return false };
-    if local.is_empty() || local.contains(char::is_whitespace) || local.contains(['<', '>']) {
+    // A dot-atom (RFC 5322 §3.2.3; non-ASCII as RFC 6531 allows): `a..b@`, `a,b@` or a quoted
+    // local part would be refused by the mail library or the server, taking the whole mail
+    // with it, so they are dropped here, with the other unusable candidates.
+    let atext = |c: char| !c.is_ascii() || c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~".contains(c);
+    if !local.split('.').all(|atom| !atom.is_empty() && atom.chars().all(atext)) {
         return false;
     }
     let domain = domain.strip_suffix('.').unwrap_or(domain);
@@ -38,6 +43,16 @@ pub fn bare(text: &str) -> &str {
         (Some(open), true) => &text[open + 1..text.len() - 1],
         _ => text,
     }
+}
+
+/// The display name of `Name <address>`, without the quotes it may carry; `None` for a bare
+/// address. Mail libraries quote (or encode) it again as it needs.
+pub fn display_name(text: &str) -> Option<&str> {
+    let text = text.trim();
+    let open = text.rfind('<').filter(|_| text.ends_with('>'))?;
+    let name = text[..open].trim();
+    let name = name.strip_prefix('"').and_then(|n| n.strip_suffix('"')).unwrap_or(name).trim();
+    (!name.is_empty()).then_some(name)
 }
 
 /// Maps a VCS user name (`alice`, `Alice <alice@example.org>`) to an address, or to nobody.
@@ -122,6 +137,11 @@ mod tests {
             "foo bar@example.net",
             "Foo\nBar <foo@example.org>",
             "test@example..invalid",
+            // What a mail server (and lettre) refuses.
+            "a..b@example.org",
+            ".a@example.org",
+            "a,b@example.org",
+            "\"a b\"@example.org",
         ] {
             assert!(!is_valid(bad), "{bad}");
         }
@@ -131,6 +151,13 @@ mod tests {
     fn bare_addresses_drop_the_display_name() {
         assert_eq!(bare("Ann Lee <ann@example.org>"), "ann@example.org");
         assert_eq!(bare("ann@example.org"), "ann@example.org");
+        assert_eq!(display_name("Doe, John <john@example.org>"), Some("Doe, John"));
+        assert_eq!(display_name("\"Zoë\" <z@example.org>"), Some("Zoë"));
+        assert_eq!(display_name("<z@example.org>"), None);
+        assert_eq!(display_name("z@example.org"), None);
+        assert!(is_valid("Doe, John <john@example.org>"), "any display name: it is quoted when sent");
+        assert!(!is_valid("zoë@例え.jp"), "the domain is ASCII (IDNA) here");
+        assert!(is_valid("zoë@example.org"));
     }
 
     #[test]
