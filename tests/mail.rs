@@ -529,6 +529,42 @@ async fn the_sendmail_transport_hands_mail_to_the_local_program() {
     assert_eq!(mails[0].header("Message-ID"), Some("<build.0.linux.mail@example.org>"));
 }
 
+/// A `sendmail` that never finishes is given up after the transport's timeout, as a failure
+/// worth trying again, instead of holding its target's mail for good.
+#[tokio::test]
+async fn a_hanging_sendmail_is_a_temporary_failure() {
+    use buildstatus::adapters::mail::SendmailTransport;
+    use buildstatus::domain::notify::mail::{BodyKind, MailMessage};
+    use buildstatus::ports::{MailError, MailTransport};
+
+    let bin = tempfile::tempdir().expect("tempdir");
+    let program = bin.path().join("sendmail");
+    std::fs::write(&program, "#!/bin/sh\nexec sleep 30\n").expect("script");
+    let mut permissions = std::fs::metadata(&program).expect("meta").permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut permissions, 0o755);
+    std::fs::set_permissions(&program, permissions).expect("chmod");
+    let transport = SendmailTransport::new(&program).with_timeout(Duration::from_millis(300));
+    let message = MailMessage {
+        id: "m1@example.org".into(),
+        from: "ci@example.org".into(),
+        to: vec!["ann@example.org".into()],
+        cc: vec![],
+        envelope: vec!["ann@example.org".into()],
+        subject: "s".into(),
+        date: common::at(0),
+        in_reply_to: None,
+        references: vec![],
+        headers: vec![],
+        body: "b".into(),
+        kind: BodyKind::Plain,
+        attachments: vec![],
+    };
+    match transport.send(&message).await {
+        Err(MailError::Temporary(why)) => assert!(why.contains("did not finish within 300ms"), "{why}"),
+        other => panic!("expected a temporary failure, got {other:?}"),
+    }
+}
+
 /// A refused recipient (550) is permanent: the mail is given up at once, with the server's
 /// words; a server without STARTTLS fails a target that requires it; a subject that is not
 /// ASCII arrives intact (RFC 2047).

@@ -68,8 +68,10 @@ pub fn recipients(
     let mut seen = BTreeSet::new();
     for (set, header) in [(to, &mut out.to), (cc, &mut out.cc)] {
         for entry in set {
-            let bare = address::bare(&entry).to_ascii_lowercase();
-            if seen.insert(bare.clone()) {
+            // Spellings of one address are one recipient; the envelope keeps the address as
+            // written (a local part may be case-sensitive).
+            let bare = address::bare(&entry).to_owned();
+            if seen.insert(bare.to_ascii_lowercase()) {
                 header.push(entry);
                 out.envelope.push(bare);
             }
@@ -115,10 +117,11 @@ mod tests {
 
     #[test]
     fn naive_lookups_are_repaired_bad_ones_dropped_and_spellings_merged() {
-        let b = build(&["Ann <ann@example.org>", "not an address", "ann@example.org"], serde_json::json!("dave"));
+        let b =
+            build(&["Ann <Ann.Lee@example.org>", "not an address", "ann.lee@example.org"], serde_json::json!("dave"));
         let r = recipients(&[&b], &Lookup::domain("example.org").unwrap(), &[], true, &[]);
-        assert_eq!(r.to, ["Ann <ann@example.org>", "dave@example.org"]);
-        assert_eq!(r.envelope, ["ann@example.org", "dave@example.org"]);
+        assert_eq!(r.to, ["Ann <Ann.Lee@example.org>", "dave@example.org"]);
+        assert_eq!(r.envelope, ["Ann.Lee@example.org", "dave@example.org"], "as written: a local part may mind case");
         assert_eq!(r.dropped, ["not an address@example.org"]);
     }
 }
