@@ -207,7 +207,7 @@ pub fn compose(rules: &MailRules, mail: &BuildMail) -> Result<MailMessage, Strin
         }
         None => thread,
     };
-    let headers = rules.extra_headers.iter().map(|(k, v)| (interpolate(k, build), interpolate(v, build))).collect();
+    let headers = extra_headers(rules, build);
     Ok(MailMessage {
         id: message_id(&rules.name, &build.builder, build.number, &rules.fromaddr),
         from: rules.fromaddr.clone(),
@@ -223,6 +223,13 @@ pub fn compose(rules: &MailRules, mail: &BuildMail) -> Result<MailMessage, Strin
         kind: formatted.kind,
         attachments,
     })
+}
+
+/// `extraHeaders` rendered for `build`. A name that a property made one of the message's own
+/// (`Bcc`) or no header name at all is left out: a build cannot rewrite its mail's headers.
+fn extra_headers(rules: &MailRules, build: &Build) -> Vec<(String, String)> {
+    let rendered = rules.extra_headers.iter().map(|(k, v)| (interpolate(k, build), interpolate(v, build)));
+    rendered.filter(|(name, _)| super::rules::may_set_header(name)).collect()
 }
 
 /// The Message-ID (without brackets) of `target`'s summary of buildset `id`.
@@ -258,8 +265,7 @@ pub fn compose_summary(
     if to.envelope.is_empty() {
         return Err(no_recipients());
     }
-    let headers =
-        rules.extra_headers.iter().map(|(k, v)| (interpolate(k, first.build), interpolate(v, first.build))).collect();
+    let headers = extra_headers(rules, first.build);
     Ok(MailMessage {
         id: buildset_message_id(&rules.name, id, &rules.fromaddr),
         from: rules.fromaddr.clone(),

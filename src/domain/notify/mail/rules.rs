@@ -76,6 +76,16 @@ const RESERVED: [&str; 11] = [
     "content-type",
 ];
 
+/// Whether `name` is a header name (RFC 5322 ftext) and not one of the message's own.
+fn is_header_name(name: &str) -> bool {
+    !name.is_empty() && name.bytes().all(|b| b.is_ascii_graphic() && b != b':')
+}
+
+/// Whether a target may send a header named `name` (as its build rendered it).
+pub fn may_set_header(name: &str) -> bool {
+    is_header_name(name) && !RESERVED.contains(&name.to_ascii_lowercase().as_str())
+}
+
 /// A mail target's rules. Build with [`MailRules::new`] and set fields; check with
 /// [`MailRules::check`] (the binary's config does, and reports every problem at once).
 #[derive(Clone)]
@@ -175,7 +185,7 @@ impl MailRules {
         }
         for (name, value) in &self.extra_headers {
             let literal = name.replace("%(prop:", "").replace(")s", "");
-            if literal.is_empty() || !literal.bytes().all(|b| b.is_ascii_graphic() && b != b':') {
+            if !is_header_name(&literal) {
                 problems.push(format!("extraHeaders: '{}' is not a header name", name.escape_debug()));
             } else if RESERVED.contains(&name.to_ascii_lowercase().as_str()) {
                 problems.push(format!("extraHeaders: '{name}' is set by the notifier itself and cannot be replaced"));

@@ -110,7 +110,14 @@ fn headers_patches_and_cut_logs() {
         Some(Patch { level: 1, body: "--- a\n+++ b\n".into(), subdir: None, author: None, comment: None });
     let mut r = rules();
     r.add_logs = AddLogs::Named(vec!["compile.stdio".into()]);
-    r.extra_headers = vec![("X-Ticket".into(), "T-%(prop:ticket)s%(prop:missing)s".into())];
+    r.extra_headers = vec![
+        ("X-Ticket".into(), "T-%(prop:ticket)s%(prop:missing)s".into()),
+        // A property cannot turn a header into one of the message's own, or into no header.
+        ("%(prop:who)s".into(), "spy@example.org".into()),
+        ("X-%(prop:odd)s".into(), "v".into()),
+    ];
+    b.properties.insert("who".into(), Property { value: "Bcc".into(), source: "force".into() });
+    b.properties.insert("odd".into(), Property { value: "a: b".into(), source: "force".into() });
     let logs = [
         LogText { step: "compile".into(), name: "stdio".into(), text: "tail\n".into(), cut: 100 },
         LogText { step: "test".into(), name: "stdio".into(), text: "x".into(), cut: 0 },
