@@ -101,7 +101,7 @@ impl Worker {
         let recorded = match outcome {
             Ok(()) => self.outbox.mark_sent(&self.target, &message.id, now).await,
             Err(error) => {
-                let attempts = message.attempts + 1;
+                let attempts = message.attempts.saturating_add(1);
                 let text = match &error {
                     AttemptError::Temporary(e) => e.clone(),
                     AttemptError::Permanent(e) => format!("{e} (not retried)"),
