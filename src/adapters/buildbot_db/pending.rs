@@ -40,6 +40,31 @@ fn id(n: i64, what: &str) -> Result<u64, BuildbotError> {
 }
 
 impl BuildbotDb {
+    /// Of the requests `ids` (queued here by an earlier import), those Buildbot no longer
+    /// has waiting: complete (built or cancelled) or claimed by a build. Each with its
+    /// builder's name.
+    pub async fn requests_gone(&self, ids: &[u64]) -> Result<Vec<(u64, String)>, BuildbotError> {
+        let mut gone = Vec::new();
+        for part in ids.chunks(500) {
+            let marks: Vec<String> = (1..=part.len()).map(|i| format!("${i}")).collect();
+            // Our own text: only numbered placeholders are added; the ids are bound.
+            let sql = format!(
+                "SELECT q.id, r.name FROM buildrequests q JOIN builders r ON r.id = q.builderid \
+                 WHERE q.id IN ({}) AND (q.complete <> 0 OR EXISTS (SELECT 1 FROM buildrequest_claims c \
+                 WHERE c.brid = q.id)) ORDER BY q.id",
+                marks.join(", ")
+            );
+            let mut query = sqlx::query_as::<_, (i64, String)>(sqlx::AssertSqlSafe(sql));
+            for id in part {
+                query = query.bind(i64::try_from(*id).unwrap_or(i64::MAX));
+            }
+            for (request, builder) in query.fetch_all(&self.pool).await.map_err(read)? {
+                gone.push((id(request, "build request")?, builder));
+            }
+        }
+        Ok(gone)
+    }
+
     pub async fn pending(&self) -> Result<Pending, BuildbotError> {
         let sets: Vec<(i64, Option<String>, Option<String>, i64)> =
             sqlx::query_as(BUILDSETS).fetch_all(&self.pool).await.map_err(read)?;
