@@ -443,13 +443,14 @@ impl Postgres {
             .output()
             .expect("pg_ctl");
         assert!(out.status.success(), "pg_ctl start: {}", String::from_utf8_lossy(&out.stderr));
-        pg.psql("CREATE DATABASE buildbot");
+        pg.psql("postgres", "CREATE DATABASE buildbot");
         pg
     }
 
-    fn psql(&self, statement: &str) {
+    /// Runs `statement` on `database`.
+    fn psql(&self, database: &str, statement: &str) {
         let out = Command::new(self.bin.join("psql"))
-            .args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "-U", "postgres", "-c", statement])
+            .args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "-U", "postgres", "-d", database, "-c", statement])
             .output()
             .expect("psql");
         assert!(out.status.success(), "{statement}: {}", String::from_utf8_lossy(&out.stderr));
@@ -475,7 +476,7 @@ async fn a_buildbot_database_on_postgresql_is_imported_too() {
     // Buildbot's SQLAlchemy names the driver; buildstatus takes the plain URL.
     make_db(&master, Some(&pg.url("postgresql+psycopg2", "buildbot")));
     // Buildbot's REST API is asked on a copy, as on SQLite.
-    pg.psql("CREATE DATABASE served TEMPLATE buildbot");
+    pg.psql("postgres", "CREATE DATABASE served TEMPLATE buildbot");
     let expected = rest::ask(&master, Some(&pg.url("postgresql+psycopg2", "served"))).await;
     holds_the_fixture_history(&expected);
     let data = dir.path().join("data");
@@ -490,6 +491,21 @@ async fn a_buildbot_database_on_postgresql_is_imported_too() {
     assert!(text.contains("workers:  2 added, 0 already known"), "{text}");
     assert!(text.contains("2 queued, 0 already queued; 1 claimed by builds still running"), "{text}");
     shows_what_buildbot_holds(&data, &expected).await;
+    // Buildbot cancels windows-msvc's waiting request; the next import takes it off the queue.
+    pg.psql(
+        "buildbot",
+        "UPDATE buildrequests SET complete = 1, results = 6 WHERE complete = 0 \
+         AND builderid = (SELECT id FROM builders WHERE name = 'windows-msvc')",
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_buildstatus"))
+        .args(["import-buildbot", "--db", &pg.url("postgresql", "buildbot"), "--data-dir"])
+        .arg(&data)
+        .output()
+        .expect("runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("0 queued, 1 already queued"), "{text}");
+    assert!(text.contains("(built, cancelled or claimed there): 1 taken off the queue"), "{text}");
 }
 
 #[tokio::test]
@@ -796,4 +812,29 @@ fn a_database_path_with_a_question_mark_or_a_percent_sign_is_opened_as_written()
     std::fs::copy(&db, &spaced).expect("copy");
     let (ok, out, err) = import(&spaced, &dir.path().join("data2"));
     assert!(ok && out.contains("builds:   59 imported"), "{out}{err}");
+}
+
+#[tokio::test]
+async fn a_change_or_request_that_cannot_be_read_is_skipped_and_the_rest_is_imported() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = copy_of_fixture(dir.path());
+    sql(
+        &db,
+        &[
+            "UPDATE changes SET when_timestamp = 99999999999999 WHERE changeid = 3",
+            "UPDATE buildrequests SET submitted_at = 99999999999999 WHERE complete = 0 \
+             AND builderid = (SELECT id FROM builders WHERE name = 'windows-msvc')",
+        ],
+    )
+    .await;
+    let request = request_of(&db, "windows-msvc", 21).await;
+    let data = dir.path().join("data");
+    let (ok, out, err) = import(&db, &data);
+    assert!(ok, "{out}{err}");
+    assert!(out.contains("changes:  20 imported, 0 imported before"), "{out}");
+    assert!(out.contains("change 3: cannot be read (its id or time 99999999999999 is out of range)"), "{out}");
+    assert!(out.contains("builds:   59 imported"), "{out}");
+    let why = format!("build request {request}: cannot be read (an id or its time 99999999999999 is out of range)");
+    assert!(out.contains(&why), "{out}");
+    assert!(out.contains("waiting for a worker: 1 queued, 0 already queued"), "{out}");
 }

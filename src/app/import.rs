@@ -165,7 +165,8 @@ pub async fn import(
     sink.record_history(added).await.map_err(store)?;
 
     let mut fresh = Vec::new();
-    let theirs = db.changes().await?;
+    let (theirs, unreadable) = db.changes().await?;
+    summary.changes_skipped = unreadable;
     let first = theirs.iter().map(|c| c.number).min().unwrap_or(0);
     let last = theirs.iter().map(|c| c.number).max().unwrap_or(0);
     let mut ours = changes_here(reader, first, last).await?;
@@ -301,6 +302,7 @@ async fn queue(
 
     let pending = db.pending().await?;
     summary.requests_claimed = pending.claimed;
+    summary.requests_skipped.extend(pending.unreadable);
     let ours = reader.pending_requests(None).await.map_err(store)?;
     // Requests an earlier import queued that Buildbot has since built, cancelled or given to
     // a build: they leave the queue here too (those of another source are left alone).

@@ -291,8 +291,9 @@ impl BuildbotDb {
             .collect())
     }
 
-    /// Every change, oldest first, with its files and properties.
-    pub async fn changes(&self) -> Result<Vec<Change>, BuildbotError> {
+    /// Every change, oldest first, with its files and properties; and the changes whose row
+    /// holds what Buildbot never writes (an id or time out of range), and why.
+    pub async fn changes(&self) -> Result<(Vec<Change>, Vec<String>), BuildbotError> {
         type Row = (
             i64,
             String,
@@ -329,16 +330,21 @@ impl BuildbotDb {
             props_of.entry(id).or_default().insert(name, property(&value, None));
         }
         let mut out = Vec::with_capacity(rows.len());
+        let mut unreadable = Vec::new();
         for (id, author, comments, branch, revision, revlink, when, category, repository, codebase, project) in rows {
+            let (Ok(number), Ok(when)) = (u64::try_from(id), time(when, "time")) else {
+                unreadable.push(format!("{id}: cannot be read (its id or time {when} is out of range)"));
+                continue;
+            };
             let mut files = files_of.remove(&id).unwrap_or_default();
             files.sort();
             out.push(Change {
-                number: u64::try_from(id).map_err(|_| BuildbotError::Read(format!("change id {id}")))?,
+                number,
                 who: author,
                 files,
                 comments,
                 revision,
-                when: time(when, "change")?,
+                when,
                 branch,
                 category,
                 revlink,
@@ -348,7 +354,7 @@ impl BuildbotDb {
                 codebase,
             });
         }
-        Ok(out)
+        Ok((out, unreadable))
     }
 
     /// Every build, by builder and number.
