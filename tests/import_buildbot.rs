@@ -751,8 +751,12 @@ async fn a_build_that_cannot_be_read_holds_back_its_builder_only() {
     let statements: Vec<String> = vec![
         // Not a number where Buildbot keeps one.
         format!("UPDATE builds SET started_at = 'soon' WHERE id = {}", build("linux-gcc", 7)),
-        // A time no calendar holds.
-        format!("UPDATE builds SET started_at = 99999999999999 WHERE id = {}", build("macos-clang", 5)),
+        // A log chunk whose first line is not a number.
+        format!(
+            "UPDATE logchunks SET first_line = 'x' WHERE logid IN (SELECT l.id FROM logs l JOIN steps s \
+             ON s.id = l.stepid WHERE s.buildid = {})",
+            build("macos-clang", 3)
+        ),
         // A negative step number.
         format!("UPDATE steps SET number = -1 WHERE name = 'git' AND buildid = {}", build("windows-msvc", 3)),
     ];
@@ -764,36 +768,42 @@ async fn a_build_that_cannot_be_read_holds_back_its_builder_only() {
     let data = dir.path().join("data");
     let (ok, out, err) = import(&db, &data);
     assert!(ok, "{out}{err}");
-    // linux-gcc #1 to #6, macos-clang #1 to #4, windows-msvc #1 and #2.
-    assert!(out.contains("builds:   12 imported (36 steps, 36 logs), 0 imported before"), "{out}");
+    // linux-gcc #1 to #6, macos-clang #1 and #2, windows-msvc #1 and #2.
+    assert!(out.contains("builds:   10 imported (30 steps, 30 logs), 0 imported before"), "{out}");
     assert!(out.contains("build linux-gcc #7: cannot be read ("), "{out}");
     assert!(out.contains("build linux-gcc #8: waits for #7, which cannot be read"), "{out}");
     assert!(out.contains("build linux-gcc #19: waits for #7, which cannot be read"), "{out}");
-    assert!(out.contains("build macos-clang #5: cannot be read (start: bad time 99999999999999)"), "{out}");
-    assert!(out.contains("build macos-clang #20: waits for #5, which cannot be read"), "{out}");
+    assert!(out.contains("build linux-gcc #7: cannot be read (its row: error occurred while decoding"), "{out}");
+    assert!(out.contains("build macos-clang #3: cannot be read (a log chunk: error occurred while decoding"), "{out}");
+    assert!(out.contains("build macos-clang #20: waits for #3, which cannot be read"), "{out}");
     assert!(out.contains("build windows-msvc #3: cannot be read (step number -1)"), "{out}");
     assert!(out.contains("build windows-msvc #4: waits for #3, which cannot be read"), "{out}");
-    // Mended, but with a property whose value is no text (SQLite's JSON makes it null).
+    // Mended, but with a property whose value is no text (SQLite's JSON makes it null), and a
+    // time no calendar holds.
     let later_dir = dir.path().join("later");
     std::fs::create_dir_all(&later_dir).expect("dir");
     let later = copy_of_fixture(&later_dir);
-    let statement = format!(
+    let property = format!(
         "UPDATE build_properties SET value = $1 WHERE name = 'branch' AND buildid = {}",
         build("linux-gcc", 12)
     );
+    let time = format!("UPDATE builds SET started_at = 99999999999999 WHERE id = {}", build("macos-clang", 10));
     let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", later.display())).await.expect("open the copy");
-    sqlx::query(sqlx::AssertSqlSafe(statement)).bind(vec![0u8]).execute(&pool).await.expect("statement");
+    sqlx::query(sqlx::AssertSqlSafe(property)).bind(vec![0u8]).execute(&pool).await.expect("statement");
+    sqlx::query(sqlx::AssertSqlSafe(time)).execute(&pool).await.expect("statement");
     pool.close().await;
     let (ok, out, err) = import(&later, &data);
     assert!(ok, "{out}{err}");
-    // linux-gcc #7 to #11, and the rest of the other two.
-    assert!(out.contains("builds:   39 imported (117 steps, 117 logs), 12 imported before"), "{out}");
+    // linux-gcc #7 to #11, macos-clang #3 to #9, windows-msvc #3 to #20.
+    assert!(out.contains("builds:   30 imported (90 steps, 90 logs), 10 imported before"), "{out}");
+    assert!(out.contains("build macos-clang #10: cannot be read (start: bad time 99999999999999)"), "{out}");
+    assert!(out.contains("build macos-clang #20: waits for #10, which cannot be read"), "{out}");
     assert!(out.contains("build linux-gcc #12: cannot be read (properties: invalid type: null"), "{out}");
     assert!(out.contains("build linux-gcc #20: waits for #12, which cannot be read"), "{out}");
     // Mended, the next import goes on from there.
     let (ok, out, err) = import(&fixture_db(), &data);
     assert!(ok, "{out}{err}");
-    assert!(out.contains("builds:   8 imported (24 steps, 24 logs), 51 imported before"), "{out}");
+    assert!(out.contains("builds:   19 imported (57 steps, 57 logs), 40 imported before"), "{out}");
 }
 
 #[test]
@@ -837,4 +847,19 @@ async fn a_change_or_request_that_cannot_be_read_is_skipped_and_the_rest_is_impo
     let why = format!("build request {request}: cannot be read (an id or its time 99999999999999 is out of range)");
     assert!(out.contains(&why), "{out}");
     assert!(out.contains("waiting for a worker: 1 queued, 0 already queued"), "{out}");
+}
+
+#[tokio::test]
+async fn a_run_of_builds_is_read_in_parts_of_the_text_budget() {
+    use buildstatus::adapters::buildbot_db::BuildbotDb;
+    let db = BuildbotDb::open(fixture_db().to_str().expect("UTF-8")).await.expect("open");
+    let list = db.builds().await.expect("builds");
+    let rows: Vec<_> = list.rows.iter().filter(|r| r.builder == "macos-clang").cloned().collect();
+    assert_eq!(rows.len(), 20);
+    // Each build has some log text: a budget of one byte ends the part after its first build.
+    let part = db.read_builds(&rows, 1).await.expect("read");
+    assert_eq!((part.builds.len(), part.unreadable.as_deref()), (1, None));
+    let whole = db.read_builds(&rows, u64::MAX).await.expect("read");
+    assert_eq!(whole.builds.len(), 20);
+    assert_eq!(part.builds[0].events, whole.builds[0].events);
 }

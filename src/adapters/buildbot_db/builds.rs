@@ -101,65 +101,75 @@ impl BuildbotDb {
     /// Finished builds of one builder (`rows`, in number order), each whole, as the events
     /// that record it: the first of them, up to the first that cannot be read (and why), or
     /// up to the one whose log text takes the text read past `text_budget` bytes (the rest
-    /// are for another call). A failed query is an error; a row holding what Buildbot never
-    /// writes (a time out of range, a negative step number, a missing property source…)
-    /// only makes its build unreadable.
+    /// are for another call). A query that fails is an error; a row holding what Buildbot
+    /// never writes (a time out of range, a negative step number, a null property, a value
+    /// of the wrong type in the build's row or a log chunk's) only makes its build unreadable.
     pub async fn read_builds(&self, rows: &[BuildRow], text_budget: u64) -> Result<BuildsRead, BuildbotError> {
         let (Some(first), Some(last)) = (rows.first(), rows.last()) else { return Ok(BuildsRead::default()) };
         let range = (first.builder_id, i64::from(first.number), i64::from(last.number));
-        let (mut heads, mut unreadable) = self.heads(rows, range).await?;
+        let (heads, bad_head) = self.per_build::<Head>(&self.builds_sql, rows, range, "its row").await?;
+        let (chunk_rows, bad_chunk) = self.per_build::<ChunkRow>(CHUNKS, rows, range, "a log chunk").await?;
+        let mut heads: BTreeMap<i64, Head> = heads.into_iter().map(|h| (h.0, h)).collect();
         let mut chunks: BTreeMap<i64, Vec<Chunk>> = BTreeMap::new();
-        for (log, first, last, content, code) in self.rows::<ChunkRow>(CHUNKS, range).await.map_err(read)? {
+        for (log, first, last, content, code) in chunk_rows {
             chunks.entry(log).or_default().push((first, last, content, code));
         }
+        // The first build a query could not read stops the run there.
+        let bad = [bad_head, bad_chunk].into_iter().flatten().min_by_key(|(at, _)| *at);
+        let readable = bad.as_ref().map_or(rows.len(), |(at, _)| *at);
         let mut out = BuildsRead::default();
         let mut text = 0;
-        for row in rows {
+        for row in &rows[..readable] {
             let what = format!("build {} #{}", row.builder, row.number);
-            let head = heads
-                .remove(&row.id)
-                .ok_or_else(|| unreadable.take().unwrap_or_else(|| "it vanished while it was read".to_owned()));
+            let head = heads.remove(&row.id).ok_or_else(|| "it vanished while it was read".to_owned());
             match head.and_then(|head| build(row, head, &chunks, &what)) {
                 Ok((build, bytes)) => {
                     out.builds.push(build);
                     text += bytes;
                     if text >= text_budget {
-                        break;
+                        return Ok(out);
                     }
                 }
                 Err(why) => {
                     out.unreadable = Some(why);
-                    break;
+                    return Ok(out);
                 }
             }
         }
+        out.unreadable = bad.map(|(_, why)| why);
         Ok(out)
     }
 
-    /// The head rows of a run's builds by id. When the database cannot give a value of one of
-    /// them the type it should have, each build is asked for alone: those before the bad one
-    /// are read, and the bad one's error is returned with them.
-    async fn heads(
+    /// The rows `sql` gives for a run's builds. When the database cannot give a value of one
+    /// of them the type it should have, each build is asked for alone: the rows of the builds
+    /// before the bad one are returned, with its place in the run and the error (`what` says
+    /// which row it is).
+    async fn per_build<T>(
         &self,
+        sql: &str,
         rows: &[BuildRow],
         range: (i64, i64, i64),
-    ) -> Result<(BTreeMap<i64, Head>, Option<String>), BuildbotError> {
+        what: &str,
+    ) -> Result<(Vec<T>, Option<(usize, String)>), BuildbotError>
+    where
+        T: for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> + Send + Unpin,
+    {
         let of_row = |e: &sqlx::Error| matches!(e, sqlx::Error::ColumnDecode { .. } | sqlx::Error::Decode(_));
-        match self.rows::<Head>(&self.builds_sql, range).await {
-            Ok(heads) => return Ok((heads.into_iter().map(|h| (h.0, h)).collect(), None)),
+        match self.rows::<T>(sql, range).await {
+            Ok(all) => return Ok((all, None)),
             Err(e) if !of_row(&e) => return Err(read(e)),
             Err(_) => {}
         }
-        let mut heads = BTreeMap::new();
-        for row in rows {
+        let mut all = Vec::new();
+        for (at, row) in rows.iter().enumerate() {
             let number = i64::from(row.number);
-            match self.rows::<Head>(&self.builds_sql, (row.builder_id, number, number)).await {
-                Ok(read) => heads.extend(read.into_iter().map(|h| (h.0, h))),
-                Err(e) if of_row(&e) => return Ok((heads, Some(e.to_string()))),
+            match self.rows::<T>(sql, (row.builder_id, number, number)).await {
+                Ok(some) => all.extend(some),
+                Err(e) if of_row(&e) => return Ok((all, Some((at, format!("{what}: {e}"))))),
                 Err(e) => return Err(read(e)),
             }
         }
-        Ok((heads, None))
+        Ok((all, None))
     }
 }
 
@@ -315,4 +325,23 @@ fn log_text(chunks: &[Chunk], stream: bool, allowance: &mut u64) -> (Vec<(Channe
         }
     }
     (runs, damage)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_build_past_its_text_allowance_has_its_later_chunks_marked() {
+        let chunks: Vec<Chunk> = vec![(0, 1, Some(b"one\ntwo".to_vec()), 0), (2, 3, Some(b"three\nfour".to_vec()), 0)];
+        let mut allowance = 10;
+        let (runs, damage) = log_text(&chunks, false, &mut allowance);
+        let text: String = runs.iter().map(|(_, t)| t.as_str()).collect();
+        assert!(text.starts_with("one\ntwo\n[buildstatus import: lines 2-3 of this log could not be read"), "{text}");
+        assert_eq!(damage.as_deref(), Some("lines 2-3: the build's log text passes 1024 MiB"));
+        assert_eq!(allowance, 3, "the first chunk's 7 bytes were taken");
+        let mut plenty = MAX_BUILD_TEXT;
+        let (_, damage) = log_text(&chunks, false, &mut plenty);
+        assert_eq!(damage, None);
+    }
 }
