@@ -505,7 +505,7 @@ async fn a_buildbot_database_on_postgresql_is_imported_too() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
     assert!(text.contains("0 queued, 1 already queued"), "{text}");
-    assert!(text.contains("(built, cancelled or claimed there): 1 taken off the queue"), "{text}");
+    assert!(text.contains("no longer waiting in Buildbot: 1 taken off the queue here"), "{text}");
 }
 
 #[tokio::test]
@@ -655,7 +655,8 @@ async fn requests_built_or_cancelled_in_buildbot_since_the_last_import_leave_the
             "DELETE FROM buildrequest_claims WHERE brid = (SELECT q.id FROM buildrequests q JOIN builders r \
              ON r.id = q.builderid WHERE r.name = 'macos-clang' AND q.buildsetid = 20)",
             "UPDATE buildrequests SET complete = 0, complete_at = NULL, results = -1 WHERE id = (SELECT q.id \
-             FROM buildrequests q JOIN builders r ON r.id = q.builderid WHERE r.name = 'macos-clang' AND q.buildsetid = 20)",
+             FROM buildrequests q JOIN builders r ON r.id = q.builderid \
+             WHERE r.name = 'macos-clang' AND q.buildsetid = 20)",
             "UPDATE buildsets SET complete = 0, complete_at = NULL WHERE id = 20",
         ],
     )
@@ -672,14 +673,15 @@ async fn requests_built_or_cancelled_in_buildbot_since_the_last_import_leave_the
     sql(
         &later,
         &["UPDATE buildrequests SET complete = 1, results = 6, complete_at = 1735703000 WHERE id = (SELECT q.id \
-           FROM buildrequests q JOIN builders r ON r.id = q.builderid WHERE r.name = 'windows-msvc' AND q.buildsetid = 21)"],
+           FROM buildrequests q JOIN builders r ON r.id = q.builderid \
+           WHERE r.name = 'windows-msvc' AND q.buildsetid = 21)"],
     )
     .await;
     let (ok, out, err) = import(&later, &data);
     assert!(ok, "{out}{err}");
     assert!(out.contains("builds:   1 imported (3 steps, 3 logs)"), "{out}");
     assert!(out.contains("0 queued, 1 already queued"), "macos-clang's newest: {out}");
-    assert!(out.contains("(built, cancelled or claimed there): 1 taken off the queue"), "{out}");
+    assert!(out.contains("no longer waiting in Buildbot: 1 taken off the queue here"), "{out}");
 
     let server = common::start_binary_with_data(&["serve"], &data);
     let base = server.base.as_str();
@@ -745,7 +747,8 @@ async fn a_build_that_cannot_be_read_holds_back_its_builder_only() {
     let db = copy_of_fixture(dir.path());
     let build = |builder: &str, number: u32| {
         format!(
-            "(SELECT b.id FROM builds b JOIN builders r ON r.id = b.builderid WHERE r.name = '{builder}' AND b.number = {number})"
+            "(SELECT b.id FROM builds b JOIN builders r ON r.id = b.builderid \
+             WHERE r.name = '{builder}' AND b.number = {number})"
         )
     };
     let statements: Vec<String> = vec![

@@ -106,11 +106,9 @@ impl std::fmt::Display for Summary {
             self.requests_queued, self.requests_known, self.requests_claimed
         )?;
         if self.requests_gone > 0 {
-            writeln!(
-                f,
-                "  build requests no longer waiting in Buildbot (built, cancelled or claimed there): {} taken off the queue",
-                self.requests_gone
-            )?;
+            // Built, cancelled or claimed there since an earlier import queued them.
+            let gone = self.requests_gone;
+            writeln!(f, "  build requests no longer waiting in Buildbot: {gone} taken off the queue here")?;
         }
         Ok(())
     }

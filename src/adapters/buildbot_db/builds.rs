@@ -13,7 +13,8 @@ use crate::domain::model::{Build, LogKind, LogRef, Property, SourceStamp, Step};
 
 /// The builds of one builder numbered in a range (`$1`, `$2`, `$3`), written for SQLite;
 /// [`builds_sql`] turns it into PostgreSQL's spelling.
-const BUILDS: &str = "SELECT b.id, b.buildrequestid, b.started_at, b.complete_at, b.state_string, b.results, w.name, s.reason, \
+const BUILDS: &str = "SELECT b.id, b.buildrequestid, b.started_at, b.complete_at, b.state_string, b.results, \
+    w.name, s.reason, \
     CAST((SELECT json_group_array(json_array(p.name, p.value, p.source)) FROM build_properties p \
         WHERE p.buildid = b.id) AS TEXT), \
     CAST((SELECT json_group_array(json_array(ss.id, ss.codebase, ss.repository, ss.project, ss.branch, ss.revision, \
