@@ -443,13 +443,14 @@ impl Postgres {
             .output()
             .expect("pg_ctl");
         assert!(out.status.success(), "pg_ctl start: {}", String::from_utf8_lossy(&out.stderr));
-        pg.psql("CREATE DATABASE buildbot");
+        pg.psql("postgres", "CREATE DATABASE buildbot");
         pg
     }
 
-    fn psql(&self, statement: &str) {
+    /// Runs `statement` on `database`.
+    fn psql(&self, database: &str, statement: &str) {
         let out = Command::new(self.bin.join("psql"))
-            .args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "-U", "postgres", "-c", statement])
+            .args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "-U", "postgres", "-d", database, "-c", statement])
             .output()
             .expect("psql");
         assert!(out.status.success(), "{statement}: {}", String::from_utf8_lossy(&out.stderr));
@@ -475,7 +476,7 @@ async fn a_buildbot_database_on_postgresql_is_imported_too() {
     // Buildbot's SQLAlchemy names the driver; buildstatus takes the plain URL.
     make_db(&master, Some(&pg.url("postgresql+psycopg2", "buildbot")));
     // Buildbot's REST API is asked on a copy, as on SQLite.
-    pg.psql("CREATE DATABASE served TEMPLATE buildbot");
+    pg.psql("postgres", "CREATE DATABASE served TEMPLATE buildbot");
     let expected = rest::ask(&master, Some(&pg.url("postgresql+psycopg2", "served"))).await;
     holds_the_fixture_history(&expected);
     let data = dir.path().join("data");
@@ -490,6 +491,21 @@ async fn a_buildbot_database_on_postgresql_is_imported_too() {
     assert!(text.contains("workers:  2 added, 0 already known"), "{text}");
     assert!(text.contains("2 queued, 0 already queued; 1 claimed by builds still running"), "{text}");
     shows_what_buildbot_holds(&data, &expected).await;
+    // Buildbot cancels windows-msvc's waiting request; the next import takes it off the queue.
+    pg.psql(
+        "buildbot",
+        "UPDATE buildrequests SET complete = 1, results = 6 WHERE complete = 0 \
+         AND builderid = (SELECT id FROM builders WHERE name = 'windows-msvc')",
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_buildstatus"))
+        .args(["import-buildbot", "--db", &pg.url("postgresql", "buildbot"), "--data-dir"])
+        .arg(&data)
+        .output()
+        .expect("runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("0 queued, 1 already queued"), "{text}");
+    assert!(text.contains("no longer waiting in Buildbot: 1 taken off the queue here"), "{text}");
 }
 
 #[tokio::test]
@@ -564,4 +580,289 @@ async fn workers_and_the_requests_waiting_for_them_are_imported_and_history_is_n
     // The data directory has one writer: an import waits until the server is stopped.
     let (ok, _, err) = import(&db, &data);
     assert!(!ok && err.contains(&format!("is in use by buildstatus process {}", server.child.id())), "{err}");
+}
+
+/// Runs `statement` on a copy of the fixture with `blob` bound as its one parameter.
+async fn sql_with_blob(db: &Path, statement: &'static str, blob: Vec<u8>) {
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", db.display())).await.expect("open the copy");
+    sqlx::query(statement).bind(blob).execute(&pool).await.expect("statement");
+    pool.close().await;
+}
+
+#[tokio::test]
+async fn a_log_chunk_that_would_decompress_past_the_cap_marks_its_log_and_the_import_goes_on() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = copy_of_fixture(dir.path());
+    // A few kilobytes of bz2 that expand to 17 MiB (as a damaged or hostile row could to
+    // gigabytes), in place of windows-msvc #4's test log.
+    let mut bz2 = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::best());
+    bz2.write_all(&vec![b'o'; 17 << 20]).expect("write");
+    let bomb = bz2.finish().expect("bz2");
+    assert!(bomb.len() < 64 << 10, "{} bytes", bomb.len());
+    sql_with_blob(
+        &db,
+        "UPDATE logchunks SET content = $1, compressed = 2 WHERE logid = (SELECT l.id FROM logs l \
+         JOIN steps s ON s.id = l.stepid JOIN builds b ON b.id = s.buildid JOIN builders r ON r.id = b.builderid \
+         WHERE r.name = 'windows-msvc' AND b.number = 4 AND s.name = 'test')",
+        bomb,
+    )
+    .await;
+    let data = dir.path().join("data");
+    let (ok, out, err) = import(&db, &data);
+    assert!(ok, "{out}{err}");
+    assert!(out.contains("builds:   59 imported"), "{out}");
+    assert!(out.contains("logs imported with unreadable parts (marked in the log) (1):"), "{out}");
+    assert!(
+        out.contains("build windows-msvc #4 step 'test' log 'stdio': lines 0-")
+            && out.contains(": more than 16 MiB once decompressed"),
+        "{out}"
+    );
+    let server = common::start_binary_with_data(&["serve"], &data);
+    let page = get(&server.base, "/builders/windows-msvc/builds/4/steps/test/logs/stdio").await;
+    assert!(page.contains("could not be read: more than 16 MiB once decompressed"), "{page}");
+    assert!(page.len() < 64 << 10, "none of the 17 MiB is kept: {} bytes", page.len());
+}
+
+/// Buildbot's id of the request of buildset `number` (change `number`'s) on `builder`.
+async fn request_of(db: &Path, builder: &str, number: i64) -> i64 {
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}?mode=ro", db.display())).await.expect("open");
+    let id = sqlx::query_scalar(
+        "SELECT q.id FROM buildrequests q JOIN builders r ON r.id = q.builderid \
+         WHERE r.name = $1 AND q.buildsetid = $2",
+    )
+    .bind(builder)
+    .bind(number)
+    .fetch_one(&pool)
+    .await
+    .expect("the request");
+    pool.close().await;
+    id
+}
+
+#[tokio::test]
+async fn requests_built_or_cancelled_in_buildbot_since_the_last_import_leave_the_queue_here() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // The first import sees macos-clang #20 not started yet: its request (buildset 20) waits.
+    let early_dir = dir.path().join("early");
+    std::fs::create_dir_all(&early_dir).expect("dir");
+    let early = copy_of_fixture(&early_dir);
+    sql(
+        &early,
+        &[
+            "PRAGMA foreign_keys = ON",
+            "DELETE FROM builds WHERE number = 20 AND builderid = (SELECT id FROM builders WHERE name = 'macos-clang')",
+            "DELETE FROM buildrequest_claims WHERE brid = (SELECT q.id FROM buildrequests q JOIN builders r \
+             ON r.id = q.builderid WHERE r.name = 'macos-clang' AND q.buildsetid = 20)",
+            "UPDATE buildrequests SET complete = 0, complete_at = NULL, results = -1 WHERE id = (SELECT q.id \
+             FROM buildrequests q JOIN builders r ON r.id = q.builderid \
+             WHERE r.name = 'macos-clang' AND q.buildsetid = 20)",
+            "UPDATE buildsets SET complete = 0, complete_at = NULL WHERE id = 20",
+        ],
+    )
+    .await;
+    let data = dir.path().join("data");
+    let (ok, out, err) = import(&early, &data);
+    assert!(ok, "{out}{err}");
+    // The newest change's two requests, and macos-clang's for change 20.
+    assert!(out.contains("waiting for a worker: 3 queued, 0 already queued"), "{out}");
+    // Then Buildbot builds macos-clang #20 and cancels windows-msvc's waiting request.
+    let later_dir = dir.path().join("later");
+    std::fs::create_dir_all(&later_dir).expect("dir");
+    let later = copy_of_fixture(&later_dir);
+    sql(
+        &later,
+        &["UPDATE buildrequests SET complete = 1, results = 6, complete_at = 1735703000 WHERE id = (SELECT q.id \
+           FROM buildrequests q JOIN builders r ON r.id = q.builderid \
+           WHERE r.name = 'windows-msvc' AND q.buildsetid = 21)"],
+    )
+    .await;
+    let (ok, out, err) = import(&later, &data);
+    assert!(ok, "{out}{err}");
+    assert!(out.contains("builds:   1 imported (3 steps, 3 logs)"), "{out}");
+    assert!(out.contains("0 queued, 1 already queued"), "macos-clang's newest: {out}");
+    assert!(out.contains("no longer waiting in Buildbot: 1 taken off the queue here"), "{out}");
+
+    let server = common::start_binary_with_data(&["serve"], &data);
+    let base = server.base.as_str();
+    let waiting = |builder: &'static str| async move {
+        let json: Value =
+            serde_json::from_str(&get(base, &format!("/json/builders/{builder}/pendingBuilds")).await).expect("json");
+        json.as_array().expect("requests").iter().filter_map(|r| r["submittedAt"].as_f64()).collect::<Vec<f64>>()
+    };
+    // make_db.py's rounds: change k's requests are submitted 600 k + 1 s after the start.
+    let change_21 = 1_735_689_600.0 + 21.0 * 600.0 + 1.0;
+    assert_eq!(waiting("macos-clang").await, [change_21], "change 20's request was built as macos-clang #20");
+    assert_eq!(waiting("windows-msvc").await, [0.0; 0], "change 21's request was cancelled");
+}
+
+#[tokio::test]
+async fn a_build_started_by_the_import_claims_its_request() {
+    use buildstatus::adapters::buildbot_db::BuildbotDb;
+    use buildstatus::domain::event::StatusEvent;
+    let db = BuildbotDb::open(fixture_db().to_str().expect("UTF-8")).await.expect("open");
+    let list = db.builds().await.expect("builds");
+    let rows: Vec<_> = list.rows.iter().filter(|r| r.builder == "windows-msvc").cloned().collect();
+    let read = db.read_builds(&rows, u64::MAX).await.expect("read");
+    assert_eq!(read.builds.len(), 20);
+    for (row, build) in rows.iter().zip(&read.builds) {
+        let Some(StatusEvent::BuildStarted { requests, .. }) = build.events.first() else { panic!("{build:?}") };
+        let want = request_of(&fixture_db(), "windows-msvc", i64::from(row.number)).await;
+        assert_eq!(requests, &[u64::try_from(want).expect("an id")], "windows-msvc #{}", row.number);
+    }
+}
+
+#[tokio::test]
+async fn builds_that_were_never_here_are_not_counted_as_imported_before() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // linux-gcc came here first from elsewhere (followed live from #10 on): #10 is here, #1
+    // to #9 are not, and never can be (numbers only grow).
+    let live_dir = dir.path().join("live");
+    std::fs::create_dir_all(&live_dir).expect("dir");
+    let live = copy_of_fixture(&live_dir);
+    sql(
+        &live,
+        &[
+            "PRAGMA foreign_keys = ON",
+            "DELETE FROM builds WHERE number <> 10 AND builderid = (SELECT id FROM builders WHERE name = 'linux-gcc')",
+        ],
+    )
+    .await;
+    let data = dir.path().join("data");
+    let (ok, out, err) = import(&live, &data);
+    assert!(ok && out.contains("builds:   41 imported"), "{out}{err}");
+    let (ok, out, err) = import(&fixture_db(), &data);
+    assert!(ok, "{out}{err}");
+    assert!(out.contains("builds:   9 imported (27 steps, 27 logs), 41 imported before"), "{out}");
+    for n in 1..=9 {
+        let why = format!("build linux-gcc #{n}: builds up to #10 came here from elsewhere first; numbers only grow");
+        assert!(out.contains(&why), "{out}");
+    }
+    assert!(!out.contains("build linux-gcc #10:"), "{out}");
+}
+
+#[tokio::test]
+async fn a_build_that_cannot_be_read_holds_back_its_builder_only() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = copy_of_fixture(dir.path());
+    let build = |builder: &str, number: u32| {
+        format!(
+            "(SELECT b.id FROM builds b JOIN builders r ON r.id = b.builderid \
+             WHERE r.name = '{builder}' AND b.number = {number})"
+        )
+    };
+    let statements: Vec<String> = vec![
+        // Not a number where Buildbot keeps one.
+        format!("UPDATE builds SET started_at = 'soon' WHERE id = {}", build("linux-gcc", 7)),
+        // A log chunk whose first line is not a number.
+        format!(
+            "UPDATE logchunks SET first_line = 'x' WHERE logid IN (SELECT l.id FROM logs l JOIN steps s \
+             ON s.id = l.stepid WHERE s.buildid = {})",
+            build("macos-clang", 3)
+        ),
+        // A negative step number.
+        format!("UPDATE steps SET number = -1 WHERE name = 'git' AND buildid = {}", build("windows-msvc", 3)),
+    ];
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", db.display())).await.expect("open the copy");
+    for s in &statements {
+        sqlx::query(sqlx::AssertSqlSafe(s.clone())).execute(&pool).await.expect("statement");
+    }
+    pool.close().await;
+    let data = dir.path().join("data");
+    let (ok, out, err) = import(&db, &data);
+    assert!(ok, "{out}{err}");
+    // linux-gcc #1 to #6, macos-clang #1 and #2, windows-msvc #1 and #2.
+    assert!(out.contains("builds:   10 imported (30 steps, 30 logs), 0 imported before"), "{out}");
+    assert!(out.contains("build linux-gcc #7: cannot be read ("), "{out}");
+    assert!(out.contains("build linux-gcc #8: waits for #7, which cannot be read"), "{out}");
+    assert!(out.contains("build linux-gcc #19: waits for #7, which cannot be read"), "{out}");
+    assert!(out.contains("build linux-gcc #7: cannot be read (its row: error occurred while decoding"), "{out}");
+    assert!(out.contains("build macos-clang #3: cannot be read (a log chunk: error occurred while decoding"), "{out}");
+    assert!(out.contains("build macos-clang #20: waits for #3, which cannot be read"), "{out}");
+    assert!(out.contains("build windows-msvc #3: cannot be read (step number -1)"), "{out}");
+    assert!(out.contains("build windows-msvc #4: waits for #3, which cannot be read"), "{out}");
+    // Mended, but with a property whose value is no text (SQLite's JSON makes it null), and a
+    // time no calendar holds.
+    let later_dir = dir.path().join("later");
+    std::fs::create_dir_all(&later_dir).expect("dir");
+    let later = copy_of_fixture(&later_dir);
+    let property = format!(
+        "UPDATE build_properties SET value = $1 WHERE name = 'branch' AND buildid = {}",
+        build("linux-gcc", 12)
+    );
+    let time = format!("UPDATE builds SET started_at = 99999999999999 WHERE id = {}", build("macos-clang", 10));
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", later.display())).await.expect("open the copy");
+    sqlx::query(sqlx::AssertSqlSafe(property)).bind(vec![0u8]).execute(&pool).await.expect("statement");
+    sqlx::query(sqlx::AssertSqlSafe(time)).execute(&pool).await.expect("statement");
+    pool.close().await;
+    let (ok, out, err) = import(&later, &data);
+    assert!(ok, "{out}{err}");
+    // linux-gcc #7 to #11, macos-clang #3 to #9, windows-msvc #3 to #20.
+    assert!(out.contains("builds:   30 imported (90 steps, 90 logs), 10 imported before"), "{out}");
+    assert!(out.contains("build macos-clang #10: cannot be read (start: bad time 99999999999999)"), "{out}");
+    assert!(out.contains("build macos-clang #20: waits for #10, which cannot be read"), "{out}");
+    assert!(out.contains("build linux-gcc #12: cannot be read (properties: invalid type: null"), "{out}");
+    assert!(out.contains("build linux-gcc #20: waits for #12, which cannot be read"), "{out}");
+    // Mended, the next import goes on from there.
+    let (ok, out, err) = import(&fixture_db(), &data);
+    assert!(ok, "{out}{err}");
+    assert!(out.contains("builds:   19 imported (57 steps, 57 logs), 40 imported before"), "{out}");
+}
+
+#[test]
+fn a_database_path_with_a_question_mark_or_a_percent_sign_is_opened_as_written() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let odd = dir.path().join("what?mode=rw&x=%20");
+    std::fs::create_dir_all(&odd).expect("dir");
+    let db = copy_of_fixture(&odd);
+    let before = std::fs::read(&db).expect("read");
+    let data = dir.path().join("data");
+    let (ok, out, err) = import(&db, &data);
+    assert!(ok, "{out}{err}");
+    assert!(out.contains("builds:   59 imported"), "{out}");
+    assert_eq!(std::fs::read(&db).expect("read"), before, "read-only: the database is as it was");
+    let spaced = dir.path().join("a%20b.sqlite");
+    std::fs::copy(&db, &spaced).expect("copy");
+    let (ok, out, err) = import(&spaced, &dir.path().join("data2"));
+    assert!(ok && out.contains("builds:   59 imported"), "{out}{err}");
+}
+
+#[tokio::test]
+async fn a_change_or_request_that_cannot_be_read_is_skipped_and_the_rest_is_imported() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = copy_of_fixture(dir.path());
+    sql(
+        &db,
+        &[
+            "UPDATE changes SET when_timestamp = 99999999999999 WHERE changeid = 3",
+            "UPDATE buildrequests SET submitted_at = 99999999999999 WHERE complete = 0 \
+             AND builderid = (SELECT id FROM builders WHERE name = 'windows-msvc')",
+        ],
+    )
+    .await;
+    let request = request_of(&db, "windows-msvc", 21).await;
+    let data = dir.path().join("data");
+    let (ok, out, err) = import(&db, &data);
+    assert!(ok, "{out}{err}");
+    assert!(out.contains("changes:  20 imported, 0 imported before"), "{out}");
+    assert!(out.contains("change 3: cannot be read (its id or time 99999999999999 is out of range)"), "{out}");
+    assert!(out.contains("builds:   59 imported"), "{out}");
+    let why = format!("build request {request}: cannot be read (an id or its time 99999999999999 is out of range)");
+    assert!(out.contains(&why), "{out}");
+    assert!(out.contains("waiting for a worker: 1 queued, 0 already queued"), "{out}");
+}
+
+#[tokio::test]
+async fn a_run_of_builds_is_read_in_parts_of_the_text_budget() {
+    use buildstatus::adapters::buildbot_db::BuildbotDb;
+    let db = BuildbotDb::open(fixture_db().to_str().expect("UTF-8")).await.expect("open");
+    let list = db.builds().await.expect("builds");
+    let rows: Vec<_> = list.rows.iter().filter(|r| r.builder == "macos-clang").cloned().collect();
+    assert_eq!(rows.len(), 20);
+    // Each build has some log text: a budget of one byte ends the part after its first build.
+    let part = db.read_builds(&rows, 1).await.expect("read");
+    assert_eq!((part.builds.len(), part.unreadable.as_deref()), (1, None));
+    let whole = db.read_builds(&rows, u64::MAX).await.expect("read");
+    assert_eq!(whole.builds.len(), 20);
+    assert_eq!(part.builds[0].events, whole.builds[0].events);
 }

@@ -2,10 +2,12 @@
 //! through the hub like any master's events, so every rule (build numbers only grow, a batch
 //! is all or nothing) holds for imported history too.
 //!
-//! Resumable and safe to re-run: each batch of builds is one transaction, and a build whose
-//! number is not above its builder's newest here was imported before (build numbers only
-//! grow), as is a change whose number is here with the same author and revision. The
-//! summary says what was imported and what was skipped, and why.
+//! Resumable and safe to re-run: each batch of builds is one transaction, and a build here
+//! with its number was imported before, as is a change whose number is here with the same
+//! author and revision. A build not here but numbered at or below its builder's newest here
+//! never can be (build numbers only grow), nor can the builds after one that is still
+//! running or cannot be read, until it can. The summary says what was imported and what was
+//! skipped, and why.
 
 use std::fmt::Write as _;
 
@@ -16,14 +18,18 @@ use crate::domain::event::StatusEvent;
 use std::collections::{BTreeMap, HashSet};
 
 use crate::domain::model::{Buildset, Change};
-use crate::ports::{ChangeQuery, SinkError, StatusReader, StatusSink};
+use crate::ports::{BuildQuery, ChangeQuery, SinkError, StatusReader, StatusSink};
 
 /// Builds recorded per transaction, at most.
 const BUILDS_PER_BATCH: usize = 200;
-/// Log bytes (as stored by Buildbot) read per batch, at most (a batch has at least one build):
-/// a batch's logs are held in memory until it is recorded, and up to four batches are at
-/// once (two waiting, one being read, one being recorded).
+/// Log bytes (as stored by Buildbot) read per batch, at most (a batch has at least one build).
 const BATCH_LOG_BYTES: u64 = 8 << 20;
+/// Log text (decompressed) per batch: a batch ends after the build that passes this. Stored
+/// bytes do not bound the text (a damaged or hostile chunk can expand a thousandfold or
+/// more); this does, with each build's text bounded by `buildbot_db::MAX_BUILD_TEXT`. A
+/// batch's logs are held in memory until it is recorded, and up to four batches are at once
+/// (two waiting, one being read, one being recorded).
+const BATCH_TEXT_BYTES: u64 = 64 << 20;
 /// Changes recorded per transaction.
 const CHANGES_PER_BATCH: usize = 500;
 
@@ -53,6 +59,9 @@ pub struct Summary {
     pub requests_known: usize,
     /// Requests claimed by builds still running in Buildbot (not imported).
     pub requests_claimed: u64,
+    /// Requests queued here by an earlier import that no longer wait in Buildbot (built,
+    /// cancelled or claimed there since), taken off the queue here.
+    pub requests_gone: usize,
     /// Requests not queued, and why.
     pub requests_skipped: Vec<String>,
 }
@@ -95,7 +104,13 @@ impl std::fmt::Display for Summary {
             f,
             "  build requests waiting for a worker: {} queued, {} already queued; {} claimed by builds still running",
             self.requests_queued, self.requests_known, self.requests_claimed
-        )
+        )?;
+        if self.requests_gone > 0 {
+            // Built, cancelled or claimed there since an earlier import queued them.
+            let gone = self.requests_gone;
+            writeln!(f, "  build requests no longer waiting in Buildbot: {gone} taken off the queue here")?;
+        }
+        Ok(())
     }
 }
 
@@ -148,7 +163,8 @@ pub async fn import(
     sink.record_history(added).await.map_err(store)?;
 
     let mut fresh = Vec::new();
-    let theirs = db.changes().await?;
+    let (theirs, unreadable) = db.changes().await?;
+    summary.changes_skipped = unreadable;
     let first = theirs.iter().map(|c| c.number).min().unwrap_or(0);
     let last = theirs.iter().map(|c| c.number).max().unwrap_or(0);
     let mut ours = changes_here(reader, first, last).await?;
@@ -166,8 +182,8 @@ pub async fn import(
         summary.changes_imported += record(sink, batch.to_vec(), &mut summary.changes_skipped).await?;
     }
 
-    let rows = db.builds().await?;
-    let bar = if progress { ProgressBar::new(rows.len() as u64) } else { ProgressBar::hidden() };
+    let list = db.builds().await?;
+    let bar = if progress { ProgressBar::new(list.rows.len() as u64) } else { ProgressBar::hidden() };
     bar.set_style(
         ProgressStyle::with_template("{bar:40} {pos}/{len} builds {msg} ({eta} left)")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
@@ -175,42 +191,58 @@ pub async fn import(
     // Reading the next batch from Buildbot overlaps with recording the last one.
     let (batches, mut received) = tokio::sync::mpsc::channel::<Batch>(2);
     let reading = async {
-        let mut read = Summary::default();
-        let mut newest: Option<(String, Option<u32>)> = None;
-        // A builder's first build still running: the builds after it wait (numbers only grow
-        // here, so it could not be added once a newer one is).
-        let mut running: Option<u32> = None;
+        let mut read = Summary { builds_skipped: list.unreadable.clone(), ..Summary::default() };
+        let mut builder: Option<&str> = None;
+        let mut here = Here::default();
+        // A builder's first build still running, or that cannot be read, and why: the builds
+        // after it wait (numbers only grow here, so it could not be added once a newer one is).
+        let mut held: Option<(u32, &str)> = None;
         // Finished builds of one builder still to read, in number order, and their log bytes.
         let (mut run, mut bytes): (Vec<BuildRow>, u64) = (Vec::new(), 0);
-        for row in &rows {
+        for row in &list.rows {
             bar.inc(1);
-            if newest.as_ref().is_none_or(|(b, _)| *b != row.builder) {
-                if !send(db, &batches, &mut run, &mut read).await? {
+            if builder != Some(row.builder.as_str()) {
+                if send(db, &batches, &mut run, &mut read).await? == Sent::Closed {
                     break;
                 }
-                (bytes, running) = (0, None);
+                (bytes, held) = (0, None);
                 bar.set_message(row.builder.clone());
-                newest = Some((row.builder.clone(), reader.newest_build_number(&row.builder).await.map_err(store)?));
+                here = Here::read(reader, &row.builder, row.number).await?;
+                builder = Some(&row.builder);
             }
-            if newest.as_ref().and_then(|(_, n)| *n).is_some_and(|n| row.number <= n) {
-                read.builds_known += 1;
+            if let Some(newest) = here.newest.filter(|n| row.number <= *n) {
+                if here.numbers.contains(&row.number) {
+                    read.builds_known += 1;
+                } else {
+                    read.builds_skipped.push(format!(
+                        "{}: builds up to #{newest} came here from elsewhere first; numbers only grow",
+                        label(row)
+                    ));
+                }
                 continue;
             }
-            if let Some(first) = running {
-                let why = format!("{}: waits for #{first}, still running in Buildbot", label(row));
-                read.builds_skipped.push(why);
+            if let Some((first, why)) = held {
+                read.builds_skipped.push(format!("{}: waits for #{first}, {why}", label(row)));
                 continue;
+            }
+            // Before a running build, the builds before it are read: one of them that cannot
+            // be read holds the running one back too.
+            let full = run.len() >= BUILDS_PER_BATCH || bytes + row.log_bytes > BATCH_LOG_BYTES;
+            if !run.is_empty() && (full || !row.finished) {
+                match send(db, &batches, &mut run, &mut read).await? {
+                    Sent::Closed => break,
+                    Sent::Held(first) => {
+                        read.builds_skipped.push(format!("{}: waits for #{first}, {UNREADABLE}", label(row)));
+                        held = Some((first, UNREADABLE));
+                        continue;
+                    }
+                    Sent::Done => bytes = 0,
+                }
             }
             if !row.finished {
-                read.builds_skipped.push(format!("{}: still running in Buildbot", label(row)));
-                running = Some(row.number);
+                read.builds_skipped.push(format!("{}: {RUNNING}", label(row)));
+                held = Some((row.number, RUNNING));
                 continue;
-            }
-            if !run.is_empty() && (run.len() >= BUILDS_PER_BATCH || bytes + row.log_bytes > BATCH_LOG_BYTES) {
-                if !send(db, &batches, &mut run, &mut read).await? {
-                    break;
-                }
-                bytes = 0;
             }
             bytes += row.log_bytes;
             run.push(row.clone());
@@ -248,7 +280,9 @@ pub async fn import(
 
 /// Imports the workers and what waits for them: buildsets not complete, and the requests no
 /// build has claimed. Workers are described again on every run (the newest description wins);
-/// a request already here (by Buildbot's id) is left as it is. Each buildset goes in with its
+/// a request already here (by Buildbot's id) is left as it is, and one here that Buildbot no
+/// longer has waiting is taken off the queue (as cancelled: the only event for a request
+/// leaving the queue without a build here). Each buildset goes in with its
 /// requests, or is skipped (and said why) when the status refuses it.
 async fn queue(
     db: &BuildbotDb,
@@ -266,7 +300,22 @@ async fn queue(
 
     let pending = db.pending().await?;
     summary.requests_claimed = pending.claimed;
-    let queued: HashSet<u64> = reader.pending_requests(None).await.map_err(store)?.iter().map(|r| r.id).collect();
+    summary.requests_skipped.extend(pending.unreadable);
+    let ours = reader.pending_requests(None).await.map_err(store)?;
+    // Requests an earlier import queued that Buildbot has since built, cancelled or given to
+    // a build: they leave the queue here too (those of another source are left alone).
+    let waiting: HashSet<u64> = pending.requests.iter().map(|r| r.id).collect();
+    let stale: Vec<u64> = ours.iter().map(|r| r.id).filter(|id| !waiting.contains(id)).collect();
+    let gone: Vec<StatusEvent> = db
+        .requests_gone(&stale)
+        .await?
+        .into_iter()
+        .filter(|(id, builder)| ours.iter().any(|r| r.id == *id && r.builder == *builder))
+        .map(|(request_id, builder)| StatusEvent::BuildRequestCancelled { builder, request_id })
+        .collect();
+    summary.requests_gone = gone.len();
+    sink.record_history(gone).await.map_err(store)?;
+    let queued: HashSet<u64> = ours.iter().map(|r| r.id).collect();
     let (fresh, here): (Vec<_>, Vec<_>) = pending.requests.into_iter().partition(|r| !queued.contains(&r.id));
     summary.requests_known = here.len();
     let mut of_set: BTreeMap<Option<u64>, Vec<StatusEvent>> = BTreeMap::new();
@@ -319,23 +368,73 @@ fn label(row: &BuildRow) -> String {
 /// Builds read, with the rows they were read from.
 type Batch = (Vec<BuildRow>, Vec<ImportedBuild>);
 
-/// Reads `run` (one builder's builds, in number order) and hands it on to be recorded;
-/// false when recording has stopped.
+/// Why builds wait for an earlier one.
+const RUNNING: &str = "still running in Buildbot";
+const UNREADABLE: &str = "which cannot be read";
+
+/// What is here of a builder's builds: its newest number, and which of the numbers from the
+/// first Buildbot has up to that one are here (read once per builder, a page at a time).
+#[derive(Default)]
+struct Here {
+    newest: Option<u32>,
+    numbers: HashSet<u32>,
+}
+
+impl Here {
+    async fn read(reader: &dyn StatusReader, builder: &str, first: u32) -> Result<Self, ImportError> {
+        const PAGE: usize = 1000;
+        let newest = reader.newest_build_number(builder).await.map_err(store)?;
+        let mut numbers = HashSet::new();
+        let mut before = newest.filter(|n| *n >= first).map(|n| n.saturating_add(1));
+        while let Some(below) = before {
+            let query = BuildQuery { before_number: Some(below), ..BuildQuery::of_builder(builder, PAGE) };
+            let page = reader.builds(&query).await.map_err(store)?;
+            before = page.iter().map(|b| b.number).min().filter(|n| page.len() == PAGE && *n > first);
+            numbers.extend(page.iter().map(|b| b.number));
+        }
+        Ok(Self { newest, numbers })
+    }
+}
+
+/// What became of a run handed on to be recorded.
+#[derive(Debug, PartialEq)]
+enum Sent {
+    Done,
+    /// Recording has stopped.
+    Closed,
+    /// Handed on up to this build, which cannot be read: it and the rest of the run were
+    /// skipped (and said why).
+    Held(u32),
+}
+
+/// Reads `run` (one builder's builds, in number order) and hands it on to be recorded, in
+/// batches that end after the build whose log text passes [`BATCH_TEXT_BYTES`].
 async fn send(
     db: &BuildbotDb,
     batches: &tokio::sync::mpsc::Sender<Batch>,
     run: &mut Vec<BuildRow>,
     summary: &mut Summary,
-) -> Result<bool, ImportError> {
-    if run.is_empty() {
-        return Ok(!batches.is_closed());
+) -> Result<Sent, ImportError> {
+    while !run.is_empty() {
+        let mut read = db.read_builds(run, BATCH_TEXT_BYTES).await?;
+        let rows: Vec<BuildRow> = run.drain(..read.builds.len()).collect();
+        for build in &mut read.builds {
+            summary.damaged_logs.append(&mut build.damaged_logs);
+        }
+        if !rows.is_empty() && batches.send((rows, read.builds)).await.is_err() {
+            return Ok(Sent::Closed);
+        }
+        if let Some(why) = read.unreadable {
+            let rows = std::mem::take(run);
+            let Some((bad, after)) = rows.split_first() else { break };
+            summary.builds_skipped.push(format!("{}: cannot be read ({why})", label(bad)));
+            for row in after {
+                summary.builds_skipped.push(format!("{}: waits for #{}, {UNREADABLE}", label(row), bad.number));
+            }
+            return Ok(Sent::Held(bad.number));
+        }
     }
-    let rows = std::mem::take(run);
-    let mut builds = db.read_builds(&rows).await?;
-    for build in &mut builds {
-        summary.damaged_logs.append(&mut build.damaged_logs);
-    }
-    Ok(batches.send((rows, builds)).await.is_ok())
+    Ok(if batches.is_closed() { Sent::Closed } else { Sent::Done })
 }
 
 /// Records a batch of builds in one transaction; when the status refuses it, one by one, so
@@ -356,7 +455,13 @@ async fn flush(
         Ok(()) => counts.into_iter().for_each(&mut recorded),
         Err(SinkError::Rejected(_)) => {
             // Seldom: the builds are read again (the batch was moved into the hub).
-            for (row, build) in rows.iter().zip(db.read_builds(&rows).await?) {
+            let again = db.read_builds(&rows, u64::MAX).await?;
+            if let (Some(why), Some(bad)) = (&again.unreadable, rows.get(again.builds.len())) {
+                let not_read = rows.iter().filter(|r| r.number >= bad.number);
+                let why = format!("#{} cannot be read again ({why})", bad.number);
+                summary.builds_skipped.extend(not_read.map(|r| format!("{}: {why}", label(r))));
+            }
+            for (row, build) in rows.iter().zip(again.builds) {
                 match sink.record_history(build.events).await {
                     Ok(()) => recorded((build.steps, build.logs)),
                     Err(SinkError::Rejected(e)) => summary.builds_skipped.push(format!("{}: {e}", label(row))),

@@ -9,8 +9,9 @@
 //! A finished build becomes these events: `BuildStarted` carrying the whole build (its steps,
 //! results and times, its logs still open), then each log's content and `LogFinished`, then
 //! `BuildFinished` (`builds.rs` reads a run of builds at a time, in two queries). A log chunk that cannot be
-//! decompressed is replaced by a header line saying so, and the log is counted as damaged;
-//! the import goes on.
+//! decompressed (or would grow past `MAX_CHUNK_TEXT`) is replaced by a header line saying so,
+//! and the log is counted as damaged; the import goes on. A build whose row holds what
+//! Buildbot never writes is returned as unreadable, with the reason, not as an error.
 
 mod builds;
 mod chunks;
@@ -26,6 +27,8 @@ use crate::domain::event::StatusEvent;
 use crate::domain::model::{Builder, Change, Property, Timestamp, Worker};
 use crate::domain::result::BuildResult;
 
+pub use builds::MAX_BUILD_TEXT;
+pub use chunks::MAX_CHUNK_TEXT;
 pub use pending::Pending;
 
 /// Schema versions (`alembic_version.version_num`) whose layout this reader was checked
@@ -108,6 +111,25 @@ pub struct ImportedBuild {
     pub damaged_logs: Vec<String>,
 }
 
+/// What [`BuildbotDb::read_builds`] read of a run of builds.
+#[derive(Debug, Default)]
+pub struct BuildsRead {
+    /// The first builds of the run, each whole.
+    pub builds: Vec<ImportedBuild>,
+    /// Why the build after them cannot be read, when that is where reading stopped (when it
+    /// stopped for the text budget instead, the rest of the run is still to be read).
+    pub unreadable: Option<String>,
+}
+
+/// Every build, as [`BuildbotDb::builds`] lists them.
+#[derive(Debug, Default)]
+pub struct BuildList {
+    /// By builder name and number.
+    pub rows: Vec<BuildRow>,
+    /// Builds that cannot be imported at all (a number that is no build number), and why.
+    pub unreadable: Vec<String>,
+}
+
 /// An open Buildbot database.
 pub struct BuildbotDb {
     pool: AnyPool,
@@ -161,7 +183,13 @@ impl BuildbotDb {
             if !std::path::Path::new(path).is_file() {
                 return Err(BuildbotError::Open(format!("'{path}' is not a file")));
             }
-            (format!("sqlite://{path}?mode=ro"), path.to_owned())
+            // The path is percent-encoded, so that a `?`, `#` or `%` in it stays part of it
+            // (sqlx decodes it again) and `mode=ro` stays the only parameter.
+            const IN_PATH: &percent_encoding::AsciiSet =
+                &percent_encoding::NON_ALPHANUMERIC.remove(b'/').remove(b'-').remove(b'_').remove(b'.').remove(b'~');
+            let absolute = std::path::absolute(path).map_err(|e| BuildbotError::Open(format!("'{path}': {e}")))?;
+            let absolute = absolute.to_str().ok_or_else(|| BuildbotError::Open(format!("'{path}': not UTF-8")))?;
+            (format!("sqlite://{}?mode=ro", percent_encoding::utf8_percent_encode(absolute, IN_PATH)), path.to_owned())
         };
         let pool = AnyPoolOptions::new()
             .max_connections(2)
@@ -263,8 +291,9 @@ impl BuildbotDb {
             .collect())
     }
 
-    /// Every change, oldest first, with its files and properties.
-    pub async fn changes(&self) -> Result<Vec<Change>, BuildbotError> {
+    /// Every change, oldest first, with its files and properties; and the changes whose row
+    /// holds what Buildbot never writes (an id or time out of range), and why.
+    pub async fn changes(&self) -> Result<(Vec<Change>, Vec<String>), BuildbotError> {
         type Row = (
             i64,
             String,
@@ -301,16 +330,21 @@ impl BuildbotDb {
             props_of.entry(id).or_default().insert(name, property(&value, None));
         }
         let mut out = Vec::with_capacity(rows.len());
+        let mut unreadable = Vec::new();
         for (id, author, comments, branch, revision, revlink, when, category, repository, codebase, project) in rows {
+            let (Ok(number), Ok(when)) = (u64::try_from(id), time(when, "time")) else {
+                unreadable.push(format!("{id}: cannot be read (its id or time {when} is out of range)"));
+                continue;
+            };
             let mut files = files_of.remove(&id).unwrap_or_default();
             files.sort();
             out.push(Change {
-                number: u64::try_from(id).map_err(|_| BuildbotError::Read(format!("change id {id}")))?,
+                number,
                 who: author,
                 files,
                 comments,
                 revision,
-                when: time(when, "change")?,
+                when,
                 branch,
                 category,
                 revlink,
@@ -320,11 +354,11 @@ impl BuildbotDb {
                 codebase,
             });
         }
-        Ok(out)
+        Ok((out, unreadable))
     }
 
     /// Every build, by builder and number.
-    pub async fn builds(&self) -> Result<Vec<BuildRow>, BuildbotError> {
+    pub async fn builds(&self) -> Result<BuildList, BuildbotError> {
         let rows: Vec<(i64, i64, String, i64, Option<i64>, i64)> = sqlx::query_as(
             "SELECT b.id, b.builderid, r.name, b.number, b.complete_at, \
              (SELECT COALESCE(SUM(LENGTH(c.content)), 0) FROM steps s JOIN logs l ON l.stepid = s.id \
@@ -334,13 +368,15 @@ impl BuildbotDb {
         .fetch_all(&self.pool)
         .await
         .map_err(read)?;
-        rows.into_iter()
-            .map(|(id, builder_id, builder, number, complete, log_bytes)| {
-                let number =
-                    u32::try_from(number).map_err(|_| BuildbotError::Read(format!("build {id}: number {number}")))?;
-                let log_bytes = u64::try_from(log_bytes).unwrap_or(0);
-                Ok(BuildRow { id, builder_id, builder, number, finished: complete.is_some(), log_bytes })
-            })
-            .collect()
+        let mut list = BuildList::default();
+        for (id, builder_id, builder, number, complete, log_bytes) in rows {
+            let Ok(number) = u32::try_from(number) else {
+                list.unreadable.push(format!("{builder} #{number} (id {id}): not a build number"));
+                continue;
+            };
+            let log_bytes = u64::try_from(log_bytes).unwrap_or(0);
+            list.rows.push(BuildRow { id, builder_id, builder, number, finished: complete.is_some(), log_bytes });
+        }
+        Ok(list)
     }
 }

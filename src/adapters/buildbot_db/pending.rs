@@ -33,6 +33,9 @@ pub struct Pending {
     pub requests: Vec<BuildRequest>,
     /// Requests claimed by a build still running (that build is not imported).
     pub claimed: u64,
+    /// Requests and buildsets whose row holds what Buildbot never writes (an id or time out
+    /// of range), and why.
+    pub unreadable: Vec<String>,
 }
 
 fn id(n: i64, what: &str) -> Result<u64, BuildbotError> {
@@ -40,6 +43,31 @@ fn id(n: i64, what: &str) -> Result<u64, BuildbotError> {
 }
 
 impl BuildbotDb {
+    /// Of the requests `ids` (queued here by an earlier import), those Buildbot no longer
+    /// has waiting: complete (built or cancelled) or claimed by a build. Each with its
+    /// builder's name.
+    pub async fn requests_gone(&self, ids: &[u64]) -> Result<Vec<(u64, String)>, BuildbotError> {
+        let mut gone = Vec::new();
+        for part in ids.chunks(500) {
+            let marks: Vec<String> = (1..=part.len()).map(|i| format!("${i}")).collect();
+            // Our own text: only numbered placeholders are added; the ids are bound.
+            let sql = format!(
+                "SELECT q.id, r.name FROM buildrequests q JOIN builders r ON r.id = q.builderid \
+                 WHERE q.id IN ({}) AND (q.complete <> 0 OR EXISTS (SELECT 1 FROM buildrequest_claims c \
+                 WHERE c.brid = q.id)) ORDER BY q.id",
+                marks.join(", ")
+            );
+            let mut query = sqlx::query_as::<_, (i64, String)>(sqlx::AssertSqlSafe(sql));
+            for id in part {
+                query = query.bind(i64::try_from(*id).unwrap_or(i64::MAX));
+            }
+            for (request, builder) in query.fetch_all(&self.pool).await.map_err(read)? {
+                gone.push((id(request, "build request")?, builder));
+            }
+        }
+        Ok(gone)
+    }
+
     pub async fn pending(&self) -> Result<Pending, BuildbotError> {
         let sets: Vec<(i64, Option<String>, Option<String>, i64)> =
             sqlx::query_as(BUILDSETS).fetch_all(&self.pool).await.map_err(read)?;
@@ -51,7 +79,7 @@ impl BuildbotDb {
 
         let mut changes_of: BTreeMap<i64, Vec<u64>> = BTreeMap::new();
         for (stamp, change) in changes {
-            changes_of.entry(stamp).or_default().push(id(change, "change")?);
+            changes_of.entry(stamp).or_default().extend(u64::try_from(change).ok());
         }
         let mut stamps_of: BTreeMap<i64, Vec<SourceStamp>> = BTreeMap::new();
         for (set, stamp, codebase, repository, project, branch, revision) in stamps {
@@ -72,6 +100,7 @@ impl BuildbotDb {
         let mut builders_of: BTreeMap<i64, Vec<String>> = BTreeMap::new();
         let mut requests = Vec::with_capacity(rows.len());
         let mut claimed = 0;
+        let mut unreadable = Vec::new();
         let reasons: BTreeMap<i64, String> =
             sets.iter().map(|(set, reason, _, _)| (*set, reason.clone().unwrap_or_default())).collect();
         for (request, set, builder, submitted, claims) in rows {
@@ -83,11 +112,19 @@ impl BuildbotDb {
                 claimed += 1;
                 continue;
             }
+            let (Ok(id), Ok(set_id), Ok(submitted_at)) =
+                (u64::try_from(request), u64::try_from(set), time(submitted, "time"))
+            else {
+                unreadable.push(format!(
+                    "build request {request}: cannot be read (an id or its time {submitted} is out of range)"
+                ));
+                continue;
+            };
             requests.push(BuildRequest {
-                id: id(request, "build request")?,
-                buildset_id: Some(id(set, "buildset")?),
+                id,
+                buildset_id: Some(set_id),
                 builder,
-                submitted_at: time(submitted, "build request")?,
+                submitted_at,
                 reason: reasons.get(&set).cloned().unwrap_or_default(),
                 properties: props_of.get(&set).cloned().unwrap_or_default(),
                 sourcestamps: stamps_of.get(&set).cloned().unwrap_or_default(),
@@ -95,17 +132,22 @@ impl BuildbotDb {
         }
         let mut buildsets = Vec::with_capacity(sets.len());
         for (set, reason, external_id, submitted) in sets {
+            let (Ok(id), Ok(submitted_at)) = (u64::try_from(set), time(submitted, "time")) else {
+                let why = format!("its id or time {submitted} is out of range; its requests are queued without it");
+                unreadable.push(format!("buildset {set}: cannot be read ({why})"));
+                continue;
+            };
             buildsets.push(Buildset {
-                id: id(set, "buildset")?,
+                id,
                 reason: reason.unwrap_or_default(),
                 external_id,
-                submitted_at: time(submitted, "buildset")?,
+                submitted_at,
                 sourcestamps: stamps_of.remove(&set).unwrap_or_default(),
                 builders: builders_of.remove(&set).unwrap_or_default(),
                 complete_at: None,
                 result: None,
             });
         }
-        Ok(Pending { buildsets, requests, claimed })
+        Ok(Pending { buildsets, requests, claimed, unreadable })
     }
 }
