@@ -18,7 +18,7 @@ use crate::domain::event::StatusEvent;
 use std::collections::{BTreeMap, HashSet};
 
 use crate::domain::model::{Buildset, Change};
-use crate::ports::{BuildQuery, ChangeQuery, SinkError, StatusReader, StatusSink};
+use crate::ports::{ChangeQuery, SinkError, StatusReader, StatusSink};
 
 /// Builds recorded per transaction, at most.
 const BUILDS_PER_BATCH: usize = 200;
@@ -373,7 +373,7 @@ const RUNNING: &str = "still running in Buildbot";
 const UNREADABLE: &str = "which cannot be read";
 
 /// What is here of a builder's builds: its newest number, and which of the numbers from the
-/// first Buildbot has up to that one are here (read once per builder, a page at a time).
+/// first Buildbot has up to that one are here (read once per builder, numbers only).
 #[derive(Default)]
 struct Here {
     newest: Option<u32>,
@@ -382,17 +382,13 @@ struct Here {
 
 impl Here {
     async fn read(reader: &dyn StatusReader, builder: &str, first: u32) -> Result<Self, ImportError> {
-        const PAGE: usize = 1000;
         let newest = reader.newest_build_number(builder).await.map_err(store)?;
-        let mut numbers = HashSet::new();
-        let mut before = newest.filter(|n| *n >= first).map(|n| n.saturating_add(1));
-        while let Some(below) = before {
-            let query = BuildQuery { before_number: Some(below), ..BuildQuery::of_builder(builder, PAGE) };
-            let page = reader.builds(&query).await.map_err(store)?;
-            before = page.iter().map(|b| b.number).min().filter(|n| page.len() == PAGE && *n > first);
-            numbers.extend(page.iter().map(|b| b.number));
-        }
-        Ok(Self { newest, numbers })
+        let numbers = match newest.filter(|n| *n >= first) {
+            // The highest `newest - first + 1` numbers hold every one from `first` up.
+            Some(n) => reader.build_numbers(builder, (n - first) as usize + 1).await.map_err(store)?,
+            None => Vec::new(),
+        };
+        Ok(Self { newest, numbers: numbers.into_iter().collect() })
     }
 }
 
