@@ -312,3 +312,51 @@ async fn a_followed_log_ends_when_its_build_finishes_or_the_server_stops() {
     server.end_live_streams();
     read_to_end(response.into_body()).await;
 }
+
+/// Links a sender gave (a change's revlink, a step's URL, a worker's access URI) are followed
+/// only when they run nothing: a `javascript:` one is shown as text.
+#[tokio::test]
+async fn a_javascript_link_from_a_sender_is_never_a_link() {
+    use buildstatus::domain::event::StatusEvent;
+    use buildstatus::domain::model::{Change, Step, Worker};
+
+    let server = fixture_server().await;
+    let sink = server.sink();
+    let evil = "javascript:alert(document.cookie)";
+    let change = Change {
+        number: 50,
+        who: "eve".into(),
+        revision: Some("abc".into()),
+        revlink: Some(evil.into()),
+        when: common::at(40),
+        ..Change::default()
+    };
+    sink.record(StatusEvent::ChangeAdded { change }).await.expect("change");
+    let worker = Worker { name: "w9".into(), access_uri: Some(format!(" {evil}")), ..Worker::default() };
+    sink.record(StatusEvent::WorkerAdded { worker }).await.expect("worker");
+    let step = Step {
+        number: 5,
+        name: "deploy".into(),
+        started: Some(common::at(46)),
+        urls: vec![("report".into(), evil.into())],
+        ..Step::default()
+    };
+    sink.record(StatusEvent::StepStarted { builder: "macos".into(), number: 1, step }).await.expect("step");
+    for uri in [
+        "/changes",
+        "/changes/50",
+        "/buildslaves/w9",
+        "/builders/macos/builds/1",
+        "/waterfall",
+        "/buildstatus?builder=macos&number=1",
+    ] {
+        let (status, body, _) = get(&server, uri).await;
+        assert_eq!(status, StatusCode::OK, "{uri}");
+        assert!(
+            !body.to_ascii_lowercase().contains("href=\"javascript:") && !body.contains("href=\" javascript:"),
+            "{uri}: {body}"
+        );
+    }
+    let (_, change, _) = get(&server, "/changes/50").await;
+    assert!(change.contains(">abc<"), "the revision is still shown: {change}");
+}

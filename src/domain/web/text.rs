@@ -158,6 +158,20 @@ fn split_user(text: &str) -> Option<(&str, &str)> {
     (!name.is_empty()).then_some((name, inner))
 }
 
+/// `url` when a browser can follow it without running anything: `http:`, `https:`, `mailto:`
+/// or a relative URL. Senders' URLs (a change's revlink, a step's links, a worker's access URI)
+/// go through here: a `javascript:` or `data:` one is shown as text, never linked. Browsers
+/// drop tabs and line breaks and leading spaces before reading a scheme, so this does too.
+pub fn safe_url(url: &str) -> Option<&str> {
+    let seen: String =
+        url.trim_start_matches(|c: char| c <= ' ').chars().filter(|c| !matches!(c, '\t' | '\n' | '\r')).collect();
+    let scheme_end = seen.find([':', '/', '?', '#']);
+    match scheme_end.filter(|&i| seen[i..].starts_with(':')) {
+        None => Some(url),
+        Some(i) => ["http", "https", "mailto"].iter().any(|s| s.eq_ignore_ascii_case(&seen[..i])).then_some(url),
+    }
+}
+
 /// A revision shortened for tables: up to 12 characters shown, the rest behind `...`.
 /// `url` links it (to the commit page) when known.
 pub fn shortrev(rev: &str, url: Option<&str>) -> Markup {
@@ -167,7 +181,7 @@ pub fn shortrev(rev: &str, url: Option<&str>) -> Markup {
     let title = format!("Revision {rev}");
     let short: String = rev.chars().take(12).collect();
     let long = rev.chars().count() > 12;
-    match (url, long) {
+    match (url.and_then(safe_url), long) {
         (Some(url), false) => html! { span.revision title=(title) { a href=(url) { (rev) } } },
         (None, false) => html! { (rev) },
         (Some(url), true) => html! {
@@ -192,6 +206,19 @@ pub fn capitalize(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_urls_that_run_nothing_are_linked() {
+        for ok in ["https://git.example.org/c/1", "HTTP://x", "mailto:a@b.org", "/rel/path", "commit/1?a=b:c", "#top"] {
+            assert_eq!(safe_url(ok), Some(ok), "{ok}");
+        }
+        for bad in
+            ["javascript:alert(1)", " JavaScript:alert(1)", "java\tscript:alert(1)", "data:text/html,x", "vbscript:x"]
+        {
+            assert_eq!(safe_url(bad), None, "{bad}");
+        }
+        assert_eq!(shortrev("abc", Some("javascript:alert(1)")).into_string(), "abc");
+    }
 
     #[test]
     fn natural_sort_compares_digit_runs_as_numbers() {

@@ -8,7 +8,7 @@ use super::text_line;
 use crate::domain::model::{Build, Change, Step, property_string};
 use crate::domain::result::table_class;
 use crate::domain::web::layout::{Page, frame};
-use crate::domain::web::text::{capitalize, ctime, format_interval, path, user};
+use crate::domain::web::text::{capitalize, ctime, format_interval, path, safe_url, user};
 
 const FORCE_FORM: &str = "Force Build Form";
 const LONGEST_PROPERTY: usize = 500;
@@ -126,7 +126,9 @@ fn step_item(page: &Page, build: &Build, step: &Step) -> Markup {
                 @for log in &step.logs {
                     li { a href=(path::log(root, &build.builder, build.number, &step.name, &log.name)) { (log.name) } }
                 }
-                @for (name, url) in &step.urls { li { a href=(url) { (name) } } }
+                @for (name, url) in &step.urls {
+                    li { @if let Some(url) = safe_url(url) { a href=(url) { (name) } } @else { (name) " " (url) } }
+                }
             }
         }
     }

@@ -5,7 +5,7 @@ use maud::{DOCTYPE, Markup, html};
 
 use crate::domain::model::Build;
 use crate::domain::result::box_class;
-use crate::domain::web::text::path;
+use crate::domain::web::text::{path, safe_url};
 
 pub fn buildstatus_fragment(root: &str, build: &Build) -> Markup {
     let steps = build.steps.iter().rev().filter(|s| s.started.is_some() && !s.text.is_empty());
@@ -29,7 +29,9 @@ pub fn buildstatus_fragment(root: &str, build: &Build) -> Markup {
                                     br;
                                 }
                                 @for (name, url) in &step.urls {
-                                    "[" a href=(url) class="BuildStep external" target="_blank" { (name) } "]" br;
+                                    @if let Some(url) = safe_url(url) {
+                                        "[" a href=(url) class="BuildStep external" target="_blank" { (name) } "]" br;
+                                    } @else { "[" (name) "]" br; }
                                 }
                             }
                         }

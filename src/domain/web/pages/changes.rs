@@ -4,7 +4,7 @@ use maud::{Markup, html};
 
 use crate::domain::model::{Change, property_string};
 use crate::domain::web::layout::{Page, frame};
-use crate::domain::web::text::{capitalize, email, long_time, path, shortrev};
+use crate::domain::web::text::{capitalize, email, long_time, path, safe_url, shortrev};
 
 /// `sources` describes each configured change source; `recent` are the newest changes.
 pub fn changes_page(page: &Page, sources: &[String], recent: &[Change]) -> Markup {
@@ -58,7 +58,7 @@ pub fn change_block(_root: &str, c: &Change) -> Markup {
             @if !c.project.is_empty() { tr { td.label { "Project" } td { (c.project) } } }
             @if let Some(b) = &c.branch { tr { td.label { "Branch" } td { (b) } } }
             @if let Some(r) = &c.revision {
-                tr { td.label { "Revision" } td { @if let Some(url) = &c.revlink { a href=(url) { (r) } } @else { (r) } } }
+                tr { td.label { "Revision" } td { @if let Some(url) = c.revlink.as_deref().and_then(safe_url) { a href=(url) { (r) } } @else { (r) } } }
             }
         }
         h3 { "Comments" }

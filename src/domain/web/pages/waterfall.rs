@@ -9,7 +9,7 @@ use crate::domain::result::box_class;
 use crate::domain::views::waterfall::{Item, Slot, Waterfall};
 use crate::domain::web::args::Args;
 use crate::domain::web::layout::{Page, frame};
-use crate::domain::web::text::{path, user};
+use crate::domain::web::text::{path, safe_url, user};
 
 /// The head of a builder's column: its last build and what it does now.
 #[derive(Clone, Debug)]
@@ -140,7 +140,9 @@ fn slot_cell(root: &str, slot: Slot) -> Markup {
                 Item::Step(b, s) => {
                     @for line in &s.text { (line) br; }
                     @for log in &s.logs { a href=(path::log(root, &b.builder, b.number, &s.name, &log.name)) { (log.name) } br; }
-                    @for (name, url) in &s.urls { "[" a.BuildStep.external href=(url) { (name) } "]" br; }
+                    @for (name, url) in &s.urls {
+                        @if let Some(url) = safe_url(url) { "[" a.BuildStep.external href=(url) { (name) } "]" br; } @else { "[" (name) "]" br; }
+                    }
                 }
                 Item::Event(e) => {
                     @for (i, line) in e.text.iter().enumerate() { @if i > 0 { br; } (line) }

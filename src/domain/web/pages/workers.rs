@@ -5,7 +5,7 @@ use maud::{Markup, html};
 use super::recent::{build_line, build_table};
 use crate::domain::model::{Build, Timestamp, Worker};
 use crate::domain::web::layout::{Page, frame};
-use crate::domain::web::text::{abbreviate_age, email, path};
+use crate::domain::web::text::{abbreviate_age, email, path, safe_url};
 
 /// One row of the worker list.
 #[derive(Clone, Debug)]
@@ -85,7 +85,7 @@ pub fn worker_page(page: &Page, data: &WorkerPage) -> Markup {
                 (build_table(root, &data.recent, true))
             }
             div.column {
-                @if let Some(uri) = &w.access_uri { p { a href=(uri) { "Click to Access Slave" } } }
+                @if let Some(uri) = w.access_uri.as_deref().and_then(safe_url) { p { a href=(uri) { "Click to Access Slave" } } }
                 @if let Some(a) = &w.admin { h2 { "Administrator" } p { (email(a)) } }
                 h2 { "Slave information" }
                 @if let Some(v) = &w.version { p { "Buildbot-Slave " (v) } }
