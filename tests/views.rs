@@ -52,6 +52,21 @@ async fn a_filter_that_matches_nothing_gives_an_empty_view_that_says_so() {
     assert!(body.contains("No builders match these filters"));
     let (_, body, _) = get(&server, "/console?builder=nope").await;
     assert!(body.contains("No builders match these filters"));
+    // Named builders are narrowed by the category too ("in addition"), and shown in natural order.
+    let (_, body, _) = get(&server, "/console?builder=linux&builder=macos&category=odd").await;
+    assert!(body.contains("No builders match these filters"), "{body}");
+    let (_, body, _) = get(&server, "/console?builder=macos&builder=linux").await;
+    let (linux, macos) = (body.find("title=\"linux\"").expect("linux"), body.find("title=\"macos\"").expect("macos"));
+    assert!(linux < macos, "natural order, not the URL's");
+    // "Personalized for…" keeps the other filters.
+    let (_, body, _) = get(&server, "/console?branch=main&category=unix&name=ann").await;
+    for kept in [
+        "<input type=\"hidden\" name=\"branch\" value=\"main\">",
+        "<input type=\"hidden\" name=\"category\" value=\"unix\">",
+    ] {
+        assert!(body.contains(kept), "{kept}: {body}");
+    }
+    assert!(!body.contains("type=\"hidden\" name=\"name\""), "the name is the form's own field");
     let (_, body, _) = get(&server, "/console?branch=nope").await;
     assert!(body.contains("No revisions available"));
 }

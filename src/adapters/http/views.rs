@@ -4,7 +4,7 @@
 use chrono::{DateTime, Duration};
 use maud::Markup;
 
-use super::pages::{chosen_builders, running_builds};
+use super::pages::running_builds;
 use super::{WebContext, WebError};
 use crate::domain::model::{Build, Builder, BuilderState, Change, Timestamp, Worker};
 use crate::domain::views::console::{ConsoleBuilder, ConsoleFilter, ConsoleInput, console};
@@ -265,7 +265,9 @@ pub async fn console_page(ctx: &WebContext, page: &Page<'_>, args: &Args) -> Res
         codebase: args.first("codebase").map(str::to_owned),
         names: args.all("name"),
     };
-    let builders = chosen_builders(ctx, args).await?;
+    // "Restricted to the given Builders. In addition, … category= … will limit the display":
+    // both filters, in natural order.
+    let builders = named_and_tagged(ctx.reader.builders().await?, &args.all("builder"), &args.tags());
     let workers = ctx.reader.workers().await?;
     let changes = ctx.reader.changes(&ChangeQuery { limit: revs, ..ChangeQuery::default() }).await?;
     let mut lists = Vec::new();
@@ -289,7 +291,9 @@ pub async fn console_page(ctx: &WebContext, page: &Page<'_>, args: &Args) -> Res
         .zip(&lists)
         .map(|(builder, (offline, builds))| ConsoleBuilder { builder, offline: *offline, builds })
         .collect();
-    let mut heading = ConsoleHeading { tags: args.tags(), names: filter.names.clone(), ..ConsoleHeading::default() };
+    let kept = args.pairs().filter(|(k, _)| *k != "name").map(|(k, v)| (k.to_owned(), v.to_owned())).collect();
+    let mut heading =
+        ConsoleHeading { tags: args.tags(), names: filter.names.clone(), kept, ..ConsoleHeading::default() };
     for (label, value) in
         [("Codebase", &filter.codebase), ("Repository", &filter.repository), ("Project", &filter.project)]
     {

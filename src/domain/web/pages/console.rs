@@ -17,6 +17,8 @@ pub struct ConsoleHeading {
     /// (label, value) of the active codebase/repository/project/branch filters.
     pub filters: Vec<(&'static str, String)>,
     pub names: Vec<String>,
+    /// The page's other query arguments, which "Personalized for…" keeps.
+    pub kept: Vec<(String, String)>,
 }
 
 pub fn console_page(page: &Page, builders: &[ConsoleBuilder], console: &Console, heading: &ConsoleHeading) -> Markup {
@@ -49,6 +51,7 @@ pub fn console_page(page: &Page, builders: &[ConsoleBuilder], console: &Console,
                     td align="right" {
                         form method="get" action="" {
                             "Personalized for... "
+                            @for (name, value) in &heading.kept { input type="hidden" name=(name) value=(value); }
                             input type="text" name="name" value=(heading.names.first().map_or("", String::as_str));
                             input type="submit" value="Go";
                         }
