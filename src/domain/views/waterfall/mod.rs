@@ -140,6 +140,12 @@ fn builder_items<'a>(column: &WaterfallColumn<'a>, opts: &WaterfallOptions) -> (
         }
         out.push(Timed { item: Item::BuildStart(build), start: build.started, finish: build.finished });
     }
+    // Events older than the builds read are shown only once the column's builds are all in:
+    // else an old event would fill the column below them, and the builds in between (not
+    // read yet) would never be asked for.
+    if !(column.complete || reached_bound) {
+        return (out, reached_bound);
+    }
     let mut first = true;
     for e in events {
         if !first && opts.lower_bound.is_some_and(|b| e.at < b) {

@@ -109,6 +109,16 @@ fn a_column_that_runs_out_of_read_builds_asks_for_more() {
     assert_eq!(waterfall(&changes, &partial, &options(2000)).needs_more, [0]);
     let whole = [WaterfallColumn { builder: &linux, builds: &builds, complete: true, events: &[] }];
     assert!(waterfall(&changes, &whole, &options(2000)).needs_more.is_empty());
+    // An old event (a worker that connected long ago) does not hide the builds not read yet.
+    let old = [BuilderEvent { at: at(-100_000), text: vec!["connect".into(), "w1".into()] }];
+    let partial = [WaterfallColumn { builder: &linux, builds: &builds, complete: false, events: &old }];
+    let w = waterfall(&changes, &partial, &options(2000));
+    assert_eq!(w.needs_more, [0]);
+    assert!(!boxes(&w, 2).iter().any(|(_, i, _)| matches!(i, Item::Event(_))), "held back until the builds are in");
+    let whole = [WaterfallColumn { builder: &linux, builds: &builds, complete: true, events: &old }];
+    let w = waterfall(&changes, &whole, &options(2000));
+    assert!(w.needs_more.is_empty());
+    assert!(boxes(&w, 2).iter().any(|(_, i, _)| matches!(i, Item::Event(_))), "shown once they are");
 }
 
 #[test]
