@@ -26,7 +26,11 @@ fn is_bare(addr: &str) -> bool {
     // A dot-atom (RFC 5322 §3.2.3; non-ASCII as RFC 6531 allows): `a..b@`, `a,b@` or a quoted
     // local part would be refused by the mail library or the server, taking the whole mail
     // with it, so they are dropped here, with the other unusable candidates.
-    let atext = |c: char| !c.is_ascii() || c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~".contains(c);
+    let atext = |c: char| {
+        (!c.is_ascii() && !c.is_whitespace() && !c.is_control())
+            || c.is_ascii_alphanumeric()
+            || "!#$%&'*+-/=?^_`{|}~".contains(c)
+    };
     if !local.split('.').all(|atom| !atom.is_empty() && atom.chars().all(atext)) {
         return false;
     }
@@ -142,6 +146,9 @@ mod tests {
             ".a@example.org",
             "a,b@example.org",
             "\"a b\"@example.org",
+            // Unicode white space (NEL) and controls are no letters either.
+            "¡\u{85}@example.org",
+            "a\u{2028}b@example.org",
         ] {
             assert!(!is_valid(bad), "{bad}");
         }
