@@ -360,3 +360,26 @@ async fn a_javascript_link_from_a_sender_is_never_a_link() {
     let (_, change, _) = get(&server, "/changes/50").await;
     assert!(change.contains(">abc<"), "the revision is still shown: {change}");
 }
+
+/// A branch filter looks at each builder's newest 200 builds, as 0.8 did: a build on that
+/// branch further back is not looked for (that would walk the whole history per request).
+#[tokio::test]
+async fn a_branch_filter_looks_at_the_newest_200_builds() {
+    use buildstatus::domain::result::BuildResult;
+    let server = fixture_server().await;
+    let sink = server.sink();
+    sink.record_all(common::whole_build("linux", 10, 50, "ancient", BuildResult::Success, None)).await.expect("build");
+    let found = |body: &str| body.contains("./builders/linux/builds/10\"");
+    let (_, body, _) = get(&server, "/builders?branch=ancient").await;
+    assert!(found(&body), "within the newest 200: {body}");
+    for n in 11..211 {
+        sink.record_all(common::whole_build("linux", n, 60 + i64::from(n), "main", BuildResult::Success, None))
+            .await
+            .expect("build");
+    }
+    let (status, body, _) = get(&server, "/builders?branch=ancient").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(!found(&body) && body.contains("no build"), "200 newer builds hide it: {body}");
+    let (_, body, _) = get(&server, "/one_line_per_build?branch=main&numbuilds=3").await;
+    assert!(body.contains("./builders/linux/builds/210\""), "{body}");
+}

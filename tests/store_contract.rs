@@ -361,6 +361,44 @@ async fn build_numbers_are_those_stored_highest_first() {
     }
 }
 
+/// A scan looks at each builder's newest builds only: a branch that none of them is on finds
+/// nothing, however deep the history, and paging moves the scan down.
+#[tokio::test]
+async fn a_scan_looks_at_each_builders_newest_builds_only() {
+    for (name, store, _dir) in stores().await {
+        let mut m = vec![builder("a"), builder("b")];
+        for n in 0..30u32 {
+            let branch = if n < 5 { "old" } else { "main" };
+            m.push(Mutation::PutBuild(on_branch(build("a", n, i64::from(n), Some(i64::from(n) + 1)), Some(branch))));
+            m.push(Mutation::PutBuild(on_branch(build("b", n, i64::from(n), Some(i64::from(n) + 1)), Some(branch))));
+        }
+        put(&*store, m).await;
+        let old = |builders: &[&str], scan: usize, before: Option<u32>| BuildQuery {
+            builders: builders.iter().map(|b| b.to_string()).collect(),
+            branches: BranchFilter(vec!["old".into()]),
+            scan: Some(scan),
+            before_number: before,
+            limit: 10,
+            ..BuildQuery::default()
+        };
+        assert!(store.builds(&old(&["a"], 20, None)).await.expect("builds").is_empty(), "{name}: #10..#29 are on main");
+        assert_eq!(keys(&store.builds(&old(&["a"], 26, None)).await.expect("builds")), [("a".to_owned(), 4)], "{name}");
+        assert_eq!(
+            keys(&store.builds(&old(&["a"], 3, Some(6))).await.expect("builds")),
+            [("a".to_owned(), 4), ("a".to_owned(), 3)],
+            "{name}: below #6"
+        );
+        let both = keys(&store.builds(&old(&["a", "b"], 27, None)).await.expect("builds"));
+        assert_eq!(both.len(), 4, "{name}: #4 and #3 of each: {both:?}");
+        let unscanned = BuildQuery { scan: None, ..old(&["a"], 0, None) };
+        assert_eq!(
+            store.builds(&unscanned).await.expect("builds").len(),
+            5,
+            "{name}: without a scan, the whole history"
+        );
+    }
+}
+
 #[tokio::test]
 async fn the_journal_skips_log_chunks_and_the_counters_resume() {
     for (name, store, _dir) in stores().await {
@@ -626,6 +664,7 @@ async fn assert_plans_bounded(store: &SqliteStore) {
     }
     let several = vec!["b01".to_owned(), "b02".to_owned()];
     let main = BranchFilter(vec!["main".into()]);
+    let nosuch = BranchFilter(vec!["nosuch".into()]);
     let finished = Some(true);
     let page_queries = [
         BuildQuery::of_builder("b07", 20),
@@ -655,12 +694,23 @@ async fn assert_plans_bounded(store: &SqliteStore) {
             ..Default::default()
         },
         BuildQuery { revision: Some("rev7".into()), limit: 20, ..BuildQuery::default() },
+        // A branch no build is on, looked for among each builder's newest 200.
+        BuildQuery { finished, branches: nosuch.clone(), scan: Some(200), ..BuildQuery::of_builder("b07", 1) },
+        BuildQuery {
+            builders: (0..20).map(|i| format!("b{i:02}")).collect(),
+            finished,
+            branches: nosuch,
+            scan: Some(200),
+            order: BuildOrder::FinishedDesc,
+            limit: 20,
+            ..Default::default()
+        },
     ];
     for q in &page_queries {
         let plan = store.explain_builds(q).await.expect("plan");
-        // Sorting is fine for running builds, a revision's few builds, or (as the last step
-        // only) the union of per-builder listings each cut at the limit.
-        let small = q.finished == Some(false) || q.revision.is_some() || sorts_only_a_union(&plan);
+        // Sorting is fine for running builds, a revision's few builds, a scan's few rows, or
+        // (as the last step only) the union of per-builder listings each cut at the limit.
+        let small = q.finished == Some(false) || q.revision.is_some() || q.scan.is_some() || sorts_only_a_union(&plan);
         assert_bounded(&format!("{q:?}"), &plan, true, small);
     }
     let main = BranchFilter(vec!["main".into(), "trunk".into()]);

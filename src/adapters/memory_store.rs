@@ -117,6 +117,14 @@ impl StatusReader for MemoryStore {
 
     async fn builds(&self, query: &BuildQuery) -> Result<Vec<Build>, StoreError> {
         let data = self.data();
+        if let Some(scan) = query.scan.filter(|_| (1..=100).contains(&query.builders.len())) {
+            let below = |b: &&Build| query.before_number.is_none_or(|n| b.number < n);
+            let scanned = query.builders.iter().flat_map(|name| data.builds_of(name).filter(below).take(scan));
+            let mut found: Vec<Build> = scanned.filter(|b| query.matches(b)).cloned().collect();
+            query.order.sort(&mut found, query.builders.len() == 1);
+            found.truncate(query.limit);
+            return Ok(found);
+        }
         if let ([builder], BuildOrder::NumberDesc) = (query.builders.as_slice(), query.order) {
             // One builder's history by number is already in order: stop at the limit.
             let found = data.builds_of(builder).filter(|b| query.matches(b)).take(query.limit);

@@ -67,6 +67,11 @@ pub struct BuildQuery {
     pub started_before: Option<Timestamp>,
     /// Paging: only builds numbered below this.
     pub before_number: Option<u32>,
+    /// Only each builder's this many highest-numbered builds (below `before_number`) are
+    /// looked at: a filter that few builds pass (a branch) costs at most this many rows per
+    /// builder, not the builder's whole history. Applies to queries naming at most 100
+    /// builders.
+    pub scan: Option<usize>,
     pub order: BuildOrder,
     pub limit: usize,
 }
@@ -82,6 +87,7 @@ impl Default for BuildQuery {
             started_after: None,
             started_before: None,
             before_number: None,
+            scan: None,
             order: BuildOrder::NumberDesc,
             limit: 100,
         }

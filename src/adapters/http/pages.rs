@@ -9,7 +9,7 @@ use bytes::Bytes;
 use super::view_cache::ViewKey;
 use super::{WebContext, WebError, views};
 use crate::domain::model::{Build, BuilderState, Worker, property_string};
-use crate::domain::web::args::Args;
+use crate::domain::web::args::{Args, BranchFilter};
 use crate::domain::web::layout::Page;
 use crate::domain::web::pages::{self, BuilderPage, BuilderRow, WorkerPage, WorkerRow};
 use crate::domain::web::route::{BuildNumber, Route};
@@ -101,6 +101,7 @@ pub async fn page(ctx: &WebContext, uri: &Uri, route: Route) -> Result<Response,
             let query = BuildQuery {
                 branches: branches.clone(),
                 finished: Some(true),
+                scan: branch_scan(&branches, numbuilds),
                 ..BuildQuery::of_builder(&name, numbuilds)
             };
             let builds = ctx.reader.builds(&query).await?;
@@ -209,6 +210,12 @@ pub(super) async fn running_builds(
     Ok(ctx.reader.builds(&query).await?)
 }
 
+/// How many of each builder's newest builds a branch-filtered listing of `rows` builds looks
+/// at (0.8 scanned 200): a branch no recent build is on must not walk the whole history.
+pub(super) fn branch_scan(branches: &BranchFilter, rows: usize) -> Option<usize> {
+    (!branches.is_all()).then_some(MAX_SEARCH.max(rows))
+}
+
 async fn builders(ctx: &WebContext, page: &Page<'_>, args: &Args) -> Result<Markup, WebError> {
     let branches = args.branches();
     let workers = ctx.reader.workers().await?;
@@ -216,8 +223,12 @@ async fn builders(ctx: &WebContext, page: &Page<'_>, args: &Args) -> Result<Mark
     let mut rows = Vec::new();
     for builder in chosen_builders(ctx, args).await? {
         let name = builder.name.clone();
-        let last_query =
-            BuildQuery { branches: branches.clone(), finished: Some(true), ..BuildQuery::of_builder(&name, 1) };
+        let last_query = BuildQuery {
+            branches: branches.clone(),
+            finished: Some(true),
+            scan: branch_scan(&branches, 1),
+            ..BuildQuery::of_builder(&name, 1)
+        };
         let last = ctx.reader.builds(&last_query).await?.into_iter().next();
         let running = running_builds(ctx, vec![name.clone()], None).await?;
         let pending = ctx.reader.pending_requests(Some(&name)).await?.len();
@@ -272,11 +283,18 @@ async fn one_line_per_build(ctx: &WebContext, page: &Page<'_>, args: &Args) -> R
     if !named.is_empty() && builders.is_empty() {
         return Err(WebError::NotFound(format!("No such builder: {}", named.join(", "))));
     }
+    // A scan applies per builder named: a branch filter names them all.
+    let scan = branch_scan(&branches, numbuilds);
+    let listed = match scan {
+        Some(_) if builders.is_empty() => ctx.reader.builders().await?.into_iter().map(|b| b.name).collect(),
+        _ => builders.clone(),
+    };
     let query = BuildQuery {
-        builders: builders.clone(),
+        builders: listed,
         branches: branches.clone(),
         finished: Some(true),
         order: BuildOrder::FinishedDesc,
+        scan,
         limit: numbuilds,
         ..BuildQuery::default()
     };

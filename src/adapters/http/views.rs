@@ -4,7 +4,7 @@
 use chrono::{DateTime, Duration};
 use maud::Markup;
 
-use super::pages::running_builds;
+use super::pages::{branch_scan, running_builds};
 use super::{WebContext, WebError};
 use crate::domain::model::{Build, Builder, BuilderState, Change, Timestamp, Worker};
 use crate::domain::views::console::{ConsoleBuilder, ConsoleFilter, ConsoleInput, console};
@@ -95,8 +95,12 @@ pub async fn waterfall_page(ctx: &WebContext, page: &Page<'_>, args: &Args) -> R
     let mut heads = Vec::new();
     for builder in chosen {
         let (state, running) = state_of(ctx, &builder, &workers).await?;
-        let last_query =
-            BuildQuery { branches: branches.clone(), finished: Some(true), ..BuildQuery::of_builder(&builder.name, 1) };
+        let last_query = BuildQuery {
+            branches: branches.clone(),
+            finished: Some(true),
+            scan: branch_scan(&branches, 1),
+            ..BuildQuery::of_builder(&builder.name, 1)
+        };
         let last = ctx.reader.builds(&last_query).await?.into_iter().next();
         if args.flag("failures_only", false) {
             let mut recent: Vec<Build> = running.clone();
@@ -226,7 +230,11 @@ pub async fn grid_page(ctx: &WebContext, page: &Page<'_>, args: &Args, transpose
     for builder in &builders {
         let (state, _) = state_of(ctx, builder, &workers).await?;
         let pending = ctx.reader.pending_requests(Some(&builder.name)).await?.len();
-        let query = BuildQuery { branches: branches.clone(), ..BuildQuery::of_builder(&builder.name, depth) };
+        let query = BuildQuery {
+            branches: branches.clone(),
+            scan: branch_scan(&branches, depth),
+            ..BuildQuery::of_builder(&builder.name, depth)
+        };
         let builds = ctx.reader.builds(&query).await?;
         if !categories.is_empty() {
             wanted.extend(builds.iter().flat_map(|b| b.sourcestamps.iter().flat_map(|s| s.changes.iter().copied())));

@@ -75,9 +75,20 @@ pub fn builds(prefix: &str, q: &BuildQuery) -> QueryBuilder<Sqlite> {
 
 /// `SELECT key, data, <order columns> FROM builds WHERE …` for `builders` (empty: all).
 fn push_build_filters<S: AsRef<str>>(sql: &mut QueryBuilder<Sqlite>, q: &BuildQuery, builders: &[S]) {
-    sql.push(
-        "SELECT builder || ' #' || number AS key, data, builder, number, started, finished FROM builds WHERE 1 = 1",
-    );
+    sql.push("SELECT builder || ' #' || number AS key, data, builder, number, started, finished FROM ");
+    match (q.scan, builders) {
+        // The builder's newest `scan` builds, walking its primary key: the filters below
+        // look at no more rows than that.
+        (Some(scan), [builder]) => {
+            sql.push("(SELECT * FROM builds WHERE builder = ").push_bind(builder.as_ref().to_owned());
+            if let Some(n) = q.before_number {
+                sql.push(" AND number < ").push_bind(i64::from(n));
+            }
+            sql.push(" ORDER BY number DESC LIMIT ").push_bind(limit(scan)).push(")");
+        }
+        _ => _ = sql.push("builds"),
+    }
+    sql.push(" WHERE 1 = 1");
     if !builders.is_empty() {
         sql.push(" AND builder IN (");
         let mut list = sql.separated(", ");

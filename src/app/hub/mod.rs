@@ -135,8 +135,9 @@ impl Hub {
             out.truncate(q.limit);
             return Some(out);
         }
-        // Builds of builders no longer configured live only in the store.
-        if q.builders.iter().any(|b| state.builder(b).is_none()) {
+        // Builds of builders no longer configured live only in the store; a scan may reach
+        // past the window.
+        if q.scan.is_some() || q.builders.iter().any(|b| state.builder(b).is_none()) {
             return None;
         }
         let names: Vec<&str> = state.builders().map(|b| b.name.as_str()).filter(|n| selected(n)).collect();
