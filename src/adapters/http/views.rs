@@ -22,6 +22,8 @@ const WATERFALL_CHANGES: usize = 40;
 const ACTIVITY_READ: usize = 500;
 /// Rounds of reading deeper history for waterfall columns that ran short.
 const WATERFALL_ROUNDS: usize = 6;
+/// The most builds a waterfall column reads when builds are filtered by committer or project.
+const FILTERED_READ: usize = 256;
 /// The largest grid and console: more would not fit a screen, and each costs a read per builder.
 const MAX_WIDTH: usize = 200;
 
@@ -120,6 +122,7 @@ pub async fn waterfall_page(ctx: &WebContext, page: &Page<'_>, args: &Args) -> R
             && (projects.is_empty()
                 || b.property("project").is_some_and(|p| projects.contains(&crate::domain::model::property_string(p))))
     };
+    let filtered = !committers.is_empty() || !projects.is_empty();
     // Start shallow: with many builders, a page of rows spans few builds of each.
     let mut reads: Vec<usize> = vec![4; heads.len()];
     let mut columns_builds: Vec<(Vec<Build>, bool)> = vec![(Vec::new(), false); heads.len()];
@@ -137,6 +140,11 @@ pub async fn waterfall_page(ctx: &WebContext, page: &Page<'_>, args: &Args) -> R
     let mut round = 1;
     let layout = loop {
         for &i in &stale {
+            // A builder outside the categories shows no build: nothing to read.
+            if !categories.is_empty() && !heads[i].0.matches_any_tag(&categories) {
+                columns_builds[i] = (Vec::new(), true);
+                continue;
+            }
             let name = &heads[i].0.name;
             let query = BuildQuery {
                 branches: branches.clone(),
@@ -145,7 +153,9 @@ pub async fn waterfall_page(ctx: &WebContext, page: &Page<'_>, args: &Args) -> R
                 ..BuildQuery::of_builder(name, reads[i])
             };
             let read = ctx.reader.builds(&query).await?;
-            let complete = read.len() < reads[i];
+            // With filters that builds may fail (committer, project), a column stops looking
+            // after FILTERED_READ builds, however few of them it shows.
+            let complete = read.len() < reads[i] || (filtered && reads[i] >= FILTERED_READ);
             let builds = read.into_iter().filter(|b| keep(b, &heads[i].0)).collect();
             columns_builds[i] = (builds, complete);
         }
@@ -156,6 +166,9 @@ pub async fn waterfall_page(ctx: &WebContext, page: &Page<'_>, args: &Args) -> R
         stale = layout.needs_more;
         for &i in &stale {
             reads[i] = reads[i].saturating_mul(4);
+            if filtered {
+                reads[i] = reads[i].min(FILTERED_READ);
+            }
         }
         round += 1;
     };
