@@ -107,9 +107,9 @@ async fn what_is_here(client: &reqwest::Client, url: &str) -> Result<BTreeMap<St
     };
     let mut here = BTreeMap::new();
     for (name, builder) in builders {
-        let (cached, running) = (numbers(builder, "cachedBuilds")?, numbers(builder, "currentBuilds")?);
-        let stored = stored_numbers(client, &endpoint, name).await?;
-        let listed = cached.union(&running).chain(&stored).copied().collect();
+        // The stored numbers hold `cachedBuilds` (the newest finished ones) too.
+        let running = numbers(builder, "currentBuilds")?;
+        let listed = stored_numbers(client, &endpoint, name).await?.union(&running).copied().collect();
         here.insert(name.clone(), Here { listed, running });
     }
     Ok(here)
