@@ -16,7 +16,9 @@ use async_trait::async_trait;
 use crate::domain::event::{SequencedEvent, StatusEvent};
 use crate::domain::model::{Build, BuildRequest, Builder, Buildset, Change, User, Worker};
 use crate::domain::state::{Mutation, Snapshot};
-use crate::ports::{BuildOrder, BuildQuery, ChangeQuery, Commit, StatusReader, StatusStore, StoreError, StoreMeta};
+use crate::ports::{
+    BuildOrder, BuildQuery, ChangeQuery, Commit, SCANNED_BUILDERS, StatusReader, StatusStore, StoreError, StoreMeta,
+};
 
 #[derive(Debug, Default)]
 pub struct MemoryStore {
@@ -117,7 +119,7 @@ impl StatusReader for MemoryStore {
 
     async fn builds(&self, query: &BuildQuery) -> Result<Vec<Build>, StoreError> {
         let data = self.data();
-        if let Some(scan) = query.scan.filter(|_| (1..=100).contains(&query.builders.len())) {
+        if let Some(scan) = query.scan.filter(|_| (1..=SCANNED_BUILDERS).contains(&query.builders.len())) {
             let below = |b: &&Build| query.before_number.is_none_or(|n| b.number < n);
             let scanned = query.builders.iter().flat_map(|name| data.builds_of(name).filter(below).take(scan));
             let mut found: Vec<Build> = scanned.filter(|b| query.matches(b)).cloned().collect();

@@ -23,4 +23,6 @@ pub use mail::{MailError, MailTransport};
 pub use master::{ControlError, ForceRequest, MasterControl, NoMaster};
 pub use outbox::{Outbox, OutboxError, TargetCounts};
 pub use sink::{SinkError, StatusSink};
-pub use store::{BuildOrder, BuildQuery, ChangeQuery, Commit, StatusReader, StatusStore, StoreError, StoreMeta};
+pub use store::{
+    BuildOrder, BuildQuery, ChangeQuery, Commit, SCANNED_BUILDERS, StatusReader, StatusStore, StoreError, StoreMeta,
+};

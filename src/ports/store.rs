@@ -69,12 +69,15 @@ pub struct BuildQuery {
     pub before_number: Option<u32>,
     /// Only each builder's this many highest-numbered builds (below `before_number`) are
     /// looked at: a filter that few builds pass (a branch) costs at most this many rows per
-    /// builder, not the builder's whole history. Applies to queries naming at most 100
-    /// builders.
+    /// builder, not the builder's whole history. Applies to queries naming 1 to
+    /// [`SCANNED_BUILDERS`] builders.
     pub scan: Option<usize>,
     pub order: BuildOrder,
     pub limit: usize,
 }
+
+/// The most builders a query may name for its [`BuildQuery::scan`] to apply.
+pub const SCANNED_BUILDERS: usize = 100;
 
 impl Default for BuildQuery {
     fn default() -> Self {

@@ -39,8 +39,9 @@ fn push_branches(sql: &mut QueryBuilder<Sqlite>, branches: &BranchFilter) {
 }
 
 /// How many builders (or branches) a listing queries one by one; more are filtered in one
-/// scan (SQLite allows 500 terms in a compound query).
-const LISTINGS_QUERIED_APART: usize = 100;
+/// scan (SQLite allows 500 terms in a compound query). A builder's own listing is where a
+/// `BuildQuery::scan` applies, hence the port's bound.
+const LISTINGS_QUERIED_APART: usize = crate::ports::SCANNED_BUILDERS;
 
 /// The listing of `q`, after `prefix` (empty, or `EXPLAIN QUERY PLAN `): the filters of
 /// [`BuildQuery::matches`] and the order of [`BuildOrder::sort`]. Rows are `(key, data)`.
