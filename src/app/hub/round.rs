@@ -94,10 +94,11 @@ impl Hub {
             .flatten()
             .collect();
         let mut round = round;
-        let mut seen: HashSet<String> = HashSet::new();
+        // The senders' ids applied by earlier rounds (stored).
+        let mut stored: HashSet<String> = HashSet::new();
         if !ids.is_empty() {
             match self.store.receipts(&ids).await {
-                Ok(known) => seen.extend(ids.into_iter().zip(known).filter_map(|(id, seq)| seq.map(|_| id))),
+                Ok(known) => stored.extend(ids.into_iter().zip(known).filter_map(|(id, seq)| seq.map(|_| id))),
                 Err(e) => {
                     let (ingest, rest): (Vec<_>, Vec<_>) =
                         round.into_iter().partition(|s| matches!(s.work, Work::Ingest(_)));
@@ -131,8 +132,9 @@ impl Hub {
                             .collect()
                     }
                     Work::Ingest(events) => {
-                        let (fresh, repeated): (Vec<_>, Vec<_>) =
-                            events.into_iter().partition(|(id, _)| id.as_ref().is_none_or(|id| !seen.contains(id)));
+                        let (fresh, repeated): (Vec<_>, Vec<_>) = events.into_iter().partition(|(id, _)| {
+                            id.as_ref().is_none_or(|id| !stored.contains(id) && !uncommitted.contains(id))
+                        });
                         done.repeated = repeated.len();
                         done.applied = fresh.iter().filter(|(id, _)| id.is_some()).count();
                         // Only receiver-made events (no id) left: the sender's were applied before.
@@ -189,7 +191,6 @@ impl Hub {
                 }
                 for (id, event) in ids.into_iter().zip(&sequenced) {
                     if let Some(id) = id {
-                        seen.insert(id.clone());
                         uncommitted.insert(id.clone());
                         receipts.push((id, event.seq));
                     }
