@@ -299,12 +299,26 @@ impl StatusState {
     pub fn accepts_surely(&self, events: &[StatusEvent]) -> bool {
         let mut last = self.last_change;
         events.iter().all(|e| match e {
-            StatusEvent::ChangeAdded { change } if change.number > last && change.number <= MAX_NUMBER => {
+            StatusEvent::ChangeAdded { change } if self.check_change(last, change.number).is_ok() => {
                 last = change.number;
                 true
             }
             _ => false,
         })
+    }
+
+    /// Whether change `number` may follow `last`, the newest: change numbers only grow, and
+    /// stay in range.
+    fn check_change(&self, last: u64, number: u64) -> Result<(), ApplyError> {
+        if number <= last {
+            // Only recent changes are in memory: an older number may be stored.
+            return Err(if self.changes.iter().any(|c| c.number == number) {
+                ApplyError::ChangeExists(number)
+            } else {
+                ApplyError::ChangeNotNewer(number, last)
+            });
+        }
+        within_range("change number", number).map(|_| ())
     }
 
     /// The builder's state: building if a build runs, idle if one of its workers is connected.
@@ -474,15 +488,7 @@ impl StatusState {
                 self.changed.insert(BuildKey { builder: builder.clone(), number: *number });
             }
             E::ChangeAdded { change } => {
-                if change.number <= self.last_change {
-                    // Only recent changes are in memory: an older number may be stored.
-                    return Err(if self.changes.iter().any(|c| c.number == change.number) {
-                        ApplyError::ChangeExists(change.number)
-                    } else {
-                        ApplyError::ChangeNotNewer(change.number, self.last_change)
-                    });
-                }
-                within_range("change number", change.number)?;
+                self.check_change(self.last_change, change.number)?;
                 self.last_change = self.last_change.max(change.number);
                 out.mutations.push(Mutation::PutChange(change.clone()));
                 self.remember_change(change.clone());
