@@ -8,7 +8,7 @@ use axum::http::{HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
-use super::pages::{find_build, no_step, require_builder, running_builds};
+use super::pages::{find_build, named_builder, no_step, require_builder, running_builds};
 use super::{WebContext, WebError};
 use crate::domain::machine::json as obj;
 use crate::domain::machine::json_help::{Examples, help_page};
@@ -227,19 +227,19 @@ fn resolve<'a>(ctx: &'a WebContext, node: &'a Node, args: &'a JsonArgs) -> Resol
                 obj::step(&ctx.site, &b, found.ok_or_else(|| no_step(&b, &label))?)
             }
             Node::BuilderSlaves(name) => {
-                let b = require_builder(ctx, name).await?;
-                let (builders, mut map) = (ctx.reader.builders().await?, Map::new());
-                for w in &b.workers {
-                    map.insert(w.clone(), worker(ctx, &known_worker(ctx, w).await?, &builders, args).await?);
+                let (builders, workers) = (ctx.reader.builders().await?, ctx.reader.workers().await?);
+                let mut map = Map::new();
+                for w in &named_builder(&builders, name)?.workers {
+                    map.insert(w.clone(), worker(ctx, &known_worker(&workers, w), &builders, args).await?);
                 }
                 Value::Object(map)
             }
             Node::BuilderSlave(name, w) => {
-                let b = require_builder(ctx, name).await?;
-                if !b.workers.contains(w) {
+                let builders = ctx.reader.builders().await?;
+                if !named_builder(&builders, name)?.workers.contains(w) {
                     return Err(WebError::NotFound(format!("Builder '{name}' has no slave '{w}'")));
                 }
-                worker(ctx, &known_worker(ctx, w).await?, &ctx.reader.builders().await?, args).await?
+                worker(ctx, &known_worker(&ctx.reader.workers().await?, w), &builders, args).await?
             }
             Node::PendingBuilds(name) => {
                 require_builder(ctx, name).await?;
@@ -281,9 +281,10 @@ fn resolve<'a>(ctx: &'a WebContext, node: &'a Node, args: &'a JsonArgs) -> Resol
 }
 
 /// A worker a builder names, or a disconnected one if the master never reported it.
-async fn known_worker(ctx: &WebContext, name: &str) -> Result<Worker, WebError> {
-    let found = ctx.reader.workers().await?.into_iter().find(|w| w.name == name);
-    Ok(found.unwrap_or_else(|| Worker { name: name.to_owned(), ..Worker::default() }))
+/// The worker `name` as known, or one never seen (configured, not connected).
+fn known_worker(workers: &[Worker], name: &str) -> Worker {
+    let found = workers.iter().find(|w| w.name == name).cloned();
+    found.unwrap_or_else(|| Worker { name: name.to_owned(), ..Worker::default() })
 }
 
 async fn builder(ctx: &WebContext, b: &Builder, workers: &[Worker]) -> Result<Value, WebError> {

@@ -157,8 +157,15 @@ fn libraries() -> Vec<(&'static str, &'static str)> {
 
 /// The builder a URL names, or 404.
 pub(super) async fn require_builder(ctx: &WebContext, name: &str) -> Result<crate::domain::model::Builder, WebError> {
-    let builders = ctx.reader.builders().await?;
-    builders.into_iter().find(|b| b.name == name).ok_or_else(|| WebError::NotFound(format!("No such builder '{name}'")))
+    named_builder(&ctx.reader.builders().await?, name).cloned()
+}
+
+/// The builder `name` among `builders`, or the 404 that says it does not exist.
+pub(super) fn named_builder<'a>(
+    builders: &'a [crate::domain::model::Builder],
+    name: &str,
+) -> Result<&'a crate::domain::model::Builder, WebError> {
+    builders.iter().find(|b| b.name == name).ok_or_else(|| WebError::NotFound(format!("No such builder '{name}'")))
 }
 
 /// The build a URL names, or the error to answer with.
