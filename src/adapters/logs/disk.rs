@@ -77,16 +77,15 @@ impl DiskLogStore {
         }
         let path = file_path(dir, write.log);
         let mut file = entry.map(|e| e.file.lock().unwrap_or_else(|e| e.into_inner()));
-        let has_file = file.as_ref().is_some_and(|f| f.is_some()) || path.exists();
-        if write.finish && !has_file {
+        // Only a finishing write asks whether the log has a file (a stat on the write path).
+        let has_file = || file.as_ref().is_some_and(|f| f.is_some()) || path.exists();
+        if write.finish && !has_file() {
             // Even an empty log takes its slot: a slot left by an earlier write of this id (a
             // round whose commit failed) must not show through.
             return packs.lock().unwrap_or_else(|e| e.into_inner()).put(write.log, &records);
         }
-        match file.as_deref_mut() {
-            Some(open) => append(open, &path, &records, write.finish),
-            None => append(&mut None, &path, &records, write.finish),
-        }
+        let mut unopened = None;
+        append(file.as_deref_mut().unwrap_or(&mut unopened), &path, &records, write.finish)
     }
 }
 
