@@ -35,7 +35,7 @@ const CHUNKS: &str = "SELECT c.logid, c.first_line, c.last_line, c.content, c.co
 
 /// The query reading builds, for PostgreSQL or SQLite: PostgreSQL has other names for the
 /// same JSON functions, and nests a JSON value as it is.
-pub fn builds_sql(postgres: bool) -> String {
+pub(super) fn builds_sql(postgres: bool) -> String {
     if !postgres {
         return BUILDS.to_owned();
     }

@@ -43,10 +43,12 @@ pub fn to_lettre(m: &MailMessage) -> Result<Message, MailError> {
 /// An address that cannot be written is left out rather than losing the mail for everyone
 /// (composition drops what it knows to be unusable; this is the last guard).
 pub fn to_lettre_for(m: &MailMessage, rcpt: &[String]) -> Result<Message, MailError> {
-    let (recipients, unusable): (Vec<_>, Vec<_>) = rcpt.iter().map(|r| bare_address(r)).partition(Result::is_ok);
-    let recipients: Vec<Address> = recipients.into_iter().filter_map(Result::ok).collect();
-    for e in unusable.into_iter().filter_map(Result::err) {
-        tracing::warn!("mail {}: left out: {e}", m.id);
+    let mut recipients: Vec<Address> = Vec::new();
+    for r in rcpt {
+        match bare_address(r) {
+            Ok(address) => recipients.push(address),
+            Err(e) => tracing::warn!("mail {}: left out: {e}", m.id),
+        }
     }
     if recipients.is_empty() {
         return Err(MailError::Permanent(format!("no usable recipient among {}", rcpt.join(", "))));

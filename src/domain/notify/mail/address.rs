@@ -40,21 +40,24 @@ fn is_bare(addr: &str) -> bool {
         && labels.iter().all(|l| !l.is_empty() && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
 }
 
-/// The address alone, without a display name: what goes into `MAIL FROM` and `RCPT TO`.
-pub fn bare(text: &str) -> &str {
+/// `Name <address>` as (what comes before `<`, the address); a bare address has no name part.
+fn split(text: &str) -> (Option<&str>, &str) {
     let text = text.trim();
     match (text.rfind('<'), text.ends_with('>')) {
-        (Some(open), true) => &text[open + 1..text.len() - 1],
-        _ => text,
+        (Some(open), true) => (Some(&text[..open]), &text[open + 1..text.len() - 1]),
+        _ => (None, text),
     }
+}
+
+/// The address alone, without a display name: what goes into `MAIL FROM` and `RCPT TO`.
+pub fn bare(text: &str) -> &str {
+    split(text).1
 }
 
 /// The display name of `Name <address>`, without the quotes it may carry; `None` for a bare
 /// address. Mail libraries quote (or encode) it again as it needs.
 pub fn display_name(text: &str) -> Option<&str> {
-    let text = text.trim();
-    let open = text.rfind('<').filter(|_| text.ends_with('>'))?;
-    let name = text[..open].trim();
+    let name = split(text).0?.trim();
     let name = name.strip_prefix('"').and_then(|n| n.strip_suffix('"')).unwrap_or(name).trim();
     (!name.is_empty()).then_some(name)
 }
