@@ -4,9 +4,10 @@
 //! as the reporter's, so what the reporter delivered meanwhile is acknowledged, not doubled.
 //!
 //! What the server has comes from its `/json`: each builder's running builds, and the numbers
-//! of the builds it stores (`/json/builders/NAME/builds`, the newest 10,000). Missed builds are the numbers above its newest, the running ones
-//! (their finish may have been missed), and the gaps below its newest (builds that ran while
-//! it was down, after which the reporter delivered a newer one). A gap can no longer be added
+//! of the builds it stores (`/json/builders/NAME/builds`, the newest 10,000), read only for
+//! the builders both sides have. Missed builds are the numbers above its newest, the running
+//! ones (their finish may have been missed), and the gaps below its newest (builds that ran
+//! while it was down, after which the reporter delivered a newer one). A gap can no longer be added
 //! (a builder's build numbers only grow): it is posted all the same, and listed as refused
 //! with the server's reason, so the operator learns what is missing.
 
@@ -81,52 +82,55 @@ impl Here {
     }
 }
 
-/// Every builder the server at `url` has, from its `/json/builders`. A 404 there is a server
-/// whose `/json` is turned off: without it nothing tells what it has, and catching up would
-/// post every build again.
-async fn what_is_here(client: &reqwest::Client, url: &str) -> Result<BTreeMap<String, Here>, String> {
-    let endpoint = format!("{}/json/builders", url.trim_end_matches('/'));
-    let answer = client.get(&endpoint).send().await.map_err(|e| format!("cannot reach {endpoint}: {e}"))?;
+/// GETs `endpoint` as JSON; `None` when it answers 404.
+async fn get_json(client: &reqwest::Client, endpoint: &str) -> Result<Option<Value>, String> {
+    let answer = client.get(endpoint).send().await.map_err(|e| format!("cannot reach {endpoint}: {e}"))?;
     if answer.status() == reqwest::StatusCode::NOT_FOUND {
+        return Ok(None);
+    }
+    if !answer.status().is_success() {
+        return Err(format!("{endpoint} answered {}", answer.status()));
+    }
+    answer.json().await.map(Some).map_err(|e| format!("{endpoint}: not JSON: {e}"))
+}
+
+/// Every builder the server at `url` has, with its running builds, from its `/json/builders`.
+/// A 404 there is a server whose `/json` is turned off: without it nothing tells what it
+/// has, and catching up would post every build again.
+async fn builders_here(client: &reqwest::Client, url: &str) -> Result<BTreeMap<String, BTreeSet<u32>>, String> {
+    let endpoint = format!("{}/json/builders", url.trim_end_matches('/'));
+    let Some(json) = get_json(client, &endpoint).await? else {
         return Err(format!(
             "{endpoint} answered 404: catching up reads what the server has from its /json API; \
              enable it (provide_feeds must include \"json\")"
         ));
-    }
-    if !answer.status().is_success() {
-        return Err(format!("{endpoint} answered {}", answer.status()));
-    }
-    let json: Value = answer.json().await.map_err(|e| format!("{endpoint}: not JSON: {e}"))?;
+    };
     let builders = json.as_object().ok_or_else(|| format!("{endpoint}: not an object of builders"))?;
-    let numbers = |builder: &Value, key: &str| -> Result<BTreeSet<u32>, String> {
-        let list = builder.get(key).and_then(Value::as_array).map_or(&[][..], Vec::as_slice);
+    let running = |builder: &Value| -> Result<BTreeSet<u32>, String> {
+        let list = builder.get("currentBuilds").and_then(Value::as_array).map_or(&[][..], Vec::as_slice);
         let number = |n: &Value| n.as_u64().and_then(|n| u32::try_from(n).ok());
         list.iter()
-            .map(|n| number(n).ok_or_else(|| format!("{endpoint}: {key} holds {n}, not a build number")))
+            .map(|n| number(n).ok_or_else(|| format!("{endpoint}: currentBuilds holds {n}, not a build number")))
             .collect()
     };
-    let mut here = BTreeMap::new();
-    for (name, builder) in builders {
-        // The stored numbers hold `cachedBuilds` (the newest finished ones) too.
-        let running = numbers(builder, "currentBuilds")?;
-        let listed = stored_numbers(client, &endpoint, name).await?.union(&running).copied().collect();
-        here.insert(name.clone(), Here { listed, running });
-    }
-    Ok(here)
+    builders.iter().map(|(name, builder)| Ok((name.clone(), running(builder)?))).collect()
 }
 
-/// The numbers of the builds the server stores for `builder` (its `/json/builders/NAME/builds`
-/// names them, the newest 10,000): a gap far below the newest is seen too.
-async fn stored_numbers(client: &reqwest::Client, builders: &str, builder: &str) -> Result<BTreeSet<u32>, String> {
-    let name = percent_encoding::utf8_percent_encode(builder, percent_encoding::NON_ALPHANUMERIC);
-    let endpoint = format!("{builders}/{name}/builds");
-    let answer = client.get(&endpoint).send().await.map_err(|e| format!("cannot reach {endpoint}: {e}"))?;
-    if !answer.status().is_success() {
-        return Err(format!("{endpoint} answered {}", answer.status()));
+impl Here {
+    /// What the server at `url` has of `builder`, whose running builds are `running`: the
+    /// numbers of the builds it stores (its `/json/builders/NAME/builds` names them, the newest
+    /// 10,000, `cachedBuilds` among them), so a gap far below the newest is seen too.
+    async fn read(client: &reqwest::Client, url: &str, builder: &str, running: BTreeSet<u32>) -> Result<Self, String> {
+        let name = percent_encoding::utf8_percent_encode(builder, percent_encoding::NON_ALPHANUMERIC);
+        let endpoint = format!("{}/json/builders/{name}/builds", url.trim_end_matches('/'));
+        let json = get_json(client, &endpoint).await?.ok_or_else(|| format!("{endpoint} answered 404"))?;
+        let builds = json.as_object().ok_or_else(|| format!("{endpoint}: not an object of build numbers"))?;
+        let mut listed = running.clone();
+        for k in builds.keys() {
+            listed.insert(k.parse::<u32>().map_err(|_| format!("{endpoint}: '{k}' is not a build number"))?);
+        }
+        Ok(Self { listed, running })
     }
-    let json: Value = answer.json().await.map_err(|e| format!("{endpoint}: not JSON: {e}"))?;
-    let builds = json.as_object().ok_or_else(|| format!("{endpoint}: not an object of build numbers"))?;
-    builds.keys().map(|k| k.parse::<u32>().map_err(|_| format!("{endpoint}: '{k}' is not a build number"))).collect()
 }
 
 /// Posts every build `api` has that `url` misses, builder by builder, oldest first.
@@ -134,10 +138,13 @@ pub async fn catch_up(api: &str, url: &str, token: &str) -> Result<CaughtUp, Str
     let buildbot = BuildbotRest::new(api).map_err(|e| e.to_string())?;
     let mut done = CaughtUp::default();
     let client = reqwest::Client::new();
-    let here = what_is_here(&client, url).await?;
-    let unknown = Here::default();
+    let here = builders_here(&client, url).await?;
     for (id, name) in buildbot.builders().await.map_err(|e| e.to_string())? {
-        let known = here.get(&name).unwrap_or(&unknown);
+        // Read only for the builders both sides have.
+        let known = match here.get(&name) {
+            Some(running) => Here::read(&client, url, &name, running.clone()).await?,
+            None => Here::default(),
+        };
         let Some(after) = known.ask_after() else { continue };
         for build in buildbot.builds_after(id, after).await.map_err(|e| e.to_string())? {
             let number = build.number;
