@@ -107,13 +107,19 @@ impl MailNotifier {
         Ok(Some(Gathered { info, build, prev, broken_since, failing_since, logs, users }))
     }
 
-    /// Reads what composing a mail about `g` needs besides the decision: its logs, the users.
-    async fn complete(&self, g: &mut Gathered) -> Result<(), String> {
-        if matches!(self.rules.lookup, Lookup::Users) {
-            g.users = self.reader.users().await.map_err(|e| e.to_string())?;
-        }
+    /// Reads what composing a mail about `g` needs besides the decision: its logs, and the
+    /// `users` (read once per mail, see [`Self::users`]).
+    async fn complete(&self, g: &mut Gathered, users: &[User]) {
+        g.users = users.to_vec();
         g.logs = self.logs_of(&g.build).await;
-        Ok(())
+    }
+
+    /// The user database, when the lookup needs it.
+    async fn users(&self) -> Result<Vec<User>, String> {
+        match self.rules.lookup {
+            Lookup::Users => self.reader.users().await.map_err(|e| e.to_string()),
+            _ => Ok(Vec::new()),
+        }
     }
 
     fn mail<'a>(&'a self, g: &'a Gathered, now: Timestamp) -> BuildMail<'a> {
@@ -155,7 +161,7 @@ impl MailNotifier {
         if !mail::wants(&self.rules, &self.mail(&gathered, now)) {
             return Ok(false);
         }
-        self.complete(&mut gathered).await?;
+        self.complete(&mut gathered, &self.users().await?).await;
         let input = self.mail(&gathered, now);
         let id = mail::message_id(&self.rules.name, builder, number, &self.rules.fromaddr);
         self.queue(&id, format!("{builder} #{number}"), mail::compose(&self.rules, &input)).await
@@ -203,10 +209,14 @@ impl MailNotifier {
         let mut gathered = Vec::new();
         // A build whose builder is gone is left out, not the whole mail (spec-notify-8 M14).
         let now = self.clock.now();
+        let mut users: Option<Vec<User>> = None;
         for (builder, number) in keys {
             let Some(mut g) = self.gather(&builder, number).await? else { continue };
             if mail::wants(&self.rules, &self.mail(&g, now)) {
-                self.complete(&mut g).await?;
+                if users.is_none() {
+                    users = Some(self.users().await?);
+                }
+                self.complete(&mut g, users.as_deref().unwrap_or_default()).await;
                 gathered.push(g);
             }
         }
