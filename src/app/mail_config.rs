@@ -60,11 +60,7 @@ pub fn parse(value: &toml::Value, base: &Path) -> Result<Vec<MailTarget>, Vec<St
 fn block_config(table: &toml::Table, base: &Path, default_name: String) -> Result<MailTarget, Vec<String>> {
     let mut problems = Vec::new();
     let mut retry = RetryPolicy::default();
-    let mut c = MailTarget {
-        rules: MailRules::new(&default_name, ""),
-        transport: MailTransportChoice::Smtp(SmtpSettings::default()),
-        retry: None,
-    };
+    let mut rules = MailRules::new(&default_name, "");
     let mut smtp = SmtpSettings::default();
     let (mut use_tls, mut smtps, mut sendmail, mut categories) = (false, false, None, None);
     let (mut html, mut template) = (false, None);
@@ -72,10 +68,10 @@ fn block_config(table: &toml::Table, base: &Path, default_name: String) -> Resul
     for (key, v) in table {
         let r: Result<(), String> = (|| {
             match key.as_str() {
-                "name" => c.rules.name = string(v)?,
-                "fromaddr" => c.rules.fromaddr = string(v)?,
+                "name" => rules.name = string(v)?,
+                "fromaddr" => rules.fromaddr = string(v)?,
                 "mode" => {
-                    c.rules.mode = match v {
+                    rules.mode = match v {
                         toml::Value::String(s) => Modes::from_word(s)?,
                         _ => {
                             let words = strings(v)?;
@@ -84,27 +80,27 @@ fn block_config(table: &toml::Table, base: &Path, default_name: String) -> Resul
                         }
                     }
                 }
-                "builders" => c.rules.builders = Some(strings(v)?),
-                "tags" => c.rules.tags = Some(strings(v)?),
+                "builders" => rules.builders = Some(strings(v)?),
+                "tags" => rules.tags = Some(strings(v)?),
                 "categories" => categories = Some(strings(v)?),
                 "addLogs" => {
-                    c.rules.add_logs = match v {
+                    rules.add_logs = match v {
                         toml::Value::Boolean(true) => AddLogs::All,
                         toml::Value::Boolean(false) => AddLogs::None,
                         _ => AddLogs::Named(strings(v).map_err(|_| "expected true, false or a list of log names")?),
                     }
                 }
-                "addPatch" => c.rules.add_patch = boolean(v)?,
-                "maxLogSize" => c.rules.max_log_bytes = number(v, 1, i64::MAX)?.unsigned_abs(),
-                "subject" => c.rules.subject = SubjectTemplate::parse(&string(v)?)?,
-                "lookup" => c.rules.lookup = Lookup::domain(&string(v)?)?,
+                "addPatch" => rules.add_patch = boolean(v)?,
+                "maxLogSize" => rules.max_log_bytes = number(v, 1, i64::MAX)?.unsigned_abs(),
+                "subject" => rules.subject = SubjectTemplate::parse(&string(v)?)?,
+                "lookup" => rules.lookup = Lookup::domain(&string(v)?)?,
                 "extraRecipients" => {
-                    c.rules.extra_recipients = strings(v).map_err(|_| "extraRecipients must be a list")?
+                    rules.extra_recipients = strings(v).map_err(|_| "extraRecipients must be a list")?
                 }
-                "sendToInterestedUsers" => c.rules.send_to_interested_users = boolean(v)?,
+                "sendToInterestedUsers" => rules.send_to_interested_users = boolean(v)?,
                 "extraHeaders" => {
                     let t = v.as_table().ok_or("extraHeaders must be a dictionary")?;
-                    c.rules.extra_headers =
+                    rules.extra_headers =
                         t.iter().map(|(k, v)| Ok((k.clone(), string(v)?))).collect::<Result<_, String>>()?;
                 }
                 "messageFormat" => {
@@ -119,7 +115,7 @@ fn block_config(table: &toml::Table, base: &Path, default_name: String) -> Resul
                     template = Some(text);
                 }
                 "customMesg" => return Err("customMesg is deprecated; use messageFormatter instead".to_owned()),
-                "buildSetSummary" => c.rules.build_set_summary = boolean(v)?,
+                "buildSetSummary" => rules.build_set_summary = boolean(v)?,
                 "relayhost" => smtp.relayhost = string(v)?,
                 "smtpPort" => smtp.port = u16::try_from(number(v, 1, 65535)?).unwrap_or(25),
                 "useTls" => use_tls = boolean(v)?,
@@ -158,7 +154,7 @@ fn block_config(table: &toml::Table, base: &Path, default_name: String) -> Resul
             problems.push(format!("{key}: {p}"));
         }
     }
-    c.rules.formatter = match template {
+    rules.formatter = match template {
         Some(text) => match MailTemplate::new(&text, if html { BodyKind::Html } else { BodyKind::Plain }) {
             Ok(t) => Formatter::Template(Arc::new(t)),
             Err(e) => {
@@ -172,8 +168,8 @@ fn block_config(table: &toml::Table, base: &Path, default_name: String) -> Resul
     if !table.contains_key("fromaddr") {
         problems.push("fromaddr: required (the From: address)".to_owned());
     }
-    if c.rules.tags.as_ref().is_none_or(|t| t.is_empty()) {
-        c.rules.tags = categories.or(c.rules.tags);
+    if rules.tags.as_ref().is_none_or(|t| t.is_empty()) {
+        rules.tags = categories.or(rules.tags);
     }
     if use_tls && smtps {
         problems.push("useTls: choose STARTTLS (useTls) or implicit TLS (smtps), not both".to_owned());
@@ -193,15 +189,17 @@ fn block_config(table: &toml::Table, base: &Path, default_name: String) -> Resul
     if smtp.user.is_some() != smtp.password.is_some() {
         problems.push("smtpUser: smtpUser and smtpPassword (or smtpPasswordFile) go together".to_owned());
     }
-    c.transport = match sendmail {
+    if table.contains_key("fromaddr") {
+        problems.extend(rules.check());
+    }
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    let transport = match sendmail {
         Some(path) => MailTransportChoice::Sendmail(path),
         None => MailTransportChoice::Smtp(smtp),
     };
-    c.retry = Some(retry);
-    if table.contains_key("fromaddr") {
-        problems.extend(c.rules.check());
-    }
-    if problems.is_empty() { Ok(c) } else { Err(problems) }
+    Ok(MailTarget { rules, transport, retry: Some(retry) })
 }
 
 #[cfg(test)]
