@@ -74,6 +74,13 @@ fn import(db: &Path, data: &Path) -> (bool, String, String) {
     )
 }
 
+/// Runs the import, which must succeed; its summary.
+fn imported(db: &Path, data: &Path) -> String {
+    let (ok, out, err) = import(db, data);
+    assert!(ok, "{out}{err}");
+    out
+}
+
 async fn sql(db: &Path, statements: &[&'static str]) {
     let url = format!("sqlite://{}", db.display());
     let pool = sqlx::SqlitePool::connect(&url).await.expect("open the copy");
@@ -152,8 +159,7 @@ async fn the_history_of_a_real_buildbot_database_is_imported_whole_and_once() {
     assert_eq!(codes, [0, 1, 2, 3, 4, 5], "Buildbot wrote chunks raw, gz, bz2, lz4, zstd and br");
     pool.close().await;
 
-    let (ok, out, err) = import(&db, &data);
-    assert!(ok, "{out}{err}");
+    let out = imported(&db, &data);
     assert!(out.contains("imported from a Buildbot database (schema 067)"), "{out}");
     assert!(out.contains("builders: 3 added, 0 already known"), "{out}");
     assert!(out.contains(&format!("changes:  {changes} imported, 0 imported before")), "{out}");
@@ -164,8 +170,7 @@ async fn the_history_of_a_real_buildbot_database_is_imported_whole_and_once() {
     assert!(out.contains(&queue), "{out}");
 
     // Again: nothing new, nothing twice.
-    let (ok, again, err) = import(&db, &data);
-    assert!(ok, "{err}");
+    let again = imported(&db, &data);
     assert!(
         again.contains(&format!("builds:   0 imported (0 steps, 0 logs), {} imported before", finished.len())),
         "{again}"
@@ -265,10 +270,9 @@ async fn an_interrupted_import_goes_on_where_it_stopped() {
     std::fs::create_dir_all(&partial).expect("dir");
     let early = copy_of_fixture(&partial);
     sql(&early, &["PRAGMA foreign_keys = ON", "DELETE FROM builds WHERE number > 10"]).await;
-    let (ok, out, err) = import(&early, &data);
-    assert!(ok && out.contains("builds:   30 imported"), "{out}{err}");
-    let (ok, out, err) = import(&fixture_db(), &data);
-    assert!(ok, "{err}");
+    let out = imported(&early, &data);
+    assert!(out.contains("builds:   30 imported"), "{out}");
+    let out = imported(&fixture_db(), &data);
     assert!(out.contains("builds:   29 imported (87 steps, 87 logs), 30 imported before"), "{out}");
     assert!(out.contains("builders: 0 added, 3 already known"), "{out}");
 }
@@ -287,15 +291,13 @@ async fn builds_after_one_still_running_wait_for_it_so_none_is_lost() {
            AND builderid = (SELECT id FROM builders WHERE name = 'macos-clang')"],
     )
     .await;
-    let (ok, out, err) = import(&running, &data);
-    assert!(ok, "{out}{err}");
+    let out = imported(&running, &data);
     assert!(out.contains("builds:   48 imported"), "59 finished, less macos-clang #10 to #20: {out}");
     assert!(out.contains("build macos-clang #10: still running in Buildbot"), "{out}");
     assert!(out.contains("build macos-clang #11: waits for #10, still running in Buildbot"), "{out}");
     assert!(out.contains("build macos-clang #20: waits for #10"), "{out}");
     // #10 finishes; the next import brings it and the ten after it.
-    let (ok, out, err) = import(&fixture_db(), &data);
-    assert!(ok, "{err}");
+    let out = imported(&fixture_db(), &data);
     assert!(out.contains("builds:   11 imported (33 steps, 33 logs), 48 imported before"), "{out}");
 }
 
@@ -332,8 +334,7 @@ fn an_import_that_cannot_write_stops_with_the_error_and_records_no_build_without
     assert!(err.contains("run the import again to go on"), "{err}");
     // Nothing half-written: the disk mended, a re-run imports every build with its logs.
     std::fs::remove_file(data.join("logs").join("0")).expect("remove");
-    let (ok, out, err) = import(&fixture_db(), &data);
-    assert!(ok, "{out}{err}");
+    let out = imported(&fixture_db(), &data);
     assert!(out.contains("builds:   59 imported (177 steps, 177 logs), 0 imported before"), "{out}");
 }
 
@@ -350,8 +351,7 @@ async fn a_corrupt_log_chunk_marks_its_log_and_the_import_goes_on() {
     )
     .await;
     let data = dir.path().join("data");
-    let (ok, out, err) = import(&db, &data);
-    assert!(ok, "{out}{err}");
+    let out = imported(&db, &data);
     assert!(out.contains("builds:   59 imported"), "{out}");
     assert!(out.contains("logs imported with unreadable parts (marked in the log) (1):"), "{out}");
     assert!(out.contains("build macos-clang #2 step 'compile' log 'stdio': lines 0-"), "{out}");
@@ -533,16 +533,14 @@ async fn workers_and_the_requests_waiting_for_them_are_imported_and_history_is_n
     )
     .await;
     let data = dir.path().join("data");
-    let (ok, out, err) = import(&db, &data);
-    assert!(ok, "{out}{err}");
+    let out = imported(&db, &data);
     assert!(out.contains("workers:  2 added, 0 already known"), "{out}");
     // The fixture's newest change waits on macos-clang and windows-msvc; one more here.
     assert!(
         out.contains("build requests waiting for a worker: 3 queued, 0 already queued; 1 claimed by builds"),
         "{out}"
     );
-    let (ok, again, err) = import(&db, &data);
-    assert!(ok, "{err}");
+    let again = imported(&db, &data);
     assert!(again.contains("workers:  0 added, 2 already known"), "{again}");
     assert!(again.contains("0 queued, 3 already queued"), "{again}");
 
@@ -609,8 +607,7 @@ async fn a_log_chunk_that_would_decompress_past_the_cap_marks_its_log_and_the_im
     )
     .await;
     let data = dir.path().join("data");
-    let (ok, out, err) = import(&db, &data);
-    assert!(ok, "{out}{err}");
+    let out = imported(&db, &data);
     assert!(out.contains("builds:   59 imported"), "{out}");
     assert!(out.contains("logs imported with unreadable parts (marked in the log) (1):"), "{out}");
     assert!(
@@ -662,8 +659,7 @@ async fn requests_built_or_cancelled_in_buildbot_since_the_last_import_leave_the
     )
     .await;
     let data = dir.path().join("data");
-    let (ok, out, err) = import(&early, &data);
-    assert!(ok, "{out}{err}");
+    let out = imported(&early, &data);
     // The newest change's two requests, and macos-clang's for change 20.
     assert!(out.contains("waiting for a worker: 3 queued, 0 already queued"), "{out}");
     // Then Buildbot builds macos-clang #20 and cancels windows-msvc's waiting request.
@@ -677,8 +673,7 @@ async fn requests_built_or_cancelled_in_buildbot_since_the_last_import_leave_the
            WHERE r.name = 'windows-msvc' AND q.buildsetid = 21)"],
     )
     .await;
-    let (ok, out, err) = import(&later, &data);
-    assert!(ok, "{out}{err}");
+    let out = imported(&later, &data);
     assert!(out.contains("builds:   1 imported (3 steps, 3 logs)"), "{out}");
     assert!(out.contains("0 queued, 1 already queued"), "macos-clang's newest: {out}");
     assert!(out.contains("no longer waiting in Buildbot: 1 taken off the queue here"), "{out}");
@@ -729,10 +724,9 @@ async fn builds_that_were_never_here_are_not_counted_as_imported_before() {
     )
     .await;
     let data = dir.path().join("data");
-    let (ok, out, err) = import(&live, &data);
-    assert!(ok && out.contains("builds:   41 imported"), "{out}{err}");
-    let (ok, out, err) = import(&fixture_db(), &data);
-    assert!(ok, "{out}{err}");
+    let out = imported(&live, &data);
+    assert!(out.contains("builds:   41 imported"), "{out}");
+    let out = imported(&fixture_db(), &data);
     assert!(out.contains("builds:   9 imported (27 steps, 27 logs), 41 imported before"), "{out}");
     for n in 1..=9 {
         let why = format!("build linux-gcc #{n}: builds up to #10 came here from elsewhere first; numbers only grow");
@@ -769,8 +763,7 @@ async fn a_build_that_cannot_be_read_holds_back_its_builder_only() {
     }
     pool.close().await;
     let data = dir.path().join("data");
-    let (ok, out, err) = import(&db, &data);
-    assert!(ok, "{out}{err}");
+    let out = imported(&db, &data);
     // linux-gcc #1 to #6, macos-clang #1 and #2, windows-msvc #1 and #2.
     assert!(out.contains("builds:   10 imported (30 steps, 30 logs), 0 imported before"), "{out}");
     assert!(out.contains("build linux-gcc #7: cannot be read ("), "{out}");
@@ -795,8 +788,7 @@ async fn a_build_that_cannot_be_read_holds_back_its_builder_only() {
     sqlx::query(sqlx::AssertSqlSafe(property)).bind(vec![0u8]).execute(&pool).await.expect("statement");
     sqlx::query(sqlx::AssertSqlSafe(time)).execute(&pool).await.expect("statement");
     pool.close().await;
-    let (ok, out, err) = import(&later, &data);
-    assert!(ok, "{out}{err}");
+    let out = imported(&later, &data);
     // linux-gcc #7 to #11, macos-clang #3 to #9, windows-msvc #3 to #20.
     assert!(out.contains("builds:   30 imported (90 steps, 90 logs), 10 imported before"), "{out}");
     assert!(out.contains("build macos-clang #10: cannot be read (start: bad time 99999999999999)"), "{out}");
@@ -804,8 +796,7 @@ async fn a_build_that_cannot_be_read_holds_back_its_builder_only() {
     assert!(out.contains("build linux-gcc #12: cannot be read (properties: invalid type: null"), "{out}");
     assert!(out.contains("build linux-gcc #20: waits for #12, which cannot be read"), "{out}");
     // Mended, the next import goes on from there.
-    let (ok, out, err) = import(&fixture_db(), &data);
-    assert!(ok, "{out}{err}");
+    let out = imported(&fixture_db(), &data);
     assert!(out.contains("builds:   19 imported (57 steps, 57 logs), 40 imported before"), "{out}");
 }
 
@@ -817,14 +808,13 @@ fn a_database_path_with_a_question_mark_or_a_percent_sign_is_opened_as_written()
     let db = copy_of_fixture(&odd);
     let before = std::fs::read(&db).expect("read");
     let data = dir.path().join("data");
-    let (ok, out, err) = import(&db, &data);
-    assert!(ok, "{out}{err}");
+    let out = imported(&db, &data);
     assert!(out.contains("builds:   59 imported"), "{out}");
     assert_eq!(std::fs::read(&db).expect("read"), before, "read-only: the database is as it was");
     let spaced = dir.path().join("a%20b.sqlite");
     std::fs::copy(&db, &spaced).expect("copy");
-    let (ok, out, err) = import(&spaced, &dir.path().join("data2"));
-    assert!(ok && out.contains("builds:   59 imported"), "{out}{err}");
+    let out = imported(&spaced, &dir.path().join("data2"));
+    assert!(out.contains("builds:   59 imported"), "{out}");
 }
 
 #[tokio::test]
@@ -842,8 +832,7 @@ async fn a_change_or_request_that_cannot_be_read_is_skipped_and_the_rest_is_impo
     .await;
     let request = request_of(&db, "windows-msvc", 21).await;
     let data = dir.path().join("data");
-    let (ok, out, err) = import(&db, &data);
-    assert!(ok, "{out}{err}");
+    let out = imported(&db, &data);
     assert!(out.contains("changes:  20 imported, 0 imported before"), "{out}");
     assert!(out.contains("change 3: cannot be read (its id or time 99999999999999 is out of range)"), "{out}");
     assert!(out.contains("builds:   59 imported"), "{out}");
