@@ -32,9 +32,7 @@ async fn json(base: &str, path: &str) -> Option<Value> {
 #[tokio::test]
 async fn builds_of_a_live_buildbot_master_arrive_as_they_start_and_finish() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let config = dir.path().join("buildstatus.toml");
-    std::fs::write(&config, format!("[ingest]\ntokens = [\"{TOKEN}\"]\ncreate_builders = true\n")).expect("write");
-    let server = common::start_binary(&["serve", "--config", config.to_str().expect("path")]);
+    let server = ingesting_server(dir.path(), "");
     let base = server.base.clone();
 
     let bin = buildbot::venv().join("bin");
@@ -205,6 +203,14 @@ fn catch_up_cli(api: &str, server: &str) -> std::process::Output {
 }
 
 /// A `buildstatus serve` with the ingest API on and `extra` config lines.
+/// Posts `report` to the server's `HttpStatusPush` endpoint, as Buildbot would; it must be taken.
+async fn push(base: &str, report: &Value) {
+    let posted = reqwest::Client::new().post(format!("{base}/api/v1/buildbot")).bearer_auth(TOKEN).json(report);
+    let answer = posted.send().await.expect("posted");
+    let status = answer.status();
+    assert!(status.is_success(), "{status}: {}", answer.text().await.unwrap_or_default());
+}
+
 fn ingesting_server(dir: &Path, extra: &str) -> common::Binary {
     let config = dir.join("buildstatus.toml");
     let text = format!("{extra}\n[ingest]\ntokens = [\"{TOKEN}\"]\ncreate_builders = true\n");
@@ -263,14 +269,7 @@ async fn catch_up_lists_a_build_missed_below_the_newest_as_refused() {
         let found = builds.iter().find(|b| b["builderid"] == tiny_id && b["number"] == number);
         let mut report = found.expect("tiny build").clone();
         report["builder"] = serde_json::json!({ "builderid": tiny_id, "name": "tiny" });
-        let posted = client
-            .post(format!("{}/api/v1/buildbot", server.base))
-            .bearer_auth(TOKEN)
-            .json(&report)
-            .send()
-            .await
-            .expect("posted");
-        assert!(posted.status().is_success(), "{}", posted.text().await.unwrap_or_default());
+        push(&server.base, &report).await;
     }
 
     let out = catch_up_cli(&master.api, &server.base);
@@ -330,9 +329,7 @@ async fn a_build_with_the_highest_number_is_not_an_overflow() {
         "number": u32::MAX, "complete": true, "started_at": 1_795_617_240, "complete_at": 1_795_617_250,
         "results": 0, "state_string": "build successful", "builder": { "builderid": 1, "name": "big" },
     });
-    let posted =
-        reqwest::Client::new().post(format!("{}/api/v1/buildbot", server.base)).bearer_auth(TOKEN).json(&report);
-    assert!(posted.send().await.expect("posted").status().is_success());
+    push(&server.base, &report).await;
     let api = fake_rest(r#"{"builds": [{"number": 0, "complete": true}]}"#).await;
     let done = buildstatus::app::catch_up::catch_up(&api, &server.base, TOKEN).await.expect("caught up");
     assert_eq!((done.applied, done.repeated, done.refused.len()), (0, 0, 0), "{done}");
@@ -368,10 +365,8 @@ async fn catch_up_sees_a_gap_far_below_the_newest() {
             "state_string": "build successful", "builder": { "builderid": 1, "name": "big" },
         })
     };
-    let client = reqwest::Client::new();
     for number in (1..=20).filter(|n| *n != 2) {
-        let posted = client.post(format!("{}/api/v1/buildbot", server.base)).bearer_auth(TOKEN).json(&build(number));
-        assert!(posted.send().await.expect("posted").status().is_success(), "#{number}");
+        push(&server.base, &build(number)).await;
     }
     let builds: Vec<serde_json::Value> = (1..=20).map(build).collect();
     let api = fake_rest(Box::leak(serde_json::json!({ "builds": builds }).to_string().into_boxed_str())).await;
