@@ -6,18 +6,16 @@
 //! (`tests/buildbot/rest.rs`). Also: re-running imports nothing twice, an interrupted import
 //! resumes, a corrupt chunk marks its log, and a wrong database is refused before anything is
 //! written.
+use crate::common;
+use crate::common::buildbot;
+use crate::common::buildbot_rest as rest;
 
-#[path = "buildbot/mod.rs"]
-mod buildbot;
-mod common;
-#[path = "buildbot/rest.rs"]
-mod rest;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-use rest::Expected;
+use crate::common::buildbot_rest::Expected;
 use serde_json::Value;
 
 const PER_BUILDER: u32 = 20;

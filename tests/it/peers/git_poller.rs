@@ -1,8 +1,8 @@
 //! The Git poller against real repositories made here with `git`: new commits become changes
 //! with their author, files, message, time and revision, once each and in order; a failed
 //! store loses nothing; and in the running binary, the `poller` hook makes it poll at once.
+use crate::common;
 
-mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -1,7 +1,6 @@
 //! The four views and the live event stream through the real router: the arguments a user
 //! types, the errors they get, and a reconnecting client receiving exactly what it missed.
 
-mod common;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,7 +15,7 @@ use buildstatus::domain::event::StatusEvent;
 use buildstatus::domain::result::BuildResult;
 use buildstatus::domain::web::layout::Site;
 use buildstatus::ports::{EventFeed, StatusSink};
-use common::{at, fixture_server, fixture_server_with, get, record_fixture, whole_build};
+use crate::common::{at, fixture_server, fixture_server_with, get, record_fixture, whole_build};
 use futures_util::StreamExt;
 use tower::ServiceExt;
 

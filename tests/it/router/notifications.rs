@@ -2,7 +2,6 @@
 //! delivery log page (snapshot), a message that cannot be built, a transport that is down,
 //! and a restart that resumes from the saved cursor without queuing anything twice.
 
-mod common;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -16,7 +15,7 @@ use buildstatus::domain::model::{BuildRequest, Builder, Buildset};
 use buildstatus::domain::notify::mail::{Formatter, MailRules, Modes, PreviousBuild};
 use buildstatus::domain::result::BuildResult;
 use buildstatus::ports::{MailError, ManualClock, TargetCounts};
-use common::{HOSTILE, at, get, snapshot, whole_build};
+use crate::common::{HOSTILE, at, get, snapshot, whole_build};
 
 fn target(name: &str, mailer: &Arc<MemoryMailer>) -> MailTarget {
     let mut rules = MailRules::new(name, "buildbot@example.org");

@@ -2,12 +2,11 @@
 //! the DOM it built is checked, and screenshots are saved under `target/screenshots/`.
 //! Chromium is a required peer (`.ci/run` installs it); a missing browser fails the test.
 
-mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::start_binary;
+use crate::common::start_binary;
 
 fn chromium() -> &'static str {
     ["/usr/bin/chromium", "/usr/bin/chromium-browser"]

@@ -2,12 +2,11 @@
 //! feed reader makes — Python's `feedparser` must read both without complaint (bozo false).
 //! feedparser is a required test peer (`.ci/run` installs it); without it this test fails.
 
-mod common;
 
 use std::process::Command;
 
 use axum::http::StatusCode;
-use common::{fixture_server, get, snapshot};
+use crate::common::{fixture_server, get, snapshot};
 
 const PARSE: &str = r#"
 import json, sys

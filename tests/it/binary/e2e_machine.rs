@@ -1,11 +1,10 @@
 //! The machine-readable URLs against the running binary (`buildstatus demo` on a loopback
 //! port): JSON, feeds (read by feedparser), images (decoded), cc.xml, /buildstatus, users.
 
-mod common;
 
 use std::process::Command;
 
-use common::start_binary;
+use crate::common::start_binary;
 
 #[tokio::test]
 async fn the_demo_serves_every_machine_url() {

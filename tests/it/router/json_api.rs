@@ -1,13 +1,13 @@
 //! The `/json` API through the real router on the fixed history: a snapshot of every resource,
 //! and the checks a script author would make (keys, SUCCESS as 0, select, JSONP, errors).
+use crate::common;
 
-mod common;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use buildstatus::app::StatusServer;
 use buildstatus::domain::result::BuildResult;
-use common::{fixture_server, get, snapshot};
+use crate::common::{fixture_server, get, snapshot};
 use serde_json::Value;
 use tower::ServiceExt;
 

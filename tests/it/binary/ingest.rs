@@ -2,8 +2,9 @@
 //! malformed, unauthenticated, repeated, conflicting batches), `buildstatus send` from a
 //! shell's point of view, and what the pages and the store show afterwards (also across a
 //! restart, for the idempotency receipts).
+use crate::common;
+use crate::common::buildbot;
 
-mod common;
 
 use std::process::Command;
 
@@ -201,8 +202,6 @@ async fn without_ingest_config_the_api_is_not_found() {
     assert!(answer["error"].as_str().expect("text").contains("[ingest]"));
 }
 
-#[path = "buildbot/mod.rs"]
-mod buildbot;
 
 #[test]
 fn the_schema_examples_are_valid_events_and_cover_every_kind() {

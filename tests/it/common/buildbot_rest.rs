@@ -12,7 +12,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::buildbot::{Peer, free_port, start, venv};
+use super::buildbot::{Peer, free_port, start, venv};
 
 /// Everything the tests look at, as the REST API serves it, in number order.
 #[derive(Debug)]

@@ -1,6 +1,8 @@
 //! Shared fixtures of the integration tests: a small, fixed CI history with hostile text in
 //! it, recorded through the public `StatusSink`, and helpers to start the real binary.
-#![allow(dead_code)]
+
+pub mod buildbot;
+pub mod buildbot_rest;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -269,7 +271,7 @@ pub async fn get(server: &StatusServer, uri: &str) -> (StatusCode, String, Heade
 
 /// Compares `body` with `snapshots/NAME.snap` (the path is relative to this file).
 pub fn snapshot(name: &str, body: &str) {
-    insta::with_settings!({ snapshot_path => "../../snapshots", prepend_module_to_snapshot => false }, {
+    insta::with_settings!({ snapshot_path => "../../../snapshots", prepend_module_to_snapshot => false }, {
         insta::assert_snapshot!(name, body);
     });
 }

@@ -1,12 +1,12 @@
 //! Every page, rendered from a fixed history through the real router: snapshots of the HTML,
 //! and the checks a user would make (escaping, errors that name what is wrong).
+use crate::common;
 
-mod common;
 
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use buildstatus::app::{Setup, StatusServer};
-use common::{fixture_server, get, request, snapshot};
+use crate::common::{fixture_server, get, request, snapshot};
 use tower::ServiceExt;
 
 const HOSTILE_Q: &str = "%3Cscript%3Ealert('x')%3C%2Fscript%3E";

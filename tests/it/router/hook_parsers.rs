@@ -30,17 +30,17 @@ fn dialects() -> Vec<Dialect> {
 }
 
 const FIXTURES: [&str; 11] = [
-    include_str!("fixtures/hooks/github-push.json"),
-    include_str!("fixtures/hooks/github-tag.json"),
-    include_str!("fixtures/hooks/github-pull-request.json"),
-    include_str!("fixtures/hooks/gitlab-push.json"),
-    include_str!("fixtures/hooks/gitlab-tag.json"),
-    include_str!("fixtures/hooks/bitbucket-cloud-push.json"),
-    include_str!("fixtures/hooks/bitbucket-server-push.json"),
-    include_str!("fixtures/hooks/bitbucket-legacy.json"),
-    include_str!("fixtures/hooks/gitorious.json"),
-    include_str!("fixtures/hooks/googlecode.json"),
-    include_str!("fixtures/hooks/bench-github-push.json"),
+    include_str!("../../fixtures/hooks/github-push.json"),
+    include_str!("../../fixtures/hooks/github-tag.json"),
+    include_str!("../../fixtures/hooks/github-pull-request.json"),
+    include_str!("../../fixtures/hooks/gitlab-push.json"),
+    include_str!("../../fixtures/hooks/gitlab-tag.json"),
+    include_str!("../../fixtures/hooks/bitbucket-cloud-push.json"),
+    include_str!("../../fixtures/hooks/bitbucket-server-push.json"),
+    include_str!("../../fixtures/hooks/bitbucket-legacy.json"),
+    include_str!("../../fixtures/hooks/gitorious.json"),
+    include_str!("../../fixtures/hooks/googlecode.json"),
+    include_str!("../../fixtures/hooks/bench-github-push.json"),
 ];
 
 const CONTENT_TYPES: [&str; 5] =

@@ -1,8 +1,8 @@
 //! `/change_hook` over HTTP, against the real hub: every answer a sender can get (202, 200,
 //! 400, 401, 403, 404, 405, 413), changes all or nothing, on `/changes` and on the event bus
 //! for the master, and the running binary configured from `buildstatus.toml`.
+use crate::common;
 
-mod common;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -1,14 +1,14 @@
 //! The hub: pages read the same from its memory window as from the store, a batch is all or
 //! nothing, and every stored event is published with its number, in order.
+use crate::common;
 
-mod common;
 
 use buildstatus::app::{Setup, StatusServer, Storage};
 use buildstatus::domain::event::StatusEvent;
 use buildstatus::domain::result::BuildResult;
 use buildstatus::domain::web::args::BranchFilter;
 use buildstatus::ports::{BuildOrder, BuildQuery, ChangeQuery, SinkError, StatusReader, StatusSink};
-use common::{record_fixture, whole_build};
+use crate::common::{record_fixture, whole_build};
 use futures_util::StreamExt;
 
 async fn server(window: usize) -> StatusServer {

@@ -1,15 +1,15 @@
 //! Status images through the real router: `/png` in every size (decoded, measured) with the
 //! right image for each case, and `/badges/BUILDER.svg|png` (well-formed XML, read by
 //! Python's XML parser, whose text says the result; PNGs decoded).
+use crate::common;
 
-mod common;
 
 use std::process::Command;
 
 use axum::body::{Body, to_bytes};
 use axum::http::{HeaderMap, Request, StatusCode};
 use buildstatus::app::StatusServer;
-use common::fixture_server;
+use crate::common::fixture_server;
 use tower::ServiceExt;
 
 async fn get_with(server: &StatusServer, uri: &str, etag: Option<&str>) -> (StatusCode, Vec<u8>, HeaderMap) {

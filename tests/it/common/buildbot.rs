@@ -1,6 +1,5 @@
 //! Buildbot 4.3 as a test peer: the Python virtualenv `.ci/run` installs it into (or the one
 //! `BUILDSTATUS_BUILDBOT_VENV` names). Tests that need it fail, never skip, without it.
-#![allow(dead_code)] // each test file that includes this uses some of it
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

@@ -4,7 +4,6 @@
 //! it, each exactly once. Chromium and chromedriver are required peers (`.ci/run` installs
 //! them); a missing one fails the test.
 
-mod common;
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -17,7 +16,7 @@ use buildstatus::app::{Setup, StatusServer};
 use buildstatus::domain::event::StatusEvent;
 use buildstatus::domain::result::BuildResult;
 use buildstatus::ports::{ManualClock, StatusSink};
-use common::{at, record_fixture, whole_build};
+use crate::common::{at, record_fixture, whole_build};
 use serde_json::{Value, json};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::AbortHandle;

@@ -571,7 +571,7 @@ async fn a_database_versioned_before_sqlx_migrations_is_adopted_and_migrated() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("old.sqlite");
     let pool = raw(&path).await;
-    let init = include_str!("../src/adapters/sqlite/migrations/0001_init.sql");
+    let init = include_str!("../../../src/adapters/sqlite/migrations/0001_init.sql");
     sqlx::raw_sql(sqlx::AssertSqlSafe(init)).execute(&pool).await.expect("old schema");
     sqlx::raw_sql("PRAGMA user_version = 1; INSERT INTO builders VALUES ('old', '{\"name\": \"old\"}')")
         .execute(&pool)

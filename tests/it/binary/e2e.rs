@@ -1,11 +1,11 @@
 //! The binary as a user runs it: `buildstatus demo` on a free loopback port, every page walked
 //! over HTTP, and `check-config` on good and broken files.
+use crate::common;
 
-mod common;
 
 use std::process::Command;
 
-use common::start_binary;
+use crate::common::start_binary;
 use futures_util::StreamExt;
 
 fn client() -> reqwest::Client {

@@ -7,8 +7,8 @@
 //! Needs `python3` with aiosmtpd (`python3 -m pip install aiosmtpd`), `openssl`, and `msmtp`
 //! (the sendmail-compatible program of the sendmail test); a test fails, never skips, when
 //! they are missing.
+use crate::common;
 
-mod common;
 
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};
@@ -25,7 +25,7 @@ use buildstatus::domain::notify::mail::{AddLogs, Lookup, MailRules, Mode, Modes}
 use buildstatus::domain::notify::outbox::{DeliveryState, RetryPolicy};
 use buildstatus::domain::result::BuildResult;
 use buildstatus::ports::Outbox;
-use common::whole_build;
+use crate::common::whole_build;
 
 const SINK: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/smtp_sink.py");
 

@@ -2,16 +2,15 @@
 //! 127.0.0.1, run tiny builds (one builder that succeeds, one that fails) from a Periodic
 //! scheduler, and report them with Buildbot's own `HttpStatusPush`, configured with the
 //! lines the README gives, to the running `buildstatus` binary.
+use crate::common;
+use crate::common::buildbot;
 
-#[path = "buildbot/mod.rs"]
-mod buildbot;
-mod common;
 
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use buildbot::{free_port, start};
+use crate::common::buildbot::{free_port, start};
 use serde_json::Value;
 
 const TOKEN: &str = "buildbot-master-token-0123456789";

@@ -1,0 +1,5 @@
+//! The `buildstatus` binary as a user runs it, on free loopback ports.
+
+mod e2e;
+mod e2e_machine;
+mod ingest;

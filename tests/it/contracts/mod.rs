@@ -1,0 +1,6 @@
+//! Port contracts: the same tests against every implementation of a port.
+
+mod hub;
+mod log_store;
+mod outbox_contract;
+mod store_contract;

@@ -1,0 +1,9 @@
+//! Adapters against the real programs they talk to, started by the tests on 127.0.0.1.
+
+mod browser;
+mod buildbot_follow;
+mod feeds;
+mod git_poller;
+mod import_buildbot;
+mod live;
+mod mail;

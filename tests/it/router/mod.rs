@@ -1,0 +1,10 @@
+//! The site through the real router, in process, on the fixed history of `common`.
+
+mod badges;
+mod hook_parsers;
+mod hooks;
+mod json_api;
+mod notifications;
+mod pages;
+mod people;
+mod views;
