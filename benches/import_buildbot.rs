@@ -10,7 +10,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use buildstatus::adapters::buildbot_db::BuildbotDb;
+use buildstatus::adapters::buildbot::db::BuildbotDb;
 use buildstatus::app::import::import;
 use buildstatus::app::{Setup, StatusServer, Storage};
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};

@@ -16,8 +16,8 @@ use std::fmt::Write as _;
 
 use serde_json::Value;
 
-use super::send;
-use crate::adapters::buildbot_rest::BuildbotRest;
+use crate::adapters::buildbot::rest::BuildbotRest;
+use crate::adapters::status_client::StatusClient;
 
 /// What a catch-up did.
 #[derive(Debug, Default)]
@@ -82,24 +82,12 @@ impl Here {
     }
 }
 
-/// GETs `endpoint` as JSON; `None` when it answers 404.
-async fn get_json(client: &reqwest::Client, endpoint: &str) -> Result<Option<Value>, String> {
-    let answer = client.get(endpoint).send().await.map_err(|e| format!("cannot reach {endpoint}: {e}"))?;
-    if answer.status() == reqwest::StatusCode::NOT_FOUND {
-        return Ok(None);
-    }
-    if !answer.status().is_success() {
-        return Err(format!("{endpoint} answered {}", answer.status()));
-    }
-    answer.json().await.map(Some).map_err(|e| format!("{endpoint}: not JSON: {e}"))
-}
-
 /// Every builder the server at `url` has, with its running builds, from its `/json/builders`.
 /// A 404 there is a server whose `/json` is turned off: without it nothing tells what it
 /// has, and catching up would post every build again.
-async fn builders_here(client: &reqwest::Client, url: &str) -> Result<BTreeMap<String, BTreeSet<u32>>, String> {
-    let endpoint = format!("{}/json/builders", url.trim_end_matches('/'));
-    let Some(json) = get_json(client, &endpoint).await? else {
+async fn builders_here(client: &StatusClient) -> Result<BTreeMap<String, BTreeSet<u32>>, String> {
+    let endpoint = client.endpoint("/json/builders");
+    let Some(json) = client.get_json("/json/builders").await.map_err(|e| e.to_string())? else {
         return Err(format!(
             "{endpoint} answered 404: catching up reads what the server has from its /json API; \
              enable it (provide_feeds must include \"json\")"
@@ -120,10 +108,12 @@ impl Here {
     /// What the server at `url` has of `builder`, whose running builds are `running`: the
     /// numbers of the builds it stores (its `/json/builders/NAME/builds` names them, the newest
     /// 10,000, `cachedBuilds` among them), so a gap far below the newest is seen too.
-    async fn read(client: &reqwest::Client, url: &str, builder: &str, running: BTreeSet<u32>) -> Result<Self, String> {
+    async fn read(client: &StatusClient, builder: &str, running: BTreeSet<u32>) -> Result<Self, String> {
         let name = percent_encoding::utf8_percent_encode(builder, percent_encoding::NON_ALPHANUMERIC);
-        let endpoint = format!("{}/json/builders/{name}/builds", url.trim_end_matches('/'));
-        let json = get_json(client, &endpoint).await?.ok_or_else(|| format!("{endpoint} answered 404"))?;
+        let path = format!("/json/builders/{name}/builds");
+        let endpoint = client.endpoint(&path);
+        let json = client.get_json(&path).await.map_err(|e| e.to_string())?;
+        let json = json.ok_or_else(|| format!("{endpoint} answered 404"))?;
         let builds = json.as_object().ok_or_else(|| format!("{endpoint}: not an object of build numbers"))?;
         let mut listed = running.clone();
         for k in builds.keys() {
@@ -137,12 +127,12 @@ impl Here {
 pub async fn catch_up(api: &str, url: &str, token: &str) -> Result<CaughtUp, String> {
     let buildbot = BuildbotRest::new(api).map_err(|e| e.to_string())?;
     let mut done = CaughtUp::default();
-    let client = reqwest::Client::new();
-    let here = builders_here(&client, url).await?;
+    let client = StatusClient::new(url, token).map_err(|e| e.to_string())?;
+    let here = builders_here(&client).await?;
     for (id, name) in buildbot.builders().await.map_err(|e| e.to_string())? {
         // Read only for the builders both sides have.
         let known = match here.get(&name) {
-            Some(running) => Here::read(&client, url, &name, running.clone()).await?,
+            Some(running) => Here::read(&client, &name, running.clone()).await?,
             None => Here::default(),
         };
         let Some(after) = known.ask_after() else { continue };
@@ -152,14 +142,14 @@ pub async fn catch_up(api: &str, url: &str, token: &str) -> Result<CaughtUp, Str
                 continue;
             }
             let report = buildbot.report(build, id, &name).await.map_err(|e| e.to_string())?;
-            match send::post_to(&client, url, "/api/v1/buildbot", token, &report).await {
+            match client.post_buildbot_report(&report).await {
                 Ok(answer) => {
                     let answer: Value =
                         serde_json::from_str(&answer).map_err(|e| format!("{url}: {name} #{number}: {e}: {answer}"))?;
                     done.applied += answer["applied"].as_u64().unwrap_or_default();
                     done.repeated += answer["repeated"].as_u64().unwrap_or_default();
                 }
-                Err(why) if why.status == Some(reqwest::StatusCode::CONFLICT) => {
+                Err(why) if why.is_conflict() => {
                     let newest = known.newest().unwrap_or_default();
                     let note = match known.is_gap(number) {
                         true => format!(

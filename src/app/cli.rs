@@ -131,7 +131,7 @@ fn check_config(file: &Path) -> ExitCode {
 
 /// The Buildbot database is checked before our store is even opened: a wrong file changes nothing.
 async fn import_buildbot(db: &str, config: Config) -> Result<(), Box<dyn std::error::Error>> {
-    let buildbot = crate::adapters::buildbot_db::BuildbotDb::open(db).await?;
+    let buildbot = crate::adapters::buildbot::db::BuildbotDb::open(db).await?;
     // Only the store: no pollers, hooks or notifiers run while history is written.
     let setup = Setup {
         storage: Storage::Directory(config.data_dir.clone()),

@@ -13,7 +13,7 @@ use std::fmt::Write as _;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::adapters::buildbot_db::{BuildRow, BuildbotDb, BuildbotError, ImportedBuild};
+use crate::adapters::buildbot::db::{BuildRow, BuildbotDb, BuildbotError, ImportedBuild};
 use crate::domain::event::StatusEvent;
 use std::collections::{BTreeMap, HashSet};
 

@@ -22,20 +22,18 @@ pub mod send;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use crate::adapters::bus::MemoryBus;
 use crate::adapters::clock::SystemClock;
 use crate::adapters::git_poller::GitPollerSettings;
 use crate::adapters::http::hooks::HookContext;
 use crate::adapters::http::ingest::IngestContext;
 use crate::adapters::http::{self, WebContext};
-use crate::adapters::logs::{DiskLogStore, MemoryLogStore};
-use crate::adapters::memory_outbox::MemoryOutbox;
-use crate::adapters::memory_store::MemoryStore;
+use crate::adapters::logs::DiskLogStore;
+use crate::adapters::memory::{MemoryBus, MemoryLogStore, MemoryOutbox, MemoryPollers, MemoryStore};
 use crate::adapters::sqlite::SqliteStore;
 use crate::domain::web::layout::Site;
 use crate::ports::{
-    ChangeSink, Clock, EventBus, LogError, LogStore, NoPollers, Outbox, PollTrigger, StatusReader, StatusSink,
-    StatusStore, StoreError,
+    ChangeSink, Clock, EventBus, LogError, LogStore, Outbox, PollTrigger, StatusReader, StatusSink, StatusStore,
+    StoreError,
 };
 
 pub use config::Config;
@@ -219,7 +217,7 @@ impl StatusServer {
             views: Default::default(),
         };
         let pollers: Arc<dyn PollTrigger> = if setup.git_pollers.is_empty() {
-            Arc::new(NoPollers)
+            Arc::new(MemoryPollers::default())
         } else {
             let workdirs = match &setup.storage {
                 Storage::Directory(dir) => dir.join("gitpoller"),

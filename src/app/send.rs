@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use clap::{Args, ValueEnum};
 use serde_json::{Value, json};
 
+use crate::adapters::status_client::StatusClient;
 use crate::domain::result::BuildResult;
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
@@ -165,49 +166,6 @@ fn non_empty(token: &str) -> Result<String, String> {
 
 /// Posts events in `body`; the server's answer on success, else what went wrong.
 pub async fn post(url: &str, token: &str, body: &Value) -> Result<String, String> {
-    post_to(&reqwest::Client::new(), url, "/api/v1/events", token, body).await.map_err(|e| e.to_string())
-}
-
-/// Why a post failed: the server's refusal (with its status), or no answer at all.
-#[derive(Debug)]
-pub struct PostError {
-    /// The status the server answered with; `None` when it could not be reached or read.
-    pub status: Option<reqwest::StatusCode>,
-    pub message: String,
-}
-
-impl std::fmt::Display for PostError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-/// Posts `body` to `path` of the server at `url`, with `client` (one per run, so that its
-/// connections are reused).
-pub async fn post_to(
-    client: &reqwest::Client,
-    url: &str,
-    path: &str,
-    token: &str,
-    body: &Value,
-) -> Result<String, PostError> {
-    let failed = |status, message| PostError { status, message };
-    if !url.starts_with("http://") {
-        return Err(failed(None, format!("'{url}': only http:// URLs are supported (put TLS in a proxy in front)")));
-    }
-    let endpoint = format!("{}{path}", url.trim_end_matches('/'));
-    let response = client
-        .post(&endpoint)
-        .bearer_auth(token)
-        .json(body)
-        .send()
-        .await
-        .map_err(|e| failed(None, format!("cannot reach {endpoint}: {e}")))?;
-    let status = response.status();
-    let text = response.text().await.map_err(|e| failed(None, format!("{endpoint}: answer unreadable: {e}")))?;
-    if status.is_success() {
-        Ok(text)
-    } else {
-        Err(failed(Some(status), format!("{endpoint} answered {status}: {text}")))
-    }
+    let client = StatusClient::new(url, token).map_err(|e| e.to_string())?;
+    client.post_events(body).await.map_err(|e| e.to_string())
 }

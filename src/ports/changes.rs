@@ -38,14 +38,3 @@ pub trait PollTrigger: Send + Sync {
     /// Asks the named sources to poll as soon as they can (they report errors themselves).
     fn poll_now(&self, names: &[String]);
 }
-
-/// A server without polling sources.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct NoPollers;
-
-impl PollTrigger for NoPollers {
-    fn pollers(&self) -> Vec<String> {
-        Vec::new()
-    }
-    fn poll_now(&self, _: &[String]) {}
-}

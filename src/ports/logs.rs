@@ -7,7 +7,7 @@ use std::pin::Pin;
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use futures_util::Stream;
+use futures_util::{Stream, StreamExt};
 
 use crate::domain::event::Channel;
 
@@ -86,8 +86,21 @@ pub trait LogStore: Send + Sync {
     /// Content bytes written so far (zero for a log never written).
     async fn size(&self, log: u64) -> Result<LogSize, LogError>;
 
-    /// The pieces covering content bytes `[from, from + len)`, cut at both ends.
-    async fn read(&self, log: u64, from: u64, len: u64) -> Result<Vec<LogPiece>, LogError>;
+    /// The pieces covering content bytes `[from, from + len)`, cut at both ends: the first
+    /// `len` bytes of [`stream`](Self::stream) from `from`, not following.
+    async fn read(&self, log: u64, from: u64, len: u64) -> Result<Vec<LogPiece>, LogError> {
+        let mut stream = self.stream(log, from, false);
+        let (mut out, mut got) = (Vec::new(), 0u64);
+        while got < len {
+            let Some(piece) = stream.next().await else { break };
+            let mut piece = piece?;
+            let want = (len - got).min(piece.data.len() as u64) as usize;
+            piece.data.truncate(want);
+            got += want as u64;
+            out.push(piece);
+        }
+        Ok(out)
+    }
 
     /// Pieces from content byte `from` to the end; with `follow`, keeps waiting for new chunks
     /// until the log is finished. Never holds more than a bounded buffer in memory.

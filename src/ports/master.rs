@@ -1,6 +1,6 @@
 //! What the web status asks of the master it reports on: force, stop, ping, cancel, shutdown.
-//! The authorised actions of a later issue call it; a standalone server has no master and
-//! refuses them with [`NoMaster`].
+//! The authorised actions call it; a standalone server has no master and refuses them
+//! (`adapters::memory::NoMaster`).
 
 use async_trait::async_trait;
 
@@ -41,27 +41,4 @@ pub trait MasterControl: Send + Sync {
     async fn ping_builder(&self, builder: &str) -> Result<(), ControlError>;
     async fn cancel_request(&self, request_id: u64) -> Result<(), ControlError>;
     async fn shutdown(&self, clean: bool) -> Result<(), ControlError>;
-}
-
-/// The master of a standalone server: there is none, so every action is refused.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct NoMaster;
-
-#[async_trait]
-impl MasterControl for NoMaster {
-    async fn force_build(&self, _: ForceRequest) -> Result<u64, ControlError> {
-        Err(ControlError::Unsupported("force builds"))
-    }
-    async fn stop_build(&self, _: &str, _: u32, _: &str) -> Result<(), ControlError> {
-        Err(ControlError::Unsupported("stop builds"))
-    }
-    async fn ping_builder(&self, _: &str) -> Result<(), ControlError> {
-        Err(ControlError::Unsupported("ping builders"))
-    }
-    async fn cancel_request(&self, _: u64) -> Result<(), ControlError> {
-        Err(ControlError::Unsupported("cancel build requests"))
-    }
-    async fn shutdown(&self, _: bool) -> Result<(), ControlError> {
-        Err(ControlError::Unsupported("shut down"))
-    }
 }

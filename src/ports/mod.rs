@@ -15,12 +15,12 @@ mod sink;
 mod store;
 
 pub use bus::{BusError, EventBus, EventFeed, EventStream};
-pub use changes::{ChangeError, ChangeSink, NoPollers, PollTrigger};
-pub use clock::{Clock, ManualClock};
+pub use changes::{ChangeError, ChangeSink, PollTrigger};
+pub use clock::Clock;
 pub use ingest::{IngestSink, Receipt};
 pub use logs::{LogError, LogPiece, LogSize, LogStore, LogStream, LogWrite};
 pub use mail::{MailError, MailTransport};
-pub use master::{ControlError, ForceRequest, MasterControl, NoMaster};
+pub use master::{ControlError, ForceRequest, MasterControl};
 pub use outbox::{Outbox, OutboxError, TargetCounts};
 pub use sink::{SinkError, StatusSink};
 pub use store::{

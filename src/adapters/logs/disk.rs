@@ -12,9 +12,9 @@ use futures_util::stream;
 use tokio::fs::{self, File};
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
+use super::Growth;
 use super::pack::{self, PackWriter, Region};
 use super::records::{Cursor, HEADER_LEN, MAX_PIECE, encode_records};
-use super::{Growth, take_range};
 use crate::domain::event::Channel;
 use crate::ports::{LogError, LogPiece, LogSize, LogStore, LogStream, LogWrite};
 
@@ -167,10 +167,6 @@ impl LogStore for DiskLogStore {
             at += HEADER_LEN as u64 + len;
         }
         Ok(size)
-    }
-
-    async fn read(&self, log: u64, from: u64, len: u64) -> Result<Vec<LogPiece>, LogError> {
-        take_range(self.stream(log, from, false), len).await
     }
 
     fn stream(&self, log: u64, from: u64, follow: bool) -> LogStream {

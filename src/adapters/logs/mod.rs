@@ -1,27 +1,22 @@
-//! Log stores: [`DiskLogStore`] keeps each log as an append-only file, or, when it is written
-//! whole at once, in a pack shared by a thousand logs; [`MemoryLogStore`] keeps them in memory
-//! for tests and short-lived demos. Both stream a growing log to its readers.
+//! The log store on disk: [`DiskLogStore`] keeps each log as an append-only file, or, when it
+//! is written whole at once, in a pack shared by a thousand logs, and streams a growing log to
+//! its readers. (`adapters::memory::MemoryLogStore` keeps logs in memory.)
 //!
 //! The on-disk format is a sequence of records `[channel: u8][length: u32 LE][bytes]`, so a
 //! log is written with one append per chunk and read front to back with a bounded buffer.
 //! Tests write and read real files in a temporary directory.
 
 mod disk;
-mod memory;
 mod pack;
 mod records;
 
 pub use disk::DiskLogStore;
-pub use memory::MemoryLogStore;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use futures_util::StreamExt;
 use tokio::sync::Notify;
-
-use crate::ports::{LogError, LogPiece, LogStream};
 
 /// How long a follower waits for news before it looks again (covers missed wake-ups).
 const FOLLOW_POLL: Duration = Duration::from_millis(500);
@@ -51,18 +46,4 @@ impl Growth {
     async fn wait(self: &Arc<Self>) {
         let _ = tokio::time::timeout(FOLLOW_POLL, self.notify.notified()).await;
     }
-}
-
-/// The first `len` content bytes of `stream`: what `LogStore::read` returns.
-async fn take_range(mut stream: LogStream, len: u64) -> Result<Vec<LogPiece>, LogError> {
-    let (mut out, mut got) = (Vec::new(), 0u64);
-    while got < len {
-        let Some(piece) = stream.next().await else { break };
-        let mut piece = piece?;
-        let want = (len - got).min(piece.data.len() as u64) as usize;
-        piece.data.truncate(want);
-        got += want as u64;
-        out.push(piece);
-    }
-    Ok(out)
 }

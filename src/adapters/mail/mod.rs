@@ -4,7 +4,7 @@
 //! program (`sendmail.rs`). Errors are sorted into temporary (4xx, network, timeouts) and
 //! permanent (5xx, a message that cannot be expressed).
 //!
-//! Tests (`tests/mail.rs`) start aiosmtpd on a free loopback port, plain and with STARTTLS +
+//! Tests (`tests/it/peers/mail.rs`) start aiosmtpd on a free loopback port, plain and with STARTTLS +
 //! AUTH (a test CA and a separate server certificate), and read the messages it received.
 
 mod mime;

@@ -21,7 +21,7 @@
 //! epoch milliseconds. A record that does not decode is reported as [`StoreError::Corrupt`]
 //! naming its table and key.
 //!
-//! Tests (`tests/store_contract.rs`) run the real SQLite: a database file in a temporary
+//! Tests (`tests/it/contracts/store_contract.rs`) run the real SQLite: a database file in a temporary
 //! directory (reopened to check durability, filled with 20,000 builds to check the query
 //! plans with `EXPLAIN QUERY PLAN`, before and after `ANALYZE`) and a private in-memory
 //! database. The `explain*` methods exist for those tests and for diagnosis.

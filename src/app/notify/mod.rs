@@ -29,7 +29,7 @@ pub enum MailTransportChoice {
     Smtp(SmtpSettings),
     /// The local `sendmail` program at this path.
     Sendmail(PathBuf),
-    /// The embedder's own (tests use `adapters::memory_mail::MemoryMailer`).
+    /// The embedder's own (tests use `adapters::memory::MemoryMail`).
     Custom(Arc<dyn MailTransport>),
 }
 

@@ -2,7 +2,6 @@
 //! over HTTP, and `check-config` on good and broken files.
 use crate::common;
 
-
 use std::process::Command;
 
 use crate::common::start_binary;

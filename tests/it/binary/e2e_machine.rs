@@ -1,7 +1,6 @@
 //! The machine-readable URLs against the running binary (`buildstatus demo` on a loopback
 //! port): JSON, feeds (read by feedparser), images (decoded), cc.xml, /buildstatus, users.
 
-
 use std::process::Command;
 
 use crate::common::start_binary;

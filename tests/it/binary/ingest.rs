@@ -5,7 +5,6 @@
 use crate::common;
 use crate::common::buildbot;
 
-
 use std::process::Command;
 
 use serde_json::{Value, json};
@@ -201,7 +200,6 @@ async fn without_ingest_config_the_api_is_not_found() {
     assert_eq!(status, 404);
     assert!(answer["error"].as_str().expect("text").contains("[ingest]"));
 }
-
 
 #[test]
 fn the_schema_examples_are_valid_events_and_cover_every_kind() {

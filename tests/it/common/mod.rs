@@ -10,12 +10,13 @@ use std::sync::Arc;
 
 use axum::body::{Body, to_bytes};
 use axum::http::{HeaderMap, Method, Request, StatusCode};
+use buildstatus::adapters::memory::MemoryClock;
 use buildstatus::app::{Setup, StatusServer};
 use buildstatus::domain::event::{Channel, StatusEvent};
 use buildstatus::domain::model::*;
 use buildstatus::domain::result::BuildResult;
 use buildstatus::domain::web::layout::Site;
-use buildstatus::ports::{ManualClock, StatusSink};
+use buildstatus::ports::StatusSink;
 use tower::ServiceExt;
 
 pub const HOSTILE: &str = "<script>alert('x')</script>";
@@ -242,7 +243,7 @@ fn start_in(args: &[&str], dir: tempfile::TempDir, data: &std::path::Path) -> Bi
 
 /// A server in memory with the fixture recorded, its clock standing at minute 45.
 pub async fn fixture_server_with(site: Site) -> StatusServer {
-    let clock = Arc::new(ManualClock::new(at(45)));
+    let clock = Arc::new(MemoryClock::new(at(45)));
     let server =
         StatusServer::start_with_clock(Setup { site, ..Setup::default() }, clock).await.expect("server starts");
     record_fixture(&server.sink()).await;

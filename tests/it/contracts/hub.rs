@@ -2,13 +2,12 @@
 //! nothing, and every stored event is published with its number, in order.
 use crate::common;
 
-
+use crate::common::{record_fixture, whole_build};
 use buildstatus::app::{Setup, StatusServer, Storage};
 use buildstatus::domain::event::StatusEvent;
 use buildstatus::domain::result::BuildResult;
 use buildstatus::domain::web::args::BranchFilter;
 use buildstatus::ports::{BuildOrder, BuildQuery, ChangeQuery, SinkError, StatusReader, StatusSink};
-use crate::common::{record_fixture, whole_build};
 use futures_util::StreamExt;
 
 async fn server(window: usize) -> StatusServer {
@@ -122,9 +121,9 @@ async fn numbering_and_history_resume_after_a_restart() {
 
 #[tokio::test]
 async fn lost_log_content_is_reported_and_numbering_goes_on() {
-    use buildstatus::adapters::bus::MemoryBus;
     use buildstatus::adapters::logs::DiskLogStore;
-    use buildstatus::adapters::memory_store::MemoryStore;
+    use buildstatus::adapters::memory::MemoryBus;
+    use buildstatus::adapters::memory::MemoryStore;
     use buildstatus::app::Hub;
     use std::sync::Arc;
 
@@ -151,9 +150,9 @@ async fn lost_log_content_is_reported_and_numbering_goes_on() {
 
 #[tokio::test]
 async fn history_is_recorded_with_its_logs_or_not_at_all() {
-    use buildstatus::adapters::bus::MemoryBus;
     use buildstatus::adapters::logs::DiskLogStore;
-    use buildstatus::adapters::memory_store::MemoryStore;
+    use buildstatus::adapters::memory::MemoryBus;
+    use buildstatus::adapters::memory::MemoryStore;
     use buildstatus::app::Hub;
     use buildstatus::ports::LogStore;
     use std::sync::Arc;
@@ -261,7 +260,7 @@ async fn an_event_id_sent_many_times_at_once_is_applied_once() {
 
 /// A store whose commits wait at a gate and then fail: what a locked or broken database does.
 struct FailingStore {
-    inner: buildstatus::adapters::memory_store::MemoryStore,
+    inner: buildstatus::adapters::memory::MemoryStore,
     gate: tokio::sync::Semaphore,
 }
 
@@ -344,8 +343,8 @@ async fn a_repeat_waits_for_the_commit_of_the_round_that_applies_it() {
     use std::sync::Arc;
     use std::task::Poll;
 
-    use buildstatus::adapters::bus::MemoryBus;
-    use buildstatus::adapters::logs::MemoryLogStore;
+    use buildstatus::adapters::memory::MemoryBus;
+    use buildstatus::adapters::memory::MemoryLogStore;
     use buildstatus::domain::model::Builder;
     use buildstatus::ports::{IngestSink, Receipt};
 
@@ -355,7 +354,7 @@ async fn a_repeat_waits_for_the_commit_of_the_round_that_applies_it() {
     }
 
     let store = Arc::new(FailingStore {
-        inner: buildstatus::adapters::memory_store::MemoryStore::new(),
+        inner: buildstatus::adapters::memory::MemoryStore::new(),
         gate: tokio::sync::Semaphore::new(0),
     });
     let hub = buildstatus::app::Hub::open(

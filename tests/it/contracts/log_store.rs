@@ -3,7 +3,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use buildstatus::adapters::logs::{DiskLogStore, MemoryLogStore};
+use buildstatus::adapters::logs::DiskLogStore;
+use buildstatus::adapters::memory::MemoryLogStore;
 use buildstatus::domain::event::Channel;
 use buildstatus::ports::{LogError, LogSize, LogStore, LogWrite};
 use bytes::Bytes;

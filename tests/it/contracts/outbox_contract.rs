@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use buildstatus::adapters::memory_outbox::MemoryOutbox;
+use buildstatus::adapters::memory::MemoryOutbox;
 use buildstatus::adapters::sqlite::SqliteStore;
 use buildstatus::domain::model::Timestamp;
 use buildstatus::domain::notify::outbox::{DeliveryState, OutboxMessage};

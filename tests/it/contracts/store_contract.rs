@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use buildstatus::adapters::memory_store::MemoryStore;
+use buildstatus::adapters::memory::MemoryStore;
 use buildstatus::adapters::sqlite::SqliteStore;
 use buildstatus::domain::event::{ACTIVITY_KINDS, Channel, SequencedEvent, StatusEvent};
 use buildstatus::domain::model::*;

@@ -2,7 +2,6 @@
 //! the DOM it built is checked, and screenshots are saved under `target/screenshots/`.
 //! Chromium is a required peer (`.ci/run` installs it); a missing browser fails the test.
 
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 

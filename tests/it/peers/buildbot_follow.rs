@@ -5,7 +5,6 @@
 use crate::common;
 use crate::common::buildbot;
 
-
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};

@@ -2,11 +2,10 @@
 //! feed reader makes — Python's `feedparser` must read both without complaint (bozo false).
 //! feedparser is a required test peer (`.ci/run` installs it); without it this test fails.
 
-
 use std::process::Command;
 
-use axum::http::StatusCode;
 use crate::common::{fixture_server, get, snapshot};
+use axum::http::StatusCode;
 
 const PARSE: &str = r#"
 import json, sys

@@ -3,13 +3,12 @@
 //! store loses nothing; and in the running binary, the `poller` hook makes it poll at once.
 use crate::common;
 
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
 use buildstatus::adapters::git_poller::{GitPoller, GitPollerSettings};
-use buildstatus::adapters::memory_changes::MemoryChanges;
+use buildstatus::adapters::memory::MemoryChanges;
 
 /// Runs `git ARGS` in `dir`, as author `who` at `time` (seconds since 1970).
 fn git(dir: &Path, args: &[&str], who: (&str, &str), time: i64) -> String {

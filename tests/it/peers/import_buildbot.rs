@@ -10,7 +10,6 @@ use crate::common;
 use crate::common::buildbot;
 use crate::common::buildbot_rest as rest;
 
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
@@ -691,7 +690,7 @@ async fn requests_built_or_cancelled_in_buildbot_since_the_last_import_leave_the
 
 #[tokio::test]
 async fn a_build_started_by_the_import_claims_its_request() {
-    use buildstatus::adapters::buildbot_db::BuildbotDb;
+    use buildstatus::adapters::buildbot::db::BuildbotDb;
     use buildstatus::domain::event::StatusEvent;
     let db = BuildbotDb::open(fixture_db().to_str().expect("UTF-8")).await.expect("open");
     let list = db.builds().await.expect("builds");
@@ -841,7 +840,7 @@ async fn a_change_or_request_that_cannot_be_read_is_skipped_and_the_rest_is_impo
 
 #[tokio::test]
 async fn a_run_of_builds_is_read_in_parts_of_the_text_budget() {
-    use buildstatus::adapters::buildbot_db::BuildbotDb;
+    use buildstatus::adapters::buildbot::db::BuildbotDb;
     let db = BuildbotDb::open(fixture_db().to_str().expect("UTF-8")).await.expect("open");
     let list = db.builds().await.expect("builds");
     let rows: Vec<_> = list.rows.iter().filter(|r| r.builder == "macos-clang").cloned().collect();

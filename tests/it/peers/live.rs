@@ -4,7 +4,6 @@
 //! it, each exactly once. Chromium and chromedriver are required peers (`.ci/run` installs
 //! them); a missing one fails the test.
 
-
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -12,11 +11,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::common::{at, record_fixture, whole_build};
+use buildstatus::adapters::memory::MemoryClock;
 use buildstatus::app::{Setup, StatusServer};
 use buildstatus::domain::event::StatusEvent;
 use buildstatus::domain::result::BuildResult;
-use buildstatus::ports::{ManualClock, StatusSink};
-use crate::common::{at, record_fixture, whole_build};
+use buildstatus::ports::StatusSink;
 use serde_json::{Value, json};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::AbortHandle;
@@ -177,7 +177,7 @@ async fn record(sink: &Arc<dyn StatusSink>, events: Vec<StatusEvent>) -> Vec<u64
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_open_waterfall_follows_builds_and_catches_up_after_a_lost_connection() {
     let server =
-        StatusServer::start_with_clock(Setup::default(), Arc::new(ManualClock::new(at(45)))).await.expect("server");
+        StatusServer::start_with_clock(Setup::default(), Arc::new(MemoryClock::new(at(45)))).await.expect("server");
     let sink = server.sink();
     record_fixture(&sink).await;
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");

@@ -9,13 +9,13 @@
 //! they are missing.
 use crate::common;
 
-
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::common::whole_build;
 use buildstatus::adapters::mail::{SmtpSettings, TlsMode};
 use buildstatus::app::notify::{MailTarget, MailTransportChoice, Notifiers, WorkerOptions};
 use buildstatus::app::{Setup, StatusServer, Storage};
@@ -25,7 +25,6 @@ use buildstatus::domain::notify::mail::{AddLogs, Lookup, MailRules, Mode, Modes}
 use buildstatus::domain::notify::outbox::{DeliveryState, RetryPolicy};
 use buildstatus::domain::result::BuildResult;
 use buildstatus::ports::Outbox;
-use crate::common::whole_build;
 
 const SINK: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/smtp_sink.py");
 

@@ -3,13 +3,12 @@
 //! Python's XML parser, whose text says the result; PNGs decoded).
 use crate::common;
 
-
 use std::process::Command;
 
+use crate::common::fixture_server;
 use axum::body::{Body, to_bytes};
 use axum::http::{HeaderMap, Request, StatusCode};
 use buildstatus::app::StatusServer;
-use crate::common::fixture_server;
 use tower::ServiceExt;
 
 async fn get_with(server: &StatusServer, uri: &str, etag: Option<&str>) -> (StatusCode, Vec<u8>, HeaderMap) {

@@ -3,13 +3,12 @@
 //! for the master, and the running binary configured from `buildstatus.toml`.
 use crate::common;
 
-
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use buildstatus::adapters::clock::SystemClock;
 use buildstatus::adapters::http::hooks::{HookContext, router};
-use buildstatus::adapters::memory_changes::{MemoryChanges, MemoryPollers};
+use buildstatus::adapters::memory::{MemoryChanges, MemoryPollers};
 use buildstatus::app::{HookConfig, Setup, StatusServer};
 use buildstatus::domain::event::StatusEvent;
 use buildstatus::domain::hooks::auth::Credentials;

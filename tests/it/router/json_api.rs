@@ -2,12 +2,11 @@
 //! and the checks a script author would make (keys, SUCCESS as 0, select, JSONP, errors).
 use crate::common;
 
-
+use crate::common::{fixture_server, get, snapshot};
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use buildstatus::app::StatusServer;
 use buildstatus::domain::result::BuildResult;
-use crate::common::{fixture_server, get, snapshot};
 use serde_json::Value;
 use tower::ServiceExt;
 

@@ -2,22 +2,22 @@
 //! delivery log page (snapshot), a message that cannot be built, a transport that is down,
 //! and a restart that resumes from the saved cursor without queuing anything twice.
 
-
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::common::{HOSTILE, at, get, snapshot, whole_build};
 use axum::http::StatusCode;
-use buildstatus::adapters::memory_mail::MemoryMailer;
+use buildstatus::adapters::memory::MemoryClock;
+use buildstatus::adapters::memory::MemoryMail;
 use buildstatus::app::notify::{MailTarget, MailTransportChoice, Notifiers};
 use buildstatus::app::{Setup, StatusServer, Storage};
 use buildstatus::domain::event::StatusEvent;
 use buildstatus::domain::model::{BuildRequest, Builder, Buildset};
 use buildstatus::domain::notify::mail::{Formatter, MailRules, Modes, PreviousBuild};
 use buildstatus::domain::result::BuildResult;
-use buildstatus::ports::{MailError, ManualClock, TargetCounts};
-use crate::common::{HOSTILE, at, get, snapshot, whole_build};
+use buildstatus::ports::{MailError, TargetCounts};
 
-fn target(name: &str, mailer: &Arc<MemoryMailer>) -> MailTarget {
+fn target(name: &str, mailer: &Arc<MemoryMail>) -> MailTarget {
     let mut rules = MailRules::new(name, "buildbot@example.org");
     rules.extra_recipients = vec!["builds@example.org".into()];
     MailTarget { rules, transport: MailTransportChoice::Custom(mailer.clone()), retry: None }
@@ -25,7 +25,7 @@ fn target(name: &str, mailer: &Arc<MemoryMailer>) -> MailTarget {
 
 async fn start(storage: Storage, targets: Vec<MailTarget>) -> StatusServer {
     let setup = Setup { storage, notifiers: Notifiers { mail: targets, ..Notifiers::default() }, ..Setup::default() };
-    StatusServer::start_with_clock(setup, Arc::new(ManualClock::new(at(60)))).await.expect("server starts")
+    StatusServer::start_with_clock(setup, Arc::new(MemoryClock::new(at(60)))).await.expect("server starts")
 }
 
 async fn record(server: &StatusServer, builder: &str, results: &[(u32, BuildResult)]) {
@@ -50,8 +50,8 @@ async fn until(server: &StatusServer, done: impl Fn(&[TargetCounts]) -> bool) ->
 
 #[tokio::test]
 async fn the_delivery_log_shows_each_target_with_its_errors_in_words() {
-    let ok = Arc::new(MemoryMailer::new());
-    let down = Arc::new(MemoryMailer::new());
+    let ok = Arc::new(MemoryMail::new());
+    let down = Arc::new(MemoryMail::new());
     down.fail_with(Some(MailError::Temporary("connection refused by 127.0.0.1:25".into())));
     let mut broken = target("broken", &ok);
     broken.rules.formatter = Formatter::Custom(Arc::new(|_| Err("template error: unknown variable 'x'".into())));
@@ -92,7 +92,7 @@ async fn the_delivery_log_shows_each_target_with_its_errors_in_words() {
 #[tokio::test]
 async fn a_restart_resumes_from_the_cursor_and_queues_nothing_twice() {
     let data = tempfile::tempdir().expect("tempdir");
-    let mailer = Arc::new(MemoryMailer::new());
+    let mailer = Arc::new(MemoryMail::new());
     {
         let server = start(Storage::Directory(data.path().into()), vec![target("mail", &mailer)]).await;
         record(&server, "linux", &[(0, BuildResult::Failure), (1, BuildResult::Success)]).await;
@@ -122,7 +122,7 @@ async fn a_new_target_does_not_mail_about_the_past() {
         let server = start(Storage::Directory(data.path().into()), vec![]).await;
         record(&server, "linux", &[(0, BuildResult::Failure)]).await;
     }
-    let mailer = Arc::new(MemoryMailer::new());
+    let mailer = Arc::new(MemoryMail::new());
     let server = start(Storage::Directory(data.path().into()), vec![target("mail", &mailer)]).await;
     server.sink().record_all(whole_build("linux", 1, 20, "main", BuildResult::Failure, None)).await.expect("build");
     until(&server, |c| c.first().is_some_and(|t| t.sent == 1)).await;
@@ -137,7 +137,7 @@ async fn a_new_target_does_not_mail_about_the_past() {
 async fn a_previous_build_getter_decides_what_counts_as_a_change() {
     let mut results = Vec::new();
     for same_branch in [false, true] {
-        let mailer = Arc::new(MemoryMailer::new());
+        let mailer = Arc::new(MemoryMail::new());
         let mut mail = target("mail", &mailer);
         mail.rules.mode = Modes::from_word("change").expect("mode");
         mail.rules.send_to_interested_users = false;
@@ -174,7 +174,7 @@ async fn a_previous_build_getter_decides_what_counts_as_a_change() {
 /// (the last build of each request: a retried attempt is left out), and no mail per build.
 #[tokio::test]
 async fn a_buildset_summary_is_one_mail_with_the_last_build_of_each_request() {
-    let mailer = Arc::new(MemoryMailer::new());
+    let mailer = Arc::new(MemoryMail::new());
     let mut mail = target("mail", &mailer);
     mail.rules.build_set_summary = true;
     let server = start(Storage::Memory, vec![mail]).await;
@@ -243,7 +243,7 @@ async fn a_buildset_summary_is_one_mail_with_the_last_build_of_each_request() {
 // Several threads: a notifier stuck in a loop must not stop this test from failing.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_notifier_behind_a_long_log_catches_up() {
-    let mailer = Arc::new(MemoryMailer::new());
+    let mailer = Arc::new(MemoryMail::new());
     let server = start(Storage::Memory, vec![target("mail", &mailer)]).await;
     let sink = server.sink();
     let mut events = whole_build("linux", 0, 0, "main", BuildResult::Failure, None);

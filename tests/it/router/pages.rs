@@ -2,11 +2,10 @@
 //! and the checks a user would make (escaping, errors that name what is wrong).
 use crate::common;
 
-
+use crate::common::{fixture_server, get, request, snapshot};
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use buildstatus::app::{Setup, StatusServer};
-use crate::common::{fixture_server, get, request, snapshot};
 use tower::ServiceExt;
 
 const HOSTILE_Q: &str = "%3Cscript%3Ealert('x')%3C%2Fscript%3E";

@@ -1,13 +1,12 @@
 //! `/buildstatus` and the users pages through the real router: snapshots, the
 //! `showUsersPage` switch, and errors that name the problem.
 
-
+use crate::common::{HOSTILE, fixture_server_with, get, snapshot};
 use axum::http::StatusCode;
 use buildstatus::app::StatusServer;
 use buildstatus::domain::event::StatusEvent;
 use buildstatus::domain::model::User;
 use buildstatus::domain::web::layout::Site;
-use crate::common::{HOSTILE, fixture_server_with, get, snapshot};
 
 async fn server(show_users_page: bool) -> StatusServer {
     let server = fixture_server_with(Site { show_users_page, ..Site::default() }).await;

@@ -1,21 +1,20 @@
 //! The four views and the live event stream through the real router: the arguments a user
 //! types, the errors they get, and a reconnecting client receiving exactly what it missed.
 
-
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::common::{at, fixture_server, fixture_server_with, get, record_fixture, whole_build};
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use buildstatus::adapters::bus::MemoryBus;
-use buildstatus::adapters::logs::MemoryLogStore;
-use buildstatus::adapters::memory_store::MemoryStore;
+use buildstatus::adapters::memory::MemoryBus;
+use buildstatus::adapters::memory::MemoryLogStore;
+use buildstatus::adapters::memory::MemoryStore;
 use buildstatus::app::Hub;
 use buildstatus::domain::event::StatusEvent;
 use buildstatus::domain::result::BuildResult;
 use buildstatus::domain::web::layout::Site;
 use buildstatus::ports::{EventFeed, StatusSink};
-use crate::common::{at, fixture_server, fixture_server_with, get, record_fixture, whole_build};
 use futures_util::StreamExt;
 use tower::ServiceExt;
 

@@ -9,7 +9,7 @@ use crate::domain::notify::mail::MailMessage;
 use crate::ports::{MailError, MailTransport};
 
 #[derive(Debug, Default)]
-pub struct MemoryMailer {
+pub struct MemoryMail {
     state: Mutex<State>,
 }
 
@@ -19,7 +19,7 @@ struct State {
     failing: Option<MailError>,
 }
 
-impl MemoryMailer {
+impl MemoryMail {
     pub fn new() -> Self {
         Self::default()
     }
@@ -40,7 +40,7 @@ impl MemoryMailer {
 }
 
 #[async_trait]
-impl MailTransport for MemoryMailer {
+impl MailTransport for MemoryMail {
     async fn send(&self, message: &MailMessage) -> Result<(), MailError> {
         let mut state = self.state();
         if let Some(e) = &state.failing {

@@ -2,7 +2,7 @@
 //! examples and servers that keep nothing. Nothing survives the process.
 //!
 //! Every call takes one mutex for its whole duration (never across an `.await`), so a claim
-//! is atomic. `tests/outbox_contract.rs` runs the same tests against this and SQLite.
+//! is atomic. `tests/it/contracts/outbox_contract.rs` runs the same tests against this and SQLite.
 
 use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard};

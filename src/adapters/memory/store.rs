@@ -5,7 +5,7 @@
 //! call takes one `std::sync::Mutex` for its whole duration (never across an `.await`), so
 //! readers see whole commits. Listings filter with [`BuildQuery::matches`] and order with
 //! [`BuildOrder::sort`], the definitions the SQL stores follow;
-//! `tests/store_contract.rs` runs the same tests against this store and SQLite.
+//! `tests/it/contracts/store_contract.rs` runs the same tests against this store and SQLite.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Bound;
