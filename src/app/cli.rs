@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 
 use super::config::Config;
-use super::{Setup, StatusServer, Storage, demo, send};
+use super::{Setup, StatusServer, demo, send};
 
 #[derive(Parser, Debug)]
 #[command(name = "buildstatus", version, about = "CI build status: web pages, feeds and notifiers")]
@@ -75,7 +75,7 @@ impl ServerArgs {
             None if implicit.exists() => Config::load(implicit)?,
             None => {
                 let mut c = Config::defaults(Path::new("."));
-                c.data_dir = PathBuf::from(default_data_dir);
+                c.set_data_dir(PathBuf::from(default_data_dir));
                 c
             }
         };
@@ -83,7 +83,7 @@ impl ServerArgs {
             config.listen = listen;
         }
         if let Some(dir) = &self.data_dir {
-            config.data_dir = dir.clone();
+            config.set_data_dir(dir.clone());
         }
         Ok(config)
     }
@@ -133,12 +133,8 @@ fn check_config(file: &Path) -> ExitCode {
 async fn import_buildbot(db: &str, config: Config) -> Result<(), Box<dyn std::error::Error>> {
     let buildbot = crate::adapters::buildbot::db::BuildbotDb::open(db).await?;
     // Only the store: no pollers, hooks or notifiers run while history is written.
-    let setup = Setup {
-        storage: Storage::Directory(config.data_dir.clone()),
-        window: config.window,
-        site: config.site.clone(),
-        ..Setup::default()
-    };
+    let server = config.server;
+    let setup = Setup { storage: server.storage, window: server.window, site: server.site, ..Setup::default() };
     let server = StatusServer::start(setup).await?;
     let progress = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let summary = super::import::import(&buildbot, server.sink().as_ref(), server.reader().as_ref(), progress).await?;
@@ -193,7 +189,8 @@ fn report(problems: Vec<String>) -> ExitCode {
 }
 
 async fn serve(config: Config, demo: Option<demo::DemoOptions>) -> Result<(), Box<dyn std::error::Error>> {
-    let server = StatusServer::start(Setup::from_config(&config)).await?;
+    let data_dir = config.data_dir().map(|d| d.display().to_string()).unwrap_or_default();
+    let server = StatusServer::start(config.server).await?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
@@ -202,11 +199,7 @@ async fn serve(config: Config, demo: Option<demo::DemoOptions>) -> Result<(), Bo
         None => None,
     };
     let address = listener.local_addr()?;
-    println!(
-        "buildstatus {} serving http://{address}/ (data in {})",
-        env!("CARGO_PKG_VERSION"),
-        config.data_dir.display()
-    );
+    println!("buildstatus {} serving http://{address}/ (data in {data_dir})", env!("CARGO_PKG_VERSION"),);
     server.serve(listener, shutdown_signal()).await?;
     if let Some(master) = master {
         master.abort();

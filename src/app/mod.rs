@@ -6,16 +6,11 @@
 pub mod catch_up;
 pub mod cli;
 pub mod config;
-mod config_values;
 pub mod data_dir;
 pub mod demo;
-pub mod hook_config;
 mod hub;
 pub mod import;
-pub mod ingest_config;
-pub mod mail_config;
 pub mod notify;
-pub mod poller_config;
 mod pollers;
 pub mod send;
 
@@ -36,10 +31,8 @@ use crate::ports::{
     StoreError,
 };
 
-pub use config::Config;
-pub use hook_config::HookConfig;
+pub use config::{Config, HookConfig, IngestConfig};
 pub use hub::Hub;
-pub use ingest_config::IngestConfig;
 use pollers::Pollers;
 
 /// Where status history is kept.
@@ -60,7 +53,8 @@ pub struct Setup {
     /// Finished builds per builder kept in memory for the pages.
     pub window: usize,
     pub public_html: Option<PathBuf>,
-    /// Descriptions of the master's change sources, for `/changes`.
+    /// Descriptions of the master's own change sources, for `/changes` (the hooks and the
+    /// Git pollers below describe themselves).
     pub change_sources: Vec<String>,
     /// `/change_hook`: enabled when set.
     pub hooks: Option<HookConfig>,
@@ -85,27 +79,6 @@ impl Default for Setup {
             git_pollers: Vec::new(),
             notifiers: notify::Notifiers::default(),
             ingest: None,
-        }
-    }
-}
-
-impl Setup {
-    pub fn from_config(config: &Config) -> Self {
-        Self {
-            site: config.site.clone(),
-            storage: Storage::Directory(config.data_dir.clone()),
-            window: config.window,
-            public_html: Some(config.public_html.clone()),
-            change_sources: config
-                .git_pollers
-                .iter()
-                .map(GitPollerSettings::describe)
-                .chain(hook_sources(config.hooks.as_ref()))
-                .collect(),
-            hooks: config.hooks.clone(),
-            git_pollers: config.git_pollers.clone(),
-            notifiers: notify::Notifiers { mail: config.mail.clone(), ..notify::Notifiers::default() },
-            ingest: config.ingest.clone(),
         }
     }
 }
@@ -204,6 +177,10 @@ impl StatusServer {
         let notifications =
             http::NotificationsContext { outbox: outbox.clone(), clock: clock.clone(), site: setup.site.clone() };
         let (stop_live, stopping) = tokio::sync::watch::channel(false);
+        let change_sources = (setup.change_sources.iter().cloned())
+            .chain(setup.git_pollers.iter().map(GitPollerSettings::describe))
+            .chain(hook_sources(setup.hooks.as_ref()))
+            .collect();
         let context = WebContext {
             reader: hub.clone(),
             feed: hub.clone(),
@@ -212,7 +189,7 @@ impl StatusServer {
             clock: clock.clone(),
             site: setup.site,
             public_html: setup.public_html,
-            change_sources: setup.change_sources,
+            change_sources,
             images: Default::default(),
             views: Default::default(),
         };
@@ -238,7 +215,7 @@ impl StatusServer {
         let ingest = setup.ingest.unwrap_or(IngestConfig {
             tokens: crate::domain::ingest::Tokens::new(Vec::new()),
             create_builders: false,
-            max_body: ingest_config::DEFAULT_MAX_BODY,
+            max_body: config::ingest::DEFAULT_MAX_BODY,
         });
         let router = router.merge(http::ingest::router(IngestContext {
             tokens: ingest.tokens,

@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::{Condvar, Mutex};
 
 pub fn venv() -> PathBuf {
     let venv = std::env::var_os("BUILDSTATUS_BUILDBOT_VENV")
@@ -45,4 +46,33 @@ pub fn start(program: &Path, dir: &Path, log: &Path) -> Peer {
         .spawn()
         .expect("starts");
     Peer(child)
+}
+
+/// How many Buildbot setups (a master with its worker, or a database being written) run at
+/// once. Each takes most of a core while it starts; on a two-core machine more of them at
+/// once only make every one of them late, past the deadlines of the tests that wait on them.
+const SETUPS_AT_ONCE: usize = 3;
+
+static RUNNING: Mutex<usize> = Mutex::new(0);
+static FREED: Condvar = Condvar::new();
+
+/// A place among the Buildbot setups allowed to run at once; held while the setup runs.
+pub struct Slot(());
+
+/// Waits for a [`Slot`]. Hold at most one at a time: a test that waits for a second while
+/// holding one could wait for ever.
+pub fn slot() -> Slot {
+    let mut running = RUNNING.lock().unwrap_or_else(|e| e.into_inner());
+    while *running >= SETUPS_AT_ONCE {
+        running = FREED.wait(running).unwrap_or_else(|e| e.into_inner());
+    }
+    *running += 1;
+    Slot(())
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        *RUNNING.lock().unwrap_or_else(|e| e.into_inner()) -= 1;
+        FREED.notify_one();
+    }
 }

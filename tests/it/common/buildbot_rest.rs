@@ -12,7 +12,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use super::buildbot::{Peer, free_port, start, venv};
+use super::buildbot::{Peer, free_port, slot, start, venv};
 
 /// Everything the tests look at, as the REST API serves it, in number order.
 #[derive(Debug)]
@@ -99,6 +99,7 @@ pub struct BuildRequest {
 /// `make_db.py`) on a copy of its database: of its `state.sqlite`, or `db_url` (a copy the
 /// caller made), and reads everything the tests need from its REST API.
 pub async fn ask(master_dir: &Path, db_url: Option<&str>) -> Expected {
+    let _slot = slot();
     let dir = tempfile::tempdir().expect("tempdir");
     for file in ["buildbot.tac", "master.cfg"] {
         std::fs::copy(master_dir.join(file), dir.path().join(file)).expect("copy the master's files");
@@ -166,10 +167,25 @@ async fn wait_until_it_answers(client: &reqwest::Client, api: &str, master: &mut
     }
 }
 
+/// GETs `path`. An answer cut short (seen under load: the master's web server closes a
+/// kept-alive connection as it is reused) is asked for again, twice at most: what the tests
+/// compare is the answer, not the transport.
 async fn get(client: &reqwest::Client, api: &str, path: &str) -> Value {
-    let response = client.get(format!("{api}{path}")).send().await.expect("the REST API answers");
-    assert!(response.status().is_success(), "{path}: {}", response.status());
-    response.json().await.expect("JSON")
+    let mut failures = Vec::new();
+    while failures.len() < 3 {
+        let answer = match client.get(format!("{api}{path}")).send().await {
+            Ok(response) => {
+                assert!(response.status().is_success(), "{path}: {}", response.status());
+                response.json::<Value>().await
+            }
+            Err(e) => Err(e),
+        };
+        match answer {
+            Ok(json) => return json,
+            Err(e) => failures.push(e.to_string()),
+        }
+    }
+    panic!("{path}: no whole answer in 3 tries: {failures:?}")
 }
 
 /// A collection: the REST API puts its items under the resource's name.

@@ -33,6 +33,7 @@ async fn builds_of_a_live_buildbot_master_arrive_as_they_start_and_finish() {
     let server = ingesting_server(dir.path(), "");
     let base = server.base.clone();
 
+    let _slot = buildbot::slot();
     let bin = buildbot::venv().join("bin");
     let (master, worker) = (dir.path().join("master"), dir.path().join("worker"));
     let pb = free_port();
@@ -125,6 +126,7 @@ async fn buildbot_builds(api: &str) -> Vec<Value> {
 struct QuietMaster {
     _master: buildbot::Peer,
     _worker: buildbot::Peer,
+    _slot: buildbot::Slot,
     api: String,
     pb: u16,
     log: std::path::PathBuf,
@@ -132,6 +134,7 @@ struct QuietMaster {
 
 impl QuietMaster {
     fn start(dir: &Path) -> Self {
+        let _slot = buildbot::slot();
         let bin = buildbot::venv().join("bin");
         let (master, worker) = (dir.join("master"), dir.join("worker"));
         let (pb, www) = (free_port(), free_port());
@@ -162,7 +165,7 @@ c['schedulers'] = [schedulers.AnyBranchScheduler(name='all', treeStableTimer=Non
         let log = dir.join("master.log");
         let _master = start(&bin.join("buildbot"), &master, &log);
         let _worker = start(&bin.join("buildbot-worker"), &worker, &dir.join("worker.log"));
-        Self { _master, _worker, api: format!("http://127.0.0.1:{www}/api/v2"), pb, log }
+        Self { _master, _worker, _slot, api: format!("http://127.0.0.1:{www}/api/v2"), pb, log }
     }
 
     /// Pushes one change per revision and waits until both builders have built each.

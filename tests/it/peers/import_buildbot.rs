@@ -22,6 +22,7 @@ const PER_BUILDER: u32 = 20;
 /// Has Buildbot write the fixture history into a new master directory (`master.cfg`,
 /// `buildbot.tac` and the database).
 fn make_db(master: &Path, db_url: Option<&str>) {
+    let _slot = buildbot::slot();
     let script = format!("{}/tests/buildbot/make_db.py", env!("CARGO_MANIFEST_DIR"));
     let out = Command::new(buildbot::python())
         .arg(&script)

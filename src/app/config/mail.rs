@@ -19,9 +19,9 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::config_values::{boolean, number, string, strings};
-use super::notify::{MailTarget, MailTransportChoice};
+use super::values::{boolean, number, string, strings};
 use crate::adapters::mail::{SmtpSettings, TlsMode, check_certificate};
+use crate::app::notify::{MailTarget, MailTransportChoice};
 use crate::domain::notify::mail::{
     AddLogs, BodyKind, Formatter, Lookup, MailRules, MailTemplate, Modes, SubjectTemplate,
 };
@@ -228,7 +228,7 @@ mod tests {
             subject = "%(result)s on %(builder)s"
         "#;
         let config = Config::parse(text, dir.path()).expect("valid");
-        let mail = &config.mail[0];
+        let mail = &config.server.notifiers.mail[0];
         assert_eq!(mail.rules.name, "mail");
         assert_eq!(mail.rules.mode.names(), ["failing", "change"]);
         assert_eq!(mail.rules.tags.as_deref(), Some(&["fast".to_owned()][..]));
@@ -248,7 +248,7 @@ mod tests {
         std::fs::write(dir.path().join("bad.j2"), "{% if %}").expect("write");
         let text = "[[mail]]\nfromaddr = \"b@example.org\"\nmessageTemplate = \"good.j2\"\n";
         let config = Config::parse(text, dir.path()).expect("valid");
-        assert!(matches!(config.mail[0].rules.formatter, Formatter::Template(_)));
+        assert!(matches!(config.server.notifiers.mail[0].rules.formatter, Formatter::Template(_)));
         let problems = Config::parse(&text.replace("good", "bad"), dir.path()).expect_err("invalid");
         assert!(problems[0].starts_with("mail[1].messageTemplate: template: "), "{problems:?}");
         let problems = Config::parse(&text.replace("good", "missing"), dir.path()).expect_err("invalid");
@@ -259,10 +259,14 @@ mod tests {
     fn smtps_defaults_to_port_465_and_tls_can_be_named() {
         let text = "[[mail]]\nfromaddr = \"b@example.org\"\nsmtps = true\n";
         let config = Config::parse(text, Path::new(".")).expect("valid");
-        let MailTransportChoice::Smtp(smtp) = &config.mail[0].transport else { panic!("smtp expected") };
+        let MailTransportChoice::Smtp(smtp) = &config.server.notifiers.mail[0].transport else {
+            panic!("smtp expected")
+        };
         assert_eq!((smtp.port, smtp.tls), (465, TlsMode::Implicit));
         let config = Config::parse(&text.replace("smtps = true", "smtpTls = \"none\""), Path::new(".")).expect("ok");
-        let MailTransportChoice::Smtp(smtp) = &config.mail[0].transport else { panic!("smtp expected") };
+        let MailTransportChoice::Smtp(smtp) = &config.server.notifiers.mail[0].transport else {
+            panic!("smtp expected")
+        };
         assert_eq!((smtp.port, smtp.tls), (25, TlsMode::None));
         let problems = Config::parse(&text.replace("smtps = true", "smtpTls = \"always\""), Path::new("."));
         assert_eq!(

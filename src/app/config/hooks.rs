@@ -7,7 +7,7 @@
 
 use std::path::Path;
 
-use super::config_values::{boolean, bytes};
+use super::values::{boolean, bytes};
 use crate::domain::hooks::auth::Credentials;
 use crate::domain::hooks::{
     BitbucketOptions, DIALECTS, Dialect, GithubOptions, GitlabOptions, GooglecodeOptions, HookSettings, PollerOptions,

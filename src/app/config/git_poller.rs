@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use super::config_values::{boolean, count};
+use super::values::{boolean, count};
 use crate::adapters::git_poller::GitPollerSettings;
 
 /// Parses the `git_poller` array of tables.

@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use super::config_values::{boolean, bytes, strings};
+use super::values::{boolean, bytes, strings};
 use crate::domain::ingest::Tokens;
 
 /// The ingest API as configured.
