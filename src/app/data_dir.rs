@@ -14,27 +14,17 @@ pub struct DataDirLock {
     _file: File,
 }
 
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum LockError {
     /// Another process holds the directory (its pid, when it wrote one).
-    InUse {
-        dir: String,
-        pid: Option<u32>,
-    },
-    Io(std::io::Error),
+    #[error("the data directory {dir} is in use by {}: stop it first (one process writes a directory)", holder(*pid))]
+    InUse { dir: String, pid: Option<u32> },
+    #[error("cannot lock the data directory: {0}")]
+    Io(#[source] std::io::Error),
 }
 
-impl std::fmt::Display for LockError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::InUse { dir, pid } => {
-                let by = pid
-                    .map_or_else(|| "another buildstatus process".to_owned(), |p| format!("buildstatus process {p}"));
-                write!(f, "the data directory {dir} is in use by {by}: stop it first (one process writes a directory)")
-            }
-            Self::Io(e) => write!(f, "cannot lock the data directory: {e}"),
-        }
-    }
+fn holder(pid: Option<u32>) -> String {
+    pid.map_or_else(|| "another buildstatus process".to_owned(), |p| format!("buildstatus process {p}"))
 }
 
 impl DataDirLock {

@@ -115,22 +115,13 @@ impl std::fmt::Display for Summary {
 }
 
 /// Why an import stopped. What was recorded before stays; a re-run goes on from there.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum ImportError {
-    Buildbot(BuildbotError),
+    #[error("{0}")]
+    Buildbot(#[source] BuildbotError),
+    #[error("{0} (what was imported before is kept: run the import again to go on)")]
     Store(String),
 }
-
-impl std::fmt::Display for ImportError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Buildbot(e) => write!(f, "{e}"),
-            Self::Store(e) => write!(f, "{e} (what was imported before is kept: run the import again to go on)"),
-        }
-    }
-}
-
-impl std::error::Error for ImportError {}
 
 impl From<BuildbotError> for ImportError {
     fn from(e: BuildbotError) -> Self {

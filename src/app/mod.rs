@@ -95,30 +95,21 @@ fn hook_sources(hooks: Option<&HookConfig>) -> Vec<String> {
 }
 
 /// Why a server could not start.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum StartError {
-    Store(StoreError),
-    Logs(LogError),
-    Io(std::io::Error),
+    #[error("status store: {0}")]
+    Store(#[source] StoreError),
+    #[error("log store: {0}")]
+    Logs(#[source] LogError),
+    #[error("{0}")]
+    Io(#[source] std::io::Error),
     /// A notification target could not start.
+    #[error("{0}")]
     Notify(String),
     /// The data directory is in use, or cannot be locked.
-    DataDir(data_dir::LockError),
+    #[error("{0}")]
+    DataDir(#[source] data_dir::LockError),
 }
-
-impl std::fmt::Display for StartError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Store(e) => write!(f, "status store: {e}"),
-            Self::Logs(e) => write!(f, "log store: {e}"),
-            Self::Io(e) => write!(f, "{e}"),
-            Self::Notify(e) => write!(f, "{e}"),
-            Self::DataDir(e) => write!(f, "{e}"),
-        }
-    }
-}
-
-impl std::error::Error for StartError {}
 
 /// A running status service: the hub that records, and the pages that show.
 pub struct StatusServer {

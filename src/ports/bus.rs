@@ -6,22 +6,13 @@ use futures_util::Stream;
 
 use crate::domain::event::SequencedEvent;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum BusError {
     /// The subscriber fell so far behind (or asked for so old a start) that events in between
     /// are no longer held; it must catch up from the store from `missed_from` on.
+    #[error("events from {missed_from} on are no longer held")]
     Lagged { missed_from: u64 },
 }
-
-impl std::fmt::Display for BusError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Lagged { missed_from } => write!(f, "events from {missed_from} on are no longer held"),
-        }
-    }
-}
-
-impl std::error::Error for BusError {}
 
 pub type EventStream = Pin<Box<dyn Stream<Item = Result<SequencedEvent, BusError>> + Send>>;
 

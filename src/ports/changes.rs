@@ -2,26 +2,24 @@
 
 use async_trait::async_trait;
 
+use super::{Cause, cause};
 use crate::domain::hooks::NewChange;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, thiserror::Error)]
 pub enum ChangeError {
     /// The changes contradict what is known; none was stored.
+    #[error("changes rejected: {0}")]
     Rejected(String),
     /// They could not be stored; none was.
-    Storage(String),
+    #[error("changes not stored: {0}")]
+    Storage(#[source] Cause),
 }
 
-impl std::fmt::Display for ChangeError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Rejected(why) => write!(f, "changes rejected: {why}"),
-            Self::Storage(why) => write!(f, "changes not stored: {why}"),
-        }
+impl ChangeError {
+    pub fn storage(e: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        Self::Storage(cause(e))
     }
 }
-
-impl std::error::Error for ChangeError {}
 
 /// Records new changes.
 #[async_trait]

@@ -11,25 +11,24 @@ use futures_util::{Stream, StreamExt};
 
 use crate::domain::event::Channel;
 
-#[derive(Debug)]
+use super::{Cause, cause};
+
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum LogError {
+    #[error("log {0} has no content")]
     NotFound(u64),
-    Io(String),
+    #[error("log storage: {0}")]
+    Io(#[source] Cause),
     /// The stored bytes are not a valid log (damaged file).
+    #[error("log {0} is damaged: {1}")]
     Corrupt(u64, String),
 }
 
-impl std::fmt::Display for LogError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::NotFound(id) => write!(f, "log {id} has no content"),
-            Self::Io(e) => write!(f, "log storage: {e}"),
-            Self::Corrupt(id, why) => write!(f, "log {id} is damaged: {why}"),
-        }
+impl LogError {
+    pub fn io(e: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        Self::Io(cause(e))
     }
 }
-
-impl std::error::Error for LogError {}
 
 /// How much a log holds: all content bytes, and those of them on the header channel.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

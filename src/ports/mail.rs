@@ -5,24 +5,16 @@ use async_trait::async_trait;
 
 use crate::domain::notify::mail::MailMessage;
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// The server's answer or the transport's failure, in words: what the delivery log shows.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum MailError {
     /// The server is unreachable or busy, or answered 4xx: try again later.
+    #[error("temporary failure: {0}")]
     Temporary(String),
     /// The server refused the mail (5xx), or the mail cannot be expressed: do not retry.
+    #[error("permanent failure: {0}")]
     Permanent(String),
 }
-
-impl std::fmt::Display for MailError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Temporary(e) => write!(f, "temporary failure: {e}"),
-            Self::Permanent(e) => write!(f, "permanent failure: {e}"),
-        }
-    }
-}
-
-impl std::error::Error for MailError {}
 
 #[async_trait]
 pub trait MailTransport: Send + Sync {

@@ -6,22 +6,13 @@ use async_trait::async_trait;
 
 use crate::domain::model::Properties;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ControlError {
+    #[error("this server has no master that can {0}")]
     Unsupported(&'static str),
+    #[error("the master refused: {0}")]
     Refused(String),
 }
-
-impl std::fmt::Display for ControlError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Unsupported(what) => write!(f, "this server has no master that can {what}"),
-            Self::Refused(why) => write!(f, "the master refused: {why}"),
-        }
-    }
-}
-
-impl std::error::Error for ControlError {}
 
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ForceRequest {

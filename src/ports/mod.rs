@@ -1,7 +1,10 @@
 //! Ports: the traits the core needs from the world, and the one it offers a master.
 //!
 //! Architecture invariant: ports import only `domain`. Each trait has its own error type, and
-//! at least two implementations: a real adapter and an in-memory one for tests and the demo.
+//! an in-memory implementation in `adapters::memory` beside its real adapters.
+//!
+//! Port errors keep what caused them: an adapter's own error (sqlx's, the file system's) is
+//! the [`Cause`] of a port error, reachable through `source()`.
 
 mod bus;
 mod changes;
@@ -13,6 +16,15 @@ mod master;
 mod outbox;
 mod sink;
 mod store;
+
+/// The underlying error a port error carries: an adapter's own error, or a message. Shared
+/// (`Arc`), so that port errors can be cloned for every caller waiting on one failure.
+pub type Cause = std::sync::Arc<dyn std::error::Error + Send + Sync>;
+
+/// Any error, or a message, as a [`Cause`].
+pub fn cause(e: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Cause {
+    std::sync::Arc::from(e.into())
+}
 
 pub use bus::{BusError, EventBus, EventFeed, EventStream};
 pub use changes::{ChangeError, ChangeSink, PollTrigger};

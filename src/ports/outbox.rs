@@ -10,24 +10,23 @@ use crate::domain::model::Timestamp;
 pub use crate::domain::notify::outbox::TargetCounts;
 use crate::domain::notify::outbox::{DeliveryState, OutboxMessage};
 
-#[derive(Debug)]
+use super::{Cause, cause};
+
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum OutboxError {
     /// The storage could not be read or written.
-    Storage(String),
+    #[error("outbox storage: {0}")]
+    Storage(#[source] Cause),
     /// A stored message could not be decoded.
+    #[error("outbox record unreadable: {0}")]
     Corrupt(String),
 }
 
-impl std::fmt::Display for OutboxError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Storage(e) => write!(f, "outbox storage: {e}"),
-            Self::Corrupt(e) => write!(f, "outbox record unreadable: {e}"),
-        }
+impl OutboxError {
+    pub fn storage(e: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        Self::Storage(cause(e))
     }
 }
-
-impl std::error::Error for OutboxError {}
 
 #[async_trait]
 pub trait Outbox: Send + Sync {

@@ -5,31 +5,32 @@ use async_trait::async_trait;
 use crate::domain::event::StatusEvent;
 use crate::domain::state::ApplyError;
 
-#[derive(Debug)]
+use super::{Cause, LogError, cause};
+
+#[derive(Debug, thiserror::Error)]
 pub enum SinkError {
     /// The event contradicts what is known (unknown builder, build already finished, …).
-    Rejected(ApplyError),
+    #[error("event rejected: {0}")]
+    Rejected(#[source] ApplyError),
     /// It could not be stored; nothing was published.
-    Storage(String),
+    #[error("event not stored: {0}")]
+    Storage(#[source] Cause),
     /// The events were stored and published (the last numbered `seq`; for history, the newest
     /// number when it was stored), but log content could not be written: those logs miss what
     /// the events carried.
-    LogContent { seq: u64, error: String },
+    #[error("events stored up to {seq}, but log content was lost: {error}")]
+    LogContent {
+        seq: u64,
+        #[source]
+        error: LogError,
+    },
 }
 
-impl std::fmt::Display for SinkError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Rejected(e) => write!(f, "event rejected: {e}"),
-            Self::Storage(e) => write!(f, "event not stored: {e}"),
-            Self::LogContent { seq, error } => {
-                write!(f, "events stored up to {seq}, but log content was lost: {error}")
-            }
-        }
+impl SinkError {
+    pub fn storage(e: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        Self::Storage(cause(e))
     }
 }
-
-impl std::error::Error for SinkError {}
 
 /// Receives status events from a master, in the order they happened.
 #[async_trait]

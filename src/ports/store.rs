@@ -7,24 +7,27 @@ use crate::domain::model::{Build, BuildRequest, Builder, Change, Timestamp, User
 use crate::domain::state::{Mutation, Snapshot};
 use crate::domain::web::args::BranchFilter;
 
-#[derive(Debug)]
+use super::{Cause, cause};
+
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     /// The database could not be opened, read or written.
-    Database(String),
+    #[error("database: {0}")]
+    Database(#[source] Cause),
     /// A stored record could not be decoded.
-    Corrupt(String),
+    #[error("stored record unreadable: {0}")]
+    Corrupt(#[source] Cause),
 }
 
-impl std::fmt::Display for StoreError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Database(e) => write!(f, "database: {e}"),
-            Self::Corrupt(e) => write!(f, "stored record unreadable: {e}"),
-        }
+impl StoreError {
+    pub fn database(e: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        Self::Database(cause(e))
+    }
+
+    pub fn corrupt(e: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        Self::Corrupt(cause(e))
     }
 }
-
-impl std::error::Error for StoreError {}
 
 /// The order of a build listing.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

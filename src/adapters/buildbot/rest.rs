@@ -5,16 +5,9 @@
 
 use serde_json::{Map, Value, json};
 
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
+#[error("Buildbot REST API: {0}")]
 pub struct RestError(pub String);
-
-impl std::fmt::Display for RestError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Buildbot REST API: {}", self.0)
-    }
-}
-
-impl std::error::Error for RestError {}
 
 /// A build as the REST API lists it: an object with a build number.
 #[derive(Debug)]

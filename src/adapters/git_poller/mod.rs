@@ -52,16 +52,9 @@ impl GitPollerSettings {
 }
 
 /// Why a poll failed; nothing was recorded for the branch it failed on.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
 pub struct PollError(pub String);
-
-impl std::fmt::Display for PollError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for PollError {}
 
 /// Longest a single `git` command may run (a hung remote must not stop polling for good).
 const GIT_TIMEOUT: Duration = Duration::from_secs(300);

@@ -8,9 +8,11 @@ use axum::http::{HeaderMap, StatusCode, header};
 use futures_util::StreamExt;
 
 /// Why a body was not read.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum BodyError {
+    #[error("the body is larger than the limit of {limit} bytes")]
     TooLarge { limit: usize },
+    #[error("the body could not be read: {0}")]
     Unreadable(String),
 }
 
@@ -20,15 +22,6 @@ impl BodyError {
         match self {
             BodyError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             BodyError::Unreadable(_) => StatusCode::BAD_REQUEST,
-        }
-    }
-}
-
-impl std::fmt::Display for BodyError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            BodyError::TooLarge { limit } => write!(f, "the body is larger than the limit of {limit} bytes"),
-            BodyError::Unreadable(why) => write!(f, "the body could not be read: {why}"),
         }
     }
 }

@@ -37,7 +37,7 @@ struct OpenLog {
 }
 
 fn io(e: std::io::Error) -> LogError {
-    LogError::Io(e.to_string())
+    LogError::io(e)
 }
 
 fn file_path(dir: &Path, log: u64) -> PathBuf {
@@ -130,7 +130,7 @@ impl LogStore for DiskLogStore {
             (jobs, written)
         })
         .await
-        .map_err(|e| LogError::Io(e.to_string()))?;
+        .map_err(LogError::io)?;
         for (write, entry) in jobs {
             if write.finish {
                 // The entry as it is now: a follower may have come while the log was written.

@@ -49,7 +49,7 @@ impl ChangeSink for MemoryChanges {
     async fn add_changes(&self, changes: Vec<NewChange>) -> Result<Vec<u64>, ChangeError> {
         let mut inner = self.inner();
         if std::mem::take(&mut inner.fail_next) {
-            return Err(ChangeError::Storage("the memory sink was told to fail".to_owned()));
+            return Err(ChangeError::storage("the memory sink was told to fail".to_owned()));
         }
         let first = inner.changes.len() as u64 + 1;
         let numbers: Vec<u64> = (first..).take(changes.len()).collect();

@@ -42,7 +42,7 @@ fn key(target: &str, id: &str) -> (String, String) {
 }
 
 fn unknown(target: &str, id: &str) -> OutboxError {
-    OutboxError::Storage(format!("no message '{id}' for target '{target}'"))
+    OutboxError::storage(format!("no message '{id}' for target '{target}'"))
 }
 
 #[async_trait]

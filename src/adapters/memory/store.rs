@@ -177,13 +177,13 @@ impl StatusStore for MemoryStore {
         let mut seqs = BTreeSet::new();
         for e in commit.events.iter().filter(|e| journaled(e)) {
             if data.events.contains_key(&e.seq) || !seqs.insert(e.seq) {
-                return Err(StoreError::Database(format!("event {} is journaled already", e.seq)));
+                return Err(StoreError::database(format!("event {} is journaled already", e.seq)));
             }
         }
         let mut ids = BTreeSet::new();
         for (id, _) in &commit.receipts {
             if data.receipts.contains_key(id) || !ids.insert(id) {
-                return Err(StoreError::Database(format!("event id '{id}' was applied already")));
+                return Err(StoreError::database(format!("event id '{id}' was applied already")));
             }
         }
         data.receipts.extend(commit.receipts.iter().cloned());

@@ -90,12 +90,12 @@ pub struct SqliteStore {
 }
 
 fn db(e: sqlx::Error) -> StoreError {
-    StoreError::Database(e.to_string())
+    StoreError::database(e)
 }
 
 /// An id as SQLite stores it; a larger one cannot be written.
 fn write_id(n: u64) -> Result<i64, StoreError> {
-    i64::try_from(n).map_err(|_| StoreError::Database(format!("id {n} is too large for SQLite")))
+    i64::try_from(n).map_err(|_| StoreError::database(format!("id {n} is too large for SQLite")))
 }
 
 /// An id to look up; `None` when it is larger than any stored one can be.
@@ -104,11 +104,11 @@ fn stored_id(n: u64) -> Option<i64> {
 }
 
 fn json<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
-    serde_json::to_string(value).map_err(|e| StoreError::Database(format!("cannot encode a record: {e}")))
+    serde_json::to_string(value).map_err(|e| StoreError::database(format!("cannot encode a record: {e}")))
 }
 
 fn decode<T: DeserializeOwned>(data: &str, table: &str, key: &dyn std::fmt::Display) -> Result<T, StoreError> {
-    serde_json::from_str(data).map_err(|e| StoreError::Corrupt(format!("{table} {key}: {e}")))
+    serde_json::from_str(data).map_err(|e| StoreError::corrupt(format!("{table} {key}: {e}")))
 }
 
 fn decode_rows<T: DeserializeOwned>(table: &str, rows: Vec<(String, String)>) -> Result<Vec<T>, StoreError> {
@@ -133,7 +133,7 @@ async fn meta(conn: &mut SqliteConnection) -> Result<StoreMeta, StoreError> {
     let rows: Vec<(String, i64)> = sqlx::query_as(META).fetch_all(conn).await.map_err(db)?;
     let mut meta = StoreMeta { last_seq: 0, next_log_id: 1 };
     for (key, value) in rows {
-        let value = u64::try_from(value).map_err(|_| StoreError::Corrupt(format!("meta {key}: {value}")))?;
+        let value = u64::try_from(value).map_err(|_| StoreError::corrupt(format!("meta {key}: {value}")))?;
         match key.as_str() {
             "last_seq" => meta.last_seq = value,
             "next_log_id" => meta.next_log_id = value.max(1),
@@ -195,7 +195,7 @@ impl SqliteStore {
             Migration::new(*version, (*description).into(), MigrationType::Simple, sql.into_sql_str(), false)
         });
         let migrator = Migrator::with_migrations(migrations.collect());
-        let failed = |e: sqlx::migrate::MigrateError| StoreError::Database(format!("cannot migrate the schema: {e}"));
+        let failed = |e: sqlx::migrate::MigrateError| StoreError::database(format!("cannot migrate the schema: {e}"));
         // Databases made before sqlx's migrator was used kept their version in `user_version`.
         let legacy: i64 = sqlx::query_scalar("PRAGMA user_version").fetch_one(&pool).await.map_err(db)?;
         let tracked: bool =

@@ -20,7 +20,7 @@ pub struct SqliteOutbox {
 }
 
 fn db(e: sqlx::Error) -> OutboxError {
-    OutboxError::Storage(e.to_string())
+    OutboxError::storage(e)
 }
 
 fn ms(t: Timestamp) -> i64 {
@@ -220,7 +220,7 @@ impl Outbox for SqliteOutbox {
     }
 
     async fn set_cursor(&self, target: &str, seq: u64) -> Result<(), OutboxError> {
-        let seq = i64::try_from(seq).map_err(|_| OutboxError::Storage(format!("sequence {seq} is too large")))?;
+        let seq = i64::try_from(seq).map_err(|_| OutboxError::storage(format!("sequence {seq} is too large")))?;
         query(
             "INSERT INTO notifier_cursors (target, seq) VALUES (?, ?) \
              ON CONFLICT (target) DO UPDATE SET seq = MAX(seq, excluded.seq)",
@@ -271,5 +271,5 @@ impl SqliteOutbox {
 }
 
 fn found(rows: u64, target: &str, id: &str) -> Result<(), OutboxError> {
-    if rows == 1 { Ok(()) } else { Err(OutboxError::Storage(format!("no message '{id}' for target '{target}'"))) }
+    if rows == 1 { Ok(()) } else { Err(OutboxError::storage(format!("no message '{id}' for target '{target}'"))) }
 }

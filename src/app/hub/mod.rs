@@ -205,9 +205,9 @@ impl ChangeSink for Hub {
         match self.submit(Work::Changes(changes)).await {
             Ok(done) => Ok(done.changes),
             // Changes carry no log content, so this cannot happen; say so if it does.
-            Err(e @ SinkError::LogContent { .. }) => Err(ChangeError::Storage(e.to_string())),
+            Err(e @ SinkError::LogContent { .. }) => Err(ChangeError::storage(e)),
             Err(SinkError::Rejected(e)) => Err(ChangeError::Rejected(e.to_string())),
-            Err(SinkError::Storage(e)) => Err(ChangeError::Storage(e)),
+            Err(SinkError::Storage(e)) => Err(ChangeError::storage(e)),
         }
     }
 }

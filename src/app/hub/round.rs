@@ -13,7 +13,7 @@ use super::Hub;
 use crate::domain::event::{SequencedEvent, StatusEvent};
 use crate::domain::hooks::NewChange;
 use crate::domain::state::{Applied, compact};
-use crate::ports::{Commit, LogWrite, SinkError};
+use crate::ports::{Commit, LogWrite, SinkError, cause};
 
 /// What a writer hands the hub: events, or new changes the hub numbers.
 pub(super) enum Work {
@@ -64,7 +64,7 @@ impl Hub {
         // client hanging up on a hook) cannot stop a round halfway, between the state and
         // the store, nor leave the other submissions of the round unanswered.
         let Some(hub) = self.me.upgrade() else {
-            return Err(SinkError::Storage("the hub is shutting down".to_owned()));
+            return Err(SinkError::storage("the hub is shutting down"));
         };
         tokio::spawn(async move {
             let _writer = hub.writer.lock().await;
@@ -74,7 +74,7 @@ impl Hub {
                 hub.write_round(round).await;
             }
         });
-        answer.await.unwrap_or_else(|_| Err(SinkError::Storage("the writer stopped".to_owned())))
+        answer.await.unwrap_or_else(|_| Err(SinkError::storage("the writer stopped")))
     }
 
     fn queue(&self) -> MutexGuard<'_, Vec<Submission>> {
@@ -103,7 +103,7 @@ impl Hub {
                     let (ingest, rest): (Vec<_>, Vec<_>) =
                         round.into_iter().partition(|s| matches!(s.work, Work::Ingest(_)));
                     for s in ingest {
-                        let _ = s.reply.send(Err(SinkError::Storage(e.to_string())));
+                        let _ = s.reply.send(Err(SinkError::Storage(cause(e.clone()))));
                     }
                     round = rest;
                 }
@@ -231,8 +231,8 @@ impl Hub {
         let (before, after): (Vec<LogWrite>, Vec<LogWrite>) =
             log_writes(&mut accepted).into_iter().partition(|w| w.finish && history_logs.contains(&w.log));
         let committed = match self.logs.write(before).await {
-            Ok(()) => self.store.commit(&commit).await.map_err(|e| e.to_string()),
-            Err(e) => Err(e.to_string()),
+            Ok(()) => self.store.commit(&commit).await.map_err(cause),
+            Err(e) => Err(cause(e)),
         };
         if let Err(e) = committed {
             // Only a lone submission's copy is the state before the round; else reload.
@@ -247,7 +247,7 @@ impl Hub {
             self.live().seq = last.seq;
         }
         let late: HashSet<u64> = after.iter().map(|w| w.log).collect();
-        let lost = self.logs.write(after).await.err().map(|e| e.to_string());
+        let lost = self.logs.write(after).await.err();
         for a in accepted {
             let seq = if a.history { a.done.seq } else { a.sequenced.last().map_or(a.done.seq, |e| e.seq) };
             let wrote_late = a.applied.iter().any(|x| {

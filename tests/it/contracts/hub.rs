@@ -317,7 +317,7 @@ mod failing_store {
     impl StatusStore for FailingStore {
         async fn commit(&self, _commit: &Commit) -> Result<(), StoreError> {
             let _ = self.gate.acquire().await.map(|p| p.forget());
-            Err(StoreError::Database("database is locked".into()))
+            Err(StoreError::database("database is locked"))
         }
         async fn meta(&self) -> Result<StoreMeta, StoreError> {
             self.inner.meta().await

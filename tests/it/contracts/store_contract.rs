@@ -555,7 +555,7 @@ async fn a_corrupt_record_is_an_error_naming_its_table_and_key() {
     sqlx::query("UPDATE builds SET data = '{\"builder\": 1}'").execute(&pool).await.expect("damage");
     sqlx::query("UPDATE builders SET data = 'not json'").execute(&pool).await.expect("damage");
     let corrupt = |r: Result<String, StoreError>| match r {
-        Err(StoreError::Corrupt(message)) => message,
+        Err(StoreError::Corrupt(message)) => message.to_string(),
         other => panic!("expected a corrupt record, got {other:?}"),
     };
     let one = store.build("a", 1).await.map(|_| String::new());

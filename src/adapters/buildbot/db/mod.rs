@@ -57,33 +57,26 @@ const TABLES: [&str; 18] = [
     "steps",
 ];
 
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum BuildbotError {
     /// The database could not be opened.
+    #[error("cannot open the database: {0}")]
     Open(String),
     /// It is not a Buildbot database.
+    #[error("not a Buildbot database: {0}")]
     NotBuildbot(String),
     /// A Buildbot database of a schema version this reader does not know.
+    #[error("Buildbot schema version '{0}' is not one this importer knows (known: {known})", known = known_schemas())]
     UnknownSchema(String),
     /// A query failed, or a row holds what Buildbot never writes.
+    #[error("reading the Buildbot database: {0}")]
     Read(String),
 }
 
-impl std::fmt::Display for BuildbotError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Open(e) => write!(f, "cannot open the database: {e}"),
-            Self::NotBuildbot(e) => write!(f, "not a Buildbot database: {e}"),
-            Self::UnknownSchema(v) => {
-                let known: Vec<String> = KNOWN_SCHEMAS.iter().map(|(v, bb)| format!("{v} ({bb})")).collect();
-                write!(f, "Buildbot schema version '{v}' is not one this importer knows (known: {})", known.join(", "))
-            }
-            Self::Read(e) => write!(f, "reading the Buildbot database: {e}"),
-        }
-    }
+fn known_schemas() -> String {
+    let known: Vec<String> = KNOWN_SCHEMAS.iter().map(|(v, bb)| format!("{v} ({bb})")).collect();
+    known.join(", ")
 }
-
-impl std::error::Error for BuildbotError {}
 
 fn read(e: sqlx::Error) -> BuildbotError {
     BuildbotError::Read(e.to_string())
