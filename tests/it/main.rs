@@ -10,6 +10,7 @@
 //! `common` holds the fixed history, the router and binary helpers, and the Buildbot peer.
 //! A test that needs a peer fails, never skips, when it is missing (`.ci/run` installs them).
 
+mod architecture;
 mod binary;
 mod common;
 mod contracts;
