@@ -10,10 +10,11 @@
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use buildstatus::adapters::mail::{SmtpSettings, TlsMode, to_lettre};
-use buildstatus::app::notify::{MailTarget, MailTransportChoice, Notifiers, WorkerOptions};
+use buildstatus::app::notify::{MailTarget, MailTransportChoice, Notifiers, Overrides, WorkerOptions};
 use buildstatus::app::{Setup, StatusServer, Storage};
 use buildstatus::domain::event::StatusEvent;
 use buildstatus::domain::model::{Build, Builder, SourceStamp, Step};
@@ -170,9 +171,13 @@ async fn lettre_alone(port: u16) -> Duration {
 /// buildstatus: 1,000 builds finish; every mail is decided, queued in SQLite and delivered.
 async fn through_buildstatus(port: u16) -> Duration {
     let data = tempfile::tempdir().expect("tempdir");
-    let target = MailTarget { rules: rules(), transport: MailTransportChoice::Smtp(settings(port)), retry: None };
+    let target = MailTarget {
+        rules: rules(),
+        transport: MailTransportChoice::Smtp(settings(port)),
+        delivery: Overrides::default(),
+    };
     let worker = WorkerOptions { concurrency: POOL as usize, ..WorkerOptions::default() };
-    let notifiers = Notifiers { mail: vec![target], worker };
+    let notifiers = Notifiers { targets: vec![Arc::new(target)], worker };
     let setup = Setup { storage: Storage::Directory(data.path().into()), notifiers, ..Setup::default() };
     let server = StatusServer::start(setup).await.expect("server");
     let sink = server.sink();

@@ -204,6 +204,7 @@ async fn serve(config: Config, demo: Option<demo::DemoOptions>) -> Result<(), Bo
     if let Some(master) = master {
         master.abort();
     }
+    server.stop_notifiers().await;
     Ok(())
 }
 

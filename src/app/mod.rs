@@ -121,8 +121,9 @@ pub struct StatusServer {
     /// The Git pollers run while the server (or its router) lives.
     pollers: Arc<dyn PollTrigger>,
     outbox: Arc<dyn Outbox>,
-    /// Dropping the server stops its notifiers.
-    _notifiers: notify::Running,
+    /// Dropping the server stops its notifiers; [`StatusServer::stop_notifiers`] lets them say
+    /// goodbye first.
+    notifiers: tokio::sync::Mutex<Option<notify::Running>>,
     /// The data directory is this server's while it lives.
     _data_dir: Option<data_dir::DataDirLock>,
 }
@@ -157,16 +158,20 @@ impl StatusServer {
         let bus: Arc<dyn EventBus> = Arc::new(MemoryBus::default());
         let hub = Hub::open(store.clone(), logs.clone(), bus, setup.window).await.map_err(StartError::Store)?;
         let notify_context = notify::Context {
-            hub: hub.clone(),
-            store,
+            reader: hub.clone(),
+            feed: hub.clone(),
             logs: logs.clone(),
-            outbox: outbox.clone(),
             clock: clock.clone(),
             site: setup.site.clone(),
         };
-        let notifiers = notify::start(&setup.notifiers, notify_context).await.map_err(StartError::Notify)?;
-        let notifications =
-            http::NotificationsContext { outbox: outbox.clone(), clock: clock.clone(), site: setup.site.clone() };
+        let notifiers =
+            notify::start(&setup.notifiers, notify_context, outbox.clone()).await.map_err(StartError::Notify)?;
+        let notifications = http::NotificationsContext {
+            outbox: outbox.clone(),
+            clock: clock.clone(),
+            site: setup.site.clone(),
+            targets: setup.notifiers.describe(),
+        };
         let (stop_live, stopping) = tokio::sync::watch::channel(false);
         let change_sources = (setup.change_sources.iter().cloned())
             .chain(setup.git_pollers.iter().map(GitPollerSettings::describe))
@@ -216,7 +221,8 @@ impl StatusServer {
             reader: hub.clone(),
         }));
         let router = router.merge(http::notifications_router(notifications));
-        Ok(Self { hub, router, clock, stop_live, pollers, outbox, _notifiers: notifiers, _data_dir: data_dir })
+        let notifiers = tokio::sync::Mutex::new(Some(notifiers));
+        Ok(Self { hub, router, clock, stop_live, pollers, outbox, notifiers, _data_dir: data_dir })
     }
 
     /// Where the master reports its events.
@@ -264,6 +270,16 @@ impl StatusServer {
     /// which would otherwise wait for those endless responses.
     pub fn end_live_streams(&self) {
         let _ = self.stop_live.send(true);
+    }
+
+    /// Stops the notifiers: each stops following events and queues its goodbye (a push
+    /// target's "shutdown" packet), which is delivered if its peer answers within a moment,
+    /// else after the next start. A master calls this when it shuts down; dropping the server
+    /// stops them without goodbyes.
+    pub async fn stop_notifiers(&self) {
+        if let Some(running) = self.notifiers.lock().await.take() {
+            running.stop().await;
+        }
     }
 
     /// Serves the pages on `listener` until `shutdown` completes.

@@ -1,5 +1,6 @@
 //! The outbox: durable queue and delivery log of every notifier. A decided message is
-//! written here before any attempt; workers claim due messages, and record each outcome.
+//! written here before any attempt; workers claim what their target's delivery discipline
+//! lets them send, and record each outcome; done messages are pruned by age and count.
 //! It also keeps each notifier's cursor (the last status event it processed), so a notifier
 //! resumes where it stopped after a restart, and small notes a notifier keeps between events
 //! (such as where a buildset it will summarise began).
@@ -8,7 +9,7 @@ use async_trait::async_trait;
 
 use crate::domain::model::Timestamp;
 pub use crate::domain::notify::outbox::TargetCounts;
-use crate::domain::notify::outbox::{DeliveryState, OutboxMessage};
+use crate::domain::notify::outbox::{DeliveryState, Discipline, OutboxMessage, Retention};
 
 use super::{Cause, cause};
 
@@ -33,32 +34,46 @@ pub trait Outbox: Send + Sync {
     /// Stores `message` unless one with its (target, id) exists; true when it was stored.
     async fn enqueue(&self, message: &OutboxMessage) -> Result<bool, OutboxError>;
 
-    /// Pending messages of `target` due at `now`: the `limit` longest due, returned in the
-    /// order they were queued (so a target's messages go out in order). Each is
-    /// leased until `lease_until` (its next attempt moves there), so a worker that dies while
-    /// sending leaves it to be tried again then, and two workers never take the same one.
-    async fn claim_due(
+    /// Claims what `target` may send at `now` under `discipline`, at most `limit` messages,
+    /// returned in the order they were queued. Each is leased until `lease_until` (state
+    /// sending, its next attempt moved there), so a worker that dies while sending leaves it to
+    /// be tried again then, and two workers never take the same one.
+    ///
+    /// - [`Discipline::Concurrent`]: the due messages that have waited longest.
+    /// - [`Discipline::Ordered`]: the oldest open message and those queued after it, only when
+    ///   that oldest one is due (so nothing overtakes a message being retried or in flight).
+    /// - [`Discipline::LatestPerKey`]: first, every open message with a newer message of the
+    ///   same key is superseded (unless it is in flight: its lease still runs); then the due
+    ///   messages whose key has no message in flight.
+    async fn claim(
         &self,
         target: &str,
+        discipline: Discipline,
         now: Timestamp,
         lease_until: Timestamp,
         limit: usize,
     ) -> Result<Vec<OutboxMessage>, OutboxError>;
 
-    async fn mark_sent(&self, target: &str, id: &str, at: Timestamp) -> Result<(), OutboxError>;
+    /// Records that the peer accepted messages `ids` of `target`.
+    async fn mark_sent(&self, target: &str, ids: &[String], at: Timestamp) -> Result<(), OutboxError>;
 
-    /// Records a failed attempt: retried at `retry_at`, or given up when it is `None`.
+    /// Records a failed attempt of messages `ids`: retried at `retry_at`, or given up when it
+    /// is `None`.
     async fn mark_failed(
         &self,
         target: &str,
-        id: &str,
+        ids: &[String],
         error: &str,
         retry_at: Option<Timestamp>,
         at: Timestamp,
     ) -> Result<(), OutboxError>;
 
-    /// When `target`'s next pending message is due, if any.
+    /// When `target`'s next open message is due (or its lease ends), if any.
     async fn next_due(&self, target: &str) -> Result<Option<Timestamp>, OutboxError>;
+
+    /// Deletes `target`'s done messages (sent, given up, superseded) that `keep` no longer
+    /// keeps; returns how many. Open messages are never deleted.
+    async fn prune(&self, target: &str, keep: Retention, now: Timestamp) -> Result<u64, OutboxError>;
 
     async fn message(&self, target: &str, id: &str) -> Result<Option<OutboxMessage>, OutboxError>;
 

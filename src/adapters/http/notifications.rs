@@ -12,6 +12,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
 use super::WebError;
+use crate::domain::notify::outbox::{Discipline, TargetCounts, TargetId};
 use crate::domain::web::args::Args;
 use crate::domain::web::layout::{Page, Site};
 use crate::domain::web::pages::{TargetLog, notifications_page};
@@ -24,6 +25,8 @@ pub struct NotificationsContext {
     pub outbox: Arc<dyn Outbox>,
     pub clock: Arc<dyn Clock>,
     pub site: Site,
+    /// The configured targets (shown even before they queue anything), with how they deliver.
+    pub targets: Vec<(TargetId, Discipline)>,
 }
 
 pub fn notifications_router(context: NotificationsContext) -> Router {
@@ -42,19 +45,41 @@ async fn page(State(ctx): State<Arc<NotificationsContext>>, uri: Uri, RawQuery(q
         Err(e) => return WebError::from(e).respond(&ctx.site, ctx.clock.as_ref(), uri.path()),
     };
     let only = args.first("target");
-    let mut targets = Vec::new();
     let counts = match ctx.outbox.counts().await {
         Ok(c) => c,
         Err(e) => return WebError::Internal(e.to_string()).respond(&ctx.site, ctx.clock.as_ref(), uri.path()),
     };
-    for counts in counts.into_iter().filter(|c| only.is_none_or(|t| t == c.target)) {
+    let mut targets = Vec::new();
+    for (counts, discipline) in
+        shown(&ctx.targets, counts).into_iter().filter(|(c, _)| only.is_none_or(|t| named(t, &c.target)))
+    {
         match ctx.outbox.log(&counts.target, None, limit).await {
-            Ok(recent) => targets.push(TargetLog { counts, recent }),
+            Ok(recent) => targets.push(TargetLog { counts, discipline, recent }),
             Err(e) => return WebError::Internal(e.to_string()).respond(&ctx.site, ctx.clock.as_ref(), uri.path()),
         }
     }
     ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], notifications_page(&page, &targets).into_string())
         .into_response()
+}
+
+/// Every target to show, in id order: the configured ones, and any other the outbox holds
+/// messages of (a target since removed from the configuration), with their counts.
+fn shown(configured: &[(TargetId, Discipline)], counts: Vec<TargetCounts>) -> Vec<(TargetCounts, Option<Discipline>)> {
+    let mut all: std::collections::BTreeMap<String, (TargetCounts, Option<Discipline>)> = configured
+        .iter()
+        .map(|(id, d)| (id.to_string(), (TargetCounts { target: id.to_string(), ..TargetCounts::default() }, Some(*d))))
+        .collect();
+    for c in counts {
+        let discipline = all.get(&c.target).and_then(|(_, d)| *d);
+        all.insert(c.target.clone(), (c, discipline));
+    }
+    all.into_values().collect()
+}
+
+/// Whether `target=` names the target `id` (`kind/name`), or its name alone (as links made
+/// before targets had kinds do).
+fn named(asked: &str, id: &str) -> bool {
+    asked == id || TargetId::parse(id).is_some_and(|t| t.name() == asked)
 }
 
 /// A Prometheus label value: backslash, quote and newline escaped.
@@ -71,13 +96,17 @@ async fn metrics(State(ctx): State<Arc<NotificationsContext>>) -> Response {
         }
     };
     let mut text = String::from(
-        "# HELP buildstatus_notifications Messages in the outbox, by target and state.\n\
+        "# HELP buildstatus_notifications Messages in the outbox, by target (kind/name) and state.\n\
          # TYPE buildstatus_notifications gauge\n",
     );
     for c in &counts {
-        for (state, n) in [("pending", c.pending), ("sent", c.sent), ("failed", c.failed)] {
-            let target = label(&c.target);
-            text.push_str(&format!("buildstatus_notifications{{target=\"{target}\",state=\"{state}\"}} {n}\n"));
+        let kind = TargetId::parse(&c.target).map(|t| t.kind().to_owned()).unwrap_or_default();
+        let (target, kind) = (label(&c.target), label(&kind));
+        for (state, n) in c.by_state() {
+            let state = state.name();
+            text.push_str(&format!(
+                "buildstatus_notifications{{kind=\"{kind}\",target=\"{target}\",state=\"{state}\"}} {n}\n"
+            ));
         }
     }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response()

@@ -2,15 +2,15 @@
 //! examples and servers that keep nothing. Nothing survives the process.
 //!
 //! Every call takes one mutex for its whole duration (never across an `.await`), so a claim
-//! is atomic. `tests/it/contracts/outbox_contract.rs` runs the same tests against this and SQLite.
+//! (with the superseding it does first) is atomic. `tests/it/contracts/outbox_contract.rs` runs the same tests against this and SQLite.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Mutex, MutexGuard};
 
 use async_trait::async_trait;
 
 use crate::domain::model::Timestamp;
-use crate::domain::notify::outbox::{DeliveryState, OutboxMessage};
+use crate::domain::notify::outbox::{DeliveryState, Discipline, OutboxMessage, Retention};
 use crate::ports::{Outbox, OutboxError, TargetCounts};
 
 #[derive(Debug, Default)]
@@ -59,66 +59,133 @@ impl Outbox for MemoryOutbox {
         Ok(true)
     }
 
-    async fn claim_due(
+    async fn claim(
         &self,
         target: &str,
+        discipline: Discipline,
         now: Timestamp,
         lease_until: Timestamp,
         limit: usize,
     ) -> Result<Vec<OutboxMessage>, OutboxError> {
         let mut data = self.data();
-        let mut due: Vec<&mut (u64, OutboxMessage)> = data
-            .messages
-            .values_mut()
-            .filter(|(_, m)| m.target == target && m.state == DeliveryState::Pending && m.next_attempt <= now)
-            .collect();
-        due.sort_by_key(|(order, m)| (m.next_attempt, *order));
-        due.truncate(limit);
-        due.sort_by_key(|(order, _)| *order);
-        Ok(due
-            .into_iter()
-            .map(|(_, m)| {
-                m.next_attempt = lease_until;
-                m.clone()
-            })
-            .collect())
+        // This target's messages in the order they were queued.
+        let mut mine: Vec<&mut (u64, OutboxMessage)> =
+            data.messages.values_mut().filter(|(_, m)| m.target == target).collect();
+        mine.sort_by_key(|(order, _)| *order);
+        let due = |m: &OutboxMessage| m.state.is_open() && m.next_attempt <= now;
+        let in_flight = |m: &OutboxMessage| m.state == DeliveryState::Sending && m.next_attempt > now;
+        let chosen: Vec<usize> = match discipline {
+            Discipline::Concurrent => {
+                let mut due: Vec<(Timestamp, usize)> = mine
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, (_, m))| due(m))
+                    .map(|(i, (_, m))| (m.next_attempt, i))
+                    .collect();
+                due.sort();
+                let mut chosen: Vec<usize> = due.into_iter().take(limit).map(|(_, i)| i).collect();
+                chosen.sort();
+                chosen
+            }
+            Discipline::Ordered => {
+                let open: Vec<usize> = (0..mine.len()).filter(|i| mine[*i].1.state.is_open()).collect();
+                match open.first() {
+                    Some(head) if due(&mine[*head].1) => open.into_iter().take(limit).collect(),
+                    _ => Vec::new(),
+                }
+            }
+            Discipline::LatestPerKey => {
+                // The newest message of each key, whatever its state.
+                let mut newest: BTreeMap<&str, usize> = BTreeMap::new();
+                for (i, (_, m)) in mine.iter().enumerate() {
+                    if let Some(k) = &m.key {
+                        newest.insert(k.as_str(), i);
+                    }
+                }
+                let newest: BTreeMap<String, usize> = newest.into_iter().map(|(k, i)| (k.to_owned(), i)).collect();
+                let outdated = |i: usize, m: &OutboxMessage| m.key.as_ref().is_some_and(|k| newest[k] != i);
+                for (i, (_, m)) in mine.iter_mut().enumerate() {
+                    if m.state.is_open() && !in_flight(m) && outdated(i, m) {
+                        m.state = DeliveryState::Superseded;
+                        m.next_attempt = now;
+                    }
+                }
+                let busy: BTreeSet<String> =
+                    mine.iter().filter(|(_, m)| in_flight(m)).filter_map(|(_, m)| m.key.clone()).collect();
+                let mut due: Vec<(Timestamp, usize)> = (mine.iter().enumerate())
+                    .filter(|(_, (_, m))| due(m) && m.key.as_ref().is_none_or(|k| !busy.contains(k)))
+                    .map(|(i, (_, m))| (m.next_attempt, i))
+                    .collect();
+                due.sort();
+                let mut chosen: Vec<usize> = due.into_iter().take(limit).map(|(_, i)| i).collect();
+                chosen.sort();
+                chosen
+            }
+        };
+        let mut claimed = Vec::with_capacity(chosen.len());
+        for i in chosen {
+            let m = &mut mine[i].1;
+            m.state = DeliveryState::Sending;
+            m.next_attempt = lease_until;
+            claimed.push(m.clone());
+        }
+        Ok(claimed)
     }
 
-    async fn mark_sent(&self, target: &str, id: &str, at: Timestamp) -> Result<(), OutboxError> {
+    async fn mark_sent(&self, target: &str, ids: &[String], at: Timestamp) -> Result<(), OutboxError> {
         let mut data = self.data();
-        let (_, m) = data.messages.get_mut(&key(target, id)).ok_or_else(|| unknown(target, id))?;
-        m.state = DeliveryState::Sent;
-        m.attempts += 1;
-        m.next_attempt = at;
+        for id in ids {
+            let (_, m) = data.messages.get_mut(&key(target, id)).ok_or_else(|| unknown(target, id))?;
+            m.state = DeliveryState::Sent;
+            m.attempts = m.attempts.saturating_add(1);
+            m.next_attempt = at;
+        }
         Ok(())
     }
 
     async fn mark_failed(
         &self,
         target: &str,
-        id: &str,
+        ids: &[String],
         error: &str,
         retry_at: Option<Timestamp>,
         at: Timestamp,
     ) -> Result<(), OutboxError> {
         let mut data = self.data();
-        let (_, m) = data.messages.get_mut(&key(target, id)).ok_or_else(|| unknown(target, id))?;
-        m.attempts += 1;
-        m.last_error = Some(error.to_owned());
-        match retry_at {
-            Some(t) => m.next_attempt = t,
-            None => {
-                m.state = DeliveryState::Failed;
-                m.next_attempt = at;
-            }
+        for id in ids {
+            let (_, m) = data.messages.get_mut(&key(target, id)).ok_or_else(|| unknown(target, id))?;
+            m.attempts = m.attempts.saturating_add(1);
+            m.last_error = Some(error.to_owned());
+            (m.state, m.next_attempt) = match retry_at {
+                Some(t) => (DeliveryState::Pending, t),
+                None => (DeliveryState::Failed, at),
+            };
         }
         Ok(())
     }
 
     async fn next_due(&self, target: &str) -> Result<Option<Timestamp>, OutboxError> {
         let data = self.data();
-        let pending = data.messages.values().map(|(_, m)| m);
-        Ok(pending.filter(|m| m.target == target && m.state == DeliveryState::Pending).map(|m| m.next_attempt).min())
+        let open = data.messages.values().map(|(_, m)| m).filter(|m| m.target == target && m.state.is_open());
+        Ok(open.map(|m| m.next_attempt).min())
+    }
+
+    async fn prune(&self, target: &str, keep: Retention, now: Timestamp) -> Result<u64, OutboxError> {
+        let mut data = self.data();
+        let cutoff = keep.cutoff(now);
+        let mut done: Vec<(u64, Timestamp, (String, String))> = (data.messages.iter())
+            .filter(|(_, (_, m))| m.target == target && !m.state.is_open())
+            .map(|(k, (order, m))| (*order, m.next_attempt, k.clone()))
+            .collect();
+        done.sort_by_key(|(order, _, _)| std::cmp::Reverse(*order));
+        let mut pruned = 0;
+        for (rank, (_, finished, k)) in done.into_iter().enumerate() {
+            if rank >= keep.max_count || finished < cutoff {
+                data.messages.remove(&k);
+                pruned += 1;
+            }
+        }
+        Ok(pruned)
     }
 
     async fn message(&self, target: &str, id: &str) -> Result<Option<OutboxMessage>, OutboxError> {
@@ -145,11 +212,7 @@ impl Outbox for MemoryOutbox {
             let c = counts
                 .entry(&m.target)
                 .or_insert_with(|| TargetCounts { target: m.target.clone(), ..TargetCounts::default() });
-            match m.state {
-                DeliveryState::Pending => c.pending += 1,
-                DeliveryState::Sent => c.sent += 1,
-                DeliveryState::Failed => c.failed += 1,
-            }
+            *c.of(m.state) += 1;
         }
         Ok(counts.into_values().collect())
     }

@@ -51,12 +51,13 @@ pub use outbox::SqliteOutbox;
 
 /// The schema's versions, in order (what `sqlx::migrate!` would embed; that macro needs
 /// sqlx's `macros` feature, which this crate does not otherwise use).
-const MIGRATIONS: [(i64, &str, &str); 5] = [
+const MIGRATIONS: [(i64, &str, &str); 6] = [
     (1, "init", include_str!("migrations/0001_init.sql")),
     (2, "listing order indexes", include_str!("migrations/0002_listing_order_indexes.sql")),
     (4, "outbox", include_str!("migrations/0004_outbox.sql")),
     (5, "activity index", include_str!("migrations/0005_activity_index.sql")),
     (6, "ingest receipts", include_str!("migrations/0006_ingest_receipts.sql")),
+    (7, "target kinds", include_str!("migrations/0007_target_kinds.sql")),
 ];
 
 // The fixed queries. Listings select `(key, data)` so that a bad record can be named.

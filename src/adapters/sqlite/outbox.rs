@@ -1,6 +1,7 @@
-//! The outbox on SQLite, in the status database (migration 0004). A message is one row,
-//! unique by (target, id), so enqueuing twice stores once; a claim is one `UPDATE …
-//! RETURNING`, so it is atomic even with several workers; each outcome is one statement.
+//! The outbox on SQLite, in the status database (migrations 0004 and 0007). A message is one
+//! row, unique by (target, id), so enqueuing twice stores once; a claim is one transaction
+//! (superseding outdated messages, then one `UPDATE … RETURNING`), so it is atomic even with
+//! several workers; the outcomes of a batch are recorded in one transaction.
 
 use async_trait::async_trait;
 use sqlx::SqlitePool;
@@ -8,10 +9,14 @@ use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, query, query_scalar};
 
 use crate::domain::model::Timestamp;
-use crate::domain::notify::outbox::{DeliveryState, OutboxMessage};
+use crate::domain::notify::outbox::{DeliveryState, Discipline, OutboxMessage, Retention};
 use crate::ports::{Outbox, OutboxError, TargetCounts};
 
-const COLUMNS: &str = "target, id, state, attempts, created, next_attempt, last_error, summary, payload";
+const COLUMNS: &str = "target, id, key, state, attempts, created, next_attempt, last_error, summary, payload";
+
+/// What a claim returns: the columns and the insertion order.
+const RETURNING: &str =
+    "RETURNING n, target, id, key, state, attempts, created, next_attempt, last_error, summary, payload";
 
 /// The outbox sharing a [`super::SqliteStore`]'s database.
 #[derive(Clone, Debug)]
@@ -42,6 +47,7 @@ fn decode(row: &SqliteRow) -> Result<OutboxMessage, OutboxError> {
     let attempts: i64 = row.try_get("attempts").map_err(get_err)?;
     Ok(OutboxMessage {
         target: row.try_get("target").map_err(get_err)?,
+        key: row.try_get("key").map_err(get_err)?,
         state: DeliveryState::parse(&state)
             .ok_or_else(|| OutboxError::Corrupt(format!("message {id}: state '{state}'")))?,
         attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
@@ -62,11 +68,12 @@ fn limit(n: usize) -> i64 {
 impl Outbox for SqliteOutbox {
     async fn enqueue(&self, m: &OutboxMessage) -> Result<bool, OutboxError> {
         let done = query(
-            "INSERT INTO outbox (target, id, state, attempts, created, next_attempt, last_error, summary, payload) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (target, id) DO NOTHING",
+            "INSERT INTO outbox (target, id, key, state, attempts, created, next_attempt, last_error, summary, payload) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (target, id) DO NOTHING",
         )
         .bind(&m.target)
         .bind(&m.id)
+        .bind(&m.key)
         .bind(m.state.name())
         .bind(i64::from(m.attempts))
         .bind(ms(m.created))
@@ -80,26 +87,55 @@ impl Outbox for SqliteOutbox {
         Ok(done.rows_affected() == 1)
     }
 
-    async fn claim_due(
+    async fn claim(
         &self,
         target: &str,
+        discipline: Discipline,
         now: Timestamp,
         lease_until: Timestamp,
         n: usize,
     ) -> Result<Vec<OutboxMessage>, OutboxError> {
-        let rows = query(
-            "UPDATE outbox SET next_attempt = ? WHERE n IN (SELECT n FROM outbox \
-             WHERE target = ? AND state = 'pending' AND next_attempt <= ? ORDER BY next_attempt, n LIMIT ?) \
-             RETURNING n, target, id, state, attempts, created, next_attempt, last_error, summary, payload",
-        )
-        .bind(ms(lease_until))
-        .bind(target)
-        .bind(ms(now))
-        .bind(limit(n))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db)?;
-        // RETURNING gives no order: put them back in creation order.
+        let (now, lease) = (ms(now), ms(lease_until));
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        // Which messages the discipline lets go now; the UPDATE below leases them.
+        let chosen = match discipline {
+            Discipline::Concurrent => {
+                "SELECT n FROM outbox WHERE target = ?1 AND state IN ('pending', 'sending') AND next_attempt <= ?2 \
+                 ORDER BY next_attempt, n LIMIT ?3"
+            }
+            Discipline::Ordered => {
+                "SELECT n FROM (SELECT n, next_attempt FROM outbox \
+                   WHERE target = ?1 AND state IN ('pending', 'sending') ORDER BY n LIMIT ?3) \
+                 WHERE (SELECT next_attempt FROM outbox WHERE target = ?1 AND state IN ('pending', 'sending') \
+                        ORDER BY n LIMIT 1) <= ?2"
+            }
+            Discipline::LatestPerKey => {
+                // An open message with a newer one of its key is outdated, unless in flight.
+                query(
+                    "UPDATE outbox SET state = 'superseded', next_attempt = ?2 \
+                     WHERE target = ?1 AND key IS NOT NULL \
+                       AND (state = 'pending' OR (state = 'sending' AND next_attempt <= ?2)) \
+                       AND EXISTS (SELECT 1 FROM outbox newer \
+                                   WHERE newer.target = ?1 AND newer.key = outbox.key AND newer.n > outbox.n)",
+                )
+                .bind(target)
+                .bind(now)
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+                "SELECT n FROM outbox m WHERE target = ?1 AND state IN ('pending', 'sending') AND next_attempt <= ?2 \
+                   AND NOT EXISTS (SELECT 1 FROM outbox busy WHERE busy.target = ?1 AND busy.key = m.key \
+                                   AND busy.state = 'sending' AND busy.next_attempt > ?2) \
+                 ORDER BY next_attempt, n LIMIT ?3"
+            }
+        };
+        let sql = sqlx::AssertSqlSafe(format!(
+            "UPDATE outbox SET state = 'sending', next_attempt = ?4 WHERE n IN ({chosen}) {RETURNING}"
+        ));
+        let rows =
+            query(sql).bind(target).bind(now).bind(limit(n)).bind(lease).fetch_all(&mut *tx).await.map_err(db)?;
+        tx.commit().await.map_err(db)?;
+        // RETURNING gives no order: put them back in the order they were queued.
         let mut claimed = Vec::with_capacity(rows.len());
         for row in &rows {
             let order: i64 = row.try_get("n").map_err(db)?;
@@ -109,51 +145,76 @@ impl Outbox for SqliteOutbox {
         Ok(claimed.into_iter().map(|(_, m)| m).collect())
     }
 
-    async fn mark_sent(&self, target: &str, id: &str, at: Timestamp) -> Result<(), OutboxError> {
-        let done = query(
-            "UPDATE outbox SET state = 'sent', attempts = attempts + 1, next_attempt = ? WHERE target = ? AND id = ?",
-        )
-        .bind(ms(at))
-        .bind(target)
-        .bind(id)
-        .execute(&self.pool)
-        .await
-        .map_err(db)?;
-        found(done.rows_affected(), target, id)
+    async fn mark_sent(&self, target: &str, ids: &[String], at: Timestamp) -> Result<(), OutboxError> {
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        for id in ids {
+            let done = query(
+                "UPDATE outbox SET state = 'sent', attempts = attempts + 1, next_attempt = ? \
+                 WHERE target = ? AND id = ?",
+            )
+            .bind(ms(at))
+            .bind(target)
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+            found(done.rows_affected(), target, id)?;
+        }
+        tx.commit().await.map_err(db)
     }
 
     async fn mark_failed(
         &self,
         target: &str,
-        id: &str,
+        ids: &[String],
         error: &str,
         retry_at: Option<Timestamp>,
         at: Timestamp,
     ) -> Result<(), OutboxError> {
         let state = if retry_at.is_some() { DeliveryState::Pending } else { DeliveryState::Failed };
-        let done = query(
-            "UPDATE outbox SET state = ?, attempts = attempts + 1, next_attempt = ?, last_error = ? \
-             WHERE target = ? AND id = ?",
-        )
-        .bind(state.name())
-        .bind(ms(retry_at.unwrap_or(at)))
-        .bind(error)
-        .bind(target)
-        .bind(id)
-        .execute(&self.pool)
-        .await
-        .map_err(db)?;
-        found(done.rows_affected(), target, id)
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        for id in ids {
+            let done = query(
+                "UPDATE outbox SET state = ?, attempts = attempts + 1, next_attempt = ?, last_error = ? \
+                 WHERE target = ? AND id = ?",
+            )
+            .bind(state.name())
+            .bind(ms(retry_at.unwrap_or(at)))
+            .bind(error)
+            .bind(target)
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+            found(done.rows_affected(), target, id)?;
+        }
+        tx.commit().await.map_err(db)
     }
 
     async fn next_due(&self, target: &str) -> Result<Option<Timestamp>, OutboxError> {
         let next: Option<i64> =
-            query_scalar("SELECT MIN(next_attempt) FROM outbox WHERE target = ? AND state = 'pending'")
+            query_scalar("SELECT MIN(next_attempt) FROM outbox WHERE target = ? AND state IN ('pending', 'sending')")
                 .bind(target)
                 .fetch_one(&self.pool)
                 .await
                 .map_err(db)?;
         next.map(|t| time(t, "next_due")).transpose()
+    }
+
+    async fn prune(&self, target: &str, keep: Retention, now: Timestamp) -> Result<u64, OutboxError> {
+        let done = query(
+            "DELETE FROM outbox WHERE target = ?1 AND state IN ('sent', 'failed', 'superseded') \
+               AND (next_attempt < ?2 OR n < COALESCE((SELECT n FROM outbox \
+                   WHERE target = ?1 AND state IN ('sent', 'failed', 'superseded') \
+                   ORDER BY n DESC LIMIT 1 OFFSET ?3), -1) + 1)",
+        )
+        .bind(target)
+        .bind(ms(keep.cutoff(now)))
+        .bind(limit(keep.max_count))
+        .execute(&self.pool)
+        .await
+        .map_err(db)?;
+        Ok(done.rows_affected())
     }
 
     async fn message(&self, target: &str, id: &str) -> Result<Option<OutboxMessage>, OutboxError> {
@@ -199,9 +260,7 @@ impl Outbox for SqliteOutbox {
             }
             if let Some(c) = out.last_mut() {
                 match DeliveryState::parse(&state) {
-                    Some(DeliveryState::Pending) => c.pending = count(n),
-                    Some(DeliveryState::Sent) => c.sent = count(n),
-                    Some(DeliveryState::Failed) => c.failed = count(n),
+                    Some(s) => *c.of(s) = count(n),
                     None => return Err(OutboxError::Corrupt(format!("target {target}: state '{state}'"))),
                 }
             }

@@ -1,6 +1,7 @@
 //! `[[mail]]` blocks of buildstatus.toml: one MailNotifier each, with the seed's argument
-//! names (`fromaddr`, `mode`, `extraRecipients`, `relayhost`, `useTls`, …). Every problem of
-//! every block is reported, each naming its block and key.
+//! names (`fromaddr`, `mode`, `extraRecipients`, `relayhost`, `useTls`, …), plus the delivery
+//! keys every target block shares (`targets.rs`). Every problem of every block is reported,
+//! each naming its block and key.
 //!
 //! ```toml
 //! [[mail]]
@@ -15,17 +16,17 @@
 //! smtpPasswordFile = "smtp-password"
 //! ```
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::targets;
 use super::values::{boolean, number, string, strings};
 use crate::adapters::mail::{SmtpSettings, TlsMode, check_certificate};
-use crate::app::notify::{MailTarget, MailTransportChoice};
+use crate::app::notify::{MailTarget, MailTransportChoice, Overrides};
 use crate::domain::notify::mail::{
     AddLogs, BodyKind, Formatter, Lookup, MailRules, MailTemplate, Modes, SubjectTemplate,
 };
-use crate::domain::notify::outbox::RetryPolicy;
 
 fn read(base: &Path, v: &toml::Value) -> Result<Vec<u8>, String> {
     let path = base.join(string(v)?);
@@ -34,178 +35,250 @@ fn read(base: &Path, v: &toml::Value) -> Result<Vec<u8>, String> {
 
 /// Parses every `[[mail]]` block (`value` is the array of them).
 pub fn parse(value: &toml::Value, base: &Path) -> Result<Vec<MailTarget>, Vec<String>> {
-    let Some(blocks) = value.as_array() else {
-        return Err(vec!["mail: write each mail target as a [[mail]] block".to_owned()]);
-    };
-    let mut out = Vec::new();
-    let mut problems = Vec::new();
-    for (i, block) in blocks.iter().enumerate() {
-        let label = format!("mail[{}]", i + 1);
-        let Some(table) = block.as_table() else {
-            problems.push(format!("{label}: expected a table"));
-            continue;
-        };
-        let default_name = if blocks.len() == 1 { "mail".to_owned() } else { format!("mail-{}", i + 1) };
-        match block_config(table, base, default_name) {
-            Ok(c) if out.iter().any(|o: &MailTarget| o.rules.name == c.rules.name) => {
-                problems.push(format!("{label}.name: '{}' is the name of another [[mail]] block", c.rules.name));
-            }
-            Ok(c) => out.push(c),
-            Err(ps) => problems.extend(ps.into_iter().map(|p| format!("{label}.{p}"))),
-        }
-    }
-    if problems.is_empty() { Ok(out) } else { Err(problems) }
+    targets::blocks(
+        "mail",
+        value,
+        |table, default_name, delivery| {
+            let (block, problems) = MailBlock::new(default_name, base).read(table);
+            block.finish(table, delivery, problems)
+        },
+        |target| target.rules.name.as_str(),
+    )
 }
 
-fn block_config(table: &toml::Table, base: &Path, default_name: String) -> Result<MailTarget, Vec<String>> {
-    let mut problems = Vec::new();
-    let mut retry = RetryPolicy::default();
-    let mut rules = MailRules::new(&default_name, "");
-    let mut smtp = SmtpSettings::default();
-    let (mut use_tls, mut smtps, mut sendmail, mut categories) = (false, false, None, None);
-    let (mut html, mut template) = (false, None);
-    let mut explicit_tls = None;
-    for (key, v) in table {
-        let r: Result<(), String> = (|| {
-            match key.as_str() {
-                "name" => rules.name = string(v)?,
-                "fromaddr" => rules.fromaddr = string(v)?,
-                "mode" => {
-                    rules.mode = match v {
-                        toml::Value::String(s) => Modes::from_word(s)?,
-                        _ => {
-                            let words = strings(v)?;
-                            Modes::from_list(&words.iter().map(String::as_str).collect::<Vec<_>>())
-                                .map_err(|e| e.join("; "))?
-                        }
-                    }
-                }
-                "builders" => rules.builders = Some(strings(v)?),
-                "tags" => rules.tags = Some(strings(v)?),
-                "categories" => categories = Some(strings(v)?),
-                "addLogs" => {
-                    rules.add_logs = match v {
-                        toml::Value::Boolean(true) => AddLogs::All,
-                        toml::Value::Boolean(false) => AddLogs::None,
-                        _ => AddLogs::Named(strings(v).map_err(|_| "expected true, false or a list of log names")?),
-                    }
-                }
-                "addPatch" => rules.add_patch = boolean(v)?,
-                "maxLogSize" => rules.max_log_bytes = number(v, 1, i64::MAX)?.unsigned_abs(),
-                "subject" => rules.subject = SubjectTemplate::parse(&string(v)?)?,
-                "lookup" => rules.lookup = Lookup::domain(&string(v)?)?,
-                "extraRecipients" => {
-                    rules.extra_recipients = strings(v).map_err(|_| "extraRecipients must be a list")?
-                }
-                "sendToInterestedUsers" => rules.send_to_interested_users = boolean(v)?,
-                "extraHeaders" => {
-                    let t = v.as_table().ok_or("extraHeaders must be a dictionary")?;
-                    rules.extra_headers =
-                        t.iter().map(|(k, v)| Ok((k.clone(), string(v)?))).collect::<Result<_, String>>()?;
-                }
-                "messageFormat" => {
-                    html = match string(v)?.as_str() {
-                        "plain" => false,
-                        "html" => true,
-                        other => return Err(format!("'{other}' is not plain or html")),
-                    }
-                }
-                "messageTemplate" => {
-                    let text = String::from_utf8(read(base, v)?).map_err(|_| "the template is not UTF-8")?;
-                    template = Some(text);
-                }
-                "customMesg" => return Err("customMesg is deprecated; use messageFormatter instead".to_owned()),
-                "buildSetSummary" => rules.build_set_summary = boolean(v)?,
-                "relayhost" => smtp.relayhost = string(v)?,
-                "smtpPort" => smtp.port = u16::try_from(number(v, 1, 65535)?).unwrap_or(25),
-                "useTls" => use_tls = boolean(v)?,
-                "smtps" => smtps = boolean(v)?,
-                "smtpTls" => {
-                    explicit_tls = Some(match string(v)?.as_str() {
-                        "none" => TlsMode::None,
-                        "opportunistic" => TlsMode::Opportunistic,
-                        "starttls" => TlsMode::Required,
-                        "implicit" => TlsMode::Implicit,
-                        other => return Err(format!("'{other}' is not none, opportunistic, starttls or implicit")),
-                    })
-                }
-                "smtpUser" => smtp.user = Some(string(v)?),
-                "smtpPassword" => smtp.password = Some(string(v)?),
-                "smtpPasswordFile" => {
-                    let text = String::from_utf8(read(base, v)?).map_err(|_| "the password file is not UTF-8")?;
-                    smtp.password = Some(text.trim_end_matches(['\r', '\n']).to_owned());
-                }
-                "smtpTimeout" => smtp.timeout = Duration::from_secs(number(v, 1, 3600)?.unsigned_abs()),
-                "smtpPoolSize" => smtp.pool_size = u32::try_from(number(v, 1, 100)?).unwrap_or(4),
-                "caFile" => {
-                    let pem = read(base, v)?;
-                    check_certificate(&pem)?;
-                    smtp.ca_pem.push(pem);
-                }
-                "sendmail" => sendmail = Some(base.join(string(v)?)),
-                "retryDelay" => retry.first_delay = Duration::from_secs(number(v, 1, 86_400)?.unsigned_abs()),
-                "retryMaxDelay" => retry.max_delay = Duration::from_secs(number(v, 1, 7 * 86_400)?.unsigned_abs()),
-                "maxAttempts" => retry.max_attempts = u32::try_from(number(v, 1, 1000)?).unwrap_or(12),
-                other => return Err(format!("unknown key '{other}'")),
-            }
-            Ok(())
-        })();
-        if let Err(p) = r {
-            problems.push(format!("{key}: {p}"));
+/// One `[[mail]]` block as it is read: the rules, the SMTP settings, and the keys whose
+/// meaning depends on others (decided in [`MailBlock::finish`]).
+struct MailBlock<'a> {
+    base: &'a Path,
+    rules: MailRules,
+    smtp: SmtpSettings,
+    sendmail: Option<PathBuf>,
+    categories: Option<Vec<String>>,
+    html: bool,
+    template: Option<String>,
+    use_tls: bool,
+    smtps: bool,
+    explicit_tls: Option<TlsMode>,
+}
+
+impl<'a> MailBlock<'a> {
+    fn new(default_name: String, base: &'a Path) -> Self {
+        Self {
+            base,
+            rules: MailRules::new(&default_name, ""),
+            smtp: SmtpSettings::default(),
+            sendmail: None,
+            categories: None,
+            html: false,
+            template: None,
+            use_tls: false,
+            smtps: false,
+            explicit_tls: None,
         }
     }
-    rules.formatter = match template {
-        Some(text) => match MailTemplate::new(&text, if html { BodyKind::Html } else { BodyKind::Plain }) {
-            Ok(t) => Formatter::Template(Arc::new(t)),
-            Err(e) => {
-                problems.push(format!("messageTemplate: {e}"));
+
+    /// Reads every key; each problem names its key.
+    fn read(mut self, table: &toml::Table) -> (Self, Vec<String>) {
+        let mut problems = Vec::new();
+        for (key, v) in table {
+            let known: Result<bool, String> =
+                (|| Ok(self.rule(key, v)? || self.body(key, v)? || self.transport(key, v)?))();
+            match known {
+                Ok(true) => {}
+                Ok(false) => problems.push(format!("{key}: unknown key '{key}'")),
+                Err(p) => problems.push(format!("{key}: {p}")),
+            }
+        }
+        (self, problems)
+    }
+
+    /// Who gets mail about what; `Ok(false)` when `key` is not one of these.
+    fn rule(&mut self, key: &str, v: &toml::Value) -> Result<bool, String> {
+        let rules = &mut self.rules;
+        match key {
+            "name" => rules.name = string(v)?,
+            "fromaddr" => rules.fromaddr = string(v)?,
+            "mode" => rules.mode = modes(v)?,
+            "builders" => rules.builders = Some(strings(v)?),
+            "tags" => rules.tags = Some(strings(v)?),
+            "categories" => self.categories = Some(strings(v)?),
+            "lookup" => rules.lookup = Lookup::domain(&string(v)?)?,
+            "extraRecipients" => rules.extra_recipients = strings(v).map_err(|_| "extraRecipients must be a list")?,
+            "sendToInterestedUsers" => rules.send_to_interested_users = boolean(v)?,
+            "buildSetSummary" => rules.build_set_summary = boolean(v)?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    /// What a mail says and carries.
+    fn body(&mut self, key: &str, v: &toml::Value) -> Result<bool, String> {
+        let rules = &mut self.rules;
+        match key {
+            "addLogs" => {
+                rules.add_logs = match v {
+                    toml::Value::Boolean(true) => AddLogs::All,
+                    toml::Value::Boolean(false) => AddLogs::None,
+                    _ => AddLogs::Named(strings(v).map_err(|_| "expected true, false or a list of log names")?),
+                }
+            }
+            "addPatch" => rules.add_patch = boolean(v)?,
+            "maxLogSize" => rules.max_log_bytes = number(v, 1, i64::MAX)?.unsigned_abs(),
+            "subject" => rules.subject = SubjectTemplate::parse(&string(v)?)?,
+            "extraHeaders" => {
+                let t = v.as_table().ok_or("extraHeaders must be a dictionary")?;
+                rules.extra_headers =
+                    t.iter().map(|(k, v)| Ok((k.clone(), string(v)?))).collect::<Result<_, String>>()?;
+            }
+            "messageFormat" => {
+                self.html = match string(v)?.as_str() {
+                    "plain" => false,
+                    "html" => true,
+                    other => return Err(format!("'{other}' is not plain or html")),
+                }
+            }
+            "messageTemplate" => {
+                let text = String::from_utf8(read(self.base, v)?).map_err(|_| "the template is not UTF-8")?;
+                self.template = Some(text);
+            }
+            "customMesg" => return Err("customMesg is deprecated; use messageFormatter instead".to_owned()),
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    /// How it is sent: SMTP (with TLS and authentication) or sendmail.
+    fn transport(&mut self, key: &str, v: &toml::Value) -> Result<bool, String> {
+        let smtp = &mut self.smtp;
+        match key {
+            "relayhost" => smtp.relayhost = string(v)?,
+            "smtpPort" => smtp.port = u16::try_from(number(v, 1, 65535)?).unwrap_or(25),
+            "useTls" => self.use_tls = boolean(v)?,
+            "smtps" => self.smtps = boolean(v)?,
+            "smtpTls" => self.explicit_tls = Some(tls_mode(&string(v)?)?),
+            "smtpUser" => smtp.user = Some(string(v)?),
+            "smtpPassword" => smtp.password = Some(string(v)?),
+            "smtpPasswordFile" => {
+                let text = String::from_utf8(read(self.base, v)?).map_err(|_| "the password file is not UTF-8")?;
+                smtp.password = Some(text.trim_end_matches(['\r', '\n']).to_owned());
+            }
+            "smtpTimeout" => smtp.timeout = Duration::from_secs(number(v, 1, 3600)?.unsigned_abs()),
+            "smtpPoolSize" => smtp.pool_size = u32::try_from(number(v, 1, 100)?).unwrap_or(4),
+            "caFile" => {
+                let pem = read(self.base, v)?;
+                check_certificate(&pem)?;
+                smtp.ca_pem.push(pem);
+            }
+            "sendmail" => self.sendmail = Some(self.base.join(string(v)?)),
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    /// Decides what depends on several keys (the formatter, the tags, TLS, the port), checks
+    /// the whole, and makes the target; `problems` are those the keys had on their own.
+    fn finish(
+        mut self,
+        table: &toml::Table,
+        delivery: Overrides,
+        mut problems: Vec<String>,
+    ) -> Result<MailTarget, Vec<String>> {
+        self.rules.formatter = match self.formatter() {
+            Ok(f) => f,
+            Err(p) => {
+                problems.push(p);
                 Formatter::Plain
             }
-        },
-        None if html => Formatter::Html,
-        None => Formatter::Plain,
-    };
-    if !table.contains_key("fromaddr") {
-        problems.push("fromaddr: required (the From: address)".to_owned());
+        };
+        if self.rules.tags.as_ref().is_none_or(|t| t.is_empty()) {
+            self.rules.tags = self.categories.take().or(self.rules.tags.take());
+        }
+        problems.extend(self.choose_tls(table.contains_key("smtpPort")));
+        if self.smtp.user.is_some() != self.smtp.password.is_some() {
+            problems.push("smtpUser: smtpUser and smtpPassword (or smtpPasswordFile) go together".to_owned());
+        }
+        match table.contains_key("fromaddr") {
+            true => problems.extend(self.rules.check()),
+            false => problems.push("fromaddr: required (the From: address)".to_owned()),
+        }
+        if !problems.is_empty() {
+            return Err(problems);
+        }
+        let transport = match self.sendmail {
+            Some(path) => MailTransportChoice::Sendmail(path),
+            None => MailTransportChoice::Smtp(self.smtp),
+        };
+        Ok(MailTarget { rules: self.rules, transport, delivery })
     }
-    if rules.tags.as_ref().is_none_or(|t| t.is_empty()) {
-        rules.tags = categories.or(rules.tags);
+
+    /// A template (`messageTemplate`, compiled now), or the plain or HTML default body.
+    fn formatter(&self) -> Result<Formatter, String> {
+        let kind = if self.html { BodyKind::Html } else { BodyKind::Plain };
+        match &self.template {
+            Some(text) => MailTemplate::new(text, kind)
+                .map(|t| Formatter::Template(Arc::new(t)))
+                .map_err(|e| format!("messageTemplate: {e}")),
+            None if self.html => Ok(Formatter::Html),
+            None => Ok(Formatter::Plain),
+        }
     }
-    if use_tls && smtps {
-        problems.push("useTls: choose STARTTLS (useTls) or implicit TLS (smtps), not both".to_owned());
+
+    /// TLS from `smtpTls`, or from the seed's `useTls` (STARTTLS required) and `smtps`
+    /// (implicit, on port 465 unless `smtpPort` says otherwise); opportunistic STARTTLS by
+    /// default. The problems, when the keys contradict each other.
+    fn choose_tls(&mut self, port_given: bool) -> Vec<String> {
+        let mut problems = Vec::new();
+        if self.use_tls && self.smtps {
+            problems.push("useTls: choose STARTTLS (useTls) or implicit TLS (smtps), not both".to_owned());
+        }
+        if self.explicit_tls.is_some() && (self.use_tls || self.smtps) {
+            problems.push("smtpTls: give either smtpTls or useTls/smtps".to_owned());
+        }
+        self.smtp.tls = match (self.explicit_tls, self.use_tls, self.smtps) {
+            (Some(mode), _, _) => mode,
+            (None, _, true) => TlsMode::Implicit,
+            (None, true, _) => TlsMode::Required,
+            _ => TlsMode::Opportunistic,
+        };
+        if self.smtp.tls == TlsMode::Implicit && !port_given {
+            self.smtp.port = 465;
+        }
+        problems
     }
-    if explicit_tls.is_some() && (use_tls || smtps) {
-        problems.push("smtpTls: give either smtpTls or useTls/smtps".to_owned());
+}
+
+/// `mode`: one word (`"all"`, `"failing"`, …) or a list of them.
+fn modes(v: &toml::Value) -> Result<Modes, String> {
+    match v {
+        toml::Value::String(s) => Modes::from_word(s),
+        _ => {
+            let words = strings(v)?;
+            Modes::from_list(&words.iter().map(String::as_str).collect::<Vec<_>>()).map_err(|e| e.join("; "))
+        }
     }
-    smtp.tls = match (explicit_tls, use_tls, smtps) {
-        (Some(mode), _, _) => mode,
-        (None, _, true) => TlsMode::Implicit,
-        (None, true, _) => TlsMode::Required,
-        _ => TlsMode::Opportunistic,
-    };
-    if smtp.tls == TlsMode::Implicit && !table.contains_key("smtpPort") {
-        smtp.port = 465;
+}
+
+fn tls_mode(word: &str) -> Result<TlsMode, String> {
+    match word {
+        "none" => Ok(TlsMode::None),
+        "opportunistic" => Ok(TlsMode::Opportunistic),
+        "starttls" => Ok(TlsMode::Required),
+        "implicit" => Ok(TlsMode::Implicit),
+        other => Err(format!("'{other}' is not none, opportunistic, starttls or implicit")),
     }
-    if smtp.user.is_some() != smtp.password.is_some() {
-        problems.push("smtpUser: smtpUser and smtpPassword (or smtpPasswordFile) go together".to_owned());
-    }
-    if table.contains_key("fromaddr") {
-        problems.extend(rules.check());
-    }
-    if !problems.is_empty() {
-        return Err(problems);
-    }
-    let transport = match sendmail {
-        Some(path) => MailTransportChoice::Sendmail(path),
-        None => MailTransportChoice::Smtp(smtp),
-    };
-    Ok(MailTarget { rules, transport, retry: Some(retry) })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::app::Config;
+
+    /// The mail targets of a config file's text.
+    fn targets(text: &str, base: &Path) -> Vec<MailTarget> {
+        Config::parse(text, base).expect("valid");
+        let table: toml::Table = text.parse().expect("TOML");
+        parse(&table["mail"], base).expect("valid")
+    }
 
     #[test]
     fn a_mail_block_becomes_a_target_with_the_seed_argument_names() {
@@ -227,8 +300,7 @@ mod tests {
             extraHeaders = { X-Project = "%(prop:project)s" }
             subject = "%(result)s on %(builder)s"
         "#;
-        let config = Config::parse(text, dir.path()).expect("valid");
-        let mail = &config.server.notifiers.mail[0];
+        let mail = &targets(text, dir.path())[0];
         assert_eq!(mail.rules.name, "mail");
         assert_eq!(mail.rules.mode.names(), ["failing", "change"]);
         assert_eq!(mail.rules.tags.as_deref(), Some(&["fast".to_owned()][..]));
@@ -247,8 +319,7 @@ mod tests {
         std::fs::write(dir.path().join("good.j2"), "{{ name }} {{ result }}").expect("write");
         std::fs::write(dir.path().join("bad.j2"), "{% if %}").expect("write");
         let text = "[[mail]]\nfromaddr = \"b@example.org\"\nmessageTemplate = \"good.j2\"\n";
-        let config = Config::parse(text, dir.path()).expect("valid");
-        assert!(matches!(config.server.notifiers.mail[0].rules.formatter, Formatter::Template(_)));
+        assert!(matches!(targets(text, dir.path())[0].rules.formatter, Formatter::Template(_)));
         let problems = Config::parse(&text.replace("good", "bad"), dir.path()).expect_err("invalid");
         assert!(problems[0].starts_with("mail[1].messageTemplate: template: "), "{problems:?}");
         let problems = Config::parse(&text.replace("good", "missing"), dir.path()).expect_err("invalid");
@@ -258,15 +329,12 @@ mod tests {
     #[test]
     fn smtps_defaults_to_port_465_and_tls_can_be_named() {
         let text = "[[mail]]\nfromaddr = \"b@example.org\"\nsmtps = true\n";
-        let config = Config::parse(text, Path::new(".")).expect("valid");
-        let MailTransportChoice::Smtp(smtp) = &config.server.notifiers.mail[0].transport else {
+        let MailTransportChoice::Smtp(smtp) = &targets(text, Path::new("."))[0].transport else {
             panic!("smtp expected")
         };
         assert_eq!((smtp.port, smtp.tls), (465, TlsMode::Implicit));
-        let config = Config::parse(&text.replace("smtps = true", "smtpTls = \"none\""), Path::new(".")).expect("ok");
-        let MailTransportChoice::Smtp(smtp) = &config.server.notifiers.mail[0].transport else {
-            panic!("smtp expected")
-        };
+        let none = targets(&text.replace("smtps = true", "smtpTls = \"none\""), Path::new("."));
+        let MailTransportChoice::Smtp(smtp) = &none[0].transport else { panic!("smtp expected") };
         assert_eq!((smtp.port, smtp.tls), (25, TlsMode::None));
         let problems = Config::parse(&text.replace("smtps = true", "smtpTls = \"always\""), Path::new("."));
         assert_eq!(
@@ -312,6 +380,21 @@ mod tests {
                 "mail[2].mode: mode 'never' is not a valid mode (expected one of change, failing, passing, problem, warnings, exception)",
             ]
         );
+    }
+
+    #[test]
+    fn delivery_keys_change_retries_and_retention_of_one_target() {
+        let text =
+            "[[mail]]\nfromaddr = \"b@example.org\"\nretryDelay = 30\nmaxAttempts = 3\nkeepDays = 7\nkeepCount = 100\n";
+        let delivery = targets(text, Path::new("."))[0].delivery;
+        let retry = delivery.retry.expect("retries set");
+        assert_eq!((retry.first_delay, retry.max_attempts), (Duration::from_secs(30), 3));
+        let keep = delivery.retention.expect("retention set");
+        assert_eq!((keep.max_age, keep.max_count), (Duration::from_secs(7 * 86_400), 100));
+        let plain = targets("[[mail]]\nfromaddr = \"b@example.org\"\n", Path::new("."))[0].delivery;
+        assert_eq!(plain, Overrides::default(), "the server's defaults unless a key says otherwise");
+        let problems = Config::parse(&text.replace("keepDays = 7", "keepDays = 0"), Path::new("."));
+        assert_eq!(problems.expect_err("invalid"), ["mail[1].keepDays: 0 is outside 1..=3650"]);
     }
 
     #[test]

@@ -12,11 +12,14 @@ mod git_poller;
 pub mod hooks;
 pub mod ingest;
 mod mail;
+mod targets;
 mod values;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
+use super::notify::Target;
 use super::{Setup, Storage};
 use crate::domain::hooks::Dialect;
 use crate::domain::web::layout::FEEDS;
@@ -53,7 +56,8 @@ const SECTIONS: &[(&str, Section)] = &[
         Ok(())
     }),
     ("mail", |v, base, setup| {
-        setup.notifiers.mail = mail::parse(v, base)?;
+        let targets = mail::parse(v, base)?.into_iter().map(|t| Arc::new(t) as Arc<dyn Target>);
+        setup.notifiers.targets.extend(targets);
         Ok(())
     }),
 ];

@@ -1,120 +1,104 @@
-//! Feeding a notifier the status events in order, from where it last stopped: first from the
-//! store's journal (events recorded while it was not running), then live from the hub, back
-//! to the journal whenever it falls behind the hub's buffer. Its cursor is kept in the
-//! outbox's store after every event it acted on, so a restart resumes there; acting twice on
-//! an event is harmless because a message is queued once per id.
+//! Feeding a notifier the status events in order, from where it last stopped, through the
+//! `EventFeed` port (the journal for what it missed, then live events). Its cursor is kept in
+//! the outbox's store after every event it acted on (and after a second of quiet), so a
+//! restart resumes there; acting twice on an event is harmless because a message is queued
+//! once per id. A target never run starts at the newest event: a new notifier does not act on
+//! the past. Its start policy may pass over events that are too old to act on.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_trait::async_trait;
 use futures_util::StreamExt;
 
-use crate::app::Hub;
+use super::{Notifier, NotifyError};
 use crate::domain::event::SequencedEvent;
-use crate::ports::{Outbox, StatusStore};
-
-/// A notifier's reaction to one event. `Ok(true)`: it acted (the cursor is saved now).
-/// A handler sees every journaled event, in order; log chunks only while it keeps up live
-/// (they are not journaled), so a handler must not depend on them.
-#[async_trait]
-pub trait Handler: Send + Sync {
-    async fn handle(&self, event: &SequencedEvent) -> Result<bool, String>;
-}
+use crate::domain::notify::outbox::TargetId;
+use crate::domain::notify::start::StartPolicy;
+use crate::ports::{Clock, EventFeed, Outbox};
 
 pub struct Follower {
-    pub target: String,
-    pub hub: Arc<Hub>,
-    pub store: Arc<dyn StatusStore>,
+    pub target: TargetId,
+    pub feed: Arc<dyn EventFeed>,
     pub outbox: Arc<dyn Outbox>,
-    pub handler: Arc<dyn Handler>,
+    pub notifier: Arc<dyn Notifier>,
+    pub start: StartPolicy,
+    pub clock: Arc<dyn Clock>,
 }
 
-const PAGE: usize = 500;
+/// The wait before an event whose handling failed (or a feed that ended) is tried again.
 const RETRY: Duration = Duration::from_secs(1);
+/// A cursor moved by events the notifier passed over is saved after this much quiet.
 const IDLE_SAVE: Duration = Duration::from_secs(1);
 
 impl Follower {
+    fn key(&self) -> String {
+        self.target.to_string()
+    }
+
     /// Where to start: the saved cursor (0 too: the target ran when the journal was empty, and
     /// what was journaled since is its to act on), or, for a target never run, the newest
-    /// event (a new notifier does not mail about the past).
-    pub async fn start_point(&self) -> Result<u64, String> {
-        if let Some(cursor) = self.outbox.cursor(&self.target).await.map_err(|e| e.to_string())? {
+    /// event.
+    pub async fn start_point(&self) -> Result<u64, NotifyError> {
+        if let Some(cursor) = self.outbox.cursor(&self.key()).await? {
             return Ok(cursor);
         }
-        let now = self.hub.last_seq();
-        self.outbox.set_cursor(&self.target, now).await.map_err(|e| e.to_string())?;
+        let now = self.feed.last_seq();
+        self.outbox.set_cursor(&self.key(), now).await?;
         Ok(now)
     }
 
-    pub async fn run(self, mut after: u64) {
+    /// Runs the notifier's start hook, then follows the events until the task is dropped.
+    pub async fn run(self, from: u64) {
+        while let Err(e) = self.notifier.started(from).await {
+            tracing::error!("{}: could not start, trying again: {e}", self.target);
+            tokio::time::sleep(RETRY).await;
+        }
+        let mut after = from;
         loop {
-            match self.follow(&mut after).await {
-                Ok(()) => return,
-                Err(e) => {
-                    tracing::error!("{}: stopped at event {after}, trying again: {e}", self.target);
-                    tokio::time::sleep(RETRY).await;
-                }
+            if let Err(e) = self.follow(&mut after).await {
+                tracing::error!("{}: stopped at event {after}, trying again: {e}", self.target);
             }
+            tokio::time::sleep(RETRY).await;
         }
     }
 
-    async fn one(&self, event: &SequencedEvent, after: &mut u64, unsaved: &mut bool) -> Result<(), String> {
-        let acted = self.handler.handle(event).await?;
-        *after = event.seq;
-        *unsaved = true;
-        if acted {
-            self.save(*after, unsaved).await?;
-        }
-        Ok(())
-    }
-
-    async fn save(&self, after: u64, unsaved: &mut bool) -> Result<(), String> {
-        self.outbox.set_cursor(&self.target, after).await.map_err(|e| e.to_string())?;
-        *unsaved = false;
-        Ok(())
-    }
-
-    /// Returns only when the hub's stream ends.
-    async fn follow(&self, after: &mut u64) -> Result<(), String> {
+    /// Follows from `after` until the feed ends or an event fails; `after` is the last event
+    /// done with (acted on or passed over), saved or about to be.
+    async fn follow(&self, after: &mut u64) -> Result<(), NotifyError> {
+        let mut events = self.feed.follow(*after);
         let mut unsaved = false;
         loop {
-            // Everything numbered up to `committed` is in the store: read it first.
-            let committed = self.hub.last_seq();
-            // Catch up from the journal.
-            loop {
-                let page = self.store.events_after(*after, PAGE).await.map_err(|e| e.to_string())?;
-                if page.is_empty() {
-                    break;
-                }
-                for event in &page {
-                    self.one(event, after, &mut unsaved).await?;
-                }
-            }
-            // The journal held every event up to `committed` but log chunks, which are gone
-            // from the hub's buffer when it lagged: step over them, or it would lag again.
-            if committed > *after {
-                *after = committed;
-                unsaved = true;
-            }
-            if unsaved {
-                self.save(*after, &mut unsaved).await?;
-            }
-            // Then live, until the stream says we fell behind.
-            let mut live = self.hub.subscribe(*after);
-            loop {
-                match tokio::time::timeout(IDLE_SAVE, live.next()).await {
-                    Err(_) if unsaved => self.save(*after, &mut unsaved).await?,
-                    Err(_) => {}
-                    Ok(None) => return Ok(()),
-                    Ok(Some(Err(lagged))) => {
-                        tracing::info!("{}: {lagged}; reading the journal", self.target);
-                        break;
+            match tokio::time::timeout(IDLE_SAVE, events.next()).await {
+                Err(_) if unsaved => unsaved = self.save(*after).await?,
+                Err(_) => {}
+                Ok(None) => {
+                    if unsaved {
+                        self.save(*after).await?;
                     }
-                    Ok(Some(Ok(event))) if event.seq <= *after => {}
-                    Ok(Some(Ok(event))) => self.one(&event, after, &mut unsaved).await?,
+                    return Ok(());
+                }
+                Ok(Some(Err(e))) => return Err(NotifyError::Other(e.to_string())),
+                Ok(Some(Ok(event))) if event.seq <= *after => {}
+                Ok(Some(Ok(event))) => {
+                    let acted = self.one(&event).await?;
+                    *after = event.seq;
+                    unsaved = if acted { self.save(*after).await? } else { true };
                 }
             }
         }
+    }
+
+    /// Acts on `event` unless the start policy passes over it.
+    async fn one(&self, event: &SequencedEvent) -> Result<bool, NotifyError> {
+        if self.start.skips(&event.event, self.clock.now()) {
+            return Ok(false);
+        }
+        self.notifier.handle(event).await
+    }
+
+    /// Saves the cursor; false (nothing left unsaved).
+    async fn save(&self, after: u64) -> Result<bool, NotifyError> {
+        self.outbox.set_cursor(&self.key(), after).await?;
+        Ok(false)
     }
 }

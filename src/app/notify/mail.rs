@@ -1,49 +1,116 @@
-//! The mail notifier: on each finished build (or, with `buildSetSummary`, each finished
-//! buildset) it reads what the domain needs (the builds, the previous finished builds, logs,
-//! users), lets the domain decide and compose, and queues the result in the outbox, where
-//! the delivery worker takes it. A mail that cannot be composed
-//! is queued as failed, with the reason, for the delivery log; a log that cannot be read is
-//! named in the mail instead of attached. Only errors of the outbox or the store fail an
-//! event (the follower retries it): nothing about one build may stall the target.
+//! The mail target (`[[mail]]`, kind `mail`): on each finished build (or, with
+//! `buildSetSummary`, each finished buildset) it reads what the domain needs (the builds, the
+//! previous finished builds, logs, users), lets the domain decide and compose, and queues the
+//! result; the worker sends it concurrently through SMTP, sendmail or the embedder's own
+//! transport. A mail that cannot be composed is queued as failed, with the reason, for the
+//! delivery log; a log that cannot be read is named in the mail instead of attached. Only
+//! errors of the outbox or the store fail an event (the follower retries it): nothing about
+//! one build may stall the target.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
-use tokio::sync::Notify;
 
-use super::follow::Handler;
-use super::worker::Deliver;
+use super::history::{Past, past};
+use super::{
+    Context, Deliver, Notifier, NotifyError, Overrides, Parts, Policy, Queue, Target, WorkerOptions, buildsets,
+};
+use crate::adapters::mail::{SendmailTransport, SmtpSettings, SmtpTransport};
 use crate::domain::event::{Channel, SequencedEvent, StatusEvent};
 use crate::domain::model::{Build, Builder, Timestamp, User};
 use crate::domain::notify::mail::{self, BuildMail, LogText, Lookup, MailMessage, MailRules};
-use crate::domain::notify::outbox::{AttemptError, OutboxMessage};
+use crate::domain::notify::outbox::{AttemptError, Discipline, OutboxMessage, TargetId};
 use crate::domain::result::BuildResult;
 use crate::domain::web::layout::Site;
-use crate::ports::{
-    BuildQuery, Clock, LogError, LogStore, MailError, MailTransport, Outbox, StatusReader, StatusStore,
-};
+use crate::ports::{Clock, EventFeed, LogError, LogStore, MailError, MailTransport, StatusReader};
 
-/// Finished builds looked at for the previous build and a failure streak.
-const HISTORY: usize = 50;
-/// Journal events read at once when collecting a buildset's builds.
-const JOURNAL_PAGE: usize = 500;
-
-pub struct MailNotifier {
-    pub rules: MailRules,
-    pub reader: Arc<dyn StatusReader>,
-    /// The event journal, for the builds of a buildset.
-    pub store: Arc<dyn StatusStore>,
-    pub logs: Arc<dyn LogStore>,
-    pub outbox: Arc<dyn Outbox>,
-    pub clock: Arc<dyn Clock>,
-    pub site: Site,
-    pub wake: Arc<Notify>,
+/// How a mail target sends.
+#[derive(Clone)]
+pub enum MailTransportChoice {
+    Smtp(SmtpSettings),
+    /// The local `sendmail` program at this path.
+    Sendmail(PathBuf),
+    /// The embedder's own (tests use `adapters::memory::MemoryMail`).
+    Custom(Arc<dyn MailTransport>),
 }
 
-/// The first build of the run of failures that `builds` (newest first) starts with.
-fn first_failure(builds: &[Build]) -> Option<u32> {
-    builds.iter().take_while(|b| b.result == Some(BuildResult::Failure)).last().map(|b| b.number)
+impl std::fmt::Debug for MailTransportChoice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            MailTransportChoice::Smtp(settings) => f.debug_tuple("Smtp").field(settings).finish(),
+            MailTransportChoice::Sendmail(path) => f.debug_tuple("Sendmail").field(path).finish(),
+            MailTransportChoice::Custom(_) => f.write_str("Custom"),
+        }
+    }
+}
+
+/// One `MailNotifier` (a `[[mail]]` block of the config): its rules and its transport.
+#[derive(Clone, Debug)]
+pub struct MailTarget {
+    pub rules: MailRules,
+    pub transport: MailTransportChoice,
+    /// Its own retries and log retention, instead of the server's.
+    pub delivery: Overrides,
+}
+
+impl Target for MailTarget {
+    fn id(&self) -> TargetId {
+        // The name was checked when the rules were; a bad one shows as itself.
+        TargetId::new("mail", &self.rules.name).unwrap_or_else(|_| TargetId::new("mail", "?").expect("a valid id"))
+    }
+
+    fn policy(&self, defaults: &WorkerOptions) -> Policy {
+        let mut policy =
+            self.delivery.apply(Policy { discipline: Discipline::Concurrent, ..Policy::defaults(defaults) });
+        if let MailTransportChoice::Smtp(settings) = &self.transport {
+            // A send cannot outlast the timeout, so a lease a little longer is enough, and a
+            // crash mid-send delays that message by no more than this.
+            policy.lease = policy.lease.min(settings.timeout * 2 + Duration::from_secs(5));
+            // As many sends at once as the pool has connections.
+            policy.concurrency = usize::try_from(settings.pool_size.max(1)).unwrap_or(1);
+        }
+        policy
+    }
+
+    fn start(&self, context: &Context, queue: Queue) -> Result<Parts, String> {
+        let transport: Arc<dyn MailTransport> = match &self.transport {
+            MailTransportChoice::Smtp(settings) => Arc::new(SmtpTransport::new(settings).map_err(|e| e.to_string())?),
+            MailTransportChoice::Sendmail(path) => Arc::new(SendmailTransport::new(path.clone())),
+            MailTransportChoice::Custom(t) => t.clone(),
+        };
+        let notifier = MailNotifier {
+            rules: self.rules.clone(),
+            reader: context.reader.clone(),
+            feed: context.feed.clone(),
+            logs: context.logs.clone(),
+            clock: context.clock.clone(),
+            site: context.site.clone(),
+            queue,
+        };
+        Ok(Parts { notifier: Arc::new(notifier), deliver: Arc::new(MailDelivery(transport)) })
+    }
+}
+
+pub struct MailNotifier {
+    rules: MailRules,
+    reader: Arc<dyn StatusReader>,
+    /// The journal, for the builds of a buildset.
+    feed: Arc<dyn EventFeed>,
+    logs: Arc<dyn LogStore>,
+    clock: Arc<dyn Clock>,
+    site: Site,
+    queue: Queue,
+}
+
+/// What [`MailNotifier::gather`] read about one build.
+struct Gathered {
+    info: Builder,
+    build: Build,
+    past: Past,
+    logs: Vec<LogText>,
+    users: Vec<User>,
 }
 
 impl MailNotifier {
@@ -78,33 +145,16 @@ impl MailNotifier {
     /// What the domain needs about build `number` of `builder` to decide whether it mails,
     /// when this target watches the builder and the build exists; its logs and the users are
     /// read by [`complete`](Self::complete), once the build is known to mail.
-    async fn gather(&self, builder: &str, number: u32) -> Result<Option<Gathered>, String> {
-        let err = |e: crate::ports::StoreError| e.to_string();
-        let Some(info) = self.reader.builders().await.map_err(err)?.into_iter().find(|b| b.name == builder) else {
+    async fn gather(&self, builder: &str, number: u32) -> Result<Option<Gathered>, NotifyError> {
+        let Some(info) = self.reader.builders().await?.into_iter().find(|b| b.name == builder) else {
             return Ok(None);
         };
         if !self.rules.watches(&info) {
             return Ok(None);
         }
-        let Some(build) = self.reader.build(builder, number).await.map_err(err)? else { return Ok(None) };
-        let query = BuildQuery {
-            finished: Some(true),
-            before_number: Some(number),
-            ..BuildQuery::of_builder(builder, HISTORY)
-        };
-        let history = self.reader.builds(&query).await.map_err(err)?;
-        let prev = match &self.rules.previous_build {
-            Some(getter) => getter(&build, &history),
-            None => history.first().cloned(),
-        };
-        let (mut broken_since, mut failing_since) = (None, None);
-        match build.result {
-            Some(BuildResult::Failure) => failing_since = Some(first_failure(&history).unwrap_or(number)),
-            Some(_) => broken_since = first_failure(&history),
-            None => {}
-        }
-        let (logs, users) = (Vec::new(), Vec::new());
-        Ok(Some(Gathered { info, build, prev, broken_since, failing_since, logs, users }))
+        let Some(build) = self.reader.build(builder, number).await? else { return Ok(None) };
+        let past = past(self.reader.as_ref(), &build, self.rules.previous_build.as_ref()).await?;
+        Ok(Some(Gathered { info, build, past, logs: Vec::new(), users: Vec::new() }))
     }
 
     /// Reads what composing a mail about `g` needs besides the decision: its logs, and the
@@ -115,9 +165,9 @@ impl MailNotifier {
     }
 
     /// The user database, when the lookup needs it.
-    async fn users(&self) -> Result<Vec<User>, String> {
+    async fn users(&self) -> Result<Vec<User>, NotifyError> {
         match self.rules.lookup {
-            Lookup::Users => self.reader.users().await.map_err(|e| e.to_string()),
+            Lookup::Users => Ok(self.reader.users().await?),
             _ => Ok(Vec::new()),
         }
     }
@@ -126,9 +176,9 @@ impl MailNotifier {
         BuildMail {
             builder: &g.info,
             build: &g.build,
-            prev: g.prev.as_ref(),
-            broken_since: g.broken_since,
-            failing_since: g.failing_since,
+            prev: g.past.previous.as_ref(),
+            broken_since: g.past.streak.broken_since,
+            failing_since: g.past.streak.failing_since,
             logs: &g.logs,
             users: &g.users,
             site: &self.site,
@@ -137,25 +187,20 @@ impl MailNotifier {
     }
 
     /// Queues `composed` (or its failure, for the log) under `id`.
-    async fn queue(&self, id: &str, what: String, composed: Result<MailMessage, String>) -> Result<bool, String> {
-        let now = self.clock.now();
-        let queued = match composed {
+    async fn queue(&self, id: &str, what: String, composed: Result<MailMessage, String>) -> Result<bool, NotifyError> {
+        match composed {
             Ok(message) => {
-                let payload = serde_json::to_string(&message).map_err(|e| e.to_string())?;
-                OutboxMessage::new(&self.rules.name, id, payload, message.summary(), now)
+                let payload = serde_json::to_string(&message).map_err(|e| NotifyError::Other(e.to_string()))?;
+                self.queue.push(id, payload, message.summary()).await?;
             }
             Err(reason) => {
-                tracing::warn!("{}: no mail about {what}: {reason}", self.rules.name);
-                OutboxMessage::unbuildable(&self.rules.name, id, what, reason, now)
+                self.queue.push_unbuildable(id, what, reason).await?;
             }
-        };
-        if self.outbox.enqueue(&queued).await.map_err(|e| e.to_string())? {
-            self.wake.notify_one();
         }
         Ok(true)
     }
 
-    async fn build_finished(&self, builder: &str, number: u32) -> Result<bool, String> {
+    async fn build_finished(&self, builder: &str, number: u32) -> Result<bool, NotifyError> {
         let Some(mut gathered) = self.gather(builder, number).await? else { return Ok(false) };
         let now = self.clock.now();
         if !mail::wants(&self.rules, &self.mail(&gathered, now)) {
@@ -167,51 +212,16 @@ impl MailNotifier {
         self.queue(&id, format!("{builder} #{number}"), mail::compose(&self.rules, &input)).await
     }
 
-    fn note_key(id: u64) -> String {
-        format!("buildset:{id}")
-    }
-
-    /// The builds of buildset `id`, from the journal between its submission (noted then) and
-    /// `until`: for each of its requests, the last build that claimed it (spec-notify-8 M13).
-    async fn buildset_builds(&self, id: u64, until: u64) -> Result<Option<BTreeSet<(String, u32)>>, String> {
-        let note = self.outbox.note(&self.rules.name, &Self::note_key(id)).await.map_err(|e| e.to_string())?;
-        let Some(from) = note.and_then(|n| n.parse::<u64>().ok()) else { return Ok(None) };
-        let (mut requests, mut builds) = (BTreeSet::new(), BTreeMap::new());
-        let mut after = from.saturating_sub(1);
-        'journal: loop {
-            let page = self.store.events_after(after, JOURNAL_PAGE).await.map_err(|e| e.to_string())?;
-            if page.is_empty() {
-                break;
-            }
-            for e in page {
-                if e.seq >= until {
-                    break 'journal;
-                }
-                match e.event {
-                    StatusEvent::BuildRequestSubmitted { request } if request.buildset_id == Some(id) => {
-                        requests.insert(request.id);
-                    }
-                    StatusEvent::BuildStarted { build, requests: claimed } => {
-                        for r in claimed.into_iter().filter(|r| requests.contains(r)) {
-                            builds.insert(r, (build.builder.clone(), build.number));
-                        }
-                    }
-                    _ => {}
-                }
-                after = e.seq;
-            }
-        }
-        Ok(Some(builds.into_values().collect()))
-    }
-
-    async fn buildset_finished(&self, id: u64, result: BuildResult, seq: u64) -> Result<bool, String> {
-        let Some(keys) = self.buildset_builds(id, seq).await? else { return Ok(false) };
+    async fn buildset_finished(&self, id: u64, result: BuildResult, seq: u64) -> Result<bool, NotifyError> {
+        let Some(keys) = buildsets::finished(&self.queue, self.feed.as_ref(), id, seq).await? else {
+            return Ok(false);
+        };
         let mut gathered = Vec::new();
         // A build whose builder is gone is left out, not the whole mail (spec-notify-8 M14).
         let now = self.clock.now();
         let mut users: Option<Vec<User>> = None;
-        for (builder, number) in keys {
-            let Some(mut g) = self.gather(&builder, number).await? else { continue };
+        for key in keys {
+            let Some(mut g) = self.gather(&key.builder, key.number).await? else { continue };
             if mail::wants(&self.rules, &self.mail(&g, now)) {
                 if users.is_none() {
                     users = Some(self.users().await?);
@@ -221,40 +231,26 @@ impl MailNotifier {
             }
         }
         let mails: Vec<BuildMail> = gathered.iter().map(|g| self.mail(g, now)).collect();
-        let acted = if mails.is_empty() {
-            false
-        } else {
-            let message_id = mail::buildset_message_id(&self.rules.name, id, &self.rules.fromaddr);
-            let composed = mail::compose_summary(&self.rules, id, result, &mails);
-            self.queue(&message_id, format!("buildset {id}"), composed).await?
-        };
-        self.outbox.set_note(&self.rules.name, &Self::note_key(id), None).await.map_err(|e| e.to_string())?;
-        Ok(acted)
+        if mails.is_empty() {
+            // The note is gone: the event was acted on.
+            return Ok(true);
+        }
+        let message_id = mail::buildset_message_id(&self.rules.name, id, &self.rules.fromaddr);
+        let composed = mail::compose_summary(&self.rules, id, result, &mails);
+        self.queue(&message_id, format!("buildset {id}"), composed).await
     }
 }
 
-/// What [`MailNotifier::gather`] read about one build.
-struct Gathered {
-    info: Builder,
-    build: Build,
-    prev: Option<Build>,
-    broken_since: Option<u32>,
-    failing_since: Option<u32>,
-    logs: Vec<LogText>,
-    users: Vec<User>,
-}
-
 #[async_trait]
-impl Handler for MailNotifier {
-    async fn handle(&self, event: &SequencedEvent) -> Result<bool, String> {
+impl Notifier for MailNotifier {
+    async fn handle(&self, event: &SequencedEvent) -> Result<bool, NotifyError> {
         let summary = self.rules.build_set_summary;
         match &event.event {
             StatusEvent::BuildFinished { builder, number, .. } if !summary => {
                 self.build_finished(builder, *number).await
             }
             StatusEvent::BuildsetSubmitted { buildset } if summary => {
-                let (key, seq) = (Self::note_key(buildset.id), event.seq.to_string());
-                self.outbox.set_note(&self.rules.name, &key, Some(&seq)).await.map_err(|e| e.to_string())?;
+                buildsets::submitted(&self.queue, buildset.id, event.seq).await?;
                 Ok(true)
             }
             StatusEvent::BuildsetFinished { id, result, .. } if summary => {
@@ -265,17 +261,20 @@ impl Handler for MailNotifier {
     }
 }
 
-/// Delivers the outbox's mail payloads through a transport.
+/// Delivers the outbox's mail payloads through a transport, one mail a call.
 pub struct MailDelivery(pub Arc<dyn MailTransport>);
 
 #[async_trait]
 impl Deliver for MailDelivery {
-    async fn deliver(&self, payload: &str) -> Result<(), AttemptError> {
-        let message: MailMessage = serde_json::from_str(payload)
-            .map_err(|e| AttemptError::Permanent(format!("queued mail unreadable: {e}")))?;
-        self.0.send(&message).await.map_err(|e| match e {
-            MailError::Temporary(e) => AttemptError::Temporary(e),
-            MailError::Permanent(e) => AttemptError::Permanent(e),
-        })
+    async fn deliver(&self, batch: &[OutboxMessage]) -> Result<(), AttemptError> {
+        for queued in batch {
+            let message: MailMessage = serde_json::from_str(&queued.payload)
+                .map_err(|e| AttemptError::Permanent(format!("queued mail unreadable: {e}")))?;
+            self.0.send(&message).await.map_err(|e| match e {
+                MailError::Temporary(e) => AttemptError::temporary(e),
+                MailError::Permanent(e) => AttemptError::Permanent(e),
+            })?;
+        }
+        Ok(())
     }
 }

@@ -1,25 +1,23 @@
-//! The delivery worker, one per target: claims due messages from the outbox, hands each to
-//! the target's transport (several at once, up to the transport's concurrency), and records
-//! the outcome with the domain's retry rule. Generic: every notifier's transport plugs in
-//! through [`Deliver`].
+//! The delivery worker, one per target: claims what the target's discipline lets go (see
+//! `Outbox::claim`), hands it to the target's [`Deliver`], and records the outcome with the
+//! domain's retry rule; now and then it prunes the target's delivery log. Generic: every
+//! kind's transport plugs in through [`Deliver`].
+//!
+//! [`Worker::round`] is one pass, so tests drive a worker step by step with a manual clock.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_trait::async_trait;
 use futures_util::StreamExt;
+use futures_util::stream::FuturesUnordered;
 use tokio::sync::Notify;
 
-use crate::domain::notify::outbox::{AfterFailure, AttemptError, OutboxMessage, RetryPolicy};
+use super::{Deliver, Policy};
+use crate::domain::model::Timestamp;
+use crate::domain::notify::outbox::{AfterFailure, Discipline, OutboxMessage, Retention, RetryPolicy, TargetId};
 use crate::ports::{Clock, Outbox};
 
-/// Sends one payload of a target.
-#[async_trait]
-pub trait Deliver: Send + Sync {
-    async fn deliver(&self, payload: &str) -> Result<(), AttemptError>;
-}
-
-/// How a worker runs.
+/// The server's defaults for its targets, and how workers wait.
 #[derive(Clone, Copy, Debug)]
 pub struct WorkerOptions {
     pub retry: RetryPolicy,
@@ -30,6 +28,7 @@ pub struct WorkerOptions {
     pub lease: Duration,
     /// The longest sleep between looks at the outbox when nothing wakes the worker.
     pub idle: Duration,
+    pub retention: Retention,
 }
 
 impl Default for WorkerOptions {
@@ -39,54 +38,106 @@ impl Default for WorkerOptions {
             concurrency: 4,
             lease: Duration::from_secs(300),
             idle: Duration::from_secs(5),
+            retention: Retention::default(),
         }
     }
 }
 
+/// How often a worker prunes its target's delivery log.
+const PRUNE_EVERY: Duration = Duration::from_secs(3600);
+
 pub struct Worker {
-    pub target: String,
+    pub target: TargetId,
     pub outbox: Arc<dyn Outbox>,
     pub deliver: Arc<dyn Deliver>,
     pub clock: Arc<dyn Clock>,
-    pub options: WorkerOptions,
+    pub policy: Policy,
+    /// The longest sleep when nothing is due and nothing wakes it.
+    pub idle: Duration,
     /// Notified when a message is queued.
     pub wake: Arc<Notify>,
 }
 
-fn later(now: crate::domain::model::Timestamp, by: Duration) -> crate::domain::model::Timestamp {
+fn later(now: Timestamp, by: Duration) -> Timestamp {
     now.checked_add_signed(chrono::Duration::from_std(by).unwrap_or(chrono::Duration::zero())).unwrap_or(now)
 }
 
 impl Worker {
+    fn key(&self) -> String {
+        self.target.to_string()
+    }
+
     /// Delivers until the task is dropped.
     pub async fn run(self) {
+        let mut prune_at = self.clock.now();
+        let mut probing = false;
         loop {
-            let now = self.clock.now();
-            // Two rounds of sends at most: every message of a batch is attempted before its lease
-            // (set above two send timeouts) runs out, so no other worker can take it meanwhile.
-            let batch = self.options.concurrency.max(1) * 2;
-            let claimed = match self.outbox.claim_due(&self.target, now, later(now, self.options.lease), batch).await {
+            if self.clock.now() >= prune_at {
+                self.prune().await;
+                prune_at = later(self.clock.now(), PRUNE_EVERY);
+            }
+            match self.round_probing(probing).await {
+                Round::Idle => self.sleep().await,
+                Round::Delivered => probing = false,
+                Round::Failed => probing = true,
+            }
+        }
+    }
+
+    /// One pass: claims what may go now and delivers it.
+    pub async fn round(&self) -> Round {
+        self.round_probing(false).await
+    }
+
+    /// One pass. An ordered target whose last batch failed sends one message at a time until
+    /// one gets through (a probe, as 0.8's StatusPush did), so a peer that refuses large
+    /// batches is not sent the same large batch again and again.
+    async fn round_probing(&self, probing: bool) -> Round {
+        let now = self.clock.now();
+        let policy = &self.policy;
+        let limit = match policy.discipline {
+            Discipline::Ordered if probing => 1,
+            Discipline::Ordered => policy.batch.max(1),
+            // Two rounds of sends at most: every message claimed is attempted before its lease
+            // (longer than two sends) runs out, so no other worker can take it meanwhile.
+            Discipline::Concurrent | Discipline::LatestPerKey => policy.concurrency.max(1) * 2,
+        };
+        let claimed =
+            match self.outbox.claim(&self.key(), policy.discipline, now, later(now, policy.lease), limit).await {
                 Ok(c) => c,
                 Err(e) => {
                     tracing::error!("{}: outbox unreadable: {e}", self.target);
-                    Vec::new()
+                    return Round::Idle;
                 }
             };
-            if claimed.is_empty() {
-                self.sleep().await;
-                continue;
-            }
-            futures_util::stream::iter(claimed)
-                .for_each_concurrent(self.options.concurrency.max(1), |m| self.attempt(m))
-                .await;
+        if claimed.is_empty() {
+            return Round::Idle;
         }
+        let delivered = match policy.discipline {
+            Discipline::Ordered => self.attempt(&claimed).await,
+            Discipline::Concurrent | Discipline::LatestPerKey => {
+                // Each message on its own, up to `concurrency` at once.
+                let (mut all, mut sending) = (true, FuturesUnordered::new());
+                for one in claimed.chunks(1) {
+                    if sending.len() >= policy.concurrency.max(1) {
+                        all &= sending.next().await.unwrap_or(true);
+                    }
+                    sending.push(self.attempt(one));
+                }
+                while let Some(ok) = sending.next().await {
+                    all &= ok;
+                }
+                all
+            }
+        };
+        if delivered { Round::Delivered } else { Round::Failed }
     }
 
     /// Until the next message is due, a message is queued, or the idle time passes.
     async fn sleep(&self) {
         let now = self.clock.now();
-        let mut wait = self.options.idle;
-        if let Ok(Some(due)) = self.outbox.next_due(&self.target).await {
+        let mut wait = self.idle;
+        if let Ok(Some(due)) = self.outbox.next_due(&self.key()).await {
             wait = wait.min((due - now).to_std().unwrap_or(Duration::ZERO));
         }
         tokio::select! {
@@ -95,28 +146,58 @@ impl Worker {
         }
     }
 
-    async fn attempt(&self, message: OutboxMessage) {
-        let outcome = self.deliver.deliver(&message.payload).await;
+    /// Delivers `batch` and records the outcome; whether it was delivered.
+    async fn attempt(&self, batch: &[OutboxMessage]) -> bool {
+        let outcome = self.deliver.deliver(batch).await;
         let now = self.clock.now();
+        let ids: Vec<String> = batch.iter().map(|m| m.id.clone()).collect();
+        let delivered = outcome.is_ok();
         let recorded = match outcome {
-            Ok(()) => self.outbox.mark_sent(&self.target, &message.id, now).await,
+            Ok(()) => self.outbox.mark_sent(&self.key(), &ids, now).await,
             Err(error) => {
-                let attempts = message.attempts.saturating_add(1);
-                let text = match &error {
-                    AttemptError::Temporary(e) => e.clone(),
-                    AttemptError::Permanent(e) => format!("{e} (not retried)"),
-                };
-                let retry_at = match self.options.retry.after_failure(attempts, &error, &message.id, now) {
+                // The batch's most tried message decides: it gives up no later than alone.
+                let tried = batch.iter().max_by_key(|m| m.attempts).unwrap_or(&batch[0]);
+                let attempts = tried.attempts.saturating_add(1);
+                let retry_at = match self.policy.retry.after_failure(attempts, &error, &tried.id, now) {
                     AfterFailure::RetryAt(t) => Some(t),
                     AfterFailure::GiveUp => None,
                 };
-                tracing::warn!("{}: message {} not delivered (attempt {attempts}): {text}", self.target, message.id);
-                self.outbox.mark_failed(&self.target, &message.id, &text, retry_at, now).await
+                let text = error.describe();
+                tracing::warn!("{}: {} not delivered (attempt {attempts}): {text}", self.target, describe(&ids));
+                self.outbox.mark_failed(&self.key(), &ids, &text, retry_at, now).await
             }
         };
         if let Err(e) = recorded {
-            // The lease runs out and the message is tried again: at least once, never lost.
-            tracing::error!("{}: outcome of {} not recorded: {e}", self.target, message.id);
+            // The lease runs out and the messages are tried again: at least once, never lost.
+            tracing::error!("{}: outcome of {} not recorded: {e}", self.target, describe(&ids));
         }
+        delivered
+    }
+
+    async fn prune(&self) {
+        match self.outbox.prune(&self.key(), self.policy.retention, self.clock.now()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!("{}: {n} delivered messages pruned from the log", self.target),
+            Err(e) => tracing::warn!("{}: the delivery log could not be pruned: {e}", self.target),
+        }
+    }
+}
+
+/// What a round came to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Round {
+    /// Nothing could go.
+    Idle,
+    /// Everything claimed was delivered.
+    Delivered,
+    /// Something claimed was not delivered.
+    Failed,
+}
+
+fn describe(ids: &[String]) -> String {
+    match ids {
+        [one] => format!("message {one}"),
+        [first, ..] => format!("{} messages from {first}", ids.len()),
+        [] => "nothing".to_owned(),
     }
 }

@@ -1,6 +1,16 @@
-//! Notifications: what status targets (mail now; IRC, HTTP push, Gerrit, GitHub later) decide
-//! to send, and the rules of the outbox that delivers it. Pure: the app reads the builds and
-//! the clock, these functions decide and render.
+//! Notifications: what status targets decide to send, and the rules every target shares. Pure:
+//! the app reads the builds and the clock, these functions decide and render.
+//!
+//! - [`outbox`]: a queued message's life, target ids, delivery disciplines, retry, retention;
+//! - [`start`]: where a target starts after a restart, and what it passes over;
+//! - [`history`]: a build against its builder's past (previous finished build, failure streak);
+//! - [`buildset`]: the builds a finished buildset is made of;
+//! - [`interpolate`]: the seed's renderables (`%(prop:NAME)s`, `%(src::revision)s`, …);
+//! - one module per target kind: [`mail`].
 
+pub mod buildset;
+pub mod history;
+pub mod interpolate;
 pub mod mail;
 pub mod outbox;
+pub mod start;

@@ -12,41 +12,125 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::model::Timestamp;
 
+/// Which notifier a message, cursor or note belongs to: its kind (`mail`, `irc`, `push`,
+/// `github`, …) and its name among the targets of that kind. Spelled `kind/name` wherever it
+/// is stored or shown, so that two targets of different kinds may share a name.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TargetId {
+    kind: String,
+    name: String,
+}
+
+impl TargetId {
+    /// `kind` is a word of lowercase letters, digits and `-`; `name` is any non-empty text.
+    pub fn new(kind: &str, name: &str) -> Result<Self, String> {
+        if kind.is_empty() || !kind.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') {
+            return Err(format!("'{kind}' is not a target kind (lowercase letters, digits and '-')"));
+        }
+        if name.trim().is_empty() {
+            return Err(format!("a {kind} target needs a name"));
+        }
+        Ok(Self { kind: kind.to_owned(), name: name.to_owned() })
+    }
+
+    /// Reads `kind/name` (the name may hold further slashes).
+    pub fn parse(text: &str) -> Option<Self> {
+        let (kind, name) = text.split_once('/')?;
+        Self::new(kind, name).ok()
+    }
+
+    pub fn kind(&self) -> &str {
+        &self.kind
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+impl std::fmt::Display for TargetId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.kind, self.name)
+    }
+}
+
 /// Where a message is in its life.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum DeliveryState {
     /// Waiting for its next attempt.
     Pending,
+    /// Claimed by a worker until its `next_attempt` (the lease); due again if the worker
+    /// died before recording an outcome.
+    Sending,
     /// The peer accepted it.
     Sent,
     /// Given up: a permanent error, the retry limit, or a message that could not be built.
     Failed,
+    /// Never sent: a newer message with the same key was queued (latest-wins targets).
+    Superseded,
 }
 
 impl DeliveryState {
-    pub const ALL: [DeliveryState; 3] = [Self::Pending, Self::Sent, Self::Failed];
+    pub const ALL: [DeliveryState; 5] = [Self::Pending, Self::Sending, Self::Sent, Self::Failed, Self::Superseded];
 
     pub fn name(self) -> &'static str {
         match self {
             Self::Pending => "pending",
+            Self::Sending => "sending",
             Self::Sent => "sent",
             Self::Failed => "failed",
+            Self::Superseded => "superseded",
         }
     }
 
     pub fn parse(name: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|s| s.name() == name)
     }
+
+    /// Still to be delivered (waiting or in flight).
+    pub fn is_open(self) -> bool {
+        matches!(self, Self::Pending | Self::Sending)
+    }
+}
+
+/// How a target's messages go out: chosen per target kind.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Discipline {
+    /// Independent messages, several in flight at once, a retried one overtaken by later ones
+    /// (mail: each mail stands alone).
+    #[default]
+    Concurrent,
+    /// A stream: messages go out in the order they were queued, one request in flight (which
+    /// may carry several of them), and none before every earlier one is sent or given up
+    /// (StatusPush, spec-notify-8 S2).
+    Ordered,
+    /// Only the newest message of each key matters (a commit status per commit and context):
+    /// an older one is superseded, never sent after a newer one, and a key has one message in
+    /// flight at a time. Messages without a key are independent.
+    LatestPerKey,
+}
+
+impl Discipline {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Concurrent => "concurrent",
+            Self::Ordered => "ordered",
+            Self::LatestPerKey => "latest per key",
+        }
+    }
 }
 
 /// A message as the outbox holds it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OutboxMessage {
-    /// The notifier that owns it (`mail`, `irc-freenode`, …).
+    /// The notifier that owns it, spelled `kind/name` ([`TargetId`]).
     pub target: String,
     /// Stable per (target, subject of the message): enqueuing the same id again does nothing.
     pub id: String,
+    /// For latest-wins targets: what the message is the newest state of (`sha/context`).
+    #[serde(default)]
+    pub key: Option<String>,
     /// What the target's transport sends, in the target's own encoding (JSON for mail).
     pub payload: String,
     /// A one-line description for the delivery log (a mail's subject and recipients).
@@ -55,7 +139,8 @@ pub struct OutboxMessage {
     /// Attempts made so far.
     pub attempts: u32,
     pub created: Timestamp,
-    /// When the next attempt is due (pending), or when it was sent or given up.
+    /// When the next attempt is due (pending), when the lease of a claim ends (sending), or
+    /// when it was sent, given up or superseded.
     pub next_attempt: Timestamp,
     /// The last failure, in words, for the delivery log.
     pub last_error: Option<String>,
@@ -67,6 +152,7 @@ impl OutboxMessage {
         Self {
             target: target.to_owned(),
             id: id.to_owned(),
+            key: None,
             payload,
             summary,
             state: DeliveryState::Pending,
@@ -75,6 +161,11 @@ impl OutboxMessage {
             next_attempt: now,
             last_error: None,
         }
+    }
+
+    /// The same message, as the newest state of `key` (latest-wins targets).
+    pub fn with_key(self, key: &str) -> Self {
+        Self { key: Some(key.to_owned()), ..self }
     }
 
     /// A message that could not even be built: it goes to the log as failed, with the reason.
@@ -92,17 +183,57 @@ impl OutboxMessage {
 pub struct TargetCounts {
     pub target: String,
     pub pending: u64,
+    #[serde(default)]
+    pub sending: u64,
     pub sent: u64,
     pub failed: u64,
+    #[serde(default)]
+    pub superseded: u64,
+}
+
+impl TargetCounts {
+    /// The counter of messages in `state`.
+    pub fn of(&mut self, state: DeliveryState) -> &mut u64 {
+        match state {
+            DeliveryState::Pending => &mut self.pending,
+            DeliveryState::Sending => &mut self.sending,
+            DeliveryState::Sent => &mut self.sent,
+            DeliveryState::Failed => &mut self.failed,
+            DeliveryState::Superseded => &mut self.superseded,
+        }
+    }
+
+    /// Each state with its count, in [`DeliveryState::ALL`] order.
+    pub fn by_state(&self) -> [(DeliveryState, u64); 5] {
+        let mut copy = self.clone();
+        DeliveryState::ALL.map(|s| (s, *copy.of(s)))
+    }
 }
 
 /// How an attempt ended, as the transport reports it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum AttemptError {
-    /// Worth retrying: the peer is down, busy, or answered 4xx.
-    Temporary(String),
+    /// Worth retrying: the peer is down, busy, or answered 4xx. `not_before` is when the peer
+    /// said to come back (`Retry-After`, a rate limit's reset), if it said so.
+    Temporary { error: String, not_before: Option<Timestamp> },
     /// Retrying cannot help: the peer refused the message (5xx), or it is malformed.
     Permanent(String),
+}
+
+impl AttemptError {
+    /// A temporary failure with no word on when to come back.
+    pub fn temporary(error: impl Into<String>) -> Self {
+        Self::Temporary { error: error.into(), not_before: None }
+    }
+
+    /// The failure in words, for the delivery log.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Temporary { error, not_before: None } => error.clone(),
+            Self::Temporary { error, not_before: Some(t) } => format!("{error} (the peer asked to wait until {t})"),
+            Self::Permanent(error) => format!("{error} (not retried)"),
+        }
+    }
 }
 
 /// When to try again after a failure.
@@ -140,16 +271,45 @@ impl RetryPolicy {
         (base + jitter).min(self.max_delay)
     }
 
-    /// The decision after attempt number `attempts` (counting it) failed with `error`.
+    /// The decision after attempt number `attempts` (counting it) failed with `error`. A peer
+    /// that named a time to come back is not asked before it, even past the usual delay.
     pub fn after_failure(&self, attempts: u32, error: &AttemptError, id: &str, now: Timestamp) -> AfterFailure {
         match error {
             AttemptError::Permanent(_) => AfterFailure::GiveUp,
-            AttemptError::Temporary(_) if attempts >= self.max_attempts => AfterFailure::GiveUp,
-            AttemptError::Temporary(_) => {
+            AttemptError::Temporary { .. } if attempts >= self.max_attempts => AfterFailure::GiveUp,
+            AttemptError::Temporary { not_before, .. } => {
                 let delay = chrono::Duration::from_std(self.delay(attempts, id)).unwrap_or(chrono::Duration::MAX);
-                AfterFailure::RetryAt(now.checked_add_signed(delay).unwrap_or(now))
+                let backoff = now.checked_add_signed(delay).unwrap_or(now);
+                AfterFailure::RetryAt(not_before.map_or(backoff, |t| t.max(backoff)))
             }
         }
+    }
+}
+
+/// How long a target's delivery log keeps messages that are done (sent, given up or
+/// superseded): those older than `max_age`, and those beyond the newest `max_count`, are
+/// pruned, so a target that queues a message per event stays bounded. A message still to be
+/// delivered is never pruned.
+///
+/// A pruned message's id can be queued again; the age must therefore exceed the time a target
+/// could go back in the journal (its cursor only moves forward, so in practice: never).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Retention {
+    pub max_age: Duration,
+    pub max_count: usize,
+}
+
+impl Default for Retention {
+    fn default() -> Self {
+        Self { max_age: Duration::from_secs(30 * 24 * 3600), max_count: 10_000 }
+    }
+}
+
+impl Retention {
+    /// Done messages that finished before this time are pruned.
+    pub fn cutoff(&self, now: Timestamp) -> Timestamp {
+        let age = chrono::Duration::from_std(self.max_age).unwrap_or(chrono::Duration::MAX);
+        now.checked_sub_signed(age).unwrap_or(chrono::DateTime::<chrono::Utc>::MIN_UTC)
     }
 }
 
@@ -197,10 +357,30 @@ mod tests {
     fn permanent_errors_and_the_limit_give_up() {
         let now = chrono::DateTime::from_timestamp(0, 0).unwrap();
         let p = policy();
-        let temp = AttemptError::Temporary("421".into());
+        let temp = AttemptError::temporary("421");
         assert!(matches!(p.after_failure(1, &temp, "x", now), AfterFailure::RetryAt(t) if t > now));
         assert_eq!(p.after_failure(4, &temp, "x", now), AfterFailure::GiveUp);
         assert_eq!(p.after_failure(1, &AttemptError::Permanent("550".into()), "x", now), AfterFailure::GiveUp);
+    }
+
+    #[test]
+    fn a_peer_that_names_a_time_is_not_asked_before_it() {
+        let now = chrono::DateTime::from_timestamp(0, 0).unwrap();
+        let later = chrono::DateTime::from_timestamp(3600, 0).unwrap();
+        let limited = AttemptError::Temporary { error: "429".into(), not_before: Some(later) };
+        assert_eq!(policy().after_failure(1, &limited, "x", now), AfterFailure::RetryAt(later));
+        // A time sooner than the backoff does not shorten it.
+        let soon = AttemptError::Temporary { error: "429".into(), not_before: Some(now) };
+        assert!(matches!(policy().after_failure(1, &soon, "x", now), AfterFailure::RetryAt(t) if t > now));
+    }
+
+    #[test]
+    fn target_ids_are_kind_and_name() {
+        let id = TargetId::new("mail", "ops/night").unwrap();
+        assert_eq!(id.to_string(), "mail/ops/night");
+        assert_eq!(TargetId::parse("mail/ops/night"), Some(id));
+        assert!(TargetId::new("Mail", "x").is_err() && TargetId::new("mail", " ").is_err());
+        assert_eq!(TargetId::parse("nokind"), None);
     }
 
     #[test]

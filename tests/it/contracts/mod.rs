@@ -1,5 +1,6 @@
 //! Port contracts: the same tests against every implementation of a port.
 
+mod delivery;
 mod hub;
 mod log_store;
 mod outbox_contract;

@@ -1,12 +1,13 @@
 //! The `Outbox` contract, run against every implementation: memory (the reference), SQLite
-//! in memory and SQLite on a file (which is also reopened, to check that nothing is lost).
+//! in memory and SQLite on a file (which is also reopened, to check that nothing is lost):
+//! queuing, the claim of each delivery discipline, outcomes, pruning, cursors and notes.
 
 use std::sync::Arc;
 
 use buildstatus::adapters::memory::MemoryOutbox;
 use buildstatus::adapters::sqlite::SqliteStore;
 use buildstatus::domain::model::Timestamp;
-use buildstatus::domain::notify::outbox::{DeliveryState, OutboxMessage};
+use buildstatus::domain::notify::outbox::{DeliveryState, Discipline, OutboxMessage, Retention};
 use buildstatus::ports::{Outbox, TargetCounts};
 
 fn at(second: i64) -> Timestamp {
@@ -28,6 +29,19 @@ fn message(target: &str, id: &str, second: i64) -> OutboxMessage {
     OutboxMessage::new(target, id, format!("payload of {id}"), format!("about {id}"), at(second))
 }
 
+fn ids(messages: Vec<OutboxMessage>) -> Vec<String> {
+    messages.into_iter().map(|m| m.id).collect()
+}
+
+/// `target`'s messages that `discipline` lets go at `now` (leased for a minute).
+async fn claim(outbox: &dyn Outbox, discipline: Discipline, now: i64, limit: usize) -> Vec<String> {
+    ids(outbox.claim("mail/m", discipline, at(now), at(now + 60), limit).await.expect("claim"))
+}
+
+fn one(id: &str) -> Vec<String> {
+    vec![id.to_owned()]
+}
+
 #[tokio::test]
 async fn enqueuing_is_idempotent_by_target_and_id() {
     for (name, outbox, _dir) in outboxes().await {
@@ -43,25 +57,107 @@ async fn enqueuing_is_idempotent_by_target_and_id() {
 }
 
 #[tokio::test]
-async fn claims_take_due_messages_oldest_first_and_lease_them() {
+async fn concurrent_claims_take_due_messages_longest_due_first_and_lease_them() {
     for (name, outbox, _dir) in outboxes().await {
         for (id, second) in [("b", 2), ("a", 1), ("later", 100), ("c", 3)] {
-            outbox.enqueue(&message("mail", id, second)).await.expect("enqueue");
+            outbox.enqueue(&message("mail/m", id, second)).await.expect("enqueue");
         }
-        outbox.enqueue(&message("irc", "x", 0)).await.expect("enqueue");
-        let claimed = outbox.claim_due("mail", at(10), at(70), 2).await.expect("claim");
-        let ids: Vec<&str> = claimed.iter().map(|m| m.id.as_str()).collect();
-        assert_eq!(ids, ["b", "a"], "{name}: the longest due, in the order they were queued");
+        outbox.enqueue(&message("irc/i", "x", 0)).await.expect("enqueue");
+        assert_eq!(claim(outbox.as_ref(), Discipline::Concurrent, 10, 2).await, ["b", "a"], "{name}: in queue order");
+        let a = outbox.message("mail/m", "a").await.expect("read").expect("a");
+        assert_eq!((a.state, a.next_attempt), (DeliveryState::Sending, at(70)), "{name}: leased");
         // Leased: not due again until the lease ends; the rest still are.
-        let ids: Vec<String> =
-            outbox.claim_due("mail", at(10), at(70), 10).await.expect("claim").into_iter().map(|m| m.id).collect();
-        assert_eq!(ids, ["c"], "{name}");
-        assert!(outbox.claim_due("mail", at(69), at(130), 10).await.expect("claim").is_empty(), "{name}");
-        let ids: Vec<String> =
-            outbox.claim_due("mail", at(70), at(130), 10).await.expect("claim").into_iter().map(|m| m.id).collect();
-        assert_eq!(ids, ["b", "a", "c"], "{name}: a lease that ran out makes a message due again");
-        assert_eq!(outbox.next_due("mail").await.expect("next"), Some(at(100)), "{name}");
-        assert_eq!(outbox.next_due("gerrit").await.expect("next"), None, "{name}");
+        assert_eq!(claim(outbox.as_ref(), Discipline::Concurrent, 10, 10).await, ["c"], "{name}");
+        assert!(claim(outbox.as_ref(), Discipline::Concurrent, 69, 10).await.is_empty(), "{name}");
+        assert_eq!(
+            claim(outbox.as_ref(), Discipline::Concurrent, 75, 10).await,
+            ["b", "a", "c"],
+            "{name}: a lease that ran out makes a message due again"
+        );
+        assert_eq!(outbox.next_due("mail/m").await.expect("next"), Some(at(100)), "{name}");
+        assert_eq!(outbox.next_due("gerrit/g").await.expect("next"), None, "{name}");
+    }
+}
+
+#[tokio::test]
+async fn an_ordered_claim_waits_for_the_oldest_open_message() {
+    for (name, outbox, _dir) in outboxes().await {
+        for (id, second) in [("1", 0), ("2", 1), ("3", 2), ("4", 3)] {
+            outbox.enqueue(&message("mail/m", id, second)).await.expect("enqueue");
+        }
+        assert_eq!(
+            claim(outbox.as_ref(), Discipline::Ordered, 10, 2).await,
+            ["1", "2"],
+            "{name}: a batch from the head"
+        );
+        assert!(claim(outbox.as_ref(), Discipline::Ordered, 10, 2).await.is_empty(), "{name}: one batch in flight");
+        outbox.mark_failed("mail/m", &["1".into(), "2".into()], "503", Some(at(100)), at(11)).await.expect("failed");
+        assert!(
+            claim(outbox.as_ref(), Discipline::Ordered, 50, 10).await.is_empty(),
+            "{name}: nothing overtakes a retry"
+        );
+        assert_eq!(claim(outbox.as_ref(), Discipline::Ordered, 100, 1).await, ["1"], "{name}");
+        outbox.mark_sent("mail/m", &one("1"), at(101)).await.expect("sent");
+        assert_eq!(claim(outbox.as_ref(), Discipline::Ordered, 101, 10).await, ["2", "3", "4"], "{name}");
+        outbox.mark_failed("mail/m", &one("2"), "400", None, at(102)).await.expect("given up");
+        outbox.mark_sent("mail/m", &["3".into(), "4".into()], at(102)).await.expect("sent");
+        outbox.enqueue(&message("mail/m", "5", 103)).await.expect("enqueue");
+        assert_eq!(
+            claim(outbox.as_ref(), Discipline::Ordered, 103, 10).await,
+            ["5"],
+            "{name}: a given-up one is passed"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_latest_per_key_claim_supersedes_older_messages_and_keeps_one_in_flight_per_key() {
+    for (name, outbox, _dir) in outboxes().await {
+        let keyed = |id: &str, key: &str, second| message("mail/m", id, second).with_key(key);
+        for m in [keyed("a1", "a", 0), keyed("b1", "b", 1), message("mail/m", "free", 2)] {
+            outbox.enqueue(&m).await.expect("enqueue");
+        }
+        assert_eq!(claim(outbox.as_ref(), Discipline::LatestPerKey, 10, 1).await, ["a1"], "{name}");
+        // A newer state of "a" while "a1" is in flight, and one of "b" before "b1" went.
+        outbox.enqueue(&keyed("a2", "a", 11)).await.expect("enqueue");
+        outbox.enqueue(&keyed("b2", "b", 12)).await.expect("enqueue");
+        assert_eq!(
+            claim(outbox.as_ref(), Discipline::LatestPerKey, 20, 10).await,
+            ["free", "b2"],
+            "{name}: b1 is superseded, a2 waits for a1"
+        );
+        let b1 = outbox.message("mail/m", "b1").await.expect("read").expect("b1");
+        assert_eq!(b1.state, DeliveryState::Superseded, "{name}");
+        // a1 fails: it is never retried after a2, which goes once a1 is done.
+        outbox.mark_failed("mail/m", &one("a1"), "502", Some(at(21)), at(21)).await.expect("failed");
+        assert_eq!(claim(outbox.as_ref(), Discipline::LatestPerKey, 30, 10).await, ["a2"], "{name}");
+        let a1 = outbox.message("mail/m", "a1").await.expect("read").expect("a1");
+        assert_eq!(a1.state, DeliveryState::Superseded, "{name}: the retry of an old state is dropped");
+        let counts = outbox.counts().await.expect("counts");
+        assert_eq!((counts[0].sending, counts[0].superseded), (3, 2), "{name}: {counts:?}");
+    }
+}
+
+#[tokio::test]
+async fn pruning_keeps_open_messages_and_the_newest_done_ones() {
+    for (name, outbox, _dir) in outboxes().await {
+        for (i, second) in [(0, 0), (1, 10), (2, 20), (3, 30), (4, 40)] {
+            outbox.enqueue(&message("mail/m", &i.to_string(), second)).await.expect("enqueue");
+        }
+        outbox.enqueue(&message("irc/i", "0", 0)).await.expect("enqueue");
+        outbox.mark_sent("irc/i", &one("0"), at(0)).await.expect("sent");
+        for (i, second) in [(0, 0), (1, 10), (2, 20)] {
+            outbox.mark_sent("mail/m", &one(&i.to_string()), at(second)).await.expect("sent");
+        }
+        outbox.mark_failed("mail/m", &one("3"), "550", None, at(30)).await.expect("given up");
+        // Kept: done within the last 25 s of 50, at most two of them; 4 is still open.
+        let keep = Retention { max_age: std::time::Duration::from_secs(25), max_count: 2 };
+        assert_eq!(outbox.prune("mail/m", keep, at(50)).await.expect("prune"), 3, "{name}");
+        let left = ids(outbox.log("mail/m", None, 10).await.expect("log"));
+        assert_eq!(left, ["4", "3"], "{name}: 2 is too old, 0 and 1 beyond the count");
+        let keep_two = Retention { max_age: std::time::Duration::from_secs(3600), max_count: 2 };
+        assert_eq!(outbox.prune("mail/m", keep_two, at(50)).await.expect("prune"), 0, "{name}: nothing more");
+        assert_eq!(outbox.log("irc/i", None, 10).await.expect("log").len(), 1, "{name}: other targets untouched");
     }
 }
 
@@ -69,39 +165,37 @@ async fn claims_take_due_messages_oldest_first_and_lease_them() {
 async fn outcomes_are_recorded_and_listed_newest_first() {
     for (name, outbox, _dir) in outboxes().await {
         for id in ["a", "b", "c"] {
-            outbox.enqueue(&message("mail", id, 0)).await.expect("enqueue");
+            outbox.enqueue(&message("mail/m", id, 0)).await.expect("enqueue");
         }
         outbox
-            .enqueue(&OutboxMessage::unbuildable("mail", "d", "about d".into(), "bad template".into(), at(1)))
+            .enqueue(&OutboxMessage::unbuildable("mail/m", "d", "about d".into(), "bad template".into(), at(1)))
             .await
             .expect("enqueue");
-        outbox.mark_sent("mail", "a", at(5)).await.expect("sent");
-        outbox.mark_failed("mail", "b", "connection refused", Some(at(60)), at(5)).await.expect("failed");
-        outbox.mark_failed("mail", "c", "550 no such user", None, at(6)).await.expect("failed");
-        assert!(outbox.mark_sent("mail", "nope", at(5)).await.is_err(), "{name}: an unknown id is an error");
+        outbox.mark_sent("mail/m", &one("a"), at(5)).await.expect("sent");
+        outbox.mark_failed("mail/m", &one("b"), "connection refused", Some(at(60)), at(5)).await.expect("failed");
+        outbox.mark_failed("mail/m", &one("c"), "550 no such user", None, at(6)).await.expect("failed");
+        assert!(outbox.mark_sent("mail/m", &one("nope"), at(5)).await.is_err(), "{name}: an unknown id is an error");
 
-        let a = outbox.message("mail", "a").await.expect("read").expect("a");
+        let a = outbox.message("mail/m", "a").await.expect("read").expect("a");
         assert_eq!((a.state, a.attempts, a.last_error), (DeliveryState::Sent, 1, None), "{name}");
-        let b = outbox.message("mail", "b").await.expect("read").expect("b");
+        let b = outbox.message("mail/m", "b").await.expect("read").expect("b");
         assert_eq!((b.state, b.attempts, b.next_attempt), (DeliveryState::Pending, 1, at(60)), "{name}");
         assert_eq!(b.last_error.as_deref(), Some("connection refused"));
-        let c = outbox.message("mail", "c").await.expect("read").expect("c");
+        let c = outbox.message("mail/m", "c").await.expect("read").expect("c");
         assert_eq!(c.state, DeliveryState::Failed, "{name}");
-        let due: Vec<String> =
-            outbox.claim_due("mail", at(1000), at(2000), 10).await.expect("claim").into_iter().map(|m| m.id).collect();
+        let due = claim(outbox.as_ref(), Discipline::Concurrent, 1000, 10).await;
         assert_eq!(due, ["b"], "{name}: only the message to retry comes due again");
 
-        let log: Vec<String> = outbox.log("mail", None, 10).await.expect("log").into_iter().map(|m| m.id).collect();
+        let log = ids(outbox.log("mail/m", None, 10).await.expect("log"));
         assert_eq!(log, ["d", "c", "b", "a"], "{name}");
-        let failed: Vec<String> =
-            outbox.log("mail", Some(DeliveryState::Failed), 1).await.expect("log").into_iter().map(|m| m.id).collect();
+        let failed = ids(outbox.log("mail/m", Some(DeliveryState::Failed), 1).await.expect("log"));
         assert_eq!(failed, ["d"], "{name}");
-        outbox.enqueue(&message("irc", "x", 0)).await.expect("enqueue");
+        outbox.enqueue(&message("irc/i", "x", 0)).await.expect("enqueue");
         assert_eq!(
             outbox.counts().await.expect("counts"),
             [
-                TargetCounts { target: "irc".into(), pending: 1, sent: 0, failed: 0 },
-                TargetCounts { target: "mail".into(), pending: 1, sent: 1, failed: 2 },
+                TargetCounts { target: "irc/i".into(), pending: 1, ..TargetCounts::default() },
+                TargetCounts { target: "mail/m".into(), sending: 1, sent: 1, failed: 2, ..TargetCounts::default() },
             ],
             "{name}"
         );
@@ -146,7 +240,7 @@ async fn the_sqlite_outbox_keeps_everything_across_a_reopen() {
         let outbox = store.outbox();
         outbox.enqueue(&message("mail", "a", 0)).await.expect("enqueue");
         outbox.enqueue(&message("mail", "b", 0)).await.expect("enqueue");
-        outbox.mark_sent("mail", "a", at(1)).await.expect("sent");
+        outbox.mark_sent("mail", &one("a"), at(1)).await.expect("sent");
         outbox.set_cursor("mail", 42).await.expect("cursor");
         outbox.set_cursor("irc", 0).await.expect("cursor");
         outbox.set_note("mail", "k", Some("v")).await.expect("note");
@@ -156,8 +250,37 @@ async fn the_sqlite_outbox_keeps_everything_across_a_reopen() {
     assert_eq!(outbox.cursor("mail").await.expect("cursor"), Some(42));
     assert_eq!(outbox.cursor("irc").await.expect("cursor"), Some(0), "a cursor of 0 is kept as one");
     assert_eq!(outbox.note("mail", "k").await.expect("note").as_deref(), Some("v"));
-    let due: Vec<String> =
-        outbox.claim_due("mail", at(10), at(20), 10).await.expect("claim").into_iter().map(|m| m.id).collect();
+    let due = ids(outbox.claim("mail", Discipline::Concurrent, at(10), at(20), 10).await.expect("claim"));
     assert_eq!(due, ["b"]);
     assert_eq!(outbox.message("mail", "a").await.expect("read").expect("a").state, DeliveryState::Sent);
+}
+
+/// A database written before targets had kinds: its mail targets' rows, cursors and notes are
+/// renamed `mail/NAME` when it is opened, so the mail target resumes where it stopped.
+#[tokio::test]
+async fn targets_named_before_kinds_existed_become_mail_targets() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("s.sqlite");
+    drop(SqliteStore::open(&path).await.expect("create"));
+    let url = format!("sqlite://{}", path.display());
+    let pool = sqlx::SqlitePool::connect(&url).await.expect("raw");
+    // Back to schema version 6, as an older buildstatus left it.
+    for sql in [
+        "DELETE FROM _sqlx_migrations WHERE version = 7",
+        "DROP INDEX outbox_open",
+        "DROP INDEX outbox_by_key",
+        "ALTER TABLE outbox DROP COLUMN key",
+        "INSERT INTO outbox (target, id, state, attempts, created, next_attempt, summary, payload) \
+         VALUES ('ops', 'm1', 'pending', 0, 0, 0, 's', 'p')",
+        "INSERT INTO notifier_cursors (target, seq) VALUES ('ops', 12)",
+        "INSERT INTO notifier_notes (target, key, value) VALUES ('ops', 'buildset:1', '5')",
+    ] {
+        sqlx::query(sql).execute(&pool).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+    pool.close().await;
+    let outbox = SqliteStore::open(&path).await.expect("migrated").outbox();
+    assert_eq!(outbox.cursor("mail/ops").await.expect("cursor"), Some(12));
+    assert_eq!(outbox.note("mail/ops", "buildset:1").await.expect("note").as_deref(), Some("5"));
+    assert_eq!(outbox.message("mail/ops", "m1").await.expect("read").map(|m| m.summary), Some("s".to_owned()));
+    assert_eq!(outbox.cursor("ops").await.expect("cursor"), None);
 }

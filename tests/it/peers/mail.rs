@@ -13,11 +13,12 @@ use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::common::whole_build;
 use buildstatus::adapters::mail::{SmtpSettings, TlsMode};
-use buildstatus::app::notify::{MailTarget, MailTransportChoice, Notifiers, WorkerOptions};
+use buildstatus::app::notify::{MailTarget, MailTransportChoice, Notifiers, Overrides, Target, WorkerOptions};
 use buildstatus::app::{Setup, StatusServer, Storage};
 use buildstatus::domain::event::StatusEvent;
 use buildstatus::domain::model::Builder;
@@ -181,10 +182,9 @@ fn smtp(port: u16, tls: TlsMode) -> SmtpSettings {
 }
 
 async fn server(storage: Storage, settings: SmtpSettings) -> StatusServer {
-    let notifiers = Notifiers {
-        mail: vec![MailTarget { rules: rules(), transport: MailTransportChoice::Smtp(settings), retry: None }],
-        worker: fast_worker(),
-    };
+    let target =
+        MailTarget { rules: rules(), transport: MailTransportChoice::Smtp(settings), delivery: Overrides::default() };
+    let notifiers = Notifiers { targets: vec![Arc::new(target)], worker: fast_worker() };
     StatusServer::start(Setup { storage, notifiers, ..Setup::default() }).await.expect("server starts")
 }
 
@@ -286,7 +286,7 @@ async fn mail_queued_while_the_server_is_down_arrives_exactly_once_when_it_is_ba
     let outbox = server.outbox();
     let start = Instant::now();
     loop {
-        let log = outbox.log("mail", None, 10).await.expect("log");
+        let log = outbox.log("mail/mail", None, 10).await.expect("log");
         if log.len() == 3 && log.iter().all(|m| m.attempts >= 2 && m.state == DeliveryState::Pending) {
             assert!(log[0].last_error.as_deref().unwrap_or("").to_lowercase().contains("connect"), "{:?}", log[0]);
             break;
@@ -307,7 +307,7 @@ async fn mail_queued_while_the_server_is_down_arrives_exactly_once_when_it_is_ba
     assert_eq!(mails_after.len(), 3, "nothing is sent twice");
     let ids: BTreeSet<&str> = mails_after.iter().filter_map(|m| m.header("Message-ID")).collect();
     assert_eq!(ids.len(), 3);
-    let log = outbox.log("mail", None, 10).await.expect("log");
+    let log = outbox.log("mail/mail", None, 10).await.expect("log");
     assert!(log.iter().all(|m| m.state == DeliveryState::Sent), "{log:?}");
 }
 
@@ -389,7 +389,7 @@ async fn starttls_with_auth_and_implicit_tls_deliver_over_verified_tls() {
         let server = server(Storage::Memory, secure(port, tls, &ca)).await;
         record_builds(&server, &[BuildResult::Failure]).await;
         let mails = wait_for(inbox.path(), 1).await;
-        assert_eq!(mails.len(), 1, "{flag}: {:?}", server.outbox().log("mail", None, 5).await);
+        assert_eq!(mails.len(), 1, "{flag}: {:?}", server.outbox().log("mail/mail", None, 5).await);
         assert!(mails[0].tls, "{flag}: over TLS");
         assert!(mails[0].authenticated, "{flag}: authenticated");
         assert_eq!(mails[0].subject, "buildbot failure in Buildbot on linux");
@@ -410,7 +410,7 @@ async fn a_wrong_password_or_an_untrusted_certificate_is_recorded_not_sent() {
     let outbox = server.outbox();
     let start = Instant::now();
     let failed = loop {
-        let log = outbox.log("mail", None, 5).await.expect("log");
+        let log = outbox.log("mail/mail", None, 5).await.expect("log");
         if let Some(m) = log.iter().find(|m| m.state == DeliveryState::Failed) {
             break m.clone();
         }
@@ -427,7 +427,7 @@ async fn a_wrong_password_or_an_untrusted_certificate_is_recorded_not_sent() {
     record_builds(&server, &[BuildResult::Failure]).await;
     let start = Instant::now();
     loop {
-        let log = server.outbox().log("mail", None, 5).await.expect("log");
+        let log = server.outbox().log("mail/mail", None, 5).await.expect("log");
         if let Some(error) = log.first().and_then(|m| m.last_error.clone()) {
             assert!(error.to_lowercase().contains("certificate"), "{error}");
             break;
@@ -464,7 +464,7 @@ async fn mail_in_the_outbox_of_a_killed_process_is_delivered_after_a_restart_onc
     let outbox = store.outbox();
     let start = Instant::now();
     let queued = loop {
-        let log = outbox.log("mail", None, 1000).await.expect("log");
+        let log = outbox.log("mail/mail", None, 1000).await.expect("log");
         if log.len() >= 10 && log.iter().filter(|m| m.attempts >= 1).count() >= 5 {
             break log;
         }
@@ -473,7 +473,7 @@ async fn mail_in_the_outbox_of_a_killed_process_is_delivered_after_a_restart_onc
     };
     first.child.kill().expect("SIGKILL");
     first.child.wait().expect("reaped");
-    assert!(queued.iter().all(|m| m.state == DeliveryState::Pending), "nothing could be sent yet");
+    assert!(queued.iter().all(|m| m.state.is_open()), "nothing could be sent yet");
     let ids: BTreeSet<String> = queued.iter().map(|m| format!("<{}>", m.id)).collect();
 
     let inbox = tempfile::tempdir().expect("tempdir");
@@ -515,14 +515,16 @@ async fn the_sendmail_transport_hands_mail_to_the_local_program() {
     std::os::unix::fs::PermissionsExt::set_mode(&mut permissions, 0o755);
     std::fs::set_permissions(&program, permissions).expect("chmod");
 
-    let notifiers = Notifiers {
-        mail: vec![MailTarget { rules: rules(), transport: MailTransportChoice::Sendmail(program), retry: None }],
-        worker: fast_worker(),
+    let target = MailTarget {
+        rules: rules(),
+        transport: MailTransportChoice::Sendmail(program),
+        delivery: Overrides::default(),
     };
+    let notifiers = Notifiers { targets: vec![Arc::new(target)], worker: fast_worker() };
     let server = StatusServer::start(Setup { notifiers, ..Setup::default() }).await.expect("server starts");
     record_builds(&server, &[BuildResult::Failure]).await;
     let mails = wait_for(inbox.path(), 1).await;
-    assert_eq!(mails.len(), 1, "{:?}", server.outbox().log("mail", None, 5).await);
+    assert_eq!(mails.len(), 1, "{:?}", server.outbox().log("mail/mail", None, 5).await);
     assert_eq!(mails[0].subject, "buildbot failure in Buildbot on linux");
     assert_eq!(mails[0].rcpt, ["ann@example.org", "builds@example.org"]);
     assert_eq!(mails[0].header("Message-ID"), Some("<build.0.linux.mail@example.org>"));
@@ -592,12 +594,11 @@ async fn refusals_and_missing_tls_are_recorded_and_unicode_subjects_survive() {
     let targets =
         [(refused, TlsMode::None), (tls, TlsMode::Required), (unicode, TlsMode::None), (partly, TlsMode::None)];
     let notifiers = Notifiers {
-        mail: targets
+        targets: targets
             .into_iter()
-            .map(|(rules, mode)| MailTarget {
-                rules,
-                transport: MailTransportChoice::Smtp(smtp(port, mode)),
-                retry: None,
+            .map(|(rules, mode)| {
+                let transport = MailTransportChoice::Smtp(smtp(port, mode));
+                Arc::new(MailTarget { rules, transport, delivery: Overrides::default() }) as Arc<dyn Target>
             })
             .collect(),
         worker: fast_worker(),
@@ -608,8 +609,8 @@ async fn refusals_and_missing_tls_are_recorded_and_unicode_subjects_survive() {
     let outbox = server.outbox();
     let start = Instant::now();
     let (refusal, no_tls) = loop {
-        let refused = outbox.log("refused", None, 1).await.expect("log");
-        let tls = outbox.log("tls", None, 1).await.expect("log");
+        let refused = outbox.log("mail/refused", None, 1).await.expect("log");
+        let tls = outbox.log("mail/tls", None, 1).await.expect("log");
         match (refused.first(), tls.first()) {
             (Some(r), Some(t)) if r.state == DeliveryState::Failed && t.last_error.is_some() => {
                 break (r.clone(), t.clone());
@@ -621,7 +622,7 @@ async fn refusals_and_missing_tls_are_recorded_and_unicode_subjects_survive() {
     assert_eq!(refusal.attempts, 1, "a permanent refusal is not retried");
     let error = refusal.last_error.unwrap_or_default();
     assert!(error.contains("550") && error.contains("no such user here") && error.contains("not retried"), "{error}");
-    assert_eq!(no_tls.state, DeliveryState::Pending, "a missing STARTTLS may be fixed: retried");
+    assert!(no_tls.state.is_open(), "a missing STARTTLS may be fixed: retried, not given up");
 
     let mails = wait_for(inbox.path(), 2).await;
     assert_eq!(mails.len(), 2, "the unicode target's mail and the partly refused one arrive");
@@ -635,7 +636,7 @@ async fn refusals_and_missing_tls_are_recorded_and_unicode_subjects_survive() {
     // The mail reaches the server before the worker records it as sent.
     let start = Instant::now();
     loop {
-        let partly = outbox.log("partly", None, 1).await.expect("log");
+        let partly = outbox.log("mail/partly", None, 1).await.expect("log");
         if partly[0].state == DeliveryState::Sent {
             break;
         }

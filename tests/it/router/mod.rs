@@ -1,6 +1,7 @@
 //! The site through the real router, in process, on the fixed history of `common`.
 
 mod badges;
+mod custom_target;
 mod hook_parsers;
 mod hooks;
 mod json_api;

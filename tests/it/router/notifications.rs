@@ -9,7 +9,7 @@ use crate::common::{HOSTILE, at, get, snapshot, whole_build};
 use axum::http::StatusCode;
 use buildstatus::adapters::memory::MemoryClock;
 use buildstatus::adapters::memory::MemoryMail;
-use buildstatus::app::notify::{MailTarget, MailTransportChoice, Notifiers};
+use buildstatus::app::notify::{MailTarget, MailTransportChoice, Notifiers, Overrides, Target};
 use buildstatus::app::{Setup, StatusServer, Storage};
 use buildstatus::domain::event::StatusEvent;
 use buildstatus::domain::model::{BuildRequest, Builder, Buildset};
@@ -20,11 +20,12 @@ use buildstatus::ports::{MailError, TargetCounts};
 fn target(name: &str, mailer: &Arc<MemoryMail>) -> MailTarget {
     let mut rules = MailRules::new(name, "buildbot@example.org");
     rules.extra_recipients = vec!["builds@example.org".into()];
-    MailTarget { rules, transport: MailTransportChoice::Custom(mailer.clone()), retry: None }
+    MailTarget { rules, transport: MailTransportChoice::Custom(mailer.clone()), delivery: Overrides::default() }
 }
 
 async fn start(storage: Storage, targets: Vec<MailTarget>) -> StatusServer {
-    let setup = Setup { storage, notifiers: Notifiers { mail: targets, ..Notifiers::default() }, ..Setup::default() };
+    let targets = targets.into_iter().map(|t| Arc::new(t) as Arc<dyn Target>).collect();
+    let setup = Setup { storage, notifiers: Notifiers::new(targets), ..Setup::default() };
     StatusServer::start_with_clock(setup, Arc::new(MemoryClock::new(at(60)))).await.expect("server starts")
 }
 
@@ -60,11 +61,11 @@ async fn the_delivery_log_shows_each_target_with_its_errors_in_words() {
 
     let counts = until(&server, |c| {
         c.iter().map(|t| (t.target.as_str(), t.pending, t.sent, t.failed)).collect::<Vec<_>>()
-            == [("broken", 0, 0, 2), ("down", 2, 0, 0), ("mail", 0, 2, 0)]
+            == [("mail/broken", 0, 0, 2), ("mail/down", 2, 0, 0), ("mail/mail", 0, 2, 0)]
     })
     .await;
     assert_eq!(counts.len(), 3, "{counts:?}");
-    let down_log = server.outbox().log("down", None, 5).await.expect("log");
+    let down_log = server.outbox().log("mail/down", None, 5).await.expect("log");
     assert!(down_log.iter().all(|m| m.attempts == 1), "{down_log:?}");
     assert_eq!(ok.sent().len(), 2);
 
@@ -78,10 +79,11 @@ async fn the_delivery_log_shows_each_target_with_its_errors_in_words() {
 
     let (_, metrics, _) = get(&server, "/notifications/metrics").await;
     for line in [
-        r#"buildstatus_notifications{target="broken",state="failed"} 2"#,
-        r#"buildstatus_notifications{target="down",state="pending"} 2"#,
-        r#"buildstatus_notifications{target="mail",state="sent"} 2"#,
-        r#"buildstatus_notifications{target="mail",state="failed"} 0"#,
+        r#"buildstatus_notifications{kind="mail",target="mail/broken",state="failed"} 2"#,
+        r#"buildstatus_notifications{kind="mail",target="mail/down",state="pending"} 2"#,
+        r#"buildstatus_notifications{kind="mail",target="mail/mail",state="sent"} 2"#,
+        r#"buildstatus_notifications{kind="mail",target="mail/mail",state="failed"} 0"#,
+        r#"buildstatus_notifications{kind="mail",target="mail/mail",state="superseded"} 0"#,
     ] {
         assert!(metrics.lines().any(|l| l == line), "{line} in {metrics}");
     }
@@ -238,8 +240,8 @@ async fn a_buildset_summary_is_one_mail_with_the_last_build_of_each_request() {
     assert!(!m.body.contains("retried build"), "the retried attempt is not reported: {}", m.body);
 }
 
-/// A notifier that falls behind the hub's buffer during a long log, with no other events,
-/// catches up and goes on mailing (log chunks are not in the journal: it steps over them).
+/// A notifier that falls behind the hub's buffer during a long log catches up and goes on
+/// mailing (log chunks are not in the journal: the event feed steps over them).
 // Several threads: a notifier stuck in a loop must not stop this test from failing.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_notifier_behind_a_long_log_catches_up() {
@@ -286,14 +288,14 @@ async fn a_notifier_behind_a_long_log_catches_up() {
         },
         40_000,
     ));
-    let last = sink.record_all(chunks).await.expect("chunks");
-    // With nothing journaled after the chunks, the notifier still gets past them.
+    sink.record_all(chunks).await.expect("chunks");
+    // The event after the chunks is the next the notifier sees, soon: it is not stuck behind them.
+    let finished = sink.record_all(finish).await.expect("finished");
     let start = Instant::now();
-    while server.outbox().cursor("mail").await.expect("cursor") < Some(last) {
+    while server.outbox().cursor("mail/mail").await.expect("cursor") < Some(finished) {
         assert!(start.elapsed() < Duration::from_secs(10), "the notifier is stuck behind the log");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    sink.record_all(finish).await.expect("finished");
     let counts = until(&server, |c| c.first().is_some_and(|t| t.sent == 1)).await;
     assert_eq!(counts.first().map(|c| c.sent), Some(1), "{counts:?}");
 }

@@ -11,7 +11,8 @@ use super::mode::firing_mode;
 use super::recipients::recipients;
 use super::rules::{Formatter, MailRules};
 use super::subject::{SubjectValues, one_line};
-use crate::domain::model::{Build, Builder, Timestamp, User, property_string};
+use crate::domain::model::{Build, Builder, Timestamp, User};
+use crate::domain::notify::interpolate::{Interpolate, Renderables};
 use crate::domain::notify::outbox::id_part;
 use crate::domain::result::BuildResult;
 use crate::domain::web::layout::Site;
@@ -98,26 +99,11 @@ pub fn wants(rules: &MailRules, mail: &BuildMail) -> bool {
     rules.watches(mail.builder) && firing_mode(&rules.mode, result, mail.prev.and_then(|p| p.result)).is_some()
 }
 
-/// `%(prop:NAME)s` replaced by the build's property (empty when unset), on one line.
+/// An `extraHeaders` name or value rendered for `build` (the seed's Interpolate; checked when
+/// the rules were), on one line.
 fn interpolate(text: &str, build: &Build) -> String {
-    let mut out = String::new();
-    let mut rest = text;
-    while let Some(start) = rest.find("%(prop:") {
-        out.push_str(&rest[..start]);
-        let after = &rest[start + 7..];
-        match after.split_once(")s") {
-            Some((name, tail)) => {
-                out.push_str(&build.property(name).map(property_string).unwrap_or_default());
-                rest = tail;
-            }
-            None => {
-                out.push_str(&rest[start..]);
-                rest = "";
-            }
-        }
-    }
-    out.push_str(rest);
-    one_line(&out)
+    let template = Interpolate::parse(text).unwrap_or_else(|_| Interpolate::literal(text));
+    one_line(&template.render(&Renderables { build, keywords: &[], worker: None }))
 }
 
 /// One build's share of a mail: the formatter's answer and the attachments.

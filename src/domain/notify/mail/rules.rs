@@ -9,7 +9,8 @@ use super::body::{Formatted, FormatterArgs};
 use super::mode::Modes;
 use super::subject::SubjectTemplate;
 use super::template::MailTemplate;
-use crate::domain::model::{Build, Builder};
+use crate::domain::model::Builder;
+use crate::domain::notify::interpolate::Interpolate;
 
 /// Which logs are attached (`addLogs`).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -57,9 +58,7 @@ impl std::fmt::Debug for Formatter {
     }
 }
 
-/// `previousBuildGetter`: given the build and its builder's recent finished builds (newest
-/// first), the build to compare with; `None` means none, which silences `change`/`problem`.
-pub type PreviousBuild = Arc<dyn Fn(&Build, &[Build]) -> Option<Build> + Send + Sync>;
+pub use crate::domain::notify::history::PreviousBuild;
 
 /// Headers a target may not set: the message's own.
 const RESERVED: [&str; 11] = [
@@ -105,7 +104,8 @@ pub struct MailRules {
     pub lookup: Lookup,
     pub extra_recipients: Vec<String>,
     pub send_to_interested_users: bool,
-    /// Extra headers; `%(prop:NAME)s` in names and values is replaced by the build's property.
+    /// Extra headers; names and values are the seed's renderables (`%(prop:NAME)s`, …,
+    /// `domain::notify::interpolate`), rendered against each build.
     pub extra_headers: Vec<(String, String)>,
     pub formatter: Formatter,
     pub previous_build: Option<PreviousBuild>,
@@ -184,8 +184,12 @@ impl MailRules {
             }
         }
         for (name, value) in &self.extra_headers {
-            let literal = name.replace("%(prop:", "").replace(")s", "");
-            if !is_header_name(&literal) {
+            let (name_template, value_template) = (Interpolate::parse(name), Interpolate::parse(value));
+            for e in [&name_template, &value_template].into_iter().filter_map(|t| t.as_ref().err()) {
+                problems.push(format!("extraHeaders: '{}': {e}", name.escape_debug()));
+            }
+            let literal = name_template.map(|t| t.literal_text()).unwrap_or_default();
+            if (!is_header_name(&literal) && !literal.is_empty()) || name.is_empty() {
                 problems.push(format!("extraHeaders: '{}' is not a header name", name.escape_debug()));
             } else if RESERVED.contains(&name.to_ascii_lowercase().as_str()) {
                 problems.push(format!("extraHeaders: '{name}' is set by the notifier itself and cannot be replaced"));

@@ -1,16 +1,19 @@
-//! `/notifications`: each notification target's delivery log — how many messages are
-//! waiting, sent and given up, and the newest messages with their last error in words.
+//! `/notifications`: each notification target's delivery log — its kind and name, how it
+//! delivers, how many messages are waiting, in flight, sent, given up and superseded, and the
+//! newest messages with their last error in words.
 
 use maud::{Markup, html};
 
 use crate::domain::model::Timestamp;
-use crate::domain::notify::outbox::{DeliveryState, OutboxMessage, TargetCounts};
+use crate::domain::notify::outbox::{DeliveryState, Discipline, OutboxMessage, TargetCounts, TargetId};
 use crate::domain::web::layout::{Page, frame};
 use crate::domain::web::text::short_time;
 
 /// One target as the page shows it.
 pub struct TargetLog {
     pub counts: TargetCounts,
+    /// How it delivers; `None` for a target no longer configured.
+    pub discipline: Option<Discipline>,
     /// Newest first.
     pub recent: Vec<OutboxMessage>,
 }
@@ -27,6 +30,8 @@ pub fn outcome(m: &OutboxMessage, now: Timestamp) -> String {
         DeliveryState::Pending => {
             format!("failed {}; next attempt at {}", tries(m.attempts), short_time(m.next_attempt))
         }
+        DeliveryState::Sending => format!("being sent (attempt {})", m.attempts.saturating_add(1)),
+        DeliveryState::Superseded => "not sent: a newer message replaced it".to_owned(),
     }
 }
 
@@ -40,9 +45,23 @@ pub fn notifications_page(page: &Page, targets: &[TargetLog]) -> Markup {
                 p { "No notification target has queued anything yet." }
             }
             @for t in targets {
-                h2 id={ "target-" (t.counts.target) } { (t.counts.target) }
+                @let id = TargetId::parse(&t.counts.target);
+                h2 id={ "target-" (t.counts.target) } {
+                    @match &id {
+                        Some(id) => { span.kind { (id.kind()) } " " (id.name()) }
+                        None => (t.counts.target),
+                    }
+                }
+                p.delivery {
+                    @match t.discipline {
+                        Some(d) => { "Delivery: " (d.name()) "." }
+                        None => "No longer configured: its log is kept until it is pruned.",
+                    }
+                }
                 p.counts {
                     (t.counts.pending) " waiting, " (t.counts.sent) " sent, " (t.counts.failed) " given up"
+                    @if t.counts.sending > 0 { ", " (t.counts.sending) " being sent" }
+                    @if t.counts.superseded > 0 { ", " (t.counts.superseded) " superseded" }
                 }
                 table.info.notifications {
                     tr { th { "Queued" } th { "Message" } th { "State" } th { "What happened" } th { "Last error" } }

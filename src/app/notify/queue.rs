@@ -1,0 +1,74 @@
+//! What a notifier writes to: the outbox, under its target's id, with the worker woken when a
+//! message is new. Every kind queues through this, so ids, keys, unbuildable messages and
+//! notes are spelled the same way for all.
+
+use std::sync::Arc;
+
+use tokio::sync::Notify;
+
+use crate::domain::notify::outbox::{OutboxMessage, TargetId};
+use crate::ports::{Clock, Outbox, OutboxError};
+
+/// A target's place in the outbox.
+#[derive(Clone)]
+pub struct Queue {
+    target: TargetId,
+    /// `target` as stored.
+    key: String,
+    outbox: Arc<dyn Outbox>,
+    clock: Arc<dyn Clock>,
+    /// The target's worker waits on this.
+    wake: Arc<Notify>,
+}
+
+impl Queue {
+    pub fn new(target: TargetId, outbox: Arc<dyn Outbox>, clock: Arc<dyn Clock>, wake: Arc<Notify>) -> Self {
+        Self { key: target.to_string(), target, outbox, clock, wake }
+    }
+
+    pub fn target(&self) -> &TargetId {
+        &self.target
+    }
+
+    /// Queues a message under `id` (stable for what it is about: queuing it again does
+    /// nothing); true when it is new.
+    pub async fn push(&self, id: &str, payload: String, summary: String) -> Result<bool, OutboxError> {
+        self.store(OutboxMessage::new(&self.key, id, payload, summary, self.clock.now())).await
+    }
+
+    /// Queues a message as the newest state of `key`: a latest-wins target never sends an
+    /// older message of the key after it.
+    pub async fn push_latest(
+        &self,
+        key: &str,
+        id: &str,
+        payload: String,
+        summary: String,
+    ) -> Result<bool, OutboxError> {
+        self.store(OutboxMessage::new(&self.key, id, payload, summary, self.clock.now()).with_key(key)).await
+    }
+
+    /// Records a message that could not be built, with the reason, for the delivery log.
+    pub async fn push_unbuildable(&self, id: &str, summary: String, reason: String) -> Result<bool, OutboxError> {
+        tracing::warn!("{}: no message about {summary}: {reason}", self.target);
+        self.store(OutboxMessage::unbuildable(&self.key, id, summary, reason, self.clock.now())).await
+    }
+
+    async fn store(&self, message: OutboxMessage) -> Result<bool, OutboxError> {
+        let new = self.outbox.enqueue(&message).await?;
+        if new {
+            self.wake.notify_one();
+        }
+        Ok(new)
+    }
+
+    /// The target's note under `key` (what it keeps between events).
+    pub async fn note(&self, key: &str) -> Result<Option<String>, OutboxError> {
+        self.outbox.note(&self.key, key).await
+    }
+
+    /// Writes (or, with `None`, removes) the target's note under `key`.
+    pub async fn set_note(&self, key: &str, value: Option<&str>) -> Result<(), OutboxError> {
+        self.outbox.set_note(&self.key, key, value).await
+    }
+}
