@@ -1,7 +1,7 @@
 //! A client of a buildstatus server's own HTTP API, for the commands that talk to a running
 //! server: `send` posts events to its ingest API, `catch-up-buildbot` posts Buildbot reports
-//! and reads what the server has from its `/json`. Plain HTTP only (reqwest without a TLS
-//! stack): a server behind TLS has a proxy in front, and is reached on loopback.
+//! and reads what the server has from its `/json`. Over HTTP or HTTPS (rustls, with the web
+//! PKI's roots).
 //!
 //! Tested through those commands against the real binary (`tests/it/binary`, `tests/it/peers`).
 
@@ -11,7 +11,7 @@ use serde_json::Value;
 /// (an event that contradicts the status) from an outage.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
-    #[error("'{0}': only http:// URLs are supported (put TLS in a proxy in front)")]
+    #[error("'{0}': not an http:// or https:// URL")]
     NotHttp(String),
     #[error("cannot reach {endpoint}: {source}")]
     Unreachable {
@@ -42,7 +42,7 @@ pub struct StatusClient {
 
 impl StatusClient {
     pub fn new(url: &str, token: &str) -> Result<Self, ClientError> {
-        if !url.starts_with("http://") {
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
             return Err(ClientError::NotHttp(url.to_owned()));
         }
         let url = url.trim_end_matches('/').to_owned();

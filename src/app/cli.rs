@@ -1,13 +1,13 @@
 //! The command line of the `buildstatus` binary.
 
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
-use super::config::Config;
+use super::config::{self, Config};
 use super::{Setup, StatusServer, demo, send};
+use crate::adapters::http::listen;
 
 #[derive(Parser, Debug)]
 #[command(name = "buildstatus", version, about = "CI build status: web pages, feeds and notifiers")]
@@ -59,9 +59,10 @@ pub struct ServerArgs {
     /// Configuration file (default: ./buildstatus.toml when it exists).
     #[arg(long)]
     pub config: Option<PathBuf>,
-    /// Address and port to listen on (overrides the config).
+    /// Where to listen, instead of the config's `listen` (repeat for several): `ADDRESS:PORT`,
+    /// `PORT`, `tcp:PORT:interface=ADDRESS`, `ssl:PORT:privateKey=K:certKey=C`, `unix:PATH`.
     #[arg(long)]
-    pub listen: Option<SocketAddr>,
+    pub listen: Vec<String>,
     /// Directory for the database and logs (overrides the config).
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
@@ -79,8 +80,9 @@ impl ServerArgs {
                 c
             }
         };
-        if let Some(listen) = self.listen {
-            config.listen = listen;
+        if !self.listen.is_empty() {
+            let forms = self.listen.iter().map(|f| config::listen::parse(f, Path::new(".")));
+            config.listen = forms.collect::<Result<_, _>>().map_err(|e| vec![format!("--listen: {e}")])?;
         }
         if let Some(dir) = &self.data_dir {
             config.set_data_dir(dir.clone());
@@ -191,16 +193,17 @@ fn report(problems: Vec<String>) -> ExitCode {
 async fn serve(config: Config, demo: Option<demo::DemoOptions>) -> Result<(), Box<dyn std::error::Error>> {
     let data_dir = config.data_dir().map(|d| d.display().to_string()).unwrap_or_default();
     let server = StatusServer::start(config.server).await?;
-    let listener = tokio::net::TcpListener::bind(config.listen)
-        .await
-        .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
+    let mut listeners = Vec::new();
+    for place in &config.listen {
+        listeners.push(listen::bind(place).await?);
+    }
     let master = match demo {
         Some(options) => Some(demo::start(server.sink(), server.reader(), server.clock(), options).await?),
         None => None,
     };
-    let address = listener.local_addr()?;
-    println!("buildstatus {} serving http://{address}/ (data in {data_dir})", env!("CARGO_PKG_VERSION"),);
-    server.serve(listener, shutdown_signal()).await?;
+    let places: Vec<String> = listeners.iter().map(listen::Bound::describe).collect();
+    println!("buildstatus {} serving {} (data in {data_dir})", env!("CARGO_PKG_VERSION"), places.join(" and "));
+    server.serve_on(listeners, shutdown_signal()).await?;
     if let Some(master) = master {
         master.abort();
     }

@@ -282,6 +282,21 @@ impl StatusServer {
         }
     }
 
+    /// Serves the pages on every listener of `listeners` (TCP, TLS, UNIX sockets) until
+    /// `shutdown` completes.
+    pub async fn serve_on(
+        &self,
+        listeners: Vec<http::listen::Bound>,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let stop_live = self.stop_live.clone();
+        let shutdown = async move {
+            shutdown.await;
+            let _ = stop_live.send(true);
+        };
+        http::listen::serve_all(listeners, self.router(), shutdown).await
+    }
+
     /// Serves the pages on `listener` until `shutdown` completes.
     pub async fn serve(
         &self,

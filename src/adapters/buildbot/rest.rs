@@ -34,8 +34,8 @@ pub struct BuildbotRest {
 
 impl BuildbotRest {
     pub fn new(api: &str) -> Result<Self, RestError> {
-        if !api.starts_with("http://") {
-            return Err(RestError(format!("'{api}': only http:// URLs are supported")));
+        if !(api.starts_with("http://") || api.starts_with("https://")) {
+            return Err(RestError(format!("'{api}': not an http:// or https:// URL")));
         }
         Ok(Self { api: api.trim_end_matches('/').to_owned(), http: reqwest::Client::new() })
     }

@@ -13,6 +13,7 @@ mod files;
 pub mod hooks;
 pub mod ingest;
 mod json;
+pub mod listen;
 mod live;
 mod logs;
 mod notifications;
@@ -69,14 +70,7 @@ pub async fn serve(
     router: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    // Without TCP_NODELAY a response sent in two writes (a file's headers, then its body)
-    // waits for the client's delayed ACK of the first: 40 ms a request.
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!("TCP_NODELAY not set on a connection: {e}");
-        }
-    });
-    axum::serve(listener, router).with_graceful_shutdown(shutdown).await
+    listen::serve_all(vec![listen::Bound::Tcp(listener)], router, shutdown).await
 }
 
 async fn dispatch(State(ctx): State<Arc<WebContext>>, request: Request) -> Response {

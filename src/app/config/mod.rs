@@ -11,6 +11,7 @@
 mod git_poller;
 pub mod hooks;
 pub mod ingest;
+pub mod listen;
 mod mail;
 mod targets;
 mod values;
@@ -21,6 +22,7 @@ use std::sync::Arc;
 
 use super::notify::Target;
 use super::{Setup, Storage};
+use crate::adapters::http::listen::Listen;
 use crate::domain::hooks::Dialect;
 use crate::domain::web::layout::FEEDS;
 pub use hooks::HookConfig;
@@ -30,7 +32,8 @@ use values::{count, non_empty, string};
 /// The configuration of a `buildstatus` process: where it listens, and the server it runs.
 #[derive(Clone, Debug)]
 pub struct Config {
-    pub listen: SocketAddr,
+    /// Where the web server listens: one place or several (`config/listen.rs` has the forms).
+    pub listen: Vec<Listen>,
     /// The server, with `Storage::Directory` (the SQLite database and the logs) and a
     /// `public_html` directory.
     pub server: Setup,
@@ -70,7 +73,8 @@ impl Config {
             public_html: Some(base.join("public_html")),
             ..Setup::default()
         };
-        let listen = DEFAULT_LISTEN.parse().unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 8010)));
+        let listen =
+            vec![Listen::Tcp(DEFAULT_LISTEN.parse().unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 8010))))];
         Self { listen, server }
     }
 
@@ -134,8 +138,14 @@ impl Config {
         let site = &mut self.server.site;
         match key {
             "listen" => {
-                self.listen =
-                    string(value)?.parse().map_err(|_| "expected ADDRESS:PORT, such as 127.0.0.1:8010".to_owned())?
+                let forms = match value {
+                    toml::Value::Array(items) if !items.is_empty() => {
+                        items.iter().map(string).collect::<Result<_, _>>()?
+                    }
+                    toml::Value::Array(_) => return Err("name at least one place to listen".to_owned()),
+                    _ => vec![string(value)?],
+                };
+                self.listen = forms.iter().map(|f| listen::parse(f, base)).collect::<Result<_, _>>()?;
             }
             "data_dir" => self.server.storage = Storage::Directory(base.join(non_empty(value)?)),
             "public_html" => self.server.public_html = Some(base.join(non_empty(value)?)),
@@ -192,7 +202,7 @@ mod tests {
             window = 50
         "#;
         let c = Config::parse(text, Path::new("/etc/bs")).unwrap();
-        assert_eq!(c.listen.port(), 9000);
+        assert_eq!(c.listen, [Listen::Tcp("127.0.0.1:9000".parse().unwrap())]);
         assert_eq!(c.data_dir(), Some(Path::new("/etc/bs/state")));
         assert_eq!(c.server.public_html.as_deref(), Some(Path::new("/etc/bs/public_html")));
         assert_eq!(c.server.site.title, "Example");
@@ -216,7 +226,8 @@ mod tests {
             [
                 "buildbotURL: 'ftp://x' is not an http:// or https:// URL",
                 "colour: unknown key 'colour'",
-                "listen: expected ADDRESS:PORT, such as 127.0.0.1:8010",
+                "listen: 'nowhere': not a listener (the forms are PORT, ADDRESS:PORT, tcp:PORT[:interface=ADDRESS], \
+                 ssl:PORT:privateKey=KEY.pem:certKey=CERT.pem[:interface=ADDRESS], unix:PATH[:mode=OCTAL])",
                 "numbuilds: 0 is below the minimum of 1",
                 "window: expected a whole number, found string",
             ]

@@ -189,8 +189,8 @@ async fn a_ci_script_reports_a_build_with_send() {
     assert!(!ok && err.contains("--result 'exploded' is not one of"), "{err}");
     let (ok, _, err) = send(base, &["build", "started", "--builder", "deploy"]);
     assert!(!ok && err.contains("--number is needed"), "{err}");
-    let (ok, _, err) = send("https://127.0.0.1:1/", &["build", "started", "--builder", "x", "--number", "1"]);
-    assert!(!ok && err.contains("only http://"), "{err}");
+    let (ok, _, err) = send("ftp://127.0.0.1:1/", &["build", "started", "--builder", "x", "--number", "1"]);
+    assert!(!ok && err.contains("not an http:// or https:// URL"), "{err}");
 }
 
 #[tokio::test]

@@ -3,6 +3,7 @@
 
 pub mod buildbot;
 pub mod buildbot_rest;
+pub mod tls;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -195,7 +196,10 @@ pub async fn record_fixture(sink: &Arc<dyn StatusSink>) {
 /// A `buildstatus` process started by a test; killed when dropped.
 pub struct Binary {
     pub child: Child,
+    /// The first place it serves, without the trailing slash (`http://127.0.0.1:PORT`).
     pub base: String,
+    /// Every place it serves, as it printed them (`http://…/`, `https://…/`, `unix:PATH`).
+    pub places: Vec<String>,
     pub dir: tempfile::TempDir,
 }
 
@@ -210,18 +214,25 @@ impl Drop for Binary {
 pub fn start_binary(args: &[&str]) -> Binary {
     let dir = tempfile::tempdir().expect("a temp dir");
     let data = dir.path().join("data");
-    start_in(args, dir, &data)
+    start_in(args, &["127.0.0.1:0"], dir, &data)
 }
 
 /// Like [`start_binary`], on an existing data directory.
 pub fn start_binary_with_data(args: &[&str], data: &std::path::Path) -> Binary {
-    start_in(args, tempfile::tempdir().expect("a temp dir"), data)
+    start_in(args, &["127.0.0.1:0"], tempfile::tempdir().expect("a temp dir"), data)
 }
 
-fn start_in(args: &[&str], dir: tempfile::TempDir, data: &std::path::Path) -> Binary {
+/// Like [`start_binary`], listening where `listen` says (each a `--listen` form), in `dir`.
+pub fn start_binary_listening(args: &[&str], listen: &[&str], dir: tempfile::TempDir) -> Binary {
+    let data = dir.path().join("data");
+    start_in(args, listen, dir, &data)
+}
+
+fn start_in(args: &[&str], listen: &[&str], dir: tempfile::TempDir, data: &std::path::Path) -> Binary {
     let mut child = Command::new(env!("CARGO_BIN_EXE_buildstatus"))
         .args(args)
-        .args(["--listen", "127.0.0.1:0", "--data-dir"])
+        .args(listen.iter().flat_map(|l| ["--listen", l]))
+        .arg("--data-dir")
         .arg(data)
         .current_dir(dir.path())
         .stdout(Stdio::piped())
@@ -230,15 +241,17 @@ fn start_in(args: &[&str], dir: tempfile::TempDir, data: &std::path::Path) -> Bi
         .expect("the binary starts");
     let stdout = child.stdout.take().expect("stdout is piped");
     let mut lines = BufReader::new(stdout).lines();
-    let base = loop {
+    let places: Vec<String> = loop {
         let line = lines.next().expect("the binary prints its address").expect("readable stdout");
         if let Some(rest) = line.split("serving ").nth(1) {
-            break rest.split_whitespace().next().expect("an address").trim_end_matches('/').to_owned();
+            let listed = rest.split(" (data in ").next().unwrap_or_default();
+            break listed.split(" and ").map(str::to_owned).collect();
         }
     };
+    let base = places[0].trim_end_matches('/').to_owned();
     // Keep draining stdout so the child never blocks on a full pipe.
     std::thread::spawn(move || for _ in lines {});
-    Binary { child, base, dir }
+    Binary { child, base, places, dir }
 }
 
 /// A server in memory with the fixture recorded, its clock standing at minute 45.

@@ -7,7 +7,7 @@ use std::process::Command;
 
 use crate::common::start_binary;
 
-fn chromium() -> &'static str {
+pub fn chromium() -> &'static str {
     ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
         .into_iter()
         .find(|p| Path::new(p).exists())

@@ -311,61 +311,6 @@ async fn mail_queued_while_the_server_is_down_arrives_exactly_once_when_it_is_ba
     assert!(log.iter().all(|m| m.state == DeliveryState::Sent), "{log:?}");
 }
 
-/// A test CA and a server certificate for localhost signed by it, made with `openssl`.
-fn certificates(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
-    let run = |args: &[&str]| {
-        let out = Command::new("openssl").args(args).current_dir(dir).output().expect("the openssl command runs");
-        assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    };
-    run(&[
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-keyout",
-        "ca.key",
-        "-out",
-        "ca.pem",
-        "-days",
-        "2",
-        "-subj",
-        "/CN=buildstatus test CA",
-    ]);
-    run(&[
-        "req",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-keyout",
-        "server.key",
-        "-out",
-        "server.csr",
-        "-subj",
-        "/CN=localhost",
-    ]);
-    std::fs::write(dir.join("ext.cnf"), "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\n")
-        .expect("ext");
-    run(&[
-        "x509",
-        "-req",
-        "-in",
-        "server.csr",
-        "-CA",
-        "ca.pem",
-        "-CAkey",
-        "ca.key",
-        "-CAcreateserial",
-        "-out",
-        "server.pem",
-        "-days",
-        "2",
-        "-extfile",
-        "ext.cnf",
-    ]);
-    (dir.join("ca.pem"), dir.join("server.pem"), dir.join("server.key"))
-}
-
 fn secure(port: u16, tls: TlsMode, ca: &Path) -> SmtpSettings {
     SmtpSettings {
         tls,
@@ -380,7 +325,7 @@ fn secure(port: u16, tls: TlsMode, ca: &Path) -> SmtpSettings {
 #[tokio::test]
 async fn starttls_with_auth_and_implicit_tls_deliver_over_verified_tls() {
     let certs = tempfile::tempdir().expect("tempdir");
-    let (ca, cert, key) = certificates(certs.path());
+    let (ca, cert, key) = common::tls::certificates(certs.path());
     let (cert, key) = (cert.to_str().expect("path"), key.to_str().expect("path"));
     for (flag, tls) in [("--starttls", TlsMode::Required), ("--implicit", TlsMode::Implicit)] {
         let inbox = tempfile::tempdir().expect("tempdir");
@@ -399,7 +344,7 @@ async fn starttls_with_auth_and_implicit_tls_deliver_over_verified_tls() {
 #[tokio::test]
 async fn a_wrong_password_or_an_untrusted_certificate_is_recorded_not_sent() {
     let certs = tempfile::tempdir().expect("tempdir");
-    let (ca, cert, key) = certificates(certs.path());
+    let (ca, cert, key) = common::tls::certificates(certs.path());
     let (cert, key) = (cert.to_str().expect("path"), key.to_str().expect("path"));
     let inbox = tempfile::tempdir().expect("tempdir");
     let port = free_port();
