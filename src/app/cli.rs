@@ -44,6 +44,9 @@ pub enum Command {
         #[arg(long, default_value = "http://127.0.0.1:8010/")]
         url: String,
     },
+    /// Print the completion script of a shell (bash, zsh, fish, elvish, powershell), for
+    /// example into /usr/share/bash-completion/completions/buildstatus.
+    Completions { shell: clap_complete::Shell },
     /// Import the history of a Buildbot 4 database (run it while the server is stopped).
     ImportBuildbot {
         /// The Buildbot database: the path of its SQLite file (or a sqlite:/// URL).
@@ -94,6 +97,11 @@ impl ServerArgs {
 pub async fn run(cli: Cli) -> ExitCode {
     let result = match cli.command {
         Command::CheckConfig { file } => return check_config(&file),
+        Command::Completions { shell } => {
+            let mut cli = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut cli, "buildstatus", &mut std::io::stdout());
+            return ExitCode::SUCCESS;
+        }
         Command::Send(args) => return send_events(&args).await,
         Command::CatchUpBuildbot { api, url } => return catch_up(&api, &url).await,
         Command::ImportBuildbot { db, server } => match server.config("data") {
