@@ -112,7 +112,7 @@ async fn png_status(ctx: &WebContext, args: &Args) -> Result<Status, WebError> {
     };
     let name =
         args.first("builder").filter(|b| !b.is_empty()).ok_or_else(|| WebError::NotFound("no builder".into()))?;
-    super::pages::require_builder(ctx, name).await?;
+    super::read::require_builder(ctx, name).await?;
     // The documentation: "If both number and revision are specified revision will be
     // ignored" (0.8's code did the opposite; the page wins).
     let number_given = args.first("number").is_some_and(|n| !n.is_empty());

@@ -8,14 +8,14 @@ use axum::http::{HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
-use super::pages::{find_build, named_builder, no_step, require_builder, running_builds};
+use super::read::{find_build, named_builder, no_step, require_builder, running_builds, state_of};
 use super::{WebContext, WebError};
 use crate::domain::machine::json as obj;
 use crate::domain::machine::json_help::{Examples, help_page};
 use crate::domain::machine::json_tree::{
     JsonArgs, Node, StepRef, escape_markup, merge_at, render, select_segments, split_help,
 };
-use crate::domain::model::{Build, Builder, BuilderState, Change, Worker};
+use crate::domain::model::{Build, Builder, Change, Worker};
 use crate::domain::web::args::Args;
 use crate::domain::web::layout::Page;
 use crate::domain::web::text::natural_cmp;
@@ -288,15 +288,14 @@ fn known_worker(workers: &[Worker], name: &str) -> Worker {
 }
 
 async fn builder(ctx: &WebContext, b: &Builder, workers: &[Worker]) -> Result<Value, WebError> {
-    let running: Vec<u32> = running_builds(ctx, vec![b.name.clone()], None).await?.iter().map(|b| b.number).collect();
+    let (state, running) = state_of(ctx, b, workers).await?;
+    let running: Vec<u32> = running.iter().map(|b| b.number).collect();
     let cached_q = BuildQuery {
         finished: Some(true),
         ..BuildQuery::of_builder(&b.name, crate::domain::machine::json_tree::CACHED_BUILDS)
     };
     let cached = ctx.reader.builds(&cached_q).await?.iter().map(|b| b.number).collect();
     let pending = ctx.reader.pending_requests(Some(&b.name)).await?.len();
-    let connected = |name: &str| workers.iter().any(|w| w.name == name && w.connected);
-    let state = BuilderState::of(b, connected, !running.is_empty());
     Ok(obj::builder(b, &obj::BuilderFacts { state: Some(state), cached, running, pending }))
 }
 

@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt, stream};
 
-use super::pages::{find_build, no_step};
+use super::read::{find_build, no_step};
 use super::{WebContext, WebError};
 use crate::domain::event::Channel;
 use crate::domain::model::{LogKind, LogRef};

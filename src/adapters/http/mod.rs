@@ -18,6 +18,7 @@ mod logs;
 mod notifications;
 mod pages;
 mod people;
+mod read;
 mod view_cache;
 mod views;
 

@@ -6,20 +6,19 @@ use maud::Markup;
 
 use bytes::Bytes;
 
+use super::read::{
+    MAX_SEARCH, branch_scan, find_build, last_finished, no_step, require_builder, running_builds, state_of,
+};
 use super::view_cache::ViewKey;
 use super::{WebContext, WebError, views};
-use crate::domain::model::{Build, BuilderState, Worker, property_string};
-use crate::domain::web::args::{Args, BranchFilter};
+use crate::domain::model::{Worker, property_string};
+use crate::domain::web::args::Args;
 use crate::domain::web::layout::Page;
 use crate::domain::web::pages::{self, BuilderPage, BuilderRow, WorkerPage, WorkerRow};
-use crate::domain::web::route::{BuildNumber, Route};
+use crate::domain::web::route::Route;
 use crate::domain::web::text::{natural_cmp, path_to_root};
 use crate::ports::{BuildOrder, BuildQuery, ChangeQuery};
 
-/// Builds a page scans at most to find the ones its filters keep.
-const MAX_SEARCH: usize = 200;
-/// Enough for "every running build" of one builder or worker.
-const ALL_RUNNING: usize = 10_000;
 /// Changes listed on `/changes` and at most loaded for a build page.
 const CHANGES_SHOWN: usize = 50;
 
@@ -155,43 +154,6 @@ fn libraries() -> Vec<(&'static str, &'static str)> {
     env!("BUILDSTATUS_LIBRARIES").split(',').filter_map(|p| p.split_once('=')).collect()
 }
 
-/// The builder a URL names, or 404.
-pub(super) async fn require_builder(ctx: &WebContext, name: &str) -> Result<crate::domain::model::Builder, WebError> {
-    named_builder(&ctx.reader.builders().await?, name).cloned()
-}
-
-/// The builder `name` among `builders`, or the 404 that says it does not exist.
-pub(super) fn named_builder<'a>(
-    builders: &'a [crate::domain::model::Builder],
-    name: &str,
-) -> Result<&'a crate::domain::model::Builder, WebError> {
-    builders.iter().find(|b| b.name == name).ok_or_else(|| WebError::NotFound(format!("No such builder '{name}'")))
-}
-
-/// The build a URL names, or the error to answer with.
-pub async fn find_build(ctx: &WebContext, builder: &str, number: &BuildNumber) -> Result<Build, WebError> {
-    if let BuildNumber::Invalid(text) = number {
-        return Err(WebError::BadRequest(format!("build number '{text}' is not a number")));
-    }
-    require_builder(ctx, builder).await?;
-    let newest = ctx.reader.newest_build_number(builder).await?;
-    let missing = || WebError::NotFound(format!("No build {} of builder '{builder}'", describe(number)));
-    let n = number.resolve(newest).ok_or_else(missing)?;
-    ctx.reader.build(builder, n).await?.ok_or_else(missing)
-}
-
-fn describe(number: &BuildNumber) -> String {
-    match number {
-        BuildNumber::Absolute(n) => format!("#{n}"),
-        BuildNumber::FromEnd(n) => format!("-{n}"),
-        BuildNumber::Invalid(t) => t.clone(),
-    }
-}
-
-pub fn no_step(build: &Build, step: &str) -> WebError {
-    WebError::NotFound(format!("No step '{step}' in build #{} of builder '{}'", build.number, build.builder))
-}
-
 /// The builders a page lists: `builder=` names in order (unknown ones dropped), else all in
 /// natural order, narrowed by `tag=`/`category=`.
 pub(super) async fn chosen_builders(
@@ -208,38 +170,14 @@ pub(super) async fn chosen_builders(
     Ok(all.into_iter().filter(|b| tags.is_empty() || b.matches_any_tag(&tags)).collect())
 }
 
-pub(super) async fn running_builds(
-    ctx: &WebContext,
-    builders: Vec<String>,
-    worker: Option<String>,
-) -> Result<Vec<Build>, WebError> {
-    let query = BuildQuery { builders, worker, finished: Some(false), limit: ALL_RUNNING, ..BuildQuery::default() };
-    Ok(ctx.reader.builds(&query).await?)
-}
-
-/// How many of each builder's newest builds a branch-filtered listing of `rows` builds looks
-/// at (0.8 scanned 200): a branch no recent build is on must not walk the whole history.
-pub(super) fn branch_scan(branches: &BranchFilter, rows: usize) -> Option<usize> {
-    (!branches.is_all()).then_some(MAX_SEARCH.max(rows))
-}
-
 async fn builders(ctx: &WebContext, page: &Page<'_>, args: &Args) -> Result<Markup, WebError> {
     let branches = args.branches();
     let workers = ctx.reader.workers().await?;
-    let connected = |name: &str| workers.iter().any(|w| w.name == name && w.connected);
     let mut rows = Vec::new();
     for builder in chosen_builders(ctx, args).await? {
-        let name = builder.name.clone();
-        let last_query = BuildQuery {
-            branches: branches.clone(),
-            finished: Some(true),
-            scan: branch_scan(&branches, 1),
-            ..BuildQuery::of_builder(&name, 1)
-        };
-        let last = ctx.reader.builds(&last_query).await?.into_iter().next();
-        let running = running_builds(ctx, vec![name.clone()], None).await?;
-        let pending = ctx.reader.pending_requests(Some(&name)).await?.len();
-        let state = BuilderState::of(&builder, connected, !running.is_empty());
+        let last = last_finished(ctx, &builder.name, &branches).await?;
+        let (state, running) = state_of(ctx, &builder, &workers).await?;
+        let pending = ctx.reader.pending_requests(Some(&builder.name)).await?.len();
         rows.push(BuilderRow { builder, state, last, running, pending });
     }
     Ok(pages::builders_page(page, &rows, &branches.describe()))

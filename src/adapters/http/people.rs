@@ -4,7 +4,7 @@
 use axum::http::{HeaderValue, Uri, header};
 use axum::response::{IntoResponse, Response};
 
-use super::pages::find_build;
+use super::read::find_build;
 use super::{WebContext, WebError};
 use crate::domain::web::args::Args;
 use crate::domain::web::layout::Page;

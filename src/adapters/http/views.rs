@@ -4,9 +4,9 @@
 use chrono::{DateTime, Duration};
 use maud::Markup;
 
-use super::pages::{branch_scan, running_builds};
+use super::read::{branch_scan, last_finished, state_of};
 use super::{WebContext, WebError};
-use crate::domain::model::{Build, Builder, BuilderState, Change, Timestamp, Worker};
+use crate::domain::model::{Build, Builder, BuilderState, Change, Timestamp};
 use crate::domain::views::console::{ConsoleBuilder, ConsoleFilter, ConsoleInput, console};
 use crate::domain::views::grid::{GridBuilder, grid};
 use crate::domain::views::waterfall::{WaterfallColumn, WaterfallOptions, builder_events, is_failing, waterfall};
@@ -42,16 +42,6 @@ fn all_tags(builders: &[Builder]) -> Vec<String> {
     tags.sort();
     tags.dedup();
     tags
-}
-
-async fn state_of(
-    ctx: &WebContext,
-    builder: &Builder,
-    workers: &[Worker],
-) -> Result<(BuilderState, Vec<Build>), WebError> {
-    let running = running_builds(ctx, vec![builder.name.clone()], None).await?;
-    let connected = |w: &str| workers.iter().any(|x| x.name == w && x.connected);
-    Ok((BuilderState::of(builder, connected, !running.is_empty()), running))
 }
 
 pub async fn waterfall_page(ctx: &WebContext, page: &Page<'_>, args: &Args) -> Result<Markup, WebError> {
@@ -97,13 +87,7 @@ pub async fn waterfall_page(ctx: &WebContext, page: &Page<'_>, args: &Args) -> R
     let mut heads = Vec::new();
     for builder in chosen {
         let (state, running) = state_of(ctx, &builder, &workers).await?;
-        let last_query = BuildQuery {
-            branches: branches.clone(),
-            finished: Some(true),
-            scan: branch_scan(&branches, 1),
-            ..BuildQuery::of_builder(&builder.name, 1)
-        };
-        let last = ctx.reader.builds(&last_query).await?.into_iter().next();
+        let last = last_finished(ctx, &builder.name, &branches).await?;
         if args.flag("failures_only", false) {
             let mut recent: Vec<Build> = running.clone();
             recent.extend(last.clone());
