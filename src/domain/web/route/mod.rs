@@ -1,9 +1,39 @@
-//! The URL map (spec-web §0.1) as a pure function from a request path to a [`Route`].
+//! The URL map's pure half (spec-web §0.1): a request path read as decoded segments, path
+//! patterns matched against them, and the lookup that picks a route and checks its method.
+//!
+//! Which routes the site has, and what answers each, is declared once, in the web adapter's
+//! route table; this module knows how to read patterns and paths, nothing about pages.
 //! Segments are percent-decoded one by one, so `a%2Fb` names the builder `a/b`; a trailing
 //! slash names the same page.
 
+mod build_number;
+mod pattern;
+mod table;
+
 use percent_encoding::percent_decode_str;
 
+pub use build_number::BuildNumber;
+pub use pattern::{Params, Pattern, PatternError};
+pub use table::{Lookup, Methods, RouteTable};
+
+/// The path's segments, each percent-decoded (invalid UTF-8 replaced); leading slashes and one
+/// trailing slash are not segments, so `/` has none and `/builders/` is `["builders"]`.
+pub fn segments(path: &str) -> Vec<String> {
+    let relative = relative_path(path);
+    if relative.is_empty() {
+        return Vec::new();
+    }
+    relative.split('/').map(|s| percent_decode_str(s).decode_utf8_lossy().into_owned()).collect()
+}
+
+/// The path below the root as written (not decoded), without its trailing slash: the name
+/// under which a static file is looked for.
+pub fn relative_path(path: &str) -> &str {
+    let relative = path.trim_start_matches('/');
+    relative.strip_suffix('/').unwrap_or(relative)
+}
+
+// The old enum, until the web adapter's route table replaces it.
 /// A page of the site, with the names and numbers its path carries.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Route {
@@ -52,34 +82,6 @@ pub enum Route {
     User(String),
     /// Anything else: a file of `public_html`, or a built-in asset, or 404.
     Static(String),
-}
-
-/// A build number as written in a URL: absolute, or negative counting from the newest.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum BuildNumber {
-    Absolute(u32),
-    FromEnd(u32),
-    /// Not a number (the text as given): the page answers 400 naming it.
-    Invalid(String),
-}
-
-impl BuildNumber {
-    pub fn parse(text: &str) -> Self {
-        let invalid = || Self::Invalid(text.to_owned());
-        if let Some(back) = text.strip_prefix('-') {
-            return back.parse().ok().filter(|n| *n > 0).map_or_else(invalid, Self::FromEnd);
-        }
-        text.parse().map_or_else(|_| invalid(), Self::Absolute)
-    }
-
-    /// The absolute number, given the newest build's number.
-    pub fn resolve(&self, newest: Option<u32>) -> Option<u32> {
-        match *self {
-            Self::Absolute(n) => Some(n),
-            Self::FromEnd(back) => newest?.checked_sub(back - 1),
-            Self::Invalid(_) => None,
-        }
-    }
 }
 
 impl Route {
@@ -139,45 +141,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn routes_decode_each_segment_and_ignore_a_trailing_slash() {
-        assert_eq!(Route::parse("/"), Route::Root);
-        assert_eq!(Route::parse("/builders/"), Route::Builders);
-        assert_eq!(Route::parse("/builders/a%2Fb"), Route::Builder("a/b".into()));
-        assert_eq!(
-            Route::parse("/builders/x/builds/-1/steps/make%20all/logs/stdio/text"),
-            Route::LogText("x".into(), BuildNumber::FromEnd(1), "make all".into(), "stdio".into())
-        );
-        assert_eq!(
-            Route::parse("/builders/x/builds/abc"),
-            Route::Build("x".into(), BuildNumber::Invalid("abc".into()))
-        );
-        assert_eq!(Route::parse("/default.css"), Route::Static("default.css".into()));
-        assert_eq!(Route::parse("/changes/12/"), Route::Change("12".into()));
+    fn segments_are_decoded_one_by_one_and_a_trailing_slash_is_none() {
+        assert_eq!(segments("/"), Vec::<String>::new());
+        assert_eq!(segments("//"), Vec::<String>::new());
+        assert_eq!(segments("/builders/"), ["builders"]);
+        assert_eq!(segments("/builders/a%2Fb"), ["builders", "a/b"]);
+        assert_eq!(segments("/builders//builds"), ["builders", "", "builds"]);
+        assert_eq!(segments("/a//"), ["a", ""], "only one trailing slash is dropped");
+        assert_eq!(segments("/%ff"), ["\u{fffd}"]);
     }
 
     #[test]
-    fn build_numbers_count_back_from_the_newest() {
-        assert_eq!(BuildNumber::parse("-1").resolve(Some(9)), Some(9));
-        assert_eq!(BuildNumber::parse("-10").resolve(Some(9)), Some(0));
-        assert_eq!(BuildNumber::parse("-11").resolve(Some(9)), None);
-        assert_eq!(BuildNumber::parse("-0"), BuildNumber::Invalid("-0".into()));
-        assert_eq!(BuildNumber::parse("4").resolve(None), Some(4));
-        assert_eq!(BuildNumber::parse("-1").resolve(None), None);
-    }
-
-    #[test]
-    fn machine_readable_urls_have_their_routes() {
-        assert_eq!(Route::parse("/json"), Route::Json(vec![]));
-        assert_eq!(Route::parse("/json/builders/a%2Fb/"), Route::Json(vec!["builders".into(), "a/b".into()]));
-        assert_eq!(Route::parse("/rss/anything/else"), Route::Rss);
-        assert_eq!(Route::parse("/atom"), Route::Atom);
-        assert_eq!(Route::parse("/png/x"), Route::Png);
-        assert_eq!(Route::parse("/badges/linux.svg"), Route::Badge("linux.svg".into()));
-        assert_eq!(Route::parse("/badges/a/b.svg"), Route::Static("badges/a/b.svg".into()));
-        assert_eq!(Route::parse("/cc.xml"), Route::CcTray);
-        assert_eq!(Route::parse("/buildstatus"), Route::BuildStatus);
-        assert_eq!(Route::parse("/users/table/"), Route::Users);
-        assert_eq!(Route::parse("/users/table/3"), Route::User("3".into()));
-        assert_eq!(Route::parse("/users/3"), Route::User("3".into()));
+    fn the_relative_path_is_left_encoded() {
+        assert_eq!(relative_path("/default.css"), "default.css");
+        assert_eq!(relative_path("/"), "");
+        assert_eq!(relative_path("/a%2Fb/"), "a%2Fb");
+        assert_eq!(relative_path("/a//"), "a/");
     }
 }
