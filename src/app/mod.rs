@@ -183,6 +183,7 @@ impl StatusServer {
             change_sources,
             images: Default::default(),
             views: Default::default(),
+            notifications: Arc::new(notifications),
         };
         let pollers: Arc<dyn PollTrigger> = if setup.git_pollers.is_empty() {
             Arc::new(MemoryPollers::default())
@@ -215,7 +216,6 @@ impl StatusServer {
             sink: hub.clone(),
             reader: hub.clone(),
         }));
-        let router = router.merge(http::notifications_router(notifications));
         Ok(Self { hub, router, clock, stop_live, pollers, outbox, _notifiers: notifiers, _data_dir: data_dir })
     }
 

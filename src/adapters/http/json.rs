@@ -8,7 +8,9 @@ use axum::http::{HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
+use super::call::{Answer, Call};
 use super::read::{find_build, named_builder, no_step, require_builder, running_builds, state_of};
+use super::view_cache::ViewKey;
 use super::{WebContext, WebError};
 use crate::domain::machine::json as obj;
 use crate::domain::machine::json_help::{Examples, help_page};
@@ -27,8 +29,19 @@ const RECENT_CHANGES: usize = 50;
 /// builder with a million builds would otherwise answer megabytes of nulls).
 const LISTED_BUILD_NUMBERS: usize = 10_000;
 
-/// Answers `/json/...`; `segments` are the decoded path segments after `json`.
-pub async fn answer(ctx: &WebContext, uri: &Uri, segments: &[String]) -> Response {
+/// `/json/...`: answers are kept in the view cache, as the views are.
+pub async fn answer(ctx: &WebContext, call: Call) -> Answer {
+    let segments = call.rest("path")?;
+    // The event number is read before the data, so a kept answer is never older than its key says.
+    let key = ViewKey::new(call.uri(), ctx.feed.last_seq(), ctx.clock.now().timestamp());
+    match ctx.views.get(&key) {
+        Some(kept) => Ok(kept),
+        None => Ok(ctx.views.keep(key, fresh_answer(ctx, call.uri(), segments).await).await),
+    }
+}
+
+/// Answers `/json/...` from the status as it is; `segments` are the decoded path segments after `json`.
+async fn fresh_answer(ctx: &WebContext, uri: &Uri, segments: &[String]) -> Response {
     if !ctx.site.provides("json") {
         return error(WebError::NotFound("/json is not provided on this server (provide_feeds)".to_owned()));
     }

@@ -1,15 +1,20 @@
 //! The four views' HTTP side: parses their arguments, reads what they show through the
 //! reader (bounded queries only), and hands it to the pure computations of `domain::views`.
+//! Each is served as a [`Frame::VIEW`]: live, and kept in the view cache.
 
 use chrono::{DateTime, Duration};
 use maud::Markup;
 
+use super::call::{Answer, Call};
+use super::html::{self, Frame};
 use super::read::{branch_scan, last_finished, state_of};
 use super::{WebContext, WebError};
 use crate::domain::model::{Build, Builder, BuilderState, Change, Timestamp};
-use crate::domain::views::console::{ConsoleBuilder, ConsoleFilter, ConsoleInput, console};
-use crate::domain::views::grid::{GridBuilder, grid};
-use crate::domain::views::waterfall::{WaterfallColumn, WaterfallOptions, builder_events, is_failing, waterfall};
+use crate::domain::views::console::{ConsoleBuilder, ConsoleFilter, ConsoleInput, console as console_layout};
+use crate::domain::views::grid::{GridBuilder, grid as grid_layout};
+use crate::domain::views::waterfall::{
+    WaterfallColumn, WaterfallOptions, builder_events, is_failing, waterfall as waterfall_layout,
+};
 use crate::domain::web::args::{ArgError, Args, BranchFilter, named_and_tagged};
 use crate::domain::web::layout::Page;
 use crate::domain::web::pages::{self, ColumnHead, ConsoleHeading, GridFilters, WaterfallPage};
@@ -26,6 +31,32 @@ const WATERFALL_ROUNDS: usize = 6;
 const FILTERED_READ: usize = 256;
 /// The largest grid and console: more would not fit a screen, and each costs a read per builder.
 const MAX_WIDTH: usize = 200;
+
+/// `/waterfall`: every builder's builds and steps over time.
+pub async fn waterfall(ctx: &WebContext, call: Call) -> Answer {
+    html::page(ctx, &call, Frame::VIEW, render_waterfall).await
+}
+
+/// `/waterfall/help`: a form that sets the waterfall's arguments.
+pub async fn waterfall_help(ctx: &WebContext, call: Call) -> Answer {
+    html::page(ctx, &call, Frame::PLAIN, render_waterfall_help).await
+}
+
+/// `/grid`: builders down, revisions across.
+pub async fn grid(ctx: &WebContext, call: Call) -> Answer {
+    html::page(ctx, &call, Frame::VIEW, async |ctx, page, args| render_grid(ctx, page, args, false).await).await
+}
+
+/// `/tgrid`: the grid transposed, revisions down.
+pub async fn transposed_grid(ctx: &WebContext, call: Call) -> Answer {
+    html::page(ctx, &call, Frame::VIEW, async |ctx, page, args| render_grid(ctx, page, args, true).await).await
+}
+
+/// `/console`: each recent change and how every builder did with it.
+pub async fn console(ctx: &WebContext, call: Call) -> Answer {
+    // The console reloads every minute unless told otherwise (spec §4).
+    html::page(ctx, &call, Frame::VIEW.reload_by_default(60), render_console).await
+}
 
 /// A whole number of seconds since the epoch, or an error naming the argument.
 fn epoch(args: &Args, name: &str) -> Result<Option<Timestamp>, ArgError> {
@@ -44,7 +75,7 @@ fn all_tags(builders: &[Builder]) -> Vec<String> {
     tags
 }
 
-pub async fn waterfall_page(ctx: &WebContext, page: &Page<'_>, args: &Args) -> Result<Markup, WebError> {
+async fn render_waterfall(ctx: &WebContext, page: &Page<'_>, args: &Args) -> Result<Markup, WebError> {
     // The builders named (`builder=` or `show=`), else all, narrowed by tags, in natural order.
     let all_builders = ctx.reader.builders().await?;
     let mut named = args.all("builder");
@@ -143,7 +174,7 @@ pub async fn waterfall_page(ctx: &WebContext, page: &Page<'_>, args: &Args) -> R
             let builds = read.into_iter().filter(|b| keep(b, &heads[i].0)).collect();
             columns_builds[i] = (builds, complete);
         }
-        let layout = waterfall(&changes, &columns(&heads, &columns_builds, &events), &opts);
+        let layout = waterfall_layout(&changes, &columns(&heads, &columns_builds, &events), &opts);
         if layout.needs_more.is_empty() || round == WATERFALL_ROUNDS {
             break layout;
         }
@@ -202,7 +233,7 @@ fn columns<'a>(
         .collect()
 }
 
-pub async fn waterfall_help(ctx: &WebContext, page: &Page<'_>, args: &Args) -> Result<Markup, WebError> {
+async fn render_waterfall_help(ctx: &WebContext, page: &Page<'_>, args: &Args) -> Result<Markup, WebError> {
     let mut builders = ctx.reader.builders().await?;
     builders.sort_by(|a, b| natural_cmp(&a.name, &b.name));
     let tags = all_tags(&builders);
@@ -210,7 +241,7 @@ pub async fn waterfall_help(ctx: &WebContext, page: &Page<'_>, args: &Args) -> R
 }
 
 /// `/grid` (`transposed` false) and `/tgrid`.
-pub async fn grid_page(ctx: &WebContext, page: &Page<'_>, args: &Args, transposed: bool) -> Result<Markup, WebError> {
+async fn render_grid(ctx: &WebContext, page: &Page<'_>, args: &Args, transposed: bool) -> Result<Markup, WebError> {
     let width = if transposed { args.count("length", 5)? } else { args.count("width", 5)? }.min(MAX_WIDTH);
     let newest_first = transposed && args.first("rev_order").is_some_and(|o| o.eq_ignore_ascii_case("desc"));
     let tags = args.all("tag");
@@ -256,12 +287,12 @@ pub async fn grid_page(ctx: &WebContext, page: &Page<'_>, args: &Args, transpose
         .zip(&rows)
         .map(|(builder, (state, pending, builds))| GridBuilder { builder, state: *state, pending: *pending, builds })
         .collect();
-    let layout = grid(&grid_builders, width, keep);
+    let layout = grid_layout(&grid_builders, width, keep);
     let filters = GridFilters { tags, categories, branch };
     Ok(pages::grid_page(page, &layout, &filters, transposed, newest_first))
 }
 
-pub async fn console_page(ctx: &WebContext, page: &Page<'_>, args: &Args) -> Result<Markup, WebError> {
+async fn render_console(ctx: &WebContext, page: &Page<'_>, args: &Args) -> Result<Markup, WebError> {
     let revs = args.count("revs", 40)?.clamp(1, MAX_WIDTH);
     let filter = ConsoleFilter {
         branches: args.all("branch"),
@@ -316,6 +347,6 @@ pub async fn console_page(ctx: &WebContext, page: &Page<'_>, args: &Args) -> Res
         by_time: ctx.site.order_console_by_time,
         revs,
     };
-    let layout = console(&input);
+    let layout = console_layout(&input);
     Ok(pages::console_page(page, &console_builders, &layout, &heading))
 }

@@ -20,11 +20,17 @@ impl Methods {
     pub const POST: Self = Self(POST_BIT);
     /// Every method (Buildbot 0.8 took any method for its actions).
     pub const ANY: Self = Self(GET_BIT | POST_BIT | OTHER_BIT);
-    const NONE: Self = Self(0);
+    /// No method: where a set is gathered from nothing.
+    pub const NONE: Self = Self(0);
 
     /// Both sets.
     pub const fn and(self, other: Self) -> Self {
         Self(self.0 | other.0)
+    }
+
+    /// Whether a method is in both sets.
+    pub const fn overlaps(self, other: Self) -> bool {
+        self.0 & other.0 != 0
     }
 
     /// Whether a request with this method (as HTTP spells it) is taken.
@@ -156,6 +162,7 @@ mod tests {
         assert_eq!(Methods::GET.and(Methods::POST).allow_header(), "GET,HEAD,POST");
         assert!(Methods::GET.allows("HEAD") && !Methods::GET.allows("POST") && !Methods::POST.allows("GET"));
         assert!(Methods::ANY.allows("PATCH"));
+        assert!(Methods::ANY.overlaps(Methods::POST) && !Methods::GET.overlaps(Methods::POST));
     }
 
     #[test]
