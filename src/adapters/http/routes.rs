@@ -113,6 +113,8 @@ pub(super) async fn dispatch(State(ctx): State<Arc<WebContext>>, request: Reques
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::web::assets::ROBOTS_TXT;
+    use crate::domain::web::layout::MAIN_PAGES;
     use crate::domain::web::route::Params;
 
     fn table() -> &'static RouteTable {
@@ -186,6 +188,34 @@ mod tests {
         assert_eq!(pattern("/users/table/"), Some("/users/table"));
         assert_eq!(route_of("/users/table/3", "GET"), Some(("/users/table/{uid}", vec![("uid", "3".into())])));
         assert_eq!(route_of("/users/3", "GET"), Some(("/users/{uid}", vec![("uid", "3".into())])));
+    }
+
+    #[test]
+    fn every_page_the_site_links_to_has_a_route() {
+        let linked = MAIN_PAGES.iter().map(|(path, _, _)| *path).chain(["users", "waterfall/help", "json/help"]);
+        for path in linked {
+            let found = route_of(&format!("/{path}"), "GET").map(|(pattern, _)| pattern);
+            assert!(found.is_some_and(|p| p != "/{*file}"), "/{path} is linked but only a file could answer it");
+        }
+    }
+
+    /// Routes robots may crawl: cheap to answer, or meant to be fetched from anywhere.
+    const CRAWLED: &[&str] = &["", "about", "one_box_per_builder", "badges", "cc.xml", "notifications"];
+
+    #[test]
+    fn robots_txt_keeps_crawlers_off_every_route_not_meant_for_them() {
+        let disallowed: Vec<&str> = ROBOTS_TXT.lines().filter_map(|l| l.strip_prefix("Disallow: /")).collect();
+        for (pattern, _) in table().routes() {
+            let first = pattern.text().trim_start_matches('/').split('/').next().unwrap_or("");
+            if first.starts_with('{') {
+                continue; // the static files
+            }
+            assert!(
+                disallowed.contains(&first) || CRAWLED.contains(&first),
+                "{}: add /{first} to robots.txt, or to CRAWLED if robots may fetch it",
+                pattern.text()
+            );
+        }
     }
 
     #[test]

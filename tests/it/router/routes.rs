@@ -29,3 +29,16 @@ async fn head_answers_the_headers_of_get_without_a_body() {
         assert_eq!(headers["content-length"], get_body.len().to_string().as_str(), "HEAD {path}");
     }
 }
+
+/// The notifications pages were a router of their own; in the route table they follow the
+/// site's path rules (a trailing slash, leading slashes, percent-encoding name the same page).
+#[tokio::test]
+async fn the_notifications_pages_follow_the_site_path_rules() {
+    let server = fixture_server().await;
+    for path in ["/notifications/", "//notifications", "/notific%61tions", "/notifications/metrics/"] {
+        let (status, body, _) = request(&server, Method::GET, path).await;
+        assert_eq!(status, StatusCode::OK, "{path}: {body}");
+    }
+    let (status, _, _) = request(&server, Method::GET, "/notifications/nope").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
