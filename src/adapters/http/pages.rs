@@ -8,10 +8,11 @@ use maud::Markup;
 use super::call::{Answer, Call};
 use super::html::{self, Frame};
 use super::read::{
-    MAX_SEARCH, branch_scan, find_build, last_finished, no_step, require_builder, running_builds, state_of,
+    MAX_SEARCH, branch_scan, find_build, known_worker, last_finished, load_changes, named_change, no_step,
+    require_builder, require_worker, running_builds, state_of,
 };
 use super::{WebContext, WebError};
-use crate::domain::model::{Worker, property_string};
+use crate::domain::model::property_string;
 use crate::domain::web::args::Args;
 use crate::domain::web::layout::Page;
 use crate::domain::web::pages::{self, BuilderPage, BuilderRow, WorkerPage, WorkerRow};
@@ -103,9 +104,7 @@ pub async fn changes(ctx: &WebContext, call: Call) -> Answer {
 pub async fn change(ctx: &WebContext, call: Call) -> Answer {
     let number = call.param("number")?;
     html::page(ctx, &call, Frame::PLAIN, async |ctx, page, _| {
-        let n: u64 = number.parse().map_err(|_| WebError::BadRequest(format!("'{number}' is not a change number")))?;
-        let change = ctx.reader.change(n).await?.ok_or_else(|| WebError::NotFound(format!("No change number {n}")))?;
-        Ok(pages::change_page(page, &change))
+        Ok(pages::change_page(page, &named_change(ctx, number).await?))
     })
     .await
 }
@@ -128,10 +127,8 @@ fn libraries() -> Vec<(&'static str, &'static str)> {
 
 async fn render_build(ctx: &WebContext, page: &Page<'_>, name: &str, number: &BuildNumber) -> Result<Markup, WebError> {
     let build = find_build(ctx, name, number).await?;
-    let mut changes = Vec::new();
-    for n in build.sourcestamps.iter().flat_map(|s| s.changes.iter()).take(CHANGES_SHOWN) {
-        changes.extend(ctx.reader.change(*n).await?);
-    }
+    let changes =
+        load_changes(ctx, build.sourcestamps.iter().flat_map(|s| s.changes.iter()).take(CHANGES_SHOWN)).await?;
     let worker_known = ctx.reader.workers().await?.iter().any(|w| w.name == build.worker);
     Ok(pages::build_page(page, &build, &changes, worker_known))
 }
@@ -180,17 +177,7 @@ async fn render_builder(ctx: &WebContext, page: &Page<'_>, args: &Args, name: &s
     recent.retain(|b| keep(&b.properties));
     recent.truncate(numbuilds);
     let known = ctx.reader.workers().await?;
-    let workers = builder
-        .workers
-        .iter()
-        .map(|w| {
-            known
-                .iter()
-                .find(|k| &k.name == w)
-                .cloned()
-                .unwrap_or_else(|| Worker { name: w.clone(), ..Worker::default() })
-        })
-        .collect();
+    let workers = builder.workers.iter().map(|w| known_worker(&known, w)).collect();
     let data = BuilderPage { builder, running, pending, recent, workers, numbuilds };
     Ok(pages::builder_page(page, &data))
 }
@@ -244,8 +231,7 @@ async fn render_workers(ctx: &WebContext, page: &Page<'_>, args: &Args) -> Resul
 }
 
 async fn render_worker(ctx: &WebContext, page: &Page<'_>, args: &Args, name: &str) -> Result<Markup, WebError> {
-    let worker = ctx.reader.workers().await?.into_iter().find(|w| w.name == name);
-    let worker = worker.ok_or_else(|| WebError::NotFound(format!("No such slave '{name}'")))?;
+    let worker = require_worker(ctx, name).await?;
     let numbuilds = args.rows("numbuilds", 10)?;
     let running = running_builds(ctx, Vec::new(), Some(name.to_owned())).await?;
     let query = BuildQuery {

@@ -4,7 +4,7 @@
 //! live apart from each of those (which then never import one another).
 
 use super::{WebContext, WebError};
-use crate::domain::model::{Build, Builder, BuilderState, Worker};
+use crate::domain::model::{Build, Builder, BuilderState, Change, Worker};
 use crate::domain::web::args::BranchFilter;
 use crate::domain::web::route::BuildNumber;
 use crate::ports::BuildQuery;
@@ -49,6 +49,37 @@ fn describe(number: &BuildNumber) -> String {
 /// The 404 for a step the build does not have.
 pub(super) fn no_step(build: &Build, step: &str) -> WebError {
     WebError::NotFound(format!("No step '{step}' in build #{} of builder '{}'", build.number, build.builder))
+}
+
+/// The change a URL names (its number as written), or the error to answer with.
+pub(super) async fn named_change(ctx: &WebContext, number: &str) -> Result<Change, WebError> {
+    let n: u64 = number.parse().map_err(|_| WebError::BadRequest(format!("'{number}' is not a change number")))?;
+    ctx.reader.change(n).await?.ok_or_else(|| WebError::NotFound(format!("No change number {n}")))
+}
+
+/// The changes numbered `numbers` that the store knows, in that order.
+pub(super) async fn load_changes<'a>(
+    ctx: &WebContext,
+    numbers: impl Iterator<Item = &'a u64>,
+) -> Result<Vec<Change>, WebError> {
+    let mut changes = Vec::new();
+    for n in numbers {
+        changes.extend(ctx.reader.change(*n).await?);
+    }
+    Ok(changes)
+}
+
+/// The worker a URL names, or 404.
+pub(super) async fn require_worker(ctx: &WebContext, name: &str) -> Result<Worker, WebError> {
+    let found = ctx.reader.workers().await?.into_iter().find(|w| w.name == name);
+    found.ok_or_else(|| WebError::NotFound(format!("No such slave '{name}'")))
+}
+
+/// The worker `name` among `workers`, or one never seen (a builder's configured worker that
+/// never connected).
+pub(super) fn known_worker(workers: &[Worker], name: &str) -> Worker {
+    let found = workers.iter().find(|w| w.name == name).cloned();
+    found.unwrap_or_else(|| Worker { name: name.to_owned(), ..Worker::default() })
 }
 
 /// The running builds of `builders` (all when empty), of `worker` when given.
