@@ -188,6 +188,7 @@ impl StatusServer {
             change_sources,
             images: Default::default(),
             views: Default::default(),
+            notifications: Arc::new(notifications),
         };
         let pollers: Arc<dyn PollTrigger> = if setup.git_pollers.is_empty() {
             Arc::new(MemoryPollers::default())
@@ -220,7 +221,6 @@ impl StatusServer {
             sink: hub.clone(),
             reader: hub.clone(),
         }));
-        let router = router.merge(http::notifications_router(notifications));
         let notifiers = tokio::sync::Mutex::new(Some(notifiers));
         Ok(Self { hub, router, clock, stop_live, pollers, outbox, notifiers, _data_dir: data_dir })
     }

@@ -5,10 +5,11 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 
+use super::call::{Answer, Call};
 use super::{WebContext, WebError};
 use crate::domain::machine::badge::{self, PngSize, Status, Style};
 use crate::domain::web::args::{Args, BranchFilter};
@@ -70,9 +71,10 @@ impl ImageCache {
     }
 }
 
-/// `/png?builder=&number=|revision=&size=`.
-pub async fn png(ctx: &WebContext, uri: &Uri) -> Response {
-    let args = Args::parse(uri.query().unwrap_or(""));
+/// `/png?builder=&number=|revision=&size=` (any path below `/png` names the same image).
+/// Every answer is an image, errors too (their status says what went wrong).
+pub async fn png(ctx: &WebContext, call: Call) -> Answer {
+    let args = call.args();
     let size = PngSize::parse(args.first("size"));
     let (status, code) = match png_status(ctx, &args).await {
         Ok(status) => (status, StatusCode::OK),
@@ -95,7 +97,7 @@ pub async fn png(ctx: &WebContext, uri: &Uri) -> Response {
     if let Ok(v) = HeaderValue::from_str(&disposition) {
         headers.insert(header::CONTENT_DISPOSITION, v);
     }
-    response
+    Ok(response)
 }
 
 /// The build `/png` shows: by `revision=` (which wins), else `number=` (default -1, the newest
@@ -112,7 +114,7 @@ async fn png_status(ctx: &WebContext, args: &Args) -> Result<Status, WebError> {
     };
     let name =
         args.first("builder").filter(|b| !b.is_empty()).ok_or_else(|| WebError::NotFound("no builder".into()))?;
-    super::pages::require_builder(ctx, name).await?;
+    super::read::require_builder(ctx, name).await?;
     // The documentation: "If both number and revision are specified revision will be
     // ignored" (0.8's code did the opposite; the page wins).
     let number_given = args.first("number").is_some_and(|n| !n.is_empty());
@@ -133,14 +135,15 @@ async fn png_status(ctx: &WebContext, args: &Args) -> Result<Status, WebError> {
     Ok(build.result.map_or(Status::Running, Status::Finished))
 }
 
-/// `/badges/BUILDER.svg` and `.png`: `file` is the last path segment.
-pub async fn flat(ctx: &WebContext, uri: &Uri, file: &str, request: &HeaderMap) -> Result<Response, WebError> {
+/// `/badges/BUILDER.svg` and `.png`.
+pub async fn flat(ctx: &WebContext, call: Call) -> Answer {
+    let (file, request) = (call.param("file")?, call.headers());
     let (builder, svg) = match (file.strip_suffix(".svg"), file.strip_suffix(".png")) {
         (Some(b), _) => (b, true),
         (_, Some(b)) => (b, false),
         _ => return Err(WebError::NotFound(format!("No badge '{file}': ask for BUILDER.svg or BUILDER.png"))),
     };
-    let args = Args::parse(uri.query().unwrap_or(""));
+    let args = call.args();
     let label = args.first("label").filter(|l| !l.is_empty()).unwrap_or("build").to_owned();
     if label.chars().count() > MAX_LABEL {
         return Err(WebError::BadRequest(format!("argument 'label': longer than {MAX_LABEL} characters")));

@@ -1,16 +1,17 @@
 //! `/cc.xml`: each chosen builder's newest finished build and whether it is building.
 
-use axum::http::{Uri, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::header;
+use axum::response::IntoResponse;
 
-use super::{WebContext, WebError};
+use super::WebContext;
+use super::call::{Answer, Call};
 use crate::domain::machine::cctray::{Project, cc_xml};
-use crate::domain::web::args::{Args, named_and_tagged};
+use crate::domain::web::args::named_and_tagged;
 use crate::ports::BuildQuery;
 
 /// `builder=` (repeatable) and `category=`/`tag=` narrow the builders.
-pub async fn cc(ctx: &WebContext, uri: &Uri) -> Result<Response, WebError> {
-    let args = Args::parse(uri.query().unwrap_or(""));
+pub async fn cc(ctx: &WebContext, call: Call) -> Answer {
+    let args = call.args();
     let (named, tags) = (args.all("builder"), args.tags());
     let builders = named_and_tagged(ctx.reader.builders().await?, &named, &tags);
     let mut projects = Vec::new();

@@ -4,6 +4,7 @@
 use axum::http::{Uri, header};
 use axum::response::{IntoResponse, Response};
 
+use super::call::{Answer, Call};
 use super::{WebContext, WebError};
 use crate::domain::event::Channel;
 use crate::domain::machine::feeds::{self, Entry, FEED_SIZE, FeedFilter, LOG_LINES};
@@ -15,12 +16,22 @@ use crate::ports::BuildQuery;
 const TAIL_BYTES: u64 = 16 * 1024;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Format {
+enum Format {
     Rss,
     Atom,
 }
 
-pub async fn feed(ctx: &WebContext, uri: &Uri, format: Format) -> Result<Response, WebError> {
+/// `/rss` (any path below it names the same feed).
+pub async fn rss(ctx: &WebContext, call: Call) -> Answer {
+    feed(ctx, call.uri(), Format::Rss).await
+}
+
+/// `/atom` (any path below it names the same feed).
+pub async fn atom(ctx: &WebContext, call: Call) -> Answer {
+    feed(ctx, call.uri(), Format::Atom).await
+}
+
+async fn feed(ctx: &WebContext, uri: &Uri, format: Format) -> Result<Response, WebError> {
     let name = match format {
         Format::Rss => "rss",
         Format::Atom => "atom",

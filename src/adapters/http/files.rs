@@ -1,16 +1,21 @@
 //! Static files: `public_html/` first, then the built-in stylesheet, favicon and robots.txt.
 //! tower-http's ServeDir refuses paths that climb out of the directory.
 
-use axum::extract::Request;
 use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::IntoResponse;
 use tower::ServiceExt;
 use tower_http::services::ServeDir;
 
+use super::call::{Answer, Call};
 use super::{WebContext, WebError};
 use crate::domain::web::assets::builtin;
+use crate::domain::web::route::relative_path;
 
-pub async fn serve(ctx: &WebContext, path: &str, request: Request) -> Result<Response, WebError> {
+/// Any path no other route takes: a file of `public_html`, else a built-in one, else 404.
+pub async fn serve(ctx: &WebContext, call: Call) -> Answer {
+    let request = call.into_request();
+    let uri = request.uri().clone();
+    let path = relative_path(uri.path());
     if let Some(dir) = &ctx.public_html {
         let response = ServeDir::new(dir).append_index_html_on_directories(true).oneshot(request).await;
         let response = match response {

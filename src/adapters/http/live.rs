@@ -10,10 +10,11 @@ use std::convert::Infallible;
 use std::time::Duration;
 
 use axum::http::{HeaderMap, Uri};
+use axum::response::IntoResponse;
 use axum::response::sse::{Event, KeepAlive, Sse};
-use axum::response::{IntoResponse, Response};
 use futures_util::{StreamExt, future};
 
+use super::call::{Answer, Call};
 use super::{WebContext, WebError};
 use crate::domain::event::StatusEvent;
 use crate::domain::web::args::Args;
@@ -40,8 +41,9 @@ fn resume_point(ctx: &WebContext, headers: &HeaderMap, uri: &Uri) -> Result<u64,
     }
 }
 
-pub fn events(ctx: &WebContext, headers: &HeaderMap, uri: &Uri) -> Result<Response, WebError> {
-    let after = resume_point(ctx, headers, uri)?;
+/// `/events`.
+pub async fn events(ctx: &WebContext, call: Call) -> Answer {
+    let after = resume_point(ctx, call.headers(), call.uri())?;
     let mut stopping = ctx.stopping.clone();
     let stopped = async move {
         let _ = stopping.wait_for(|s| *s).await;

@@ -3,12 +3,13 @@
 //! sends stdout and stderr only. Memory stays bounded by the log store's piece size.
 
 use axum::body::Body;
-use axum::http::{HeaderValue, Method, Uri, header};
+use axum::http::{HeaderValue, Method, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt, stream};
 
-use super::pages::{find_build, no_step};
+use super::call::{Answer, Call};
+use super::read::{find_build, no_step};
 use super::{WebContext, WebError};
 use crate::domain::event::Channel;
 use crate::domain::model::{LogKind, LogRef};
@@ -17,7 +18,27 @@ use crate::domain::web::route::BuildNumber;
 use crate::domain::web::text::path_to_root;
 use crate::ports::{LogError, LogPiece};
 
-async fn find_log(ctx: &WebContext, b: &str, n: &BuildNumber, s: &str, l: &str) -> Result<(u32, LogRef), WebError> {
+/// The log a URL names: `/builders/{builder}/builds/{number}/steps/{step}/logs/{log}[/text]`.
+struct LogAddress<'c> {
+    builder: &'c str,
+    number: BuildNumber,
+    step: &'c str,
+    log: &'c str,
+}
+
+impl<'c> LogAddress<'c> {
+    fn of(call: &'c Call) -> Result<Self, WebError> {
+        Ok(Self {
+            builder: call.param("builder")?,
+            number: call.build_number("number")?,
+            step: call.param("step")?,
+            log: call.param("log")?,
+        })
+    }
+}
+
+async fn find_log(ctx: &WebContext, address: &LogAddress<'_>) -> Result<(u32, LogRef), WebError> {
+    let LogAddress { builder: b, number: n, step: s, log: l } = address;
     let build = find_build(ctx, b, n).await?;
     let step = build.step(s).ok_or_else(|| no_step(&build, s))?;
     let log = step.log(l).cloned();
@@ -71,19 +92,13 @@ fn io_error(e: LogError) -> std::io::Error {
     std::io::Error::other(e.to_string())
 }
 
-pub async fn html(
-    ctx: &WebContext,
-    method: &Method,
-    uri: &Uri,
-    b: &str,
-    n: &BuildNumber,
-    s: &str,
-    l: &str,
-) -> Result<Response, WebError> {
-    let (number, log) = find_log(ctx, b, n, s, l).await?;
+/// The log as an HTML page (a log the step wrote as HTML is sent as it is).
+pub async fn html(ctx: &WebContext, call: Call) -> Answer {
+    let address = LogAddress::of(&call)?;
+    let (number, log) = find_log(ctx, &address).await?;
     let html_log = log.kind == LogKind::Html;
     let content_type = if html_log { "text/html" } else { "text/html; charset=utf-8" };
-    if *method == Method::HEAD {
+    if *call.method() == Method::HEAD {
         return head(ctx, &log, content_type, false).await;
     }
     let pieces = pieces(ctx, &log);
@@ -91,7 +106,8 @@ pub async fn html(
         let body = pieces.map(|p| p.map(|p| p.data).map_err(io_error));
         return Ok(streamed(&log, content_type, Body::from_stream(body)));
     }
-    let header = log_html::header(&path_to_root(uri.path()), b, number, s, l);
+    let LogAddress { builder, step, log: name, .. } = address;
+    let header = log_html::header(&path_to_root(call.path()), builder, number, step, name);
     let mut decoder = Utf8Carry::default();
     let chunks = pieces.map(move |piece| {
         let piece = piece.map_err(io_error)?;
@@ -104,20 +120,15 @@ pub async fn html(
     Ok(streamed(&log, content_type, Body::from_stream(body)))
 }
 
-pub async fn text(
-    ctx: &WebContext,
-    method: &Method,
-    b: &str,
-    n: &BuildNumber,
-    s: &str,
-    l: &str,
-) -> Result<Response, WebError> {
-    let (_, log) = find_log(ctx, b, n, s, l).await?;
+/// The log's stdout and stderr as plain text.
+pub async fn text(ctx: &WebContext, call: Call) -> Answer {
+    let address = LogAddress::of(&call)?;
+    let (_, log) = find_log(ctx, &address).await?;
     if log.kind == LogKind::Html {
-        return Err(WebError::NotFound(format!("Log '{l}' is HTML and has no text view")));
+        return Err(WebError::NotFound(format!("Log '{}' is HTML and has no text view", address.log)));
     }
     let content_type = "text/plain; charset=utf-8";
-    if *method == Method::HEAD {
+    if *call.method() == Method::HEAD {
         return head(ctx, &log, content_type, true).await;
     }
     let body = pieces(ctx, &log)

@@ -1,16 +1,19 @@
-//! The web server: axum on hyper. It parses the request (route and query arguments, pure
-//! domain functions), reads status through the [`StatusReader`] and [`LogStore`] ports, and
-//! answers with pages the domain renders. Logs stream; nothing is read whole.
+//! The web server: axum on hyper. Every request goes through one route table (`routes.rs`),
+//! where each page and resource is declared once; the path is read by pure domain functions,
+//! the handler reads status through the [`StatusReader`] and [`LogStore`] ports, and answers
+//! with pages the domain renders. Logs stream; nothing is read whole.
 //!
 //! Tests start it on a free loopback port and talk to it with an HTTP client and Chromium.
 
 mod badges;
 mod body;
+mod call;
 mod cctray;
 mod error;
 mod feeds;
 mod files;
 pub mod hooks;
+mod html;
 pub mod ingest;
 mod json;
 pub mod listen;
@@ -19,6 +22,8 @@ mod logs;
 mod notifications;
 mod pages;
 mod people;
+mod read;
+mod routes;
 mod view_cache;
 mod views;
 
@@ -26,18 +31,14 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{Request, State};
-use axum::response::Response;
-use axum::routing::get;
+use axum::routing::any;
 
 use crate::domain::web::layout::Site;
-use crate::domain::web::route::Route;
 use crate::ports::{Clock, EventFeed, LogStore, StatusReader};
-use view_cache::ViewKey;
 
 pub use badges::ImageCache;
 pub use error::WebError;
-pub use notifications::{NotificationsContext, notifications_router};
+pub use notifications::NotificationsContext;
 
 /// Everything the web server reads from.
 pub struct WebContext {
@@ -57,11 +58,15 @@ pub struct WebContext {
     pub images: ImageCache,
     /// Views already rendered for the current status.
     pub views: view_cache::ViewCache,
+    /// What `/notifications` reads.
+    pub notifications: Arc<NotificationsContext>,
 }
 
-/// The router of the whole site.
+/// The router of the whole site: every path goes to the route table (`routes.rs`), which
+/// checks the method itself, so that a route may take POST or any method.
 pub fn router(context: WebContext) -> Router {
-    Router::new().route("/", get(dispatch)).route("/{*path}", get(dispatch)).with_state(Arc::new(context))
+    let context = Arc::new(context);
+    Router::new().route("/", any(routes::dispatch)).route("/{*path}", any(routes::dispatch)).with_state(context)
 }
 
 /// Serves `router` on `listener` until `shutdown` completes.
@@ -71,36 +76,4 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     listen::serve_all(vec![listen::Bound::Tcp(listener)], router, shutdown).await
-}
-
-async fn dispatch(State(ctx): State<Arc<WebContext>>, request: Request) -> Response {
-    // Only the URI and method are kept across awaits: a request body is not `Sync`.
-    let (uri, method) = (request.uri().clone(), request.method().clone());
-    let path = uri.path().to_owned();
-    let answer = match Route::parse(&path) {
-        Route::Static(file) => files::serve(&ctx, &file, request).await,
-        Route::Log(b, n, s, l) => logs::html(&ctx, &method, &uri, &b, &n, &s, &l).await,
-        Route::LogText(b, n, s, l) => logs::text(&ctx, &method, &b, &n, &s, &l).await,
-        Route::Events => live::events(&ctx, request.headers(), &uri),
-        Route::Json(segments) => {
-            // The event number is read before the data, so a cached answer is never older
-            // than its key says.
-            let key = ViewKey { uri: uri.to_string(), seq: ctx.feed.last_seq(), second: ctx.clock.now().timestamp() };
-            // Only GET and HEAD reach here (the router answers 405 to the rest).
-            match ctx.views.get(&key) {
-                Some(cached) => Ok(cached),
-                None => Ok(ctx.views.keep(key, json::answer(&ctx, &uri, &segments).await).await),
-            }
-        }
-        Route::Rss => feeds::feed(&ctx, &uri, feeds::Format::Rss).await,
-        Route::Atom => feeds::feed(&ctx, &uri, feeds::Format::Atom).await,
-        Route::Png => Ok(badges::png(&ctx, &uri).await),
-        Route::Badge(file) => badges::flat(&ctx, &uri, &file, request.headers()).await,
-        Route::CcTray => cctray::cc(&ctx, &uri).await,
-        Route::BuildStatus => people::buildstatus(&ctx, &uri).await,
-        Route::Users => people::users(&ctx, &uri, None).await,
-        Route::User(uid) => people::users(&ctx, &uri, Some(&uid)).await,
-        route => pages::page(&ctx, &uri, route).await,
-    };
-    answer.unwrap_or_else(|e| e.into_response(&ctx, &path))
 }

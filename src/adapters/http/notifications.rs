@@ -1,17 +1,16 @@
 //! `/notifications`: the delivery log of every notification target, read from the outbox;
 //! `/notifications/metrics`: the same counts in the Prometheus text format.
-//! A router of its own (merged beside the pages' router), because it reads the outbox, which
-//! the pages do not need.
+//! They read the outbox, which nothing else of the site needs: their context of their own
+//! ([`NotificationsContext`]) is one field of the site's.
 
 use std::sync::Arc;
 
-use axum::Router;
 use axum::extract::{RawQuery, State};
 use axum::http::{StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 
-use super::WebError;
+use super::call::{Answer, Call};
+use super::{WebContext, WebError};
 use crate::domain::notify::outbox::{Discipline, TargetCounts, TargetId};
 use crate::domain::web::args::Args;
 use crate::domain::web::layout::{Page, Site};
@@ -29,12 +28,15 @@ pub struct NotificationsContext {
     pub targets: Vec<(TargetId, Discipline)>,
 }
 
-pub fn notifications_router(context: NotificationsContext) -> Router {
-    Router::new()
-        .route("/notifications", get(page))
-        .route("/notifications/", get(page))
-        .route("/notifications/metrics", get(metrics))
-        .with_state(Arc::new(context))
+/// `/notifications`, as the route table calls it.
+pub async fn delivery_log(ctx: &WebContext, call: Call) -> Answer {
+    let query = RawQuery(call.uri().query().map(str::to_owned));
+    Ok(page(State(ctx.notifications.clone()), call.uri().clone(), query).await)
+}
+
+/// `/notifications/metrics`, as the route table calls it.
+pub async fn delivery_metrics(ctx: &WebContext, _: Call) -> Answer {
+    Ok(metrics(State(ctx.notifications.clone())).await)
 }
 
 async fn page(State(ctx): State<Arc<NotificationsContext>>, uri: Uri, RawQuery(query): RawQuery) -> Response {

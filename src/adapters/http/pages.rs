@@ -1,203 +1,141 @@
-//! The HTML pages: gathers what each page shows through the reader, then renders it.
+//! The HTML pages other than the views: each route's handler says how its page is framed
+//! ([`Frame`]) and which reader renders it; each reader gathers what its page shows through the
+//! reader port, then hands it to the page's pure renderer in `domain::web::pages`.
 
-use axum::http::{Uri, header};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect};
 use maud::Markup;
 
-use bytes::Bytes;
-
-use super::view_cache::ViewKey;
-use super::{WebContext, WebError, views};
-use crate::domain::model::{Build, BuilderState, Worker, property_string};
-use crate::domain::web::args::{Args, BranchFilter};
+use super::call::{Answer, Call};
+use super::html::{self, Frame};
+use super::read::{
+    MAX_SEARCH, branch_scan, find_build, known_worker, last_finished, load_changes, named_change, no_step,
+    require_builder, require_worker, running_builds, state_of,
+};
+use super::{WebContext, WebError};
+use crate::domain::model::property_string;
+use crate::domain::web::args::Args;
 use crate::domain::web::layout::Page;
 use crate::domain::web::pages::{self, BuilderPage, BuilderRow, WorkerPage, WorkerRow};
-use crate::domain::web::route::{BuildNumber, Route};
-use crate::domain::web::text::{natural_cmp, path_to_root};
+use crate::domain::web::route::BuildNumber;
+use crate::domain::web::text::{self, natural_cmp, path_to_root};
 use crate::ports::{BuildOrder, BuildQuery, ChangeQuery};
 
-/// Builds a page scans at most to find the ones its filters keep.
-const MAX_SEARCH: usize = 200;
-/// Enough for "every running build" of one builder or worker.
-const ALL_RUNNING: usize = 10_000;
 /// Changes listed on `/changes` and at most loaded for a build page.
 const CHANGES_SHOWN: usize = 50;
 
-pub async fn page(ctx: &WebContext, uri: &Uri, route: Route) -> Result<Response, WebError> {
-    let args = Args::parse(uri.query().unwrap_or(""));
-    let reload = match (&route, args.first("reload")) {
-        // The console reloads every minute unless told otherwise; `0` turns that off.
-        (Route::Console, None) => Some(60),
-        (_, r) => r.and_then(|r| r.parse().ok()).filter(|r| *r > 0),
-    };
-    // Read before the page's data, so that the stream repeats rather than misses an event.
-    let seq = ctx.feed.last_seq();
-    let live = matches!(
-        route,
-        Route::Builders
-            | Route::Builder(_)
-            | Route::Builds(_)
-            | Route::Build(..)
-            | Route::Waterfall
-            | Route::Grid
-            | Route::TransposedGrid
-            | Route::Console
-    )
-    .then_some(seq);
-    // Pages show time to the second; a view cached for this second is exactly this view.
-    let now = ctx.clock.now();
-    let now = chrono::DateTime::from_timestamp(now.timestamp(), 0).unwrap_or(now);
-    let is_view = matches!(route, Route::Waterfall | Route::Grid | Route::TransposedGrid | Route::Console);
-    let key = is_view.then(|| ViewKey { uri: uri.to_string(), seq, second: now.timestamp() });
-    if let Some(cached) = key.as_ref().and_then(|k| ctx.views.get(k)) {
-        return Ok(cached);
-    }
-    let page = Page {
-        site: &ctx.site,
-        root: path_to_root(uri.path()),
-        now,
-        reload,
-        alert: args.first("alert_msg").map(str::to_owned),
-        live,
-    };
-    let (markup, no_cache): (Markup, bool) = match route {
-        Route::Root => (pages::home_page(&page), false),
-        Route::About => (pages::about_page(&page, &libraries()), false),
-        Route::Builders => (builders(ctx, &page, &args).await?, false),
-        Route::Waterfall => (views::waterfall_page(ctx, &page, &args).await?, true),
-        Route::WaterfallHelp => (views::waterfall_help(ctx, &page, &args).await?, false),
-        Route::Grid => (views::grid_page(ctx, &page, &args, false).await?, true),
-        Route::TransposedGrid => (views::grid_page(ctx, &page, &args, true).await?, true),
-        Route::Console => (views::console_page(ctx, &page, &args).await?, true),
-        Route::OneBoxPerBuilder => {
-            // Relative to the root, so that `/one_box_per_builder/` (and a proxy's prefix) lands too.
-            return Ok(Redirect::to(&format!("{}builders", page.root)).into_response());
-        }
-        Route::Builder(name) | Route::Builds(name) => (builder(ctx, &page, &args, &name).await?, true),
-        Route::Build(name, number) => {
-            let build = find_build(ctx, &name, &number).await?;
-            let mut changes = Vec::new();
-            for n in build.sourcestamps.iter().flat_map(|s| s.changes.iter()).take(CHANGES_SHOWN) {
-                changes.extend(ctx.reader.change(*n).await?);
-            }
-            let worker_known = ctx.reader.workers().await?.iter().any(|w| w.name == build.worker);
-            (pages::build_page(&page, &build, &changes, worker_known), true)
-        }
-        Route::Steps(name, number) => {
-            let build = find_build(ctx, &name, &number).await?;
-            let to = format!("{}/builds/{}", crate::domain::web::text::path::builder(&page.root, &name), build.number);
-            return Ok(Redirect::to(&to).into_response());
-        }
-        Route::Step(name, number, step) | Route::Logs(name, number, step) => {
-            let build = find_build(ctx, &name, &number).await?;
-            let found = build.step(&step).ok_or_else(|| no_step(&build, &step))?;
-            (pages::step_page(&page, &build, found), true)
-        }
-        Route::OneLinePerBuild => (one_line_per_build(ctx, &page, &args).await?, false),
-        Route::OneLinePerBuildOf(name) => {
-            require_builder(ctx, &name).await?;
-            let numbuilds = args.rows("numbuilds", ctx.site.numbuilds)?;
-            let branches = args.branches();
-            let query = BuildQuery {
-                branches: branches.clone(),
-                finished: Some(true),
-                scan: branch_scan(&branches, numbuilds),
-                ..BuildQuery::of_builder(&name, numbuilds)
-            };
-            let builds = ctx.reader.builds(&query).await?;
-            (pages::one_line_per_builder(&page, &name, &builds, &branches.describe()), false)
-        }
-        Route::Changes => {
-            let recent = ctx.reader.changes(&ChangeQuery { limit: CHANGES_SHOWN, ..ChangeQuery::default() }).await?;
-            (pages::changes_page(&page, &ctx.change_sources, &recent), false)
-        }
-        Route::Change(number) => {
-            let n: u64 =
-                number.parse().map_err(|_| WebError::BadRequest(format!("'{number}' is not a change number")))?;
-            let change =
-                ctx.reader.change(n).await?.ok_or_else(|| WebError::NotFound(format!("No change number {n}")))?;
-            (pages::change_page(&page, &change), false)
-        }
-        Route::Workers => (workers(ctx, &page, &args).await?, false),
-        Route::Worker(name) => (worker(ctx, &page, &args, &name).await?, true),
-        Route::Static(_)
-        | Route::Log(..)
-        | Route::LogText(..)
-        | Route::Json(_)
-        | Route::Rss
-        | Route::Atom
-        | Route::Png
-        | Route::Badge(_)
-        | Route::CcTray
-        | Route::BuildStatus
-        | Route::Users
-        | Route::User(_)
-        | Route::Events => {
-            return Err(WebError::Internal("route dispatched to the wrong handler".to_owned()));
-        }
-    };
-    let response = html(Bytes::from(markup.into_string()), no_cache);
-    match key {
-        Some(key) => Ok(ctx.views.keep(key, response).await),
-        None => Ok(response),
-    }
+/// `/`: the welcome page.
+pub async fn home(ctx: &WebContext, call: Call) -> Answer {
+    html::page(ctx, &call, Frame::PLAIN, async |_, page, _| Ok(pages::home_page(page))).await
 }
 
-fn html(body: Bytes, no_cache: bool) -> Response {
-    let mut response = ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response();
-    if no_cache {
-        response.headers_mut().insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-cache"));
-    }
-    response
+/// `/about`: versions of the server and its libraries.
+pub async fn about(ctx: &WebContext, call: Call) -> Answer {
+    html::page(ctx, &call, Frame::PLAIN, async |_, page, _| Ok(pages::about_page(page, &libraries()))).await
+}
+
+/// `/builders`: every builder's last build and what it does now.
+pub async fn builders(ctx: &WebContext, call: Call) -> Answer {
+    html::page(ctx, &call, Frame::PLAIN.live(), render_builders).await
+}
+
+/// `/builders/NAME` and `/builders/NAME/builds`: one builder's builds, requests and workers.
+pub async fn builder(ctx: &WebContext, call: Call) -> Answer {
+    let name = call.param("builder")?;
+    let frame = Frame::PLAIN.live().no_cache();
+    html::page(ctx, &call, frame, async |ctx, page, args| render_builder(ctx, page, args, name).await).await
+}
+
+/// `/builders/NAME/builds/N`.
+pub async fn build(ctx: &WebContext, call: Call) -> Answer {
+    let (name, number) = (call.param("builder")?, call.build_number("number")?);
+    let frame = Frame::PLAIN.live().no_cache();
+    html::page(ctx, &call, frame, async |ctx, page, _| render_build(ctx, page, name, &number).await).await
+}
+
+/// `/builders/NAME/builds/N/steps`: no page of its own; the build's page lists the steps.
+pub async fn steps(ctx: &WebContext, call: Call) -> Answer {
+    let build = find_build(ctx, call.param("builder")?, &call.build_number("number")?).await?;
+    let to = format!("{}/builds/{}", text::path::builder(&path_to_root(call.path()), &build.builder), build.number);
+    Ok(Redirect::to(&to).into_response())
+}
+
+/// `/builders/NAME/builds/N/steps/STEP` (and `…/logs`, which names the same page).
+pub async fn step(ctx: &WebContext, call: Call) -> Answer {
+    let (name, number, step) = (call.param("builder")?, call.build_number("number")?, call.param("step")?);
+    let frame = Frame::PLAIN.no_cache();
+    html::page(ctx, &call, frame, async |ctx, page, _| {
+        let build = find_build(ctx, name, &number).await?;
+        let found = build.step(step).ok_or_else(|| no_step(&build, step))?;
+        Ok(pages::step_page(page, &build, found))
+    })
+    .await
+}
+
+/// `/one_line_per_build`: the newest finished builds of every builder.
+pub async fn one_line_per_build(ctx: &WebContext, call: Call) -> Answer {
+    html::page(ctx, &call, Frame::PLAIN, render_one_line_per_build).await
+}
+
+/// `/one_line_per_build/NAME`: the newest finished builds of one builder.
+pub async fn one_line_per_builder(ctx: &WebContext, call: Call) -> Answer {
+    let name = call.param("builder")?;
+    html::page(ctx, &call, Frame::PLAIN, async |ctx, page, args| {
+        render_one_line_per_builder(ctx, page, args, name).await
+    })
+    .await
+}
+
+/// `/one_box_per_builder`: 0.8's old name of `/builders`.
+pub async fn one_box_per_builder(_: &WebContext, call: Call) -> Answer {
+    // Relative to the root, so that `/one_box_per_builder/` (and a proxy's prefix) lands too.
+    Ok(Redirect::to(&format!("{}builders", path_to_root(call.path()))).into_response())
+}
+
+/// `/changes`: the change sources and the newest changes.
+pub async fn changes(ctx: &WebContext, call: Call) -> Answer {
+    html::page(ctx, &call, Frame::PLAIN, async |ctx, page, _| {
+        let recent = ctx.reader.changes(&ChangeQuery { limit: CHANGES_SHOWN, ..ChangeQuery::default() }).await?;
+        Ok(pages::changes_page(page, &ctx.change_sources, &recent))
+    })
+    .await
+}
+
+/// `/changes/N`.
+pub async fn change(ctx: &WebContext, call: Call) -> Answer {
+    let number = call.param("number")?;
+    html::page(ctx, &call, Frame::PLAIN, async |ctx, page, _| {
+        Ok(pages::change_page(page, &named_change(ctx, number).await?))
+    })
+    .await
+}
+
+/// `/buildslaves`: every worker.
+pub async fn workers(ctx: &WebContext, call: Call) -> Answer {
+    html::page(ctx, &call, Frame::PLAIN, render_workers).await
+}
+
+/// `/buildslaves/NAME`.
+pub async fn worker(ctx: &WebContext, call: Call) -> Answer {
+    let name = call.param("worker")?;
+    let frame = Frame::PLAIN.no_cache();
+    html::page(ctx, &call, frame, async |ctx, page, args| render_worker(ctx, page, args, name).await).await
 }
 
 fn libraries() -> Vec<(&'static str, &'static str)> {
     env!("BUILDSTATUS_LIBRARIES").split(',').filter_map(|p| p.split_once('=')).collect()
 }
 
-/// The builder a URL names, or 404.
-pub(super) async fn require_builder(ctx: &WebContext, name: &str) -> Result<crate::domain::model::Builder, WebError> {
-    named_builder(&ctx.reader.builders().await?, name).cloned()
-}
-
-/// The builder `name` among `builders`, or the 404 that says it does not exist.
-pub(super) fn named_builder<'a>(
-    builders: &'a [crate::domain::model::Builder],
-    name: &str,
-) -> Result<&'a crate::domain::model::Builder, WebError> {
-    builders.iter().find(|b| b.name == name).ok_or_else(|| WebError::NotFound(format!("No such builder '{name}'")))
-}
-
-/// The build a URL names, or the error to answer with.
-pub async fn find_build(ctx: &WebContext, builder: &str, number: &BuildNumber) -> Result<Build, WebError> {
-    if let BuildNumber::Invalid(text) = number {
-        return Err(WebError::BadRequest(format!("build number '{text}' is not a number")));
-    }
-    require_builder(ctx, builder).await?;
-    let newest = ctx.reader.newest_build_number(builder).await?;
-    let missing = || WebError::NotFound(format!("No build {} of builder '{builder}'", describe(number)));
-    let n = number.resolve(newest).ok_or_else(missing)?;
-    ctx.reader.build(builder, n).await?.ok_or_else(missing)
-}
-
-fn describe(number: &BuildNumber) -> String {
-    match number {
-        BuildNumber::Absolute(n) => format!("#{n}"),
-        BuildNumber::FromEnd(n) => format!("-{n}"),
-        BuildNumber::Invalid(t) => t.clone(),
-    }
-}
-
-pub fn no_step(build: &Build, step: &str) -> WebError {
-    WebError::NotFound(format!("No step '{step}' in build #{} of builder '{}'", build.number, build.builder))
+async fn render_build(ctx: &WebContext, page: &Page<'_>, name: &str, number: &BuildNumber) -> Result<Markup, WebError> {
+    let build = find_build(ctx, name, number).await?;
+    let changes =
+        load_changes(ctx, build.sourcestamps.iter().flat_map(|s| s.changes.iter()).take(CHANGES_SHOWN)).await?;
+    let worker_known = ctx.reader.workers().await?.iter().any(|w| w.name == build.worker);
+    Ok(pages::build_page(page, &build, &changes, worker_known))
 }
 
 /// The builders a page lists: `builder=` names in order (unknown ones dropped), else all in
 /// natural order, narrowed by `tag=`/`category=`.
-pub(super) async fn chosen_builders(
-    ctx: &WebContext,
-    args: &Args,
-) -> Result<Vec<crate::domain::model::Builder>, WebError> {
+async fn chosen_builders(ctx: &WebContext, args: &Args) -> Result<Vec<crate::domain::model::Builder>, WebError> {
     let mut all = ctx.reader.builders().await?;
     let named = args.all("builder");
     if !named.is_empty() {
@@ -208,44 +146,20 @@ pub(super) async fn chosen_builders(
     Ok(all.into_iter().filter(|b| tags.is_empty() || b.matches_any_tag(&tags)).collect())
 }
 
-pub(super) async fn running_builds(
-    ctx: &WebContext,
-    builders: Vec<String>,
-    worker: Option<String>,
-) -> Result<Vec<Build>, WebError> {
-    let query = BuildQuery { builders, worker, finished: Some(false), limit: ALL_RUNNING, ..BuildQuery::default() };
-    Ok(ctx.reader.builds(&query).await?)
-}
-
-/// How many of each builder's newest builds a branch-filtered listing of `rows` builds looks
-/// at (0.8 scanned 200): a branch no recent build is on must not walk the whole history.
-pub(super) fn branch_scan(branches: &BranchFilter, rows: usize) -> Option<usize> {
-    (!branches.is_all()).then_some(MAX_SEARCH.max(rows))
-}
-
-async fn builders(ctx: &WebContext, page: &Page<'_>, args: &Args) -> Result<Markup, WebError> {
+async fn render_builders(ctx: &WebContext, page: &Page<'_>, args: &Args) -> Result<Markup, WebError> {
     let branches = args.branches();
     let workers = ctx.reader.workers().await?;
-    let connected = |name: &str| workers.iter().any(|w| w.name == name && w.connected);
     let mut rows = Vec::new();
     for builder in chosen_builders(ctx, args).await? {
-        let name = builder.name.clone();
-        let last_query = BuildQuery {
-            branches: branches.clone(),
-            finished: Some(true),
-            scan: branch_scan(&branches, 1),
-            ..BuildQuery::of_builder(&name, 1)
-        };
-        let last = ctx.reader.builds(&last_query).await?.into_iter().next();
-        let running = running_builds(ctx, vec![name.clone()], None).await?;
-        let pending = ctx.reader.pending_requests(Some(&name)).await?.len();
-        let state = BuilderState::of(&builder, connected, !running.is_empty());
+        let last = last_finished(ctx, &builder.name, &branches).await?;
+        let (state, running) = state_of(ctx, &builder, &workers).await?;
+        let pending = ctx.reader.pending_requests(Some(&builder.name)).await?.len();
         rows.push(BuilderRow { builder, state, last, running, pending });
     }
     Ok(pages::builders_page(page, &rows, &branches.describe()))
 }
 
-async fn builder(ctx: &WebContext, page: &Page<'_>, args: &Args, name: &str) -> Result<Markup, WebError> {
+async fn render_builder(ctx: &WebContext, page: &Page<'_>, args: &Args, name: &str) -> Result<Markup, WebError> {
     let builder = require_builder(ctx, name).await?;
     let numbuilds = args.rows("numbuilds", ctx.site.builder_numbuilds)?;
     let maxsearch = args.rows("maxsearch", MAX_SEARCH)?;
@@ -263,22 +177,12 @@ async fn builder(ctx: &WebContext, page: &Page<'_>, args: &Args, name: &str) -> 
     recent.retain(|b| keep(&b.properties));
     recent.truncate(numbuilds);
     let known = ctx.reader.workers().await?;
-    let workers = builder
-        .workers
-        .iter()
-        .map(|w| {
-            known
-                .iter()
-                .find(|k| &k.name == w)
-                .cloned()
-                .unwrap_or_else(|| Worker { name: w.clone(), ..Worker::default() })
-        })
-        .collect();
+    let workers = builder.workers.iter().map(|w| known_worker(&known, w)).collect();
     let data = BuilderPage { builder, running, pending, recent, workers, numbuilds };
     Ok(pages::builder_page(page, &data))
 }
 
-async fn one_line_per_build(ctx: &WebContext, page: &Page<'_>, args: &Args) -> Result<Markup, WebError> {
+async fn render_one_line_per_build(ctx: &WebContext, page: &Page<'_>, args: &Args) -> Result<Markup, WebError> {
     let numbuilds = args.rows("numbuilds", ctx.site.numbuilds)?;
     let branches = args.branches();
     let named = args.all("builder");
@@ -309,7 +213,7 @@ async fn one_line_per_build(ctx: &WebContext, page: &Page<'_>, args: &Args) -> R
     Ok(pages::one_line_per_build(page, &builds, &branches.describe(), &builders))
 }
 
-async fn workers(ctx: &WebContext, page: &Page<'_>, args: &Args) -> Result<Markup, WebError> {
+async fn render_workers(ctx: &WebContext, page: &Page<'_>, args: &Args) -> Result<Markup, WebError> {
     let mut workers = ctx.reader.workers().await?;
     workers.sort_by(|a, b| natural_cmp(&a.name, &b.name));
     let mut builders = ctx.reader.builders().await?;
@@ -326,9 +230,8 @@ async fn workers(ctx: &WebContext, page: &Page<'_>, args: &Args) -> Result<Marku
     Ok(pages::workers_page(page, &rows, args.first("no_builders") != Some("1")))
 }
 
-async fn worker(ctx: &WebContext, page: &Page<'_>, args: &Args, name: &str) -> Result<Markup, WebError> {
-    let worker = ctx.reader.workers().await?.into_iter().find(|w| w.name == name);
-    let worker = worker.ok_or_else(|| WebError::NotFound(format!("No such slave '{name}'")))?;
+async fn render_worker(ctx: &WebContext, page: &Page<'_>, args: &Args, name: &str) -> Result<Markup, WebError> {
+    let worker = require_worker(ctx, name).await?;
     let numbuilds = args.rows("numbuilds", 10)?;
     let running = running_builds(ctx, Vec::new(), Some(name.to_owned())).await?;
     let query = BuildQuery {
@@ -340,4 +243,23 @@ async fn worker(ctx: &WebContext, page: &Page<'_>, args: &Args, name: &str) -> R
     };
     let recent = ctx.reader.builds(&query).await?;
     Ok(pages::worker_page(page, &WorkerPage { worker, running, recent }))
+}
+
+async fn render_one_line_per_builder(
+    ctx: &WebContext,
+    page: &Page<'_>,
+    args: &Args,
+    name: &str,
+) -> Result<Markup, WebError> {
+    require_builder(ctx, name).await?;
+    let numbuilds = args.rows("numbuilds", ctx.site.numbuilds)?;
+    let branches = args.branches();
+    let query = BuildQuery {
+        branches: branches.clone(),
+        finished: Some(true),
+        scan: branch_scan(&branches, numbuilds),
+        ..BuildQuery::of_builder(name, numbuilds)
+    };
+    let builds = ctx.reader.builds(&query).await?;
+    Ok(pages::one_line_per_builder(page, name, &builds, &branches.describe()))
 }

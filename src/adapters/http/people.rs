@@ -1,19 +1,20 @@
 //! `/buildstatus` (a build's steps, for the console's pop-up) and the users pages, which are
 //! served only when `showUsersPage` is on.
 
-use axum::http::{HeaderValue, Uri, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 
-use super::pages::find_build;
+use super::call::{Answer, Call};
+use super::html;
+use super::read::find_build;
 use super::{WebContext, WebError};
-use crate::domain::web::args::Args;
 use crate::domain::web::layout::Page;
 use crate::domain::web::pages;
 use crate::domain::web::route::BuildNumber;
 use crate::domain::web::text::path_to_root;
 
-pub async fn buildstatus(ctx: &WebContext, uri: &Uri) -> Result<Response, WebError> {
-    let args = Args::parse(uri.query().unwrap_or(""));
+/// `/buildstatus?builder=&number=`.
+pub async fn buildstatus(ctx: &WebContext, call: Call) -> Answer {
+    let args = call.args();
     let (Some(builder), Some(number)) =
         (args.first("builder").filter(|b| !b.is_empty()), args.first("number").filter(|n| !n.is_empty()))
     else {
@@ -26,18 +27,24 @@ pub async fn buildstatus(ctx: &WebContext, uri: &Uri) -> Result<Response, WebErr
         n => n,
     };
     let build = find_build(ctx, builder, &number).await?;
-    let body = pages::buildstatus_fragment(&path_to_root(uri.path()), &build).into_string();
-    let mut response = ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response();
-    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    Ok(response)
+    Ok(html::response(pages::buildstatus_fragment(&path_to_root(call.path()), &build), true))
 }
 
-/// `/users`, `/users/table` (`uid` None) and `/users/UID`, `/users/table/UID`.
-pub async fn users(ctx: &WebContext, uri: &Uri, uid: Option<&str>) -> Result<Response, WebError> {
+/// `/users` and `/users/table`: every user.
+pub async fn users(ctx: &WebContext, call: Call) -> Answer {
+    users_page(ctx, &call, None).await
+}
+
+/// `/users/UID` and `/users/table/UID`: one user.
+pub async fn user(ctx: &WebContext, call: Call) -> Answer {
+    users_page(ctx, &call, Some(call.param("uid")?)).await
+}
+
+async fn users_page(ctx: &WebContext, call: &Call, uid: Option<&str>) -> Answer {
     if !ctx.site.show_users_page {
-        return Ok(forbidden(ctx, uri));
+        return Ok(forbidden(ctx, call.path()));
     }
-    let page = Page::plain(&ctx.site, uri.path(), ctx.clock.now());
+    let page = Page::plain(&ctx.site, call.path(), ctx.clock.now());
     let markup = match uid {
         None => pages::users_page(&page, &ctx.reader.users().await?),
         Some(text) => {
@@ -47,10 +54,10 @@ pub async fn users(ctx: &WebContext, uri: &Uri, uid: Option<&str>) -> Result<Res
             pages::user_page(&page, &user)
         }
     };
-    Ok(([(header::CONTENT_TYPE, "text/html; charset=utf-8")], markup.into_string()).into_response())
+    Ok(html::response(markup, false))
 }
 
-fn forbidden(ctx: &WebContext, uri: &Uri) -> Response {
+fn forbidden(ctx: &WebContext, path: &str) -> Response {
     let why = "The users pages are turned off on this server (showUsersPage).";
-    WebError::Forbidden(why.to_owned()).into_response(ctx, uri.path())
+    WebError::Forbidden(why.to_owned()).into_response(ctx, path)
 }

@@ -30,6 +30,12 @@ pub struct ViewKey {
     pub second: i64,
 }
 
+impl ViewKey {
+    pub fn new(uri: &axum::http::Uri, seq: u64, second: i64) -> Self {
+        Self { uri: uri.to_string(), seq, second }
+    }
+}
+
 #[derive(Clone, Debug)]
 struct Answer {
     status: StatusCode,

@@ -76,16 +76,17 @@ impl<'a> Page<'a> {
     }
 }
 
-/// Navigation links of the header bar: (path from root, label).
-const NAV: &[(&str, &str)] = &[
-    ("waterfall", "Waterfall"),
-    ("grid", "Grid"),
-    ("console", "Console"),
-    ("builders", "Builders"),
-    ("one_line_per_build", "Recent Builds"),
-    ("buildslaves", "Buildslaves"),
-    ("changes", "Changesources"),
-    ("about", "About"),
+/// The site's main pages, linked from the header bar of every page and from the welcome page:
+/// (path from the root, label, what the page shows).
+pub const MAIN_PAGES: &[(&str, &str, &str)] = &[
+    ("waterfall", "Waterfall", "every builder's builds and steps over time, newest at the top"),
+    ("grid", "Grid", "the newest revisions against the builders (also transposed: tgrid)"),
+    ("console", "Console", "each recent change and how every builder did with it"),
+    ("builders", "Builders", "the latest build and the current activity of every builder"),
+    ("one_line_per_build", "Recent Builds", "one line per finished build, newest first"),
+    ("buildslaves", "Buildslaves", "the workers, what they build and whether they are connected"),
+    ("changes", "Changesources", "where changes come from, and the latest changes"),
+    ("about", "About", "the versions of this server and its libraries"),
 ];
 
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -111,7 +112,7 @@ pub fn frame(page: &Page, title: &str, content: Markup) -> Markup {
             body.interface {
                 div.header {
                     a href=(root) { "Home" }
-                    @for (path, label) in NAV {
+                    @for (path, label, _) in MAIN_PAGES {
                         " - " a href={ (root) (path) } { (label) }
                     }
                     @if page.site.show_users_page { " - " a href={ (root) "users" } { "Users" } }

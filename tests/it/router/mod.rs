@@ -8,4 +8,5 @@ mod json_api;
 mod notifications;
 mod pages;
 mod people;
+mod routes;
 mod views;

@@ -23,34 +23,8 @@ pub fn build_page(page: &Page, build: &Build, changes: &[Change], worker_known: 
         html! {
             div.column {
                 h1 { "Builder " a href=(path::builder(root, name)) { (name) } " Build #" (build.number) }
-                @if build.is_finished() {
-                    h2 { "Results:" }
-                    p class={ (table_class(build.result)) " result" } { (capitalize(&text_line(build))) }
-                } @else {
-                    h2 { "Build In Progress:" }
-                    @if let Some(eta) = build.eta { p { "ETA: " (eta_text(eta, page.now)) } }
-                    p { (current_step(build)) }
-                }
-
-                h2 { @if build.sourcestamps.len() > 1 { "SourceStamps:" } @else { "SourceStamp:" } }
-                @for ss in &build.sourcestamps {
-                    @if !ss.codebase.is_empty() { h3 { (ss.codebase) } }
-                    @if ss.is_specific() || !ss.repository.is_empty() {
-                        table.info {
-                            @if !ss.project.is_empty() { tr { td { "Project" } td { (ss.project) } } }
-                            @if !ss.repository.is_empty() { tr { td { "Repository" } td { (ss.repository) } } }
-                            @if let Some(b) = &ss.branch { tr { td { "Branch" } td { (b) } } }
-                            @if let Some(r) = &ss.revision { tr { td { "Revision" } td { (r) } } }
-                            @if let Some(r) = build.got_revision(&ss.codebase) { tr { td { "Got Revision" } td { (r) } } }
-                            @if ss.patch.is_some() { tr { td { "Patch" } td { "YES" } } }
-                            @if !ss.changes.is_empty() {
-                                tr { td { "Changes" } td { a href={ "#changes-" (ss.codebase) } { (ss.changes.len()) " change(s)" } } }
-                            }
-                        }
-                    }
-                    @if !ss.is_specific() { p { "Build of most recent revision" } }
-                }
-
+                (outcome(page, build))
+                (source_stamps(build))
                 h2 { "BuildSlave:" }
                 p { @if worker_known { a href=(path::worker(root, &build.worker)) { (build.worker) } } @else { (build.worker) } }
                 h2 { "Reason:" }
@@ -64,48 +38,104 @@ pub fn build_page(page: &Page, build: &Build, changes: &[Change], worker_known: 
                 }
             }
             div.column {
-                h2 { "Build Properties:" }
-                table.info {
-                    tr { th { "Name" } th { "Value" } th { "Source" } }
-                    @for (k, p) in build.properties.iter().filter(|(_, p)| p.source != FORCE_FORM) {
-                        tr { td { (k) } td { (shorten(&property_string(&p.value))) } td { (p.source) } }
-                    }
-                }
-                @let forced: Vec<_> = build.properties.iter().filter(|(_, p)| p.source == FORCE_FORM).collect();
-                @if !forced.is_empty() {
-                    h2 { "Forced Build Properties:" }
-                    table.info {
-                        tr { th { "Name" } th { "Value" } }
-                        @for (k, p) in forced { tr { td { (k) } td { (shorten(&property_string(&p.value))) } } }
-                    }
-                }
+                (properties(build))
                 h2 { "Responsible Users:" }
                 @if build.blamelist.is_empty() { p { "no responsible users" } }
                 ol { @for u in &build.blamelist { li { (user(u)) } } }
-
-                h2 { "Timing:" }
-                table.info {
-                    tr { td { "Start" } td { (ctime(build.started)) } }
-                    @if let Some(end) = build.finished { tr { td { "End" } td { (ctime(end)) } } }
-                    tr { td { "Elapsed" } td { (format_interval((build.finished.unwrap_or(page.now) - build.started).num_seconds())) } }
-                }
+                (timing(page, build))
             }
-            @if !changes.is_empty() {
-                div style="clear:both" {
-                    h2 { "All Changes:" }
-                    @for ss in build.sourcestamps.iter().filter(|s| !s.changes.is_empty()) {
-                        a id={ "changes-" (ss.codebase) } {}
-                        @if !ss.codebase.is_empty() { h3 { (ss.codebase) } }
-                        ol {
-                            @for c in changes.iter().filter(|c| ss.changes.contains(&c.number)) {
-                                li { h3 { "Change #" (c.number) } (super::changes::change_block(root, c)) }
-                            }
-                        }
+            @if !changes.is_empty() { (all_changes(root, build, changes)) }
+        },
+    )
+}
+
+/// The result of a finished build, or the ETA and current step of a running one.
+fn outcome(page: &Page, build: &Build) -> Markup {
+    html! {
+        @if build.is_finished() {
+            h2 { "Results:" }
+            p class={ (table_class(build.result)) " result" } { (capitalize(&text_line(build))) }
+        } @else {
+            h2 { "Build In Progress:" }
+            @if let Some(eta) = build.eta { p { "ETA: " (eta_text(eta, page.now)) } }
+            p { (current_step(build)) }
+        }
+    }
+}
+
+/// Each source stamp's repository, branch and revisions, and a link to its changes below.
+fn source_stamps(build: &Build) -> Markup {
+    html! {
+        h2 { @if build.sourcestamps.len() > 1 { "SourceStamps:" } @else { "SourceStamp:" } }
+        @for ss in &build.sourcestamps {
+            @if !ss.codebase.is_empty() { h3 { (ss.codebase) } }
+            @if ss.is_specific() || !ss.repository.is_empty() {
+                table.info {
+                    @if !ss.project.is_empty() { tr { td { "Project" } td { (ss.project) } } }
+                    @if !ss.repository.is_empty() { tr { td { "Repository" } td { (ss.repository) } } }
+                    @if let Some(b) = &ss.branch { tr { td { "Branch" } td { (b) } } }
+                    @if let Some(r) = &ss.revision { tr { td { "Revision" } td { (r) } } }
+                    @if let Some(r) = build.got_revision(&ss.codebase) { tr { td { "Got Revision" } td { (r) } } }
+                    @if ss.patch.is_some() { tr { td { "Patch" } td { "YES" } } }
+                    @if !ss.changes.is_empty() {
+                        tr { td { "Changes" } td { a href={ "#changes-" (ss.codebase) } { (ss.changes.len()) " change(s)" } } }
                     }
                 }
             }
-        },
-    )
+            @if !ss.is_specific() { p { "Build of most recent revision" } }
+        }
+    }
+}
+
+/// The build's properties, those set by the force form apart; long values cut short.
+fn properties(build: &Build) -> Markup {
+    let forced: Vec<_> = build.properties.iter().filter(|(_, p)| p.source == FORCE_FORM).collect();
+    html! {
+        h2 { "Build Properties:" }
+        table.info {
+            tr { th { "Name" } th { "Value" } th { "Source" } }
+            @for (k, p) in build.properties.iter().filter(|(_, p)| p.source != FORCE_FORM) {
+                tr { td { (k) } td { (shorten(&property_string(&p.value))) } td { (p.source) } }
+            }
+        }
+        @if !forced.is_empty() {
+            h2 { "Forced Build Properties:" }
+            table.info {
+                tr { th { "Name" } th { "Value" } }
+                @for (k, p) in forced { tr { td { (k) } td { (shorten(&property_string(&p.value))) } } }
+            }
+        }
+    }
+}
+
+/// Start, end and elapsed time (up to now for a running build).
+fn timing(page: &Page, build: &Build) -> Markup {
+    html! {
+        h2 { "Timing:" }
+        table.info {
+            tr { td { "Start" } td { (ctime(build.started)) } }
+            @if let Some(end) = build.finished { tr { td { "End" } td { (ctime(end)) } } }
+            tr { td { "Elapsed" } td { (format_interval((build.finished.unwrap_or(page.now) - build.started).num_seconds())) } }
+        }
+    }
+}
+
+/// Every change of the build, by source stamp (the targets of the source stamps' links).
+fn all_changes(root: &str, build: &Build, changes: &[Change]) -> Markup {
+    html! {
+        div style="clear:both" {
+            h2 { "All Changes:" }
+            @for ss in build.sourcestamps.iter().filter(|s| !s.changes.is_empty()) {
+                a id={ "changes-" (ss.codebase) } {}
+                @if !ss.codebase.is_empty() { h3 { (ss.codebase) } }
+                ol {
+                    @for c in changes.iter().filter(|c| ss.changes.contains(&c.number)) {
+                        li { h3 { "Change #" (c.number) } (super::changes::change_block(root, c)) }
+                    }
+                }
+            }
+        }
+    }
 }
 
 fn step_item(page: &Page, build: &Build, step: &Step) -> Markup {

@@ -6,7 +6,9 @@
 use maud::{Markup, html};
 
 use crate::domain::model::Timestamp;
-use crate::domain::views::console::{Console, ConsoleBox, ConsoleBuilder, ConsoleClass, RowSubject};
+use crate::domain::views::console::{
+    Console, ConsoleBox, ConsoleBuilder, ConsoleClass, ConsoleGroup, ConsoleRow, RowSubject,
+};
 use crate::domain::web::layout::{Page, frame};
 use crate::domain::web::text::{path, quote, shortrev, user};
 
@@ -22,126 +24,160 @@ pub struct ConsoleHeading {
 }
 
 pub fn console_page(page: &Page, builders: &[ConsoleBuilder], console: &Console, heading: &ConsoleHeading) -> Markup {
-    let root = &page.root;
     let title = format!("BuildBot: {}", page.site.title);
     let groups = &console.groups;
-    let total: usize = groups.iter().map(|g| g.members.len()).sum::<usize>().max(1);
     frame(
         page,
         &title,
         html! {
-            table.ConsoleTop width="100%" {
-                tr {
-                    td {
-                        @if groups.len() > 1 {
-                            "Tags: "
-                            @for g in groups { a href={ "?tag=" (quote(&g.name)) } { (g.name) } " " }
-                            br;
-                        }
-                        @for (label, value) in &heading.filters { b { (label) ": " } (value) br; }
-                        @if !heading.names.is_empty() { b { "Authors: " } (heading.names.join(", ")) }
-                    }
-                    td align="center" {
-                        div.legend {
-                            @for (class, label, tip) in ConsoleClass::LEGEND {
-                                span class={ "legend " (class.css()) } title=(tip) { (label) } " "
-                            }
-                        }
-                    }
-                    td align="right" {
-                        form method="get" action="" {
-                            "Personalized for... "
-                            @for (name, value) in &heading.kept { input type="hidden" name=(name) value=(value); }
-                            input type="text" name="name" value=(heading.names.first().map_or("", String::as_str));
-                            input type="submit" value="Go";
-                        }
-                    }
-                }
-            }
+            (top_bar(groups, heading))
             @if builders.is_empty() {
                 p.error { "No builders match these filters." }
             } @else if console.rows.is_empty() {
                 p.error { "No revisions available" }
             } @else {
                 table id="console" width="100%" {
-                    @if groups.len() > 1 {
-                        tr {
-                            td colspan="2" {}
-                            @for (i, g) in groups.iter().enumerate() {
-                                td class={ "DevStatus" @if i % 2 == 1 { " Alt" } @if i == 0 { " first" } @if i + 1 == groups.len() { " last" } }
-                                    width={ (100 * g.members.len() / total) "%" } { (g.name) }
-                            }
-                        }
-                    }
-                    tr {
-                        td.DevSlave colspan="2" {}
-                        @for g in groups {
-                            td.DevSlave {
-                                table width="100%" { tr {
-                                    @for &i in &g.members {
-                                        @let b = builders[i].builder;
-                                        td.DevSlaveBox {
-                                            a class={ "DevSlaveBox " (console.status[i].class.css()) } href=(path::builder(root, &b.name)) title=(b.name) target="_blank" {}
-                                        }
-                                    }
-                                } }
-                            }
-                        }
-                    }
+                    @if groups.len() > 1 { (group_names_row(groups)) }
+                    (builder_status_row(&page.root, builders, console))
                     @for (r, row) in console.rows.iter().enumerate() {
-                        @let alt = if r % 2 == 1 { " Alt" } else { "" };
-                        @let bottom = if row.details.is_empty() { " DevBottom" } else { "" };
-                        tr {
-                            td class={ "DevRev" (alt) } { (shortrev(row.subject.revision().unwrap_or(""), None)) }
-                            td class={ "DevName" (alt) } {
-                                @match &row.subject {
-                                    RowSubject::Change(c) => (user(&c.who)),
-                                    RowSubject::Orphan { .. } => "(forced build)",
-                                }
-                            }
-                            @for g in groups {
-                                td class={ "DevStatus" (alt) } {
-                                    table width="100%" { tr {
-                                        @for &i in &g.members { td { (status_box(root, &builders[i].builder.name, row.boxes[i], page.now)) } }
-                                    } }
-                                }
-                            }
-                        }
-                        tr {
-                            td class={ "DevComment" (alt) (bottom) } colspan=(groups.len() + 2) {
-                                @match &row.subject {
-                                    RowSubject::Change(c) => {
-                                        a href=(path::change(root, c.number)) { "Change " (c.number) } ": "
-                                        @for (i, line) in c.comments.lines().enumerate() { @if i > 0 { br; } (line) }
-                                    }
-                                    RowSubject::Orphan { reason, started, .. } => {
-                                        "Built without a change, " (started.format("%Y-%m-%d %H:%M")) ": " (reason)
-                                    }
-                                }
-                            }
-                        }
-                        @if !row.details.is_empty() {
-                            tr {
-                                td class={ "DevDetails" (alt) " DevBottom" } colspan=(groups.len() + 2) {
-                                    ul {
-                                        @for d in &row.details {
-                                            li {
-                                                (d.builder) ": " (d.text) " - "
-                                                @for log in &d.logs {
-                                                    a href=(path::log(root, &d.build.builder, d.build.number, d.step, log)) { (log) } " "
-                                                }
-                                            }
-                                        }
-                                    }
-                                }
-                            }
-                        }
-                        tr.DevStatusSpacing { td colspan=(groups.len() + 2) {} }
+                        (revision_rows(page, builders, groups, row, r % 2 == 1))
                     }
                 }
             }
         },
     )
+}
+
+/// The bar above the console: the tags and filters in use, the legend of the box colours, and
+/// the "Personalized for…" form (which keeps the page's other arguments).
+fn top_bar(groups: &[ConsoleGroup], heading: &ConsoleHeading) -> Markup {
+    html! {
+        table.ConsoleTop width="100%" {
+            tr {
+                td {
+                    @if groups.len() > 1 {
+                        "Tags: "
+                        @for g in groups { a href={ "?tag=" (quote(&g.name)) } { (g.name) } " " }
+                        br;
+                    }
+                    @for (label, value) in &heading.filters { b { (label) ": " } (value) br; }
+                    @if !heading.names.is_empty() { b { "Authors: " } (heading.names.join(", ")) }
+                }
+                td align="center" {
+                    div.legend {
+                        @for (class, label, tip) in ConsoleClass::LEGEND {
+                            span class={ "legend " (class.css()) } title=(tip) { (label) } " "
+                        }
+                    }
+                }
+                td align="right" {
+                    form method="get" action="" {
+                        "Personalized for... "
+                        @for (name, value) in &heading.kept { input type="hidden" name=(name) value=(value); }
+                        input type="text" name="name" value=(heading.names.first().map_or("", String::as_str));
+                        input type="submit" value="Go";
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The tag groups' names, each as wide as its share of the builders.
+fn group_names_row(groups: &[ConsoleGroup]) -> Markup {
+    let total: usize = groups.iter().map(|g| g.members.len()).sum::<usize>().max(1);
+    html! {
+        tr {
+            td colspan="2" {}
+            @for (i, g) in groups.iter().enumerate() {
+                td class={ "DevStatus" @if i % 2 == 1 { " Alt" } @if i == 0 { " first" } @if i + 1 == groups.len() { " last" } }
+                    width={ (100 * g.members.len() / total) "%" } { (g.name) }
+            }
+        }
+    }
+}
+
+/// One box per builder, by group, coloured by the builder's state (§4.5).
+fn builder_status_row(root: &str, builders: &[ConsoleBuilder], console: &Console) -> Markup {
+    html! {
+        tr {
+            td.DevSlave colspan="2" {}
+            @for g in &console.groups {
+                td.DevSlave {
+                    table width="100%" { tr {
+                        @for &i in &g.members {
+                            @let b = builders[i].builder;
+                            td.DevSlaveBox {
+                                a class={ "DevSlaveBox " (console.status[i].class.css()) } href=(path::builder(root, &b.name)) title=(b.name) target="_blank" {}
+                            }
+                        }
+                    } }
+                }
+            }
+        }
+    }
+}
+
+/// A revision's rows: its builds' boxes, its comment, the failures' details (if any), a spacer.
+/// `alt` rows are shaded.
+fn revision_rows(
+    page: &Page,
+    builders: &[ConsoleBuilder],
+    groups: &[ConsoleGroup],
+    row: &ConsoleRow,
+    alt: bool,
+) -> Markup {
+    let root = &page.root;
+    let alt = if alt { " Alt" } else { "" };
+    let bottom = if row.details.is_empty() { " DevBottom" } else { "" };
+    html! {
+        tr {
+            td class={ "DevRev" (alt) } { (shortrev(row.subject.revision().unwrap_or(""), None)) }
+            td class={ "DevName" (alt) } {
+                @match &row.subject {
+                    RowSubject::Change(c) => (user(&c.who)),
+                    RowSubject::Orphan { .. } => "(forced build)",
+                }
+            }
+            @for g in groups {
+                td class={ "DevStatus" (alt) } {
+                    table width="100%" { tr {
+                        @for &i in &g.members { td { (status_box(root, &builders[i].builder.name, row.boxes[i], page.now)) } }
+                    } }
+                }
+            }
+        }
+        tr {
+            td class={ "DevComment" (alt) (bottom) } colspan=(groups.len() + 2) {
+                @match &row.subject {
+                    RowSubject::Change(c) => {
+                        a href=(path::change(root, c.number)) { "Change " (c.number) } ": "
+                        @for (i, line) in c.comments.lines().enumerate() { @if i > 0 { br; } (line) }
+                    }
+                    RowSubject::Orphan { reason, started, .. } => {
+                        "Built without a change, " (started.format("%Y-%m-%d %H:%M")) ": " (reason)
+                    }
+                }
+            }
+        }
+        @if !row.details.is_empty() {
+            tr {
+                td class={ "DevDetails" (alt) " DevBottom" } colspan=(groups.len() + 2) {
+                    ul {
+                        @for d in &row.details {
+                            li {
+                                (d.builder) ": " (d.text) " - "
+                                @for log in &d.logs {
+                                    a href=(path::log(root, &d.build.builder, d.build.number, d.step, log)) { (log) } " "
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        tr.DevStatusSpacing { td colspan=(groups.len() + 2) {} }
+    }
 }
 
 fn status_box(root: &str, builder: &str, cell: ConsoleBox, now: Timestamp) -> Markup {

@@ -2,19 +2,7 @@
 
 use maud::{Markup, html};
 
-use crate::domain::web::layout::{Page, VERSION, frame};
-
-/// Links of the welcome page: (path, label, what it shows).
-const PAGES: &[(&str, &str, &str)] = &[
-    ("waterfall", "Waterfall", "every builder's builds and steps over time, newest at the top"),
-    ("grid", "Grid", "the newest revisions against the builders (also transposed: tgrid)"),
-    ("console", "Console", "each recent change and how every builder did with it"),
-    ("builders", "Builders", "the latest build and the current activity of every builder"),
-    ("one_line_per_build", "Recent Builds", "one line per finished build, newest first"),
-    ("buildslaves", "Buildslaves", "the workers, what they build and whether they are connected"),
-    ("changes", "Changesources", "where changes come from, and the latest changes"),
-    ("about", "About", "the versions of this server and its libraries"),
-];
+use crate::domain::web::layout::{MAIN_PAGES, Page, VERSION, frame};
 
 pub fn home_page(page: &Page) -> Markup {
     let site = page.site;
@@ -28,7 +16,7 @@ pub fn home_page(page: &Page) -> Markup {
                 " project!"
             }
             ul.links {
-                @for (path, label, what) in PAGES {
+                @for (path, label, what) in MAIN_PAGES {
                     li { a href={ (page.root) (path) } { (label) } ": " (what) }
                 }
             }

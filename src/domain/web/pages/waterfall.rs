@@ -4,7 +4,7 @@
 use maud::{Markup, html};
 
 use super::{activity_lines, text_line};
-use crate::domain::model::{Build, Builder, BuilderState};
+use crate::domain::model::{Build, Builder, BuilderState, Timestamp};
 use crate::domain::result::box_class;
 use crate::domain::views::waterfall::{Item, Slot, Waterfall};
 use crate::domain::web::args::Args;
@@ -37,70 +37,107 @@ pub struct WaterfallPage<'a> {
 pub fn waterfall_page(page: &Page, data: &WaterfallPage) -> Markup {
     let root = &page.root;
     let title = format!("BuildBot: {}", page.site.title);
-    let help = match data.args.with("", None) {
-        q if q.is_empty() => format!("{root}waterfall/help"),
-        q => format!("{root}waterfall/help?{q}"),
-    };
     frame(
         page,
         &title,
         html! {
-            div style="float:right" { a href=(help) { "waterfall help" } }
+            div style="float:right" { a href=(help_link(root, data.args)) { "waterfall help" } }
             h1 { "Waterfall" }
-            @if data.tags.len() > 1 {
-                p.tags {
-                    "Tags: "
-                    @for (i, tag) in data.tags.iter().enumerate() {
-                        @if i > 0 { " " }
-                        a href={ "?tag=" (crate::domain::web::text::quote(tag)) } { (tag) }
-                    }
-                }
-            }
+            @if data.tags.len() > 1 { (tag_links(&data.tags)) }
             @if let Some(why) = &data.empty_because { p.error { (why) } }
             table.waterfall border="0" cellspacing="0" {
-                tr.LastBuild {
-                    td.Project colspan="2" align="right" { "last build" }
-                    @for head in &data.heads {
-                        @let class = head.last.map_or("LastBuild".to_owned(), |b| format!("LastBuild {}", box_class(b.result)));
-                        td class=(class) align="center" {
-                            a href=(path::builder(root, &head.builder.name)) { (head.builder.name) }
-                            br;
-                            (head.last.map_or_else(|| "none".to_owned(), top_text))
-                        }
-                    }
-                }
-                tr.Activity {
-                    td colspan="2" align="right" { "current activity" }
-                    @for head in &data.heads {
-                        td class={ "Activity " (head.state.name()) } align="center" {
-                            @for (i, line) in activity_lines(head.state, head.running, head.pending, page.now).iter().enumerate() {
-                                @if i > 0 { br; }
-                                (line)
-                            }
-                        }
-                    }
-                }
-                tr {
-                    td.Time { "UTC" }
-                    td.Change align="center" { a href={ (root) "changes" } { "changes" } }
-                    @for head in &data.heads {
-                        td.Builder align="center" { a href=(path::builder(root, &head.builder.name)) { (head.builder.name) } }
-                    }
-                }
+                (last_build_row(root, &data.heads))
+                (activity_row(&data.heads, page.now))
+                (names_row(root, &data.heads))
                 @for row in &data.layout.rows {
                     tr {
                         @for slot in row { (slot_cell(root, *slot)) }
                     }
                 }
             }
-            @if let Some(oldest) = data.layout.oldest {
-                p { a.next href={ "?" (data.args.with("last_time", Some(&oldest.timestamp().to_string()))) } { "next page" } }
-            }
-            @if data.args.first("reload").is_some() {
-                p { a href={ "?" (data.args.with("reload", None)) } { "Stop Reloading" } }
-            }
+            (paging_links(data))
         },
     )
+}
+
+/// `waterfall/help` with the page's own arguments, so that the form starts from them.
+fn help_link(root: &str, args: &Args) -> String {
+    match args.with("", None) {
+        q if q.is_empty() => format!("{root}waterfall/help"),
+        q => format!("{root}waterfall/help?{q}"),
+    }
+}
+
+/// A link per tag, each showing only that tag's builders.
+fn tag_links(tags: &[String]) -> Markup {
+    html! {
+        p.tags {
+            "Tags: "
+            @for (i, tag) in tags.iter().enumerate() {
+                @if i > 0 { " " }
+                a href={ "?tag=" (crate::domain::web::text::quote(tag)) } { (tag) }
+            }
+        }
+    }
+}
+
+/// The "last build" boxes: each builder's newest finished build, coloured by its result.
+fn last_build_row(root: &str, heads: &[ColumnHead]) -> Markup {
+    html! {
+        tr.LastBuild {
+            td.Project colspan="2" align="right" { "last build" }
+            @for head in heads {
+                @let class = head.last.map_or("LastBuild".to_owned(), |b| format!("LastBuild {}", box_class(b.result)));
+                td class=(class) align="center" {
+                    a href=(path::builder(root, &head.builder.name)) { (head.builder.name) }
+                    br;
+                    (head.last.map_or_else(|| "none".to_owned(), top_text))
+                }
+            }
+        }
+    }
+}
+
+/// The "current activity" boxes: what each builder is doing, and what waits for it.
+fn activity_row(heads: &[ColumnHead], now: Timestamp) -> Markup {
+    html! {
+        tr.Activity {
+            td colspan="2" align="right" { "current activity" }
+            @for head in heads {
+                td class={ "Activity " (head.state.name()) } align="center" {
+                    @for (i, line) in activity_lines(head.state, head.running, head.pending, now).iter().enumerate() {
+                        @if i > 0 { br; }
+                        (line)
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The column titles: the time, the changes, then each builder.
+fn names_row(root: &str, heads: &[ColumnHead]) -> Markup {
+    html! {
+        tr {
+            td.Time { "UTC" }
+            td.Change align="center" { a href={ (root) "changes" } { "changes" } }
+            @for head in heads {
+                td.Builder align="center" { a href=(path::builder(root, &head.builder.name)) { (head.builder.name) } }
+            }
+        }
+    }
+}
+
+/// "next page" (older rows, from where this page ends) and "Stop Reloading".
+fn paging_links(data: &WaterfallPage) -> Markup {
+    html! {
+        @if let Some(oldest) = data.layout.oldest {
+            p { a.next href={ "?" (data.args.with("last_time", Some(&oldest.timestamp().to_string()))) } { "next page" } }
+        }
+        @if data.args.first("reload").is_some() {
+            p { a href={ "?" (data.args.with("reload", None)) } { "Stop Reloading" } }
+        }
+    }
 }
 
 /// The top box text: the build's text, and the failed tests when a step counted some.

@@ -1,0 +1,101 @@
+//! How an HTML page is answered, whichever page it is: its query arguments, the frame the
+//! domain draws around it (path to the root, time, reload, alert, live updates), the headers,
+//! and for the views the view cache. A page's handler says which [`Frame`] it wants and hands
+//! over its renderer; nothing else about serving a page is written twice.
+
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use maud::Markup;
+
+use super::call::Call;
+use super::view_cache::ViewKey;
+use super::{WebContext, WebError};
+use crate::domain::web::args::Args;
+use crate::domain::web::layout::Page;
+use crate::domain::web::text::path_to_root;
+
+/// How a page is served.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Frame {
+    live: bool,
+    no_cache: bool,
+    kept: bool,
+    default_reload: Option<u32>,
+}
+
+impl Frame {
+    /// Not updated live, and browsers may keep it.
+    pub const PLAIN: Self = Self { live: false, no_cache: false, kept: false, default_reload: None };
+    /// The waterfall, grids and console: live, never kept by browsers, and kept in the view
+    /// cache (they are pure functions of the status, the URL and the second).
+    pub const VIEW: Self = Self::PLAIN.live().no_cache().kept();
+
+    /// The page updates itself from the live event stream, from the event it was rendered at.
+    pub const fn live(self) -> Self {
+        Self { live: true, ..self }
+    }
+
+    /// Browsers must ask again each time (`Cache-Control: no-cache`).
+    pub const fn no_cache(self) -> Self {
+        Self { no_cache: true, ..self }
+    }
+
+    const fn kept(self) -> Self {
+        Self { kept: true, ..self }
+    }
+
+    /// Reload every `seconds` unless `reload=` says otherwise (`reload=0` turns it off).
+    pub const fn reload_by_default(self, seconds: u32) -> Self {
+        Self { default_reload: Some(seconds), ..self }
+    }
+}
+
+/// Answers `call` with the page `render` draws in `frame`.
+///
+/// The newest event's number is read before the page's data, so a live page repeats an event
+/// rather than misses one, and a kept view is never older than its key says. The page's time
+/// is the request's second: a view kept for this second is exactly this view.
+pub async fn page(
+    ctx: &WebContext,
+    call: &Call,
+    frame: Frame,
+    render: impl AsyncFnOnce(&WebContext, &Page<'_>, &Args) -> Result<Markup, WebError>,
+) -> Result<Response, WebError> {
+    let args = call.args();
+    let reload = match (frame.default_reload, args.first("reload")) {
+        (Some(seconds), None) => Some(seconds),
+        (_, given) => given.and_then(|r| r.parse().ok()).filter(|r| *r > 0),
+    };
+    let seq = ctx.feed.last_seq();
+    let now = ctx.clock.now();
+    let now = chrono::DateTime::from_timestamp(now.timestamp(), 0).unwrap_or(now);
+    let key = frame.kept.then(|| ViewKey::new(call.uri(), seq, now.timestamp()));
+    if let Some(kept) = key.as_ref().and_then(|k| ctx.views.get(k)) {
+        return Ok(kept);
+    }
+    let page = Page {
+        site: &ctx.site,
+        root: path_to_root(call.path()),
+        now,
+        reload,
+        alert: args.first("alert_msg").map(str::to_owned),
+        live: frame.live.then_some(seq),
+    };
+    let markup = render(ctx, &page, &args).await?;
+    let response = response(markup, frame.no_cache);
+    match key {
+        Some(key) => Ok(ctx.views.keep(key, response).await),
+        None => Ok(response),
+    }
+}
+
+/// An HTML answer; `no_cache` tells browsers to ask again each time.
+pub fn response(markup: Markup, no_cache: bool) -> Response {
+    let body = Bytes::from(markup.into_string());
+    let mut response = ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response();
+    if no_cache {
+        response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    }
+    response
+}

@@ -1,0 +1,227 @@
+//! The site's route table: every page and resource of the web server, each declared once, on
+//! one line, with the methods it takes, its path pattern and its handler. Adding a page is a
+//! line here, its handler (in the module of its kind) and its renderer (in
+//! `domain::web::pages`); nothing else lists routes.
+//!
+//! Reading the path is the domain's (`domain::web::route`: decoded segments, patterns read
+//! once, a lookup that allocates nothing but the segments); this module runs the handler the
+//! lookup names, or answers 405 with the methods the path's routes take.
+
+use std::sync::{Arc, LazyLock};
+
+use axum::extract::{Request, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use super::call::{Answer, Call};
+use super::{WebContext, WebError};
+use super::{badges, cctray, feeds, files, json, live, logs, notifications, pages, people, views};
+use crate::domain::web::route::{Lookup, Methods, PatternError, RouteTable, relative_path};
+
+/// Declares the routes: `METHOD[|METHOD…] "pattern" => handler;`, tried in order (the first
+/// pattern that matches a path names its resource). A handler is `async fn(&WebContext, Call)
+/// -> Answer`. This expands to [`DECLARED`] and [`run`], which calls the handler of a row
+/// without boxing its future.
+macro_rules! routes {
+    ($($($method:ident)|+ $pattern:literal => $handler:path;)+) => {
+        /// Every route's methods and pattern, in the order they are tried.
+        pub(super) const DECLARED: &[(Methods, &str)] = &[$((Methods::NONE$(.and(Methods::$method))+, $pattern)),+];
+
+        /// Runs the handler of row `index` of [`DECLARED`].
+        async fn run(index: usize, ctx: &WebContext, call: Call) -> Answer {
+            let mut row = 0;
+            $(
+                if index == row {
+                    return $handler(ctx, call).await;
+                }
+                row += 1;
+            )+
+            Err(WebError::Internal(format!("route {index} was looked up in a table of {row}")))
+        }
+    };
+}
+
+routes! {
+    GET "/"                                                                => pages::home;
+    GET "/builders"                                                        => pages::builders;
+    GET "/builders/{builder}"                                              => pages::builder;
+    GET "/builders/{builder}/builds"                                       => pages::builder;
+    GET "/builders/{builder}/builds/{number}"                              => pages::build;
+    GET "/builders/{builder}/builds/{number}/steps"                        => pages::steps;
+    GET "/builders/{builder}/builds/{number}/steps/{step}"                 => pages::step;
+    GET "/builders/{builder}/builds/{number}/steps/{step}/logs"            => pages::step;
+    GET "/builders/{builder}/builds/{number}/steps/{step}/logs/{log}"      => logs::html;
+    GET "/builders/{builder}/builds/{number}/steps/{step}/logs/{log}/text" => logs::text;
+    GET "/one_line_per_build"                                              => pages::one_line_per_build;
+    GET "/one_line_per_build/{builder}"                                    => pages::one_line_per_builder;
+    GET "/one_box_per_builder"                                             => pages::one_box_per_builder;
+    GET "/changes"                                                         => pages::changes;
+    GET "/changes/{number}"                                                => pages::change;
+    GET "/buildslaves"                                                     => pages::workers;
+    GET "/buildslaves/{worker}"                                            => pages::worker;
+    GET "/about"                                                           => pages::about;
+    GET "/waterfall"                                                       => views::waterfall;
+    GET "/waterfall/help"                                                  => views::waterfall_help;
+    GET "/grid"                                                            => views::grid;
+    GET "/tgrid"                                                           => views::transposed_grid;
+    GET "/console"                                                         => views::console;
+    GET "/events"                                                          => live::events;
+    GET "/json/{*path}"                                                    => json::answer;
+    GET "/rss/{*ignored}"                                                  => feeds::rss;
+    GET "/atom/{*ignored}"                                                 => feeds::atom;
+    GET "/png/{*ignored}"                                                  => badges::png;
+    GET "/badges/{file}"                                                   => badges::flat;
+    GET "/cc.xml"                                                          => cctray::cc;
+    GET "/buildstatus"                                                     => people::buildstatus;
+    GET "/users"                                                           => people::users;
+    GET "/users/table"                                                     => people::users;
+    GET "/users/{uid}"                                                     => people::user;
+    GET "/users/table/{uid}"                                               => people::user;
+    GET "/notifications"                                                   => notifications::delivery_log;
+    GET "/notifications/metrics"                                           => notifications::delivery_metrics;
+    // Last: whatever no page takes is a file of public_html or a built-in one.
+    GET "/{*file}"                                                         => files::serve;
+}
+
+/// The table, its patterns read once. It cannot fail (a unit test reads it); if it did, every
+/// request would answer 500 with the bad pattern in the log, rather than the server panic.
+static TABLE: LazyLock<Result<RouteTable, PatternError>> =
+    LazyLock::new(|| RouteTable::new(DECLARED.iter().map(|(methods, pattern)| (*pattern, *methods))));
+
+/// Answers any request to the site: looks its route up and runs that route's handler.
+pub(super) async fn dispatch(State(ctx): State<Arc<WebContext>>, request: Request) -> Response {
+    let lookup = match TABLE.as_ref() {
+        Ok(table) => table.lookup(request.uri().path(), request.method().as_str()),
+        Err(e) => return WebError::Internal(e.to_string()).into_response(&ctx, request.uri().path()),
+    };
+    match lookup {
+        Lookup::Found { index, params } => {
+            // Kept for the error page: the handler takes the request.
+            let uri = request.uri().clone();
+            run(index, &ctx, Call::new(request, params)).await.unwrap_or_else(|e| e.into_response(&ctx, uri.path()))
+        }
+        Lookup::WrongMethod(allowed) => {
+            (StatusCode::METHOD_NOT_ALLOWED, [(header::ALLOW, allowed.allow_header())]).into_response()
+        }
+        Lookup::NotFound => {
+            let path = request.uri().path();
+            WebError::NotFound(format!("No such page or file: /{}", relative_path(path))).into_response(&ctx, path)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::web::assets::ROBOTS_TXT;
+    use crate::domain::web::layout::MAIN_PAGES;
+    use crate::domain::web::route::Params;
+
+    fn table() -> &'static RouteTable {
+        TABLE.as_ref().expect("every declared pattern can be read")
+    }
+
+    /// A parameter's value: its segment, or its segments joined.
+    fn value(params: &Params, name: &str) -> Option<String> {
+        params.one(name).map(str::to_owned).or_else(|| params.rest(name).map(|r| r.join("/")))
+    }
+
+    /// The pattern of the route that answers `method` on `path`, and its parameters by name.
+    fn route_of(path: &str, method: &str) -> Option<(&'static str, Vec<(&'static str, String)>)> {
+        let Lookup::Found { index, params } = table().lookup(path, method) else { return None };
+        let pattern = table().routes().nth(index)?.0;
+        let values = pattern.names().map(|name| (name, value(&params, name).unwrap_or_default())).collect();
+        Some((pattern.text(), values))
+    }
+
+    #[test]
+    fn every_route_parses_back_what_it_declares() {
+        for (index, (pattern, methods)) in table().routes().enumerate() {
+            let path = pattern.fill(|name| format!("{name} a/b"));
+            let method = if methods.allows("GET") { "GET" } else { "POST" };
+            let Lookup::Found { index: found, params } = table().lookup(&path, method) else {
+                panic!("{path} finds no route");
+            };
+            let found_pattern = table().routes().nth(found).map(|(p, _)| p.text());
+            assert_eq!(found, index, "{path} is answered by {found_pattern:?}, not {}", pattern.text());
+            for name in pattern.names() {
+                assert_eq!(value(&params, name), Some(format!("{name} a/b")), "{} {name}", pattern.text());
+            }
+        }
+    }
+
+    #[test]
+    fn each_route_is_declared_once_and_takes_a_method() {
+        let declared: Vec<(Methods, &str)> = DECLARED.to_vec();
+        for (i, (methods, pattern)) in declared.iter().enumerate() {
+            assert_ne!(*methods, Methods::NONE, "{pattern} takes no method");
+            let again = declared[..i].iter().any(|(m, p)| p == pattern && m.overlaps(*methods));
+            assert!(!again, "{pattern} is declared twice for one method");
+        }
+    }
+
+    #[test]
+    fn paths_decode_each_segment_and_ignore_a_trailing_slash() {
+        assert_eq!(route_of("/", "GET"), Some(("/", vec![])));
+        assert_eq!(route_of("/builders/", "GET"), Some(("/builders", vec![])));
+        assert_eq!(route_of("/builders/a%2Fb", "GET"), Some(("/builders/{builder}", vec![("builder", "a/b".into())])));
+        let log = route_of("/builders/x/builds/-1/steps/make%20all/logs/stdio/text", "GET").expect("a route");
+        assert_eq!(log.0, "/builders/{builder}/builds/{number}/steps/{step}/logs/{log}/text");
+        let values: Vec<String> = log.1.into_iter().map(|(_, v)| v).collect();
+        assert_eq!(values, ["x", "-1", "make all", "stdio"]);
+        assert_eq!(route_of("/changes/12/", "GET"), Some(("/changes/{number}", vec![("number", "12".into())])));
+        assert_eq!(route_of("/default.css", "GET"), Some(("/{*file}", vec![("file", "default.css".into())])));
+    }
+
+    #[test]
+    fn machine_readable_urls_have_their_routes() {
+        let pattern = |path: &str| route_of(path, "GET").map(|(p, _)| p);
+        assert_eq!(route_of("/json", "GET"), Some(("/json/{*path}", vec![("path", String::new())])));
+        assert_eq!(route_of("/json/builders/a%2Fb/", "GET").map(|r| r.1), Some(vec![("path", "builders/a/b".into())]));
+        assert_eq!(pattern("/rss/anything/else"), Some("/rss/{*ignored}"));
+        assert_eq!(pattern("/atom"), Some("/atom/{*ignored}"));
+        assert_eq!(pattern("/png/x"), Some("/png/{*ignored}"));
+        assert_eq!(pattern("/badges/linux.svg"), Some("/badges/{file}"));
+        assert_eq!(pattern("/badges/a/b.svg"), Some("/{*file}"));
+        assert_eq!(pattern("/cc.xml"), Some("/cc.xml"));
+        assert_eq!(pattern("/buildstatus"), Some("/buildstatus"));
+        assert_eq!(pattern("/users/table/"), Some("/users/table"));
+        assert_eq!(route_of("/users/table/3", "GET"), Some(("/users/table/{uid}", vec![("uid", "3".into())])));
+        assert_eq!(route_of("/users/3", "GET"), Some(("/users/{uid}", vec![("uid", "3".into())])));
+    }
+
+    #[test]
+    fn every_page_the_site_links_to_has_a_route() {
+        let linked = MAIN_PAGES.iter().map(|(path, _, _)| *path).chain(["users", "waterfall/help", "json/help"]);
+        for path in linked {
+            let found = route_of(&format!("/{path}"), "GET").map(|(pattern, _)| pattern);
+            assert!(found.is_some_and(|p| p != "/{*file}"), "/{path} is linked but only a file could answer it");
+        }
+    }
+
+    /// Routes robots may crawl: cheap to answer, or meant to be fetched from anywhere.
+    const CRAWLED: &[&str] = &["", "about", "one_box_per_builder", "badges", "cc.xml", "notifications"];
+
+    #[test]
+    fn robots_txt_keeps_crawlers_off_every_route_not_meant_for_them() {
+        let disallowed: Vec<&str> = ROBOTS_TXT.lines().filter_map(|l| l.strip_prefix("Disallow: /")).collect();
+        for (pattern, _) in table().routes() {
+            let first = pattern.text().trim_start_matches('/').split('/').next().unwrap_or("");
+            if first.starts_with('{') {
+                continue; // the static files
+            }
+            assert!(
+                disallowed.contains(&first) || CRAWLED.contains(&first),
+                "{}: add /{first} to robots.txt, or to CRAWLED if robots may fetch it",
+                pattern.text()
+            );
+        }
+    }
+
+    #[test]
+    fn a_method_no_route_of_the_path_takes_is_405() {
+        assert_eq!(table().lookup("/builders", "POST"), Lookup::WrongMethod(Methods::GET));
+        assert_eq!(table().lookup("/no/such/file", "DELETE"), Lookup::WrongMethod(Methods::GET));
+        assert!(matches!(table().lookup("/builders", "HEAD"), Lookup::Found { .. }));
+    }
+}
