@@ -2,6 +2,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use clap::{Args, Parser, Subcommand};
 
@@ -109,11 +110,14 @@ pub async fn run(cli: Cli) -> ExitCode {
             Err(problems) => return report(problems),
         },
         Command::Serve(args) => match args.config("data") {
-            Ok(config) => serve(config, None).await,
+            Ok(config) => serve(config, Reload { args, default_data_dir: "data" }, None).await,
             Err(problems) => return report(problems),
         },
         Command::Demo { server, history, seed } => match server.config("buildstatus-demo") {
-            Ok(config) => serve(config, Some(demo::DemoOptions { history, seed })).await,
+            Ok(config) => {
+                let reload = Reload { args: server, default_data_dir: "buildstatus-demo" };
+                serve(config, reload, Some(demo::DemoOptions { history, seed })).await
+            }
             Err(problems) => return report(problems),
         },
     };
@@ -198,9 +202,13 @@ fn report(problems: Vec<String>) -> ExitCode {
     ExitCode::from(2)
 }
 
-async fn serve(config: Config, demo: Option<demo::DemoOptions>) -> Result<(), Box<dyn std::error::Error>> {
+async fn serve(
+    config: Config,
+    reload: Reload,
+    demo: Option<demo::DemoOptions>,
+) -> Result<(), Box<dyn std::error::Error>> {
     let data_dir = config.data_dir().map(|d| d.display().to_string()).unwrap_or_default();
-    let server = StatusServer::start(config.server).await?;
+    let server = Arc::new(StatusServer::start(config.server).await?);
     let mut listeners = Vec::new();
     for place in &config.listen {
         listeners.push(listen::bind(place).await?);
@@ -211,12 +219,61 @@ async fn serve(config: Config, demo: Option<demo::DemoOptions>) -> Result<(), Bo
     };
     let places: Vec<String> = listeners.iter().map(listen::Bound::describe).collect();
     println!("buildstatus {} serving {} (data in {data_dir})", env!("CARGO_PKG_VERSION"), places.join(" and "));
+    let reloader = tokio::spawn(reload.on_hangup(server.clone(), config.listen));
     server.serve_on(listeners, shutdown_signal()).await?;
+    reloader.abort();
     if let Some(master) = master {
         master.abort();
     }
     server.stop_notifiers().await;
     Ok(())
+}
+
+/// How a running server re-reads its configuration: as it was read at start, with the same
+/// command-line overrides.
+struct Reload {
+    args: ServerArgs,
+    default_data_dir: &'static str,
+}
+
+impl Reload {
+    /// On each SIGHUP: reads the configuration again and applies it; a configuration with
+    /// problems is refused, each logged, and the one in force is kept.
+    async fn on_hangup(self, server: Arc<StatusServer>, listening: Vec<listen::Listen>) {
+        let Ok(mut hangups) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) else {
+            tracing::warn!("SIGHUP cannot be caught: the configuration is read at start only");
+            return;
+        };
+        while hangups.recv().await.is_some() {
+            let config = match self.args.config(self.default_data_dir) {
+                Ok(config) => config,
+                Err(problems) => {
+                    tracing::error!(
+                        "SIGHUP: the configuration has {} problem(s); the one in force is kept",
+                        problems.len()
+                    );
+                    for p in problems {
+                        tracing::error!("  {p}");
+                    }
+                    continue;
+                }
+            };
+            if config.listen != listening {
+                tracing::warn!("SIGHUP: listen changes when the server restarts; it listens where it did");
+            }
+            match server.reload(config.server).await {
+                Ok(reloaded) => {
+                    tracing::info!("SIGHUP: configuration reloaded");
+                    for kept in reloaded.kept {
+                        tracing::warn!("SIGHUP: {kept}");
+                    }
+                }
+                Err(e) => {
+                    tracing::error!("SIGHUP: the configuration could not be applied; the one in force is kept: {e}")
+                }
+            }
+        }
+    }
 }
 
 async fn shutdown_signal() {

@@ -3,6 +3,7 @@
 //! [`StatusServer`] is the library's embedding API: a master starts one, reports through
 //! [`StatusServer::sink`], and serves [`StatusServer::router`] (or calls [`StatusServer::serve`]).
 
+mod assemble;
 pub mod catch_up;
 pub mod cli;
 pub mod config;
@@ -15,15 +16,13 @@ mod pollers;
 pub mod send;
 
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use crate::adapters::clock::SystemClock;
 use crate::adapters::git_poller::GitPollerSettings;
-use crate::adapters::http::hooks::HookContext;
-use crate::adapters::http::ingest::IngestContext;
-use crate::adapters::http::{self, WebContext};
+use crate::adapters::http;
 use crate::adapters::logs::DiskLogStore;
-use crate::adapters::memory::{MemoryBus, MemoryLogStore, MemoryOutbox, MemoryPollers, MemoryStore};
+use crate::adapters::memory::{MemoryBus, MemoryLogStore, MemoryOutbox, MemoryStore};
 use crate::adapters::sqlite::SqliteStore;
 use crate::domain::web::layout::Site;
 use crate::ports::{
@@ -31,9 +30,9 @@ use crate::ports::{
     StoreError,
 };
 
+use assemble::Web;
 pub use config::{Config, HookConfig, IngestConfig};
 pub use hub::Hub;
-use pollers::Pollers;
 
 /// Where status history is kept.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -83,15 +82,15 @@ impl Default for Setup {
     }
 }
 
-/// How `/changes` describes the enabled hooks.
-fn hook_sources(hooks: Option<&HookConfig>) -> Vec<String> {
-    hooks
-        .filter(|h| !h.settings.dialects.is_empty())
-        .map(|h| {
-            let names: Vec<&str> = h.settings.dialects.keys().map(String::as_str).collect();
-            vec![format!("Change hook (/change_hook): {}", names.join(", "))]
-        })
-        .unwrap_or_default()
+/// Creates `public_html` when it is named and missing.
+fn public_html(setup: &Setup) -> std::io::Result<()> {
+    match &setup.public_html {
+        Some(dir) if !dir.exists() => {
+            tracing::warn!("public_html {} does not exist; creating it empty", dir.display());
+            std::fs::create_dir_all(dir)
+        }
+        _ => Ok(()),
+    }
 }
 
 /// Why a server could not start.
@@ -114,18 +113,28 @@ pub enum StartError {
 /// A running status service: the hub that records, and the pages that show.
 pub struct StatusServer {
     hub: Arc<Hub>,
-    router: axum::Router,
+    /// What every assembly of the server shares.
+    shared: assemble::Shared,
+    /// The router and pollers of the configuration in force; a reload replaces them.
+    web: Arc<RwLock<Web>>,
+    /// The configuration in force, to tell what a reload changes.
+    setup: tokio::sync::Mutex<Setup>,
     clock: Arc<dyn Clock>,
     /// Ends the live event streams, which would otherwise hold a graceful shutdown forever.
     stop_live: tokio::sync::watch::Sender<bool>,
-    /// The Git pollers run while the server (or its router) lives.
-    pollers: Arc<dyn PollTrigger>,
     outbox: Arc<dyn Outbox>,
     /// Dropping the server stops its notifiers; [`StatusServer::stop_notifiers`] lets them say
     /// goodbye first.
     notifiers: tokio::sync::Mutex<Option<notify::Running>>,
     /// The data directory is this server's while it lives.
     _data_dir: Option<data_dir::DataDirLock>,
+}
+
+/// What a reload could not apply: settings that only a restart changes.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Reloaded {
+    /// Each setting left as it was, in words.
+    pub kept: Vec<String>,
 }
 
 impl StatusServer {
@@ -149,80 +158,54 @@ impl StatusServer {
                 (Arc::new(store), Arc::new(logs), Arc::new(outbox))
             }
         };
-        if let Some(dir) = &setup.public_html
-            && !dir.exists()
-        {
-            tracing::warn!("public_html {} does not exist; creating it empty", dir.display());
-            std::fs::create_dir_all(dir).map_err(StartError::Io)?;
-        }
+        public_html(&setup).map_err(StartError::Io)?;
         let bus: Arc<dyn EventBus> = Arc::new(MemoryBus::default());
         let hub = Hub::open(store.clone(), logs.clone(), bus, setup.window).await.map_err(StartError::Store)?;
-        let notify_context = notify::Context {
-            reader: hub.clone(),
-            feed: hub.clone(),
-            logs: logs.clone(),
-            clock: clock.clone(),
-            site: setup.site.clone(),
-        };
-        let notifiers =
-            notify::start(&setup.notifiers, notify_context, outbox.clone()).await.map_err(StartError::Notify)?;
-        let notifications = http::NotificationsContext {
-            outbox: outbox.clone(),
-            clock: clock.clone(),
-            site: setup.site.clone(),
-            targets: setup.notifiers.describe(),
-        };
         let (stop_live, stopping) = tokio::sync::watch::channel(false);
-        let change_sources = (setup.change_sources.iter().cloned())
-            .chain(setup.git_pollers.iter().map(GitPollerSettings::describe))
-            .chain(hook_sources(setup.hooks.as_ref()))
-            .collect();
-        let context = WebContext {
-            reader: hub.clone(),
-            feed: hub.clone(),
-            stopping,
-            logs,
-            clock: clock.clone(),
-            site: setup.site,
-            public_html: setup.public_html,
-            change_sources,
-            images: Default::default(),
-            views: Default::default(),
-            notifications: Arc::new(notifications),
-        };
-        let pollers: Arc<dyn PollTrigger> = if setup.git_pollers.is_empty() {
-            Arc::new(MemoryPollers::default())
-        } else {
-            let workdirs = match &setup.storage {
-                Storage::Directory(dir) => dir.join("gitpoller"),
-                Storage::Memory => std::env::temp_dir().join(format!("buildstatus-gitpoller-{}", std::process::id())),
-            };
-            Arc::new(Pollers::start(setup.git_pollers, &workdirs, hub.clone()))
-        };
-        // Without [change_hook] no dialect is enabled: every hook answers 404 (whatever the method).
-        let (settings, credentials) = setup.hooks.map(|h| (h.settings, h.credentials)).unwrap_or_default();
-        let router = http::router(context).merge(http::hooks::router(HookContext {
-            settings,
-            credentials,
-            sink: hub.clone(),
-            pollers: pollers.clone(),
-            clock: clock.clone(),
-        }));
-        // Without [ingest] there is no token: the API answers 404.
-        let ingest = setup.ingest.unwrap_or(IngestConfig {
-            tokens: crate::domain::ingest::Tokens::new(Vec::new()),
-            create_builders: false,
-            max_body: config::ingest::DEFAULT_MAX_BODY,
-        });
-        let router = router.merge(http::ingest::router(IngestContext {
-            tokens: ingest.tokens,
-            create_builders: ingest.create_builders,
-            max_body: ingest.max_body,
-            sink: hub.clone(),
-            reader: hub.clone(),
-        }));
-        let notifiers = tokio::sync::Mutex::new(Some(notifiers));
-        Ok(Self { hub, router, clock, stop_live, pollers, outbox, notifiers, _data_dir: data_dir })
+        let shared =
+            assemble::Shared { hub: hub.clone(), logs, outbox: outbox.clone(), clock: clock.clone(), stopping };
+        let notifiers = notify::start(&setup.notifiers, assemble::notify_context(&setup, &shared), outbox.clone())
+            .await
+            .map_err(StartError::Notify)?;
+        let web = Arc::new(RwLock::new(assemble::assemble(&setup, &shared)));
+        Ok(Self {
+            hub,
+            shared,
+            web,
+            setup: tokio::sync::Mutex::new(setup),
+            clock,
+            stop_live,
+            outbox,
+            notifiers: tokio::sync::Mutex::new(Some(notifiers)),
+            _data_dir: data_dir,
+        })
+    }
+
+    /// Applies a new configuration without a restart: the pages (site settings), hooks,
+    /// ingest API and Git pollers take it for every request from now on (requests under way
+    /// and live streams go on as they were); notification targets whose configuration changed
+    /// are restarted, the others go on. Storage and the memory window need a restart: they
+    /// are kept, and said so. An error (a target that cannot start) changes nothing.
+    pub async fn reload(&self, setup: Setup) -> Result<Reloaded, String> {
+        let mut current = self.setup.lock().await;
+        let mut reloaded = Reloaded::default();
+        let mut setup = setup;
+        if setup.storage != current.storage {
+            reloaded.kept.push(format!("data_dir stays {:?} until a restart", current.storage));
+            setup.storage = current.storage.clone();
+        }
+        if setup.window != current.window {
+            reloaded.kept.push(format!("window stays {} until a restart", current.window));
+            setup.window = current.window;
+        }
+        public_html(&setup).map_err(|e| e.to_string())?;
+        if let Some(running) = self.notifiers.lock().await.as_mut() {
+            running.reconcile(&setup.notifiers, assemble::notify_context(&setup, &self.shared)).await?;
+        }
+        let web = assemble::assemble(&setup, &self.shared);
+        *self.web.write().unwrap_or_else(|e| e.into_inner()) = web;
+        *current = setup;
+        Ok(reloaded)
     }
 
     /// Where the master reports its events.
@@ -238,7 +221,7 @@ impl StatusServer {
 
     /// The polling change sources, to poll them now (what the `poller` hook does).
     pub fn pollers(&self) -> Arc<dyn PollTrigger> {
-        self.pollers.clone()
+        self.web.read().unwrap_or_else(|e| e.into_inner()).pollers.clone()
     }
 
     /// Read access to the status, as the pages see it.
@@ -259,9 +242,15 @@ impl StatusServer {
         self.clock.clone()
     }
 
-    /// The web pages, to mount in the master's own server or to serve.
+    /// The web pages, to mount in the master's own server or to serve. Each request goes to
+    /// the router of the configuration in force (a reload replaces it).
     pub fn router(&self) -> axum::Router {
-        self.router.clone()
+        let web = self.web.clone();
+        let current = tower::service_fn(move |request: axum::extract::Request| {
+            let router = web.read().unwrap_or_else(|e| e.into_inner()).router.clone();
+            tower::ServiceExt::oneshot(router, request)
+        });
+        axum::Router::new().fallback_service(current)
     }
 
     /// Ends every live `/events` stream and every followed log page (and refuses none later:

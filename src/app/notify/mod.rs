@@ -22,6 +22,7 @@ pub mod follow;
 pub mod history;
 pub mod mail;
 pub mod queue;
+mod running;
 pub mod worker;
 
 use std::fmt::Debug;
@@ -29,17 +30,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use tokio::sync::Notify;
-use tokio::task::JoinHandle;
 
 use crate::domain::event::SequencedEvent;
 use crate::domain::notify::outbox::{AttemptError, Discipline, OutboxMessage, Retention, RetryPolicy, TargetId};
 use crate::domain::notify::start::StartPolicy;
 use crate::domain::web::layout::Site;
-use crate::ports::{Clock, EventFeed, LogStore, Outbox, OutboxError, StatusReader, StoreError};
+use crate::ports::{Clock, EventFeed, LogStore, OutboxError, StatusReader, StoreError};
 
 pub use mail::{MailTarget, MailTransportChoice};
 pub use queue::Queue;
+pub use running::{Running, start};
 pub use worker::WorkerOptions;
 
 /// Why a notifier could not act on an event; the follower tries the event again later.
@@ -148,7 +148,9 @@ pub struct Parts {
     pub deliver: Arc<dyn Deliver>,
 }
 
-/// A configured notification target of some kind: a `[[mail]]` block, an embedder's own.
+/// A configured notification target of some kind: a `[[mail]]` block, an embedder's own. Its
+/// `Debug` describes its configuration, and only that (no secret, no runtime state): a reload
+/// restarts a target when it changes.
 pub trait Target: Send + Sync + Debug {
     /// `kind/name`: the key of its messages, cursor and notes, and how `/notifications`
     /// shows it.
@@ -179,111 +181,4 @@ impl Notifiers {
     pub fn describe(&self) -> Vec<(TargetId, Discipline)> {
         self.targets.iter().map(|t| (t.id(), t.policy(&self.worker).discipline)).collect()
     }
-}
-
-/// The notifiers' tasks; dropping this stops them at once, [`Running::stop`] lets each
-/// notifier say goodbye first.
-pub struct Running {
-    targets: Vec<RunningTarget>,
-    outbox: Arc<dyn Outbox>,
-    clock: Arc<dyn Clock>,
-}
-
-struct RunningTarget {
-    id: TargetId,
-    notifier: Arc<dyn Notifier>,
-    follower: JoinHandle<()>,
-    worker: JoinHandle<()>,
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        for t in &self.targets {
-            t.follower.abort();
-            t.worker.abort();
-        }
-    }
-}
-
-/// How long a stopping server gives its targets' workers to deliver what the notifiers queued
-/// as they stopped.
-const GOODBYE: Duration = Duration::from_secs(2);
-
-impl Running {
-    /// Stops following events, lets each notifier queue its goodbye, and gives the workers up
-    /// to [`GOODBYE`] to deliver what is due; what is left is delivered after the next start.
-    pub async fn stop(mut self) {
-        for t in &self.targets {
-            t.follower.abort();
-        }
-        for t in &self.targets {
-            if let Err(e) = t.notifier.stopping().await {
-                tracing::warn!("{}: its stop could not be queued: {e}", t.id);
-            }
-        }
-        let give_up = tokio::time::Instant::now() + GOODBYE;
-        while tokio::time::Instant::now() < give_up && self.anything_due().await {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        for t in std::mem::take(&mut self.targets) {
-            t.worker.abort();
-        }
-    }
-
-    /// Whether a target has a message in flight or due now (not one waiting for a retry).
-    async fn anything_due(&self) -> bool {
-        let now = self.clock.now();
-        let ids: Vec<String> = self.targets.iter().map(|t| t.id.to_string()).collect();
-        if let Ok(counts) = self.outbox.counts().await
-            && counts.iter().any(|c| c.sending > 0 && ids.contains(&c.target))
-        {
-            return true;
-        }
-        for t in &self.targets {
-            if let Ok(Some(due)) = self.outbox.next_due(&t.id.to_string()).await
-                && due <= now
-            {
-                return true;
-            }
-        }
-        false
-    }
-}
-
-/// Starts every target: its follower from its start point, and its delivery worker. A target
-/// that cannot start stops the start, naming it.
-pub async fn start(notifiers: &Notifiers, context: Context, outbox: Arc<dyn Outbox>) -> Result<Running, String> {
-    let mut running = Running { targets: Vec::new(), outbox: outbox.clone(), clock: context.clock.clone() };
-    for target in &notifiers.targets {
-        let id = target.id();
-        let policy = target.policy(&notifiers.worker);
-        let wake = Arc::new(Notify::new());
-        let queue = Queue::new(id.clone(), outbox.clone(), context.clock.clone(), wake.clone());
-        let parts = target.start(&context, queue).map_err(|e| format!("notification target {id}: {e}"))?;
-        let follower = follow::Follower {
-            target: id.clone(),
-            feed: context.feed.clone(),
-            outbox: outbox.clone(),
-            notifier: parts.notifier.clone(),
-            start: policy.start,
-            clock: context.clock.clone(),
-        };
-        let from = follower.start_point().await.map_err(|e| format!("notification target {id}: {e}"))?;
-        let worker = worker::Worker {
-            target: id.clone(),
-            outbox: outbox.clone(),
-            deliver: parts.deliver,
-            clock: context.clock.clone(),
-            policy,
-            idle: notifiers.worker.idle,
-            wake,
-        };
-        running.targets.push(RunningTarget {
-            id,
-            notifier: parts.notifier,
-            follower: tokio::spawn(follower.run(from)),
-            worker: tokio::spawn(worker.run()),
-        });
-    }
-    Ok(running)
 }

@@ -4,3 +4,4 @@ mod e2e;
 mod e2e_machine;
 mod ingest;
 mod install;
+mod reload;

@@ -26,15 +26,22 @@ use crate::common::{at, get, whole_build};
 /// The lines the journal's "peer" received.
 type Lines = Arc<Mutex<Vec<String>>>;
 
-#[derive(Debug)]
 struct JournalTarget {
+    name: &'static str,
     lines: Lines,
     start: StartPolicy,
 }
 
+/// A target's `Debug` is its configuration (a reload compares it): not what it received.
+impl std::fmt::Debug for JournalTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JournalTarget").field("name", &self.name).field("start", &self.start).finish()
+    }
+}
+
 impl Target for JournalTarget {
     fn id(&self) -> TargetId {
-        TargetId::new("journal", "builds").expect("a valid id")
+        TargetId::new("journal", self.name).expect("a valid id")
     }
 
     fn policy(&self, defaults: &WorkerOptions) -> Policy {
@@ -42,18 +49,20 @@ impl Target for JournalTarget {
     }
 
     fn start(&self, _: &Context, queue: Queue) -> Result<Parts, String> {
-        Ok(Parts { notifier: Arc::new(JournalNotifier { queue }), deliver: Arc::new(Append(self.lines.clone())) })
+        let notifier = JournalNotifier { queue, name: self.name };
+        Ok(Parts { notifier: Arc::new(notifier), deliver: Arc::new(Append(self.lines.clone())) })
     }
 }
 
 struct JournalNotifier {
     queue: Queue,
+    name: &'static str,
 }
 
 #[async_trait]
 impl Notifier for JournalNotifier {
     async fn started(&self, from: u64) -> Result<(), NotifyError> {
-        self.queue.push(&format!("start.{from}"), "started".into(), "start".into()).await?;
+        self.queue.push(&format!("start.{from}"), format!("{} started", self.name), "start".into()).await?;
         Ok(())
     }
 
@@ -65,7 +74,7 @@ impl Notifier for JournalNotifier {
     }
 
     async fn stopping(&self) -> Result<(), NotifyError> {
-        self.queue.push("stop", "stopped".into(), "stop".into()).await?;
+        self.queue.push("stop", format!("{} stopped", self.name), "stop".into()).await?;
         Ok(())
     }
 }
@@ -83,7 +92,7 @@ impl Deliver for Append {
 #[tokio::test]
 async fn a_target_of_its_own_kind_gets_the_frameworks_delivery_and_hooks() {
     let lines: Lines = Arc::default();
-    let target = Arc::new(JournalTarget { lines: lines.clone(), start: StartPolicy::Resume });
+    let target = Arc::new(JournalTarget { name: "builds", lines: lines.clone(), start: StartPolicy::Resume });
     let setup = Setup { notifiers: Notifiers::new(vec![target]), ..Setup::default() };
     let server = StatusServer::start(setup).await.expect("server starts");
     let sink = server.sink();
@@ -92,7 +101,7 @@ async fn a_target_of_its_own_kind_gets_the_frameworks_delivery_and_hooks() {
     for (n, result) in [(0, BuildResult::Failure), (1, BuildResult::Success), (2, BuildResult::Warnings)] {
         sink.record_all(whole_build("linux", n, i64::from(n) * 5, "main", result, None)).await.expect("build");
     }
-    let expected = ["started", "linux #0 failure", "linux #1 success", "linux #2 warnings"];
+    let expected = ["builds started", "linux #0 failure", "linux #1 success", "linux #2 warnings"];
     let start = Instant::now();
     while lines.lock().expect("lines").len() < expected.len() {
         assert!(start.elapsed() < Duration::from_secs(10), "{:?}", lines.lock().expect("lines"));
@@ -106,7 +115,11 @@ async fn a_target_of_its_own_kind_gets_the_frameworks_delivery_and_hooks() {
     assert!(page.contains("Delivery: ordered."), "{page}");
 
     server.stop_notifiers().await;
-    assert_eq!(lines.lock().expect("lines").last().map(String::as_str), Some("stopped"), "the goodbye is delivered");
+    assert_eq!(
+        lines.lock().expect("lines").last().map(String::as_str),
+        Some("builds stopped"),
+        "the goodbye is delivered"
+    );
 }
 
 /// A target that must not act on old news (a chat bot after a restart) passes over events that
@@ -115,7 +128,7 @@ async fn a_target_of_its_own_kind_gets_the_frameworks_delivery_and_hooks() {
 async fn a_target_that_skips_stale_events_passes_over_old_builds() {
     let lines: Lines = Arc::default();
     let start = StartPolicy::SkipOlderThan(Duration::from_secs(30 * 60));
-    let target = Arc::new(JournalTarget { lines: lines.clone(), start });
+    let target = Arc::new(JournalTarget { name: "builds", lines: lines.clone(), start });
     let setup = Setup { notifiers: Notifiers::new(vec![target]), ..Setup::default() };
     // An hour after minute 0: a build that finished at minute 3 is old news, one at 43 is not.
     let server = StatusServer::start_with_clock(setup, Arc::new(MemoryClock::new(at(60)))).await.expect("starts");
@@ -133,5 +146,33 @@ async fn a_target_that_skips_stale_events_passes_over_old_builds() {
         assert!(start.elapsed() < Duration::from_secs(10), "{:?}", lines.lock().expect("lines"));
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    assert_eq!(*lines.lock().expect("lines"), ["started", "linux #1 success"]);
+    assert_eq!(*lines.lock().expect("lines"), ["builds started", "linux #1 success"]);
+}
+
+async fn until_lines(lines: &Lines, n: usize) -> Vec<String> {
+    let start = Instant::now();
+    while lines.lock().expect("lines").len() < n {
+        assert!(start.elapsed() < Duration::from_secs(10), "{:?}", lines.lock().expect("lines"));
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    lines.lock().expect("lines").clone()
+}
+
+/// A reload restarts only the targets whose configuration changed: one kept goes on (its
+/// start hook ran once), one removed says goodbye, one added starts.
+#[tokio::test]
+async fn a_reload_restarts_only_the_targets_that_changed() {
+    let lines: Lines = Arc::default();
+    let target =
+        |name| Arc::new(JournalTarget { name, lines: lines.clone(), start: StartPolicy::Resume }) as Arc<dyn Target>;
+    let setup = Setup { notifiers: Notifiers::new(vec![target("kept"), target("removed")]), ..Setup::default() };
+    let server = StatusServer::start(setup.clone()).await.expect("server starts");
+    until_lines(&lines, 2).await;
+    let reloaded = Setup { notifiers: Notifiers::new(vec![target("kept"), target("added")]), ..setup };
+    assert_eq!(server.reload(reloaded).await.expect("reloaded").kept, Vec::<String>::new());
+    let mut seen = until_lines(&lines, 4).await;
+    seen.sort();
+    assert_eq!(seen, ["added started", "kept started", "removed started", "removed stopped"]);
+    let (_, page, _) = get(&server, "/notifications").await;
+    assert!(page.contains(r#"<span class="kind">journal</span> added"#), "the page shows the new target");
 }

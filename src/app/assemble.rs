@@ -1,0 +1,127 @@
+//! The parts of a server that its configuration decides and a reload replaces: the web router
+//! (the pages with their site settings, the change hooks, the ingest API) and the Git pollers.
+//! The hub, the stores and the live streams are the server's own and outlive every reload;
+//! the notifiers are reconciled target by target (`notify::Running::reconcile`).
+
+use std::sync::Arc;
+
+use tokio::sync::watch;
+
+use super::config::ingest::DEFAULT_MAX_BODY;
+use super::pollers::Pollers;
+use super::{HookConfig, Hub, IngestConfig, Setup, Storage, notify};
+use crate::adapters::git_poller::GitPollerSettings;
+use crate::adapters::http::hooks::HookContext;
+use crate::adapters::http::ingest::IngestContext;
+use crate::adapters::http::{self, WebContext};
+use crate::adapters::memory::MemoryPollers;
+use crate::ports::{Clock, LogStore, Outbox, PollTrigger};
+
+/// What every assembly of a server shares.
+pub(super) struct Shared {
+    pub hub: Arc<Hub>,
+    pub logs: Arc<dyn LogStore>,
+    pub outbox: Arc<dyn Outbox>,
+    pub clock: Arc<dyn Clock>,
+    /// Becomes true when the server stops: live streams end.
+    pub stopping: watch::Receiver<bool>,
+}
+
+/// The web router and the pollers of one configuration.
+pub(super) struct Web {
+    pub router: axum::Router,
+    /// The Git pollers run while this lives.
+    pub pollers: Arc<dyn PollTrigger>,
+}
+
+/// The router and pollers `setup` asks for.
+pub(super) fn assemble(setup: &Setup, shared: &Shared) -> Web {
+    let pollers = pollers(setup, shared);
+    let router = http::router(web_context(setup, shared))
+        .merge(http::hooks::router(hook_context(setup.hooks.clone(), shared, pollers.clone())))
+        .merge(http::ingest::router(ingest_context(setup.ingest.clone(), shared)));
+    Web { router, pollers }
+}
+
+fn web_context(setup: &Setup, shared: &Shared) -> WebContext {
+    let notifications = http::NotificationsContext {
+        outbox: shared.outbox.clone(),
+        clock: shared.clock.clone(),
+        site: setup.site.clone(),
+        targets: setup.notifiers.describe(),
+    };
+    let change_sources = (setup.change_sources.iter().cloned())
+        .chain(setup.git_pollers.iter().map(GitPollerSettings::describe))
+        .chain(hook_sources(setup.hooks.as_ref()))
+        .collect();
+    WebContext {
+        reader: shared.hub.clone(),
+        feed: shared.hub.clone(),
+        stopping: shared.stopping.clone(),
+        logs: shared.logs.clone(),
+        clock: shared.clock.clone(),
+        site: setup.site.clone(),
+        public_html: setup.public_html.clone(),
+        change_sources,
+        images: Default::default(),
+        views: Default::default(),
+        notifications: Arc::new(notifications),
+    }
+}
+
+/// How `/changes` describes the enabled hooks.
+fn hook_sources(hooks: Option<&HookConfig>) -> Vec<String> {
+    hooks
+        .filter(|h| !h.settings.dialects.is_empty())
+        .map(|h| {
+            let names: Vec<&str> = h.settings.dialects.keys().map(String::as_str).collect();
+            vec![format!("Change hook (/change_hook): {}", names.join(", "))]
+        })
+        .unwrap_or_default()
+}
+
+/// The Git pollers, their working copies in the data directory (or, with nothing kept, in the
+/// system's temporary directory).
+fn pollers(setup: &Setup, shared: &Shared) -> Arc<dyn PollTrigger> {
+    if setup.git_pollers.is_empty() {
+        return Arc::new(MemoryPollers::default());
+    }
+    let workdirs = match &setup.storage {
+        Storage::Directory(dir) => dir.join("gitpoller"),
+        Storage::Memory => std::env::temp_dir().join(format!("buildstatus-gitpoller-{}", std::process::id())),
+    };
+    Arc::new(Pollers::start(setup.git_pollers.clone(), &workdirs, shared.hub.clone()))
+}
+
+/// Without `[change_hook]` no dialect is enabled: every hook answers 404 (whatever the method).
+fn hook_context(hooks: Option<HookConfig>, shared: &Shared, pollers: Arc<dyn PollTrigger>) -> HookContext {
+    let (settings, credentials) = hooks.map(|h| (h.settings, h.credentials)).unwrap_or_default();
+    HookContext { settings, credentials, sink: shared.hub.clone(), pollers, clock: shared.clock.clone() }
+}
+
+/// Without `[ingest]` there is no token: the API answers 404.
+fn ingest_context(ingest: Option<IngestConfig>, shared: &Shared) -> IngestContext {
+    let ingest = ingest.unwrap_or(IngestConfig {
+        tokens: crate::domain::ingest::Tokens::new(Vec::new()),
+        create_builders: false,
+        max_body: DEFAULT_MAX_BODY,
+    });
+    IngestContext {
+        tokens: ingest.tokens,
+        create_builders: ingest.create_builders,
+        max_body: ingest.max_body,
+        sink: shared.hub.clone(),
+        reader: shared.hub.clone(),
+    }
+}
+
+/// The notifiers' context, from what the server shares.
+pub(super) fn notify_context(setup: &Setup, shared: &Shared) -> notify::Context {
+    notify::Context {
+        reader: shared.hub.clone(),
+        feed: shared.hub.clone(),
+        logs: shared.logs.clone(),
+        clock: shared.clock.clone(),
+        site: setup.site.clone(),
+    }
+}
