@@ -3,7 +3,7 @@
 //! builder's window.
 
 use super::{Applied, ApplyError, Mutation, StatusState, within_range};
-use crate::domain::model::{Build, BuildKey, BuildRequest, Buildset, Timestamp};
+use crate::domain::model::{Build, BuildKey, BuildRequest, Buildset, Properties, Timestamp};
 use crate::domain::result::BuildResult;
 
 impl StatusState {
@@ -73,21 +73,22 @@ impl StatusState {
         Ok(())
     }
 
-    /// A running build finished: it is written now (not by `take_changed_builds`), its logs
-    /// still open are finished with it (a finished build's logs cannot grow, and their pages
-    /// must not wait for more), and it joins its builder's window.
+    /// A running build finished: it is written now (not by `take_changed_builds`), its final
+    /// properties merged into its own, its logs still open are finished with it (a finished
+    /// build's logs cannot grow, and their pages must not wait for more), and it joins its
+    /// builder's window.
     pub(super) fn finish_build(
         &mut self,
         key: BuildKey,
-        result: BuildResult,
-        text: &[String],
-        at: Timestamp,
+        finish: BuildFinish<'_>,
         out: &mut Applied,
     ) -> Result<(), ApplyError> {
+        let BuildFinish { result, text, at, properties } = finish;
         let mut build = self.running.remove(&key).ok_or_else(|| self.not_running(key.clone()))?;
         build.finished = Some(at);
         build.result = Some(result);
         build.eta = None;
+        merge(&mut build.properties, properties);
         for log in build.steps.iter_mut().flat_map(|s| s.logs.iter_mut()).filter(|l| !l.finished) {
             log.finished = true;
             out.logs_finished.push(log.id);
@@ -100,4 +101,26 @@ impl StatusState {
         self.remember_finished(build);
         Ok(())
     }
+
+    /// Properties set on a running build, merged into its own.
+    pub(super) fn set_properties(&mut self, key: BuildKey, properties: &Properties) -> Result<(), ApplyError> {
+        let build = self.running.get_mut(&key);
+        let Some(build) = build else { return Err(self.not_running(key)) };
+        merge(&mut build.properties, properties);
+        self.changed.insert(key);
+        Ok(())
+    }
+}
+
+/// What a `BuildFinished` says of its build.
+pub(super) struct BuildFinish<'a> {
+    pub result: BuildResult,
+    pub text: &'a [String],
+    pub at: Timestamp,
+    pub properties: &'a Properties,
+}
+
+/// `given` merged into `properties`: a name given replaces the value (and source) it had.
+fn merge(properties: &mut Properties, given: &Properties) {
+    properties.extend(given.iter().map(|(name, p)| (name.clone(), p.clone())));
 }

@@ -21,6 +21,7 @@ use std::sync::Arc;
 
 use super::event::StatusEvent;
 use super::model::{Build, BuildKey, BuildRequest, Builder, BuilderState, Buildset, Change, User, Worker};
+use builds::BuildFinish;
 use steps::StepFinish;
 
 /// A record the store must write so that it reflects an applied event.
@@ -78,6 +79,8 @@ pub enum ApplyError {
     /// [`MAX_NUMBER`]; names what it numbers.
     NumberTooLarge(&'static str, u64),
     UnknownBuildset(u64),
+    /// A `StepTextChanged` that gives neither text nor text2.
+    NoStepText(BuildKey, u32),
 }
 
 /// The highest number a sender may choose for a change, build request, buildset or user: the
@@ -109,6 +112,7 @@ impl fmt::Display for ApplyError {
             }
             Self::NumberTooLarge(what, n) => write!(f, "{what} {n} is above {MAX_NUMBER}, the largest"),
             Self::UnknownBuildset(n) => write!(f, "unknown buildset {n}"),
+            Self::NoStepText(k, s) => write!(f, "the text of {} step {s} changes: give text, text2 or both", b(k)),
         }
     }
 }
@@ -361,13 +365,23 @@ impl StatusState {
             E::BuildsetSubmitted { buildset } => self.submit_buildset(buildset, &mut out)?,
             E::BuildsetFinished { id, result, at } => self.finish_buildset(*id, *result, *at, &mut out)?,
             E::BuildStarted { build, requests } => self.start_build(build, requests, &mut out)?,
-            E::BuildFinished { builder, number, result, text, at } => {
-                self.finish_build(BuildKey { builder: builder.clone(), number: *number }, *result, text, *at, &mut out)?
+            E::BuildFinished { builder, number, result, text, at, properties } => {
+                let finish = BuildFinish { result: *result, text, at: *at, properties };
+                self.finish_build(BuildKey { builder: builder.clone(), number: *number }, finish, &mut out)?
+            }
+            E::BuildPropertiesChanged { builder, number, properties } => {
+                self.set_properties(BuildKey { builder: builder.clone(), number: *number }, properties)?
             }
             E::StepStarted { builder, number, step } => self.start_step(builder, *number, step)?,
             E::StepFinished { builder, number, step, result, text, text2, at } => {
                 let finish = StepFinish { result: *result, text, text2, at: *at };
                 self.finish_step(builder, *number, *step, finish, &mut out)?
+            }
+            E::StepTextChanged { builder, number, step, text, text2 } => {
+                self.change_step_text(builder, *number, *step, text.as_deref(), text2.as_deref())?
+            }
+            E::StepUrlAdded { builder, number, step, name, url } => {
+                self.add_step_url(builder, *number, *step, name, url)?
             }
             E::LogStarted { builder, number, step, log, kind } => {
                 self.start_log(builder, *number, *step, log, *kind)?

@@ -67,6 +67,48 @@ impl StatusState {
         Ok(())
     }
 
+    /// A step's text, text2 or both replaced (at least one given; a step of a running build,
+    /// finished or not).
+    pub(super) fn change_step_text(
+        &mut self,
+        builder: &str,
+        number: u32,
+        step: u32,
+        text: Option<&[String]>,
+        text2: Option<&[String]>,
+    ) -> Result<(), ApplyError> {
+        let (key, s) = self.step_mut(builder, number, step)?;
+        if text.is_none() && text2.is_none() {
+            return Err(ApplyError::NoStepText(key, step));
+        }
+        if let Some(text) = text {
+            s.text = text.to_vec();
+        }
+        if let Some(text2) = text2 {
+            s.text2 = text2.to_vec();
+        }
+        self.changed.insert(key);
+        Ok(())
+    }
+
+    /// A link added to a step of a running build; one of the same name is replaced in place.
+    pub(super) fn add_step_url(
+        &mut self,
+        builder: &str,
+        number: u32,
+        step: u32,
+        name: &str,
+        url: &str,
+    ) -> Result<(), ApplyError> {
+        let (key, s) = self.step_mut(builder, number, step)?;
+        match s.urls.iter_mut().find(|(n, _)| n == name) {
+            Some((_, old)) => *old = url.to_owned(),
+            None => s.urls.push((name.to_owned(), url.to_owned())),
+        }
+        self.changed.insert(key);
+        Ok(())
+    }
+
     /// A new log of a step (its name unique within the step), open until finished.
     pub(super) fn start_log(
         &mut self,

@@ -211,6 +211,7 @@ async fn an_open_waterfall_follows_builds_and_catches_up_after_a_lost_connection
                 result: BuildResult::Failure,
                 text: vec!["failed".into()],
                 at: at(46),
+                properties: Default::default(),
             },
         ],
     )

@@ -226,6 +226,7 @@ async fn a_view_asked_for_again_is_the_same_until_the_status_changes() {
         result: BuildResult::Failure,
         text: vec!["failed".into()],
         at: at(45),
+        properties: Default::default(),
     };
     server.sink().record(finished).await.expect("recorded");
     let (_, after, _) = get(&server, "/console").await;
