@@ -253,6 +253,9 @@ pub struct Step {
     pub hidden: bool,
     #[serde(default)]
     pub statistics: BTreeMap<String, serde_json::Value>,
+    /// When the step is expected to finish, while it has not (see [`Build::eta`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eta: Option<Timestamp>,
 }
 
 impl Step {
@@ -287,7 +290,9 @@ pub struct Build {
     pub text: Vec<String>,
     #[serde(default)]
     pub steps: Vec<Step>,
-    /// Expected finish time, when the master knows it.
+    /// Expected finish time, while the build runs: the sender's when its start gave one, else
+    /// estimated from the builder's successful builds (`domain::expectations`), when they
+    /// allow it.
     #[serde(default)]
     pub eta: Option<Timestamp>,
 }

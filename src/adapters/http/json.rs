@@ -208,7 +208,12 @@ fn resolve<'a>(ctx: &'a WebContext, node: &'a Node, args: &'a JsonArgs) -> Resol
             }
             Node::Steps(name, n) => {
                 let b = find_build(ctx, name, n).await?;
-                Value::Object(b.steps.iter().map(|s| (s.number.to_string(), obj::step(&ctx.site, &b, s))).collect())
+                Value::Object(
+                    b.steps
+                        .iter()
+                        .map(|s| (s.number.to_string(), obj::step(&ctx.site, &b, s, ctx.clock.now())))
+                        .collect(),
+                )
             }
             Node::Step(name, n, step) => {
                 let b = find_build(ctx, name, n).await?;
@@ -224,7 +229,7 @@ fn resolve<'a>(ctx: &'a WebContext, node: &'a Node, args: &'a JsonArgs) -> Resol
                     StepRef::Name(s) => s.clone(),
                     StepRef::Index(i) => i.to_string(),
                 };
-                obj::step(&ctx.site, &b, found.ok_or_else(|| no_step(&b, &label))?)
+                obj::step(&ctx.site, &b, found.ok_or_else(|| no_step(&b, &label))?, ctx.clock.now())
             }
             Node::BuilderSlaves(name) => {
                 let (builders, workers) = (ctx.reader.builders().await?, ctx.reader.workers().await?);

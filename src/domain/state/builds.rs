@@ -48,7 +48,8 @@ impl StatusState {
 
     /// A build of a known builder began, numbered above the builder's newest (so a repeated
     /// start can never overwrite a stored build). It runs unfinished whatever it says, claims
-    /// its requests, and its logs get fresh ids. Written by the next `take_changed_builds`.
+    /// its requests, and its logs get fresh ids. Written by the next `take_changed_builds`;
+    /// an ETA it gives makes its ETAs the sender's (else they are estimated there).
     pub(super) fn start_build(&mut self, build: &Build, requests: &[u64], out: &mut Applied) -> Result<(), ApplyError> {
         self.require_builder(&build.builder)?;
         let key = build.key();
@@ -69,12 +70,15 @@ impl StatusState {
         }
         self.newest.insert(key.builder.clone(), key.number);
         self.changed.insert(key.clone());
+        if build.eta.is_some() {
+            self.sender_eta.insert(key.clone());
+        }
         self.running.insert(key, build);
         Ok(())
     }
 
-    /// A running build finished: it is written now (not by `take_changed_builds`), its final
-    /// properties merged into its own, its logs still open are finished with it (a finished
+    /// A running build finished: it is written now (not by `take_changed_builds`), without
+    /// ETAs, its final properties merged into its own, its logs still open are finished with it (a finished
     /// build's logs cannot grow, and their pages must not wait for more), and it joins its
     /// builder's window.
     pub(super) fn finish_build(
@@ -88,6 +92,10 @@ impl StatusState {
         build.finished = Some(at);
         build.result = Some(result);
         build.eta = None;
+        for step in &mut build.steps {
+            step.eta = None;
+        }
+        self.sender_eta.remove(&key);
         merge(&mut build.properties, properties);
         for log in build.steps.iter_mut().flat_map(|s| s.logs.iter_mut()).filter(|l| !l.finished) {
             log.finished = true;

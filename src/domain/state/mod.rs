@@ -20,6 +20,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use super::event::StatusEvent;
+use super::expectations::Expectations;
 use super::model::{Build, BuildKey, BuildRequest, Builder, BuilderState, Buildset, Change, User, Worker};
 use builds::BuildFinish;
 use steps::StepFinish;
@@ -159,6 +160,10 @@ pub struct StatusState {
     window: usize,
     /// Running builds changed by `apply_deferred` and not written yet.
     changed: BTreeSet<BuildKey>,
+    /// Running builds whose start gave an ETA: the sender's to keep, steps included. The
+    /// others' ETAs are estimated. (Not stored: after a restart, a running build with an ETA
+    /// is taken to be the sender's.)
+    sender_eta: BTreeSet<BuildKey>,
 }
 
 /// What the state is rebuilt from at start: the store's current records, limited to the window.
@@ -203,7 +208,9 @@ impl StatusState {
             next_log_id: snapshot.next_log_id.max(1),
             window,
             changed: BTreeSet::new(),
+            sender_eta: BTreeSet::new(),
         };
+        state.sender_eta = state.running.values().filter(|b| b.eta.is_some()).map(Build::key).collect();
         for key in state.running.keys() {
             let newest = state.newest.entry(key.builder.clone()).or_insert(key.number);
             *newest = (*newest).max(key.number);
@@ -417,11 +424,27 @@ impl StatusState {
         }
     }
 
-    /// The writes of the running builds changed since the last call. (A build that finished
-    /// meanwhile was written when it finished.)
+    /// The writes of the running builds changed since the last call, each with its ETA and its
+    /// steps' estimated anew (unless its sender gives them). A build that finished meanwhile
+    /// was written when it finished.
     pub fn take_changed_builds(&mut self) -> Vec<Mutation> {
         let changed = std::mem::take(&mut self.changed);
-        changed.iter().filter_map(|key| self.running.get(key)).map(|b| Mutation::PutBuild(b.clone())).collect()
+        let mut out = Vec::with_capacity(changed.len());
+        for key in changed {
+            if !self.sender_eta.contains(&key) {
+                let expectations = self.expectations(&key.builder);
+                if let Some(build) = self.running.get_mut(&key) {
+                    fill_eta(build, &expectations);
+                }
+            }
+            out.extend(self.running.get(&key).map(|b| Mutation::PutBuild(b.clone())));
+        }
+        out
+    }
+
+    /// What `builder`'s successful builds in the window lead us to expect of its builds.
+    pub fn expectations(&self, builder: &str) -> Expectations {
+        Expectations::learn(self.recent(builder))
     }
 
     fn remember_finished(&mut self, build: Build) {
@@ -438,6 +461,16 @@ impl StatusState {
         while self.changes.len() > self.window * 10 {
             self.changes.pop_front();
         }
+    }
+}
+
+/// Sets the ETA of a running `build` and of its unfinished steps from `expectations` (none
+/// where they allow no estimate).
+fn fill_eta(build: &mut Build, expectations: &Expectations) {
+    let estimate = expectations.estimate(build);
+    build.eta = estimate.build;
+    for step in build.steps.iter_mut().filter(|s| s.finished.is_none()) {
+        step.eta = estimate.steps.get(&step.number).copied();
     }
 }
 

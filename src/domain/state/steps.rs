@@ -42,7 +42,8 @@ impl StatusState {
     }
 
     /// A step finished: its result and text2 are set (its text only when given), it started
-    /// by its finish at the latest, and the logs its sender left open are finished with it.
+    /// by its finish at the latest, it has no ETA any more, and the logs its sender left open
+    /// are finished with it.
     pub(super) fn finish_step(
         &mut self,
         builder: &str,
@@ -54,6 +55,7 @@ impl StatusState {
         let (key, s) = self.step_mut(builder, number, step)?;
         s.result = Some(finish.result);
         s.finished = Some(finish.at);
+        s.eta = None;
         s.started.get_or_insert(finish.at);
         if !finish.text.is_empty() {
             s.text = finish.text.to_vec();

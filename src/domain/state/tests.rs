@@ -367,3 +367,86 @@ fn a_running_steps_text_and_urls_change_and_the_build_is_written() {
         StatusEvent::StepUrlAdded { builder: "b".into(), number: 0, step: 5, name: "x".into(), url: "y".into() };
     assert_eq!(state.apply(&other_step), Err(ApplyError::UnknownStep(key, 5)));
 }
+
+/// Build `number` of "b", started at minute `start`, with one step "compile" from `start` to
+/// `start + took`, finished then with `result`.
+fn compiled(number: u32, start: i64, took: i64, result: BuildResult) -> Vec<StatusEvent> {
+    let StatusEvent::BuildStarted { mut build, requests } = start_at("b", number, start) else { unreachable!() };
+    build.eta = None;
+    let step = Step { number: 0, name: "compile".into(), started: Some(at(start)), ..Step::default() };
+    let done = |event_at| StatusEvent::StepFinished {
+        builder: "b".into(),
+        number,
+        step: 0,
+        result,
+        text: vec![],
+        text2: vec![],
+        at: event_at,
+    };
+    let finished = StatusEvent::BuildFinished {
+        builder: "b".into(),
+        number,
+        result,
+        text: vec![],
+        at: at(start + took),
+        properties: Properties::new(),
+    };
+    vec![
+        StatusEvent::BuildStarted { build, requests },
+        StatusEvent::StepStarted { builder: "b".into(), number, step },
+        done(at(start + took)),
+        finished,
+    ]
+}
+
+fn start_at(name: &str, number: u32, minute: i64) -> StatusEvent {
+    let StatusEvent::BuildStarted { mut build, requests } = start(name, number) else { unreachable!() };
+    build.started = at(minute);
+    StatusEvent::BuildStarted { build, requests }
+}
+
+#[test]
+fn a_running_build_without_an_eta_gets_one_from_the_builders_successes() {
+    let mut state = StatusState::new(10);
+    state.apply(&builder("b")).unwrap();
+    for e in compiled(0, 0, 10, BuildResult::Success).iter().chain(&compiled(1, 20, 6, BuildResult::Failure)) {
+        state.apply(e).unwrap();
+    }
+    assert_eq!(
+        state.expectations("b").step("compile"),
+        Some(chrono::TimeDelta::minutes(10)),
+        "the failure teaches nothing"
+    );
+    let running = compiled(2, 100, 0, BuildResult::Success);
+    let written = state.apply(&running[0]).unwrap();
+    let Some(Mutation::PutBuild(stored)) = written.mutations.first() else { panic!("{written:?}") };
+    assert_eq!(stored.eta, Some(at(110)), "stored with its ETA: start + the compile step's 10 minutes");
+    state.apply(&running[1]).unwrap();
+    let build = state.build("b", 2).unwrap();
+    assert_eq!((build.eta, build.steps[0].eta), (Some(at(110)), Some(at(110))));
+    state.apply(&running[2]).unwrap();
+    let build = state.build("b", 2).unwrap();
+    assert_eq!((build.eta, build.steps[0].eta), (Some(at(100)), None), "done with its steps (fast): ends now");
+    state.apply(&running[3]).unwrap();
+    assert_eq!(state.build("b", 2).unwrap().eta, None, "a finished build has no ETA");
+
+    // A sender's ETA is kept, through its steps too.
+    let mut own = compiled(3, 200, 0, BuildResult::Success);
+    let StatusEvent::BuildStarted { build, .. } = &mut own[0] else { unreachable!() };
+    build.eta = Some(at(999));
+    state.apply(&own[0]).unwrap();
+    state.apply(&own[1]).unwrap();
+    let build = state.build("b", 3).unwrap();
+    assert_eq!((build.eta, build.steps[0].eta), (Some(at(999)), None));
+    // And it stays the sender's across a restart.
+    let snapshot = Snapshot {
+        builders: state.builders().cloned().collect(),
+        running: state.running().cloned().collect(),
+        next_log_id: state.next_log_id(),
+        ..Snapshot::default()
+    };
+    let mut restarted = StatusState::from_snapshot(snapshot, 10);
+    restarted.fill_window("b", state.recent("b").cloned().collect(), Some(3));
+    restarted.apply(&own[2]).unwrap();
+    assert_eq!(restarted.build("b", 3).unwrap().eta, Some(at(999)));
+}

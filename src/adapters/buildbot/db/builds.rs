@@ -246,6 +246,7 @@ fn build(
             urls,
             hidden: hidden != 0,
             statistics: BTreeMap::new(),
+            eta: None,
         });
     }
     let props: BTreeMap<String, Property> = rows_of::<(String, String, String)>(props.as_deref(), "properties")?
