@@ -42,13 +42,48 @@ pub(super) struct Submission {
 
 /// A submission of a round whose events applied, waiting for the round's commit.
 struct Accepted {
-    /// Numbered, unless `history` (whose events are not journaled: they carry 0).
-    sequenced: Vec<SequencedEvent>,
+    /// Its events as applied, in order.
+    entries: Vec<Entry>,
+    /// Events of the past: neither journaled nor published.
     history: bool,
-    applied: Vec<Applied>,
-    /// What the submitter is told besides the sequence number.
+    /// What the submitter is told (with the sequence number of its last journaled event).
     done: Done,
     reply: oneshot::Sender<Result<Done, SinkError>>,
+}
+
+/// One applied event, with the events the state derived from it.
+struct Entry {
+    /// Numbered, when journaled. History's events carry 0; an absorbed event (a claim the
+    /// state derives itself) carries the newest number before it.
+    event: SequencedEvent,
+    journaled: bool,
+    applied: Applied,
+    /// Numbered right after `event`, journaled and published with it (none for history).
+    derived: Vec<SequencedEvent>,
+}
+
+impl Accepted {
+    /// The events it journals, in order: each journaled event, then those derived from it.
+    fn journal(&self) -> impl Iterator<Item = &SequencedEvent> {
+        let entries = if self.history { &[][..] } else { &self.entries[..] };
+        entries.iter().flat_map(Entry::journal)
+    }
+
+    fn applied(&self) -> impl Iterator<Item = &Applied> {
+        self.entries.iter().map(|e| &e.applied)
+    }
+}
+
+impl Entry {
+    /// The event if journaled, then those derived from it.
+    fn journal(&self) -> impl Iterator<Item = &SequencedEvent> {
+        self.journaled.then_some(&self.event).into_iter().chain(&self.derived)
+    }
+
+    /// [`journal`](Self::journal), taken.
+    fn into_journal(self) -> impl Iterator<Item = SequencedEvent> {
+        self.journaled.then_some(self.event).into_iter().chain(self.derived)
+    }
 }
 
 impl Hub {
@@ -125,10 +160,11 @@ impl Hub {
     }
 
     /// Applies each submission to the state, all or nothing (a rejected one is answered at
-    /// once and leaves no trace), numbers the accepted events from the newest number on
-    /// (history's are not numbered), and gathers the round's one commit: the records its
-    /// events changed (each build once), its journal and its senders' ids. The state's lock
-    /// is held throughout and never across an await.
+    /// once and leaves no trace), numbers the accepted events from the newest number on, each
+    /// followed by the events the state derived from it (history's are not numbered, and
+    /// derive none; an absorbed claim is not journaled), and gathers the round's one commit:
+    /// the records its events changed (each build once), its journal, derived events included,
+    /// and its senders' ids. The state's lock is held throughout and never across an await.
     fn apply_round(&self, round: Vec<Submission>, stored: &HashSet<String>) -> AppliedRound {
         let mut live = self.live();
         let mut numbering = Numbering { next_seq: live.seq + 1, ..Numbering::default() };
@@ -145,13 +181,12 @@ impl Hub {
                 // Repeats of ids this very round applies, not yet committed: the answer is the
                 // commit's (a retry must not hear "done" for what may fail).
                 Err(Settled::AfterCommit(done)) => {
-                    let (sequenced, applied) = (Vec::new(), Vec::new());
-                    accepted.push(Accepted { sequenced, history: false, applied, done, reply });
+                    accepted.push(Accepted { entries: Vec::new(), history: false, done, reply });
                     continue;
                 }
             };
-            let Outcome { sequenced, applied, previous } =
-                match apply_submission(&mut live.state, events, history, &numbering) {
+            let Outcome { entries, previous, next_seq } =
+                match apply_submission(&mut live.state, events, history, numbering.next_seq) {
                     Ok(outcome) => outcome,
                     Err(e) => {
                         let _ = reply.send(Err(SinkError::Rejected(e)));
@@ -161,22 +196,19 @@ impl Hub {
             if accepted.is_empty() {
                 first_copy = previous;
             }
-            numbering.take(ids, &sequenced);
-            if history {
-                done.seq = numbering.next_seq - 1;
-            } else {
-                numbering.next_seq += sequenced.len() as u64;
-            }
-            accepted.push(Accepted { sequenced, history, applied, done, reply });
+            numbering.take(ids, &entries);
+            numbering.next_seq = next_seq;
+            done.seq = next_seq - 1;
+            accepted.push(Accepted { entries, history, done, reply });
         }
         // Taken, not copied: what remains of `applied` (logs, windows) is used after the commit.
         let mutations = compact(
             accepted
                 .iter_mut()
-                .flat_map(|a| a.applied.iter_mut().flat_map(|x: &mut Applied| std::mem::take(&mut x.mutations)))
+                .flat_map(|a| a.entries.iter_mut().flat_map(|e| std::mem::take(&mut e.applied.mutations)))
                 .collect(),
         );
-        let events = accepted.iter().filter(|a| !a.history).flat_map(|a| a.sequenced.iter().cloned()).collect();
+        let events = accepted.iter().flat_map(Accepted::journal).cloned().collect();
         let commit = Commit { events, mutations, next_log_id: live.state.next_log_id(), receipts: numbering.receipts };
         AppliedRound { accepted, commit, first_copy }
     }
@@ -193,8 +225,7 @@ impl Hub {
             .iter()
             .filter(|a| a.history)
             .flat_map(|a| {
-                a.applied
-                    .iter()
+                a.applied()
                     .flat_map(|x| x.log.as_ref().map(|t| t.log_id).into_iter().chain(x.logs_finished.iter().copied()))
             })
             .collect();
@@ -221,29 +252,31 @@ impl Hub {
     }
 
     /// After the commit: writes the rest of the log content, queues the new builders' windows
-    /// for filling, publishes each submission's events (history's excepted) and answers it.
+    /// for filling, publishes each submission's journaled events in their journal order (each
+    /// followed by those derived from it; history's excepted) and answers it.
     /// A submission whose log content could not be written is told so (its events are stored
     /// and published all the same).
     async fn answer_round(&self, accepted: Vec<Accepted>, late: Vec<LogWrite>) {
         let late_logs: HashSet<u64> = late.iter().map(|w| w.log).collect();
         let lost = self.logs.write(late).await.err();
         for a in accepted {
-            let seq = if a.history { a.done.seq } else { a.sequenced.last().map_or(a.done.seq, |e| e.seq) };
-            let wrote_late = a.applied.iter().any(|x| {
+            let wrote_late = a.applied().any(|x| {
                 x.log.as_ref().is_some_and(|t| late_logs.contains(&t.log_id))
                     || x.logs_finished.iter().any(|l| late_logs.contains(l))
             });
             let lost = lost.clone().filter(|_| wrote_late);
-            for name in a.applied.iter().filter_map(|x| x.fill_window.clone()) {
+            for name in a.applied().filter_map(|x| x.fill_window.clone()) {
                 let _ = self.fills.send(name);
             }
-            if !a.history {
-                for event in a.sequenced {
+            let Accepted { entries, history, done, reply } = a;
+            if !history {
+                for event in entries.into_iter().flat_map(Entry::into_journal) {
                     self.bus.publish(event);
                 }
             }
-            let _ = a.reply.send(match lost {
-                None => Ok(Done { seq, ..a.done }),
+            let seq = done.seq;
+            let _ = reply.send(match lost {
+                None => Ok(done),
                 Some(error) => Err(SinkError::LogContent { seq, error }),
             });
         }
@@ -321,57 +354,70 @@ impl Numbering {
     }
 
     /// Records the senders' ids of an applied submission with its events' numbers.
-    fn take(&mut self, ids: Vec<Option<String>>, sequenced: &[SequencedEvent]) {
-        for (id, event) in ids.into_iter().zip(sequenced) {
+    fn take(&mut self, ids: Vec<Option<String>>, entries: &[Entry]) {
+        for (id, entry) in ids.into_iter().zip(entries) {
             if let Some(id) = id {
                 self.uncommitted.insert(id.clone());
-                self.receipts.push((id, event.seq));
+                self.receipts.push((id, entry.event.seq));
             }
         }
     }
 }
 
-/// Applies one submission's events in order, numbered from `numbering.next_seq` (history's
-/// with 0), all or nothing: on a rejected event the state is put back as it was and the
-/// rejection returned. The running builds it changed are written (and copied) once each, with
-/// its last event. Also returns the copy of the state made to roll back to, if one was made:
-/// a submission of one event, or of new changes numbered above every known one, cannot be
-/// rejected halfway and needs none.
+/// Applies one submission's events in order, all or nothing: on a rejected event the state
+/// is put back as it was and the rejection returned. Events are numbered from `next_seq`,
+/// each followed by the events the state derived from it (history's carry 0 and derive none;
+/// an absorbed claim takes no number of its own). The running builds it changed are written
+/// (and copied) once each, with its last event. Also returns the copy of the state made to
+/// roll back to, if one was made (a submission of one event, or of new changes numbered
+/// above every known one, cannot be rejected halfway and needs none), and the next number.
 fn apply_submission(
     state: &mut StatusState,
     events: Vec<StatusEvent>,
     history: bool,
-    numbering: &Numbering,
+    mut next_seq: u64,
 ) -> Result<Outcome, ApplyError> {
     let copy = events.len() > 1 && !state.accepts_surely(&events);
     let previous = copy.then(|| state.clone());
-    let mut applied = Vec::with_capacity(events.len());
-    let mut sequenced = Vec::with_capacity(events.len());
-    let numbers = (numbering.next_seq..).map(|seq| if history { 0 } else { seq });
-    for (seq, event) in numbers.zip(events) {
-        match state.apply_deferred(&event) {
-            Ok(a) => applied.push(a),
+    let mut entries: Vec<Entry> = Vec::with_capacity(events.len());
+    let mut number = |journaled: bool| match journaled {
+        true => {
+            next_seq += 1;
+            next_seq - 1
+        }
+        false => next_seq - 1,
+    };
+    for event in events {
+        let mut applied = match state.apply_deferred(&event) {
+            Ok(applied) => applied,
             Err(e) => {
                 if let Some(p) = previous {
                     *state = p;
                 }
                 return Err(e);
             }
-        }
-        sequenced.push(SequencedEvent { seq, event });
+        };
+        let journaled = !history && !applied.absorbed;
+        let seq = if history { 0 } else { number(journaled) };
+        let derived = std::mem::take(&mut applied.derived);
+        let derived = match history {
+            true => Vec::new(),
+            false => derived.into_iter().map(|event| SequencedEvent { seq: number(true), event }).collect(),
+        };
+        entries.push(Entry { event: SequencedEvent { seq, event }, journaled, applied, derived });
     }
-    if let Some(last) = applied.last_mut() {
-        last.mutations.extend(state.take_changed_builds());
+    if let Some(last) = entries.last_mut() {
+        last.applied.mutations.extend(state.take_changed_builds());
     }
-    Ok(Outcome { sequenced, applied, previous })
+    Ok(Outcome { entries, previous, next_seq })
 }
 
-/// What applying a submission gave: its numbered events, what each did, and the copy of the
-/// state made before it (if one was made).
+/// What applying a submission gave: its events as applied, the copy of the state made before
+/// it (if one was made), and the next sequence number.
 struct Outcome {
-    sequenced: Vec<SequencedEvent>,
-    applied: Vec<Applied>,
+    entries: Vec<Entry>,
     previous: Option<StatusState>,
+    next_seq: u64,
 }
 
 /// The log content of a round, one write per log, chunks in order. History's text is taken
@@ -386,8 +432,9 @@ fn log_writes(accepted: &mut [Accepted]) -> Vec<LogWrite> {
         })
     };
     for a in accepted {
-        for (event, done) in a.sequenced.iter_mut().zip(&a.applied) {
-            if let (Some(target), StatusEvent::LogChunk { channel, text, .. }) = (&done.log, &mut event.event) {
+        for entry in &mut a.entries {
+            let done = &entry.applied;
+            if let (Some(target), StatusEvent::LogChunk { channel, text, .. }) = (&done.log, &mut entry.event.event) {
                 let text = if a.history { std::mem::take(text) } else { text.clone() };
                 let i = of(target.log_id, &mut writes);
                 writes[i].chunks.push((*channel, bytes::Bytes::from(text)));

@@ -11,6 +11,7 @@
 //! grow with history); until then the window may not be used to answer listings.
 
 mod builds;
+mod derived;
 mod records;
 mod steps;
 mod topology;
@@ -137,6 +138,12 @@ pub struct Applied {
     pub logs_finished: Vec<u64>,
     /// Set when a builder new to the state appeared: its window must be filled from the store.
     pub fill_window: Option<String>,
+    /// Events the state derives from this one (builders' changed states), to be journaled and
+    /// published right after it, in the same commit (`derived.rs`).
+    pub derived: Vec<StatusEvent>,
+    /// Set when the event is a claim the state derives itself (a sender's
+    /// `BuilderStateChanged`): checked, but neither journaled nor published.
+    pub absorbed: bool,
 }
 
 /// The state the hub keeps in memory. See the module doc.
@@ -164,6 +171,8 @@ pub struct StatusState {
     /// others' ETAs are estimated. (Not stored: after a restart, a running build with an ETA
     /// is taken to be the sender's.)
     sender_eta: BTreeSet<BuildKey>,
+    /// Each builder's state as last announced (`derived.rs`).
+    announced: BTreeMap<String, BuilderState>,
 }
 
 /// What the state is rebuilt from at start: the store's current records, limited to the window.
@@ -209,7 +218,9 @@ impl StatusState {
             window,
             changed: BTreeSet::new(),
             sender_eta: BTreeSet::new(),
+            announced: BTreeMap::new(),
         };
+        state.announced = state.derived_states();
         state.sender_eta = state.running.values().filter(|b| b.eta.is_some()).map(Build::key).collect();
         for key in state.running.keys() {
             let newest = state.newest.entry(key.builder.clone()).or_insert(key.number);
@@ -359,14 +370,15 @@ impl StatusState {
     /// One method per event, grouped by family in this module's files (`topology.rs`:
     /// builders and workers; `builds.rs`: requests, buildsets and builds; `steps.rs`: steps
     /// and logs; `records.rs`: changes, users and the master). Each either refuses the event
-    /// having changed nothing, or applies all of it.
+    /// having changed nothing, or applies all of it. Then the builders' states it changed are
+    /// announced (`derived.rs`).
     pub fn apply_deferred(&mut self, event: &StatusEvent) -> Result<Applied, ApplyError> {
         use StatusEvent as E;
         let mut out = Applied::default();
         match event {
             E::BuilderAdded { builder } => self.add_builder(builder, &mut out),
             E::BuilderRemoved { name } => self.remove_builder(name, &mut out)?,
-            E::BuilderStateChanged { name, .. } => self.require_builder(name)?,
+            E::BuilderStateChanged { name, .. } => self.claim_builder_state(name, &mut out)?,
             E::BuildRequestSubmitted { request } => self.submit_request(request, &mut out)?,
             E::BuildRequestCancelled { request_id, .. } => self.cancel_request(*request_id, &mut out),
             E::BuildsetSubmitted { buildset } => self.submit_buildset(buildset, &mut out)?,
@@ -406,6 +418,8 @@ impl StatusState {
             E::UserChanged { user } => self.change_user(user, &mut out)?,
             E::MasterStarted { .. } | E::MasterStopping { .. } | E::Reconfigured { .. } => {}
         }
+        let touched = self.builders_touched_by(event);
+        self.announce(touched, &mut out);
         Ok(out)
     }
 

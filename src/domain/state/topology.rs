@@ -20,6 +20,7 @@ impl StatusState {
     /// A builder no longer configured: its window goes with it (its builds stay in the store).
     pub(super) fn remove_builder(&mut self, name: &str, out: &mut Applied) -> Result<(), ApplyError> {
         self.builders.remove(name).ok_or_else(|| ApplyError::UnknownBuilder(name.to_owned()))?;
+        self.announced.remove(name);
         self.unloaded.remove(name);
         self.recent.remove(name);
         out.mutations.push(Mutation::RemoveBuilder(name.to_owned()));

@@ -385,3 +385,88 @@ async fn a_repeat_waits_for_the_commit_of_the_round_that_applies_it() {
     let retried = retry.await;
     assert!(matches!(retried, Err(SinkError::Storage(_))), "the retry is told the same: {retried:?}");
 }
+
+/// The kinds of the journaled events after `after`, with the state a builder state carries.
+async fn journal_after(server: &StatusServer, after: u64) -> Vec<(u64, String)> {
+    let mut follow = buildstatus::ports::EventFeed::follow(server.hub().as_ref(), after);
+    let mut out = Vec::new();
+    while out.last().is_none_or(|(seq, _)| *seq < server.hub().last_seq()) {
+        let e = follow.next().await.expect("an event").expect("readable");
+        let kind = match &e.event {
+            StatusEvent::BuilderStateChanged { name, state } => format!("{name} {}", state.name()),
+            other => other.kind().to_owned(),
+        };
+        out.push((e.seq, kind));
+    }
+    out
+}
+
+/// A builder's state is derived, journaled right after the event that changed it (in its
+/// commit, numbered next), published in that order, and kept across a restart; a sender's
+/// own report of it is acknowledged but neither journaled nor published.
+#[tokio::test]
+async fn builder_states_are_derived_and_journaled_right_after_their_cause() {
+    use buildstatus::domain::model::{Builder, BuilderState, Worker};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let setup = || Setup { storage: Storage::Directory(dir.path().to_path_buf()), ..Setup::default() };
+    let server = StatusServer::start(setup()).await.expect("server");
+    let mut live = server.hub().subscribe(0);
+    let sink = server.sink();
+    let builder = Builder { name: "arm".into(), workers: vec!["pi".into()], ..Builder::default() };
+    let worker = Worker { name: "pi".into(), ..Worker::default() };
+    let mut batch = vec![
+        StatusEvent::BuilderAdded { builder },
+        // 0.8 says `building` before the build starts: a claim, not news.
+        StatusEvent::BuilderStateChanged { name: "arm".into(), state: BuilderState::Building },
+        StatusEvent::WorkerConnected { worker, at: common::at(0) },
+    ];
+    batch.extend(whole_build("arm", 0, 1, "main", BuildResult::Success, None));
+    let last = sink.record_all(batch).await.expect("recorded");
+    let journal = journal_after(&server, 0).await;
+    let kinds: Vec<&str> = journal.iter().map(|(_, k)| k.as_str()).filter(|k| !k.starts_with("log_")).collect();
+    assert_eq!(
+        kinds,
+        [
+            "builder_added",
+            "arm offline",
+            "worker_connected",
+            "arm idle",
+            "build_started",
+            "arm building",
+            "step_started",
+            "step_finished",
+            "step_started",
+            "step_finished",
+            "build_finished",
+            "arm idle",
+        ]
+    );
+    let seqs: Vec<u64> = journal.iter().map(|(s, _)| *s).collect();
+    assert_eq!(last, *seqs.last().expect("events"), "the batch's answer is its last journaled event");
+    // Numbers are consecutive but for the log chunks (numbered, not journaled).
+    let numbered = 1..=last;
+    let chunks = 6;
+    assert_eq!(seqs.len() + chunks, numbered.count(), "{journal:?}");
+    let mut published = Vec::new();
+    while published.len() < last as usize - chunks {
+        let e = live.next().await.expect("an event").expect("not lagged");
+        if !matches!(e.event, StatusEvent::LogChunk { .. }) {
+            published.push(e.seq);
+        }
+    }
+    assert_eq!(published, seqs, "published in the journal's order");
+
+    // A claim alone is acknowledged with the newest number, and changes nothing.
+    let claim = StatusEvent::BuilderStateChanged { name: "arm".into(), state: BuilderState::Offline };
+    assert_eq!(sink.record(claim).await.expect("acknowledged"), last);
+    drop(server);
+    let server = StatusServer::start(setup()).await.expect("restart");
+    let seq = server.sink().record(StatusEvent::WorkerPaused { name: "pi".into() }).await.expect("recorded");
+    assert_eq!(seq, last + 1, "paused, still idle: no state announced again after the restart");
+    let gone = StatusEvent::WorkerDisconnected { name: "pi".into(), at: common::at(9) };
+    let seq = server.sink().record(gone).await.expect("recorded");
+    assert_eq!(
+        journal_after(&server, last + 1).await,
+        [(last + 2, "worker_disconnected".into()), (seq, "arm offline".into())]
+    );
+}
