@@ -64,7 +64,9 @@ pub enum BuilderState {
 }
 
 impl BuilderState {
-    /// Building when a build runs, idle when one of the builder's workers is connected.
+    /// Building when a build runs, idle when one of the builder's workers is connected (paused
+    /// or not), else offline: the one rule, which the state announces (`state/derived.rs`),
+    /// the stores answer and the pages show.
     pub fn of(builder: &Builder, mut connected: impl FnMut(&str) -> bool, building: bool) -> Self {
         if building {
             Self::Building
@@ -190,6 +192,33 @@ pub struct Buildset {
     pub complete_at: Option<Timestamp>,
     #[serde(default)]
     pub result: Option<BuildResult>,
+}
+
+/// A buildset not finished yet, with its requests still waiting for a build, oldest first (a
+/// request a build claimed is no longer one; the buildset's `builders` names them all).
+#[derive(Clone, Debug, PartialEq)]
+pub struct OpenBuildset {
+    pub buildset: Buildset,
+    pub requests: Vec<BuildRequest>,
+}
+
+impl OpenBuildset {
+    /// Each of `buildsets` (those not finished) with its requests among `pending` (oldest
+    /// first), in buildset id order.
+    pub fn gather(buildsets: impl IntoIterator<Item = Buildset>, pending: &[BuildRequest]) -> Vec<Self> {
+        let mut open: Vec<Self> = buildsets
+            .into_iter()
+            .filter(|b| b.complete_at.is_none())
+            .map(|buildset| {
+                let mut requests: Vec<BuildRequest> =
+                    pending.iter().filter(|r| r.buildset_id == Some(buildset.id)).cloned().collect();
+                requests.sort_by(|a, b| a.submitted_at.cmp(&b.submitted_at).then(a.id.cmp(&b.id)));
+                Self { buildset, requests }
+            })
+            .collect();
+        open.sort_by_key(|o| o.buildset.id);
+        open
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

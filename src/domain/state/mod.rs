@@ -22,7 +22,9 @@ use std::sync::Arc;
 
 use super::event::StatusEvent;
 use super::expectations::Expectations;
-use super::model::{Build, BuildKey, BuildRequest, Builder, BuilderState, Buildset, Change, User, Worker};
+use super::model::{
+    Build, BuildKey, BuildRequest, Builder, BuilderState, Buildset, Change, OpenBuildset, User, Worker,
+};
 use builds::BuildFinish;
 use steps::StepFinish;
 
@@ -173,6 +175,8 @@ pub struct StatusState {
     sender_eta: BTreeSet<BuildKey>,
     /// Each builder's state as last announced (`derived.rs`).
     announced: BTreeMap<String, BuilderState>,
+    /// Set by `MasterStopping`, cleared by `MasterStarted`.
+    master_stopping: bool,
 }
 
 /// What the state is rebuilt from at start: the store's current records, limited to the window.
@@ -189,6 +193,8 @@ pub struct Snapshot {
     pub changes: Vec<Change>,
     pub last_change: u64,
     pub next_log_id: u64,
+    /// Whether the master is shutting down (its newest master event is a `MasterStopping`).
+    pub master_stopping: bool,
 }
 
 /// How many connection times a worker keeps (enough for "connects per hour").
@@ -219,6 +225,7 @@ impl StatusState {
             changed: BTreeSet::new(),
             sender_eta: BTreeSet::new(),
             announced: BTreeMap::new(),
+            master_stopping: snapshot.master_stopping,
         };
         state.announced = state.derived_states();
         state.sender_eta = state.running.values().filter(|b| b.eta.is_some()).map(Build::key).collect();
@@ -349,7 +356,20 @@ impl StatusState {
         within_range("change number", number).map(|_| ())
     }
 
-    /// The builder's state: building if a build runs, idle if one of its workers is connected.
+    /// Whether the master is shutting down: after a `MasterStopping`, until a `MasterStarted`
+    /// (as the stores answer from their journal).
+    pub fn master_stopping(&self) -> bool {
+        self.master_stopping
+    }
+
+    /// The open buildsets with their pending requests (see [`OpenBuildset`]).
+    pub fn open_buildsets(&self) -> Vec<OpenBuildset> {
+        let pending: Vec<BuildRequest> = self.pending.values().cloned().collect();
+        OpenBuildset::gather(self.buildsets.values().cloned(), &pending)
+    }
+
+    /// The builder's state ([`BuilderState::of`]): building if a build runs, idle if one of
+    /// its workers is connected, else offline (also for a builder not configured).
     pub fn builder_state(&self, name: &str) -> BuilderState {
         let Some(builder) = self.builders.get(name) else { return BuilderState::Offline };
         let building = self.running.keys().any(|k| k.builder == name);
@@ -416,7 +436,9 @@ impl StatusState {
             E::WorkerPaused { name } => self.pause_worker(name, true, &mut out)?,
             E::WorkerUnpaused { name } => self.pause_worker(name, false, &mut out)?,
             E::UserChanged { user } => self.change_user(user, &mut out)?,
-            E::MasterStarted { .. } | E::MasterStopping { .. } | E::Reconfigured { .. } => {}
+            E::MasterStarted { .. } => self.master_stopping = false,
+            E::MasterStopping { .. } => self.master_stopping = true,
+            E::Reconfigured { .. } => {}
         }
         let touched = self.builders_touched_by(event);
         self.announce(touched, &mut out);

@@ -267,7 +267,7 @@ struct FailingStore {
 mod failing_store {
     use async_trait::async_trait;
     use buildstatus::domain::event::SequencedEvent;
-    use buildstatus::domain::model::{Build, BuildRequest, Builder, Change, User, Worker};
+    use buildstatus::domain::model::{Build, BuildRequest, Builder, BuilderState, Change, OpenBuildset, User, Worker};
     use buildstatus::domain::state::Snapshot;
     use buildstatus::ports::{BuildQuery, ChangeQuery, Commit, StatusReader, StatusStore, StoreError, StoreMeta};
 
@@ -310,6 +310,15 @@ mod failing_store {
         }
         async fn activity(&self, limit: usize) -> Result<Vec<SequencedEvent>, StoreError> {
             self.inner.activity(limit).await
+        }
+        async fn open_buildsets(&self) -> Result<Vec<OpenBuildset>, StoreError> {
+            self.inner.open_buildsets().await
+        }
+        async fn builder_state(&self, builder: &str) -> Result<Option<BuilderState>, StoreError> {
+            self.inner.builder_state(builder).await
+        }
+        async fn master_stopping(&self) -> Result<bool, StoreError> {
+            self.inner.master_stopping().await
         }
     }
 
@@ -469,4 +478,88 @@ async fn builder_states_are_derived_and_journaled_right_after_their_cause() {
         journal_after(&server, last + 1).await,
         [(last + 2, "worker_disconnected".into()), (seq, "arm offline".into())]
     );
+}
+
+/// What a notifier asks (open buildsets and their requests, a builder's state, whether the
+/// master is stopping), the hub answers from memory exactly as its store does, before and
+/// after a restart.
+#[tokio::test]
+async fn the_hub_answers_a_notifiers_queries_as_its_store_does() {
+    use buildstatus::adapters::memory::{MemoryBus, MemoryLogStore};
+    use buildstatus::adapters::sqlite::SqliteStore;
+    use buildstatus::app::Hub;
+    use buildstatus::domain::model::{BuildRequest, Builder, Buildset, Worker};
+    use buildstatus::ports::StatusStore;
+    use std::sync::Arc;
+
+    let store: Arc<dyn StatusStore> = Arc::new(SqliteStore::open_in_memory().await.expect("store"));
+    let open = || async {
+        let bus = Arc::new(MemoryBus::new(64, 1 << 20));
+        Hub::open(store.clone(), Arc::new(MemoryLogStore::new()), bus, 10).await.expect("hub")
+    };
+    let hub = open().await;
+    let builder = |name: &str, workers: &[&str]| StatusEvent::BuilderAdded {
+        builder: Builder {
+            name: name.into(),
+            workers: workers.iter().map(|w| w.to_string()).collect(),
+            ..Builder::default()
+        },
+    };
+    let request = |id: u64, buildset: u64, builder: &str| StatusEvent::BuildRequestSubmitted {
+        request: BuildRequest {
+            id,
+            buildset_id: Some(buildset),
+            builder: builder.into(),
+            submitted_at: common::at(id as i64),
+            reason: "push".into(),
+            properties: Default::default(),
+            sourcestamps: vec![],
+        },
+    };
+    let buildset = |id: u64| StatusEvent::BuildsetSubmitted {
+        buildset: Buildset {
+            id,
+            reason: "push".into(),
+            external_id: None,
+            submitted_at: common::at(0),
+            sourcestamps: vec![],
+            builders: vec!["x".into(), "y".into()],
+            complete_at: None,
+            result: None,
+        },
+    };
+    let mut events = vec![
+        builder("x", &["w1"]),
+        builder("y", &["w2"]),
+        StatusEvent::WorkerConnected { worker: Worker { name: "w1".into(), ..Worker::default() }, at: common::at(0) },
+        buildset(1),
+        request(1, 1, "x"),
+        request(2, 1, "y"),
+        buildset(2),
+        request(3, 2, "y"),
+    ];
+    let mut started = whole_build("x", 0, 1, "main", BuildResult::Success, None);
+    started.truncate(1);
+    if let StatusEvent::BuildStarted { requests, .. } = &mut started[0] {
+        requests.push(1);
+    }
+    events.extend(started);
+    events.push(StatusEvent::MasterStopping { at: common::at(2) });
+    hub.record_all(events).await.expect("recorded");
+
+    for hub in [hub, open().await] {
+        let open_sets = hub.open_buildsets().await.expect("hub");
+        assert_eq!(open_sets, store.open_buildsets().await.expect("store"));
+        let shape: Vec<(u64, Vec<u64>)> =
+            open_sets.iter().map(|o| (o.buildset.id, o.requests.iter().map(|r| r.id).collect())).collect();
+        assert_eq!(shape, [(1, vec![2]), (2, vec![3])], "request 1 became build x #0");
+        for name in ["x", "y", "z"] {
+            assert_eq!(hub.builder_state(name).await.expect("hub"), store.builder_state(name).await.expect("store"));
+        }
+        assert_eq!(hub.builder_state("x").await.expect("x"), Some(buildstatus::domain::model::BuilderState::Building));
+        assert!(hub.master_stopping().await.expect("hub") && store.master_stopping().await.expect("store"));
+    }
+    let hub = open().await;
+    hub.record(StatusEvent::MasterStarted { at: common::at(3) }).await.expect("recorded");
+    assert!(!hub.master_stopping().await.expect("hub") && !store.master_stopping().await.expect("store"));
 }
