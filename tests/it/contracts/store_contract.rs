@@ -587,6 +587,48 @@ async fn a_database_versioned_before_sqlx_migrations_is_adopted_and_migrated() {
     SqliteStore::open(&path).await.expect("a migrated database opens again");
 }
 
+/// A database of the version before builder states, properties during builds and ETAs: its
+/// journal and builds, in their old shape, read; its master's state comes from its journal.
+#[tokio::test]
+async fn records_written_before_the_event_model_grew_still_read() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("old.sqlite");
+    let pool = raw(&path).await;
+    for sql in [
+        include_str!("../../../src/adapters/sqlite/migrations/0001_init.sql"),
+        include_str!("../../../src/adapters/sqlite/migrations/0002_listing_order_indexes.sql"),
+        include_str!("../../../src/adapters/sqlite/migrations/0004_outbox.sql"),
+        include_str!("../../../src/adapters/sqlite/migrations/0005_activity_index.sql"),
+        include_str!("../../../src/adapters/sqlite/migrations/0006_ingest_receipts.sql"),
+    ] {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&pool).await.expect("old schema");
+    }
+    let old = r#"
+        PRAGMA user_version = 6;
+        INSERT INTO builders VALUES ('a', '{"name": "a", "workers": ["w"]}');
+        INSERT INTO builds (builder, number, started, finished, result, worker, data) VALUES ('a', 1, 0, 60000, 0, 'w',
+            '{"builder": "a", "number": 1, "started": "2026-01-01T00:00:00Z", "finished": "2026-01-01T00:01:00Z",
+              "result": "success", "eta": null,
+              "steps": [{"number": 0, "name": "compile", "started": "2026-01-01T00:00:00Z"}]}');
+        INSERT INTO events VALUES (1, '{"seq": 1, "event": {"type": "build_finished", "builder": "a", "number": 1,
+            "result": "success", "text": [], "at": "2026-01-01T00:01:00Z"}}');
+        INSERT INTO events VALUES (2, '{"seq": 2, "event": {"type": "builder_state_changed", "name": "a", "state": "idle"}}');
+        INSERT INTO events VALUES (3, '{"seq": 3, "event": {"type": "master_stopping", "at": "2026-01-01T00:02:00Z"}}');
+        INSERT INTO meta VALUES ('last_seq', 3), ('next_log_id', 1);
+    "#;
+    sqlx::raw_sql(old).execute(&pool).await.expect("old data");
+    pool.close().await;
+    let store = SqliteStore::open(&path).await.expect("open");
+    let journal = store.events_after(0, 10).await.expect("the old journal reads");
+    let StatusEvent::BuildFinished { properties, .. } = &journal[0].event else { panic!("{journal:?}") };
+    assert!(properties.is_empty());
+    assert_eq!(journal[1].event, StatusEvent::BuilderStateChanged { name: "a".into(), state: BuilderState::Idle });
+    let build = store.build("a", 1).await.expect("the old build reads").expect("stored");
+    assert_eq!((build.eta, build.steps[0].eta), (None, None));
+    assert!(store.master_stopping().await.expect("read"), "migration 8 indexed the journal it found");
+    assert_eq!(store.builder_state("a").await.expect("read"), Some(BuilderState::Offline));
+}
+
 #[tokio::test]
 async fn a_plan_sees_an_index_made_by_another_connection() {
     let dir = tempfile::tempdir().expect("tempdir");
