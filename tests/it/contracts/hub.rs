@@ -3,12 +3,16 @@
 use crate::common;
 
 use crate::common::{record_fixture, whole_build};
+use buildstatus::adapters::memory::{MemoryBus, MemoryLogStore};
+use buildstatus::adapters::sqlite::SqliteStore;
+use buildstatus::app::Hub;
 use buildstatus::app::{Setup, StatusServer, Storage};
 use buildstatus::domain::event::StatusEvent;
 use buildstatus::domain::result::BuildResult;
 use buildstatus::domain::web::args::BranchFilter;
-use buildstatus::ports::{BuildOrder, BuildQuery, ChangeQuery, SinkError, StatusReader, StatusSink};
+use buildstatus::ports::{BuildOrder, BuildQuery, ChangeQuery, SinkError, StatusReader, StatusSink, StatusStore};
 use futures_util::StreamExt;
+use std::sync::Arc;
 
 async fn server(window: usize) -> StatusServer {
     let server = StatusServer::start(Setup { window, ..Setup::default() }).await.expect("server");
@@ -395,11 +399,17 @@ async fn a_repeat_waits_for_the_commit_of_the_round_that_applies_it() {
     assert!(matches!(retried, Err(SinkError::Storage(_))), "the retry is told the same: {retried:?}");
 }
 
+/// A hub over `store`, as a server opens one: opening another is a restart.
+async fn hub_on(store: &Arc<dyn StatusStore>) -> Arc<Hub> {
+    let bus = Arc::new(MemoryBus::new(256, 1 << 20));
+    Hub::open(store.clone(), Arc::new(MemoryLogStore::new()), bus, 10).await.expect("hub")
+}
+
 /// The kinds of the journaled events after `after`, with the state a builder state carries.
-async fn journal_after(server: &StatusServer, after: u64) -> Vec<(u64, String)> {
-    let mut follow = buildstatus::ports::EventFeed::follow(server.hub().as_ref(), after);
+async fn journal_after(hub: &Hub, after: u64) -> Vec<(u64, String)> {
+    let mut follow = buildstatus::ports::EventFeed::follow(hub, after);
     let mut out = Vec::new();
-    while out.last().is_none_or(|(seq, _)| *seq < server.hub().last_seq()) {
+    while out.last().is_none_or(|(seq, _)| *seq < hub.last_seq()) {
         let e = follow.next().await.expect("an event").expect("readable");
         let kind = match &e.event {
             StatusEvent::BuilderStateChanged { name, state } => format!("{name} {}", state.name()),
@@ -416,11 +426,9 @@ async fn journal_after(server: &StatusServer, after: u64) -> Vec<(u64, String)> 
 #[tokio::test]
 async fn builder_states_are_derived_and_journaled_right_after_their_cause() {
     use buildstatus::domain::model::{Builder, BuilderState, Worker};
-    let dir = tempfile::tempdir().expect("tempdir");
-    let setup = || Setup { storage: Storage::Directory(dir.path().to_path_buf()), ..Setup::default() };
-    let server = StatusServer::start(setup()).await.expect("server");
-    let mut live = server.hub().subscribe(0);
-    let sink = server.sink();
+    let store: Arc<dyn StatusStore> = Arc::new(SqliteStore::open_in_memory().await.expect("store"));
+    let hub = hub_on(&store).await;
+    let mut live = hub.subscribe(0);
     let builder = Builder { name: "arm".into(), workers: vec!["pi".into()], ..Builder::default() };
     let worker = Worker { name: "pi".into(), ..Worker::default() };
     let mut batch = vec![
@@ -430,8 +438,8 @@ async fn builder_states_are_derived_and_journaled_right_after_their_cause() {
         StatusEvent::WorkerConnected { worker, at: common::at(0) },
     ];
     batch.extend(whole_build("arm", 0, 1, "main", BuildResult::Success, None));
-    let last = sink.record_all(batch).await.expect("recorded");
-    let journal = journal_after(&server, 0).await;
+    let last = hub.record_all(batch).await.expect("recorded");
+    let journal = journal_after(&hub, 0).await;
     let kinds: Vec<&str> = journal.iter().map(|(_, k)| k.as_str()).filter(|k| !k.starts_with("log_")).collect();
     assert_eq!(
         kinds,
@@ -467,15 +475,14 @@ async fn builder_states_are_derived_and_journaled_right_after_their_cause() {
 
     // A claim alone is acknowledged with the newest number, and changes nothing.
     let claim = StatusEvent::BuilderStateChanged { name: "arm".into(), state: BuilderState::Offline };
-    assert_eq!(sink.record(claim).await.expect("acknowledged"), last);
-    drop(server);
-    let server = StatusServer::start(setup()).await.expect("restart");
-    let seq = server.sink().record(StatusEvent::WorkerPaused { name: "pi".into() }).await.expect("recorded");
+    assert_eq!(hub.record(claim).await.expect("acknowledged"), last);
+    let hub = hub_on(&store).await;
+    let seq = hub.record(StatusEvent::WorkerPaused { name: "pi".into() }).await.expect("recorded");
     assert_eq!(seq, last + 1, "paused, still idle: no state announced again after the restart");
     let gone = StatusEvent::WorkerDisconnected { name: "pi".into(), at: common::at(9) };
-    let seq = server.sink().record(gone).await.expect("recorded");
+    let seq = hub.record(gone).await.expect("recorded");
     assert_eq!(
-        journal_after(&server, last + 1).await,
+        journal_after(&hub, last + 1).await,
         [(last + 2, "worker_disconnected".into()), (seq, "arm offline".into())]
     );
 }
@@ -485,19 +492,10 @@ async fn builder_states_are_derived_and_journaled_right_after_their_cause() {
 /// after a restart.
 #[tokio::test]
 async fn the_hub_answers_a_notifiers_queries_as_its_store_does() {
-    use buildstatus::adapters::memory::{MemoryBus, MemoryLogStore};
-    use buildstatus::adapters::sqlite::SqliteStore;
-    use buildstatus::app::Hub;
     use buildstatus::domain::model::{BuildRequest, Builder, Buildset, Worker};
-    use buildstatus::ports::StatusStore;
-    use std::sync::Arc;
 
     let store: Arc<dyn StatusStore> = Arc::new(SqliteStore::open_in_memory().await.expect("store"));
-    let open = || async {
-        let bus = Arc::new(MemoryBus::new(64, 1 << 20));
-        Hub::open(store.clone(), Arc::new(MemoryLogStore::new()), bus, 10).await.expect("hub")
-    };
-    let hub = open().await;
+    let hub = hub_on(&store).await;
     let builder = |name: &str, workers: &[&str]| StatusEvent::BuilderAdded {
         builder: Builder {
             name: name.into(),
@@ -547,7 +545,7 @@ async fn the_hub_answers_a_notifiers_queries_as_its_store_does() {
     events.push(StatusEvent::MasterStopping { at: common::at(2) });
     hub.record_all(events).await.expect("recorded");
 
-    for hub in [hub, open().await] {
+    for hub in [hub, hub_on(&store).await] {
         let open_sets = hub.open_buildsets().await.expect("hub");
         assert_eq!(open_sets, store.open_buildsets().await.expect("store"));
         let shape: Vec<(u64, Vec<u64>)> =
@@ -559,7 +557,7 @@ async fn the_hub_answers_a_notifiers_queries_as_its_store_does() {
         assert_eq!(hub.builder_state("x").await.expect("x"), Some(buildstatus::domain::model::BuilderState::Building));
         assert!(hub.master_stopping().await.expect("hub") && store.master_stopping().await.expect("store"));
     }
-    let hub = open().await;
+    let hub = hub_on(&store).await;
     hub.record(StatusEvent::MasterStarted { at: common::at(3) }).await.expect("recorded");
     assert!(!hub.master_stopping().await.expect("hub") && !store.master_stopping().await.expect("store"));
 }
