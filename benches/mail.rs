@@ -197,6 +197,7 @@ async fn through_buildstatus(port: u16) -> Duration {
                 result: BuildResult::Failure,
                 text: vec!["failed".into()],
                 at: finished,
+                properties: Default::default(),
             },
         ];
         sink.record_all(events).await.expect("recorded");

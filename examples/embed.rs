@@ -90,6 +90,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         result: BuildResult::Success,
         text: vec!["build".into(), "successful".into()],
         at: done,
+        properties: Default::default(),
     })
     .await?;
 

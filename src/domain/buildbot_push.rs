@@ -5,7 +5,9 @@
 //! acknowledged and not applied twice (through the same receipts as `/api/v1/events`).
 //!
 //! A finish report also carries the start: when the start was missed (buildstatus was down),
-//! the build is started and finished at once. The start claims the build's request
+//! the build is started and finished at once. Its properties are the build's final ones
+//! (`got_revision` appears only once the checkout ran): its finish carries them, so a build
+//! whose start was reported ends with them too. The start claims the build's request
 //! (`buildrequestid`), which then leaves the builder's queue.
 
 use serde_json::Value;
@@ -66,6 +68,9 @@ pub fn parse(body: &[u8]) -> Result<Vec<Posted>, IngestError> {
         })
         .unwrap_or_default();
     let worker = properties.get("workername").and_then(|p| p.value.as_str()).unwrap_or_default().to_owned();
+    // A finish report's properties are the build's final ones: its finish carries them too,
+    // since its start was applied (and is skipped as a repeat) when the start was reported.
+    let final_properties = if complete { properties.clone() } else { Default::default() };
     let build = Build {
         builder: builder.to_owned(),
         number,
@@ -89,7 +94,8 @@ pub fn parse(body: &[u8]) -> Result<Vec<Posted>, IngestError> {
         let result = body["results"].as_i64().and_then(BuildResult::from_code).unwrap_or(BuildResult::Exception);
         let text = text(&body["state_string"]).into_iter().collect();
         let at = epoch(&body, "complete_at")?;
-        let finished = StatusEvent::BuildFinished { builder: builder.to_owned(), number, result, text, at };
+        let properties = final_properties;
+        let finished = StatusEvent::BuildFinished { builder: builder.to_owned(), number, result, text, at, properties };
         events.push(Posted { id: id("finished"), event: finished });
     }
     Ok(events)
@@ -126,11 +132,28 @@ mod tests {
             events.iter().map(|p| p.id.as_str()).collect::<Vec<_>>(),
             ["buildbot:tiny#4:started", "buildbot:tiny#4:finished"]
         );
-        let StatusEvent::BuildFinished { result, text, at, .. } = &events[1].event else { panic!("{events:?}") };
+        let StatusEvent::BuildFinished { result, text, at, properties, .. } = &events[1].event else {
+            panic!("{events:?}")
+        };
         assert_eq!(
             (*result, text.as_slice(), at.timestamp_millis()),
             (BuildResult::Failure, &["failed hello".to_owned()][..], 1_795_617_242_500)
         );
+        assert_eq!(
+            properties.keys().collect::<Vec<_>>(),
+            ["buildnumber", "workername"],
+            "the finish carries the report's properties, the build's final ones"
+        );
+        // A property set while the build ran reaches the finish, whose start was applied before.
+        let with_revision = finished.replace(
+            r#""buildnumber": [4, "Build"]"#,
+            r#""buildnumber": [4, "Build"], "got_revision": ["4f3c2a1", "Git"]"#,
+        );
+        let events = parse(with_revision.as_bytes()).expect("valid");
+        let StatusEvent::BuildFinished { properties, .. } = &events[1].event else { panic!("{events:?}") };
+        let got = &properties["got_revision"];
+        assert_eq!((got.value.as_str(), got.source.as_str()), (Some("4f3c2a1"), "Git"));
+        assert_eq!(properties.len(), 3, "{properties:?}");
     }
 
     #[test]

@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::model::{
-    Build, BuildRequest, Builder, BuilderState, Buildset, Change, LogKind, Step, Timestamp, User, Worker,
+    Build, BuildRequest, Builder, BuilderState, Buildset, Change, LogKind, Properties, Step, Timestamp, User, Worker,
 };
 use super::result::BuildResult;
 
@@ -80,6 +80,9 @@ pub enum StatusEvent {
         #[serde(default)]
         requests: Vec<u64>,
     },
+    /// A build finished. `properties` are its final ones (those set late, such as
+    /// `got_revision`, may come only now): merged into those it has, a name given replacing
+    /// the value it had. Senders from before it existed send none.
     BuildFinished {
         builder: String,
         number: u32,
@@ -87,6 +90,16 @@ pub enum StatusEvent {
         #[serde(default)]
         text: Vec<String>,
         at: Timestamp,
+        #[serde(default, skip_serializing_if = "Properties::is_empty")]
+        properties: Properties,
+    },
+    /// Properties set while a build runs (a checkout's `got_revision`, a step's
+    /// `event.change.id`, …): merged into the running build's, a name given replacing the
+    /// value it had.
+    BuildPropertiesChanged {
+        builder: String,
+        number: u32,
+        properties: Properties,
     },
     StepStarted {
         builder: String,
@@ -103,6 +116,26 @@ pub enum StatusEvent {
         #[serde(default)]
         text2: Vec<String>,
         at: Timestamp,
+    },
+    /// A step's text, text2 or both replaced while its build runs (0.8's `stepTextChanged`
+    /// and `stepText2Changed`); one left out is kept. At least one must be given.
+    StepTextChanged {
+        builder: String,
+        number: u32,
+        step: u32,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        text: Option<Vec<String>>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        text2: Option<Vec<String>>,
+    },
+    /// A link added to a step of a running build (0.8's `addURL`): one of the same name is
+    /// replaced, the others keep their order.
+    StepUrlAdded {
+        builder: String,
+        number: u32,
+        step: u32,
+        name: String,
+        url: String,
     },
     LogStarted {
         builder: String,
@@ -192,8 +225,11 @@ impl StatusEvent {
             Self::BuildsetFinished { .. } => "buildset_finished",
             Self::BuildStarted { .. } => "build_started",
             Self::BuildFinished { .. } => "build_finished",
+            Self::BuildPropertiesChanged { .. } => "build_properties_changed",
             Self::StepStarted { .. } => "step_started",
             Self::StepFinished { .. } => "step_finished",
+            Self::StepTextChanged { .. } => "step_text_changed",
+            Self::StepUrlAdded { .. } => "step_url_added",
             Self::LogStarted { .. } => "log_started",
             Self::LogChunk { .. } => "log_chunk",
             Self::LogFinished { .. } => "log_finished",

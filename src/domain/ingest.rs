@@ -119,10 +119,34 @@ fn event(index: usize, item: Value) -> Result<Posted, IngestError> {
     };
     let event = serde_json::from_value::<StatusEvent>(Value::Object(map.clone())).map_err(|e| {
         let message = e.to_string();
-        let field = locate(&map).or_else(|| missing_field(&message));
+        let field = match missing_field(&message) {
+            Some(field) if missing_at_top(&map, &field) => Some(field),
+            missing => locate(&map).or(missing),
+        };
         IngestError::at(index, field.as_deref(), format!("{message} (in a {kind} event)"))
     })?;
+    if let StatusEvent::StepTextChanged { text: None, text2: None, .. } = event {
+        return Err(IngestError::at(
+            index,
+            Some("text"),
+            "missing: give text, text2 or both (in a step_text_changed event)",
+        ));
+    }
     Ok(Posted { id, event })
+}
+
+/// Whether `field`, which serde says is missing, is one of the event's own fields rather than
+/// one of a record inside it: given it (as null), the event no longer lacks it.
+fn missing_at_top(map: &serde_json::Map<String, Value>, field: &str) -> bool {
+    if map.contains_key(field) {
+        return false;
+    }
+    let mut with = map.clone();
+    with.insert(field.to_owned(), Value::Null);
+    match serde_json::from_value::<StatusEvent>(Value::Object(with)) {
+        Ok(_) => true,
+        Err(e) => missing_field(&e.to_string()).as_deref() != Some(field),
+    }
 }
 
 /// Events with more top-level fields than this are not searched for the culprit.
@@ -155,6 +179,7 @@ fn locate(map: &serde_json::Map<String, Value>) -> Option<String> {
                 "request" => inner_path::<model::BuildRequest>(value),
                 "buildset" => inner_path::<model::Buildset>(value),
                 "user" => inner_path::<model::User>(value),
+                "properties" => inner_path::<model::Properties>(value),
                 _ => None,
             };
             return Some(inner.map_or_else(|| key.clone(), |path| format!("{key}.{path}")));
@@ -167,8 +192,13 @@ fn locate(map: &serde_json::Map<String, Value>) -> Option<String> {
 fn inner_path<T: serde::de::DeserializeOwned>(value: &Value) -> Option<String> {
     let error = serde_path_to_error::deserialize::<_, T>(value.clone()).err()?;
     let path = error.path().to_string();
-    let path = if path == "." { missing_field(&error.into_inner().to_string())? } else { path };
-    Some(path)
+    // A missing field is named by the message only; its record, by the path.
+    let missing = missing_field(&error.into_inner().to_string());
+    match (path.as_str(), missing) {
+        (".", missing) => missing,
+        (_, Some(field)) => Some(format!("{path}.{field}")),
+        (_, None) => Some(path),
+    }
 }
 
 /// serde names a missing field only in its message: "missing field `number`".
@@ -270,6 +300,44 @@ mod tests {
         assert!(err("[]").message.contains("no events"));
         assert!(err("{").message.starts_with("not valid JSON"));
         assert!(err("[1]").to_string().starts_with("event 0: expected an event object"));
+    }
+
+    #[test]
+    fn the_new_events_are_read_and_their_errors_name_the_field() {
+        let props = r#"{"event_id": "p", "type": "build_properties_changed", "builder": "b", "number": 1,
+            "properties": {"got_revision": {"value": "abc", "source": "Git"}}}"#;
+        let events = parse(props.as_bytes()).expect("properties");
+        let StatusEvent::BuildPropertiesChanged { properties, .. } = &events[0].event else { panic!("{events:?}") };
+        assert_eq!(properties["got_revision"].value, "abc");
+        let e = err(&props.replace(r#", "source": "Git""#, ""));
+        assert_eq!((e.index, e.field.as_deref()), (Some(0), Some("properties.got_revision.source")), "{e}");
+        let finished = r#"{"event_id": "f", "type": "build_finished", "builder": "b", "number": 1, "result": "success",
+            "at": "2026-01-01T00:00:00Z", "properties": {"owner": {"value": 5}}}"#;
+        assert_eq!(err(finished).field.as_deref(), Some("properties.owner.source"));
+        // A build_finished from before properties existed is still read, with none.
+        let old = finished.replace(r#", "properties": {"owner": {"value": 5}}"#, "");
+        let StatusEvent::BuildFinished { properties, .. } = &parse(old.as_bytes()).expect("old")[0].event else {
+            panic!("a build_finished")
+        };
+        assert!(properties.is_empty());
+
+        let text = r#"{"event_id": "t", "type": "step_text_changed", "builder": "b", "number": 1, "step": 0, "text2": ["3 failed"]}"#;
+        let StatusEvent::StepTextChanged { text, text2, .. } = &parse(text.as_bytes()).expect("text")[0].event else {
+            panic!("a step_text_changed")
+        };
+        assert_eq!((text, text2.as_deref()), (&None, Some(&["3 failed".to_owned()][..])));
+        let e = err(r#"{"event_id": "t", "type": "step_text_changed", "builder": "b", "number": 1, "step": 0}"#);
+        assert_eq!((e.field.as_deref(), e.message.contains("text2")), (Some("text"), true), "{e}");
+        let e = err(
+            r#"{"event_id": "t", "type": "step_text_changed", "builder": "b", "number": 1, "step": 0, "text": "x"}"#,
+        );
+        assert_eq!(e.field.as_deref(), Some("text"), "{e}");
+
+        let url = r#"{"event_id": "u", "type": "step_url_added", "builder": "b", "number": 1, "step": 0, "name": "coverage"}"#;
+        assert_eq!(err(url).field.as_deref(), Some("url"));
+        // A field an event lacks is named as such, not the first field whose removal also fails.
+        let no_at = r#"{"event_id": "f", "type": "build_finished", "builder": "b", "number": 1, "result": "success"}"#;
+        assert_eq!(err(no_at).field.as_deref(), Some("at"));
     }
 
     #[test]

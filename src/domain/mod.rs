@@ -6,6 +6,7 @@
 
 pub mod buildbot_push;
 pub mod event;
+pub mod expectations;
 pub mod hooks;
 pub mod ingest;
 pub mod machine;

@@ -64,7 +64,9 @@ pub enum BuilderState {
 }
 
 impl BuilderState {
-    /// Building when a build runs, idle when one of the builder's workers is connected.
+    /// Building when a build runs, idle when one of the builder's workers is connected (paused
+    /// or not), else offline: the one rule, which the state announces (`state/derived.rs`),
+    /// the stores answer and the pages show.
     pub fn of(builder: &Builder, mut connected: impl FnMut(&str) -> bool, building: bool) -> Self {
         if building {
             Self::Building
@@ -192,6 +194,33 @@ pub struct Buildset {
     pub result: Option<BuildResult>,
 }
 
+/// A buildset not finished yet, with its requests still waiting for a build, oldest first (a
+/// request a build claimed is no longer one; the buildset's `builders` names them all).
+#[derive(Clone, Debug, PartialEq)]
+pub struct OpenBuildset {
+    pub buildset: Buildset,
+    pub requests: Vec<BuildRequest>,
+}
+
+impl OpenBuildset {
+    /// Each of `buildsets` (those not finished) with its requests among `pending` (oldest
+    /// first), in buildset id order.
+    pub fn gather(buildsets: impl IntoIterator<Item = Buildset>, pending: &[BuildRequest]) -> Vec<Self> {
+        let mut open: Vec<Self> = buildsets
+            .into_iter()
+            .filter(|b| b.complete_at.is_none())
+            .map(|buildset| {
+                let mut requests: Vec<BuildRequest> =
+                    pending.iter().filter(|r| r.buildset_id == Some(buildset.id)).cloned().collect();
+                requests.sort_by(|a, b| a.submitted_at.cmp(&b.submitted_at).then(a.id.cmp(&b.id)));
+                Self { buildset, requests }
+            })
+            .collect();
+        open.sort_by_key(|o| o.buildset.id);
+        open
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct BuildRequest {
     pub id: u64,
@@ -253,6 +282,9 @@ pub struct Step {
     pub hidden: bool,
     #[serde(default)]
     pub statistics: BTreeMap<String, serde_json::Value>,
+    /// When the step is expected to finish, while it has not (see [`Build::eta`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eta: Option<Timestamp>,
 }
 
 impl Step {
@@ -287,7 +319,9 @@ pub struct Build {
     pub text: Vec<String>,
     #[serde(default)]
     pub steps: Vec<Step>,
-    /// Expected finish time, when the master knows it.
+    /// Expected finish time, while the build runs: the sender's when its start gave one, else
+    /// estimated from the builder's successful builds (`domain::expectations`), when they
+    /// allow it.
     #[serde(default)]
     pub eta: Option<Timestamp>,
 }

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 
 use crate::domain::event::SequencedEvent;
-use crate::domain::model::{Build, BuildRequest, Builder, Change, Timestamp, User, Worker};
+use crate::domain::model::{Build, BuildRequest, Builder, BuilderState, Change, OpenBuildset, Timestamp, User, Worker};
 use crate::domain::state::{Mutation, Snapshot};
 use crate::domain::web::args::BranchFilter;
 
@@ -174,6 +174,15 @@ pub trait StatusReader: Send + Sync {
     /// The newest `limit` journaled events that are about the system rather than a build
     /// (see [`crate::domain::event::ACTIVITY_KINDS`]), newest first.
     async fn activity(&self, limit: usize) -> Result<Vec<SequencedEvent>, StoreError>;
+    /// The buildsets not finished yet, by id, each with its requests still waiting for a
+    /// build (see [`OpenBuildset`]).
+    async fn open_buildsets(&self) -> Result<Vec<OpenBuildset>, StoreError>;
+    /// A builder's state as [`BuilderState::of`] derives it from the stored builder, its
+    /// workers and its running builds; `None` for a builder not configured.
+    async fn builder_state(&self, builder: &str) -> Result<Option<BuilderState>, StoreError>;
+    /// Whether the master is shutting down: the journal's newest `MasterStopping` is newer
+    /// than its newest `MasterStarted`.
+    async fn master_stopping(&self) -> Result<bool, StoreError>;
 }
 
 /// The durable store behind the hub.

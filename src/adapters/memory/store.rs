@@ -14,7 +14,7 @@ use std::sync::{Mutex, MutexGuard};
 use async_trait::async_trait;
 
 use crate::domain::event::{SequencedEvent, StatusEvent};
-use crate::domain::model::{Build, BuildRequest, Builder, Buildset, Change, User, Worker};
+use crate::domain::model::{Build, BuildRequest, Builder, BuilderState, Buildset, Change, OpenBuildset, User, Worker};
 use crate::domain::state::{Mutation, Snapshot};
 use crate::ports::{
     BuildOrder, BuildQuery, ChangeQuery, Commit, SCANNED_BUILDERS, StatusReader, StatusStore, StoreError, StoreMeta,
@@ -40,6 +40,8 @@ struct Data {
     /// Senders' event ids and the sequence number each was applied as.
     receipts: BTreeMap<String, u64>,
     meta: StoreMeta,
+    /// Whether the journal's newest master event is a `MasterStopping`.
+    master_stopping: bool,
 }
 
 impl Data {
@@ -166,6 +168,23 @@ impl StatusReader for MemoryStore {
         let data = self.data();
         Ok(data.events.values().rev().filter(|e| e.event.is_activity()).take(limit).cloned().collect())
     }
+
+    async fn open_buildsets(&self) -> Result<Vec<OpenBuildset>, StoreError> {
+        let data = self.data();
+        Ok(OpenBuildset::gather(data.buildsets.values().cloned(), &data.pending(None)))
+    }
+
+    async fn builder_state(&self, builder: &str) -> Result<Option<BuilderState>, StoreError> {
+        let data = self.data();
+        let Some(b) = data.builders.get(builder) else { return Ok(None) };
+        let connected = |w: &str| data.workers.get(w).is_some_and(|w| w.connected);
+        let building = data.running.iter().any(|(name, _)| name == builder);
+        Ok(Some(BuilderState::of(b, connected, building)))
+    }
+
+    async fn master_stopping(&self) -> Result<bool, StoreError> {
+        Ok(self.data().master_stopping)
+    }
 }
 
 #[async_trait]
@@ -191,6 +210,11 @@ impl StatusStore for MemoryStore {
             data.apply(m);
         }
         for e in commit.events.iter().filter(|e| journaled(e)) {
+            match e.event {
+                StatusEvent::MasterStopping { .. } => data.master_stopping = true,
+                StatusEvent::MasterStarted { .. } => data.master_stopping = false,
+                _ => {}
+            }
             data.events.insert(e.seq, e.clone());
         }
         if let Some(seq) = commit.events.iter().map(|e| e.seq).max() {
@@ -223,6 +247,7 @@ impl StatusStore for MemoryStore {
             changes: data.changes.values().rev().take(changes).cloned().collect(),
             last_change: data.changes.keys().next_back().copied().unwrap_or(0),
             next_log_id: data.meta.next_log_id.max(1),
+            master_stopping: data.master_stopping,
         })
     }
 

@@ -14,8 +14,8 @@
 //!   revision, the union's few rows). Filters without an index of their own (a build's
 //!   branch, a time range) are applied during the walk;
 //! - `snapshot` reads only what is current (builders, workers, running builds, requests, open
-//!   buildsets, one index probe per builder, the newest changes), in one read transaction, so
-//!   start-up costs the same with 100 builds or 10 million.
+//!   buildsets, one index probe per builder, the newest changes, the newest master event), in
+//!   one read transaction, so start-up costs the same with 100 builds or 10 million.
 //!
 //! Records are stored whole as JSON in `data`, beside the columns that are indexed; times are
 //! epoch milliseconds. A record that does not decode is reported as [`StoreError::Corrupt`]
@@ -43,7 +43,7 @@ use sqlx::{AssertSqlSafe, Row, SqlSafeStr, SqliteConnection};
 type SqliteQuery<'q> = sqlx::query::Query<'q, sqlx::Sqlite, <sqlx::Sqlite as sqlx::Database>::Arguments>;
 
 use crate::domain::event::SequencedEvent;
-use crate::domain::model::{Build, BuildRequest, Builder, Change, User, Worker};
+use crate::domain::model::{Build, BuildRequest, Builder, BuilderState, Buildset, Change, OpenBuildset, User, Worker};
 use crate::domain::state::{Mutation, Snapshot};
 use crate::ports::{BuildQuery, ChangeQuery, Commit, StatusReader, StatusStore, StoreError, StoreMeta};
 
@@ -51,13 +51,14 @@ pub use outbox::SqliteOutbox;
 
 /// The schema's versions, in order (what `sqlx::migrate!` would embed; that macro needs
 /// sqlx's `macros` feature, which this crate does not otherwise use).
-const MIGRATIONS: [(i64, &str, &str); 6] = [
+const MIGRATIONS: [(i64, &str, &str); 7] = [
     (1, "init", include_str!("migrations/0001_init.sql")),
     (2, "listing order indexes", include_str!("migrations/0002_listing_order_indexes.sql")),
     (4, "outbox", include_str!("migrations/0004_outbox.sql")),
     (5, "activity index", include_str!("migrations/0005_activity_index.sql")),
     (6, "ingest receipts", include_str!("migrations/0006_ingest_receipts.sql")),
     (7, "target kinds", include_str!("migrations/0007_target_kinds.sql")),
+    (8, "master events index", include_str!("migrations/0008_master_events_index.sql")),
 ];
 
 // The fixed queries. Listings select `(key, data)` so that a bad record can be named.
@@ -74,6 +75,12 @@ const LAST_CHANGE: &str = "SELECT MAX(number) FROM changes";
 const ACTIVITY: &str = "SELECT CAST(seq AS TEXT), data FROM events WHERE json_extract(data, '$.event.type') IN \
     ('worker_connected', 'worker_disconnected', 'worker_paused', 'worker_unpaused', 'master_started', \
     'master_stopping', 'reconfigured') ORDER BY seq DESC LIMIT ?";
+/// Walks the partial index of migration 8; its condition must stay the index's, word for word.
+const MASTER_STATE: &str = "SELECT json_extract(data, '$.event.type') FROM events \
+    WHERE json_extract(data, '$.event.type') IN ('master_started', 'master_stopping') ORDER BY seq DESC LIMIT 1";
+const BUILDER: &str = "SELECT data FROM builders WHERE name = ?";
+/// Walks the partial index of running builds.
+const BUILDING: &str = "SELECT EXISTS (SELECT 1 FROM builds WHERE builder = ? AND finished IS NULL)";
 const META: &str = "SELECT key, value FROM meta";
 /// Both counters in one statement (a commit's every statement is a round trip to SQLite's
 /// thread): `last_seq` only ever grows, `next_log_id` is set.
@@ -82,8 +89,8 @@ const SET_COUNTERS: &str = "INSERT INTO meta (key, value) VALUES ('last_seq', ?)
                             CASE key WHEN 'last_seq' THEN MAX(value, excluded.value) ELSE excluded.value END";
 const PUT_RECEIPT: &str = "INSERT INTO ingest_receipts (id, seq) VALUES (?, ?)";
 /// What `snapshot` runs besides the change listing, for [`SqliteStore::explain_snapshot`].
-const SNAPSHOT_QUERIES: [&str; 8] =
-    [BUILDERS, WORKERS, NEWEST_NUMBER, RUNNING, PENDING, OPEN_BUILDSETS, LAST_CHANGE, META];
+const SNAPSHOT_QUERIES: [&str; 9] =
+    [BUILDERS, WORKERS, NEWEST_NUMBER, RUNNING, PENDING, OPEN_BUILDSETS, LAST_CHANGE, MASTER_STATE, META];
 
 /// The SQLite store. See the module doc.
 pub struct SqliteStore {
@@ -128,6 +135,11 @@ async fn keyed<T: DeserializeOwned>(
 async fn newest_number(conn: &mut SqliteConnection, builder: &str) -> Result<Option<u32>, StoreError> {
     let n: Option<i64> = sqlx::query_scalar(NEWEST_NUMBER).bind(builder).fetch_one(conn).await.map_err(db)?;
     Ok(n.and_then(|n| u32::try_from(n).ok()))
+}
+
+async fn master_stopping(conn: &mut SqliteConnection) -> Result<bool, StoreError> {
+    let newest: Option<Option<String>> = sqlx::query_scalar(MASTER_STATE).fetch_optional(conn).await.map_err(db)?;
+    Ok(newest.flatten().as_deref() == Some("master_stopping"))
 }
 
 async fn meta(conn: &mut SqliteConnection) -> Result<StoreMeta, StoreError> {
@@ -342,6 +354,43 @@ impl StatusReader for SqliteStore {
             .map_err(db)?;
         decode_rows("events", rows)
     }
+
+    async fn open_buildsets(&self) -> Result<Vec<OpenBuildset>, StoreError> {
+        // Open buildsets and pending requests are few by nature; one read transaction.
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        let buildsets: Vec<Buildset> = keyed(&mut tx, OPEN_BUILDSETS, "buildsets").await?;
+        let pending: Vec<BuildRequest> = keyed(&mut tx, PENDING, "requests").await?;
+        tx.commit().await.map_err(db)?;
+        Ok(OpenBuildset::gather(buildsets, &pending))
+    }
+
+    async fn builder_state(&self, builder: &str) -> Result<Option<BuilderState>, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        let row: Option<String> =
+            sqlx::query_scalar(BUILDER).bind(builder).fetch_optional(&mut *tx).await.map_err(db)?;
+        let Some(found) = row.map(|data| decode::<Builder>(&data, "builders", &builder)).transpose()? else {
+            return Ok(None);
+        };
+        let building: bool = sqlx::query_scalar(BUILDING).bind(builder).fetch_one(&mut *tx).await.map_err(db)?;
+        let mut connected = Vec::new();
+        if !found.workers.is_empty() {
+            let mut sql = sqlx::QueryBuilder::<sqlx::Sqlite>::new("SELECT name, data FROM workers WHERE name IN (");
+            let mut list = sql.separated(", ");
+            for w in &found.workers {
+                list.push_bind(w.clone());
+            }
+            sql.push(")");
+            let workers: Vec<Worker> =
+                decode_rows("workers", sql.build_query_as().fetch_all(&mut *tx).await.map_err(db)?)?;
+            connected.extend(workers.into_iter().filter(|w| w.connected).map(|w| w.name));
+        }
+        tx.commit().await.map_err(db)?;
+        Ok(Some(BuilderState::of(&found, |w| connected.iter().any(|c| c == w), building)))
+    }
+
+    async fn master_stopping(&self) -> Result<bool, StoreError> {
+        master_stopping(&mut *self.conn().await?).await
+    }
 }
 
 #[async_trait]
@@ -397,6 +446,7 @@ impl StatusStore for SqliteStore {
             buildsets: keyed(&mut tx, OPEN_BUILDSETS, "buildsets").await?,
             changes: decode_rows("changes", rows)?,
             last_change: last_change.and_then(|n| u64::try_from(n).ok()).unwrap_or(0),
+            master_stopping: master_stopping(&mut tx).await?,
             next_log_id: meta(&mut tx).await?.next_log_id,
             builders,
         };

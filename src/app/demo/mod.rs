@@ -51,6 +51,7 @@ pub async fn start(
             result: BuildResult::Exception,
             text,
             at: now,
+            properties: Default::default(),
         };
         sink.record(event).await?;
     }
@@ -201,6 +202,7 @@ fn history_events(builder: &str, number: u32, worker: &str, at: Timestamp, plan:
         result: plan.result,
         text: plan.text.clone(),
         at: t,
+        properties: Default::default(),
     });
     events
 }
@@ -353,6 +355,7 @@ impl Master {
             result: plan.result,
             text: plan.text.clone(),
             at: self.clock.now(),
+            properties: Default::default(),
         };
         self.sink.record(done).await?;
         Ok(())

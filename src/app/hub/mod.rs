@@ -19,7 +19,7 @@ use tokio::sync::mpsc;
 
 use crate::domain::event::{SequencedEvent, StatusEvent};
 use crate::domain::hooks::NewChange;
-use crate::domain::model::{Build, BuildRequest, Builder, Change, User, Worker};
+use crate::domain::model::{Build, BuildRequest, Builder, BuilderState, Change, OpenBuildset, User, Worker};
 use crate::domain::state::StatusState;
 use crate::ports::{
     BuildOrder, BuildQuery, ChangeError, ChangeQuery, ChangeSink, EventBus, EventFeed, EventStream, IngestSink,
@@ -287,6 +287,19 @@ impl StatusReader for Hub {
 
     async fn activity(&self, limit: usize) -> Result<Vec<SequencedEvent>, StoreError> {
         self.store.activity(limit).await
+    }
+
+    async fn open_buildsets(&self) -> Result<Vec<OpenBuildset>, StoreError> {
+        Ok(self.live().state.open_buildsets())
+    }
+
+    async fn builder_state(&self, builder: &str) -> Result<Option<BuilderState>, StoreError> {
+        let live = self.live();
+        Ok(live.state.builder(builder).map(|_| live.state.builder_state(builder)))
+    }
+
+    async fn master_stopping(&self) -> Result<bool, StoreError> {
+        Ok(self.live().state.master_stopping())
     }
 }
 

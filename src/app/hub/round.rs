@@ -12,7 +12,7 @@ use tokio::sync::oneshot;
 use super::Hub;
 use crate::domain::event::{SequencedEvent, StatusEvent};
 use crate::domain::hooks::NewChange;
-use crate::domain::state::{Applied, compact};
+use crate::domain::state::{Applied, ApplyError, StatusState, compact};
 use crate::ports::{Commit, LogWrite, SinkError, cause};
 
 /// What a writer hands the hub: events, or new changes the hub numbers.
@@ -42,13 +42,48 @@ pub(super) struct Submission {
 
 /// A submission of a round whose events applied, waiting for the round's commit.
 struct Accepted {
-    /// Numbered, unless `history` (whose events are not journaled: they carry 0).
-    sequenced: Vec<SequencedEvent>,
+    /// Its events as applied, in order.
+    entries: Vec<Entry>,
+    /// Events of the past: neither journaled nor published.
     history: bool,
-    applied: Vec<Applied>,
-    /// What the submitter is told besides the sequence number.
+    /// What the submitter is told (with the sequence number of its last journaled event).
     done: Done,
     reply: oneshot::Sender<Result<Done, SinkError>>,
+}
+
+/// One applied event, with the events the state derived from it.
+struct Entry {
+    /// Numbered, when journaled. History's events carry 0; an absorbed event (a claim the
+    /// state derives itself) carries the newest number before it.
+    event: SequencedEvent,
+    journaled: bool,
+    applied: Applied,
+    /// Numbered right after `event`, journaled and published with it (none for history).
+    derived: Vec<SequencedEvent>,
+}
+
+impl Accepted {
+    /// The events it journals, in order: each journaled event, then those derived from it.
+    fn journal(&self) -> impl Iterator<Item = &SequencedEvent> {
+        let entries = if self.history { &[][..] } else { &self.entries[..] };
+        entries.iter().flat_map(Entry::journal)
+    }
+
+    fn applied(&self) -> impl Iterator<Item = &Applied> {
+        self.entries.iter().map(|e| &e.applied)
+    }
+}
+
+impl Entry {
+    /// The event if journaled, then those derived from it.
+    fn journal(&self) -> impl Iterator<Item = &SequencedEvent> {
+        self.journaled.then_some(&self.event).into_iter().chain(&self.derived)
+    }
+
+    /// [`journal`](Self::journal), taken.
+    fn into_journal(self) -> impl Iterator<Item = SequencedEvent> {
+        self.journaled.then_some(self.event).into_iter().chain(self.derived)
+    }
 }
 
 impl Hub {
@@ -82,9 +117,24 @@ impl Hub {
     }
 
     /// Applies, commits, stores log content of and publishes a round of submissions; answers
-    /// each. Call with the writer lock held.
+    /// each. Call with the writer lock held. The steps, in order: look up the senders' ids
+    /// ([`Hub::applied_ids`]), apply under the state's lock ([`Hub::apply_round`]), commit
+    /// ([`Hub::commit_round`]), then write the rest of the logs, publish and answer
+    /// ([`Hub::answer_round`]).
     async fn write_round(&self, round: Vec<Submission>) {
-        // The senders' ids applied before, looked up before the state is locked.
+        let (round, stored) = self.applied_ids(round).await;
+        let mut applied = self.apply_round(round, &stored);
+        if applied.accepted.is_empty() {
+            return;
+        }
+        let Some(late) = self.commit_round(&mut applied).await else { return };
+        self.answer_round(applied.accepted, late).await;
+    }
+
+    /// The senders' ids of the round's ingest submissions that earlier rounds applied (and
+    /// stored), looked up before the state is locked. When they cannot be read, the ingest
+    /// submissions are answered with the error and leave the round (the others stay).
+    async fn applied_ids(&self, round: Vec<Submission>) -> (Vec<Submission>, HashSet<String>) {
         let ids: Vec<String> = round
             .iter()
             .filter_map(|s| match &s.work {
@@ -93,182 +143,281 @@ impl Hub {
             })
             .flatten()
             .collect();
-        let mut round = round;
-        // The senders' ids applied by earlier rounds (stored).
-        let mut stored: HashSet<String> = HashSet::new();
-        if !ids.is_empty() {
-            match self.store.receipts(&ids).await {
-                Ok(known) => stored.extend(ids.into_iter().zip(known).filter_map(|(id, seq)| seq.map(|_| id))),
-                Err(e) => {
-                    let (ingest, rest): (Vec<_>, Vec<_>) =
-                        round.into_iter().partition(|s| matches!(s.work, Work::Ingest(_)));
-                    for s in ingest {
-                        let _ = s.reply.send(Err(SinkError::Storage(cause(e.clone()))));
-                    }
-                    round = rest;
+        if ids.is_empty() {
+            return (round, HashSet::new());
+        }
+        match self.store.receipts(&ids).await {
+            Ok(known) => (round, ids.into_iter().zip(known).filter_map(|(id, seq)| seq.map(|_| id)).collect()),
+            Err(e) => {
+                let (ingest, rest): (Vec<_>, Vec<_>) =
+                    round.into_iter().partition(|s| matches!(s.work, Work::Ingest(_)));
+                for s in ingest {
+                    let _ = s.reply.send(Err(SinkError::Storage(cause(e.clone()))));
                 }
+                (rest, HashSet::new())
             }
         }
+    }
+
+    /// Applies each submission to the state, all or nothing (a rejected one is answered at
+    /// once and leaves no trace), numbers the accepted events from the newest number on, each
+    /// followed by the events the state derived from it (history's are not numbered, and
+    /// derive none; an absorbed claim is not journaled), and gathers the round's one commit:
+    /// the records its events changed (each build once), its journal, derived events included,
+    /// and its senders' ids. The state's lock is held throughout and never across an await.
+    fn apply_round(&self, round: Vec<Submission>, stored: &HashSet<String>) -> AppliedRound {
+        let mut live = self.live();
+        let mut numbering = Numbering { next_seq: live.seq + 1, ..Numbering::default() };
         let mut accepted: Vec<Accepted> = Vec::with_capacity(round.len());
-        let (commit, first_copy) = {
-            let mut live = self.live();
-            let mut next_seq = live.seq + 1;
-            let mut first_copy = None;
-            let mut receipts = Vec::new();
-            // The senders' ids this round applies.
-            let mut uncommitted: HashSet<String> = HashSet::new();
-            for Submission { work, reply } in round {
-                let mut done = Done::default();
-                let mut ids = Vec::new();
-                let history = matches!(work, Work::History(_));
-                let events = match work {
-                    Work::Events(events) | Work::History(events) => events,
-                    Work::Changes(new) => {
-                        let first = live.state.last_change() + 1;
-                        done.changes = (first..).take(new.len()).collect();
-                        new.into_iter()
-                            .zip(&done.changes)
-                            .map(|(change, n)| StatusEvent::ChangeAdded { change: change.numbered(*n) })
-                            .collect()
-                    }
-                    Work::Ingest(events) => {
-                        let (fresh, repeated): (Vec<_>, Vec<_>) = events.into_iter().partition(|(id, _)| {
-                            id.as_ref().is_none_or(|id| !stored.contains(id) && !uncommitted.contains(id))
-                        });
-                        done.repeated = repeated.len();
-                        done.applied = fresh.iter().filter(|(id, _)| id.is_some()).count();
-                        // Only receiver-made events (no id) left: the sender's were applied before.
-                        if done.applied == 0 {
-                            done.seq = next_seq - 1;
-                            // Applied by this very round, not yet committed: the answer is the
-                            // commit's (a retry must not hear "done" for what may fail).
-                            let pending =
-                                |(id, _): &(Option<String>, _)| id.as_ref().is_some_and(|i| uncommitted.contains(i));
-                            if repeated.iter().any(pending) {
-                                let (sequenced, applied) = (Vec::new(), Vec::new());
-                                accepted.push(Accepted { sequenced, history: false, applied, done, reply });
-                            } else {
-                                let _ = reply.send(Ok(done));
-                            }
-                            continue;
-                        }
-                        let (fresh_ids, events): (Vec<_>, Vec<_>) = fresh.into_iter().unzip();
-                        ids = fresh_ids;
-                        events
-                    }
-                };
-                // A submission is applied to a copy so that a rejected event leaves nothing
-                // behind. New changes numbered above every known one cannot be rejected.
-                let copy = events.len() > 1 && !live.state.accepts_surely(&events);
-                let previous = copy.then(|| live.state.clone());
-                let mut applied = Vec::with_capacity(events.len());
-                let mut sequenced = Vec::with_capacity(events.len());
-                let mut rejected = None;
-                let numbers = (next_seq..).map(|seq| if history { 0 } else { seq });
-                for (seq, event) in numbers.zip(events) {
-                    match live.state.apply_deferred(&event) {
-                        Ok(a) => applied.push(a),
-                        Err(e) => {
-                            rejected = Some(e);
-                            break;
-                        }
-                    }
-                    sequenced.push(SequencedEvent { seq, event });
-                }
-                if let Some(e) = rejected {
-                    if let Some(p) = previous {
-                        live.state = p;
-                    }
-                    let _ = reply.send(Err(SinkError::Rejected(e)));
+        let mut first_copy = None;
+        for Submission { work, reply } in round {
+            let history = matches!(work, Work::History(_));
+            let (events, ids, mut done) = match numbering.events_of(work, &live.state, stored) {
+                Ok(found) => found,
+                Err(Settled::Answered(done)) => {
+                    let _ = reply.send(Ok(done));
                     continue;
                 }
-                // The running builds the submission changed, written (and copied) once each.
-                if let Some(last) = applied.last_mut() {
-                    last.mutations.extend(live.state.take_changed_builds());
+                // Repeats of ids this very round applies, not yet committed: the answer is the
+                // commit's (a retry must not hear "done" for what may fail).
+                Err(Settled::AfterCommit(done)) => {
+                    accepted.push(Accepted { entries: Vec::new(), history: false, done, reply });
+                    continue;
                 }
-                if accepted.is_empty() {
-                    first_copy = previous;
-                }
-                for (id, event) in ids.into_iter().zip(&sequenced) {
-                    if let Some(id) = id {
-                        uncommitted.insert(id.clone());
-                        receipts.push((id, event.seq));
+            };
+            let Outcome { entries, previous, next_seq } =
+                match apply_submission(&mut live.state, events, history, numbering.next_seq) {
+                    Ok(outcome) => outcome,
+                    Err(e) => {
+                        let _ = reply.send(Err(SinkError::Rejected(e)));
+                        continue;
                     }
-                }
-                if history {
-                    done.seq = next_seq - 1;
-                } else {
-                    next_seq += sequenced.len() as u64;
-                }
-                accepted.push(Accepted { sequenced, history, applied, done, reply });
+                };
+            if accepted.is_empty() {
+                first_copy = previous;
             }
-            // Taken, not copied: what remains of `applied` (logs, windows) is used after the commit.
-            let mutations = compact(
-                accepted
-                    .iter_mut()
-                    .flat_map(|a| a.applied.iter_mut().flat_map(|x: &mut Applied| std::mem::take(&mut x.mutations)))
-                    .collect(),
-            );
-            let events = accepted.iter().filter(|a| !a.history).flat_map(|a| a.sequenced.iter().cloned()).collect();
-            (Commit { events, mutations, next_log_id: live.state.next_log_id(), receipts }, first_copy)
-        };
-        if accepted.is_empty() {
-            return;
+            numbering.take(ids, &entries);
+            numbering.next_seq = next_seq;
+            done.seq = next_seq - 1;
+            accepted.push(Accepted { entries, history, done, reply });
         }
-        let history_logs: HashSet<u64> = accepted
+        // Taken, not copied: what remains of `applied` (logs, windows) is used after the commit.
+        let mutations = compact(
+            accepted
+                .iter_mut()
+                .flat_map(|a| a.entries.iter_mut().flat_map(|e| std::mem::take(&mut e.applied.mutations)))
+                .collect(),
+        );
+        let events = accepted.iter().flat_map(Accepted::journal).cloned().collect();
+        let commit = Commit { events, mutations, next_log_id: live.state.next_log_id(), receipts: numbering.receipts };
+        AppliedRound { accepted, commit, first_copy }
+    }
+
+    /// Writes the logs that history brings whole, then commits. Whole logs go first: an import
+    /// interrupted between the two must not leave builds recorded without their logs (a
+    /// re-run skips recorded builds); a whole log goes into a pack, where writing it again
+    /// replaces it, so a commit that fails leaves nothing that matters. On failure the state
+    /// is restored (or reloaded), every submission is answered with the error, and `None` is
+    /// returned; on success, the numbers are taken and the log writes left for after it.
+    async fn commit_round(&self, round: &mut AppliedRound) -> Option<Vec<LogWrite>> {
+        let history_logs: HashSet<u64> = round
+            .accepted
             .iter()
             .filter(|a| a.history)
             .flat_map(|a| {
-                a.applied
-                    .iter()
+                a.applied()
                     .flat_map(|x| x.log.as_ref().map(|t| t.log_id).into_iter().chain(x.logs_finished.iter().copied()))
             })
             .collect();
-        // Logs that history brings whole are written before the commit: an import interrupted
-        // between the two must not leave builds recorded without their logs (a re-run skips
-        // recorded builds). A whole log goes into a pack, where writing it again replaces it,
-        // so a commit that fails leaves nothing that matters.
         let (before, after): (Vec<LogWrite>, Vec<LogWrite>) =
-            log_writes(&mut accepted).into_iter().partition(|w| w.finish && history_logs.contains(&w.log));
+            log_writes(&mut round.accepted).into_iter().partition(|w| w.finish && history_logs.contains(&w.log));
         let committed = match self.logs.write(before).await {
-            Ok(()) => self.store.commit(&commit).await.map_err(cause),
+            Ok(()) => self.store.commit(&round.commit).await.map_err(cause),
             Err(e) => Err(cause(e)),
         };
         if let Err(e) = committed {
             // Only a lone submission's copy is the state before the round; else reload.
-            self.recover(if accepted.len() == 1 { first_copy } else { None }).await;
-            for a in accepted {
+            let lone = round.accepted.len() == 1;
+            self.recover(if lone { round.first_copy.take() } else { None }).await;
+            for a in std::mem::take(&mut round.accepted) {
                 let _ = a.reply.send(Err(SinkError::Storage(e.clone())));
             }
-            return;
+            return None;
         }
         // Committed: these numbers are taken, whatever happens to the log content below.
-        if let Some(last) = commit.events.last() {
+        if let Some(last) = round.commit.events.last() {
             self.live().seq = last.seq;
         }
-        let late: HashSet<u64> = after.iter().map(|w| w.log).collect();
-        let lost = self.logs.write(after).await.err();
+        Some(after)
+    }
+
+    /// After the commit: writes the rest of the log content, queues the new builders' windows
+    /// for filling, publishes each submission's journaled events in their journal order (each
+    /// followed by those derived from it; history's excepted) and answers it.
+    /// A submission whose log content could not be written is told so (its events are stored
+    /// and published all the same).
+    async fn answer_round(&self, accepted: Vec<Accepted>, late: Vec<LogWrite>) {
+        let late_logs: HashSet<u64> = late.iter().map(|w| w.log).collect();
+        let lost = self.logs.write(late).await.err();
         for a in accepted {
-            let seq = if a.history { a.done.seq } else { a.sequenced.last().map_or(a.done.seq, |e| e.seq) };
-            let wrote_late = a.applied.iter().any(|x| {
-                x.log.as_ref().is_some_and(|t| late.contains(&t.log_id))
-                    || x.logs_finished.iter().any(|l| late.contains(l))
+            let wrote_late = a.applied().any(|x| {
+                x.log.as_ref().is_some_and(|t| late_logs.contains(&t.log_id))
+                    || x.logs_finished.iter().any(|l| late_logs.contains(l))
             });
             let lost = lost.clone().filter(|_| wrote_late);
-            for name in a.applied.iter().filter_map(|x| x.fill_window.clone()) {
+            for name in a.applied().filter_map(|x| x.fill_window.clone()) {
                 let _ = self.fills.send(name);
             }
-            if !a.history {
-                for event in a.sequenced {
+            let Accepted { entries, history, done, reply } = a;
+            if !history {
+                for event in entries.into_iter().flat_map(Entry::into_journal) {
                     self.bus.publish(event);
                 }
             }
-            let _ = a.reply.send(match lost {
-                None => Ok(Done { seq, ..a.done }),
+            let seq = done.seq;
+            let _ = reply.send(match lost {
+                None => Ok(done),
                 Some(error) => Err(SinkError::LogContent { seq, error }),
             });
         }
     }
+}
+
+/// A round applied to the state, before its commit.
+struct AppliedRound {
+    accepted: Vec<Accepted>,
+    commit: Commit,
+    /// The state before the round's first accepted submission, when that submission made a
+    /// copy (the state to go back to if the commit fails and it was the round's only one).
+    first_copy: Option<StatusState>,
+}
+
+/// The round's numbering: the next sequence number, and the senders' ids it applies.
+#[derive(Default)]
+struct Numbering {
+    next_seq: u64,
+    /// Each applied sender's id with its event's sequence number, for the commit.
+    receipts: Vec<(String, u64)>,
+    /// The same ids, to find repeats within the round.
+    uncommitted: HashSet<String>,
+}
+
+/// A submission answered without applying anything.
+enum Settled {
+    /// Every sender's id of it was applied by an earlier round: answered now.
+    Answered(Done),
+    /// Some of its ids are applied by this round: answered with the round's commit.
+    AfterCommit(Done),
+}
+
+/// A submission's events, their senders' ids (for ingest) and the answer so far.
+type Events = (Vec<StatusEvent>, Vec<Option<String>>, Done);
+
+impl Numbering {
+    /// The events a submission stands for: new changes numbered after the newest; ingested
+    /// events without those whose ids were applied before (by an earlier round, `stored`, or
+    /// this one).
+    fn events_of(&self, work: Work, state: &StatusState, stored: &HashSet<String>) -> Result<Events, Settled> {
+        let mut done = Done::default();
+        match work {
+            Work::Events(events) | Work::History(events) => Ok((events, Vec::new(), done)),
+            Work::Changes(new) => {
+                let first = state.last_change() + 1;
+                done.changes = (first..).take(new.len()).collect();
+                let events = new
+                    .into_iter()
+                    .zip(&done.changes)
+                    .map(|(change, n)| StatusEvent::ChangeAdded { change: change.numbered(*n) })
+                    .collect();
+                Ok((events, Vec::new(), done))
+            }
+            Work::Ingest(events) => {
+                let applied_before = |id: &String| stored.contains(id) || self.uncommitted.contains(id);
+                let (fresh, repeated): (Vec<_>, Vec<_>) =
+                    events.into_iter().partition(|(id, _)| id.as_ref().is_none_or(|id| !applied_before(id)));
+                done.repeated = repeated.len();
+                done.applied = fresh.iter().filter(|(id, _)| id.is_some()).count();
+                // Only receiver-made events (no id) left: the sender's were applied before.
+                if done.applied == 0 {
+                    done.seq = self.next_seq - 1;
+                    let this_round =
+                        |(id, _): &(Option<String>, _)| id.as_ref().is_some_and(|i| self.uncommitted.contains(i));
+                    return Err(match repeated.iter().any(this_round) {
+                        true => Settled::AfterCommit(done),
+                        false => Settled::Answered(done),
+                    });
+                }
+                let (ids, events) = fresh.into_iter().unzip();
+                Ok((events, ids, done))
+            }
+        }
+    }
+
+    /// Records the senders' ids of an applied submission with its events' numbers.
+    fn take(&mut self, ids: Vec<Option<String>>, entries: &[Entry]) {
+        for (id, entry) in ids.into_iter().zip(entries) {
+            if let Some(id) = id {
+                self.uncommitted.insert(id.clone());
+                self.receipts.push((id, entry.event.seq));
+            }
+        }
+    }
+}
+
+/// Applies one submission's events in order, all or nothing: on a rejected event the state
+/// is put back as it was and the rejection returned. Events are numbered from `next_seq`,
+/// each followed by the events the state derived from it (history's carry 0 and derive none;
+/// an absorbed claim takes no number of its own). The running builds it changed are written
+/// (and copied) once each, with its last event. Also returns the copy of the state made to
+/// roll back to, if one was made (a submission of one event, or of new changes numbered
+/// above every known one, cannot be rejected halfway and needs none), and the next number.
+fn apply_submission(
+    state: &mut StatusState,
+    events: Vec<StatusEvent>,
+    history: bool,
+    mut next_seq: u64,
+) -> Result<Outcome, ApplyError> {
+    let copy = events.len() > 1 && !state.accepts_surely(&events);
+    let previous = copy.then(|| state.clone());
+    let mut entries: Vec<Entry> = Vec::with_capacity(events.len());
+    let mut number = |journaled: bool| match journaled {
+        true => {
+            next_seq += 1;
+            next_seq - 1
+        }
+        false => next_seq - 1,
+    };
+    for event in events {
+        let mut applied = match state.apply_deferred(&event) {
+            Ok(applied) => applied,
+            Err(e) => {
+                if let Some(p) = previous {
+                    *state = p;
+                }
+                return Err(e);
+            }
+        };
+        let journaled = !history && !applied.absorbed;
+        let seq = if history { 0 } else { number(journaled) };
+        let derived = std::mem::take(&mut applied.derived);
+        let derived = match history {
+            true => Vec::new(),
+            false => derived.into_iter().map(|event| SequencedEvent { seq: number(true), event }).collect(),
+        };
+        entries.push(Entry { event: SequencedEvent { seq, event }, journaled, applied, derived });
+    }
+    if let Some(last) = entries.last_mut() {
+        last.applied.mutations.extend(state.take_changed_builds());
+    }
+    Ok(Outcome { entries, previous, next_seq })
+}
+
+/// What applying a submission gave: its events as applied, the copy of the state made before
+/// it (if one was made), and the next sequence number.
+struct Outcome {
+    entries: Vec<Entry>,
+    previous: Option<StatusState>,
+    next_seq: u64,
 }
 
 /// The log content of a round, one write per log, chunks in order. History's text is taken
@@ -283,8 +432,9 @@ fn log_writes(accepted: &mut [Accepted]) -> Vec<LogWrite> {
         })
     };
     for a in accepted {
-        for (event, done) in a.sequenced.iter_mut().zip(&a.applied) {
-            if let (Some(target), StatusEvent::LogChunk { channel, text, .. }) = (&done.log, &mut event.event) {
+        for entry in &mut a.entries {
+            let done = &entry.applied;
+            if let (Some(target), StatusEvent::LogChunk { channel, text, .. }) = (&done.log, &mut entry.event.event) {
                 let text = if a.history { std::mem::take(text) } else { text.clone() };
                 let i = of(target.log_id, &mut writes);
                 writes[i].chunks.push((*channel, bytes::Bytes::from(text)));

@@ -70,7 +70,8 @@ fn step_logs(site: &Site, build: &Build, s: &Step) -> Vec<Value> {
     s.logs.iter().map(|l| json!([l.name, log_url(site, build, s, &l.name)])).collect()
 }
 
-pub fn step(site: &Site, build: &Build, s: &Step) -> Value {
+/// A step; `now` gives `eta` (seconds to its expected finish, while it has one).
+pub fn step(site: &Site, build: &Build, s: &Step, now: Timestamp) -> Value {
     let urls: Map<String, Value> = s.urls.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
     json!({
         "name": s.name,
@@ -81,7 +82,7 @@ pub fn step(site: &Site, build: &Build, s: &Step) -> Value {
         "statistics": s.statistics,
         "times": [opt_epoch(s.started), opt_epoch(s.finished)],
         "expectations": Vec::<Value>::new(),
-        "eta": Value::Null,
+        "eta": seconds_until(s.finished.is_none().then_some(s.eta).flatten(), now),
         "urls": urls,
         "step_number": s.number,
         "hidden": s.hidden,
@@ -136,10 +137,7 @@ pub fn source_stamp(s: &SourceStamp, changes: &[Change]) -> Value {
 /// A build; `changes` holds (at least) the changes its source stamps name; `now` gives `eta`.
 pub fn build(site: &Site, b: &Build, changes: &[Change], now: Timestamp) -> Value {
     let logs: Vec<Value> = b.steps.iter().flat_map(|s| step_logs(site, b, s)).collect();
-    let eta = match (b.finished, b.eta) {
-        (None, Some(eta)) => json!(((eta - now).num_milliseconds() as f64 / 1000.0).max(0.0)),
-        _ => Value::Null,
-    };
+    let eta = seconds_until(b.finished.is_none().then_some(b.eta).flatten(), now);
     json!({
         "builderName": b.builder,
         "number": b.number,
@@ -153,9 +151,14 @@ pub fn build(site: &Site, b: &Build, changes: &[Change], now: Timestamp) -> Valu
         "slave": if b.worker.is_empty() { "???" } else { b.worker.as_str() },
         "logs": logs,
         "eta": eta,
-        "steps": b.steps.iter().map(|s| step(site, b, s)).collect::<Vec<_>>(),
-        "currentStep": b.current_step().map_or(Value::Null, |s| step(site, b, s)),
+        "steps": b.steps.iter().map(|s| step(site, b, s, now)).collect::<Vec<_>>(),
+        "currentStep": b.current_step().map_or(Value::Null, |s| step(site, b, s, now)),
     })
+}
+
+/// Seconds from `now` to `eta` (none in the past), as 0.8's `eta` fields count; null without one.
+fn seconds_until(eta: Option<Timestamp>, now: Timestamp) -> Value {
+    eta.map_or(Value::Null, |eta| json!(((eta - now).num_milliseconds() as f64 / 1000.0).max(0.0)))
 }
 
 /// A worker; `running` are its running builds, `builders` maps each builder that may use it

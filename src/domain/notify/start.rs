@@ -62,7 +62,8 @@ mod tests {
 
     fn finished(minute: i64) -> StatusEvent {
         let (builder, text) = ("b".to_owned(), Vec::new());
-        StatusEvent::BuildFinished { builder, number: 1, result: BuildResult::Success, text, at: at(minute) }
+        let (result, properties) = (BuildResult::Success, Default::default());
+        StatusEvent::BuildFinished { builder, number: 1, result, text, at: at(minute), properties }
     }
 
     #[test]

@@ -10,12 +10,23 @@
 //! builder's newest finished builds (the hub fills windows after start, so start-up does not
 //! grow with history); until then the window may not be used to answer listings.
 
+mod builds;
+mod derived;
+mod records;
+mod steps;
+mod topology;
+
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fmt;
 use std::sync::Arc;
 
 use super::event::StatusEvent;
-use super::model::{Build, BuildKey, BuildRequest, Builder, BuilderState, Buildset, Change, LogRef, User, Worker};
+use super::expectations::Expectations;
+use super::model::{
+    Build, BuildKey, BuildRequest, Builder, BuilderState, Buildset, Change, OpenBuildset, User, Worker,
+};
+use builds::BuildFinish;
+use steps::StepFinish;
 
 /// A record the store must write so that it reflects an applied event.
 #[derive(Clone, Debug, PartialEq)]
@@ -72,6 +83,8 @@ pub enum ApplyError {
     /// [`MAX_NUMBER`]; names what it numbers.
     NumberTooLarge(&'static str, u64),
     UnknownBuildset(u64),
+    /// A `StepTextChanged` that gives neither text nor text2.
+    NoStepText(BuildKey, u32),
 }
 
 /// The highest number a sender may choose for a change, build request, buildset or user: the
@@ -103,6 +116,7 @@ impl fmt::Display for ApplyError {
             }
             Self::NumberTooLarge(what, n) => write!(f, "{what} {n} is above {MAX_NUMBER}, the largest"),
             Self::UnknownBuildset(n) => write!(f, "unknown buildset {n}"),
+            Self::NoStepText(k, s) => write!(f, "the text of {} step {s} changes: give text, text2 or both", b(k)),
         }
     }
 }
@@ -126,6 +140,12 @@ pub struct Applied {
     pub logs_finished: Vec<u64>,
     /// Set when a builder new to the state appeared: its window must be filled from the store.
     pub fill_window: Option<String>,
+    /// Events the state derives from this one (builders' changed states), to be journaled and
+    /// published right after it, in the same commit (`derived.rs`).
+    pub derived: Vec<StatusEvent>,
+    /// Set when the event is a claim the state derives itself (a sender's
+    /// `BuilderStateChanged`): checked, but neither journaled nor published.
+    pub absorbed: bool,
 }
 
 /// The state the hub keeps in memory. See the module doc.
@@ -149,6 +169,14 @@ pub struct StatusState {
     window: usize,
     /// Running builds changed by `apply_deferred` and not written yet.
     changed: BTreeSet<BuildKey>,
+    /// Running builds whose start gave an ETA: the sender's to keep, steps included. The
+    /// others' ETAs are estimated. (Not stored: after a restart, a running build with an ETA
+    /// is taken to be the sender's.)
+    sender_eta: BTreeSet<BuildKey>,
+    /// Each builder's state as last announced (`derived.rs`).
+    announced: BTreeMap<String, BuilderState>,
+    /// Set by `MasterStopping`, cleared by `MasterStarted`.
+    master_stopping: bool,
 }
 
 /// What the state is rebuilt from at start: the store's current records, limited to the window.
@@ -165,6 +193,8 @@ pub struct Snapshot {
     pub changes: Vec<Change>,
     pub last_change: u64,
     pub next_log_id: u64,
+    /// Whether the master is shutting down (its newest master event is a `MasterStopping`).
+    pub master_stopping: bool,
 }
 
 /// How many connection times a worker keeps (enough for "connects per hour").
@@ -193,7 +223,12 @@ impl StatusState {
             next_log_id: snapshot.next_log_id.max(1),
             window,
             changed: BTreeSet::new(),
+            sender_eta: BTreeSet::new(),
+            announced: BTreeMap::new(),
+            master_stopping: snapshot.master_stopping,
         };
+        state.announced = state.derived_states();
+        state.sender_eta = state.running.values().filter(|b| b.eta.is_some()).map(Build::key).collect();
         for key in state.running.keys() {
             let newest = state.newest.entry(key.builder.clone()).or_insert(key.number);
             *newest = (*newest).max(key.number);
@@ -321,7 +356,20 @@ impl StatusState {
         within_range("change number", number).map(|_| ())
     }
 
-    /// The builder's state: building if a build runs, idle if one of its workers is connected.
+    /// Whether the master is shutting down: after a `MasterStopping`, until a `MasterStarted`
+    /// (as the stores answer from their journal).
+    pub fn master_stopping(&self) -> bool {
+        self.master_stopping
+    }
+
+    /// The open buildsets with their pending requests (see [`OpenBuildset`]).
+    pub fn open_buildsets(&self) -> Vec<OpenBuildset> {
+        let pending: Vec<BuildRequest> = self.pending.values().cloned().collect();
+        OpenBuildset::gather(self.buildsets.values().cloned(), &pending)
+    }
+
+    /// The builder's state ([`BuilderState::of`]): building if a build runs, idle if one of
+    /// its workers is connected, else offline (also for a builder not configured).
     pub fn builder_state(&self, name: &str) -> BuilderState {
         let Some(builder) = self.builders.get(name) else { return BuilderState::Offline };
         let building = self.running.keys().any(|k| k.builder == name);
@@ -338,205 +386,62 @@ impl StatusState {
     /// Like [`apply`](Self::apply), except that the running builds it changes are written by
     /// the next [`take_changed_builds`](Self::take_changed_builds) instead: a batch that runs
     /// a build through many events copies and writes it once, not once per event.
+    ///
+    /// One method per event, grouped by family in this module's files (`topology.rs`:
+    /// builders and workers; `builds.rs`: requests, buildsets and builds; `steps.rs`: steps
+    /// and logs; `records.rs`: changes, users and the master). Each either refuses the event
+    /// having changed nothing, or applies all of it. Then the builders' states it changed are
+    /// announced (`derived.rs`).
     pub fn apply_deferred(&mut self, event: &StatusEvent) -> Result<Applied, ApplyError> {
         use StatusEvent as E;
         let mut out = Applied::default();
         match event {
-            E::BuilderAdded { builder } => {
-                if !self.builders.contains_key(&builder.name) {
-                    self.unloaded.insert(builder.name.clone());
-                    out.fill_window = Some(builder.name.clone());
-                }
-                self.builders.insert(builder.name.clone(), builder.clone());
-                out.mutations.push(Mutation::PutBuilder(builder.clone()));
+            E::BuilderAdded { builder } => self.add_builder(builder, &mut out),
+            E::BuilderRemoved { name } => self.remove_builder(name, &mut out)?,
+            E::BuilderStateChanged { name, .. } => self.claim_builder_state(name, &mut out)?,
+            E::BuildRequestSubmitted { request } => self.submit_request(request, &mut out)?,
+            E::BuildRequestCancelled { request_id, .. } => self.cancel_request(*request_id, &mut out),
+            E::BuildsetSubmitted { buildset } => self.submit_buildset(buildset, &mut out)?,
+            E::BuildsetFinished { id, result, at } => self.finish_buildset(*id, *result, *at, &mut out)?,
+            E::BuildStarted { build, requests } => self.start_build(build, requests, &mut out)?,
+            E::BuildFinished { builder, number, result, text, at, properties } => {
+                let finish = BuildFinish { result: *result, text, at: *at, properties };
+                self.finish_build(BuildKey { builder: builder.clone(), number: *number }, finish, &mut out)?
             }
-            E::BuilderRemoved { name } => {
-                self.builders.remove(name).ok_or_else(|| ApplyError::UnknownBuilder(name.clone()))?;
-                self.unloaded.remove(name);
-                self.recent.remove(name);
-                out.mutations.push(Mutation::RemoveBuilder(name.clone()));
+            E::BuildPropertiesChanged { builder, number, properties } => {
+                self.set_properties(BuildKey { builder: builder.clone(), number: *number }, properties)?
             }
-            E::BuilderStateChanged { name, .. } => {
-                self.require_builder(name)?;
-            }
-            E::BuildRequestSubmitted { request } => {
-                within_range("build request id", request.id)?;
-                self.require_builder(&request.builder)?;
-                self.pending.insert(request.id, request.clone());
-                out.mutations.push(Mutation::PutRequest(request.clone()));
-            }
-            E::BuildRequestCancelled { request_id, .. } => {
-                if self.pending.remove(request_id).is_some() {
-                    out.mutations.push(Mutation::RemoveRequest(*request_id));
-                }
-            }
-            E::BuildsetSubmitted { buildset } => {
-                within_range("buildset id", buildset.id)?;
-                self.buildsets.insert(buildset.id, buildset.clone());
-                out.mutations.push(Mutation::PutBuildset(buildset.clone()));
-            }
-            E::BuildsetFinished { id, result, at } => {
-                let mut set = self.buildsets.remove(id).ok_or(ApplyError::UnknownBuildset(*id))?;
-                set.result = Some(*result);
-                set.complete_at = Some(*at);
-                out.mutations.push(Mutation::PutBuildset(set));
-            }
-            E::BuildStarted { build, requests } => {
-                self.require_builder(&build.builder)?;
-                let key = build.key();
-                if let Some(newest) = self.last_number(&key.builder).filter(|n| key.number <= *n) {
-                    return Err(ApplyError::NotNewest(key, newest));
-                }
-                for id in requests {
-                    if self.pending.remove(id).is_some() {
-                        out.mutations.push(Mutation::RemoveRequest(*id));
-                    }
-                }
-                let mut build = build.clone();
-                build.finished = None;
-                build.result = None;
-                for step in &mut build.steps {
-                    for log in &mut step.logs {
-                        log.id = self.next_log_id;
-                        self.next_log_id += 1;
-                    }
-                }
-                self.newest.insert(key.builder.clone(), key.number);
-                self.changed.insert(key.clone());
-                self.running.insert(key, build);
-            }
-            E::BuildFinished { builder, number, result, text, at } => {
-                let key = BuildKey { builder: builder.clone(), number: *number };
-                let mut build = self.running.remove(&key).ok_or_else(|| self.not_running(key.clone()))?;
-                build.finished = Some(*at);
-                build.result = Some(*result);
-                build.eta = None;
-                // A finished build's logs cannot grow: a sender that never said so (an ingest
-                // script) must not leave their pages waiting for more.
-                for log in build.steps.iter_mut().flat_map(|s| s.logs.iter_mut()).filter(|l| !l.finished) {
-                    log.finished = true;
-                    out.logs_finished.push(log.id);
-                }
-                if !text.is_empty() {
-                    build.text = text.clone();
-                }
-                self.changed.remove(&key);
-                out.mutations.push(Mutation::PutBuild(build.clone()));
-                self.remember_finished(build);
-            }
-            E::StepStarted { builder, number, step } => {
-                let next_log_id = &mut self.next_log_id;
-                let build = running_mut(&mut self.running, &self.recent, builder, *number)?;
-                if build.steps.iter().any(|s| s.number == step.number && s.started.is_some()) {
-                    return Err(ApplyError::StepExists(build.key(), step.number));
-                }
-                let mut step = step.clone();
-                for log in &mut step.logs {
-                    log.id = *next_log_id;
-                    *next_log_id += 1;
-                }
-                match build.steps.iter_mut().find(|s| s.number == step.number) {
-                    Some(planned) => *planned = step,
-                    None => {
-                        build.steps.push(step);
-                        build.steps.sort_by_key(|s| s.number);
-                    }
-                }
-                self.changed.insert(build.key());
-            }
+            E::StepStarted { builder, number, step } => self.start_step(builder, *number, step)?,
             E::StepFinished { builder, number, step, result, text, text2, at } => {
-                let build = running_mut(&mut self.running, &self.recent, builder, *number)?;
-                let key = build.key();
-                let s = build.steps.iter_mut().find(|s| s.number == *step);
-                let s = s.ok_or(ApplyError::UnknownStep(key, *step))?;
-                s.result = Some(*result);
-                s.finished = Some(*at);
-                s.started.get_or_insert(*at);
-                if !text.is_empty() {
-                    s.text = text.clone();
-                }
-                s.text2 = text2.clone();
-                // A finished step's logs cannot grow: their store closes them too.
-                for log in s.logs.iter_mut().filter(|l| !l.finished) {
-                    log.finished = true;
-                    out.logs_finished.push(log.id);
-                }
-                self.changed.insert(build.key());
+                let finish = StepFinish { result: *result, text, text2, at: *at };
+                self.finish_step(builder, *number, *step, finish, &mut out)?
+            }
+            E::StepTextChanged { builder, number, step, text, text2 } => {
+                self.change_step_text(builder, *number, *step, text.as_deref(), text2.as_deref())?
+            }
+            E::StepUrlAdded { builder, number, step, name, url } => {
+                self.add_step_url(builder, *number, *step, name, url)?
             }
             E::LogStarted { builder, number, step, log, kind } => {
-                let id = self.next_log_id;
-                let build = running_mut(&mut self.running, &self.recent, builder, *number)?;
-                let key = build.key();
-                let s = build.steps.iter_mut().find(|s| s.number == *step);
-                let s = s.ok_or_else(|| ApplyError::UnknownStep(key.clone(), *step))?;
-                if s.log(log).is_some() {
-                    return Err(ApplyError::LogExists(key, *step, log.clone()));
-                }
-                s.logs.push(LogRef { id, name: log.clone(), kind: *kind, size: 0, finished: false });
-                self.next_log_id += 1;
-                self.changed.insert(build.key());
+                self.start_log(builder, *number, *step, log, *kind)?
             }
             E::LogChunk { builder, number, step, log, text, .. } => {
-                let log_ref = self.open_log(builder, *number, *step, log)?;
-                log_ref.size += text.len() as u64;
-                out.log = Some(LogTarget { log_id: log_ref.id });
+                self.grow_log(builder, *number, *step, log, text.len(), &mut out)?
             }
-            E::LogFinished { builder, number, step, log } => {
-                let log_ref = self.open_log(builder, *number, *step, log)?;
-                log_ref.finished = true;
-                out.logs_finished.push(log_ref.id);
-                self.changed.insert(BuildKey { builder: builder.clone(), number: *number });
-            }
-            E::ChangeAdded { change } => {
-                self.check_change(self.last_change, change.number)?;
-                self.last_change = self.last_change.max(change.number);
-                out.mutations.push(Mutation::PutChange(change.clone()));
-                self.remember_change(change.clone());
-            }
-            E::WorkerAdded { worker } => {
-                let mut w = worker.clone();
-                if let Some(old) = self.workers.get(&w.name) {
-                    w.connected = old.connected;
-                    w.last_heard = old.last_heard;
-                    w.connect_times = old.connect_times.clone();
-                } else {
-                    w.connected = false;
-                    w.connect_times.clear();
-                }
-                out.mutations.push(Mutation::PutWorker(w.clone()));
-                self.workers.insert(w.name.clone(), w);
-            }
-            E::WorkerConnected { worker, at } => {
-                let mut w = worker.clone();
-                let old = self.workers.get(&w.name);
-                w.connect_times = old.map(|o| o.connect_times.clone()).unwrap_or_default();
-                w.connect_times.push(*at);
-                let excess = w.connect_times.len().saturating_sub(CONNECT_TIMES_KEPT);
-                w.connect_times.drain(..excess);
-                w.connected = true;
-                w.last_heard = Some(*at);
-                out.mutations.push(Mutation::PutWorker(w.clone()));
-                self.workers.insert(w.name.clone(), w);
-            }
-            E::WorkerDisconnected { name, at } => {
-                let w = self.worker_mut(name)?;
-                w.connected = false;
-                w.paused = false;
-                w.last_heard = Some(*at);
-                out.mutations.push(Mutation::PutWorker(w.clone()));
-            }
-            E::WorkerPaused { name } | E::WorkerUnpaused { name } => {
-                let paused = matches!(event, E::WorkerPaused { .. });
-                let w = self.worker_mut(name)?;
-                w.paused = paused;
-                out.mutations.push(Mutation::PutWorker(w.clone()));
-            }
-            E::UserChanged { user } => {
-                within_range("user uid", user.uid)?;
-                out.mutations.push(Mutation::PutUser(user.clone()));
-            }
-            E::MasterStarted { .. } | E::MasterStopping { .. } | E::Reconfigured { .. } => {}
+            E::LogFinished { builder, number, step, log } => self.finish_log(builder, *number, *step, log, &mut out)?,
+            E::ChangeAdded { change } => self.add_change(change, &mut out)?,
+            E::WorkerAdded { worker } => self.describe_worker(worker, &mut out),
+            E::WorkerConnected { worker, at } => self.connect_worker(worker, *at, &mut out),
+            E::WorkerDisconnected { name, at } => self.disconnect_worker(name, *at, &mut out)?,
+            E::WorkerPaused { name } => self.pause_worker(name, true, &mut out)?,
+            E::WorkerUnpaused { name } => self.pause_worker(name, false, &mut out)?,
+            E::UserChanged { user } => self.change_user(user, &mut out)?,
+            E::MasterStarted { .. } => self.master_stopping = false,
+            E::MasterStopping { .. } => self.master_stopping = true,
+            E::Reconfigured { .. } => {}
         }
+        let touched = self.builders_touched_by(event);
+        self.announce(touched, &mut out);
         Ok(out)
     }
 
@@ -547,6 +452,7 @@ impl StatusState {
         }
     }
 
+    /// Why `key` is not a running build: it finished (it is in the window), or is unknown.
     fn not_running(&self, key: BuildKey) -> ApplyError {
         match self.build(&key.builder, key.number) {
             Some(_) => ApplyError::BuildFinished(key),
@@ -554,28 +460,27 @@ impl StatusState {
         }
     }
 
-    fn worker_mut(&mut self, name: &str) -> Result<&mut Worker, ApplyError> {
-        self.workers.get_mut(name).ok_or_else(|| ApplyError::UnknownWorker(name.to_owned()))
-    }
-
-    fn open_log(&mut self, builder: &str, number: u32, step: u32, log: &str) -> Result<&mut LogRef, ApplyError> {
-        let build = running_mut(&mut self.running, &self.recent, builder, number)?;
-        let key = build.key();
-        let s = build.steps.iter_mut().find(|s| s.number == step);
-        let s = s.ok_or_else(|| ApplyError::UnknownStep(key.clone(), step))?;
-        let l = s.logs.iter_mut().find(|l| l.name == log);
-        let l = l.ok_or_else(|| ApplyError::UnknownLog(key.clone(), step, log.to_owned()))?;
-        if l.finished {
-            return Err(ApplyError::LogFinished(key, step, log.to_owned()));
-        }
-        Ok(l)
-    }
-
-    /// The writes of the running builds changed since the last call. (A build that finished
-    /// meanwhile was written when it finished.)
+    /// The writes of the running builds changed since the last call, each with its ETA and its
+    /// steps' estimated anew (unless its sender gives them). A build that finished meanwhile
+    /// was written when it finished.
     pub fn take_changed_builds(&mut self) -> Vec<Mutation> {
         let changed = std::mem::take(&mut self.changed);
-        changed.iter().filter_map(|key| self.running.get(key)).map(|b| Mutation::PutBuild(b.clone())).collect()
+        let mut out = Vec::with_capacity(changed.len());
+        for key in changed {
+            if !self.sender_eta.contains(&key) {
+                let expectations = self.expectations(&key.builder);
+                if let Some(build) = self.running.get_mut(&key) {
+                    fill_eta(build, &expectations);
+                }
+            }
+            out.extend(self.running.get(&key).map(|b| Mutation::PutBuild(b.clone())));
+        }
+        out
+    }
+
+    /// What `builder`'s successful builds in the window lead us to expect of its builds.
+    pub fn expectations(&self, builder: &str) -> Expectations {
+        Expectations::learn(self.recent(builder))
     }
 
     fn remember_finished(&mut self, build: Build) {
@@ -595,23 +500,19 @@ impl StatusState {
     }
 }
 
+/// Sets the ETA of a running `build` and of its unfinished steps from `expectations` (none
+/// where they allow no estimate).
+fn fill_eta(build: &mut Build, expectations: &Expectations) {
+    let estimate = expectations.estimate(build);
+    build.eta = estimate.build;
+    for step in build.steps.iter_mut().filter(|s| s.finished.is_none()) {
+        step.eta = estimate.steps.get(&step.number).copied();
+    }
+}
+
 /// `n` if it is at most [`MAX_NUMBER`].
 fn within_range(what: &'static str, n: u64) -> Result<u64, ApplyError> {
     if n > MAX_NUMBER { Err(ApplyError::NumberTooLarge(what, n)) } else { Ok(n) }
-}
-
-fn running_mut<'a>(
-    running: &'a mut BTreeMap<BuildKey, Build>,
-    recent: &BTreeMap<String, VecDeque<Arc<Build>>>,
-    builder: &str,
-    number: u32,
-) -> Result<&'a mut Build, ApplyError> {
-    let key = BuildKey { builder: builder.to_owned(), number };
-    if running.contains_key(&key) {
-        return Ok(running.get_mut(&key).expect("checked above"));
-    }
-    let finished = recent.get(builder).is_some_and(|q| q.iter().any(|b| b.number == number));
-    Err(if finished { ApplyError::BuildFinished(key) } else { ApplyError::UnknownBuild(key) })
 }
 
 #[cfg(test)]

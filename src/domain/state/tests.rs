@@ -1,7 +1,7 @@
 //! The rule of `apply`, checked event by event, and the window under any finishing order.
 use super::*;
 use crate::domain::event::Channel;
-use crate::domain::model::{Change, LogKind, Step, Timestamp};
+use crate::domain::model::{Change, LogKind, Properties, Property, Step, Timestamp};
 use crate::domain::result::BuildResult;
 
 fn at(minute: i64) -> Timestamp {
@@ -34,7 +34,8 @@ fn start(name: &str, number: u32) -> StatusEvent {
 }
 
 fn finish(name: &str, number: u32, result: BuildResult) -> StatusEvent {
-    StatusEvent::BuildFinished { builder: name.into(), number, result, text: vec![], at: at(i64::from(number) + 1) }
+    let at = at(i64::from(number) + 1);
+    StatusEvent::BuildFinished { builder: name.into(), number, result, text: vec![], at, properties: Properties::new() }
 }
 
 fn step(name: &str, number: u32, s: u32) -> StatusEvent {
@@ -276,4 +277,176 @@ fn a_worker_described_again_keeps_its_connection_and_takes_the_description() {
     assert!(w.connected, "still connected");
     assert_eq!(w.connect_times, [at(1)]);
     assert_eq!((w.host.as_deref(), w.paused), (Some("b"), true), "the newest description wins");
+}
+
+fn property(value: &str, source: &str) -> Property {
+    Property { value: serde_json::json!(value), source: source.into() }
+}
+
+#[test]
+fn properties_set_while_a_build_runs_and_at_its_finish_are_merged_into_it() {
+    let mut state = StatusState::new(10);
+    state.apply(&builder("b")).unwrap();
+    let StatusEvent::BuildStarted { mut build, requests } = start("b", 0) else { unreachable!() };
+    build.properties.insert("branch".into(), property("main", "Scheduler"));
+    build.properties.insert("revision".into(), property("abc", "Scheduler"));
+    state.apply(&StatusEvent::BuildStarted { build, requests }).unwrap();
+    let set = |props: &[(&str, &str)]| -> Properties {
+        props.iter().map(|(n, v)| (n.to_string(), property(v, "SetProperty Step"))).collect()
+    };
+    let changed = StatusEvent::BuildPropertiesChanged {
+        builder: "b".into(),
+        number: 0,
+        properties: set(&[("got_revision", "abc123"), ("revision", "abd")]),
+    };
+    let applied = state.apply(&changed).unwrap();
+    let Some(Mutation::PutBuild(written)) = applied.mutations.first() else { panic!("{applied:?}") };
+    assert_eq!(written.property("got_revision"), Some(&serde_json::json!("abc123")), "stored at once");
+    let StatusEvent::BuildFinished { builder, number, result, text, at, .. } = finish("b", 0, BuildResult::Success)
+    else {
+        unreachable!()
+    };
+    let properties = set(&[("event.change.id", "I42")]);
+    state.apply(&StatusEvent::BuildFinished { builder, number, result, text, at, properties }).unwrap();
+    let build = state.build("b", 0).unwrap();
+    let names: Vec<(&str, &str)> =
+        build.properties.iter().map(|(n, p)| (n.as_str(), p.value.as_str().unwrap_or_default())).collect();
+    assert_eq!(
+        names,
+        [("branch", "main"), ("event.change.id", "I42"), ("got_revision", "abc123"), ("revision", "abd")],
+        "merged: a name given again takes the new value"
+    );
+    assert_eq!(build.properties["revision"].source, "SetProperty Step");
+    assert_eq!(build.got_revision(""), Some("abc123".into()));
+    assert_eq!(
+        state.apply(&changed),
+        Err(ApplyError::BuildFinished(BuildKey { builder: "b".into(), number: 0 })),
+        "a finished build's properties are final"
+    );
+}
+
+#[test]
+fn a_running_steps_text_and_urls_change_and_the_build_is_written() {
+    let mut state = StatusState::new(10);
+    state.apply(&builder("b")).unwrap();
+    state.apply(&start("b", 0)).unwrap();
+    state.apply(&step("b", 0, 0)).unwrap();
+    let text = |text: Option<&[&str]>, text2: Option<&[&str]>| StatusEvent::StepTextChanged {
+        builder: "b".into(),
+        number: 0,
+        step: 0,
+        text: text.map(|t| t.iter().map(|s| s.to_string()).collect()),
+        text2: text2.map(|t| t.iter().map(|s| s.to_string()).collect()),
+    };
+    let applied = state.apply(&text(Some(&["compiling", "12/40"]), None)).unwrap();
+    assert!(matches!(applied.mutations.as_slice(), [Mutation::PutBuild(_)]), "{applied:?}");
+    state.apply(&text(None, Some(&["2 warnings"]))).unwrap();
+    let url = |name: &str, url: &str| StatusEvent::StepUrlAdded {
+        builder: "b".into(),
+        number: 0,
+        step: 0,
+        name: name.into(),
+        url: url.into(),
+    };
+    state.apply(&url("coverage", "http://c/1")).unwrap();
+    state.apply(&url("report", "http://r")).unwrap();
+    state.apply(&url("coverage", "http://c/2")).unwrap();
+    let s = &state.build("b", 0).unwrap().steps[0];
+    assert_eq!(
+        (s.text.as_slice(), s.text2.as_slice()),
+        (&["compiling".to_owned(), "12/40".to_owned()][..], &["2 warnings".to_owned()][..])
+    );
+    assert_eq!(
+        s.urls,
+        [("coverage".to_owned(), "http://c/2".to_owned()), ("report".to_owned(), "http://r".to_owned())],
+        "a URL of the same name is replaced in its place"
+    );
+    let key = BuildKey { builder: "b".into(), number: 0 };
+    assert_eq!(state.apply(&text(None, None)), Err(ApplyError::NoStepText(key.clone(), 0)));
+    let other_step =
+        StatusEvent::StepUrlAdded { builder: "b".into(), number: 0, step: 5, name: "x".into(), url: "y".into() };
+    assert_eq!(state.apply(&other_step), Err(ApplyError::UnknownStep(key, 5)));
+}
+
+/// Build `number` of "b", started at minute `start`, with one step "compile" from `start` to
+/// `start + took`, finished then with `result`.
+fn compiled(number: u32, start: i64, took: i64, result: BuildResult) -> Vec<StatusEvent> {
+    let StatusEvent::BuildStarted { mut build, requests } = start_at("b", number, start) else { unreachable!() };
+    build.eta = None;
+    let step = Step { number: 0, name: "compile".into(), started: Some(at(start)), ..Step::default() };
+    let done = |event_at| StatusEvent::StepFinished {
+        builder: "b".into(),
+        number,
+        step: 0,
+        result,
+        text: vec![],
+        text2: vec![],
+        at: event_at,
+    };
+    let finished = StatusEvent::BuildFinished {
+        builder: "b".into(),
+        number,
+        result,
+        text: vec![],
+        at: at(start + took),
+        properties: Properties::new(),
+    };
+    vec![
+        StatusEvent::BuildStarted { build, requests },
+        StatusEvent::StepStarted { builder: "b".into(), number, step },
+        done(at(start + took)),
+        finished,
+    ]
+}
+
+fn start_at(name: &str, number: u32, minute: i64) -> StatusEvent {
+    let StatusEvent::BuildStarted { mut build, requests } = start(name, number) else { unreachable!() };
+    build.started = at(minute);
+    StatusEvent::BuildStarted { build, requests }
+}
+
+#[test]
+fn a_running_build_without_an_eta_gets_one_from_the_builders_successes() {
+    let mut state = StatusState::new(10);
+    state.apply(&builder("b")).unwrap();
+    for e in compiled(0, 0, 10, BuildResult::Success).iter().chain(&compiled(1, 20, 6, BuildResult::Failure)) {
+        state.apply(e).unwrap();
+    }
+    assert_eq!(
+        state.expectations("b").step("compile"),
+        Some(chrono::TimeDelta::minutes(10)),
+        "the failure teaches nothing"
+    );
+    let running = compiled(2, 100, 0, BuildResult::Success);
+    let written = state.apply(&running[0]).unwrap();
+    let Some(Mutation::PutBuild(stored)) = written.mutations.first() else { panic!("{written:?}") };
+    assert_eq!(stored.eta, Some(at(110)), "stored with its ETA: start + the compile step's 10 minutes");
+    state.apply(&running[1]).unwrap();
+    let build = state.build("b", 2).unwrap();
+    assert_eq!((build.eta, build.steps[0].eta), (Some(at(110)), Some(at(110))));
+    state.apply(&running[2]).unwrap();
+    let build = state.build("b", 2).unwrap();
+    assert_eq!((build.eta, build.steps[0].eta), (Some(at(100)), None), "done with its steps (fast): ends now");
+    state.apply(&running[3]).unwrap();
+    assert_eq!(state.build("b", 2).unwrap().eta, None, "a finished build has no ETA");
+
+    // A sender's ETA is kept, through its steps too.
+    let mut own = compiled(3, 200, 0, BuildResult::Success);
+    let StatusEvent::BuildStarted { build, .. } = &mut own[0] else { unreachable!() };
+    build.eta = Some(at(999));
+    state.apply(&own[0]).unwrap();
+    state.apply(&own[1]).unwrap();
+    let build = state.build("b", 3).unwrap();
+    assert_eq!((build.eta, build.steps[0].eta), (Some(at(999)), None));
+    // And it stays the sender's across a restart.
+    let snapshot = Snapshot {
+        builders: state.builders().cloned().collect(),
+        running: state.running().cloned().collect(),
+        next_log_id: state.next_log_id(),
+        ..Snapshot::default()
+    };
+    let mut restarted = StatusState::from_snapshot(snapshot, 10);
+    restarted.fill_window("b", state.recent("b").cloned().collect(), Some(3));
+    restarted.apply(&own[2]).unwrap();
+    assert_eq!(restarted.build("b", 3).unwrap().eta, Some(at(999)));
 }

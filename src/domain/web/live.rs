@@ -27,7 +27,10 @@ pub fn summarise(e: &SequencedEvent) -> EventSummary<'_> {
         E::BuildStarted { build, .. } => (Some(build.builder.as_str()), Some(build.number)),
         E::BuildFinished { builder, number, .. }
         | E::StepStarted { builder, number, .. }
+        | E::BuildPropertiesChanged { builder, number, .. }
         | E::StepFinished { builder, number, .. }
+        | E::StepTextChanged { builder, number, .. }
+        | E::StepUrlAdded { builder, number, .. }
         | E::LogStarted { builder, number, .. }
         | E::LogChunk { builder, number, .. }
         | E::LogFinished { builder, number, .. } => (Some(builder.as_str()), Some(*number)),

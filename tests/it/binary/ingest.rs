@@ -172,11 +172,38 @@ async fn a_ci_script_reports_a_build_with_send() {
     assert!(send(base, &step_done).0);
     let (ok, out, _) = send(base, &step_done);
     assert!(ok && out.contains("\"repeated\":1"), "a retried send is acknowledged: {out}");
-    let (ok, _, err) = send(
-        base,
-        &[&["build", "finished"][..], &build, &["--result", "failure", "--text", "failed compile"]].concat(),
-    );
+    // While it runs: the step's text and a link, properties the checkout found.
+    let step = [&build[..], &["--step", "0"]].concat();
+    let (ok, out, err) =
+        send(base, &[&["step", "text"][..], &step, &["--text", "compile", "--text", "3 errors"]].concat());
+    assert!(ok && out.contains("\"applied\":1"), "{out}{err}");
+    let link = [&["step", "url"][..], &step, &["--name", "errors", "--link", "https://ci.example.org/e/7"]].concat();
+    assert!(send(base, &link).0);
+    let (ok, out, _) = send(base, &link);
+    assert!(ok && out.contains("\"repeated\":1"), "the same link again is a repeat: {out}");
+    let props = [&["build", "properties"][..], &build, &["--property", "got_revision=4f3c2a1"]].concat();
+    assert!(send(base, &props).0);
+    let (ok, _, err) = send(base, &[&["build", "properties"][..], &build].concat());
+    assert!(!ok && err.contains("--property NAME=VALUE is needed"), "{err}");
+    let (ok, _, err) = send(base, &[&["build", "properties"][..], &build, &["--property", "novalue"]].concat());
+    assert!(!ok && err.contains("--property 'novalue' is not NAME=VALUE"), "{err}");
+    let (ok, _, err) = send(base, &[&["step", "text"][..], &step].concat());
+    assert!(!ok && err.contains("--text or --text2 is needed"), "{err}");
+    let finish = ["--result", "failure", "--text", "failed compile", "--property", "deployed=no"];
+    let (ok, _, err) = send(base, &[&["build", "finished"][..], &build, &finish].concat());
     assert!(ok, "{err}");
+    // The finish's own properties join those set while the build ran (a retried finish with
+    // other properties is still the one finish).
+    let json: Value =
+        reqwest::get(format!("{base}/json/builders/deploy/builds/7")).await.expect("json").json().await.expect("json");
+    let properties = json["properties"].as_array().expect("properties");
+    assert!(properties.contains(&json!(["got_revision", "4f3c2a1", "buildstatus send"])), "{json}");
+    assert!(properties.contains(&json!(["deployed", "no", "buildstatus send"])), "{json}");
+    assert_eq!(json["steps"][0]["text"], json!(["compile", "3 errors"]), "{json}");
+    assert_eq!(json["steps"][0]["urls"], json!({"errors": "https://ci.example.org/e/7"}), "{json}");
+    let finish_with = [&["build", "finished"][..], &build, &["--result", "failure", "--property", "late=1"]].concat();
+    let (ok, out, _) = send(base, &finish_with);
+    assert!(ok && out.contains("\"repeated\":1"), "{out}");
 
     let page = page(base, "/builders/deploy/builds/7").await;
     assert!(page.contains("Failed compile") && page.contains("ci-1"), "{page}");
@@ -208,7 +235,7 @@ fn the_schema_examples_are_valid_events_and_cover_every_kind() {
     let examples = &schema["examples"][0];
     let events = buildstatus::domain::ingest::parse(examples.to_string().as_bytes()).expect("the examples parse");
     let kinds: std::collections::BTreeSet<&str> = events.iter().map(|p| p.event.kind()).collect();
-    assert_eq!(kinds.len(), 24, "one example per kind of event: {kinds:?}");
+    assert_eq!(kinds.len(), 27, "one example per kind of event: {kinds:?}");
     // A real JSON Schema validator (Python's jsonschema, beside Buildbot) agrees with the parser.
     let check = r#"
 import json, sys, jsonschema
@@ -218,6 +245,9 @@ v = jsonschema.Draft202012Validator(schema)
 v.validate(schema["examples"][0])
 bad = dict(schema["examples"][0][8]); bad["number"] = "one"
 assert not v.is_valid([bad]), "a string build number must be invalid"
+no_text = {"event_id": "t", "type": "step_text_changed", "builder": "b", "number": 1, "step": 0}
+assert not v.is_valid([no_text]), "a step_text_changed needs text or text2"
+assert v.is_valid([dict(no_text, text2=["2 warnings"])])
 print("ok")
 "#;
     let out = Command::new(buildbot::python()).args(["-c", check, &path]).output().expect("python runs");

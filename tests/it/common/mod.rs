@@ -114,7 +114,8 @@ pub fn whole_build(
     }
     let text =
         if result == BuildResult::Success { vec!["build".into(), "successful".into()] } else { vec!["failed".into()] };
-    events.push(StatusEvent::BuildFinished { builder: b(), number, result, text, at: at(minute + 3) });
+    let properties = Properties::new();
+    events.push(StatusEvent::BuildFinished { builder: b(), number, result, text, at: at(minute + 3), properties });
     events
 }
 

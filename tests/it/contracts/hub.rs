@@ -3,12 +3,16 @@
 use crate::common;
 
 use crate::common::{record_fixture, whole_build};
+use buildstatus::adapters::memory::{MemoryBus, MemoryLogStore};
+use buildstatus::adapters::sqlite::SqliteStore;
+use buildstatus::app::Hub;
 use buildstatus::app::{Setup, StatusServer, Storage};
 use buildstatus::domain::event::StatusEvent;
 use buildstatus::domain::result::BuildResult;
 use buildstatus::domain::web::args::BranchFilter;
-use buildstatus::ports::{BuildOrder, BuildQuery, ChangeQuery, SinkError, StatusReader, StatusSink};
+use buildstatus::ports::{BuildOrder, BuildQuery, ChangeQuery, SinkError, StatusReader, StatusSink, StatusStore};
 use futures_util::StreamExt;
+use std::sync::Arc;
 
 async fn server(window: usize) -> StatusServer {
     let server = StatusServer::start(Setup { window, ..Setup::default() }).await.expect("server");
@@ -267,7 +271,7 @@ struct FailingStore {
 mod failing_store {
     use async_trait::async_trait;
     use buildstatus::domain::event::SequencedEvent;
-    use buildstatus::domain::model::{Build, BuildRequest, Builder, Change, User, Worker};
+    use buildstatus::domain::model::{Build, BuildRequest, Builder, BuilderState, Change, OpenBuildset, User, Worker};
     use buildstatus::domain::state::Snapshot;
     use buildstatus::ports::{BuildQuery, ChangeQuery, Commit, StatusReader, StatusStore, StoreError, StoreMeta};
 
@@ -310,6 +314,15 @@ mod failing_store {
         }
         async fn activity(&self, limit: usize) -> Result<Vec<SequencedEvent>, StoreError> {
             self.inner.activity(limit).await
+        }
+        async fn open_buildsets(&self) -> Result<Vec<OpenBuildset>, StoreError> {
+            self.inner.open_buildsets().await
+        }
+        async fn builder_state(&self, builder: &str) -> Result<Option<BuilderState>, StoreError> {
+            self.inner.builder_state(builder).await
+        }
+        async fn master_stopping(&self) -> Result<bool, StoreError> {
+            self.inner.master_stopping().await
         }
     }
 
@@ -384,4 +397,167 @@ async fn a_repeat_waits_for_the_commit_of_the_round_that_applies_it() {
     assert!(matches!(try_.await, Err(SinkError::Storage(_))), "the try's commit failed");
     let retried = retry.await;
     assert!(matches!(retried, Err(SinkError::Storage(_))), "the retry is told the same: {retried:?}");
+}
+
+/// A hub over `store`, as a server opens one: opening another is a restart.
+async fn hub_on(store: &Arc<dyn StatusStore>) -> Arc<Hub> {
+    let bus = Arc::new(MemoryBus::new(256, 1 << 20));
+    Hub::open(store.clone(), Arc::new(MemoryLogStore::new()), bus, 10).await.expect("hub")
+}
+
+/// The kinds of the journaled events after `after`, with the state a builder state carries.
+async fn journal_after(hub: &Hub, after: u64) -> Vec<(u64, String)> {
+    let mut follow = buildstatus::ports::EventFeed::follow(hub, after);
+    let mut out = Vec::new();
+    while out.last().is_none_or(|(seq, _)| *seq < hub.last_seq()) {
+        let e = follow.next().await.expect("an event").expect("readable");
+        let kind = match &e.event {
+            StatusEvent::BuilderStateChanged { name, state } => format!("{name} {}", state.name()),
+            other => other.kind().to_owned(),
+        };
+        out.push((e.seq, kind));
+    }
+    out
+}
+
+/// A builder's state is derived, journaled right after the event that changed it (in its
+/// commit, numbered next), published in that order, and kept across a restart; a sender's
+/// own report of it is acknowledged but neither journaled nor published.
+#[tokio::test]
+async fn builder_states_are_derived_and_journaled_right_after_their_cause() {
+    use buildstatus::domain::model::{Builder, BuilderState, Worker};
+    let store: Arc<dyn StatusStore> = Arc::new(SqliteStore::open_in_memory().await.expect("store"));
+    let hub = hub_on(&store).await;
+    let mut live = hub.subscribe(0);
+    let builder = Builder { name: "arm".into(), workers: vec!["pi".into()], ..Builder::default() };
+    let worker = Worker { name: "pi".into(), ..Worker::default() };
+    let mut batch = vec![
+        StatusEvent::BuilderAdded { builder },
+        // 0.8 says `building` before the build starts: a claim, not news.
+        StatusEvent::BuilderStateChanged { name: "arm".into(), state: BuilderState::Building },
+        StatusEvent::WorkerConnected { worker, at: common::at(0) },
+    ];
+    batch.extend(whole_build("arm", 0, 1, "main", BuildResult::Success, None));
+    let last = hub.record_all(batch).await.expect("recorded");
+    let journal = journal_after(&hub, 0).await;
+    let kinds: Vec<&str> = journal.iter().map(|(_, k)| k.as_str()).filter(|k| !k.starts_with("log_")).collect();
+    assert_eq!(
+        kinds,
+        [
+            "builder_added",
+            "arm offline",
+            "worker_connected",
+            "arm idle",
+            "build_started",
+            "arm building",
+            "step_started",
+            "step_finished",
+            "step_started",
+            "step_finished",
+            "build_finished",
+            "arm idle",
+        ]
+    );
+    let seqs: Vec<u64> = journal.iter().map(|(s, _)| *s).collect();
+    assert_eq!(last, *seqs.last().expect("events"), "the batch's answer is its last journaled event");
+    // Numbers are consecutive but for the log chunks (numbered, not journaled).
+    let numbered = 1..=last;
+    let chunks = 6;
+    assert_eq!(seqs.len() + chunks, numbered.count(), "{journal:?}");
+    let mut published = Vec::new();
+    while published.len() < last as usize - chunks {
+        let e = live.next().await.expect("an event").expect("not lagged");
+        if !matches!(e.event, StatusEvent::LogChunk { .. }) {
+            published.push(e.seq);
+        }
+    }
+    assert_eq!(published, seqs, "published in the journal's order");
+
+    // A claim alone is acknowledged with the newest number, and changes nothing.
+    let claim = StatusEvent::BuilderStateChanged { name: "arm".into(), state: BuilderState::Offline };
+    assert_eq!(hub.record(claim).await.expect("acknowledged"), last);
+    let hub = hub_on(&store).await;
+    let seq = hub.record(StatusEvent::WorkerPaused { name: "pi".into() }).await.expect("recorded");
+    assert_eq!(seq, last + 1, "paused, still idle: no state announced again after the restart");
+    let gone = StatusEvent::WorkerDisconnected { name: "pi".into(), at: common::at(9) };
+    let seq = hub.record(gone).await.expect("recorded");
+    assert_eq!(
+        journal_after(&hub, last + 1).await,
+        [(last + 2, "worker_disconnected".into()), (seq, "arm offline".into())]
+    );
+}
+
+/// What a notifier asks (open buildsets and their requests, a builder's state, whether the
+/// master is stopping), the hub answers from memory exactly as its store does, before and
+/// after a restart.
+#[tokio::test]
+async fn the_hub_answers_a_notifiers_queries_as_its_store_does() {
+    use buildstatus::domain::model::{BuildRequest, Builder, Buildset, Worker};
+
+    let store: Arc<dyn StatusStore> = Arc::new(SqliteStore::open_in_memory().await.expect("store"));
+    let hub = hub_on(&store).await;
+    let builder = |name: &str, workers: &[&str]| StatusEvent::BuilderAdded {
+        builder: Builder {
+            name: name.into(),
+            workers: workers.iter().map(|w| w.to_string()).collect(),
+            ..Builder::default()
+        },
+    };
+    let request = |id: u64, buildset: u64, builder: &str| StatusEvent::BuildRequestSubmitted {
+        request: BuildRequest {
+            id,
+            buildset_id: Some(buildset),
+            builder: builder.into(),
+            submitted_at: common::at(id as i64),
+            reason: "push".into(),
+            properties: Default::default(),
+            sourcestamps: vec![],
+        },
+    };
+    let buildset = |id: u64| StatusEvent::BuildsetSubmitted {
+        buildset: Buildset {
+            id,
+            reason: "push".into(),
+            external_id: None,
+            submitted_at: common::at(0),
+            sourcestamps: vec![],
+            builders: vec!["x".into(), "y".into()],
+            complete_at: None,
+            result: None,
+        },
+    };
+    let mut events = vec![
+        builder("x", &["w1"]),
+        builder("y", &["w2"]),
+        StatusEvent::WorkerConnected { worker: Worker { name: "w1".into(), ..Worker::default() }, at: common::at(0) },
+        buildset(1),
+        request(1, 1, "x"),
+        request(2, 1, "y"),
+        buildset(2),
+        request(3, 2, "y"),
+    ];
+    let mut started = whole_build("x", 0, 1, "main", BuildResult::Success, None);
+    started.truncate(1);
+    if let StatusEvent::BuildStarted { requests, .. } = &mut started[0] {
+        requests.push(1);
+    }
+    events.extend(started);
+    events.push(StatusEvent::MasterStopping { at: common::at(2) });
+    hub.record_all(events).await.expect("recorded");
+
+    for hub in [hub, hub_on(&store).await] {
+        let open_sets = hub.open_buildsets().await.expect("hub");
+        assert_eq!(open_sets, store.open_buildsets().await.expect("store"));
+        let shape: Vec<(u64, Vec<u64>)> =
+            open_sets.iter().map(|o| (o.buildset.id, o.requests.iter().map(|r| r.id).collect())).collect();
+        assert_eq!(shape, [(1, vec![2]), (2, vec![3])], "request 1 became build x #0");
+        for name in ["x", "y", "z"] {
+            assert_eq!(hub.builder_state(name).await.expect("hub"), store.builder_state(name).await.expect("store"));
+        }
+        assert_eq!(hub.builder_state("x").await.expect("x"), Some(buildstatus::domain::model::BuilderState::Building));
+        assert!(hub.master_stopping().await.expect("hub") && store.master_stopping().await.expect("store"));
+    }
+    let hub = hub_on(&store).await;
+    hub.record(StatusEvent::MasterStarted { at: common::at(3) }).await.expect("recorded");
+    assert!(!hub.master_stopping().await.expect("hub") && !store.master_stopping().await.expect("store"));
 }

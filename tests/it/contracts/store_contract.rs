@@ -587,6 +587,48 @@ async fn a_database_versioned_before_sqlx_migrations_is_adopted_and_migrated() {
     SqliteStore::open(&path).await.expect("a migrated database opens again");
 }
 
+/// A database of the version before builder states, properties during builds and ETAs: its
+/// journal and builds, in their old shape, read; its master's state comes from its journal.
+#[tokio::test]
+async fn records_written_before_the_event_model_grew_still_read() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("old.sqlite");
+    let pool = raw(&path).await;
+    for sql in [
+        include_str!("../../../src/adapters/sqlite/migrations/0001_init.sql"),
+        include_str!("../../../src/adapters/sqlite/migrations/0002_listing_order_indexes.sql"),
+        include_str!("../../../src/adapters/sqlite/migrations/0004_outbox.sql"),
+        include_str!("../../../src/adapters/sqlite/migrations/0005_activity_index.sql"),
+        include_str!("../../../src/adapters/sqlite/migrations/0006_ingest_receipts.sql"),
+    ] {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&pool).await.expect("old schema");
+    }
+    let old = r#"
+        PRAGMA user_version = 6;
+        INSERT INTO builders VALUES ('a', '{"name": "a", "workers": ["w"]}');
+        INSERT INTO builds (builder, number, started, finished, result, worker, data) VALUES ('a', 1, 0, 60000, 0, 'w',
+            '{"builder": "a", "number": 1, "started": "2026-01-01T00:00:00Z", "finished": "2026-01-01T00:01:00Z",
+              "result": "success", "eta": null,
+              "steps": [{"number": 0, "name": "compile", "started": "2026-01-01T00:00:00Z"}]}');
+        INSERT INTO events VALUES (1, '{"seq": 1, "event": {"type": "build_finished", "builder": "a", "number": 1,
+            "result": "success", "text": [], "at": "2026-01-01T00:01:00Z"}}');
+        INSERT INTO events VALUES (2, '{"seq": 2, "event": {"type": "builder_state_changed", "name": "a", "state": "idle"}}');
+        INSERT INTO events VALUES (3, '{"seq": 3, "event": {"type": "master_stopping", "at": "2026-01-01T00:02:00Z"}}');
+        INSERT INTO meta VALUES ('last_seq', 3), ('next_log_id', 1);
+    "#;
+    sqlx::raw_sql(old).execute(&pool).await.expect("old data");
+    pool.close().await;
+    let store = SqliteStore::open(&path).await.expect("open");
+    let journal = store.events_after(0, 10).await.expect("the old journal reads");
+    let StatusEvent::BuildFinished { properties, .. } = &journal[0].event else { panic!("{journal:?}") };
+    assert!(properties.is_empty());
+    assert_eq!(journal[1].event, StatusEvent::BuilderStateChanged { name: "a".into(), state: BuilderState::Idle });
+    let build = store.build("a", 1).await.expect("the old build reads").expect("stored");
+    assert_eq!((build.eta, build.steps[0].eta), (None, None));
+    assert!(store.master_stopping().await.expect("read"), "migration 8 indexed the journal it found");
+    assert_eq!(store.builder_state("a").await.expect("read"), Some(BuilderState::Offline));
+}
+
 #[tokio::test]
 async fn a_plan_sees_an_index_made_by_another_connection() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -642,6 +684,9 @@ async fn with_20000_builds_the_snapshot_and_every_listing_use_indexes() {
     let changes = ChangeQuery { before: Some(100), limit: 20, ..ChangeQuery::default() };
     assert_eq!(store.changes(&changes).await.expect("changes").len(), 20);
     assert_plans_bounded(&store).await;
+    let plans = store.explain_snapshot(50).await.expect("snapshot plans");
+    let master = plans.iter().find(|(sql, _)| sql.contains("'master_stopping'")).expect("the master query");
+    assert!(master.1.iter().any(|s| s.contains("USING INDEX events_master")), "{master:?}");
 
     // Statistics (from `ANALYZE`, or `PRAGMA optimize`) must not turn a plan into a sort.
     let pool = raw(&dir.path().join("big.sqlite")).await;
@@ -745,5 +790,112 @@ async fn ingest_receipts_are_kept_with_their_commit_and_never_twice() {
         assert!(store.commit(&again).await.is_err(), "{name}");
         assert_eq!(store.receipts(&ids(&["ci-2"])).await.expect("receipts"), [None], "{name}");
         assert_eq!(store.events_after(0, 10).await.expect("events").len(), 1, "{name}");
+    }
+}
+
+fn request(id: u64, buildset: Option<u64>, minute: i64) -> Mutation {
+    Mutation::PutRequest(BuildRequest {
+        id,
+        buildset_id: buildset,
+        builder: "a".into(),
+        submitted_at: at(minute),
+        reason: String::new(),
+        properties: Default::default(),
+        sourcestamps: vec![],
+    })
+}
+
+fn buildset(id: u64, complete: bool) -> Mutation {
+    Mutation::PutBuildset(Buildset {
+        id,
+        reason: "push".into(),
+        external_id: None,
+        submitted_at: at(0),
+        sourcestamps: vec![],
+        builders: vec!["a".into()],
+        complete_at: complete.then(|| at(9)),
+        result: complete.then_some(BuildResult::Success),
+    })
+}
+
+#[tokio::test]
+async fn open_buildsets_come_with_the_requests_still_waiting_oldest_first() {
+    for (name, store, _dir) in stores().await {
+        assert!(store.open_buildsets().await.expect("none").is_empty(), "{name}");
+        let mut m = vec![builder("a"), buildset(3, false), buildset(1, false), buildset(2, true)];
+        m.extend([request(10, Some(1), 5), request(11, Some(1), 4), request(12, None, 1), request(13, Some(2), 1)]);
+        put(&*store, m).await;
+        let shape = |open: Vec<OpenBuildset>| -> Vec<(u64, Vec<u64>)> {
+            open.into_iter().map(|o| (o.buildset.id, o.requests.iter().map(|r| r.id).collect())).collect()
+        };
+        assert_eq!(shape(store.open_buildsets().await.expect("open")), [(1, vec![11, 10]), (3, vec![])], "{name}");
+        // A build claimed request 11; buildset 1 finished later, and 3 stays open.
+        put(&*store, vec![Mutation::RemoveRequest(11)]).await;
+        assert_eq!(shape(store.open_buildsets().await.expect("open")), [(1, vec![10]), (3, vec![])], "{name}");
+        put(&*store, vec![buildset(1, true)]).await;
+        assert_eq!(shape(store.open_buildsets().await.expect("open")), [(3, vec![])], "{name}");
+    }
+}
+
+#[tokio::test]
+async fn a_builders_state_is_derived_from_its_workers_and_running_builds() {
+    for (name, store, _dir) in stores().await {
+        let with_workers = |name: &str, workers: &[&str]| {
+            Mutation::PutBuilder(Builder {
+                name: name.into(),
+                workers: workers.iter().map(|w| w.to_string()).collect(),
+                ..Builder::default()
+            })
+        };
+        let worker = |name: &str, connected: bool, paused: bool| {
+            Mutation::PutWorker(Worker { name: name.into(), connected, paused, ..Worker::default() })
+        };
+        put(
+            &*store,
+            vec![
+                with_workers("a", &["w1", "w2"]),
+                with_workers("b", &["w3"]),
+                with_workers("c", &[]),
+                worker("w1", false, false),
+                worker("w2", true, true),
+                worker("w3", false, false),
+                Mutation::PutBuild(build("b", 4, 0, None)),
+                Mutation::PutBuild(build("c", 1, 0, Some(2))),
+            ],
+        )
+        .await;
+        let state = |b: &'static str| {
+            let store = store.clone();
+            async move { store.builder_state(b).await.expect("state") }
+        };
+        assert_eq!(state("a").await, Some(BuilderState::Idle), "{name}: a paused worker is connected");
+        assert_eq!(state("b").await, Some(BuilderState::Building), "{name}: a build runs, its worker gone");
+        assert_eq!(state("c").await, Some(BuilderState::Offline), "{name}: no worker, builds finished");
+        assert_eq!(state("nope").await, None, "{name}");
+        put(&*store, vec![worker("w2", false, false), Mutation::PutBuild(build("b", 4, 0, Some(3)))]).await;
+        assert_eq!((state("a").await, state("b").await), (Some(BuilderState::Offline), Some(BuilderState::Offline)));
+    }
+}
+
+#[tokio::test]
+async fn the_master_is_stopping_from_master_stopping_until_master_started() {
+    for (name, store, _dir) in stores().await {
+        assert!(!store.master_stopping().await.expect("empty"), "{name}");
+        let journal = |events: Vec<SequencedEvent>| Commit { events, next_log_id: 1, ..Commit::default() };
+        store.commit(&journal(vec![event(1, StatusEvent::MasterStarted { at: at(0) })])).await.expect("commit");
+        assert!(!store.master_stopping().await.expect("started"), "{name}");
+        let worker = Worker { name: "w".into(), ..Worker::default() };
+        store
+            .commit(&journal(vec![
+                event(2, StatusEvent::MasterStopping { at: at(1) }),
+                event(3, StatusEvent::WorkerConnected { worker, at: at(2) }),
+                event(4, StatusEvent::Reconfigured { at: at(3) }),
+            ]))
+            .await
+            .expect("commit");
+        assert!(store.master_stopping().await.expect("stopping"), "{name}: later events change nothing");
+        assert!(store.snapshot(1).await.expect("snapshot").master_stopping, "{name}: the hub starts knowing it");
+        store.commit(&journal(vec![event(5, StatusEvent::MasterStarted { at: at(4) })])).await.expect("commit");
+        assert!(!store.master_stopping().await.expect("started again"), "{name}");
     }
 }

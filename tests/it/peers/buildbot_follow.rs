@@ -46,7 +46,8 @@ c['buildbotNetUsageData'] = None
 c['db'] = {{'db_url': 'sqlite:///state.sqlite'}}
 c['protocols'] = {{'pb': {{'port': 'tcp:{pb}:interface=127.0.0.1'}}}}
 c['workers'] = [worker.Worker('w1', 'pw')]
-ok = util.BuildFactory([steps.ShellCommand(name='hello', command=['sh', '-c', 'echo hello; sleep 2'])])
+ok = util.BuildFactory([steps.ShellCommand(name='hello', command=['sh', '-c', 'echo hello; sleep 2']),
+                        steps.SetProperty(property='deployed_to', value='staging')])
 broken = util.BuildFactory([steps.ShellCommand(name='fail', command=['sh', '-c', 'sleep 1; exit 3'])])
 c['builders'] = [util.BuilderConfig(name='tiny', workernames=['w1'], factory=ok),
                  util.BuilderConfig(name='broken', workernames=['w1'], factory=broken)]
@@ -101,6 +102,9 @@ c['services'] = [reporters.HttpStatusPush(serverUrl='{base}/api/v1/buildbot',
         times[1].as_f64().expect("end") - times[0].as_f64().expect("start") >= 2.0,
         "it ran the 2 s command: {first}"
     );
+    // Set by the build's last step: only the finish report has it.
+    let properties = first["properties"].as_array().expect("properties");
+    assert!(properties.iter().any(|p| p[0] == "deployed_to" && p[1] == "staging"), "{first}");
     let failed = json(&base, "/json/builders/broken/builds/2").await.expect("broken #2");
     assert_eq!(failed["results"], 2, "{failed}");
     // Buildbot's own words for it.

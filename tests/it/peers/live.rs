@@ -161,15 +161,18 @@ impl Driver {
 const LAST_BUILD: &str = "var c = document.querySelector('td.LastBuild'); return c ? c.className : null;";
 const LIVE: &str = "return window.buildstatusLive || null;";
 
-/// Records `events` one by one; returns the numbers of those a page is told about.
-async fn record(sink: &Arc<dyn StatusSink>, events: Vec<StatusEvent>) -> Vec<u64> {
+/// Records `events` one by one after event `before`; returns the numbers of those a page is
+/// told about: every event but log chunks, and the builder states they derive (numbered
+/// right after them).
+async fn record(sink: &Arc<dyn StatusSink>, mut before: u64, events: Vec<StatusEvent>) -> Vec<u64> {
     let mut told = Vec::new();
     for event in events {
         let chunk = matches!(event, StatusEvent::LogChunk { .. });
         let seq = sink.record(event).await.expect("recorded");
         if !chunk {
-            told.push(seq);
+            told.extend(before + 1..=seq);
         }
+        before = seq;
     }
     told
 }
@@ -195,6 +198,7 @@ async fn an_open_waterfall_follows_builds_and_catches_up_after_a_lost_connection
     // macos #1 finishes with a failure: the open page shows it without being reloaded.
     let mut told = record(
         &sink,
+        server.hub().last_seq(),
         vec![
             StatusEvent::StepFinished {
                 builder: "macos".into(),
@@ -211,6 +215,7 @@ async fn an_open_waterfall_follows_builds_and_catches_up_after_a_lost_connection
                 result: BuildResult::Failure,
                 text: vec!["failed".into()],
                 at: at(46),
+                properties: Default::default(),
             },
         ],
     )
@@ -221,7 +226,8 @@ async fn an_open_waterfall_follows_builds_and_catches_up_after_a_lost_connection
     // The connection is cut; while it is down, macos #2 runs and passes with warnings.
     proxy.cut();
     driver.wait_for("the page notices the loss", LIVE, |v| v["connected"] == false).await;
-    told.extend(record(&sink, whole_build("macos", 2, 47, "main", BuildResult::Warnings, Some(3))).await);
+    let build = whole_build("macos", 2, 47, "main", BuildResult::Warnings, Some(3));
+    told.extend(record(&sink, server.hub().last_seq(), build).await);
     tokio::time::sleep(Duration::from_millis(1500)).await;
     proxy.restore();
 

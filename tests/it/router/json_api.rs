@@ -215,3 +215,29 @@ async fn the_build_list_names_the_builds_that_exist() {
     assert_eq!(numbers, [0, 1, 2, 3, 4, 4_000_000_000]);
     assert!(builds.as_object().expect("an object").values().all(Value::is_null));
 }
+
+/// A build whose sender gives no ETA is given one from its builder's successful builds: in
+/// `/json` (seconds from now, the build's and its steps'), on the builder page and in the
+/// waterfall's activity.
+#[tokio::test]
+async fn a_running_build_without_an_eta_shows_the_one_its_builders_successes_give() {
+    use buildstatus::domain::event::StatusEvent;
+    let server = fixture_server().await;
+    // linux #0 and #4 succeeded: a compile and a test step of a minute each. #5 starts at
+    // minute 44 and compiles; the clock stands at 45.
+    let mut events = common::whole_build("linux", 5, 44, "main", BuildResult::Success, None);
+    events.truncate(2);
+    if let StatusEvent::BuildStarted { build, .. } = &mut events[0] {
+        build.eta = None;
+    }
+    server.sink().record_all(events).await.expect("recorded");
+    let build = get_json(&server, "/json/builders/linux/builds/5").await;
+    assert_eq!(build["eta"], 60.0, "compile ends at 45, then the test's minute: {build}");
+    assert_eq!(build["steps"][0]["eta"], 0.0, "compile is due now: {build}");
+    assert_eq!(build["steps"][1]["eta"], Value::Null, "no test step is listed yet");
+    let eta = common::at(46).format("%H:%M:%S").to_string();
+    let (_, page, _) = get(&server, "/builders/linux").await;
+    assert!(page.contains(&format!("ETA: {eta}")), "{page}");
+    let (_, waterfall, _) = get(&server, "/waterfall").await;
+    assert!(waterfall.contains(&format!("at {}", &eta[..5])), "{waterfall}");
+}

@@ -299,6 +299,7 @@ async fn a_followed_log_ends_when_its_build_finishes_or_the_server_stops() {
         result: BuildResult::Success,
         text: vec![],
         at: common::at(46),
+        properties: Default::default(),
     };
     server.sink().record(finish).await.expect("finished");
     read_to_end(response.into_body()).await;

@@ -164,15 +164,18 @@ async fn a_reconnecting_client_gets_exactly_the_events_it_missed() {
     let server = fixture_server().await;
     let sink = server.sink();
     let seen = server.hub().last_seq();
-    // While the client is away, a build runs: its log chunks are not for pages, the rest is.
-    let mut missed = Vec::new();
+    // While the client is away, a build runs: its log chunks are not for pages, the rest is,
+    // with the builder's states its start and finish derive (numbered right after them).
+    let (mut missed, mut before) = (Vec::new(), seen);
     for event in whole_build("linux", 5, 50, "main", BuildResult::Failure, Some(1)) {
         let chunk = matches!(event, StatusEvent::LogChunk { .. });
         let seq = sink.record(event).await.expect("recorded");
         if !chunk {
-            missed.push(seq);
+            missed.extend(before + 1..=seq);
         }
+        before = seq;
     }
+    assert_eq!(missed.len(), 12, "10 events and, after the start and the finish, the state changes");
     let req = Request::builder().uri("/events").header("Last-Event-ID", seen.to_string()).body(Body::empty());
     let response = server.router().oneshot(req.expect("request")).await.expect("response");
     assert_eq!(response.headers()["content-type"], "text/event-stream");
@@ -226,6 +229,7 @@ async fn a_view_asked_for_again_is_the_same_until_the_status_changes() {
         result: BuildResult::Failure,
         text: vec!["failed".into()],
         at: at(45),
+        properties: Default::default(),
     };
     server.sink().record(finished).await.expect("recorded");
     let (_, after, _) = get(&server, "/console").await;

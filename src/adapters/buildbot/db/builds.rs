@@ -246,6 +246,7 @@ fn build(
             urls,
             hidden: hidden != 0,
             statistics: BTreeMap::new(),
+            eta: None,
         });
     }
     let props: BTreeMap<String, Property> = rows_of::<(String, String, String)>(props.as_deref(), "properties")?
@@ -281,7 +282,9 @@ fn build(
         events.push(StatusEvent::LogFinished { builder: builder.clone(), number, step, log });
     }
     let result = result(results);
-    events.push(StatusEvent::BuildFinished { builder, number, result, text: vec![state], at: finished });
+    // The properties are Buildbot's final ones, and the start carries them already.
+    let properties = Default::default();
+    events.push(StatusEvent::BuildFinished { builder, number, result, text: vec![state], at: finished, properties });
     let text = MAX_BUILD_TEXT - allowance;
     Ok((ImportedBuild { events, steps: step_count, logs: log_count, damaged_logs }, text))
 }

@@ -41,11 +41,14 @@ pub(super) async fn resolve(ctx: &WebContext, node: &Node, args: &JsonArgs) -> R
         Node::StampChange(name, n, id) => stamp_change(ctx, &find_build(ctx, name, n).await?, id).await,
         Node::Steps(name, n) => {
             let b = find_build(ctx, name, n).await?;
-            Ok(Value::Object(b.steps.iter().map(|s| (s.number.to_string(), obj::step(&ctx.site, &b, s))).collect()))
+            let now = ctx.clock.now();
+            Ok(Value::Object(
+                b.steps.iter().map(|s| (s.number.to_string(), obj::step(&ctx.site, &b, s, now))).collect(),
+            ))
         }
         Node::Step(name, n, step) => {
             let b = find_build(ctx, name, n).await?;
-            Ok(obj::step(&ctx.site, &b, find_step(&b, step)?))
+            Ok(obj::step(&ctx.site, &b, find_step(&b, step)?, ctx.clock.now()))
         }
         Node::BuilderSlaves(name) => builder_slaves(ctx, name, args).await,
         Node::BuilderSlave(name, w) => builder_slave(ctx, name, w, args).await,
