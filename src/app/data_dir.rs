@@ -8,6 +8,10 @@ use std::fs::{File, TryLockError};
 use std::io::{Read, Seek, Write};
 use std::path::Path;
 
+/// How long a lock this process itself held is waited for (see `acquire`).
+const OWN_RELEASE: std::time::Duration = std::time::Duration::from_secs(2);
+const POLL: std::time::Duration = std::time::Duration::from_millis(20);
+
 /// Held while the directory is in use.
 #[derive(Debug)]
 pub struct DataDirLock {
@@ -29,7 +33,7 @@ fn holder(pid: Option<u32>) -> String {
 
 impl DataDirLock {
     /// Takes `dir` (which exists) for this process, or says who has it.
-    pub fn acquire(dir: &Path) -> Result<Self, LockError> {
+    pub async fn acquire(dir: &Path) -> Result<Self, LockError> {
         let mut file = File::options()
             .read(true)
             .write(true)
@@ -37,14 +41,27 @@ impl DataDirLock {
             .truncate(false)
             .open(dir.join("lock"))
             .map_err(LockError::Io)?;
-        match file.try_lock() {
-            Ok(()) => {}
-            Err(TryLockError::WouldBlock) => {
-                let mut holder = String::new();
-                let _ = file.read_to_string(&mut holder);
-                return Err(LockError::InUse { dir: dir.display().to_string(), pid: holder.trim().parse().ok() });
+        let mut waited = std::time::Duration::ZERO;
+        loop {
+            match file.try_lock() {
+                Ok(()) => break,
+                Err(TryLockError::WouldBlock) => {
+                    let mut holder = String::new();
+                    file.rewind().map_err(LockError::Io)?;
+                    let _ = file.read_to_string(&mut holder);
+                    let pid = holder.trim().parse().ok();
+                    // Our own process released it just now (a server of an embedder stopped):
+                    // a child being started at that moment holds a copy of the descriptor,
+                    // and the lock with it, until it executes its program.
+                    if pid == Some(std::process::id()) && waited < OWN_RELEASE {
+                        tokio::time::sleep(POLL).await;
+                        waited += POLL;
+                        continue;
+                    }
+                    return Err(LockError::InUse { dir: dir.display().to_string(), pid });
+                }
+                Err(TryLockError::Error(e)) => return Err(LockError::Io(e)),
             }
-            Err(TryLockError::Error(e)) => return Err(LockError::Io(e)),
         }
         file.set_len(0).map_err(LockError::Io)?;
         file.rewind().map_err(LockError::Io)?;

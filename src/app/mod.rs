@@ -151,7 +151,7 @@ impl StatusServer {
             }
             Storage::Directory(dir) => {
                 std::fs::create_dir_all(dir).map_err(StartError::Io)?;
-                data_dir = Some(data_dir::DataDirLock::acquire(dir).map_err(StartError::DataDir)?);
+                data_dir = Some(data_dir::DataDirLock::acquire(dir).await.map_err(StartError::DataDir)?);
                 let store = SqliteStore::open(&dir.join("buildstatus.sqlite")).await.map_err(StartError::Store)?;
                 let logs = DiskLogStore::open(dir.join("logs")).await.map_err(StartError::Logs)?;
                 let outbox = store.outbox();
