@@ -71,7 +71,8 @@ fn ingest(c: &mut Criterion) {
     let url = format!("http://{}/api/v1/events", listener.local_addr().expect("address"));
     let router = posted.router();
     // Served as the binary serves (TCP_NODELAY and all).
-    runtime.spawn(buildstatus::adapters::http::serve(listener, router, std::future::pending()));
+    let listeners = vec![buildstatus::adapters::http::listen::Bound::Tcp(listener)];
+    runtime.spawn(buildstatus::adapters::http::listen::serve_all(listeners, router, std::future::pending()));
     let http = reqwest::Client::new();
     let next = AtomicU32::new(1);
     group.bench_function("post_api_v1_events", |b| {

@@ -79,7 +79,8 @@ async fn server_with_big_log(mib: usize) -> (StatusServer, String) {
     let base = format!("http://{}", listener.local_addr().expect("addr"));
     let router = server.router();
     // Served as the binary serves (TCP_NODELAY and all).
-    tokio::spawn(buildstatus::adapters::http::serve(listener, router, std::future::pending()));
+    let listeners = vec![buildstatus::adapters::http::listen::Bound::Tcp(listener)];
+    tokio::spawn(buildstatus::adapters::http::listen::serve_all(listeners, router, std::future::pending()));
     (server, base)
 }
 

@@ -292,12 +292,6 @@ impl StatusServer {
         listener: tokio::net::TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let stop_live = self.stop_live.clone();
-        let shutdown = async move {
-            shutdown.await;
-            // As `end_live_streams`, from a task that cannot borrow the server.
-            let _ = stop_live.send(true);
-        };
-        http::serve(listener, self.router(), shutdown).await
+        self.serve_on(vec![http::listen::Bound::Tcp(listener)], shutdown).await
     }
 }

@@ -68,12 +68,3 @@ pub fn router(context: WebContext) -> Router {
     let context = Arc::new(context);
     Router::new().route("/", any(routes::dispatch)).route("/{*path}", any(routes::dispatch)).with_state(context)
 }
-
-/// Serves `router` on `listener` until `shutdown` completes.
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    router: Router,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    listen::serve_all(vec![listen::Bound::Tcp(listener)], router, shutdown).await
-}

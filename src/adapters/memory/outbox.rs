@@ -37,6 +37,17 @@ impl MemoryOutbox {
     }
 }
 
+/// The indexes of the `limit` messages of `mine` that `take` accepts and that have been due the
+/// longest, in queue order.
+fn longest_due(mine: &[&mut (u64, OutboxMessage)], take: impl Fn(&OutboxMessage) -> bool, limit: usize) -> Vec<usize> {
+    let mut due: Vec<(Timestamp, usize)> =
+        mine.iter().enumerate().filter(|(_, (_, m))| take(m)).map(|(i, (_, m))| (m.next_attempt, i)).collect();
+    due.sort();
+    let mut chosen: Vec<usize> = due.into_iter().take(limit).map(|(_, i)| i).collect();
+    chosen.sort();
+    chosen
+}
+
 fn key(target: &str, id: &str) -> (String, String) {
     (target.to_owned(), id.to_owned())
 }
@@ -75,18 +86,7 @@ impl Outbox for MemoryOutbox {
         let due = |m: &OutboxMessage| m.state.is_open() && m.next_attempt <= now;
         let in_flight = |m: &OutboxMessage| m.state == DeliveryState::Sending && m.next_attempt > now;
         let chosen: Vec<usize> = match discipline {
-            Discipline::Concurrent => {
-                let mut due: Vec<(Timestamp, usize)> = mine
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, (_, m))| due(m))
-                    .map(|(i, (_, m))| (m.next_attempt, i))
-                    .collect();
-                due.sort();
-                let mut chosen: Vec<usize> = due.into_iter().take(limit).map(|(_, i)| i).collect();
-                chosen.sort();
-                chosen
-            }
+            Discipline::Concurrent => longest_due(&mine, |m| due(m), limit),
             Discipline::Ordered => {
                 let open: Vec<usize> = (0..mine.len()).filter(|i| mine[*i].1.state.is_open()).collect();
                 match open.first() {
@@ -112,14 +112,7 @@ impl Outbox for MemoryOutbox {
                 }
                 let busy: BTreeSet<String> =
                     mine.iter().filter(|(_, m)| in_flight(m)).filter_map(|(_, m)| m.key.clone()).collect();
-                let mut due: Vec<(Timestamp, usize)> = (mine.iter().enumerate())
-                    .filter(|(_, (_, m))| due(m) && m.key.as_ref().is_none_or(|k| !busy.contains(k)))
-                    .map(|(i, (_, m))| (m.next_attempt, i))
-                    .collect();
-                due.sort();
-                let mut chosen: Vec<usize> = due.into_iter().take(limit).map(|(_, i)| i).collect();
-                chosen.sort();
-                chosen
+                longest_due(&mine, |m| due(m) && m.key.as_ref().is_none_or(|k| !busy.contains(k)), limit)
             }
         };
         let mut claimed = Vec::with_capacity(chosen.len());

@@ -146,21 +146,7 @@ impl Outbox for SqliteOutbox {
     }
 
     async fn mark_sent(&self, target: &str, ids: &[String], at: Timestamp) -> Result<(), OutboxError> {
-        let mut tx = self.pool.begin().await.map_err(db)?;
-        for id in ids {
-            let done = query(
-                "UPDATE outbox SET state = 'sent', attempts = attempts + 1, next_attempt = ? \
-                 WHERE target = ? AND id = ?",
-            )
-            .bind(ms(at))
-            .bind(target)
-            .bind(id)
-            .execute(&mut *tx)
-            .await
-            .map_err(db)?;
-            found(done.rows_affected(), target, id)?;
-        }
-        tx.commit().await.map_err(db)
+        self.record(target, ids, DeliveryState::Sent, at, None).await
     }
 
     async fn mark_failed(
@@ -171,24 +157,10 @@ impl Outbox for SqliteOutbox {
         retry_at: Option<Timestamp>,
         at: Timestamp,
     ) -> Result<(), OutboxError> {
-        let state = if retry_at.is_some() { DeliveryState::Pending } else { DeliveryState::Failed };
-        let mut tx = self.pool.begin().await.map_err(db)?;
-        for id in ids {
-            let done = query(
-                "UPDATE outbox SET state = ?, attempts = attempts + 1, next_attempt = ?, last_error = ? \
-                 WHERE target = ? AND id = ?",
-            )
-            .bind(state.name())
-            .bind(ms(retry_at.unwrap_or(at)))
-            .bind(error)
-            .bind(target)
-            .bind(id)
-            .execute(&mut *tx)
-            .await
-            .map_err(db)?;
-            found(done.rows_affected(), target, id)?;
+        match retry_at {
+            Some(retry) => self.record(target, ids, DeliveryState::Pending, retry, Some(error)).await,
+            None => self.record(target, ids, DeliveryState::Failed, at, Some(error)).await,
         }
-        tx.commit().await.map_err(db)
     }
 
     async fn next_due(&self, target: &str) -> Result<Option<Timestamp>, OutboxError> {
@@ -318,6 +290,35 @@ impl Outbox for SqliteOutbox {
 }
 
 impl SqliteOutbox {
+    /// Records an attempt's outcome for messages `ids`, in one transaction: their new state,
+    /// when they are due next (or were done), and the error, when there was one.
+    async fn record(
+        &self,
+        target: &str,
+        ids: &[String],
+        state: DeliveryState,
+        next: Timestamp,
+        error: Option<&str>,
+    ) -> Result<(), OutboxError> {
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        for id in ids {
+            let done = query(
+                "UPDATE outbox SET state = ?, attempts = attempts + 1, next_attempt = ?, \
+                 last_error = COALESCE(?, last_error) WHERE target = ? AND id = ?",
+            )
+            .bind(state.name())
+            .bind(ms(next))
+            .bind(error)
+            .bind(target)
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+            found(done.rows_affected(), target, id)?;
+        }
+        tx.commit().await.map_err(db)
+    }
+
     async fn remove_note(&self, target: &str, key: &str) -> Result<(), OutboxError> {
         query("DELETE FROM notifier_notes WHERE target = ? AND key = ?")
             .bind(target)

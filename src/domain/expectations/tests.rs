@@ -47,17 +47,12 @@ fn ran_ms(number: u32, start: i64, durations: &[i64], result: Option<BuildResult
     Build {
         builder: "b".into(),
         number,
-        reason: String::new(),
-        properties: Default::default(),
-        sourcestamps: Vec::new(),
-        blamelist: Vec::new(),
         worker: "w".into(),
         started: at(start),
         finished: result.map(|_| at(t)),
         result,
-        text: Vec::new(),
         steps,
-        eta: None,
+        ..Build::default()
     }
 }
 

@@ -42,21 +42,7 @@ mod tests {
     use super::*;
 
     fn build(number: u32, result: BuildResult) -> Build {
-        Build {
-            builder: "b".into(),
-            number,
-            reason: String::new(),
-            properties: Default::default(),
-            sourcestamps: Vec::new(),
-            blamelist: Vec::new(),
-            worker: String::new(),
-            started: chrono::DateTime::from_timestamp(0, 0).expect("time"),
-            finished: None,
-            result: Some(result),
-            text: Vec::new(),
-            steps: Vec::new(),
-            eta: None,
-        }
+        Build { builder: "b".into(), number, result: Some(result), ..Build::default() }
     }
 
     #[test]

@@ -75,35 +75,12 @@ pub struct Renderables<'a> {
 impl Interpolate {
     /// Checks `template`; the error says which part is wrong and why.
     pub fn parse(template: &str) -> Result<Self, String> {
-        let mut parts = Vec::new();
-        let mut text = String::new();
-        let mut rest = template;
-        while let Some(at) = rest.find('%') {
-            text.push_str(&rest[..at]);
-            rest = &rest[at + 1..];
-            if let Some(after) = rest.strip_prefix('%') {
-                text.push('%');
-                rest = after;
-                continue;
-            }
-            let Some(inner) = rest.strip_prefix('(') else {
-                return Err(format!("'%{rest}': write '%%' for a percent sign, or %(prop:NAME)s"));
-            };
-            let close = closing_paren(inner).ok_or_else(|| format!("'%({inner}': no closing ')'"))?;
-            let (key, after) = (&inner[..close], &inner[close + 1..]);
-            rest = after
-                .strip_prefix('s')
-                .ok_or_else(|| format!("'%({key})': only the 's' conversion is supported, as in %({key})s"))?;
-            if !text.is_empty() {
-                parts.push(Part::Text(std::mem::take(&mut text)));
-            }
-            parts.push(Part::Lookup(Lookup::parse(key)?));
-        }
-        text.push_str(rest);
-        if !text.is_empty() {
-            parts.push(Part::Text(text));
-        }
-        Ok(Self { parts })
+        let pieces = percent_pieces(template, "%(prop:NAME)s")?;
+        let parts = pieces.into_iter().map(|p| match p {
+            Piece::Text(t) => Ok(Part::Text(t)),
+            Piece::Key(key) => Lookup::parse(key).map(Part::Lookup),
+        });
+        Ok(Self { parts: parts.collect::<Result<_, _>>()? })
     }
 
     /// A template that renders `text` as it is.
@@ -129,6 +106,46 @@ impl Interpolate {
         }
         out
     }
+}
+
+/// A piece of a Python `%` template: text, or the key of a `%(KEY)s`.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Piece<'a> {
+    Text(String),
+    Key(&'a str),
+}
+
+/// Cuts a Python `%` template into text and the keys of its `%(KEY)s` (a key may hold
+/// balanced parentheses; `%%` is a percent sign), as `Interpolate` and the mail subject
+/// read theirs; `example` shows a key in the error of a lone `%`.
+pub fn percent_pieces<'a>(template: &'a str, example: &str) -> Result<Vec<Piece<'a>>, String> {
+    let (mut pieces, mut text, mut rest) = (Vec::new(), String::new(), template);
+    while let Some(at) = rest.find('%') {
+        text.push_str(&rest[..at]);
+        rest = &rest[at + 1..];
+        if let Some(after) = rest.strip_prefix('%') {
+            text.push('%');
+            rest = after;
+            continue;
+        }
+        let Some(inner) = rest.strip_prefix('(') else {
+            return Err(format!("'%{rest}': write '%%' for a percent sign, or a key such as {example}"));
+        };
+        let close = closing_paren(inner).ok_or_else(|| format!("'%({inner}': no closing ')'"))?;
+        let (key, after) = (&inner[..close], &inner[close + 1..]);
+        rest = after
+            .strip_prefix('s')
+            .ok_or_else(|| format!("'%({key})': only the 's' conversion is supported, as in %({key})s"))?;
+        if !text.is_empty() {
+            pieces.push(Piece::Text(std::mem::take(&mut text)));
+        }
+        pieces.push(Piece::Key(key));
+    }
+    text.push_str(rest);
+    if !text.is_empty() {
+        pieces.push(Piece::Text(text));
+    }
+    Ok(pieces)
 }
 
 /// Where the parenthesis that closes the key of `%(` ends, counting nested ones as Python does.

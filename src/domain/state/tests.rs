@@ -15,21 +15,8 @@ fn builder(name: &str) -> StatusEvent {
 }
 
 fn start(name: &str, number: u32) -> StatusEvent {
-    let build = Build {
-        builder: name.into(),
-        number,
-        reason: String::new(),
-        properties: Default::default(),
-        sourcestamps: Vec::new(),
-        blamelist: Vec::new(),
-        worker: "w".into(),
-        started: at(i64::from(number)),
-        finished: None,
-        result: None,
-        text: Vec::new(),
-        steps: Vec::new(),
-        eta: None,
-    };
+    let build =
+        Build { builder: name.into(), number, worker: "w".into(), started: at(i64::from(number)), ..Build::default() };
     StatusEvent::BuildStarted { build, requests: Vec::new() }
 }
 

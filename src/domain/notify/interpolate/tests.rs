@@ -18,20 +18,13 @@ fn build() -> Build {
     Build {
         builder: "linux".into(),
         number: 7,
-        reason: String::new(),
         properties,
         sourcestamps: vec![
             SourceStamp { revision: Some("abc123".into()), branch: Some("main".into()), ..SourceStamp::default() },
             SourceStamp { codebase: "docs".into(), repository: "https://x/docs.git".into(), ..SourceStamp::default() },
         ],
-        blamelist: Vec::new(),
         worker: "w1".into(),
-        started: chrono::DateTime::from_timestamp(0, 0).expect("time"),
-        finished: None,
-        result: None,
-        text: Vec::new(),
-        steps: Vec::new(),
-        eta: None,
+        ..Build::default()
     }
 }
 

@@ -2,6 +2,8 @@
 //! `title`, `projectName` and `builder`. It is checked when the configuration is read, so a
 //! typo is a config error instead of a lost mail (spec-notify-8 M7).
 
+use crate::domain::notify::interpolate::{Piece, percent_pieces};
+
 pub const DEFAULT_SUBJECT: &str = "buildbot %(result)s in %(title)s on %(builder)s";
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -34,42 +36,16 @@ impl SubjectTemplate {
         if template.contains(['\n', '\r']) {
             return Err("Newlines are not allowed in email subjects".to_owned());
         }
-        let mut parts = Vec::new();
-        let mut text = String::new();
-        let mut rest = template;
-        while let Some(at) = rest.find('%') {
-            text.push_str(&rest[..at]);
-            rest = &rest[at + 1..];
-            if let Some(after) = rest.strip_prefix('%') {
-                text.push('%');
-                rest = after;
-                continue;
+        let parts = percent_pieces(template, "%(builder)s")?.into_iter().map(|piece| match piece {
+            Piece::Text(t) => Ok(Part::Text(t)),
+            Piece::Key("result") => Ok(Part::Result),
+            Piece::Key("title" | "projectName") => Ok(Part::Title),
+            Piece::Key("builder") => Ok(Part::Builder),
+            Piece::Key(other) => {
+                Err(format!("unknown key %({other})s (the subject knows result, title, projectName and builder)"))
             }
-            let key = rest
-                .strip_prefix('(')
-                .and_then(|r| r.split_once(")s"))
-                .ok_or_else(|| format!("'%' at '%{rest}' must be written '%%' or start a key such as %(builder)s"))?;
-            let part = match key.0 {
-                "result" => Part::Result,
-                "title" | "projectName" => Part::Title,
-                "builder" => Part::Builder,
-                other => {
-                    return Err(format!(
-                        "unknown key %({other})s (the subject knows result, title, projectName and builder)"
-                    ));
-                }
-            };
-            if !text.is_empty() {
-                parts.push(Part::Text(std::mem::take(&mut text)));
-            }
-            parts.push(part);
-            rest = key.1;
-        }
-        text.push_str(rest);
-        if !text.is_empty() {
-            parts.push(Part::Text(text));
-        }
-        Ok(Self(parts))
+        });
+        Ok(Self(parts.collect::<Result<_, _>>()?))
     }
 
     /// The subject, on one line whatever the values hold.

@@ -21,21 +21,7 @@ fn connected(name: &str) -> StatusEvent {
 }
 
 fn started(builder: &str, number: u32) -> StatusEvent {
-    let build = Build {
-        builder: builder.into(),
-        number,
-        reason: String::new(),
-        properties: Default::default(),
-        sourcestamps: Vec::new(),
-        blamelist: Vec::new(),
-        worker: "w".into(),
-        started: at(1),
-        finished: None,
-        result: None,
-        text: Vec::new(),
-        steps: Vec::new(),
-        eta: None,
-    };
+    let build = Build { builder: builder.into(), number, worker: "w".into(), started: at(1), ..Build::default() };
     StatusEvent::BuildStarted { build, requests: Vec::new() }
 }
 
