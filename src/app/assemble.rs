@@ -11,11 +11,13 @@ use super::config::ingest::DEFAULT_MAX_BODY;
 use super::pollers::Pollers;
 use super::{HookConfig, Hub, IngestConfig, Setup, Storage, notify};
 use crate::adapters::git_poller::GitPollerSettings;
+use crate::adapters::http::access::{Access, HttpMetrics, record};
+use crate::adapters::http::access_log::AccessLog;
 use crate::adapters::http::hooks::HookContext;
 use crate::adapters::http::ingest::IngestContext;
 use crate::adapters::http::{self, WebContext};
 use crate::adapters::memory::MemoryPollers;
-use crate::ports::{Clock, LogStore, Outbox, PollTrigger};
+use crate::ports::{Clock, LogStore, MetricsSource, Outbox, PollTrigger};
 
 /// What every assembly of a server shares.
 pub(super) struct Shared {
@@ -25,6 +27,10 @@ pub(super) struct Shared {
     pub clock: Arc<dyn Clock>,
     /// Becomes true when the server stops: live streams end.
     pub stopping: watch::Receiver<bool>,
+    /// The web server's figures, counted across reloads.
+    pub metrics: Arc<HttpMetrics>,
+    /// What else `/metrics` reports on: the hub, the outbox, the store.
+    pub metric_sources: Vec<Arc<dyn MetricsSource>>,
 }
 
 /// The web router and the pollers of one configuration.
@@ -34,13 +40,17 @@ pub(super) struct Web {
     pub pollers: Arc<dyn PollTrigger>,
 }
 
-/// The router and pollers `setup` asks for.
-pub(super) fn assemble(setup: &Setup, shared: &Shared) -> Web {
+/// The router and pollers `setup` asks for; every request through the router is counted and,
+/// with `http_log`, logged (an error: the log cannot be opened).
+pub(super) fn assemble(setup: &Setup, shared: &Shared) -> std::io::Result<Web> {
+    let log = setup.http_log.clone().map(AccessLog::start).transpose()?;
+    let access = Access { metrics: shared.metrics.clone(), clock: shared.clock.clone(), log };
     let pollers = pollers(setup, shared);
     let router = http::router(web_context(setup, shared))
         .merge(http::hooks::router(hook_context(setup.hooks.clone(), shared, pollers.clone())))
-        .merge(http::ingest::router(ingest_context(setup.ingest.clone(), shared)));
-    Web { router, pollers }
+        .merge(http::ingest::router(ingest_context(setup.ingest.clone(), shared)))
+        .layer(axum::middleware::from_fn_with_state(access, record));
+    Ok(Web { router, pollers })
 }
 
 fn web_context(setup: &Setup, shared: &Shared) -> WebContext {
@@ -66,6 +76,8 @@ fn web_context(setup: &Setup, shared: &Shared) -> WebContext {
         images: Default::default(),
         views: Default::default(),
         notifications: Arc::new(notifications),
+        metrics: shared.metrics.clone(),
+        metric_sources: shared.metric_sources.clone(),
     }
 }
 

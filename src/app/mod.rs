@@ -14,6 +14,7 @@ pub mod import;
 pub mod notify;
 mod pollers;
 pub mod send;
+mod telemetry;
 
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
@@ -26,8 +27,8 @@ use crate::adapters::memory::{MemoryBus, MemoryLogStore, MemoryOutbox, MemorySto
 use crate::adapters::sqlite::SqliteStore;
 use crate::domain::web::layout::Site;
 use crate::ports::{
-    ChangeSink, Clock, EventBus, LogError, LogStore, Outbox, PollTrigger, StatusReader, StatusSink, StatusStore,
-    StoreError,
+    ChangeSink, Clock, EventBus, LogError, LogStore, MetricsSource, Outbox, PollTrigger, StatusReader, StatusSink,
+    StatusStore, StoreError,
 };
 
 use assemble::Web;
@@ -64,6 +65,8 @@ pub struct Setup {
     pub notifiers: notify::Notifiers,
     /// `/api/v1/events`: enabled when set.
     pub ingest: Option<IngestConfig>,
+    /// `http.log`, the request log: kept when set.
+    pub http_log: Option<http::access_log::AccessLogSettings>,
 }
 
 impl Default for Setup {
@@ -78,6 +81,7 @@ impl Default for Setup {
             git_pollers: Vec::new(),
             notifiers: notify::Notifiers::default(),
             ingest: None,
+            http_log: None,
         }
     }
 }
@@ -162,12 +166,24 @@ impl StatusServer {
         let bus: Arc<dyn EventBus> = Arc::new(MemoryBus::default());
         let hub = Hub::open(store.clone(), logs.clone(), bus, setup.window).await.map_err(StartError::Store)?;
         let (stop_live, stopping) = tokio::sync::watch::channel(false);
-        let shared =
-            assemble::Shared { hub: hub.clone(), logs, outbox: outbox.clone(), clock: clock.clone(), stopping };
+        let metric_sources: Vec<Arc<dyn MetricsSource>> = vec![
+            hub.clone(),
+            Arc::new(telemetry::OutboxMetrics(outbox.clone())),
+            Arc::new(telemetry::StoreMetrics(store.clone())),
+        ];
+        let shared = assemble::Shared {
+            hub: hub.clone(),
+            logs,
+            outbox: outbox.clone(),
+            clock: clock.clone(),
+            stopping,
+            metrics: Arc::default(),
+            metric_sources,
+        };
         let notifiers = notify::start(&setup.notifiers, assemble::notify_context(&setup, &shared), outbox.clone())
             .await
             .map_err(StartError::Notify)?;
-        let web = Arc::new(RwLock::new(assemble::assemble(&setup, &shared)));
+        let web = Arc::new(RwLock::new(assemble::assemble(&setup, &shared).map_err(StartError::Io)?));
         Ok(Self {
             hub,
             shared,
@@ -202,7 +218,7 @@ impl StatusServer {
         if let Some(running) = self.notifiers.lock().await.as_mut() {
             running.reconcile(&setup.notifiers, assemble::notify_context(&setup, &self.shared)).await?;
         }
-        let web = assemble::assemble(&setup, &self.shared);
+        let web = assemble::assemble(&setup, &self.shared).map_err(|e| format!("http_log: {e}"))?;
         *self.web.write().unwrap_or_else(|e| e.into_inner()) = web;
         *current = setup;
         Ok(reloaded)

@@ -13,6 +13,7 @@ mod ingest;
 mod logs;
 mod mail;
 mod master;
+mod metrics;
 mod outbox;
 mod sink;
 mod store;
@@ -33,6 +34,7 @@ pub use ingest::{IngestSink, Receipt};
 pub use logs::{LogError, LogPiece, LogSize, LogStore, LogStream, LogWrite};
 pub use mail::{MailError, MailTransport};
 pub use master::{ControlError, ForceRequest, MasterControl};
+pub use metrics::MetricsSource;
 pub use outbox::{Outbox, OutboxError, TargetCounts};
 pub use sink::{SinkError, StatusSink};
 pub use store::{

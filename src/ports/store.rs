@@ -199,4 +199,8 @@ pub trait StatusStore: StatusReader {
     async fn receipts(&self, ids: &[String]) -> Result<Vec<Option<u64>>, StoreError>;
     /// Journaled events with `seq > after`, oldest first (log chunks are not journaled).
     async fn events_after(&self, after: u64, limit: usize) -> Result<Vec<SequencedEvent>, StoreError>;
+    /// Bytes the store takes where it keeps its data (`None` when it keeps nothing: memory).
+    async fn stored_bytes(&self) -> Result<Option<u64>, StoreError> {
+        Ok(None)
+    }
 }

@@ -71,7 +71,7 @@ pub async fn page(
     let now = ctx.clock.now();
     let now = chrono::DateTime::from_timestamp(now.timestamp(), 0).unwrap_or(now);
     let key = frame.kept.then(|| ViewKey::new(call.uri(), seq, now.timestamp()));
-    if let Some(kept) = key.as_ref().and_then(|k| ctx.views.get(k)) {
+    if let Some(kept) = key.as_ref().and_then(|k| ctx.kept_view(k)) {
         return Ok(kept);
     }
     let page = Page {

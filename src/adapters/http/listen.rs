@@ -14,6 +14,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
+
+use super::access::Peer;
 use tokio::net::{TcpListener, TcpStream, UnixListener};
 use tokio::sync::mpsc;
 use tokio_rustls::TlsAcceptor;
@@ -196,8 +198,30 @@ impl axum::serve::Listener for TlsListener {
     }
 }
 
+/// A TCP listener whose connections send without delay: without TCP_NODELAY a response sent
+/// in two writes (a file's headers, then its body) waits for the client's delayed ACK of the
+/// first, 40 ms a request.
+pub struct TcpNoDelay(pub TcpListener);
+
+impl axum::serve::Listener for TcpNoDelay {
+    type Io = TcpStream;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        let (stream, peer) = axum::serve::Listener::accept(&mut self.0).await;
+        if let Err(e) = stream.set_nodelay(true) {
+            tracing::debug!("TCP_NODELAY not set on a connection: {e}");
+        }
+        (stream, peer)
+    }
+
+    fn local_addr(&self) -> std::io::Result<Self::Addr> {
+        self.0.local_addr()
+    }
+}
+
 /// Serves `router` on every listener until `shutdown` completes; then each stops taking
-/// connections and finishes the requests it has.
+/// connections and finishes the requests it has. Handlers see who connected (`Peer`).
 pub async fn serve_all(
     listeners: Vec<Bound>,
     router: Router,
@@ -213,21 +237,17 @@ pub async fn serve_all(
         let router = router.clone();
         match listener {
             Bound::Tcp(tcp) => {
-                // Without TCP_NODELAY a response sent in two writes (a file's headers, then its
-                // body) waits for the client's delayed ACK of the first: 40 ms a request.
-                let tcp = axum::serve::ListenerExt::tap_io(tcp, |stream| {
-                    if let Err(e) = stream.set_nodelay(true) {
-                        tracing::debug!("TCP_NODELAY not set on a connection: {e}");
-                    }
-                });
-                servers.spawn(async move { axum::serve(tcp, router).with_graceful_shutdown(until).await });
+                let service = router.into_make_service_with_connect_info::<Peer>();
+                servers.spawn(async move { axum::serve(TcpNoDelay(tcp), service).with_graceful_shutdown(until).await });
             }
             Bound::Tls(tls) => {
-                servers.spawn(async move { axum::serve(tls, router).with_graceful_shutdown(until).await });
+                let service = router.into_make_service_with_connect_info::<Peer>();
+                servers.spawn(async move { axum::serve(tls, service).with_graceful_shutdown(until).await });
             }
             Bound::Unix(unix, path) => {
+                let service = router.into_make_service_with_connect_info::<Peer>();
                 servers.spawn(async move {
-                    let served = axum::serve(unix, router).with_graceful_shutdown(until).await;
+                    let served = axum::serve(unix, service).with_graceful_shutdown(until).await;
                     let _ = std::fs::remove_file(&path);
                     served
                 });

@@ -14,6 +14,7 @@ use axum::response::IntoResponse;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::{StreamExt, future};
 
+use super::access::StreamGuard;
 use super::call::{Answer, Call};
 use super::{WebContext, WebError};
 use crate::domain::event::StatusEvent;
@@ -66,7 +67,12 @@ pub async fn events(ctx: &WebContext, call: Call) -> Answer {
             // Summaries are plain strings and numbers: encoding them cannot fail.
             Ok::<_, Infallible>(event.data(serde_json::to_string(&summaries).unwrap_or_default()))
         });
-    let stream = hello.chain(messages).take_until(stopped);
+    // Counted as an open stream for as long as the response body lives.
+    let open = StreamGuard::open(&ctx.metrics);
+    let stream = hello.chain(messages).take_until(stopped).map(move |m| {
+        let _counted = &open;
+        m
+    });
     let mut response = Sse::new(stream).keep_alive(KeepAlive::default()).into_response();
     response.headers_mut().insert(axum::http::header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-cache"));
     Ok(response)

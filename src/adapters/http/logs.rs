@@ -8,6 +8,7 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt, stream};
 
+use super::access::StreamGuard;
 use super::call::{Answer, Call};
 use super::read::{find_build, no_step};
 use super::{WebContext, WebError};
@@ -77,7 +78,12 @@ fn pieces(ctx: &WebContext, log: &LogRef) -> impl Stream<Item = Result<LogPiece,
     let stopped = async move {
         let _ = stopping.wait_for(|s| *s).await;
     };
-    ctx.logs.stream(log.id, 0, !log.finished).take_until(stopped)
+    // A followed log counts as an open stream for as long as its response body lives.
+    let open = (!log.finished).then(|| StreamGuard::open(&ctx.metrics));
+    ctx.logs.stream(log.id, 0, !log.finished).take_until(stopped).map(move |piece| {
+        let _counted = &open;
+        piece
+    })
 }
 
 fn streamed(log: &LogRef, content_type: &'static str, body: Body) -> Response {

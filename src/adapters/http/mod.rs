@@ -5,6 +5,8 @@
 //!
 //! Tests start it on a free loopback port and talk to it with an HTTP client and Chromium.
 
+pub mod access;
+pub mod access_log;
 mod badges;
 mod body;
 mod call;
@@ -19,6 +21,7 @@ mod json;
 pub mod listen;
 mod live;
 mod logs;
+mod metrics;
 mod notifications;
 mod pages;
 mod people;
@@ -34,7 +37,7 @@ use axum::Router;
 use axum::routing::any;
 
 use crate::domain::web::layout::Site;
-use crate::ports::{Clock, EventFeed, LogStore, StatusReader};
+use crate::ports::{Clock, EventFeed, LogStore, MetricsSource, StatusReader};
 
 pub use badges::ImageCache;
 pub use error::WebError;
@@ -60,6 +63,21 @@ pub struct WebContext {
     pub views: view_cache::ViewCache,
     /// What `/notifications` reads.
     pub notifications: Arc<NotificationsContext>,
+    /// The web server's own figures (requests, latency, live streams, the view cache).
+    pub metrics: Arc<access::HttpMetrics>,
+    /// The other parts of the server `/metrics` reports on.
+    pub metric_sources: Vec<Arc<dyn MetricsSource>>,
+}
+
+impl WebContext {
+    /// The view or JSON answer kept for `key`, the hit or miss counted for `/metrics`.
+    pub(crate) fn kept_view(&self, key: &view_cache::ViewKey) -> Option<axum::response::Response> {
+        use std::sync::atomic::Ordering;
+        let kept = self.views.get(key);
+        let counter = if kept.is_some() { &self.metrics.view_cache_hits } else { &self.metrics.view_cache_misses };
+        counter.fetch_add(1, Ordering::Relaxed);
+        kept
+    }
 }
 
 /// The router of the whole site: every path goes to the route table (`routes.rs`), which

@@ -13,9 +13,10 @@ use axum::extract::{Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
+use super::access::RouteLabel;
 use super::call::{Answer, Call};
 use super::{WebContext, WebError};
-use super::{badges, cctray, feeds, files, json, live, logs, notifications, pages, people, views};
+use super::{badges, cctray, feeds, files, json, live, logs, metrics, notifications, pages, people, views};
 use crate::domain::web::route::{Lookup, Methods, PatternError, RouteTable, relative_path};
 
 /// Declares the routes: `METHOD[|METHOD…] "pattern" => handler;`, tried in order (the first
@@ -79,6 +80,7 @@ routes! {
     GET "/users/table/{uid}"                                               => people::user;
     GET "/notifications"                                                   => notifications::delivery_log;
     GET "/notifications/metrics"                                           => notifications::delivery_metrics;
+    GET "/metrics"                                                         => metrics::prometheus;
     // Last: whatever no page takes is a file of public_html or a built-in one.
     GET "/{*file}"                                                         => files::serve;
 }
@@ -90,24 +92,31 @@ static TABLE: LazyLock<Result<RouteTable, PatternError>> =
 
 /// Answers any request to the site: looks its route up and runs that route's handler.
 pub(super) async fn dispatch(State(ctx): State<Arc<WebContext>>, request: Request) -> Response {
-    let lookup = match TABLE.as_ref() {
-        Ok(table) => table.lookup(request.uri().path(), request.method().as_str()),
+    let table = match TABLE.as_ref() {
+        Ok(table) => table,
         Err(e) => return WebError::Internal(e.to_string()).into_response(&ctx, request.uri().path()),
     };
-    match lookup {
+    let (label, mut response) = match table.lookup(request.uri().path(), request.method().as_str()) {
         Lookup::Found { index, params } => {
+            let label = table.routes().nth(index).map_or("(unknown)", |(pattern, _)| pattern.text());
             // Kept for the error page: the handler takes the request.
             let uri = request.uri().clone();
-            run(index, &ctx, Call::new(request, params)).await.unwrap_or_else(|e| e.into_response(&ctx, uri.path()))
+            let answer = run(index, &ctx, Call::new(request, params)).await;
+            (label, answer.unwrap_or_else(|e| e.into_response(&ctx, uri.path())))
         }
         Lookup::WrongMethod(allowed) => {
-            (StatusCode::METHOD_NOT_ALLOWED, [(header::ALLOW, allowed.allow_header())]).into_response()
+            let answer = (StatusCode::METHOD_NOT_ALLOWED, [(header::ALLOW, allowed.allow_header())]).into_response();
+            ("(method not allowed)", answer)
         }
         Lookup::NotFound => {
             let path = request.uri().path();
-            WebError::NotFound(format!("No such page or file: /{}", relative_path(path))).into_response(&ctx, path)
+            let message = format!("No such page or file: /{}", relative_path(path));
+            ("(not found)", WebError::NotFound(message).into_response(&ctx, path))
         }
-    }
+    };
+    // The metrics name a request by the pattern that answered it, never by its path.
+    response.extensions_mut().insert(RouteLabel(label));
+    response
 }
 
 #[cfg(test)]
@@ -200,7 +209,7 @@ mod tests {
     }
 
     /// Routes robots may crawl: cheap to answer, or meant to be fetched from anywhere.
-    const CRAWLED: &[&str] = &["", "about", "one_box_per_builder", "badges", "cc.xml", "notifications"];
+    const CRAWLED: &[&str] = &["", "about", "one_box_per_builder", "badges", "cc.xml"];
 
     #[test]
     fn robots_txt_keeps_crawlers_off_every_route_not_meant_for_them() {

@@ -427,6 +427,14 @@ impl StatusStore for SqliteStore {
         meta(&mut *self.conn().await?).await
     }
 
+    async fn stored_bytes(&self) -> Result<Option<u64>, StoreError> {
+        let pages: (i64, i64) = sqlx::query_as("SELECT page_count, page_size FROM pragma_page_count, pragma_page_size")
+            .fetch_one(&mut *self.conn().await?)
+            .await
+            .map_err(db)?;
+        Ok(u64::try_from(pages.0.saturating_mul(pages.1)).ok())
+    }
+
     async fn snapshot(&self, changes: usize) -> Result<Snapshot, StoreError> {
         // One read transaction: every part of the snapshot sees the same commits.
         let mut tx = self.pool.begin().await.map_err(db)?;

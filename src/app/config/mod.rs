@@ -22,12 +22,13 @@ use std::sync::Arc;
 
 use super::notify::Target;
 use super::{Setup, Storage};
+use crate::adapters::http::access_log::AccessLogSettings;
 use crate::adapters::http::listen::Listen;
 use crate::domain::hooks::Dialect;
 use crate::domain::web::layout::FEEDS;
 pub use hooks::HookConfig;
 pub use ingest::IngestConfig;
-use values::{count, non_empty, string};
+use values::{bytes, count, non_empty, string};
 
 /// The configuration of a `buildstatus` process: where it listens, and the server it runs.
 #[derive(Clone, Debug)]
@@ -37,6 +38,19 @@ pub struct Config {
     /// The server, with `Storage::Directory` (the SQLite database and the logs) and a
     /// `public_html` directory.
     pub server: Setup,
+    /// Where `http.log` goes, and how it rotates (`logRotateLength`, `maxRotatedFiles`); made
+    /// into the server's `http_log` once the file is read.
+    http_log: HttpLogPath,
+    rotate: (u64, u32),
+}
+
+/// Where the request log goes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum HttpLogPath {
+    /// `http.log` in the data directory, wherever `data_dir` or `--data-dir` puts it.
+    InDataDir,
+    Off,
+    At(PathBuf),
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8010";
@@ -75,7 +89,26 @@ impl Config {
         };
         let listen =
             vec![Listen::Tcp(DEFAULT_LISTEN.parse().unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 8010))))];
-        Self { listen, server }
+        let defaults = AccessLogSettings::at(PathBuf::new());
+        let mut config = Self {
+            listen,
+            server,
+            http_log: HttpLogPath::InDataDir,
+            rotate: (defaults.rotate_length, defaults.max_rotated),
+        };
+        config.place_http_log();
+        config
+    }
+
+    /// Makes the server's `http_log` what the keys say.
+    fn place_http_log(&mut self) {
+        let path = match &self.http_log {
+            HttpLogPath::Off => None,
+            HttpLogPath::InDataDir => self.data_dir().map(|d| d.join("http.log")),
+            HttpLogPath::At(path) => Some(path.clone()),
+        };
+        let (rotate_length, max_rotated) = self.rotate;
+        self.server.http_log = path.map(|path| AccessLogSettings { path, rotate_length, max_rotated });
     }
 
     /// Where the database and logs live (`data_dir`).
@@ -88,6 +121,7 @@ impl Config {
 
     pub fn set_data_dir(&mut self, dir: PathBuf) {
         self.server.storage = Storage::Directory(dir);
+        self.place_http_log();
     }
 
     /// Reads `path`; the error lists every problem found.
@@ -112,6 +146,7 @@ impl Config {
                 problems.push(format!("{key}: {problem}"));
             }
         }
+        config.place_http_log();
         problems.extend(config.cross_checks());
         if problems.is_empty() { Ok(config) } else { Err(problems) }
     }
@@ -148,6 +183,19 @@ impl Config {
                 self.listen = forms.iter().map(|f| listen::parse(f, base)).collect::<Result<_, _>>()?;
             }
             "data_dir" => self.server.storage = Storage::Directory(base.join(non_empty(value)?)),
+            "http_log" => {
+                self.http_log = match value {
+                    toml::Value::Boolean(false) => HttpLogPath::Off,
+                    _ => match string(value)?.as_str() {
+                        "" | "-" => HttpLogPath::Off,
+                        path => HttpLogPath::At(base.join(path)),
+                    },
+                }
+            }
+            "logRotateLength" | "rotateLength" => self.rotate.0 = bytes(value)? as u64,
+            "maxRotatedFiles" => {
+                self.rotate.1 = u32::try_from(count(value, 0)?).map_err(|_| "too many files".to_owned())?
+            }
             "public_html" => self.server.public_html = Some(base.join(non_empty(value)?)),
             "title" => site.title = non_empty(value)?,
             "titleURL" | "title_url" => site.title_url = string(value)?,
@@ -240,6 +288,25 @@ mod tests {
         assert!(c.server.site.provides("json") && !c.server.site.provides("rss"));
         let problems = Config::parse("provide_feeds = [\"json\", \"xml\"]", Path::new(".")).unwrap_err();
         assert_eq!(problems, ["provide_feeds: \"xml\" is not one of \"atom\", \"json\", \"rss\""]);
+    }
+
+    #[test]
+    fn the_request_log_follows_the_data_directory_unless_it_is_named() {
+        let c = Config::parse("logRotateLength = 500\nmaxRotatedFiles = 3\n", Path::new("/etc/bs")).unwrap();
+        let log = c.server.http_log.clone().expect("on by default");
+        assert_eq!(
+            (log.path.as_path(), log.rotate_length, log.max_rotated),
+            (Path::new("/etc/bs/data/http.log"), 500, 3)
+        );
+        let mut moved = Config::parse("data_dir = \"state\"\n", Path::new("/etc/bs")).unwrap();
+        assert_eq!(moved.server.http_log.as_ref().map(|l| l.path.clone()), Some("/etc/bs/state/http.log".into()));
+        moved.set_data_dir("/var/lib/bs".into());
+        assert_eq!(moved.server.http_log.map(|l| l.path), Some("/var/lib/bs/http.log".into()), "--data-dir moves it");
+        let named = Config::parse("http_log = \"logs/access.log\"\n", Path::new("/etc/bs")).unwrap();
+        assert_eq!(named.server.http_log.map(|l| l.path), Some("/etc/bs/logs/access.log".into()));
+        for off in ["http_log = \"-\"", "http_log = false"] {
+            assert_eq!(Config::parse(off, Path::new(".")).unwrap().server.http_log, None, "{off}");
+        }
     }
 
     #[test]

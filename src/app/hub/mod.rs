@@ -11,6 +11,7 @@
 //! state, its start, its readers and its event feed.
 
 mod round;
+mod stats;
 
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
@@ -41,6 +42,8 @@ pub struct Hub {
     live: Mutex<Live>,
     /// Builders whose window the filler task must load from the store.
     fills: mpsc::UnboundedSender<String>,
+    /// The rounds' figures, for `/metrics`.
+    stats: stats::Stats,
 }
 
 struct Live {
@@ -73,6 +76,7 @@ impl Hub {
             queue: Mutex::default(),
             live,
             fills,
+            stats: stats::Stats::default(),
         });
         for name in builders {
             let _ = hub.fills.send(name);

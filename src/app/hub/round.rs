@@ -231,10 +231,18 @@ impl Hub {
             .collect();
         let (before, after): (Vec<LogWrite>, Vec<LogWrite>) =
             log_writes(&mut round.accepted).into_iter().partition(|w| w.finish && history_logs.contains(&w.log));
+        let started = std::time::Instant::now();
         let committed = match self.logs.write(before).await {
             Ok(()) => self.store.commit(&round.commit).await.map_err(cause),
             Err(e) => Err(cause(e)),
         };
+        match &committed {
+            Ok(()) => {
+                let seconds = started.elapsed().as_secs_f64();
+                self.stats.committed(round.accepted.len(), round.commit.events.len(), seconds);
+            }
+            Err(_) => self.stats.failed(),
+        }
         if let Err(e) = committed {
             // Only a lone submission's copy is the state before the round; else reload.
             let lone = round.accepted.len() == 1;

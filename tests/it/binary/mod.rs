@@ -4,4 +4,5 @@ mod e2e;
 mod e2e_machine;
 mod ingest;
 mod install;
+mod operations;
 mod reload;

@@ -24,7 +24,7 @@ pub async fn answer(ctx: &WebContext, call: Call) -> Answer {
     let segments = call.rest("path")?;
     // The event number is read before the data, so a kept answer is never older than its key says.
     let key = ViewKey::new(call.uri(), ctx.feed.last_seq(), ctx.clock.now().timestamp());
-    match ctx.views.get(&key) {
+    match ctx.kept_view(&key) {
         Some(kept) => Ok(kept),
         None => Ok(ctx.views.keep(key, fresh_answer(ctx, call.uri(), segments).await).await),
     }
