@@ -8,6 +8,7 @@
 //!
 //! Paths in the file are relative to the file's directory.
 
+mod decorations;
 mod git_poller;
 pub mod hooks;
 pub mod ingest;
@@ -170,6 +171,9 @@ impl Config {
     }
 
     fn set(&mut self, key: &str, value: &toml::Value, base: &Path) -> Result<(), String> {
+        if let Some(read) = decorations::set(&mut self.server.site.decorations, key, value) {
+            return read;
+        }
         let site = &mut self.server.site;
         match key {
             "listen" => {

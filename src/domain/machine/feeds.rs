@@ -152,7 +152,12 @@ pub fn description(site: &Site, entry: &Entry) -> Markup {
                         @if let Some(branch) = &s.branch { "Branch: " (branch) br; }
                         @let rev = b.got_revision(&s.codebase).or_else(|| s.revision.clone());
                         @if let Some(rev) = rev {
-                            "Revision: " (rev) @if s.patch.is_some() { " (plus patch)" } br;
+                            "Revision: "
+                            @match site.decorations.revision_url(&rev, &s.repository) {
+                                Some(url) => a href=(url) { (rev) },
+                                None => (rev),
+                            }
+                            @if s.patch.is_some() { " (plus patch)" } br;
                         }
                     } @else {
                         "Revision: Latest revision" br;

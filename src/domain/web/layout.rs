@@ -1,5 +1,6 @@
 //! The frame every HTML page shares (spec-web §0.3): head, navigation bar, alert box, footer.
 
+use super::decorate::Decorations;
 use maud::{DOCTYPE, Markup, html};
 
 use super::text::long_time;
@@ -24,6 +25,8 @@ pub struct Site {
     pub order_console_by_time: bool,
     /// Which of `atom`, `json` and `rss` are served (`provide_feeds`).
     pub provide_feeds: Vec<String>,
+    /// What links revisions, change comments, projects and repositories.
+    pub decorations: Decorations,
 }
 
 impl Default for Site {
@@ -39,6 +42,7 @@ impl Default for Site {
             num_events_max: None,
             order_console_by_time: false,
             provide_feeds: FEEDS.iter().map(|f| (*f).to_owned()).collect(),
+            decorations: Decorations::default(),
         }
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod args;
 pub mod assets;
+pub mod decorate;
 pub mod layout;
 pub mod live;
 pub mod log_html;

@@ -383,3 +383,32 @@ async fn a_branch_filter_looks_at_the_newest_200_builds() {
     let (_, body, _) = get(&server, "/one_line_per_build?branch=main&numbuilds=3").await;
     assert!(body.contains("./builders/linux/builds/210\""), "{body}");
 }
+
+/// The URL-decorating options reach every page that shows a revision, a comment, a project or
+/// a repository: the change list and page, the build page, the console and the feeds.
+#[tokio::test]
+async fn revisions_comments_and_names_are_decorated_with_links() {
+    use buildstatus::domain::web::decorate::{CommentLink, CommentLinks, Decorations, NameLinks, RevLink};
+    let projects = NameLinks::Map([("widget".to_owned(), "https://widget.example.org/".to_owned())].into());
+    let decorations = Decorations {
+        revlink: RevLink::Pattern("https://cgit.example.org/widget/commit/?id=%s".into()),
+        comment_links: CommentLinks::One(CommentLink::new("(parser|prep)", "https://bugs.example.org/\\1", None).unwrap()),
+        projects,
+        ..Decorations::default()
+    };
+    let site = buildstatus::domain::web::layout::Site { decorations, ..Default::default() };
+    let server = crate::common::fixture_server_with(site).await;
+    let commit = "https://cgit.example.org/widget/commit/?id=";
+    let (_, change, _) = get(&server, "/changes/1").await;
+    assert!(change.contains(r#"Fix the <a href="https://bugs.example.org/parser">parser</a>"#), "{change}");
+    assert!(change.contains(r#"<a href="https://widget.example.org/">widget</a>"#), "{change}");
+    let (_, changes, _) = get(&server, "/changes").await;
+    assert!(changes.contains(commit), "{changes}");
+    let (_, console, _) = get(&server, "/console").await;
+    assert!(console.contains(commit) && console.contains("https://bugs.example.org/prep"), "{console}");
+    let (_, build, _) = get(&server, "/builders/linux/builds/0").await;
+    assert!(build.contains(commit), "the build page links its got_revision: {build}");
+    assert!(!console.contains("<script>alert"), "the hostile comment stays escaped");
+    let (_, rss, _) = get(&server, "/rss?failures_only=false").await;
+    assert!(rss.contains(commit), "feed entries link their revisions: {rss}");
+}

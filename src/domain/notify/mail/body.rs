@@ -151,6 +151,16 @@ pub fn default_plain(args: &FormatterArgs) -> Formatted {
     Formatted { body: text, kind: BodyKind::Plain, subject: None }
 }
 
+/// Each revision the build built that the site links to a commit page, with that page.
+fn revision_links(site: &Site, build: &Build) -> Vec<(String, String)> {
+    let revisions = build.sourcestamps.iter().filter_map(|s| {
+        let rev = build.got_revision(&s.codebase).or_else(|| s.revision.clone())?;
+        let url = site.decorations.revision_url(&rev, &s.repository)?;
+        Some((rev, url))
+    });
+    revisions.collect()
+}
+
 /// The default HTML message: the same facts as the plain one, escaped by maud.
 pub fn default_html(args: &FormatterArgs) -> Formatted {
     let build = args.build;
@@ -170,6 +180,9 @@ pub fn default_html(args: &FormatterArgs) -> Formatted {
                         @if let Some((label, value)) = line.split_once(": ") {
                             tr { td { (label) ":" } td { b { (value) } } }
                         }
+                    }
+                    @for (rev, url) in revision_links(args.site, build) {
+                        tr { td { "Revision:" } td { a href=(url) { (rev) } } }
                     }
                     tr { td { "Blamelist:" } td { (build.blamelist.join(",")) } }
                 }

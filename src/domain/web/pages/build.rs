@@ -1,6 +1,7 @@
 //! `/builders/NAME/builds/N` (spec §5.5): result, source stamps, steps with their logs,
 //! properties, blame list and timing.
 
+use crate::domain::web::decorate::Decorations;
 use maud::{Markup, html};
 
 use super::builder::{current_step, eta_text};
@@ -24,7 +25,7 @@ pub fn build_page(page: &Page, build: &Build, changes: &[Change], worker_known: 
             div.column {
                 h1 { "Builder " a href=(path::builder(root, name)) { (name) } " Build #" (build.number) }
                 (outcome(page, build))
-                (source_stamps(build))
+                (source_stamps(&page.site.decorations, build))
                 h2 { "BuildSlave:" }
                 p { @if worker_known { a href=(path::worker(root, &build.worker)) { (build.worker) } } @else { (build.worker) } }
                 h2 { "Reason:" }
@@ -44,7 +45,7 @@ pub fn build_page(page: &Page, build: &Build, changes: &[Change], worker_known: 
                 ol { @for u in &build.blamelist { li { (user(u)) } } }
                 (timing(page, build))
             }
-            @if !changes.is_empty() { (all_changes(root, build, changes)) }
+            @if !changes.is_empty() { (all_changes(&page.site.decorations, build, changes)) }
         },
     )
 }
@@ -64,18 +65,20 @@ fn outcome(page: &Page, build: &Build) -> Markup {
 }
 
 /// Each source stamp's repository, branch and revisions, and a link to its changes below.
-fn source_stamps(build: &Build) -> Markup {
+fn source_stamps(links: &Decorations, build: &Build) -> Markup {
     html! {
         h2 { @if build.sourcestamps.len() > 1 { "SourceStamps:" } @else { "SourceStamp:" } }
         @for ss in &build.sourcestamps {
             @if !ss.codebase.is_empty() { h3 { (ss.codebase) } }
             @if ss.is_specific() || !ss.repository.is_empty() {
                 table.info {
-                    @if !ss.project.is_empty() { tr { td { "Project" } td { (ss.project) } } }
-                    @if !ss.repository.is_empty() { tr { td { "Repository" } td { (ss.repository) } } }
+                    @if !ss.project.is_empty() { tr { td { "Project" } td { (links.project(&ss.project)) } } }
+                    @if !ss.repository.is_empty() { tr { td { "Repository" } td { (links.repository(&ss.repository)) } } }
                     @if let Some(b) = &ss.branch { tr { td { "Branch" } td { (b) } } }
-                    @if let Some(r) = &ss.revision { tr { td { "Revision" } td { (r) } } }
-                    @if let Some(r) = build.got_revision(&ss.codebase) { tr { td { "Got Revision" } td { (r) } } }
+                    @if let Some(r) = &ss.revision { tr { td { "Revision" } td { (revision(links, r, &ss.repository)) } } }
+                    @if let Some(r) = build.got_revision(&ss.codebase) {
+                        tr { td { "Got Revision" } td { (revision(links, &r, &ss.repository)) } }
+                    }
                     @if ss.patch.is_some() { tr { td { "Patch" } td { "YES" } } }
                     @if !ss.changes.is_empty() {
                         tr { td { "Changes" } td { a href={ "#changes-" (ss.codebase) } { (ss.changes.len()) " change(s)" } } }
@@ -84,6 +87,14 @@ fn source_stamps(build: &Build) -> Markup {
             }
             @if !ss.is_specific() { p { "Build of most recent revision" } }
         }
+    }
+}
+
+/// A revision, linked to its commit page when the site knows one.
+fn revision(links: &Decorations, rev: &str, repository: &str) -> Markup {
+    match links.revision_url(rev, repository) {
+        Some(url) => html! { a href=(url) { (rev) } },
+        None => html! { (rev) },
     }
 }
 
@@ -121,7 +132,7 @@ fn timing(page: &Page, build: &Build) -> Markup {
 }
 
 /// Every change of the build, by source stamp (the targets of the source stamps' links).
-fn all_changes(root: &str, build: &Build, changes: &[Change]) -> Markup {
+fn all_changes(links: &Decorations, build: &Build, changes: &[Change]) -> Markup {
     html! {
         div style="clear:both" {
             h2 { "All Changes:" }
@@ -130,7 +141,7 @@ fn all_changes(root: &str, build: &Build, changes: &[Change]) -> Markup {
                 @if !ss.codebase.is_empty() { h3 { (ss.codebase) } }
                 ol {
                     @for c in changes.iter().filter(|c| ss.changes.contains(&c.number)) {
-                        li { h3 { "Change #" (c.number) } (super::changes::change_block(root, c)) }
+                        li { h3 { "Change #" (c.number) } (super::changes::change_block(links, c)) }
                     }
                 }
             }

@@ -51,7 +51,7 @@ pub fn builder_page(page: &Page, data: &BuilderPage) -> Markup {
                         li {
                             small { "(" (r.submitted_at.format("%b %d %H:%M:%S")) ", waiting "
                                 (format_interval((page.now - r.submitted_at).num_seconds())) ")" }
-                            " " (request_source(root, r))
+                            " " (request_source(page, r))
                             @if let Some(owner) = r.properties.get("owner") {
                                 " " b { "Forced build" } " by " (email(&crate::domain::model::property_string(&owner.value)))
                             }
@@ -61,7 +61,7 @@ pub fn builder_page(page: &Page, data: &BuilderPage) -> Markup {
                 }
 
                 h2 { "Recent Builds:" }
-                (build_table(root, &data.recent, false))
+                (build_table(page, &data.recent, false))
                 p { a href={ "?numbuilds=" (data.numbuilds.saturating_add(5).min(MAX_ROWS)) } { "Show more" } }
             }
             div.column {
@@ -98,7 +98,8 @@ pub fn current_step(build: &Build) -> String {
     }
 }
 
-fn request_source(root: &str, r: &BuildRequest) -> Markup {
+fn request_source(page: &Page, r: &BuildRequest) -> Markup {
+    let root = &page.root;
     let changes: Vec<u64> = r.sourcestamps.iter().flat_map(|s| s.changes.iter().copied()).collect();
     html! {
         @if changes.len() >= 4 { "(" (changes.len()) " changes)" }
@@ -108,7 +109,9 @@ fn request_source(root: &str, r: &BuildRequest) -> Markup {
                 a href=(path::change(root, *n)) { "change " (n) }
             }
             @for s in r.sourcestamps.iter().filter(|s| s.changes.is_empty()) {
-                @if let Some(rev) = &s.revision { (shortrev(rev, None)) " " }
+                @if let Some(rev) = &s.revision {
+                    (shortrev(rev, page.site.decorations.revision_url(rev, &s.repository).as_deref())) " "
+                }
             }
         }
     }

@@ -1,13 +1,15 @@
 //! `/changes` (change sources and the latest changes) and `/changes/N` (spec §5.9).
 
+use crate::domain::web::decorate::Decorations;
 use maud::{Markup, html};
 
 use crate::domain::model::{Change, property_string};
 use crate::domain::web::layout::{Page, frame};
-use crate::domain::web::text::{capitalize, email, long_time, path, safe_url, shortrev};
+use crate::domain::web::text::{capitalize, email, long_time, path, shortrev};
 
 /// `sources` describes each configured change source; `recent` are the newest changes.
 pub fn changes_page(page: &Page, sources: &[String], recent: &[Change]) -> Markup {
+    let links = &page.site.decorations;
     let root = &page.root;
     frame(
         page,
@@ -26,8 +28,8 @@ pub fn changes_page(page: &Page, sources: &[String], recent: &[Change]) -> Marku
                             td { a href=(path::change(root, c.number)) { (c.number) } }
                             td { (email(&c.who)) }
                             td { (c.branch.as_deref().unwrap_or("")) }
-                            td { @if let Some(r) = &c.revision { (shortrev(r, c.revlink.as_deref())) } }
-                            td { (c.comments.lines().next().unwrap_or("")) }
+                            td { @if let Some(r) = &c.revision { (shortrev(r, links.change_url(c).as_deref())) } }
+                            td { (links.comment(c.comments.lines().next().unwrap_or(""), &c.project)) }
                         }
                     }
                 }
@@ -42,27 +44,27 @@ pub fn change_page(page: &Page, change: &Change) -> Markup {
         &format!("Change #{}", change.number),
         html! {
             h1 { "Change #" (change.number) }
-            (change_block(&page.root, change))
+            (change_block(&page.site.decorations, change))
         },
     )
 }
 
 /// The details of one change, also shown at the bottom of build pages.
-pub fn change_block(_root: &str, c: &Change) -> Markup {
+pub fn change_block(links: &Decorations, c: &Change) -> Markup {
     html! {
         table.info {
             tr { td.label { "Category" } td { b { (c.category.as_deref().unwrap_or("")) } } }
             tr { td.label { "Changed by" } td { (email(&c.who)) } }
             tr { td.label { "Changed at" } td { (long_time(c.when)) } }
-            @if !c.repository.is_empty() { tr { td.label { "Repository" } td { (c.repository) } } }
-            @if !c.project.is_empty() { tr { td.label { "Project" } td { (c.project) } } }
+            @if !c.repository.is_empty() { tr { td.label { "Repository" } td { (links.repository(&c.repository)) } } }
+            @if !c.project.is_empty() { tr { td.label { "Project" } td { (links.project(&c.project)) } } }
             @if let Some(b) = &c.branch { tr { td.label { "Branch" } td { (b) } } }
             @if let Some(r) = &c.revision {
-                tr { td.label { "Revision" } td { @if let Some(url) = c.revlink.as_deref().and_then(safe_url) { a href=(url) { (r) } } @else { (r) } } }
+                tr { td.label { "Revision" } td { @if let Some(url) = links.change_url(c) { a href=(url) { (r) } } @else { (r) } } }
             }
         }
         h3 { "Comments" }
-        pre.comments { (c.comments) }
+        pre.comments { (links.comment(&c.comments, &c.project)) }
         h3 { "Changed files" }
         @if c.files.is_empty() { p { "no files" } }
         ul { @for f in &c.files { li { (f) } } }

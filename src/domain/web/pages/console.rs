@@ -120,6 +120,15 @@ fn builder_status_row(root: &str, builders: &[ConsoleBuilder], console: &Console
 
 /// A revision's rows: its builds' boxes, its comment, the failures' details (if any), a spacer.
 /// `alt` rows are shaded.
+/// A row's commit link: its change's own, else the site's rule for the repository.
+fn revision_url(page: &Page, row: &ConsoleRow) -> Option<String> {
+    let links = &page.site.decorations;
+    match &row.subject {
+        RowSubject::Change(c) => links.change_url(c),
+        RowSubject::Orphan { revision, repository, .. } => links.revision_url(revision, repository),
+    }
+}
+
 fn revision_rows(
     page: &Page,
     builders: &[ConsoleBuilder],
@@ -132,7 +141,7 @@ fn revision_rows(
     let bottom = if row.details.is_empty() { " DevBottom" } else { "" };
     html! {
         tr {
-            td class={ "DevRev" (alt) } { (shortrev(row.subject.revision().unwrap_or(""), None)) }
+            td class={ "DevRev" (alt) } { (shortrev(row.subject.revision().unwrap_or(""), revision_url(page, row).as_deref())) }
             td class={ "DevName" (alt) } {
                 @match &row.subject {
                     RowSubject::Change(c) => (user(&c.who)),
@@ -152,7 +161,10 @@ fn revision_rows(
                 @match &row.subject {
                     RowSubject::Change(c) => {
                         a href=(path::change(root, c.number)) { "Change " (c.number) } ": "
-                        @for (i, line) in c.comments.lines().enumerate() { @if i > 0 { br; } (line) }
+                        @for (i, line) in c.comments.lines().enumerate() {
+                            @if i > 0 { br; }
+                            (page.site.decorations.comment(line, &c.project))
+                        }
                     }
                     RowSubject::Orphan { reason, started, .. } => {
                         "Built without a change, " (started.format("%Y-%m-%d %H:%M")) ": " (reason)

@@ -39,14 +39,14 @@ pub fn grid_page(page: &Page, grid: &Grid, filters: &GridFilters, transposed: bo
                     }
                     @for (i, stamp) in &stamps {
                         tr {
-                            (stamp_cell(stamp))
+                            (stamp_cell(page, stamp))
                             @for row in &grid.rows { (build_cell(root, row.cells[*i])) }
                         }
                     }
                 } @else {
                     tr {
                         (title_cell(page, filters))
-                        @for (_, stamp) in &stamps { (stamp_cell(stamp)) }
+                        @for (_, stamp) in &stamps { (stamp_cell(page, stamp)) }
                     }
                     @for row in &grid.rows {
                         tr {
@@ -78,14 +78,15 @@ fn title_cell(page: &Page, filters: &GridFilters) -> Markup {
     }
 }
 
-fn stamp_cell(stamp: &GridStamp) -> Markup {
+fn stamp_cell(page: &Page, stamp: &GridStamp) -> Markup {
+    let links = &page.site.decorations;
     html! {
         td.sourcestamp valign="bottom" {
             @for (i, (ss, rev)) in stamp.stamps.iter().zip(&stamp.revisions).enumerate() {
                 @if i > 0 { br; }
-                @if !ss.project.is_empty() { (ss.project) ": " }
+                @if !ss.project.is_empty() { (links.project(&ss.project)) ": " }
                 @if !ss.codebase.is_empty() { (ss.codebase) ": " }
-                @match rev { Some(r) => (shortrev(r, None)), None => "latest" }
+                @match rev { Some(r) => (shortrev(r, links.revision_url(r, &ss.repository).as_deref())), None => "latest" }
                 @if let Some(b) = &ss.branch { " in " (b) }
                 @if ss.patch.is_some() { " [patch]" }
             }

@@ -38,16 +38,22 @@ use crate::domain::model::Build;
 pub struct RevEntry {
     pub codebase: String,
     pub rev: String,
+    /// The repository the revision is of, for its commit link.
+    pub repository: String,
 }
 
 /// The revisions a build row shows.
 pub fn rev_list(build: &Build) -> Vec<RevEntry> {
-    let entry = |codebase: &str, rev: &str| RevEntry { codebase: codebase.to_owned(), rev: rev.to_owned() };
+    let entry = |codebase: &str, rev: &str, repository: &str| RevEntry {
+        codebase: codebase.to_owned(),
+        rev: rev.to_owned(),
+        repository: repository.to_owned(),
+    };
     match build.sourcestamps.as_slice() {
-        [] => vec![entry("", "unknown")],
+        [] => vec![entry("", "unknown", "")],
         [one] => {
             let rev = build.got_revision(&one.codebase).or_else(|| one.revision.clone());
-            vec![entry(&one.codebase, rev.as_deref().unwrap_or("??"))]
+            vec![entry(&one.codebase, rev.as_deref().unwrap_or("??"), &one.repository)]
         }
         many => {
             let entries: Vec<RevEntry> = many
@@ -56,10 +62,10 @@ pub fn rev_list(build: &Build) -> Vec<RevEntry> {
                 .map(|s| {
                     let rev =
                         s.branch.clone().or_else(|| build.got_revision(&s.codebase)).or_else(|| s.revision.clone());
-                    entry(&s.codebase, rev.as_deref().unwrap_or("??"))
+                    entry(&s.codebase, rev.as_deref().unwrap_or("??"), &s.repository)
                 })
                 .collect();
-            if entries.is_empty() { vec![entry("", "most recent")] } else { entries }
+            if entries.is_empty() { vec![entry("", "most recent", "")] } else { entries }
         }
     }
 }

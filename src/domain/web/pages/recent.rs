@@ -9,7 +9,8 @@ use crate::domain::web::layout::{Page, frame};
 use crate::domain::web::text::{capitalize, path, short_time, shortrev};
 
 /// The table of finished builds; `with_builder` adds the Builder column.
-pub fn build_table(root: &str, builds: &[Build], with_builder: bool) -> Markup {
+pub fn build_table(page: &Page, builds: &[Build], with_builder: bool) -> Markup {
+    let root = &page.root;
     if builds.is_empty() {
         return html! { p { "No matching builds found" } };
     }
@@ -28,7 +29,7 @@ pub fn build_table(root: &str, builds: &[Build], with_builder: bool) -> Markup {
                         @for (j, r) in rev_list(b).iter().enumerate() {
                             @if j > 0 { br; }
                             @if !r.codebase.is_empty() { span.codebase { (r.codebase) } ":\u{a0}" }
-                            (shortrev(&r.rev, None))
+                            (shortrev(&r.rev, page.site.decorations.revision_url(&r.rev, &r.repository).as_deref()))
                         }
                     }
                     td class=(class) { (class) }
@@ -49,13 +50,16 @@ pub fn build_table(root: &str, builds: &[Build], with_builder: bool) -> Markup {
 }
 
 /// `(Jun 01 12:34) Rev: abc success [builder] #12 - Build successful`.
-pub fn build_line(root: &str, b: &Build, with_builder: bool) -> Markup {
+pub fn build_line(page: &Page, b: &Build, with_builder: bool) -> Markup {
+    let root = &page.root;
     let revs = rev_list(b);
     let class = table_class(b.result);
     html! {
         small { "(" (short_time(b.started)) ")" }
         " Rev: "
-        @if revs.len() == 1 { (shortrev(&revs[0].rev, None)) } @else { "multiple rev" }
+        @if let [rev] = revs.as_slice() {
+            (shortrev(&rev.rev, page.site.decorations.revision_url(&rev.rev, &rev.repository).as_deref()))
+        } @else { "multiple rev" }
         " " span class=(class) { (class) } " "
         @if with_builder { a href=(path::builder(root, &b.builder)) { (b.builder) } " " }
         a href=(path::build(root, &b.builder, b.number)) { "#" (b.number) }
@@ -81,7 +85,7 @@ pub fn one_line_per_build(page: &Page, builds: &[Build], branches: &str, builder
                 "Last " (builds.len()) " finished builds: " (branches)
                 @if !builders.is_empty() { " of builders: " (builders.join(", ")) }
             }
-            (build_table(&page.root, builds, true))
+            (build_table(page, builds, true))
         },
     )
 }
@@ -94,7 +98,7 @@ pub fn one_line_per_builder(page: &Page, builder: &str, builds: &[Build], branch
         html! {
             h1 { "Last " (builds.len()) " builds of builder " (builder) ": " (branches) }
             @if builds.is_empty() { p { "No matching builds found" } }
-            ul { @for b in builds { li { (build_line(&page.root, b, false)) } } }
+            ul { @for b in builds { li { (build_line(page, b, false)) } } }
         },
     )
 }

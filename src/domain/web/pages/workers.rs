@@ -70,7 +70,6 @@ pub struct WorkerPage {
 }
 
 pub fn worker_page(page: &Page, data: &WorkerPage) -> Markup {
-    let root = &page.root;
     let w = &data.worker;
     frame(
         page,
@@ -80,9 +79,9 @@ pub fn worker_page(page: &Page, data: &WorkerPage) -> Markup {
             div.column {
                 h2 { "Currently building:" }
                 @if data.running.is_empty() { p { "No current builds" } }
-                ul { @for b in &data.running { li { (build_line(root, b, true)) } } }
+                ul { @for b in &data.running { li { (build_line(page, b, true)) } } }
                 h2 { "Recent builds" }
-                (build_table(root, &data.recent, true))
+                (build_table(page, &data.recent, true))
             }
             div.column {
                 @if let Some(uri) = w.access_uri.as_deref().and_then(safe_url) { p { a href=(uri) { "Click to Access Slave" } } }
