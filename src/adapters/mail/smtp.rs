@@ -1,7 +1,8 @@
 //! SMTP through lettre's pooled async transport. TLS is an explicit choice (spec-notify-8
-//! M3): none, opportunistic STARTTLS, required STARTTLS (`useTls`), or implicit TLS
-//! (`smtps`, port 465); certificates are verified against the web PKI roots plus any CA the
-//! settings add. AUTH is used when a user and password are set.
+//! M3): none, opportunistic STARTTLS (the default: encrypted when the relay offers it, its
+//! certificate not verified, as MTAs do), required STARTTLS (`useTls`), or implicit TLS
+//! (`smtps`, port 465); the last two verify certificates against the web PKI roots plus any CA
+//! the settings add. AUTH is used when a user and password are set.
 //!
 //! A server that refuses one recipient (`550 no such user`) ends the whole transaction, so a
 //! mail refused for good is tried again one recipient at a time: it counts as sent when any
@@ -23,7 +24,7 @@ use crate::ports::{MailError, MailTransport};
 pub enum TlsMode {
     /// Plain SMTP, never TLS (a local relay).
     None,
-    /// STARTTLS when the server offers it (the old default behaviour).
+    /// STARTTLS when the server offers it, its certificate not verified (the old default).
     #[default]
     Opportunistic,
     /// STARTTLS or fail (`useTls = true`).
@@ -103,7 +104,16 @@ impl SmtpTransport {
             TlsMode::None => Tls::None,
             mode => {
                 let name = settings.tls_name.clone().unwrap_or_else(|| settings.relayhost.clone());
-                let mut params = TlsParameters::builder(name);
+                let mut params = TlsParameters::builder(name.clone());
+                if mode == TlsMode::Opportunistic {
+                    // As MTAs do (and 0.8 did): a relay that offers STARTTLS with a certificate
+                    // we cannot check (often self-signed) is still better encrypted than not.
+                    tracing::warn!(
+                        "mail to {name}: opportunistic STARTTLS encrypts without verifying the relay's \
+                         certificate; smtpTls = \"starttls\" requires a verified one"
+                    );
+                    params = params.dangerous_accept_invalid_certs(true).dangerous_accept_invalid_hostnames(true);
+                }
                 for pem in &settings.ca_pem {
                     let cert =
                         Certificate::from_pem(pem).map_err(|e| MailError::Permanent(format!("CA certificate: {e}")))?;

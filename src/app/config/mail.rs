@@ -106,6 +106,7 @@ impl<'a> MailBlock<'a> {
             "extraRecipients" => rules.extra_recipients = strings(v).map_err(|_| "extraRecipients must be a list")?,
             "sendToInterestedUsers" => rules.send_to_interested_users = boolean(v)?,
             "buildSetSummary" => rules.build_set_summary = boolean(v)?,
+            "addStreakLine" => rules.streak_line = boolean(v)?,
             _ => return Ok(false),
         }
         Ok(true)

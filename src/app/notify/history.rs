@@ -3,7 +3,7 @@
 //! streak (`domain::notify::history` decides from them).
 
 use crate::domain::model::Build;
-use crate::domain::notify::history::{PreviousBuild, Streak, streak};
+use crate::domain::notify::history::{PreviousBuild, Streak, streak, streak_along};
 use crate::ports::{BuildQuery, StatusReader, StoreError};
 
 /// Finished builds looked at for the previous build and a failure streak.
@@ -29,9 +29,8 @@ pub async fn past(
         ..BuildQuery::of_builder(&build.builder, HISTORY)
     };
     let before = reader.builds(&query).await?;
-    let previous = match getter {
-        Some(choose) => choose(build, &before),
-        None => before.first().cloned(),
-    };
-    Ok(Past { previous, streak: streak(build, &before) })
+    Ok(match getter {
+        Some(choose) => Past { previous: choose(build, &before), streak: streak_along(build, &before, choose) },
+        None => Past { previous: before.first().cloned(), streak: streak(build, &before) },
+    })
 }

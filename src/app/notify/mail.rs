@@ -19,7 +19,7 @@ use super::{
 };
 use crate::adapters::mail::{SendmailTransport, SmtpSettings, SmtpTransport};
 use crate::domain::event::{Channel, SequencedEvent, StatusEvent};
-use crate::domain::model::{Build, Builder, Timestamp, User};
+use crate::domain::model::{Build, Builder, Change, Timestamp, User};
 use crate::domain::notify::mail::{self, BuildMail, LogText, Lookup, MailMessage, MailRules};
 use crate::domain::notify::outbox::{AttemptError, Discipline, OutboxMessage, TargetId};
 use crate::domain::result::BuildResult;
@@ -110,17 +110,19 @@ struct Gathered {
     build: Build,
     past: Past,
     logs: Vec<LogText>,
+    changes: Vec<Change>,
     users: Vec<User>,
 }
 
 impl MailNotifier {
-    /// The logs the mail attaches. One that cannot be read (a damaged file or pack, or its
-    /// storage failing) is replaced by a line saying so: retrying the event would not mend
-    /// it, and the target must go on to its next mails.
+    /// The logs the mail attaches, and every log for a formatter of the user's own. One that
+    /// cannot be read (a damaged file or pack, or its storage failing) is replaced by a line
+    /// saying so: retrying the event would not mend it, and the target must go on.
     async fn logs_of(&self, build: &Build) -> Vec<LogText> {
+        let every = self.rules.formatter_reads_everything();
         let mut out = Vec::new();
         for step in &build.steps {
-            for log in step.logs.iter().filter(|l| self.rules.add_logs.wants(&step.name, &l.name)) {
+            for log in step.logs.iter().filter(|l| every || self.rules.add_logs.wants(&step.name, &l.name)) {
                 let (text, cut) = self.log_tail(log.id).await.unwrap_or_else(|e| {
                     let what = format!("{} #{} {}.{}", build.builder, build.number, step.name, log.name);
                     tracing::warn!("{}: mail about {what} goes without its log: {e}", self.rules.name);
@@ -154,14 +156,20 @@ impl MailNotifier {
         }
         let Some(build) = self.reader.build(builder, number).await? else { return Ok(None) };
         let past = past(self.reader.as_ref(), &build, self.rules.previous_build.as_ref()).await?;
-        Ok(Some(Gathered { info, build, past, logs: Vec::new(), users: Vec::new() }))
+        Ok(Some(Gathered { info, build, past, logs: Vec::new(), changes: Vec::new(), users: Vec::new() }))
     }
 
     /// Reads what composing a mail about `g` needs besides the decision: its logs, and the
     /// `users` (read once per mail, see [`Self::users`]).
-    async fn complete(&self, g: &mut Gathered, users: &[User]) {
+    async fn complete(&self, g: &mut Gathered, users: &[User]) -> Result<(), NotifyError> {
         g.users = users.to_vec();
         g.logs = self.logs_of(&g.build).await;
+        if self.rules.formatter_reads_everything() {
+            for number in g.build.sourcestamps.iter().flat_map(|s| s.changes.iter()) {
+                g.changes.extend(self.reader.change(*number).await?);
+            }
+        }
+        Ok(())
     }
 
     /// The user database, when the lookup needs it.
@@ -180,6 +188,7 @@ impl MailNotifier {
             broken_since: g.past.streak.broken_since,
             failing_since: g.past.streak.failing_since,
             logs: &g.logs,
+            changes: &g.changes,
             users: &g.users,
             site: &self.site,
             now,
@@ -206,7 +215,7 @@ impl MailNotifier {
         if !mail::wants(&self.rules, &self.mail(&gathered, now)) {
             return Ok(false);
         }
-        self.complete(&mut gathered, &self.users().await?).await;
+        self.complete(&mut gathered, &self.users().await?).await?;
         let input = self.mail(&gathered, now);
         let id = mail::message_id(&self.rules.name, builder, number, &self.rules.fromaddr);
         self.queue(&id, format!("{builder} #{number}"), mail::compose(&self.rules, &input)).await
@@ -226,7 +235,7 @@ impl MailNotifier {
                 if users.is_none() {
                     users = Some(self.users().await?);
                 }
-                self.complete(&mut g, users.as_deref().unwrap_or_default()).await;
+                self.complete(&mut g, users.as_deref().unwrap_or_default()).await?;
                 gathered.push(g);
             }
         }

@@ -37,6 +37,26 @@ pub fn streak(build: &Build, before: &[Build]) -> Streak {
     }
 }
 
+/// The streak after `build` when "previous" is what `previous` picks (a `previousBuildGetter`
+/// that skips other branches, say): the chain of builds it picks, one before the other, is
+/// the history the streak is read from. `before` is the builder's finished builds before
+/// `build`, newest first.
+pub fn streak_along(build: &Build, before: &[Build], previous: &PreviousBuild) -> Streak {
+    let mut chain: Vec<Build> = Vec::new();
+    let mut current = build.clone();
+    while chain.len() < before.len() {
+        let older: Vec<Build> = before.iter().filter(|b| b.number < current.number).cloned().collect();
+        match previous(&current, &older) {
+            Some(p) if p.number < current.number => {
+                chain.push(p.clone());
+                current = p;
+            }
+            _ => break,
+        }
+    }
+    streak(build, &chain)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -53,5 +73,20 @@ mod tests {
         assert_eq!(streak(&build(5, Success), &before), Streak { failing_since: None, broken_since: Some(3) });
         assert_eq!(streak(&build(5, Failure), &[]), Streak { failing_since: Some(5), broken_since: None });
         assert_eq!(streak(&build(5, Warnings), &before[2..]), Streak::default());
+    }
+
+    #[test]
+    fn a_getter_s_notion_of_previous_decides_the_streak() {
+        use BuildResult::*;
+        // Odd builds are another branch: the getter skips them.
+        let before = vec![build(4, Success), build(3, Failure), build(2, Failure), build(1, Failure)];
+        let same_parity: PreviousBuild =
+            Arc::new(|b: &Build, older: &[Build]| older.iter().find(|o| o.number % 2 == b.number % 2).cloned());
+        // 6 failed; along its branch 4 succeeded: its own streak starts at 6.
+        assert_eq!(streak_along(&build(6, Failure), &before, &same_parity).failing_since, Some(6));
+        // 5 succeeded; along its branch 3 and 1 failed: broken since 1.
+        assert_eq!(streak_along(&build(5, Success), &before, &same_parity).broken_since, Some(1));
+        // Without the getter, 5's previous is 4 (a success): no streak ended.
+        assert_eq!(streak(&build(5, Success), &before).broken_since, None);
     }
 }

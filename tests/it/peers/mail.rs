@@ -156,6 +156,7 @@ fn rules() -> MailRules {
     rules.extra_recipients = vec!["builds@example.org".into()];
     rules.add_logs = AddLogs::Named(vec!["test.stdio".into()]);
     rules.extra_headers = vec![("X-Builder-Branch".into(), "%(prop:branch)s".into())];
+    rules.streak_line = true;
     rules
 }
 
@@ -339,6 +340,23 @@ async fn starttls_with_auth_and_implicit_tls_deliver_over_verified_tls() {
         assert!(mails[0].authenticated, "{flag}: authenticated");
         assert_eq!(mails[0].subject, "buildbot failure in Buildbot on linux");
     }
+}
+
+/// The default, opportunistic STARTTLS, reaches a relay whose certificate nobody vouches for
+/// (a self-signed one, as on many internal relays) encrypted, as MTAs do; the verifying
+/// modes refuse it (next test).
+#[tokio::test]
+async fn opportunistic_starttls_encrypts_to_a_relay_with_an_unverifiable_certificate() {
+    let certs = tempfile::tempdir().expect("tempdir");
+    let (_ca, cert, key) = common::tls::certificates(certs.path());
+    let inbox = tempfile::tempdir().expect("tempdir");
+    let port = free_port();
+    let (cert, key) = (cert.to_str().expect("path"), key.to_str().expect("path"));
+    let _smtp = Smtp::start(port, inbox.path(), &["--starttls", cert, key]);
+    let server = server(Storage::Memory, smtp(port, TlsMode::Opportunistic)).await;
+    record_builds(&server, &[BuildResult::Failure]).await;
+    let mails = wait_for(inbox.path(), 1).await;
+    assert!(mails[0].tls, "sent over TLS");
 }
 
 #[tokio::test]

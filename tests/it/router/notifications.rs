@@ -12,8 +12,8 @@ use buildstatus::adapters::memory::MemoryMail;
 use buildstatus::app::notify::{MailTarget, MailTransportChoice, Notifiers, Overrides, Target};
 use buildstatus::app::{Setup, StatusServer, Storage};
 use buildstatus::domain::event::StatusEvent;
-use buildstatus::domain::model::{BuildRequest, Builder, Buildset};
-use buildstatus::domain::notify::mail::{Formatter, MailRules, Modes, PreviousBuild};
+use buildstatus::domain::model::{BuildRequest, Builder, Buildset, Change};
+use buildstatus::domain::notify::mail::{BodyKind, Formatter, MailRules, Modes, PreviousBuild};
 use buildstatus::domain::result::BuildResult;
 use buildstatus::ports::{MailError, TargetCounts};
 
@@ -298,4 +298,30 @@ async fn a_notifier_behind_a_long_log_catches_up() {
     }
     let counts = until(&server, |c| c.first().is_some_and(|t| t.sent == 1)).await;
     assert_eq!(counts.first().map(|c| c.sent), Some(1), "{counts:?}");
+}
+
+/// A formatter of the user's own reads the build's changes and the text of every log, as the
+/// seed's `html_message_formatter` does with `ss.changes` and `build.getLogs()`.
+#[tokio::test]
+async fn a_users_formatter_reads_the_changes_and_every_log() {
+    let mailer = Arc::new(MemoryMail::new());
+    let mut t = target("mail", &mailer);
+    t.rules.formatter = Formatter::Custom(Arc::new(|args| {
+        let changes: Vec<String> = args.changes.iter().map(|c| format!("{}: {}", c.who, c.comments)).collect();
+        let logs: Vec<String> = args.logs.iter().map(|l| format!("{}.{} {}", l.step, l.name, l.text.len())).collect();
+        let body = format!("changes [{}] logs [{}]", changes.join("; "), logs.join("; "));
+        Ok(buildstatus::domain::notify::mail::Formatted { body, kind: BodyKind::Plain, subject: None })
+    }));
+    let server = start(Storage::Memory, vec![t]).await;
+    let sink = server.sink();
+    let b = Builder { name: "linux".into(), workers: vec!["w1".into()], ..Builder::default() };
+    sink.record(StatusEvent::BuilderAdded { builder: b }).await.expect("builder");
+    let change =
+        Change { number: 1, who: "ann".into(), comments: "fix the parser".into(), when: at(0), ..Change::default() };
+    sink.record(StatusEvent::ChangeAdded { change }).await.expect("change");
+    sink.record_all(whole_build("linux", 0, 1, "main", BuildResult::Failure, Some(1))).await.expect("build");
+    until(&server, |c| c.first().is_some_and(|t| t.sent == 1)).await;
+    let body = &mailer.sent()[0].body;
+    assert!(body.starts_with("changes [ann: fix the parser] logs [compile.stdio "), "{body}");
+    assert!(body.contains("; test.stdio "), "every log, not only attached ones: {body}");
 }

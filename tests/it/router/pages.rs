@@ -392,7 +392,9 @@ async fn revisions_comments_and_names_are_decorated_with_links() {
     let projects = NameLinks::Map([("widget".to_owned(), "https://widget.example.org/".to_owned())].into());
     let decorations = Decorations {
         revlink: RevLink::Pattern("https://cgit.example.org/widget/commit/?id=%s".into()),
-        comment_links: CommentLinks::One(CommentLink::new("(parser|prep)", "https://bugs.example.org/\\1", None).unwrap()),
+        comment_links: CommentLinks::One(
+            CommentLink::new("(parser|prep)", "https://bugs.example.org/\\1", None).unwrap(),
+        ),
         projects,
         ..Decorations::default()
     };

@@ -2,12 +2,14 @@
 //! with Buildbot's because people grep their mailboxes for it, and an HTML rendering of the
 //! same facts (maud). Every result has an intro (spec-notify-8 M4), and the intro uses the
 //! same previous build as the decision (M15). A build that ends a failure streak says which
-//! build broke the builder and which fixed it.
+//! build broke the builder and which fixed it: in the HTML message, and in the plain one when
+//! asked (`addStreakLine`), which otherwise stays 0.8's to the byte.
 
 use maud::{DOCTYPE, html};
 
+use super::message::LogText;
 use super::mode::{Mode, Modes};
-use crate::domain::model::Build;
+use crate::domain::model::{Build, Change};
 use crate::domain::result::BuildResult;
 use crate::domain::web::layout::Site;
 use crate::domain::web::text::path;
@@ -24,6 +26,10 @@ pub struct FormatterArgs<'a> {
     pub prev: Option<&'a Build>,
     /// When this build ends a run of failures: the number of the first failed build of it.
     pub broken_since: Option<u32>,
+    /// The build's changes (what the seed's formatters read through `ss.changes`).
+    pub changes: &'a [Change],
+    /// The build's logs, each its last part (what they read through `build.getLogs()`).
+    pub logs: &'a [LogText],
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -123,7 +129,9 @@ fn fixed_line(args: &FormatterArgs) -> Option<String> {
 }
 
 /// The default plain-text message.
-pub fn default_plain(args: &FormatterArgs) -> Formatted {
+/// 0.8's plain message, byte for byte; `streak_line` adds "Broken since build #N; fixed by
+/// build #M." after the summary (`addStreakLine`).
+pub fn default_plain(args: &FormatterArgs, streak_line: bool) -> Formatted {
     let build = args.build;
     let mut text = format!("{} on builder {} while building {}.", intro(args), args.name, projects(args));
     if let Some(url) = build_url(args.site, build) {
@@ -143,7 +151,7 @@ pub fn default_plain(args: &FormatterArgs) -> Formatted {
     text.push_str(&format!("Blamelist: {}\n\n", build.blamelist.join(",")));
     text.push_str(&summary(args));
     text.push('\n');
-    if let Some(fixed) = fixed_line(args) {
+    if let Some(fixed) = fixed_line(args).filter(|_| streak_line) {
         text.push_str(&fixed);
         text.push('\n');
     }

@@ -11,7 +11,7 @@ use super::mode::firing_mode;
 use super::recipients::recipients;
 use super::rules::{Formatter, MailRules};
 use super::subject::{SubjectValues, one_line};
-use crate::domain::model::{Build, Builder, Timestamp, User};
+use crate::domain::model::{Build, Builder, Change, Timestamp, User};
 use crate::domain::notify::interpolate::{Interpolate, Renderables};
 use crate::domain::notify::outbox::id_part;
 use crate::domain::result::BuildResult;
@@ -72,7 +72,11 @@ pub struct BuildMail<'a> {
     pub broken_since: Option<u32>,
     /// When this build fails: the first failed build of the run it belongs to (maybe itself).
     pub failing_since: Option<u32>,
+    /// The logs read for the mail: those `addLogs` attaches, and, for a formatter of the
+    /// user's own, all of them.
     pub logs: &'a [LogText],
+    /// The build's changes (read for a formatter of the user's own).
+    pub changes: &'a [Change],
     pub users: &'a [User],
     pub site: &'a Site,
     pub now: Timestamp,
@@ -118,9 +122,11 @@ fn part(rules: &MailRules, mail: &BuildMail, summary: bool) -> Result<(Formatted
         site: mail.site,
         prev: mail.prev,
         broken_since: mail.broken_since,
+        changes: mail.changes,
+        logs: mail.logs,
     };
     let formatted: Formatted = match &rules.formatter {
-        Formatter::Plain => default_plain(&args),
+        Formatter::Plain => default_plain(&args, rules.streak_line),
         Formatter::Html => default_html(&args),
         Formatter::Custom(f) => f(&args).map_err(|e| format!("the message formatter failed: {e}"))?,
         Formatter::Template(t) => t.render(&args)?,

@@ -111,6 +111,9 @@ pub struct MailRules {
     pub previous_build: Option<PreviousBuild>,
     /// One mail per finished buildset instead of one per build.
     pub build_set_summary: bool,
+    /// The plain default message says "Broken since build #N; fixed by build #M." when a build
+    /// ends a failure streak (`addStreakLine`); without it, that message is 0.8's to the byte.
+    pub streak_line: bool,
 }
 
 /// The formatter and the previous-build function are code: named, not shown.
@@ -139,6 +142,7 @@ impl std::fmt::Debug for MailRules {
             .field("formatter", &formatter)
             .field("previous_build", &self.previous_build.is_some())
             .field("build_set_summary", &self.build_set_summary)
+            .field("streak_line", &self.streak_line)
             .finish()
     }
 }
@@ -163,6 +167,7 @@ impl MailRules {
             formatter: Formatter::Plain,
             previous_build: None,
             build_set_summary: false,
+            streak_line: false,
         }
     }
 
@@ -199,6 +204,12 @@ impl MailRules {
             }
         }
         problems
+    }
+
+    /// Whether the formatter is the user's own (a closure or a template), which reads the
+    /// build's changes and every log.
+    pub fn formatter_reads_everything(&self) -> bool {
+        matches!(self.formatter, Formatter::Custom(_) | Formatter::Template(_))
     }
 
     /// Whether builds of `builder` concern this target (`builders` / `tags`).

@@ -7,7 +7,9 @@
 //! Variables: `mode` (list of words), `name` (builder), `build` (the whole build record),
 //! `result` (`failure`, …), `results` (its code), `title`, `buildbot_url`, `build_url`,
 //! `intro`, `summary`, `projects`, `text` (the build's text, joined), `blamelist`, `reason`,
-//! `worker`, `previous` (the previous finished build's result, or none), `broken_since`.
+//! `worker`, `previous` (the previous finished build's result, or none), `broken_since`,
+//! `changes` (the build's changes: `who`, `comments`, `revision`, `files`, `when`, …) and `logs`
+//! (each log's `step`, `name` and `text`, its last `maxLogSize` bytes).
 
 use minijinja::value::Serde;
 use minijinja::{Environment, UndefinedBehavior, context};
@@ -61,6 +63,8 @@ impl MailTemplate {
             worker => &build.worker,
             previous => args.prev.and_then(|p| p.result).map(|r| r.name()),
             broken_since => args.broken_since,
+            changes => Serde(args.changes),
+            logs => args.logs.iter().map(|l| context! { step => &l.step, name => &l.name, text => &l.text }).collect::<Vec<_>>(),
         };
         let captured = template.render_captured(ctx).map_err(|e| format!("template: {e:#}"))?;
         let subject = match captured.state().lookup("subject") {
@@ -75,7 +79,7 @@ impl MailTemplate {
 mod tests {
     use super::*;
     use crate::domain::model::Build;
-    use crate::domain::notify::mail::Modes;
+    use crate::domain::notify::mail::{LogText, Modes};
     use crate::domain::result::BuildResult;
     use crate::domain::web::layout::Site;
 
@@ -94,6 +98,8 @@ mod tests {
             site: &site,
             prev: None,
             broken_since: None,
+            changes: &[],
+            logs: &[],
         };
         MailTemplate::new(source, kind)?.render(&args)
     }
@@ -109,6 +115,36 @@ mod tests {
         assert_eq!(out.body, "The Buildbot has detected a failed build: #7 FAILURE (forced) failing,passing,warnings");
         assert_eq!(out.subject.as_deref(), Some("linux is failure"));
         assert_eq!(out.kind, BodyKind::Plain);
+    }
+
+    #[test]
+    fn a_template_reads_the_changes_and_the_logs_text() {
+        let mut build: Build = serde_json::from_value(serde_json::json!({
+            "builder": "linux", "number": 7, "started": "2025-01-01T00:00:00Z", "result": "failure"
+        }))
+        .unwrap();
+        build.reason = "r".into();
+        let change: crate::domain::model::Change = serde_json::from_value(serde_json::json!({
+            "number": 3, "who": "ann", "comments": "fix it", "when": "2025-01-01T00:00:00Z", "files": ["a.c"]
+        }))
+        .unwrap();
+        let log = LogText { step: "test".into(), name: "stdio".into(), text: "line 1\nFAIL x\n".into(), cut: 0 };
+        let (mode, site) = (Modes::default(), Site::default());
+        let args = FormatterArgs {
+            mode: &mode,
+            name: "linux",
+            build: &build,
+            result: BuildResult::Failure,
+            site: &site,
+            prev: None,
+            broken_since: None,
+            changes: std::slice::from_ref(&change),
+            logs: std::slice::from_ref(&log),
+        };
+        let source = "{% for c in changes %}{{ c.who }}: {{ c.comments }} ({{ c.files|join(',') }}){% endfor %} \
+            {% for l in logs if l.name == 'stdio' %}{{ l.step }}: {{ l.text|lines|last }}{% endfor %}";
+        let out = MailTemplate::new(source, BodyKind::Plain).unwrap().render(&args).unwrap();
+        assert_eq!(out.body, "ann: fix it (a.c) test: FAIL x");
     }
 
     #[test]

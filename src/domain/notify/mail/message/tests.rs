@@ -51,7 +51,8 @@ fn rules() -> MailRules {
 }
 
 fn mail<'a>(builder: &'a Builder, build: &'a Build, prev: Option<&'a Build>, site: &'a Site) -> BuildMail<'a> {
-    BuildMail { builder, build, prev, broken_since: None, failing_since: None, logs: &[], users: &[], site, now: at(6) }
+    let (logs, changes, users) = (&[][..], &[][..], &[][..]);
+    BuildMail { builder, build, prev, broken_since: None, failing_since: None, logs, changes, users, site, now: at(6) }
 }
 
 #[test]
@@ -90,8 +91,12 @@ fn a_fixing_build_names_the_breaking_one_and_answers_its_mail() {
     let (b, prev) = (build(15, BuildResult::Success), build(14, BuildResult::Failure));
     let mut r = rules();
     r.mode = Modes::from_word("change").unwrap();
-    let m = compose(&r, &BuildMail { broken_since: Some(12), ..mail(&builder, &b, Some(&prev), &site) }).unwrap();
+    let fixing = BuildMail { broken_since: Some(12), ..mail(&builder, &b, Some(&prev), &site) };
+    let m = compose(&r, &fixing).unwrap();
     assert!(m.body.starts_with("The Buildbot has detected a restored build"));
+    assert!(m.body.contains("Build succeeded!\n\nSincerely"), "0.8's body, to the byte: {}", m.body);
+    r.streak_line = true;
+    let m = compose(&r, &fixing).unwrap();
     assert!(m.body.contains("Build succeeded!\nBroken since build #12; fixed by build #15.\n"));
     assert_eq!(m.in_reply_to.as_deref(), Some("build.12.linux.mail@example.org"));
     assert_eq!(m.references, ["thread.linux.master.mail@example.org", "build.12.linux.mail@example.org"]);
