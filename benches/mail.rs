@@ -84,6 +84,7 @@ fn decide_and_render(c: &mut Criterion) {
                 logs: &[],
                 changes: &[],
                 users: &[],
+                worker: None,
                 site: &site,
                 now: at(0),
             };
@@ -148,6 +149,7 @@ async fn lettre_alone(port: u16) -> Duration {
                 logs: &[],
                 changes: &[],
                 users: &[],
+                worker: None,
                 site: &site,
                 now: at(0),
             };

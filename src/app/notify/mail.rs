@@ -19,7 +19,7 @@ use super::{
 };
 use crate::adapters::mail::{SendmailTransport, SmtpSettings, SmtpTransport};
 use crate::domain::event::{Channel, SequencedEvent, StatusEvent};
-use crate::domain::model::{Build, Builder, Change, Timestamp, User};
+use crate::domain::model::{Build, Builder, Change, Timestamp, User, Worker};
 use crate::domain::notify::mail::{self, BuildMail, LogText, Lookup, MailMessage, MailRules};
 use crate::domain::notify::outbox::{AttemptError, Discipline, OutboxMessage, TargetId};
 use crate::domain::result::BuildResult;
@@ -112,6 +112,7 @@ struct Gathered {
     logs: Vec<LogText>,
     changes: Vec<Change>,
     users: Vec<User>,
+    worker: Option<Worker>,
 }
 
 impl MailNotifier {
@@ -156,7 +157,16 @@ impl MailNotifier {
         }
         let Some(build) = self.reader.build(builder, number).await? else { return Ok(None) };
         let past = past(self.reader.as_ref(), &build, self.rules.previous_build.as_ref()).await?;
-        Ok(Some(Gathered { info, build, past, logs: Vec::new(), changes: Vec::new(), users: Vec::new() }))
+        let worker = self.worker_of(&build).await?;
+        Ok(Some(Gathered { info, build, past, logs: Vec::new(), changes: Vec::new(), users: Vec::new(), worker }))
+    }
+
+    /// The worker that ran `build`, read only when `extraHeaders` may name it.
+    async fn worker_of(&self, build: &Build) -> Result<Option<Worker>, NotifyError> {
+        if self.rules.extra_headers.is_empty() || build.worker.is_empty() {
+            return Ok(None);
+        }
+        Ok(self.reader.workers().await?.into_iter().find(|w| w.name == build.worker))
     }
 
     /// Reads what composing a mail about `g` needs besides the decision: its logs, and the
@@ -190,6 +200,7 @@ impl MailNotifier {
             logs: &g.logs,
             changes: &g.changes,
             users: &g.users,
+            worker: g.worker.as_ref(),
             site: &self.site,
             now,
         }

@@ -11,7 +11,9 @@ use super::mode::firing_mode;
 use super::recipients::recipients;
 use super::rules::{Formatter, MailRules};
 use super::subject::{SubjectValues, one_line};
-use crate::domain::model::{Build, Builder, Change, Timestamp, User};
+use serde_json::Value;
+
+use crate::domain::model::{Build, Builder, Change, Timestamp, User, Worker};
 use crate::domain::notify::interpolate::{Interpolate, Renderables};
 use crate::domain::notify::outbox::id_part;
 use crate::domain::result::BuildResult;
@@ -78,6 +80,8 @@ pub struct BuildMail<'a> {
     /// The build's changes (read for a formatter of the user's own).
     pub changes: &'a [Change],
     pub users: &'a [User],
+    /// The worker that ran the build, when it is known (for `%(worker:NAME)s` in headers).
+    pub worker: Option<&'a Worker>,
     pub site: &'a Site,
     pub now: Timestamp,
 }
@@ -103,11 +107,25 @@ pub fn wants(rules: &MailRules, mail: &BuildMail) -> bool {
     rules.watches(mail.builder) && firing_mode(&rules.mode, result, mail.prev.and_then(|p| p.result)).is_some()
 }
 
-/// An `extraHeaders` name or value rendered for `build` (the seed's Interpolate; checked when
-/// the rules were), on one line.
-fn interpolate(text: &str, build: &Build) -> String {
+/// An `extraHeaders` name or value rendered for `mail` (the seed's Interpolate, checked when
+/// the rules were: properties, source stamps, the worker and the keywords of
+/// [`header_keywords`]), on one line.
+fn interpolate(text: &str, mail: &BuildMail, keywords: &[(&str, Value)]) -> String {
     let template = Interpolate::parse(text).unwrap_or_else(|_| Interpolate::literal(text));
-    one_line(&template.render(&Renderables { build, keywords: &[], worker: None }))
+    one_line(&template.render(&Renderables { build: mail.build, keywords, worker: mail.worker }))
+}
+
+/// What `%(kw:NAME)s` reads in a mail header: `builder`, `buildnumber`, `result` (its word,
+/// absent while running), `url` (the build's page, when the site has a URL) and `title`.
+fn header_keywords(mail: &BuildMail) -> Vec<(&'static str, Value)> {
+    let mut out = vec![
+        ("builder", Value::from(mail.build.builder.as_str())),
+        ("buildnumber", Value::from(mail.build.number)),
+        ("title", Value::from(mail.site.title.as_str())),
+    ];
+    out.extend(mail.build.result.map(|r| ("result", Value::from(r.name()))));
+    out.extend(super::body::build_url(mail.site, mail.build).map(|u| ("url", Value::from(u))));
+    out
 }
 
 /// One build's share of a mail: the formatter's answer and the attachments.
@@ -199,7 +217,7 @@ pub fn compose(rules: &MailRules, mail: &BuildMail) -> Result<MailMessage, Strin
         }
         None => thread,
     };
-    let headers = extra_headers(rules, build);
+    let headers = extra_headers(rules, mail);
     Ok(MailMessage {
         id: message_id(&rules.name, &build.builder, build.number, &rules.fromaddr),
         from: rules.fromaddr.clone(),
@@ -219,8 +237,10 @@ pub fn compose(rules: &MailRules, mail: &BuildMail) -> Result<MailMessage, Strin
 
 /// `extraHeaders` rendered for `build`. A name that a property made one of the message's own
 /// (`Bcc`) or no header name at all is left out: a build cannot rewrite its mail's headers.
-fn extra_headers(rules: &MailRules, build: &Build) -> Vec<(String, String)> {
-    let rendered = rules.extra_headers.iter().map(|(k, v)| (interpolate(k, build), interpolate(v, build)));
+fn extra_headers(rules: &MailRules, mail: &BuildMail) -> Vec<(String, String)> {
+    let keywords = header_keywords(mail);
+    let rendered =
+        rules.extra_headers.iter().map(|(k, v)| (interpolate(k, mail, &keywords), interpolate(v, mail, &keywords)));
     rendered.filter(|(name, _)| super::rules::may_set_header(name)).collect()
 }
 
@@ -257,7 +277,7 @@ pub fn compose_summary(
     if to.envelope.is_empty() {
         return Err(no_recipients());
     }
-    let headers = extra_headers(rules, first.build);
+    let headers = extra_headers(rules, first);
     Ok(MailMessage {
         id: buildset_message_id(&rules.name, id, &rules.fromaddr),
         from: rules.fromaddr.clone(),

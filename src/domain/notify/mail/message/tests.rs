@@ -52,7 +52,19 @@ fn rules() -> MailRules {
 
 fn mail<'a>(builder: &'a Builder, build: &'a Build, prev: Option<&'a Build>, site: &'a Site) -> BuildMail<'a> {
     let (logs, changes, users) = (&[][..], &[][..], &[][..]);
-    BuildMail { builder, build, prev, broken_since: None, failing_since: None, logs, changes, users, site, now: at(6) }
+    BuildMail {
+        builder,
+        build,
+        prev,
+        broken_since: None,
+        failing_since: None,
+        logs,
+        changes,
+        users,
+        worker: None,
+        site,
+        now: at(6),
+    }
 }
 
 #[test]
@@ -237,4 +249,22 @@ fn a_buildset_summary_joins_the_parts_and_names_logs_by_builder() {
     assert_eq!(names, ["linux.compile.stdio", "macos.compile.stdio"]);
     assert_eq!(m.in_reply_to, None);
     assert!(compose_summary(&r, 9, BuildResult::Failure, &[]).is_err());
+}
+
+#[test]
+fn extra_headers_read_keywords_and_the_worker() {
+    let (builder, site) = (Builder { name: "linux".into(), ..Builder::default() }, site());
+    let b = build(3, BuildResult::Failure);
+    let worker = Worker { name: "slave1".into(), host: Some("rack-4".into()), ..Worker::default() };
+    let mut r = rules();
+    r.extra_headers = vec![
+        ("X-Build".into(), "%(kw:builder)s #%(kw:buildnumber)s: %(kw:result)s".into()),
+        ("X-Url".into(), "%(kw:url)s".into()),
+        ("X-Host".into(), "%(worker:host)s (%(slave:name)s) for %(kw:title)s".into()),
+    ];
+    let m = compose(&r, &BuildMail { worker: Some(&worker), ..mail(&builder, &b, None, &site) }).unwrap();
+    let header = |name: &str| m.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+    assert_eq!(header("X-Build"), Some("linux #3: failure"));
+    assert_eq!(header("X-Url"), Some("http://bb.example.org/builders/linux/builds/3"));
+    assert_eq!(header("X-Host"), Some("rack-4 (slave1) for MyProj"));
 }
