@@ -49,6 +49,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         text: vec![],
         steps: vec![],
         eta: None,
+        tests: Vec::new(),
     };
     let b = || "toy".to_string();
     sink.record(StatusEvent::BuildStarted { build, requests: vec![] }).await?;

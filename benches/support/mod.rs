@@ -80,6 +80,7 @@ fn build(builder: &str, number: u32, minute: i64) -> Build {
         text: vec!["build".into()],
         steps,
         eta: None,
+        tests: Vec::new(),
     }
 }
 

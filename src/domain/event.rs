@@ -5,7 +5,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::model::{
-    Build, BuildRequest, Builder, BuilderState, Buildset, Change, LogKind, Properties, Step, Timestamp, User, Worker,
+    Build, BuildRequest, Builder, BuilderState, Buildset, Change, LogKind, Properties, Step, TestResult, Timestamp,
+    User, Worker,
 };
 use super::result::BuildResult;
 
@@ -100,6 +101,13 @@ pub enum StatusEvent {
         builder: String,
         number: u32,
         properties: Properties,
+    },
+    /// Test results of a running build (0.8's `addTestResult`): a test already reported under
+    /// the same name is replaced.
+    TestResultsAdded {
+        builder: String,
+        number: u32,
+        tests: Vec<TestResult>,
     },
     StepStarted {
         builder: String,
@@ -226,6 +234,7 @@ impl StatusEvent {
             Self::BuildStarted { .. } => "build_started",
             Self::BuildFinished { .. } => "build_finished",
             Self::BuildPropertiesChanged { .. } => "build_properties_changed",
+            Self::TestResultsAdded { .. } => "test_results_added",
             Self::StepStarted { .. } => "step_started",
             Self::StepFinished { .. } => "step_finished",
             Self::StepTextChanged { .. } => "step_text_changed",

@@ -107,6 +107,10 @@ pub struct Worker {
     /// Connection times, newest last, kept for "connects per hour".
     #[serde(default)]
     pub connect_times: Vec<Timestamp>,
+    /// Everything else the worker told about itself (0.8's slave info: `os`, `cpus`, …),
+    /// shown on its page.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub info: BTreeMap<String, serde_json::Value>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -324,6 +328,29 @@ pub struct Build {
     /// allow it.
     #[serde(default)]
     pub eta: Option<Timestamp>,
+    /// Test results the sender reported (0.8's `addTestResult`), in the order first reported.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tests: Vec<TestResult>,
+}
+
+/// One test's outcome, as 0.8's `TestResult`: a dotted name, a result, words and logs.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TestResult {
+    /// The name's parts (`["unit", "parser", "test_empty"]`), shown joined by dots.
+    pub name: Vec<String>,
+    pub result: BuildResult,
+    #[serde(default)]
+    pub text: Vec<String>,
+    /// Log name → its text.
+    #[serde(default)]
+    pub logs: BTreeMap<String, String>,
+}
+
+impl TestResult {
+    /// The dotted name the test's URL uses.
+    pub fn dotted_name(&self) -> String {
+        self.name.join(".")
+    }
 }
 
 impl Build {
@@ -372,6 +399,11 @@ impl Build {
 
     pub fn step(&self, name: &str) -> Option<&Step> {
         self.steps.iter().find(|s| s.name == name)
+    }
+
+    /// The test whose dotted name is `dotted`.
+    pub fn test(&self, dotted: &str) -> Option<&TestResult> {
+        self.tests.iter().find(|t| t.dotted_name() == dotted)
     }
 }
 

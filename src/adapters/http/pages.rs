@@ -71,6 +71,25 @@ pub async fn step(ctx: &WebContext, call: Call) -> Answer {
     .await
 }
 
+/// `/builders/NAME/builds/N/tests`: no page of its own, as in 0.8 (the build page lists them).
+pub async fn tests(ctx: &WebContext, call: Call) -> Answer {
+    find_build(ctx, call.param("builder")?, &call.build_number("number")?).await?;
+    Ok("subpages show data for each test".into_response())
+}
+
+/// `/builders/NAME/builds/N/tests/A.B.C`: one test result.
+pub async fn test(ctx: &WebContext, call: Call) -> Answer {
+    let (name, number, test) = (call.param("builder")?, call.build_number("number")?, call.param("test")?);
+    html::page(ctx, &call, Frame::PLAIN.no_cache(), async |ctx, page, _| {
+        let build = find_build(ctx, name, &number).await?;
+        let found = build.test(test).ok_or_else(|| {
+            WebError::NotFound(format!("No test '{test}' in build #{} of builder '{}'", build.number, build.builder))
+        })?;
+        Ok(pages::test_page(page, &build, found))
+    })
+    .await
+}
+
 /// `/one_line_per_build`: the newest finished builds of every builder.
 pub async fn one_line_per_build(ctx: &WebContext, call: Call) -> Answer {
     html::page(ctx, &call, Frame::PLAIN, render_one_line_per_build).await
@@ -119,6 +138,12 @@ pub async fn worker(ctx: &WebContext, call: Call) -> Answer {
     let name = call.param("worker")?;
     let frame = Frame::PLAIN.no_cache();
     html::page(ctx, &call, frame, async |ctx, page, args| render_worker(ctx, page, args, name).await).await
+}
+
+/// `/buildslaves/NAME/anything`: 0.8 sent every other child of a worker to its page.
+/// (The worker's page says whether it exists.)
+pub async fn worker_child(_: &WebContext, call: Call) -> Answer {
+    Ok(Redirect::to(&text::path::worker(&path_to_root(call.path()), call.param("worker")?)).into_response())
 }
 
 fn libraries() -> Vec<(&'static str, &'static str)> {

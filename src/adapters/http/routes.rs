@@ -53,6 +53,8 @@ routes! {
     GET "/builders/{builder}/builds/{number}/steps/{step}/logs"            => pages::step;
     GET "/builders/{builder}/builds/{number}/steps/{step}/logs/{log}"      => logs::html;
     GET "/builders/{builder}/builds/{number}/steps/{step}/logs/{log}/text" => logs::text;
+    GET "/builders/{builder}/builds/{number}/tests"                        => pages::tests;
+    GET "/builders/{builder}/builds/{number}/tests/{test}"                 => pages::test;
     GET "/one_line_per_build"                                              => pages::one_line_per_build;
     GET "/one_line_per_build/{builder}"                                    => pages::one_line_per_builder;
     GET "/one_box_per_builder"                                             => pages::one_box_per_builder;
@@ -60,6 +62,7 @@ routes! {
     GET "/changes/{number}"                                                => pages::change;
     GET "/buildslaves"                                                     => pages::workers;
     GET "/buildslaves/{worker}"                                            => pages::worker;
+    GET "/buildslaves/{worker}/{*rest}"                                    => pages::worker_child;
     GET "/about"                                                           => pages::about;
     GET "/waterfall"                                                       => views::waterfall;
     GET "/waterfall/help"                                                  => views::waterfall_help;

@@ -164,6 +164,12 @@ impl Config {
                 }
             }
         }
+        if let Some(max) = server.site.num_events_max.filter(|max| *max < server.site.num_events) {
+            problems.push(format!(
+                "num_events_max: {max} is below num_events ({}): the waterfall's default would exceed its cap",
+                server.site.num_events
+            ));
+        }
         if !server.site.buildbot_url.ends_with('/') {
             problems.push(format!("buildbotURL: '{}' must end with '/'", server.site.buildbot_url));
         }
@@ -284,6 +290,19 @@ mod tests {
                 "window: expected a whole number, found string",
             ]
         );
+    }
+
+    #[test]
+    fn num_events_max_may_not_be_below_num_events() {
+        let problems = Config::parse("num_events = 100\nnum_events_max = 50", Path::new(".")).unwrap_err();
+        assert_eq!(
+            problems,
+            ["num_events_max: 50 is below num_events (100): the waterfall's default would exceed its cap"]
+        );
+        let c = Config::parse("num_events = 100\nnum_events_max = 100", Path::new(".")).unwrap();
+        assert_eq!(c.server.site.num_events_max, Some(100));
+        // The default num_events (200) counts too.
+        assert!(Config::parse("num_events_max = 150", Path::new(".")).is_err());
     }
 
     #[test]

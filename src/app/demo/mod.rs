@@ -153,6 +153,7 @@ fn started(builder: &str, number: u32, worker: &str, at: Timestamp, plan: &Build
         text: vec!["building".to_owned()],
         steps: Vec::new(),
         eta: Some(at + plan.duration()),
+        tests: Vec::new(),
     }
 }
 

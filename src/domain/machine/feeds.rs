@@ -281,6 +281,7 @@ mod tests {
             text: vec![],
             steps: vec![],
             eta: None,
+            tests: Vec::new(),
         };
         assert_eq!(guid(&site, &build), "tag:localhost,1970-01-01:builders/a%2Fb/builds/7");
     }

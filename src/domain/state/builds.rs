@@ -3,7 +3,7 @@
 //! builder's window.
 
 use super::{Applied, ApplyError, Mutation, StatusState, within_range};
-use crate::domain::model::{Build, BuildKey, BuildRequest, Buildset, Properties, Timestamp};
+use crate::domain::model::{Build, BuildKey, BuildRequest, Buildset, Properties, TestResult, Timestamp};
 use crate::domain::result::BuildResult;
 
 impl StatusState {
@@ -115,6 +115,19 @@ impl StatusState {
         let build = self.running.get_mut(&key);
         let Some(build) = build else { return Err(self.not_running(key)) };
         merge(&mut build.properties, properties);
+        self.changed.insert(key);
+        Ok(())
+    }
+
+    /// Test results of a running build: a test reported again replaces what it said.
+    pub(super) fn add_tests(&mut self, key: BuildKey, tests: &[TestResult]) -> Result<(), ApplyError> {
+        let Some(build) = self.running.get_mut(&key) else { return Err(self.not_running(key)) };
+        for test in tests {
+            match build.tests.iter_mut().find(|t| t.name == test.name) {
+                Some(known) => *known = test.clone(),
+                None => build.tests.push(test.clone()),
+            }
+        }
         self.changed.insert(key);
         Ok(())
     }

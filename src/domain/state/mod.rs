@@ -411,6 +411,9 @@ impl StatusState {
             E::BuildPropertiesChanged { builder, number, properties } => {
                 self.set_properties(BuildKey { builder: builder.clone(), number: *number }, properties)?
             }
+            E::TestResultsAdded { builder, number, tests } => {
+                self.add_tests(BuildKey { builder: builder.clone(), number: *number }, tests)?
+            }
             E::StepStarted { builder, number, step } => self.start_step(builder, *number, step)?,
             E::StepFinished { builder, number, step, result, text, text2, at } => {
                 let finish = StepFinish { result: *result, text, text2, at: *at };

@@ -157,6 +157,7 @@ mod tests {
             text: vec![],
             steps: vec![],
             eta: None,
+            tests: Vec::new(),
         }
     }
 

@@ -84,14 +84,29 @@ impl<'a> Page<'a> {
 /// (path from the root, label, what the page shows).
 pub const MAIN_PAGES: &[(&str, &str, &str)] = &[
     ("waterfall", "Waterfall", "every builder's builds and steps over time, newest at the top"),
-    ("grid", "Grid", "the newest revisions against the builders (also transposed: tgrid)"),
+    ("grid", "Grid", "the newest revisions across, the builders down"),
+    ("tgrid", "T-Grid", "the grid transposed: the newest revisions down, the builders across"),
     ("console", "Console", "each recent change and how every builder did with it"),
     ("builders", "Builders", "the latest build and the current activity of every builder"),
     ("one_line_per_build", "Recent Builds", "one line per finished build, newest first"),
     ("buildslaves", "Buildslaves", "the workers, what they build and whether they are connected"),
     ("changes", "Changesources", "where changes come from, and the latest changes"),
+    ("json/help", "JSON API", "the status as JSON: every resource, its arguments and an example"),
     ("about", "About", "the versions of this server and its libraries"),
 ];
+
+/// The [`MAIN_PAGES`] this site serves (the JSON API only when `provide_feeds` has `json`).
+pub fn main_pages(site: &Site) -> impl Iterator<Item = &'static (&'static str, &'static str, &'static str)> {
+    MAIN_PAGES.iter().filter(|(path, _, _)| !path.starts_with("json") || site.provides("json"))
+}
+
+/// The feeds a page advertises to browsers and feed readers (`<link rel="alternate">`):
+/// (path from the root, MIME type, title).
+fn alternate_feeds(site: &Site) -> impl Iterator<Item = (&'static str, &'static str, &'static str)> {
+    [("rss", "application/rss+xml", "RSS"), ("atom", "application/atom+xml", "Atom")]
+        .into_iter()
+        .filter(|(feed, _, _)| site.provides(feed))
+}
 
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
@@ -109,6 +124,9 @@ pub fn frame(page: &Page, title: &str, content: Markup) -> Markup {
                 title { (title) }
                 link rel="stylesheet" href={ (root) "default.css" } type="text/css";
                 link rel="icon" href={ (root) "favicon.ico" };
+                @for (feed, mime, name) in alternate_feeds(page.site) {
+                    link rel="alternate" type=(mime) title={ (page.site.title) " builds (" (name) ")" } href={ (root) (feed) };
+                }
                 @if let Some(after) = page.live {
                     script src={ (root) "live.js" } data-root=(root) data-after=(after) defer {}
                 }
@@ -116,7 +134,7 @@ pub fn frame(page: &Page, title: &str, content: Markup) -> Markup {
             body.interface {
                 div.header {
                     a href=(root) { "Home" }
-                    @for (path, label, _) in MAIN_PAGES {
+                    @for (path, label, _) in main_pages(page.site) {
                         " - " a href={ (root) (path) } { (label) }
                     }
                     @if page.site.show_users_page { " - " a href={ (root) "users" } { "Users" } }

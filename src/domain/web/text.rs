@@ -33,6 +33,9 @@ pub mod path {
     pub fn log(root: &str, builder: &str, number: u32, step: &str, log: &str) -> String {
         format!("{}/logs/{}", self::step(root, builder, number, step), quote(log))
     }
+    pub fn test(root: &str, builder: &str, number: u32, dotted_name: &str) -> String {
+        format!("{}/tests/{}", build(root, builder, number), quote(dotted_name))
+    }
     pub fn worker(root: &str, worker: &str) -> String {
         format!("{root}buildslaves/{}", quote(worker))
     }

@@ -54,6 +54,7 @@ fn build(builder: &str, number: u32, minute: i64, branch: &str, change: Option<u
         text: vec![],
         steps: vec![],
         eta: Some(at(minute + 10)),
+        tests: Vec::new(),
     }
 }
 

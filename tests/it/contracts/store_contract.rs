@@ -46,6 +46,7 @@ fn build(builder: &str, number: u32, started: i64, finished: Option<i64>) -> Bui
         text: vec![],
         steps: vec![],
         eta: None,
+        tests: Vec::new(),
     }
 }
 

@@ -84,6 +84,70 @@ async fn pages_show_what_a_user_looks_for() {
     assert!(workers.contains("Not connected") && workers.contains("Running 1 build(s)"));
 }
 
+/// What a 0.8 user reaches for besides the main pages: test results, a worker's whole info,
+/// the header's links, sorted files, and 0.8's redirects.
+#[tokio::test]
+async fn the_corners_of_0_8_are_there() {
+    use buildstatus::domain::event::StatusEvent;
+    use buildstatus::domain::model::{Change, TestResult, Worker};
+    use buildstatus::domain::result::BuildResult;
+    let server = fixture_server().await;
+    let test = TestResult {
+        name: vec!["unit".into(), "parser".into(), "empty".into()],
+        result: BuildResult::Failure,
+        text: vec!["assertion".into(), "failed".into()],
+        logs: [("stdio".to_owned(), "<b>boom</b>".to_owned())].into_iter().collect(),
+    };
+    let info = serde_json::json!({ "os": "Debian 12", "cpus": 4, "env": { "PATH": "/usr/bin" } });
+    let worker = Worker { name: "w1".into(), info: serde_json::from_value(info).unwrap(), ..Worker::default() };
+    let change = Change { number: 4, files: vec!["z.c".into(), "a.c".into(), "m/k.h".into()], ..Change::default() };
+    server
+        .sink()
+        .record_all(vec![
+            StatusEvent::TestResultsAdded { builder: "macos".into(), number: 1, tests: vec![test] },
+            StatusEvent::WorkerConnected { worker, at: common::at(50) },
+            StatusEvent::ChangeAdded { change },
+        ])
+        .await
+        .unwrap();
+
+    let (_, build, _) = get(&server, "/builders/macos/builds/1").await;
+    assert!(build.contains("Test Results:"), "{build}");
+    assert!(build.contains("href=\"../../../builders/macos/builds/1/tests/unit.parser.empty\""), "{build}");
+    let (status, page, _) = get(&server, "/builders/macos/builds/1/tests/unit.parser.empty").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("assertion failed") && page.contains("<pre>&lt;b&gt;boom&lt;/b&gt;</pre>"), "{page}");
+    let (status, bare, _) = get(&server, "/builders/macos/builds/1/tests").await;
+    assert_eq!((status, bare.as_str()), (StatusCode::OK, "subpages show data for each test"));
+    let (status, missing, _) = get(&server, "/builders/macos/builds/1/tests/unit.nope").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(missing.contains("No test 'unit.nope' in build #1 of builder 'macos'"), "{missing}");
+
+    let (_, w1, _) = get(&server, "/buildslaves/w1").await;
+    assert!(w1.contains("<tr><td>os</td><td>Debian 12</td></tr>"), "{w1}");
+    assert!(w1.contains("<tr><td>cpus</td><td>4</td></tr>"), "{w1}");
+    assert!(
+        w1.contains("<td>env</td><td><table class=\"info\"><tr><td>PATH</td><td>/usr/bin</td></tr></table>"),
+        "{w1}"
+    );
+    let (status, _, headers) = get(&server, "/buildslaves/w1/builds/anything").await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(headers["location"], "../../../buildslaves/w1");
+
+    let (_, change, _) = get(&server, "/changes/4").await;
+    let order: Vec<usize> =
+        ["a.c", "m/k.h", "z.c"].iter().map(|f| change.find(&format!("<li>{f}</li>")).unwrap()).collect();
+    assert!(order.is_sorted(), "files sorted: {order:?}");
+
+    let (_, home, _) = get(&server, "/").await;
+    for link in ["href=\"./tgrid\">T-Grid", "href=\"./json/help\">JSON API", "href=\"./waterfall/help\""] {
+        assert!(home.contains(link), "{link} on the welcome page");
+    }
+    assert!(home.contains("<link rel=\"alternate\" type=\"application/rss+xml\""), "the feeds are advertised");
+    let (_, builder, _) = get(&server, "/builders/linux").await;
+    assert!(builder.contains("href=\"../waterfall?show=linux\">view in waterfall</a>"), "{builder}");
+}
+
 #[tokio::test]
 async fn bad_requests_get_errors_that_name_the_problem() {
     let server = fixture_server().await;

@@ -267,6 +267,7 @@ fn build(
         text: Vec::new(),
         steps: build_steps,
         eta: None,
+        tests: Vec::new(),
     };
     let (builder, number) = (row.builder.clone(), row.number);
     let (step_count, log_count) = (build.steps.len(), contents.len());

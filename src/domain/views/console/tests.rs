@@ -40,6 +40,7 @@ fn build(number: u32, changes: &[u64], result: Option<BuildResult>) -> Build {
         text: vec![],
         steps: vec![],
         eta: None,
+        tests: Vec::new(),
     }
 }
 

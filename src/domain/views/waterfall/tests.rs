@@ -40,6 +40,7 @@ fn build(builder: &str, number: u32, start: i64, steps: &[i64], finished: bool) 
         text: vec![],
         steps: list,
         eta: None,
+        tests: Vec::new(),
     }
 }
 

@@ -25,6 +25,7 @@ pub fn build_page(page: &Page, build: &Build, changes: &[Change], worker_known: 
             div.column {
                 h1 { "Builder " a href=(path::builder(root, name)) { (name) } " Build #" (build.number) }
                 (outcome(page, build))
+                (super::tests::test_list(page, build))
                 (source_stamps(&page.site.decorations, build))
                 h2 { "BuildSlave:" }
                 p { @if worker_known { a href=(path::worker(root, &build.worker)) { (build.worker) } } @else { (build.worker) } }

@@ -28,7 +28,10 @@ pub fn builder_page(page: &Page, data: &BuilderPage) -> Markup {
         &format!("Buildbot: {name}"),
         html! {
             div.column {
-                h1 { "Builder " (name) }
+                h1 {
+                    "Builder " (name) " "
+                    small { "(" a href={ (root) "waterfall?show=" (crate::domain::web::text::quote(name)) } { "view in waterfall" } ")" }
+                }
                 @if let Some(d) = &data.builder.description { div.BuilderDescription { (d) } }
                 @if !data.builder.tags.is_empty() { p { "Tags: " (data.builder.tags.join(", ")) } }
 

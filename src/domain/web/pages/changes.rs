@@ -67,7 +67,7 @@ pub fn change_block(links: &Decorations, c: &Change) -> Markup {
         pre.comments { (links.comment(&c.comments, &c.project)) }
         h3 { "Changed files" }
         @if c.files.is_empty() { p { "no files" } }
-        ul { @for f in &c.files { li { (f) } } }
+        ul { @for f in sorted(&c.files) { li { (f) } } }
         @if !c.properties.is_empty() {
             h3 { "Properties" }
             table.info {
@@ -75,4 +75,11 @@ pub fn change_block(links: &Decorations, c: &Change) -> Markup {
             }
         }
     }
+}
+
+/// A change's files in order (spec §5.9: the list is sorted, however the sender sent it).
+fn sorted(files: &[String]) -> Vec<&String> {
+    let mut files: Vec<&String> = files.iter().collect();
+    files.sort();
+    files
 }

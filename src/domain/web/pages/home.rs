@@ -2,7 +2,7 @@
 
 use maud::{Markup, html};
 
-use crate::domain::web::layout::{MAIN_PAGES, Page, VERSION, frame};
+use crate::domain::web::layout::{Page, VERSION, frame, main_pages};
 
 pub fn home_page(page: &Page) -> Markup {
     let site = page.site;
@@ -16,8 +16,13 @@ pub fn home_page(page: &Page) -> Markup {
                 " project!"
             }
             ul.links {
-                @for (path, label, what) in MAIN_PAGES {
-                    li { a href={ (page.root) (path) } { (label) } ": " (what) }
+                @for (path, label, what) in main_pages(site) {
+                    li {
+                        a href={ (page.root) (path) } { (label) } ": " (what)
+                        @if *path == "waterfall" {
+                            " (" a href={ (page.root) "waterfall/help" } { "help" } ": which builders, how many events, how it reloads)"
+                        }
+                    }
                 }
             }
         },

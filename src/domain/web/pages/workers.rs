@@ -89,6 +89,12 @@ pub fn worker_page(page: &Page, data: &WorkerPage) -> Markup {
                 h2 { "Slave information" }
                 @if let Some(v) = &w.version { p { "Buildbot-Slave " (v) } }
                 @if let Some(h) = &w.host { pre { (h) } }
+                @if !w.info.is_empty() {
+                    table.info.worker_info {
+                        tr { th { "Name" } th { "Value" } }
+                        @for (key, value) in &w.info { tr { td { (key) } td { (info_value(value)) } } }
+                    }
+                }
                 h2 { "Connection Status" }
                 p {
                     (connects_last_hour(w, page.now)) " connection(s) in the last hour"
@@ -97,6 +103,17 @@ pub fn worker_page(page: &Page, data: &WorkerPage) -> Markup {
             }
         },
     )
+}
+
+/// A worker info value: text as it is, a mapping as a nested table, anything else as JSON.
+fn info_value(value: &serde_json::Value) -> Markup {
+    match value {
+        serde_json::Value::String(text) => html! { (text) },
+        serde_json::Value::Object(map) => html! {
+            table.info { @for (k, v) in map { tr { td { (k) } td { (info_value(v)) } } } }
+        },
+        other => html! { (other.to_string()) },
+    }
 }
 
 fn status(w: &Worker, running: usize) -> (&'static str, String) {
