@@ -78,6 +78,7 @@ fn web_context(setup: &Setup, shared: &Shared) -> WebContext {
         notifications: Arc::new(notifications),
         metrics: shared.metrics.clone(),
         metric_sources: shared.metric_sources.clone(),
+        templates: setup.templates.clone(),
     }
 }
 

@@ -81,6 +81,7 @@ impl ServerArgs {
             None => {
                 let mut c = Config::defaults(Path::new("."));
                 c.set_data_dir(PathBuf::from(default_data_dir));
+                c.load_templates()?;
                 c
             }
         };

@@ -67,6 +67,8 @@ pub struct Setup {
     pub ingest: Option<IngestConfig>,
     /// `http.log`, the request log: kept when set.
     pub http_log: Option<http::access_log::AccessLogSettings>,
+    /// The site's own page templates (`templates/` and `jinja_loaders`), compiled.
+    pub templates: Arc<http::templates::PageTemplates>,
 }
 
 impl Default for Setup {
@@ -82,6 +84,7 @@ impl Default for Setup {
             notifiers: notify::Notifiers::default(),
             ingest: None,
             http_log: None,
+            templates: Arc::default(),
         }
     }
 }

@@ -18,6 +18,8 @@ pub enum WebError {
     Forbidden(String),
     /// Our fault; details go to the log, not the page.
     Internal(String),
+    /// The site's template failed; the page names the template and line, for its author.
+    Template(String),
 }
 
 impl From<StoreError> for WebError {
@@ -59,6 +61,10 @@ impl WebError {
                     "Server Error",
                     "The server failed to answer; the details are in its log.".to_owned(),
                 )
+            }
+            Self::Template(why) => {
+                tracing::error!(path = request_path, "template failed: {why}");
+                (StatusCode::INTERNAL_SERVER_ERROR, "Template Error", why)
             }
         };
         let page = Page::plain(site, request_path, clock.now());

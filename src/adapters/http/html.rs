@@ -6,13 +6,14 @@
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
-use maud::Markup;
+use maud::{Markup, PreEscaped};
+use minijinja::value::Value;
 
 use super::call::Call;
 use super::view_cache::ViewKey;
 use super::{WebContext, WebError};
 use crate::domain::web::args::Args;
-use crate::domain::web::layout::Page;
+use crate::domain::web::layout::{Layout, Page, frame};
 use crate::domain::web::text::path_to_root;
 
 /// How a page is served.
@@ -74,6 +75,7 @@ pub async fn page(
     if let Some(kept) = key.as_ref().and_then(|k| ctx.kept_view(k)) {
         return Ok(kept);
     }
+    let layout = ctx.templates.layout();
     let page = Page {
         site: &ctx.site,
         root: path_to_root(call.path()),
@@ -81,13 +83,38 @@ pub async fn page(
         reload,
         alert: args.first("alert_msg").map(str::to_owned),
         live: frame.live.then_some(seq),
+        layout: layout.as_ref().map(|l| l as &dyn Layout),
     };
     let markup = render(ctx, &page, &args).await?;
+    if let Some(why) = layout.as_ref().and_then(|l| l.failure()) {
+        return Err(WebError::Template(why.to_owned()));
+    }
     let response = response(markup, frame.no_cache);
     match key {
         Some(key) => Ok(ctx.views.keep(key, response).await),
         None => Ok(response),
     }
+}
+
+/// The page the site's template `name` draws from `data` (called only when there is one), or
+/// else the built-in page.
+pub fn drawn(
+    ctx: &WebContext,
+    page: &Page,
+    name: &str,
+    data: impl FnOnce() -> Value,
+    built_in: impl FnOnce() -> Markup,
+) -> Result<Markup, WebError> {
+    if !ctx.templates.has(name) {
+        return Ok(built_in());
+    }
+    let (title, content) = ctx.templates.render_page(name, page, data()).map_err(WebError::Template)?;
+    Ok(frame(page, title.as_deref().unwrap_or(&page.site.title), PreEscaped(content)))
+}
+
+/// `value` as a template sees it.
+pub fn ser<T: serde::Serialize + ?Sized>(value: &T) -> Value {
+    Value::from(minijinja::value::Serde(value))
 }
 
 /// An HTML answer; `no_cache` tells browsers to ask again each time.

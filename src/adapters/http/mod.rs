@@ -27,6 +27,7 @@ mod pages;
 mod people;
 mod read;
 mod routes;
+pub mod templates;
 mod view_cache;
 mod views;
 
@@ -67,6 +68,8 @@ pub struct WebContext {
     pub metrics: Arc<access::HttpMetrics>,
     /// The other parts of the server `/metrics` reports on.
     pub metric_sources: Vec<Arc<dyn MetricsSource>>,
+    /// The site's own page templates and layout.
+    pub templates: Arc<templates::PageTemplates>,
 }
 
 impl WebContext {

@@ -4,9 +4,10 @@
 
 use axum::response::{IntoResponse, Redirect};
 use maud::Markup;
+use minijinja::context;
 
 use super::call::{Answer, Call};
-use super::html::{self, Frame};
+use super::html::{self, Frame, ser};
 use super::read::{
     MAX_SEARCH, branch_scan, find_build, known_worker, last_finished, load_changes, named_change, no_step,
     require_builder, require_worker, running_builds, state_of,
@@ -25,12 +26,21 @@ const CHANGES_SHOWN: usize = 50;
 
 /// `/`: the welcome page.
 pub async fn home(ctx: &WebContext, call: Call) -> Answer {
-    html::page(ctx, &call, Frame::PLAIN, async |_, page, _| Ok(pages::home_page(page))).await
+    html::page(ctx, &call, Frame::PLAIN, async |ctx, page, _| {
+        html::drawn(ctx, page, "root.html", || context! {}, || pages::home_page(page))
+    })
+    .await
 }
 
 /// `/about`: versions of the server and its libraries.
 pub async fn about(ctx: &WebContext, call: Call) -> Answer {
-    html::page(ctx, &call, Frame::PLAIN, async |_, page, _| Ok(pages::about_page(page, &libraries()))).await
+    html::page(ctx, &call, Frame::PLAIN, async |ctx, page, _| {
+        let libraries = libraries();
+        let data =
+            || context! { libraries => ser(&libraries.iter().copied().collect::<std::collections::BTreeMap<_, _>>()) };
+        html::drawn(ctx, page, "about.html", data, || pages::about_page(page, &libraries))
+    })
+    .await
 }
 
 /// `/builders`: every builder's last build and what it does now.
@@ -66,7 +76,13 @@ pub async fn step(ctx: &WebContext, call: Call) -> Answer {
     html::page(ctx, &call, frame, async |ctx, page, _| {
         let build = find_build(ctx, name, &number).await?;
         let found = build.step(step).ok_or_else(|| no_step(&build, step))?;
-        Ok(pages::step_page(page, &build, found))
+        html::drawn(
+            ctx,
+            page,
+            "buildstep.html",
+            || context! { build => ser(&build), step => ser(found) },
+            || pages::step_page(page, &build, found),
+        )
     })
     .await
 }
@@ -85,7 +101,13 @@ pub async fn test(ctx: &WebContext, call: Call) -> Answer {
         let found = build.test(test).ok_or_else(|| {
             WebError::NotFound(format!("No test '{test}' in build #{} of builder '{}'", build.number, build.builder))
         })?;
-        Ok(pages::test_page(page, &build, found))
+        html::drawn(
+            ctx,
+            page,
+            "testresult.html",
+            || context! { build => ser(&build), test => ser(found) },
+            || pages::test_page(page, &build, found),
+        )
     })
     .await
 }
@@ -114,7 +136,8 @@ pub async fn one_box_per_builder(_: &WebContext, call: Call) -> Answer {
 pub async fn changes(ctx: &WebContext, call: Call) -> Answer {
     html::page(ctx, &call, Frame::PLAIN, async |ctx, page, _| {
         let recent = ctx.reader.changes(&ChangeQuery { limit: CHANGES_SHOWN, ..ChangeQuery::default() }).await?;
-        Ok(pages::changes_page(page, &ctx.change_sources, &recent))
+        let data = || context! { sources => ser(&ctx.change_sources), changes => ser(&recent) };
+        html::drawn(ctx, page, "changes.html", data, || pages::changes_page(page, &ctx.change_sources, &recent))
     })
     .await
 }
@@ -123,7 +146,14 @@ pub async fn changes(ctx: &WebContext, call: Call) -> Answer {
 pub async fn change(ctx: &WebContext, call: Call) -> Answer {
     let number = call.param("number")?;
     html::page(ctx, &call, Frame::PLAIN, async |ctx, page, _| {
-        Ok(pages::change_page(page, &named_change(ctx, number).await?))
+        let change = named_change(ctx, number).await?;
+        html::drawn(
+            ctx,
+            page,
+            "change.html",
+            || context! { change => ser(&change) },
+            || pages::change_page(page, &change),
+        )
     })
     .await
 }
@@ -155,7 +185,8 @@ async fn render_build(ctx: &WebContext, page: &Page<'_>, name: &str, number: &Bu
     let changes =
         load_changes(ctx, build.sourcestamps.iter().flat_map(|s| s.changes.iter()).take(CHANGES_SHOWN)).await?;
     let worker_known = ctx.reader.workers().await?.iter().any(|w| w.name == build.worker);
-    Ok(pages::build_page(page, &build, &changes, worker_known))
+    let data = || context! { build => ser(&build), changes => ser(&changes), worker_known };
+    html::drawn(ctx, page, "build.html", data, || pages::build_page(page, &build, &changes, worker_known))
 }
 
 /// The builders a page lists: `builder=` names in order (unknown ones dropped), else all in
@@ -181,7 +212,9 @@ async fn render_builders(ctx: &WebContext, page: &Page<'_>, args: &Args) -> Resu
         let pending = ctx.reader.pending_requests(Some(&builder.name)).await?.len();
         rows.push(BuilderRow { builder, state, last, running, pending });
     }
-    Ok(pages::builders_page(page, &rows, &branches.describe()))
+    let branches = branches.describe();
+    let data = || context! { rows => ser(&rows), branches => &branches };
+    html::drawn(ctx, page, "builders.html", data, || pages::builders_page(page, &rows, &branches))
 }
 
 async fn render_builder(ctx: &WebContext, page: &Page<'_>, args: &Args, name: &str) -> Result<Markup, WebError> {
@@ -204,7 +237,7 @@ async fn render_builder(ctx: &WebContext, page: &Page<'_>, args: &Args, name: &s
     let known = ctx.reader.workers().await?;
     let workers = builder.workers.iter().map(|w| known_worker(&known, w)).collect();
     let data = BuilderPage { builder, running, pending, recent, workers, numbuilds };
-    Ok(pages::builder_page(page, &data))
+    html::drawn(ctx, page, "builder.html", || ser(&data), || pages::builder_page(page, &data))
 }
 
 async fn render_one_line_per_build(ctx: &WebContext, page: &Page<'_>, args: &Args) -> Result<Markup, WebError> {
@@ -235,7 +268,11 @@ async fn render_one_line_per_build(ctx: &WebContext, page: &Page<'_>, args: &Arg
         ..BuildQuery::default()
     };
     let builds = ctx.reader.builds(&query).await?;
-    Ok(pages::one_line_per_build(page, &builds, &branches.describe(), &builders))
+    let branches = branches.describe();
+    let data = || context! { builds => ser(&builds), branches => &branches, builders => ser(&builders) };
+    html::drawn(ctx, page, "onelineperbuild.html", data, || {
+        pages::one_line_per_build(page, &builds, &branches, &builders)
+    })
 }
 
 async fn render_workers(ctx: &WebContext, page: &Page<'_>, args: &Args) -> Result<Markup, WebError> {
@@ -252,7 +289,9 @@ async fn render_workers(ctx: &WebContext, page: &Page<'_>, args: &Args) -> Resul
             worker: w,
         })
         .collect();
-    Ok(pages::workers_page(page, &rows, args.first("no_builders") != Some("1")))
+    let show_builders = args.first("no_builders") != Some("1");
+    let data = || context! { rows => ser(&rows), show_builders };
+    html::drawn(ctx, page, "buildslaves.html", data, || pages::workers_page(page, &rows, show_builders))
 }
 
 async fn render_worker(ctx: &WebContext, page: &Page<'_>, args: &Args, name: &str) -> Result<Markup, WebError> {
@@ -267,7 +306,8 @@ async fn render_worker(ctx: &WebContext, page: &Page<'_>, args: &Args, name: &st
         ..BuildQuery::default()
     };
     let recent = ctx.reader.builds(&query).await?;
-    Ok(pages::worker_page(page, &WorkerPage { worker, running, recent }))
+    let data = WorkerPage { worker, running, recent };
+    html::drawn(ctx, page, "buildslave.html", || ser(&data), || pages::worker_page(page, &data))
 }
 
 async fn render_one_line_per_builder(
@@ -286,5 +326,9 @@ async fn render_one_line_per_builder(
         ..BuildQuery::of_builder(name, numbuilds)
     };
     let builds = ctx.reader.builds(&query).await?;
-    Ok(pages::one_line_per_builder(page, name, &builds, &branches.describe()))
+    let branches = branches.describe();
+    let data = || context! { builder => name, builds => ser(&builds), branches => &branches };
+    html::drawn(ctx, page, "onelineperbuildonebuilder.html", data, || {
+        pages::one_line_per_builder(page, name, &builds, &branches)
+    })
 }

@@ -2,12 +2,12 @@
 //! served only when `showUsersPage` is on.
 
 use axum::response::Response;
+use minijinja::context;
 
 use super::call::{Answer, Call};
-use super::html;
+use super::html::{self, Frame, ser};
 use super::read::find_build;
 use super::{WebContext, WebError};
-use crate::domain::web::layout::Page;
 use crate::domain::web::pages;
 use crate::domain::web::route::BuildNumber;
 use crate::domain::web::text::path_to_root;
@@ -44,17 +44,25 @@ async fn users_page(ctx: &WebContext, call: &Call, uid: Option<&str>) -> Answer 
     if !ctx.site.show_users_page {
         return Ok(forbidden(ctx, call.path()));
     }
-    let page = Page::plain(&ctx.site, call.path(), ctx.clock.now());
-    let markup = match uid {
-        None => pages::users_page(&page, &ctx.reader.users().await?),
+    html::page(ctx, call, Frame::PLAIN, async |ctx, page, _| match uid {
+        None => {
+            let users = ctx.reader.users().await?;
+            html::drawn(
+                ctx,
+                page,
+                "users.html",
+                || context! { users => ser(&users) },
+                || pages::users_page(page, &users),
+            )
+        }
         Some(text) => {
             let uid: u64 = text.parse().map_err(|_| WebError::BadRequest(format!("'{text}' is not a user number")))?;
             let user =
                 ctx.reader.user(uid).await?.ok_or_else(|| WebError::NotFound(format!("No user number {uid}")))?;
-            pages::user_page(&page, &user)
+            html::drawn(ctx, page, "user.html", || context! { user => ser(&user) }, || pages::user_page(page, &user))
         }
-    };
-    Ok(html::response(markup, false))
+    })
+    .await
 }
 
 fn forbidden(ctx: &WebContext, path: &str) -> Response {

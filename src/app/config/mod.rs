@@ -25,6 +25,7 @@ use super::notify::Target;
 use super::{Setup, Storage};
 use crate::adapters::http::access_log::AccessLogSettings;
 use crate::adapters::http::listen::Listen;
+use crate::adapters::http::templates::PageTemplates;
 use crate::domain::hooks::Dialect;
 use crate::domain::web::layout::FEEDS;
 pub use hooks::HookConfig;
@@ -43,6 +44,10 @@ pub struct Config {
     /// into the server's `http_log` once the file is read.
     http_log: HttpLogPath,
     rotate: (u64, u32),
+    /// Where the site's templates are looked for, first first (`templates`, then
+    /// `jinja_loaders`); compiled into the server's `templates` once the file is read.
+    template_dirs: Vec<PathBuf>,
+    jinja_loaders: Vec<PathBuf>,
 }
 
 /// Where the request log goes.
@@ -96,6 +101,8 @@ impl Config {
             server,
             http_log: HttpLogPath::InDataDir,
             rotate: (defaults.rotate_length, defaults.max_rotated),
+            template_dirs: vec![base.join("templates")],
+            jinja_loaders: Vec::new(),
         };
         config.place_http_log();
         config
@@ -110,6 +117,15 @@ impl Config {
         };
         let (rotate_length, max_rotated) = self.rotate;
         self.server.http_log = path.map(|path| AccessLogSettings { path, rotate_length, max_rotated });
+    }
+
+    /// Compiles the site's templates into the server (every problem, each naming its file).
+    pub fn load_templates(&mut self) -> Result<(), Vec<String>> {
+        let dirs: Vec<PathBuf> = self.template_dirs.iter().chain(&self.jinja_loaders).cloned().collect();
+        let templates = PageTemplates::load(&dirs)
+            .map_err(|e| e.into_iter().map(|p| format!("templates: {p}")).collect::<Vec<_>>())?;
+        self.server.templates = Arc::new(templates);
+        Ok(())
     }
 
     /// Where the database and logs live (`data_dir`).
@@ -148,6 +164,9 @@ impl Config {
             }
         }
         config.place_http_log();
+        if let Err(more) = config.load_templates() {
+            problems.extend(more);
+        }
         problems.extend(config.cross_checks());
         if problems.is_empty() { Ok(config) } else { Err(problems) }
     }
@@ -207,6 +226,12 @@ impl Config {
                 self.rotate.1 = u32::try_from(count(value, 0)?).map_err(|_| "too many files".to_owned())?
             }
             "public_html" => self.server.public_html = Some(base.join(non_empty(value)?)),
+            "templates" => self.template_dirs = vec![base.join(non_empty(value)?)],
+            "jinja_loaders" => {
+                let dirs = value.as_array().ok_or("expected a list of directories")?;
+                self.jinja_loaders =
+                    dirs.iter().map(|d| Ok(base.join(non_empty(d)?))).collect::<Result<_, String>>()?;
+            }
             "title" => site.title = non_empty(value)?,
             "titleURL" | "title_url" => site.title_url = string(value)?,
             "buildbotURL" | "buildbot_url" => {

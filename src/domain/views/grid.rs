@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use crate::domain::model::{Build, Builder, BuilderState, Patch, SourceStamp, Timestamp};
 
 /// A builder with its recent builds (newest first), already narrowed by branch.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, serde::Serialize)]
 pub struct GridBuilder<'a> {
     pub builder: &'a Builder,
     pub state: BuilderState,
@@ -16,11 +16,11 @@ pub struct GridBuilder<'a> {
 
 /// The identity of what a build built: every stamp's branch, revision, patch, codebase and
 /// project (§3.2), with `got_revision` standing in for the requested revision.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
 pub struct StampKey(Vec<StampPart>);
 
 /// One source stamp's part of a [`StampKey`].
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
 pub struct StampPart {
     pub branch: Option<String>,
     pub revision: Option<String>,
@@ -52,7 +52,7 @@ impl StampKey {
 }
 
 /// A column (grid) or row (tgrid) header: the stamps of the earliest build of that key.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct GridStamp {
     pub key: StampKey,
     pub started: Timestamp,
@@ -61,7 +61,7 @@ pub struct GridStamp {
     pub revisions: Vec<Option<String>>,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct GridRow<'a> {
     pub builder: &'a Builder,
     pub state: BuilderState,
@@ -70,7 +70,7 @@ pub struct GridRow<'a> {
     pub cells: Vec<Option<&'a Build>>,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct Grid<'a> {
     /// Oldest first.
     pub stamps: Vec<GridStamp>,

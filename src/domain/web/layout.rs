@@ -57,6 +57,12 @@ impl Site {
     }
 }
 
+/// A frame drawn by someone else (the site's `layout.html`): it receives the page's title
+/// and content, already drawn, and returns the whole document.
+pub trait Layout: std::fmt::Debug + Sync {
+    fn frame(&self, page: &Page, title: &str, content: Markup) -> Markup;
+}
+
 /// What a page needs to know about the request it answers.
 #[derive(Clone, Debug)]
 pub struct Page<'a> {
@@ -71,12 +77,15 @@ pub struct Page<'a> {
     /// When set, the page updates itself from the live event stream (see `assets/live.js`),
     /// starting after this sequence number: the newest event the page's content includes.
     pub live: Option<u64>,
+    /// The site's own layout, replacing the built-in [`frame`].
+    pub layout: Option<&'a dyn Layout>,
 }
 
 impl<'a> Page<'a> {
-    /// A page at `request_path` with no reload, alert or live updates.
+    /// A page at `request_path` with no reload, alert or live updates, in the built-in layout.
     pub fn plain(site: &'a Site, request_path: &str, now: Timestamp) -> Self {
-        Self { site, root: super::text::path_to_root(request_path), now, reload: None, alert: None, live: None }
+        let root = super::text::path_to_root(request_path);
+        Self { site, root, now, reload: None, alert: None, live: None, layout: None }
     }
 }
 
@@ -102,7 +111,7 @@ pub fn main_pages(site: &Site) -> impl Iterator<Item = &'static (&'static str, &
 
 /// The feeds a page advertises to browsers and feed readers (`<link rel="alternate">`):
 /// (path from the root, MIME type, title).
-fn alternate_feeds(site: &Site) -> impl Iterator<Item = (&'static str, &'static str, &'static str)> {
+pub fn alternate_feeds(site: &Site) -> impl Iterator<Item = (&'static str, &'static str, &'static str)> {
     [("rss", "application/rss+xml", "RSS"), ("atom", "application/atom+xml", "Atom")]
         .into_iter()
         .filter(|(feed, _, _)| site.provides(feed))
@@ -110,8 +119,15 @@ fn alternate_feeds(site: &Site) -> impl Iterator<Item = (&'static str, &'static 
 
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
-/// Wraps `content` in the site layout with `title`.
+/// Wraps `content` in the site layout with `title`: the site's own, or the built-in one.
 pub fn frame(page: &Page, title: &str, content: Markup) -> Markup {
+    match page.layout {
+        Some(layout) => layout.frame(page, title, content),
+        None => built_in_frame(page, title, content),
+    }
+}
+
+fn built_in_frame(page: &Page, title: &str, content: Markup) -> Markup {
     let root = &page.root;
     html! {
         (DOCTYPE)

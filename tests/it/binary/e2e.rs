@@ -142,6 +142,24 @@ fn check_config_reports_every_problem() {
     );
 }
 
+#[test]
+fn check_config_compiles_every_template() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let extra = dir.path().join("more-templates");
+    std::fs::create_dir_all(dir.path().join("templates")).expect("templates/");
+    std::fs::create_dir_all(&extra).expect("more-templates/");
+    std::fs::write(dir.path().join("templates/builders.html"), "<ul>\n{% for b in rows %}\n").expect("write");
+    std::fs::write(extra.join("layout.html"), "{{ content }}\n{{ }}").expect("write");
+    let file = dir.path().join("buildstatus.toml");
+    std::fs::write(&file, "jinja_loaders = [\"more-templates\"]\n").expect("write");
+    let out = Command::new(env!("CARGO_BIN_EXE_buildstatus")).args(["check-config"]).arg(&file).output().expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("2 problem(s)"), "{err}");
+    assert!(err.contains("templates/builders.html: template builders.html, line 2"), "{err}");
+    assert!(err.contains("more-templates/layout.html: template layout.html, line 2"), "{err}");
+}
+
 #[tokio::test]
 async fn a_live_page_does_not_keep_the_server_from_stopping() {
     let mut demo = start_binary(&["demo", "--history", "50"]);

@@ -1,6 +1,6 @@
 //! SIGHUP re-reads the configuration of a running `buildstatus serve`: a good one is applied
 //! to the next requests while an open live stream goes on receiving events; a bad one is
-//! refused, its problems logged, and the one in force kept.
+//! refused, its problems logged, and the one in force kept (templates too).
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -75,6 +75,26 @@ async fn sighup_applies_a_good_configuration_and_keeps_the_old_one_for_a_bad_one
     }
     assert!(log.lock().expect("log").contains("the one in force is kept"));
     assert!(page(&base, "/").await.contains("After"), "the configuration in force stays");
+
+    // Templates are part of the configuration: a new one is drawn after a SIGHUP, a broken
+    // one is refused like any other problem.
+    std::fs::write(&file, config("After", "numbuilds = 7\n")).expect("config");
+    std::fs::create_dir_all(dir.path().join("templates")).expect("templates/");
+    std::fs::write(dir.path().join("templates/root.html"), "<p>templated {{ page.title }}</p>").expect("template");
+    hang_up(server.0.id());
+    let start = Instant::now();
+    while !page(&base, "/").await.contains("<p>templated After</p>") {
+        assert!(start.elapsed() < Duration::from_secs(10), "the template never showed: {}", log.lock().expect("log"));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    std::fs::write(dir.path().join("templates/root.html"), "{% if %}").expect("template");
+    hang_up(server.0.id());
+    let start = Instant::now();
+    while !log.lock().expect("log").contains("root.html") {
+        assert!(start.elapsed() < Duration::from_secs(10), "no template problem logged: {}", log.lock().expect("log"));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(page(&base, "/").await.contains("<p>templated After</p>"), "the templates in force stay");
 
     // The stream opened before both reloads still delivers what happens now.
     let builder = serde_json::json!({"type": "builder_added", "event_id": "b1", "builder": {"name": "after-reload"}});

@@ -9,4 +9,5 @@ mod notifications;
 mod pages;
 mod people;
 mod routes;
+mod templates;
 mod views;

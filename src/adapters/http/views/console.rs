@@ -3,6 +3,7 @@
 
 use maud::Markup;
 
+use super::super::html::{self, ser};
 use super::super::read::state_of;
 use super::super::{WebContext, WebError};
 use super::MAX_WIDTH;
@@ -12,6 +13,7 @@ use crate::domain::web::args::{Args, named_and_tagged};
 use crate::domain::web::layout::Page;
 use crate::domain::web::pages::{self, ConsoleHeading};
 use crate::ports::{BuildQuery, ChangeQuery};
+use minijinja::context;
 
 pub(super) async fn render(ctx: &WebContext, page: &Page<'_>, args: &Args) -> Result<Markup, WebError> {
     let revs = args.count("revs", 40)?.clamp(1, MAX_WIDTH);
@@ -46,7 +48,8 @@ pub(super) async fn render(ctx: &WebContext, page: &Page<'_>, args: &Args) -> Re
         revs,
     };
     let layout = console_layout(&input);
-    Ok(pages::console_page(page, &console_builders, &layout, &heading))
+    let data = || context! { builders => ser(&console_builders), console => ser(&layout), heading => ser(&heading) };
+    html::drawn(ctx, page, "console.html", data, || pages::console_page(page, &console_builders, &layout, &heading))
 }
 
 /// The newest builds of `builder`, enough of them to hold `revs` builds made of changes.

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use maud::Markup;
 
+use super::super::html::{self, ser};
 use super::super::read::{branch_scan, state_of};
 use super::super::{WebContext, WebError};
 use super::MAX_WIDTH;
@@ -14,6 +15,7 @@ use crate::domain::web::args::{Args, BranchFilter};
 use crate::domain::web::layout::Page;
 use crate::domain::web::pages::{self, GridFilters};
 use crate::ports::BuildQuery;
+use minijinja::context;
 
 /// One builder's row: what it does now, its requests waiting, its newest builds.
 type Row = (BuilderState, usize, Vec<Build>);
@@ -63,7 +65,9 @@ pub(super) async fn render(
         .collect();
     let layout = grid_layout(&grid_builders, width, keep);
     let filters = GridFilters { tags, categories, branch };
-    Ok(pages::grid_page(page, &layout, &filters, transposed, newest_first))
+    let name = if transposed { "tgrid.html" } else { "grid.html" };
+    let data = || context! { grid => ser(&layout), filters => ser(&filters), newest_first };
+    html::drawn(ctx, page, name, data, || pages::grid_page(page, &layout, &filters, transposed, newest_first))
 }
 
 /// The category of each change the rows' builds were made of, each change read once.

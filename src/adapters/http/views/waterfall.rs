@@ -5,6 +5,7 @@
 use chrono::{DateTime, Duration};
 use maud::Markup;
 
+use super::super::html::{self, ser};
 use super::super::read::{last_finished, state_of};
 use super::super::{WebContext, WebError};
 use crate::domain::model::{Build, Builder, BuilderState, Change, Timestamp, property_string};
@@ -16,6 +17,7 @@ use crate::domain::web::layout::{Page, Site};
 use crate::domain::web::pages::{self, ColumnHead, WaterfallPage};
 use crate::domain::web::text::natural_cmp;
 use crate::ports::{BuildQuery, ChangeQuery};
+use minijinja::context;
 
 /// The changes column holds this many of the newest changes (spec §2.2).
 const WATERFALL_CHANGES: usize = 40;
@@ -59,7 +61,7 @@ pub(super) async fn render(ctx: &WebContext, page: &Page<'_>, args: &Args) -> Re
         args,
         empty_because: empty_because(&heads, &all_builders),
     };
-    Ok(pages::waterfall_page(page, &data))
+    html::drawn(ctx, page, "waterfall.html", || ser(&data), || pages::waterfall_page(page, &data))
 }
 
 /// `/waterfall/help`.
@@ -67,7 +69,8 @@ pub(super) async fn render_help(ctx: &WebContext, page: &Page<'_>, args: &Args) 
     let mut builders = ctx.reader.builders().await?;
     builders.sort_by(|a, b| natural_cmp(&a.name, &b.name));
     let tags = all_tags(&builders);
-    Ok(pages::waterfall_help(page, args, &builders, &tags))
+    let data = || context! { builders => ser(&builders), tags => ser(&tags) };
+    html::drawn(ctx, page, "waterfallhelp.html", data, || pages::waterfall_help(page, args, &builders, &tags))
 }
 
 /// What the waterfall's arguments ask for (spec §2.2–2.4).

@@ -12,7 +12,7 @@ use crate::domain::model::{Build, Builder, Change, Timestamp};
 use crate::domain::result::BuildResult;
 
 /// The colour of a console box: a total function of what the spec's table looks at.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
 pub enum ConsoleClass {
     Running,
     NotStarted,
@@ -108,7 +108,7 @@ impl ConsoleFilter {
 }
 
 /// A builder with its recent builds, newest first.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, serde::Serialize)]
 pub struct ConsoleBuilder<'a> {
     pub builder: &'a Builder,
     pub offline: bool,
@@ -129,7 +129,7 @@ pub struct ConsoleInput<'a> {
 }
 
 /// What a row stands for: a change, or a revision built without any listed change.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub enum RowSubject<'a> {
     Change(&'a Change),
     Orphan { revision: String, repository: String, codebase: String, started: Timestamp, reason: String },
@@ -159,14 +159,14 @@ impl RowSubject<'_> {
 }
 
 /// One box: its colour and the build it stands for.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
 pub struct ConsoleBox<'a> {
     pub class: ConsoleClass,
     pub build: Option<&'a Build>,
 }
 
 /// The failing step of a build that introduced a failure, with its logs.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct FailureDetail<'a> {
     pub builder: &'a str,
     pub build: &'a Build,
@@ -175,7 +175,7 @@ pub struct FailureDetail<'a> {
     pub logs: Vec<&'a str>,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct ConsoleRow<'a> {
     pub subject: RowSubject<'a>,
     /// One per builder, in the input's order.
@@ -184,14 +184,14 @@ pub struct ConsoleRow<'a> {
 }
 
 /// A group of builders sharing a tag (`default` for builders without one).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct ConsoleGroup {
     pub name: String,
     /// Indexes into the input's builders.
     pub members: Vec<usize>,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct Console<'a> {
     pub groups: Vec<ConsoleGroup>,
     /// The builder status line (§4.5), one per builder.

@@ -11,7 +11,7 @@ use crate::domain::event::{SequencedEvent, StatusEvent};
 use crate::domain::model::{Build, Builder, Change, Step, Timestamp};
 
 /// A non-build event shown in a builder's column (a worker connecting, a reconfiguration).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct BuilderEvent {
     pub at: Timestamp,
     pub text: Vec<String>,
@@ -41,7 +41,7 @@ pub fn builder_events(events: &[SequencedEvent], builder: &Builder) -> Vec<Build
 }
 
 /// A builder's column: its builds newest first, as far as they were read.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize)]
 pub struct WaterfallColumn<'a> {
     pub builder: &'a Builder,
     /// Builds newest first, already narrowed by the page's filters.
@@ -66,7 +66,7 @@ pub struct WaterfallOptions {
 }
 
 /// What a box stands for.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
 pub enum Item<'a> {
     Change(&'a Change),
     /// The "Build N" marker at the start of a build.
@@ -85,14 +85,14 @@ pub enum Item<'a> {
 }
 
 /// One table cell position: a box of `rowspan` rows, a slot covered by a box above, or empty.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
 pub enum Slot<'a> {
     Box { item: Item<'a>, rowspan: usize },
     Covered,
     Empty,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct Waterfall<'a> {
     /// Table rows top to bottom; each has the time column, the change column, then builders.
     pub rows: Vec<Vec<Slot<'a>>>,

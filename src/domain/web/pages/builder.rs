@@ -9,7 +9,7 @@ use crate::domain::web::layout::{Page, frame};
 use crate::domain::web::text::{email, format_interval, path, shortrev};
 
 /// Everything the builder page shows.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize)]
 pub struct BuilderPage {
     pub builder: Builder,
     pub running: Vec<Build>,

@@ -9,7 +9,7 @@ use crate::domain::web::layout::{Page, frame};
 use crate::domain::web::text::path;
 
 /// What one row of `/builders` shows.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize)]
 pub struct BuilderRow {
     pub builder: Builder,
     pub state: BuilderState,

@@ -13,7 +13,7 @@ use crate::domain::web::layout::{Page, frame};
 use crate::domain::web::text::{path, quote, shortrev, user};
 
 /// The filters the top bar lists.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Serialize)]
 pub struct ConsoleHeading {
     pub tags: Vec<String>,
     /// (label, value) of the active codebase/repository/project/branch filters.

@@ -10,7 +10,7 @@ use crate::domain::web::layout::{Page, frame};
 use crate::domain::web::text::{path, shortrev};
 
 /// What the top-left cell says about the filters.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Serialize)]
 pub struct GridFilters {
     pub tags: Vec<String>,
     pub categories: Vec<String>,

@@ -12,7 +12,7 @@ use crate::domain::web::layout::{Page, frame};
 use crate::domain::web::text::{path, safe_url, user};
 
 /// The head of a builder's column: its last build and what it does now.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize)]
 pub struct ColumnHead<'a> {
     pub builder: &'a Builder,
     /// The newest finished build matching the branch filter (the "top box").
@@ -23,12 +23,13 @@ pub struct ColumnHead<'a> {
 }
 
 /// Everything the waterfall page shows.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize)]
 pub struct WaterfallPage<'a> {
     pub layout: &'a Waterfall<'a>,
     pub heads: Vec<ColumnHead<'a>>,
     /// Every tag of every builder, sorted, when there is more than one.
     pub tags: Vec<String>,
+    #[serde(skip)]
     pub args: &'a Args,
     /// Why the view is empty, when a filter left no builder.
     pub empty_because: Option<String>,

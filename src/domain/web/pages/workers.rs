@@ -8,7 +8,7 @@ use crate::domain::web::layout::{Page, frame};
 use crate::domain::web::text::{abbreviate_age, email, path, safe_url};
 
 /// One row of the worker list.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize)]
 pub struct WorkerRow {
     pub worker: Worker,
     /// Builders that may use this worker, natural order.
@@ -62,7 +62,7 @@ pub fn workers_page(page: &Page, rows: &[WorkerRow], show_builders: bool) -> Mar
 }
 
 /// Everything one worker's page shows.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize)]
 pub struct WorkerPage {
     pub worker: Worker,
     pub running: Vec<Build>,
