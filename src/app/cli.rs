@@ -34,6 +34,9 @@ pub enum Command {
     },
     /// Check a configuration file and print every problem in it.
     CheckConfig { file: PathBuf },
+    /// Write a directory to start from: buildstatus.toml (every key, commented), public_html/
+    /// and templates/ samples. Never overwrites a file.
+    Init { dir: PathBuf },
     /// Post events to a server's /api/v1/events (for CI scripts).
     Send(Box<send::SendArgs>),
     /// Post to a running buildstatus the builds a Buildbot 4 master ran while it was down.
@@ -99,6 +102,7 @@ impl ServerArgs {
 pub async fn run(cli: Cli) -> ExitCode {
     let result = match cli.command {
         Command::CheckConfig { file } => return check_config(&file),
+        Command::Init { dir } => return init(&dir),
         Command::Completions { shell } => {
             let mut cli = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut cli, "buildstatus", &mut std::io::stdout());
@@ -201,6 +205,23 @@ fn report(problems: Vec<String>) -> ExitCode {
         eprintln!("  {p}");
     }
     ExitCode::from(2)
+}
+
+fn init(dir: &Path) -> ExitCode {
+    match super::init::init(dir) {
+        Ok(written) => {
+            for path in written {
+                println!("wrote {}", path.display());
+            }
+            let config = dir.join("buildstatus.toml");
+            println!("next: buildstatus check-config {0} && buildstatus serve --config {0}", config.display());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("buildstatus init: {e}");
+            ExitCode::from(2)
+        }
+    }
 }
 
 async fn serve(

@@ -11,6 +11,7 @@ pub mod data_dir;
 pub mod demo;
 mod hub;
 pub mod import;
+pub mod init;
 pub mod notify;
 mod pollers;
 pub mod send;

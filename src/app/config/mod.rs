@@ -85,6 +85,12 @@ const SECTIONS: &[(&str, Section)] = &[
     }),
 ];
 
+/// The names of the file's blocks (`[ingest]`, `[[mail]]`, …).
+#[cfg(test)]
+pub(crate) fn block_names() -> impl Iterator<Item = &'static str> {
+    SECTIONS.iter().map(|(name, _)| *name)
+}
+
 impl Config {
     /// The defaults, with paths relative to `base`.
     pub fn defaults(base: &Path) -> Self {
