@@ -7,7 +7,9 @@ use serde_json::{Map, Value, json};
 use super::events::EventName;
 use super::packet::Draft;
 use crate::domain::machine::json::{self, BuilderFacts};
-use crate::domain::model::{Build, BuildRequest, Builder, BuilderState, Buildset, Change, Step, Timestamp, Worker};
+use crate::domain::model::{
+    Build, BuildRequest, Builder, BuilderState, Buildset, Change, Property, Step, Timestamp, Worker,
+};
 use crate::domain::web::layout::Site;
 
 /// `start` and `shutdown`: the master's `{title, titleURL, buildbotURL}`.
@@ -64,10 +66,22 @@ pub fn build(event: EventName, site: &Site, build: &Build, changes: &[Change], n
 
 /// `stepStarted`, `stepFinished`, `logStarted`, `logFinished`: the build's properties and the
 /// step's object; `stepTextChanged` adds `text`, `stepText2Changed` `text2`.
+///
+/// A step's object does not name its build: 0.8's receivers told it by the properties every
+/// 0.8 build had, `buildername`, `buildnumber` and `slavename`, which are added here when the
+/// sender did not set them.
 pub fn step(event: EventName, site: &Site, build: &Build, step: &Step, now: Timestamp) -> Draft {
+    let mut properties = build.properties.clone();
+    for (name, value, source) in [
+        ("buildername", json!(build.builder), "Builder"),
+        ("buildnumber", json!(build.number), "Build"),
+        ("slavename", json!(build.worker), "BuildSlave"),
+    ] {
+        properties.entry(name.to_owned()).or_insert_with(|| Property { value, source: source.to_owned() });
+    }
     let mut draft = Draft::new(
         event,
-        [("properties", json::properties(&build.properties)), ("step", json::step(site, build, step, now))],
+        [("properties", json::properties(&properties)), ("step", json::step(site, build, step, now))],
     );
     match event {
         EventName::StepTextChanged => {
@@ -100,7 +114,7 @@ pub fn slave_name(event: EventName, name: &str) -> Draft {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::model::{Property, SourceStamp};
+    use crate::domain::model::SourceStamp;
     use crate::domain::result::BuildResult;
 
     fn at(second: i64) -> Timestamp {
@@ -148,7 +162,16 @@ mod tests {
         assert_eq!(finished.payload["build"]["number"], json!(0));
         let step = super::step(EventName::StepFinished, &site, &build, &build.steps[0], at(30));
         assert_eq!(keys(&step), ["properties", "step"]);
-        assert_eq!(step.payload["properties"], json!([["branch", "master", "Build"]]));
+        assert_eq!(
+            step.payload["properties"],
+            json!([
+                ["branch", "master", "Build"],
+                ["buildername", "linux", "Builder"],
+                ["buildnumber", 0, "Build"],
+                ["slavename", "slave1", "BuildSlave"]
+            ]),
+            "the build's properties, with those that name the build"
+        );
         assert_eq!(step.payload["step"]["results"], json!([0, []]));
         let text2 = super::step(EventName::StepText2Changed, &site, &build, &build.steps[0], at(30));
         assert_eq!(keys(&text2), ["properties", "step", "text2"]);
