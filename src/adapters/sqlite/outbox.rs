@@ -137,32 +137,32 @@ impl Outbox for SqliteOutbox {
         Ok(stored)
     }
 
+    /// One UPDATE first, counting and dropping at once: a transaction that read before it
+    /// wrote could not wait for another writer (SQLite answers "database is locked" at once
+    /// when a reader's snapshot must become a writer's), so the write comes first and the busy
+    /// timeout applies.
     async fn trim_open(&self, target: &str, keep: u64, reason: &str, at: Timestamp) -> Result<Trimmed, OutboxError> {
         let mut tx = self.pool.begin().await.map_err(db)?;
+        let done = query(
+            "UPDATE outbox SET state = 'dropped', last_error = ?1, next_attempt = ?2 WHERE n IN \
+             (SELECT n FROM outbox WHERE target = ?3 AND state = 'pending' ORDER BY n LIMIT \
+              MAX(0, (SELECT COUNT(*) FROM outbox WHERE target = ?3 AND state IN ('pending', 'sending')) - ?4))",
+        )
+        .bind(reason)
+        .bind(ms(at))
+        .bind(target)
+        .bind(i64::try_from(keep).unwrap_or(i64::MAX))
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
         let open: i64 =
             query_scalar("SELECT COUNT(*) FROM outbox WHERE target = ? AND state IN ('pending', 'sending')")
                 .bind(target)
                 .fetch_one(&mut *tx)
                 .await
                 .map_err(db)?;
-        let excess = count(open).saturating_sub(keep);
-        if excess == 0 {
-            return Ok(Trimmed { dropped: 0, open: count(open) });
-        }
-        let done = query(
-            "UPDATE outbox SET state = 'dropped', last_error = ?1, next_attempt = ?2 WHERE n IN \
-             (SELECT n FROM outbox WHERE target = ?3 AND state = 'pending' ORDER BY n LIMIT ?4)",
-        )
-        .bind(reason)
-        .bind(ms(at))
-        .bind(target)
-        .bind(i64::try_from(excess).unwrap_or(i64::MAX))
-        .execute(&mut *tx)
-        .await
-        .map_err(db)?;
         tx.commit().await.map_err(db)?;
-        let dropped = done.rows_affected();
-        Ok(Trimmed { dropped, open: count(open) - dropped })
+        Ok(Trimmed { dropped: done.rows_affected(), open: count(open) })
     }
 
     async fn head(&self, target: &str) -> Result<Option<OutboxMessage>, OutboxError> {
