@@ -15,12 +15,13 @@
 //!
 //! A new kind is one module in `domain::notify` (its decisions), one folder in `adapters`
 //! (its transport), one file in `app::config` (its block), and an implementation of
-//! [`Target`] beside [`mail`].
+//! [`Target`] beside [`mail`] and [`push`].
 
 pub mod buildsets;
 pub mod follow;
 pub mod history;
 pub mod mail;
+pub mod push;
 pub mod queue;
 mod running;
 pub mod worker;
@@ -38,6 +39,7 @@ use crate::domain::web::layout::Site;
 use crate::ports::{Clock, EventFeed, LogStore, OutboxError, StatusReader, StoreError};
 
 pub use mail::{MailTarget, MailTransportChoice};
+pub use push::{HttpPushTarget, StatusPush};
 pub use queue::Queue;
 pub use running::{Running, start};
 pub use worker::WorkerOptions;

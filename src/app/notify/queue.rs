@@ -86,6 +86,11 @@ impl Queue {
         self.outbox.trim_open(&self.key, keep, reason, self.clock.now()).await
     }
 
+    /// The last event the target's notifier is done with, as saved (see `Outbox::cursor`).
+    pub async fn cursor(&self) -> Result<Option<u64>, OutboxError> {
+        self.outbox.cursor(&self.key).await
+    }
+
     /// The target's note under `key` (what it keeps between events).
     pub async fn note(&self, key: &str) -> Result<Option<String>, OutboxError> {
         self.outbox.note(&self.key, key).await
