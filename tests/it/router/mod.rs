@@ -9,4 +9,5 @@ mod notifications;
 mod pages;
 mod people;
 mod routes;
+mod status_push;
 mod views;

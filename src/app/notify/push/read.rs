@@ -100,8 +100,8 @@ impl<'a> Reads<'a> {
                 }
             }
             E::ChangeAdded { change } => one(payload::change_added(change)),
-            E::WorkerConnected { worker, .. } => {
-                one(payload::slave_connected(worker, self.worker_builds(&worker.name).await?))
+            E::WorkerConnected { worker, at } => {
+                one(payload::slave_connected(worker, self.worker_builds(&worker.name, *at).await?))
             }
             E::WorkerDisconnected { name, .. } | E::WorkerPaused { name } | E::WorkerUnpaused { name } => {
                 names.iter().map(|n| payload::slave_name(*n, name)).collect()
@@ -155,13 +155,20 @@ impl<'a> Reads<'a> {
         Ok(out)
     }
 
-    /// Each builder `worker` serves, with the numbers of its recent finished builds there.
-    async fn worker_builds(&self, worker: &str) -> Result<Map<String, Value>, StoreError> {
+    /// Each builder `worker` serves, with the numbers of its recent builds there finished by
+    /// `at` (when it connected: a packet read late does not list builds run since).
+    async fn worker_builds(&self, worker: &str, at: Timestamp) -> Result<Map<String, Value>, StoreError> {
         let mut map = Map::new();
         for b in self.reader.builders().await?.iter().filter(|b| b.workers.iter().any(|w| w == worker)) {
             let recent = BuildQuery { finished: Some(true), ..BuildQuery::of_builder(&b.name, WORKER_BUILDS) };
-            let numbers: Vec<u32> =
-                self.reader.builds(&recent).await?.iter().filter(|x| x.worker == worker).map(|x| x.number).collect();
+            let numbers: Vec<u32> = self
+                .reader
+                .builds(&recent)
+                .await?
+                .iter()
+                .filter(|x| x.worker == worker && x.finished.is_some_and(|f| f <= at))
+                .map(|x| x.number)
+                .collect();
             map.insert(b.name.clone(), json!(numbers));
         }
         Ok(map)

@@ -103,7 +103,9 @@ pub fn change_added(change: &Change) -> Draft {
 /// `slaveConnected`: the worker's object (under 0.8's key `slave`), running nothing yet;
 /// `builders` maps each builder it serves to its recent builds there, as `/json` does.
 pub fn slave_connected(worker: &Worker, builders: Map<String, Value>) -> Draft {
-    Draft::new(EventName::SlaveConnected, [("slave", json::worker(worker, &[], builders))])
+    // The event's worker is what the master reported; that it is connected is the event.
+    let worker = Worker { connected: true, ..worker.clone() };
+    Draft::new(EventName::SlaveConnected, [("slave", json::worker(&worker, &[], builders))])
 }
 
 /// `slaveDisconnected`, `slavePaused`, `slaveUnpaused`: the name alone (key `slavename`).
@@ -176,6 +178,12 @@ mod tests {
         let text2 = super::step(EventName::StepText2Changed, &site, &build, &build.steps[0], at(30));
         assert_eq!(keys(&text2), ["properties", "step", "text2"]);
         assert_eq!(keys(&slave_name(EventName::SlavePaused, "w")), ["slavename"]);
+        let worker = Worker { name: "w".into(), ..Worker::default() };
+        let connected = slave_connected(&worker, Map::new());
+        assert_eq!(
+            (connected.payload["slave"]["name"].clone(), connected.payload["slave"]["connected"].clone()),
+            (json!("w"), json!(true))
+        );
         assert_eq!(keys(&status(EventName::Start, &site)), ["status"]);
         assert_eq!(
             status(EventName::Shutdown, &site).payload["status"],
