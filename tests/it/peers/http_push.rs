@@ -184,6 +184,11 @@ async fn a_receiver_away_for_a_minute_gets_every_packet_once_in_order() {
         .collect();
     assert_eq!(starts, (0..u64::from(number)).collect::<Vec<_>>());
     assert_eq!(packets.len() as u64, waiting, "what waited is what came");
+    let sizes: Vec<usize> =
+        receiver.requests().await.iter().map(|r| r["packets"].as_array().map_or(0, Vec::len)).collect();
+    assert_eq!(sizes[0], 1, "a probe first, after the failures: {sizes:?}");
+    assert!(sizes[1..].iter().any(|n| *n > 1), "then several packets a request: {sizes:?}");
+    assert!(sizes.iter().all(|n| *n >= 1), "never an empty request: {sizes:?}");
     let page = delivery_page(&server).await;
     assert!(page.contains("0 waiting"), "{page}");
 }
@@ -316,6 +321,7 @@ async fn a_413_halves_the_request_and_a_packet_refused_alone_is_dropped() {
         assert!(r["body_size"].as_u64().unwrap_or(u64::MAX) <= 6000, "{}", r["body_size"]);
     }
     assert!(largest_refused > 6000);
+    assert!(requests.iter().all(|r| count(r) >= 1), "never an empty request");
 
     let page = delivery_page(&server).await;
     assert!(page.contains("1 given up"), "{page}");
@@ -351,7 +357,12 @@ async fn a_full_queue_drops_its_oldest_packets_and_counts_them() {
         tokio::time::sleep(Duration::from_millis(100)).await;
         page = delivery_page(&server).await;
     }
-    assert!(page.contains("10 waiting"), "{page}");
+    // The ten newest wait (one of them may be in a request to the receiver that is away).
+    let counted = |label: &str| -> u64 {
+        let counts = page.split("<p class=\"counts\">").nth(1).and_then(|c| c.split('<').next()).unwrap_or("");
+        counts.split(", ").find_map(|c| c.strip_suffix(label)).and_then(|n| n.trim().parse().ok()).unwrap_or(0)
+    };
+    assert_eq!(counted(" waiting") + counted(" being sent"), 10, "{page}");
     assert!(page.contains("dropped: more than 10 packets were waiting"), "{page}");
     let (_, metrics, _) = get(&server, "/notifications/metrics").await;
     let line = format!(
@@ -421,6 +432,38 @@ async fn compatibility_switches_and_a_204() {
     assert_eq!(first["field_order"], json!(["packets", "project", "token"]));
     let raw = first["raw_json"].as_str().expect("the JSON text");
     assert!(raw.starts_with("[\n  {\n    \"event\": \"start\",\n    \"id\": 1,\n"), "{raw}");
+
+    // A clean stop says goodbye.
+    server.stop_notifiers().await;
+    let packets = receiver.until(Duration::from_secs(10), |p| p.iter().any(|x| x["event"] == "shutdown")).await;
+    assert_eq!(packets.last().map(|p| p["event"].clone()), Some(json!("shutdown")));
+}
+
+/// A receiver that takes longer than `timeout` to answer: a failure, shown in words; once it
+/// answers in time, every packet arrives, in order (those it took while the target had given
+/// up waiting come twice, with their ids).
+#[tokio::test]
+async fn a_receiver_slower_than_the_timeout_is_a_failure() {
+    let receiver = Receiver::start(0);
+    receiver.control(json!({"delay": 3})).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let block = push_block(&receiver.url, "").replace("timeout = 5", "timeout = 1");
+    let server = server(&block, dir.path()).await;
+    linux(&server).await;
+    let start = Instant::now();
+    loop {
+        let page = delivery_page(&server).await;
+        if page.contains("Last error: ") {
+            assert!(page.to_lowercase().contains("timed out") || page.to_lowercase().contains("timeout"), "{page}");
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(20), "{page}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    receiver.control(json!({"delay": 0})).await;
+    let packets = receiver.until(Duration::from_secs(30), |p| p.iter().any(|x| x["event"] == "slaveConnected")).await;
+    let distinct = distinct_ids(&packets);
+    assert_eq!(distinct, (1..=distinct.len() as u64).collect::<Vec<_>>(), "{:?}", ids(&packets));
 }
 
 /// A configuration naming an unknown event is refused by `check-config`, naming it.

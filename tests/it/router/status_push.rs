@@ -13,7 +13,7 @@ use buildstatus::app::{Setup, StatusServer, Storage};
 use buildstatus::domain::event::StatusEvent;
 use buildstatus::domain::model::{Builder, Worker};
 use buildstatus::domain::notify::outbox::{AttemptError, RetryPolicy};
-use buildstatus::domain::notify::push::Packet;
+use buildstatus::domain::notify::push::{Packet, PayloadFilter};
 use buildstatus::domain::result::BuildResult;
 use buildstatus::domain::web::layout::Site;
 use proptest::prelude::*;
@@ -142,6 +142,25 @@ async fn a_closure_gets_the_start_replay_every_event_in_order_and_shutdown() {
     assert_eq!(packets[4].payload["status"]["title"], "Widgets");
     let finished = &packets[11].payload["build"];
     assert_eq!((finished["number"].as_u64(), finished["results"].as_u64()), (Some(0), Some(0)), "0 kept: {finished}");
+
+    // The receiver sees /json's objects (less their null and empty members).
+    let json = |uri: &str| {
+        let server = &server;
+        let uri = uri.to_owned();
+        async move {
+            let (status, body, _) = crate::common::get(server, &uri).await;
+            assert_eq!(status, axum::http::StatusCode::OK, "{uri}");
+            let value: serde_json::Value = serde_json::from_str(&body).expect("JSON");
+            PayloadFilter::Empty.apply(serde_json::Map::from_iter([("x".to_owned(), value)])).remove("x")
+        }
+    };
+    assert_eq!(Some(finished.clone()), json("/json/builders/linux/builds/0").await);
+    let steps = finished["steps"].as_array().expect("steps");
+    assert_eq!(Some(&packets[10].payload["step"]), steps.get(1), "a step's packet is the build's step object");
+    assert_eq!(
+        Some(packets[0].payload["builder"].clone()).map(|b| b["basedir"].clone()),
+        json("/json/builders/linux").await.map(|b| b["basedir"].clone())
+    );
 }
 
 #[tokio::test]
