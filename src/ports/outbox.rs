@@ -9,7 +9,7 @@ use async_trait::async_trait;
 
 use crate::domain::model::Timestamp;
 pub use crate::domain::notify::outbox::TargetCounts;
-use crate::domain::notify::outbox::{DeliveryState, Discipline, OutboxMessage, Retention};
+use crate::domain::notify::outbox::{DeliveryState, Discipline, OutboxMessage, Record, Retention, Trimmed};
 
 use super::{Cause, cause};
 
@@ -33,6 +33,31 @@ impl OutboxError {
 pub trait Outbox: Send + Sync {
     /// Stores `message` unless one with its (target, id) exists; true when it was stored.
     async fn enqueue(&self, message: &OutboxMessage) -> Result<bool, OutboxError>;
+
+    /// Writes what a notifier of `target` decided at once, in one transaction: its messages
+    /// (each stored unless its id is, in the order given), its notes and its cursor. Returns
+    /// how many messages were new.
+    async fn record(&self, target: &str, record: &Record) -> Result<usize, OutboxError>;
+
+    /// Makes room in `target`'s queue: when more than `keep` of its messages are open, its
+    /// oldest waiting ones (not those in flight) become [`DeliveryState::Dropped`], with
+    /// `reason` as their error, until `keep` are left (or only those in flight are over).
+    async fn trim_open(&self, target: &str, keep: u64, reason: &str, at: Timestamp) -> Result<Trimmed, OutboxError>;
+
+    /// `target`'s oldest open message: an ordered target's next to go, whose last error says
+    /// why the target is stuck.
+    async fn head(&self, target: &str) -> Result<Option<OutboxMessage>, OutboxError>;
+
+    /// Puts claimed messages `ids` of `target` back, waiting and due at `at`, with no attempt
+    /// counted: a transport sent only the first messages of an ordered batch, and the rest
+    /// go with the next one.
+    async fn release(&self, target: &str, ids: &[String], at: Timestamp) -> Result<(), OutboxError>;
+
+    /// Makes `target`'s messages in flight due at `at`, leases and all, and returns how many.
+    /// Only for when no worker can be sending them: at start, before the target's worker
+    /// runs (one process per data directory), a message a killed process was sending goes
+    /// again at once instead of when its lease ends.
+    async fn release_leases(&self, target: &str, at: Timestamp) -> Result<u64, OutboxError>;
 
     /// Claims what `target` may send at `now` under `discipline`, at most `limit` messages,
     /// returned in the order they were queued. Each is leased until `lease_until` (state

@@ -1,5 +1,6 @@
 //! `/notifications`: the delivery log of every notification target, read from the outbox;
-//! `/notifications/metrics`: the same counts in the Prometheus text format.
+//! `/notifications/metrics`: the same counts in the Prometheus text format, and the age of
+//! each target's oldest message still to go.
 //! They read the outbox, which nothing else of the site needs: their context of their own
 //! ([`NotificationsContext`]) is one field of the site's.
 
@@ -55,8 +56,12 @@ async fn page(State(ctx): State<Arc<NotificationsContext>>, uri: Uri, RawQuery(q
     for (counts, discipline) in
         shown(&ctx.targets, counts).into_iter().filter(|(c, _)| only.is_none_or(|t| named(t, &c.target)))
     {
-        match ctx.outbox.log(&counts.target, None, limit).await {
-            Ok(recent) => targets.push(TargetLog { counts, discipline, recent }),
+        let read = async {
+            let head = if counts.pending + counts.sending > 0 { ctx.outbox.head(&counts.target).await? } else { None };
+            Ok::<_, crate::ports::OutboxError>((head, ctx.outbox.log(&counts.target, None, limit).await?))
+        };
+        match read.await {
+            Ok((head, recent)) => targets.push(TargetLog { counts, discipline, head, recent }),
             Err(e) => return WebError::Internal(e.to_string()).respond(&ctx.site, ctx.clock.as_ref(), uri.path()),
         }
     }
@@ -108,6 +113,22 @@ async fn metrics(State(ctx): State<Arc<NotificationsContext>>) -> Response {
             let state = state.name();
             text.push_str(&format!(
                 "buildstatus_notifications{{kind=\"{kind}\",target=\"{target}\",state=\"{state}\"}} {n}\n"
+            ));
+        }
+    }
+    text.push_str(
+        "# HELP buildstatus_notifications_oldest_waiting_seconds Age of each target's oldest message still to go.\n\
+         # TYPE buildstatus_notifications_oldest_waiting_seconds gauge\n",
+    );
+    let now = ctx.clock.now();
+    for c in counts.iter().filter(|c| c.pending + c.sending > 0) {
+        if let Ok(Some(head)) = ctx.outbox.head(&c.target).await {
+            let kind = TargetId::parse(&c.target).map(|t| t.kind().to_owned()).unwrap_or_default();
+            let age = (now - head.created).num_milliseconds().max(0) as f64 / 1000.0;
+            text.push_str(&format!(
+                "buildstatus_notifications_oldest_waiting_seconds{{kind=\"{}\",target=\"{}\"}} {age}\n",
+                label(&kind),
+                label(&c.target)
             ));
         }
     }

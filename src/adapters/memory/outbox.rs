@@ -10,7 +10,7 @@ use std::sync::{Mutex, MutexGuard};
 use async_trait::async_trait;
 
 use crate::domain::model::Timestamp;
-use crate::domain::notify::outbox::{DeliveryState, Discipline, OutboxMessage, Retention};
+use crate::domain::notify::outbox::{DeliveryState, Discipline, OutboxMessage, Record, Retention, Trimmed};
 use crate::ports::{Outbox, OutboxError, TargetCounts};
 
 #[derive(Debug, Default)]
@@ -48,6 +48,27 @@ fn longest_due(mine: &[&mut (u64, OutboxMessage)], take: impl Fn(&OutboxMessage)
     chosen
 }
 
+impl Data {
+    fn enqueue(&mut self, message: &OutboxMessage) -> bool {
+        let k = key(&message.target, &message.id);
+        if self.messages.contains_key(&k) {
+            return false;
+        }
+        self.order += 1;
+        let order = self.order;
+        self.messages.insert(k, (order, message.clone()));
+        true
+    }
+
+    /// `target`'s open messages, oldest first.
+    fn open_of(&mut self, target: &str) -> Vec<&mut (u64, OutboxMessage)> {
+        let mut open: Vec<&mut (u64, OutboxMessage)> =
+            self.messages.values_mut().filter(|(_, m)| m.target == target && m.state.is_open()).collect();
+        open.sort_by_key(|(order, _)| *order);
+        open
+    }
+}
+
 fn key(target: &str, id: &str) -> (String, String) {
     (target.to_owned(), id.to_owned())
 }
@@ -59,15 +80,77 @@ fn unknown(target: &str, id: &str) -> OutboxError {
 #[async_trait]
 impl Outbox for MemoryOutbox {
     async fn enqueue(&self, message: &OutboxMessage) -> Result<bool, OutboxError> {
-        let mut data = self.data();
-        let k = key(&message.target, &message.id);
-        if data.messages.contains_key(&k) {
-            return Ok(false);
+        Ok(self.data().enqueue(message))
+    }
+
+    async fn record(&self, target: &str, record: &Record) -> Result<usize, OutboxError> {
+        if let Some(m) = record.messages.iter().find(|m| m.target != target) {
+            return Err(OutboxError::storage(format!(
+                "message '{}' is of target '{}', not '{target}'",
+                m.id, m.target
+            )));
         }
-        data.order += 1;
-        let order = data.order;
-        data.messages.insert(k, (order, message.clone()));
-        Ok(true)
+        let mut data = self.data();
+        let stored = record.messages.iter().filter(|m| data.enqueue(m)).count();
+        for (name, value) in &record.notes {
+            let k = (target.to_owned(), name.clone());
+            match value {
+                Some(v) => data.notes.insert(k, v.clone()),
+                None => data.notes.remove(&k),
+            };
+        }
+        if let Some(seq) = record.cursor {
+            let c = data.cursors.entry(target.to_owned()).or_insert(0);
+            *c = (*c).max(seq);
+        }
+        Ok(stored)
+    }
+
+    async fn trim_open(&self, target: &str, keep: u64, reason: &str, at: Timestamp) -> Result<Trimmed, OutboxError> {
+        let mut data = self.data();
+        let mut open = data.open_of(target);
+        let mut excess = (open.len() as u64).saturating_sub(keep);
+        let mut dropped = 0;
+        for (_, m) in open.iter_mut() {
+            if excess == 0 {
+                break;
+            }
+            if m.state == DeliveryState::Pending {
+                m.state = DeliveryState::Dropped;
+                m.last_error = Some(reason.to_owned());
+                m.next_attempt = at;
+                excess -= 1;
+                dropped += 1;
+            }
+        }
+        Ok(Trimmed { dropped, open: open.len() as u64 - dropped })
+    }
+
+    async fn head(&self, target: &str) -> Result<Option<OutboxMessage>, OutboxError> {
+        Ok(self.data().open_of(target).first().map(|(_, m)| m.clone()))
+    }
+
+    async fn release(&self, target: &str, ids: &[String], at: Timestamp) -> Result<(), OutboxError> {
+        let mut data = self.data();
+        for id in ids {
+            let (_, m) = data.messages.get_mut(&key(target, id)).ok_or_else(|| unknown(target, id))?;
+            m.state = DeliveryState::Pending;
+            m.next_attempt = at;
+        }
+        Ok(())
+    }
+
+    async fn release_leases(&self, target: &str, at: Timestamp) -> Result<u64, OutboxError> {
+        let mut data = self.data();
+        let mut released = 0;
+        for (_, m) in data.open_of(target) {
+            if m.state == DeliveryState::Sending {
+                m.state = DeliveryState::Pending;
+                m.next_attempt = at;
+                released += 1;
+            }
+        }
+        Ok(released)
     }
 
     async fn claim(

@@ -9,7 +9,7 @@ use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, query, query_scalar};
 
 use crate::domain::model::Timestamp;
-use crate::domain::notify::outbox::{DeliveryState, Discipline, OutboxMessage, Retention};
+use crate::domain::notify::outbox::{DeliveryState, Discipline, OutboxMessage, Record, Retention, Trimmed};
 use crate::ports::{Outbox, OutboxError, TargetCounts};
 
 const COLUMNS: &str = "target, id, key, state, attempts, created, next_attempt, last_error, summary, payload";
@@ -64,27 +64,139 @@ fn limit(n: usize) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
+/// Stores `m` unless its (target, id) is; true when it was stored.
+async fn insert(executor: impl sqlx::SqliteExecutor<'_>, m: &OutboxMessage) -> Result<bool, OutboxError> {
+    let done = query(
+        "INSERT INTO outbox (target, id, key, state, attempts, created, next_attempt, last_error, summary, payload) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (target, id) DO NOTHING",
+    )
+    .bind(&m.target)
+    .bind(&m.id)
+    .bind(&m.key)
+    .bind(m.state.name())
+    .bind(i64::from(m.attempts))
+    .bind(ms(m.created))
+    .bind(ms(m.next_attempt))
+    .bind(&m.last_error)
+    .bind(&m.summary)
+    .bind(&m.payload)
+    .execute(executor)
+    .await
+    .map_err(db)?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// The states of messages that are done with (pruned by age and count).
+const DONE: &str = "('sent', 'failed', 'superseded', 'dropped')";
+
 #[async_trait]
 impl Outbox for SqliteOutbox {
     async fn enqueue(&self, m: &OutboxMessage) -> Result<bool, OutboxError> {
+        insert(&self.pool, m).await
+    }
+
+    async fn record(&self, target: &str, record: &Record) -> Result<usize, OutboxError> {
+        if let Some(m) = record.messages.iter().find(|m| m.target != target) {
+            return Err(OutboxError::storage(format!(
+                "message '{}' is of target '{}', not '{target}'",
+                m.id, m.target
+            )));
+        }
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        let mut stored = 0;
+        for m in &record.messages {
+            stored += usize::from(insert(&mut *tx, m).await?);
+        }
+        for (key, value) in &record.notes {
+            match value {
+                Some(v) => query(
+                    "INSERT INTO notifier_notes (target, key, value) VALUES (?, ?, ?) \
+                     ON CONFLICT (target, key) DO UPDATE SET value = excluded.value",
+                )
+                .bind(target)
+                .bind(key)
+                .bind(v),
+                None => query("DELETE FROM notifier_notes WHERE target = ? AND key = ?").bind(target).bind(key),
+            }
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        }
+        if let Some(seq) = record.cursor {
+            query(
+                "INSERT INTO notifier_cursors (target, seq) VALUES (?, ?) \
+                 ON CONFLICT (target) DO UPDATE SET seq = MAX(seq, excluded.seq)",
+            )
+            .bind(target)
+            .bind(i64::try_from(seq).map_err(|_| OutboxError::storage(format!("sequence {seq} is too large")))?)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        }
+        tx.commit().await.map_err(db)?;
+        Ok(stored)
+    }
+
+    /// One UPDATE first, counting and dropping at once: a transaction that read before it
+    /// wrote could not wait for another writer (SQLite answers "database is locked" at once
+    /// when a reader's snapshot must become a writer's), so the write comes first and the busy
+    /// timeout applies.
+    async fn trim_open(&self, target: &str, keep: u64, reason: &str, at: Timestamp) -> Result<Trimmed, OutboxError> {
+        let mut tx = self.pool.begin().await.map_err(db)?;
         let done = query(
-            "INSERT INTO outbox (target, id, key, state, attempts, created, next_attempt, last_error, summary, payload) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (target, id) DO NOTHING",
+            "UPDATE outbox SET state = 'dropped', last_error = ?1, next_attempt = ?2 WHERE n IN \
+             (SELECT n FROM outbox WHERE target = ?3 AND state = 'pending' ORDER BY n LIMIT \
+              MAX(0, (SELECT COUNT(*) FROM outbox WHERE target = ?3 AND state IN ('pending', 'sending')) - ?4))",
         )
-        .bind(&m.target)
-        .bind(&m.id)
-        .bind(&m.key)
-        .bind(m.state.name())
-        .bind(i64::from(m.attempts))
-        .bind(ms(m.created))
-        .bind(ms(m.next_attempt))
-        .bind(&m.last_error)
-        .bind(&m.summary)
-        .bind(&m.payload)
-        .execute(&self.pool)
+        .bind(reason)
+        .bind(ms(at))
+        .bind(target)
+        .bind(i64::try_from(keep).unwrap_or(i64::MAX))
+        .execute(&mut *tx)
         .await
         .map_err(db)?;
-        Ok(done.rows_affected() == 1)
+        let open: i64 =
+            query_scalar("SELECT COUNT(*) FROM outbox WHERE target = ? AND state IN ('pending', 'sending')")
+                .bind(target)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(db)?;
+        tx.commit().await.map_err(db)?;
+        Ok(Trimmed { dropped: done.rows_affected(), open: count(open) })
+    }
+
+    async fn head(&self, target: &str) -> Result<Option<OutboxMessage>, OutboxError> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM outbox WHERE target = ? AND state IN ('pending', 'sending') ORDER BY n LIMIT 1"
+        ));
+        let row = query(sql).bind(target).fetch_optional(&self.pool).await.map_err(db)?;
+        row.as_ref().map(decode).transpose()
+    }
+
+    async fn release(&self, target: &str, ids: &[String], at: Timestamp) -> Result<(), OutboxError> {
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        for id in ids {
+            let done = query("UPDATE outbox SET state = 'pending', next_attempt = ? WHERE target = ? AND id = ?")
+                .bind(ms(at))
+                .bind(target)
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+            found(done.rows_affected(), target, id)?;
+        }
+        tx.commit().await.map_err(db)
+    }
+
+    async fn release_leases(&self, target: &str, at: Timestamp) -> Result<u64, OutboxError> {
+        let done =
+            query("UPDATE outbox SET state = 'pending', next_attempt = ? WHERE target = ? AND state = 'sending'")
+                .bind(ms(at))
+                .bind(target)
+                .execute(&self.pool)
+                .await
+                .map_err(db)?;
+        Ok(done.rows_affected())
     }
 
     async fn claim(
@@ -174,12 +286,12 @@ impl Outbox for SqliteOutbox {
     }
 
     async fn prune(&self, target: &str, keep: Retention, now: Timestamp) -> Result<u64, OutboxError> {
-        let done = query(
-            "DELETE FROM outbox WHERE target = ?1 AND state IN ('sent', 'failed', 'superseded') \
-               AND (next_attempt < ?2 OR n < COALESCE((SELECT n FROM outbox \
-                   WHERE target = ?1 AND state IN ('sent', 'failed', 'superseded') \
-                   ORDER BY n DESC LIMIT 1 OFFSET ?3), -1) + 1)",
-        )
+        let done = query(sqlx::AssertSqlSafe(format!(
+            "DELETE FROM outbox WHERE target = ?1 AND state IN {DONE} \
+                   AND (next_attempt < ?2 OR n < COALESCE((SELECT n FROM outbox \
+                       WHERE target = ?1 AND state IN {DONE} \
+                       ORDER BY n DESC LIMIT 1 OFFSET ?3), -1) + 1)"
+        )))
         .bind(target)
         .bind(ms(keep.cutoff(now)))
         .bind(limit(keep.max_count))

@@ -1,6 +1,6 @@
 //! `buildstatus.toml`, the one place the binary's configuration is read: the top-level keys
 //! here, each block in a file of its own (`[change_hook]` in `hooks.rs`, `[ingest]`,
-//! `[[git_poller]]`, `[[mail]]`), listed once in [`SECTIONS`]. Every problem is collected and
+//! `[[git_poller]]`, `[[mail]]`, `[[http_push]]`), listed once in [`SECTIONS`]. Every problem is collected and
 //! reported at once, each naming its key. A new block is one file and one line of that table.
 //!
 //! The file is read into the library's own [`Setup`], so what the binary can configure and
@@ -11,6 +11,7 @@
 mod decorations;
 mod git_poller;
 pub mod hooks;
+mod http_push;
 pub mod ingest;
 pub mod listen;
 mod mail;
@@ -80,6 +81,11 @@ const SECTIONS: &[(&str, Section)] = &[
     }),
     ("mail", |v, base, setup| {
         let targets = mail::parse(v, base)?.into_iter().map(|t| Arc::new(t) as Arc<dyn Target>);
+        setup.notifiers.targets.extend(targets);
+        Ok(())
+    }),
+    ("http_push", |v, base, setup| {
+        let targets = http_push::parse(v, base)?.into_iter().map(|t| Arc::new(t) as Arc<dyn Target>);
         setup.notifiers.targets.extend(targets);
         Ok(())
     }),

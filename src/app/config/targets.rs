@@ -1,4 +1,4 @@
-//! What every notification target's block shares (`[[mail]]` now; `[[irc]]`, `[[push]]`,
+//! What every notification target's block shares (`[[mail]]`, `[[http_push]]`; `[[irc]]`,
 //! `[[github]]` and `[[gerrit]]` next): one block per target, labelled `kind[N]` in problems,
 //! a name unique among the blocks of its kind, and the delivery keys (retries and how long the
 //! delivery log keeps messages).
@@ -15,6 +15,19 @@ use crate::domain::notify::outbox::{Retention, RetryPolicy};
 pub fn blocks<T>(
     kind: &str,
     value: &toml::Value,
+    read: impl FnMut(&toml::Table, String, Overrides) -> Result<T, Vec<String>>,
+    name: impl Fn(&T) -> &str,
+) -> Result<Vec<T>, Vec<String>> {
+    blocks_with(kind, value, RetryPolicy::default(), read, name)
+}
+
+/// [`blocks`] of a kind whose retries differ from the server's when a block sets some of the
+/// keys (a push target never gives a packet up): the keys a block leaves out come from
+/// `retry`.
+pub fn blocks_with<T>(
+    kind: &str,
+    value: &toml::Value,
+    retry: RetryPolicy,
     mut read: impl FnMut(&toml::Table, String, Overrides) -> Result<T, Vec<String>>,
     name: impl Fn(&T) -> &str,
 ) -> Result<Vec<T>, Vec<String>> {
@@ -29,7 +42,7 @@ pub fn blocks<T>(
             continue;
         };
         let default_name = if blocks.len() == 1 { kind.to_owned() } else { format!("{kind}-{}", i + 1) };
-        let (table, delivery) = match delivery(table) {
+        let (table, delivery) = match delivery(table, retry) {
             Ok(split) => split,
             Err(ps) => {
                 problems.extend(ps.into_iter().map(|p| format!("{label}.{p}")));
@@ -53,9 +66,8 @@ pub fn blocks<T>(
 ///   `maxAttempts`;
 /// - `keepDays` and `keepCount`: the delivery log keeps done messages this long, and at most
 ///   this many.
-fn delivery(table: &toml::Table) -> Result<(toml::Table, Overrides), Vec<String>> {
+fn delivery(table: &toml::Table, mut retry: RetryPolicy) -> Result<(toml::Table, Overrides), Vec<String>> {
     let (mut rest, mut problems) = (toml::Table::new(), Vec::new());
-    let mut retry = RetryPolicy::default();
     let mut retention = Retention::default();
     let (mut retry_set, mut retention_set) = (false, false);
     for (key, v) in table {

@@ -1,5 +1,6 @@
 //! Feeding a notifier the status events in order, from where it last stopped, through the
-//! `EventFeed` port (the journal for what it missed, then live events). Its cursor is kept in
+//! `EventFeed` port (the journal for what it missed, then live events), those that are there
+//! at once in one batch. Its cursor is kept in
 //! the outbox's store after every event it acted on (and after a second of quiet), so a
 //! restart resumes there; acting twice on an event is harmless because a message is queued
 //! once per id. A target never run starts at the newest event: a new notifier does not act on
@@ -8,7 +9,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::StreamExt;
+use futures_util::{FutureExt, StreamExt};
 
 use super::{Notifier, NotifyError};
 use crate::domain::event::SequencedEvent;
@@ -29,6 +30,8 @@ pub struct Follower {
 const RETRY: Duration = Duration::from_secs(1);
 /// A cursor moved by events the notifier passed over is saved after this much quiet.
 const IDLE_SAVE: Duration = Duration::from_secs(1);
+/// The most events handed to a notifier at once.
+const BATCH: usize = 512;
 
 impl Follower {
     fn key(&self) -> String {
@@ -63,14 +66,18 @@ impl Follower {
     }
 
     /// Follows from `after` until the feed ends or an event fails; `after` is the last event
-    /// done with (acted on or passed over), saved or about to be.
+    /// done with (acted on or passed over), saved or about to be. Events that are there at
+    /// once (a backlog, a burst) go to the notifier together, up to [`BATCH`].
     async fn follow(&self, after: &mut u64) -> Result<(), NotifyError> {
         let mut events = self.feed.follow(*after);
         let mut unsaved = false;
         loop {
-            match tokio::time::timeout(IDLE_SAVE, events.next()).await {
-                Err(_) if unsaved => unsaved = self.save(*after).await?,
-                Err(_) => {}
+            let first = match tokio::time::timeout(IDLE_SAVE, events.next()).await {
+                Err(_) if unsaved => {
+                    unsaved = self.save(*after).await?;
+                    continue;
+                }
+                Err(_) => continue,
                 Ok(None) => {
                     if unsaved {
                         self.save(*after).await?;
@@ -78,22 +85,44 @@ impl Follower {
                     return Ok(());
                 }
                 Ok(Some(Err(e))) => return Err(NotifyError::Other(e.to_string())),
-                Ok(Some(Ok(event))) if event.seq <= *after => {}
-                Ok(Some(Ok(event))) => {
-                    let acted = self.one(&event).await?;
-                    *after = event.seq;
-                    unsaved = if acted { self.save(*after).await? } else { true };
+                Ok(Some(Ok(event))) => event,
+            };
+            let mut batch = vec![first];
+            let mut ended = None;
+            while batch.len() < BATCH {
+                match events.next().now_or_never() {
+                    Some(Some(Ok(event))) => batch.push(event),
+                    Some(Some(Err(e))) => {
+                        ended = Some(NotifyError::Other(e.to_string()));
+                        break;
+                    }
+                    Some(None) | None => break,
                 }
+            }
+            batch.retain(|e| e.seq > *after);
+            if let Some(last) = batch.last().map(|e| e.seq) {
+                let acted = self.some(&batch).await?;
+                *after = last;
+                unsaved = if acted { self.save(*after).await? } else { true };
+            }
+            if let Some(e) = ended {
+                return Err(e);
             }
         }
     }
 
-    /// Acts on `event` unless the start policy passes over it.
-    async fn one(&self, event: &SequencedEvent) -> Result<bool, NotifyError> {
-        if self.start.skips(&event.event, self.clock.now()) {
-            return Ok(false);
+    /// Acts on `events`, but for those the start policy passes over.
+    async fn some(&self, events: &[SequencedEvent]) -> Result<bool, NotifyError> {
+        let now = self.clock.now();
+        if events.iter().any(|e| self.start.skips(&e.event, now)) {
+            let kept: Vec<SequencedEvent> =
+                events.iter().filter(|e| !self.start.skips(&e.event, now)).cloned().collect();
+            if kept.is_empty() {
+                return Ok(false);
+            }
+            return self.notifier.handle_batch(&kept).await;
         }
-        self.notifier.handle(event).await
+        self.notifier.handle_batch(events).await
     }
 
     /// Saves the cursor; false (nothing left unsaved).

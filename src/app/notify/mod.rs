@@ -15,12 +15,13 @@
 //!
 //! A new kind is one module in `domain::notify` (its decisions), one folder in `adapters`
 //! (its transport), one file in `app::config` (its block), and an implementation of
-//! [`Target`] beside [`mail`].
+//! [`Target`] beside [`mail`] and [`push`].
 
 pub mod buildsets;
 pub mod follow;
 pub mod history;
 pub mod mail;
+pub mod push;
 pub mod queue;
 mod running;
 pub mod worker;
@@ -38,6 +39,7 @@ use crate::domain::web::layout::Site;
 use crate::ports::{Clock, EventFeed, LogStore, OutboxError, StatusReader, StoreError};
 
 pub use mail::{MailTarget, MailTransportChoice};
+pub use push::{HttpPushTarget, StatusPush};
 pub use queue::Queue;
 pub use running::{Running, start};
 pub use worker::WorkerOptions;
@@ -68,6 +70,18 @@ pub trait Notifier: Send + Sync {
     /// twice on an event after a crash must be harmless: queue under stable ids.
     async fn handle(&self, event: &SequencedEvent) -> Result<bool, NotifyError>;
 
+    /// Acts on events that came together, in order; `Ok(true)` when it acted on any. A
+    /// notifier that gains from writing many messages at once (a push target, whose packets
+    /// are one stream) takes them here; by default each goes to [`Notifier::handle`]. On an
+    /// error the follower gives the whole batch again.
+    async fn handle_batch(&self, events: &[SequencedEvent]) -> Result<bool, NotifyError> {
+        let mut acted = false;
+        for event in events {
+            acted |= self.handle(event).await?;
+        }
+        Ok(acted)
+    }
+
     /// The server stops (a push target's "shutdown" packet). What it queues is delivered
     /// now if the peer answers quickly, else after the next start.
     async fn stopping(&self) -> Result<(), NotifyError> {
@@ -80,6 +94,25 @@ pub trait Notifier: Send + Sync {
 #[async_trait]
 pub trait Deliver: Send + Sync {
     async fn deliver(&self, batch: &[OutboxMessage]) -> Result<(), AttemptError>;
+
+    /// An ordered target's batch, of which a transport may send only the first messages
+    /// (what fits one request): how far it got ([`InOrder`]). By default the batch is one
+    /// request ([`Deliver::deliver`]): all or nothing.
+    async fn deliver_in_order(&self, batch: &[OutboxMessage]) -> InOrder {
+        match self.deliver(batch).await {
+            Ok(()) => InOrder { delivered: batch.len(), failed: None },
+            Err(error) => InOrder { delivered: 0, failed: Some((batch.len(), error)) },
+        }
+    }
+}
+
+/// How far an ordered batch got: its first `delivered` messages got through; the `n` after
+/// them failed with the error, when `failed` is `Some((n, error))`; the rest were not
+/// attempted, and go with the next batch (after the failed ones, when some failed).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InOrder {
+    pub delivered: usize,
+    pub failed: Option<(usize, AttemptError)>,
 }
 
 /// How a target's messages go out.

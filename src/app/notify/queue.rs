@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use tokio::sync::Notify;
 
-use crate::domain::notify::outbox::{OutboxMessage, TargetId};
+use crate::domain::model::Timestamp;
+use crate::domain::notify::outbox::{OutboxMessage, Record, TargetId, Trimmed};
 use crate::ports::{Clock, Outbox, OutboxError};
 
 /// A target's place in the outbox.
@@ -60,6 +61,34 @@ impl Queue {
             self.wake.notify_one();
         }
         Ok(new)
+    }
+
+    /// A message of this target, due at `due` (not before: a message may wait to go with
+    /// those queued after it), for [`Queue::record`].
+    pub fn message(&self, id: &str, payload: String, summary: String, due: Timestamp) -> OutboxMessage {
+        let mut message = OutboxMessage::new(&self.key, id, payload, summary, self.clock.now());
+        message.next_attempt = due;
+        message
+    }
+
+    /// Writes messages, notes and the cursor at once (see `Outbox::record`); how many
+    /// messages were new.
+    pub async fn record(&self, record: &Record) -> Result<usize, OutboxError> {
+        let stored = self.outbox.record(&self.key, record).await?;
+        if stored > 0 {
+            self.wake.notify_one();
+        }
+        Ok(stored)
+    }
+
+    /// Drops the oldest waiting messages beyond `keep` open ones (see `Outbox::trim_open`).
+    pub async fn trim(&self, keep: u64, reason: &str) -> Result<Trimmed, OutboxError> {
+        self.outbox.trim_open(&self.key, keep, reason, self.clock.now()).await
+    }
+
+    /// The last event the target's notifier is done with, as saved (see `Outbox::cursor`).
+    pub async fn cursor(&self) -> Result<Option<u64>, OutboxError> {
+        self.outbox.cursor(&self.key).await
     }
 
     /// The target's note under `key` (what it keeps between events).

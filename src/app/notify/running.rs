@@ -48,10 +48,18 @@ fn configured(target: &dyn Target, notifiers: &Notifiers, context: &Context) -> 
 }
 
 /// Starts every target: its follower from its start point, and its delivery worker. A target
-/// that cannot start stops the start, naming it.
+/// that cannot start stops the start, naming it. What a previous process was sending when it
+/// died goes again at once: no worker of it is left (one process per data directory), so
+/// its leases need not run out.
 pub async fn start(notifiers: &Notifiers, context: Context, outbox: Arc<dyn Outbox>) -> Result<Running, String> {
     let mut running = Running { targets: Vec::new(), context, outbox };
     for target in &notifiers.targets {
+        let id = target.id();
+        match running.outbox.release_leases(&id.to_string(), running.context.clock.now()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!("{id}: {n} messages the last run was sending go again"),
+            Err(e) => return Err(format!("notification target {id}: {e}")),
+        }
         let started = running.launch(target.as_ref(), notifiers).await?;
         running.targets.push(started);
     }

@@ -12,10 +12,12 @@ use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
 use tokio::sync::Notify;
 
-use super::{Deliver, Policy};
+use super::{Deliver, InOrder, Policy};
 use crate::domain::model::Timestamp;
-use crate::domain::notify::outbox::{AfterFailure, Discipline, OutboxMessage, Retention, RetryPolicy, TargetId};
-use crate::ports::{Clock, Outbox};
+use crate::domain::notify::outbox::{
+    AfterFailure, AttemptError, Discipline, OutboxMessage, Retention, RetryPolicy, TargetId,
+};
+use crate::ports::{Clock, Outbox, OutboxError};
 
 /// The server's defaults for its targets, and how workers wait.
 #[derive(Clone, Copy, Debug)]
@@ -114,7 +116,7 @@ impl Worker {
             return Round::Idle;
         }
         let delivered = match policy.discipline {
-            Discipline::Ordered => self.attempt(&claimed).await,
+            Discipline::Ordered => self.attempt_in_order(&claimed).await,
             Discipline::Concurrent | Discipline::LatestPerKey => {
                 // Each message on its own, up to `concurrency` at once.
                 let (mut all, mut sending) = (true, FuturesUnordered::new());
@@ -137,7 +139,13 @@ impl Worker {
     async fn sleep(&self) {
         let now = self.clock.now();
         let mut wait = self.idle;
-        if let Ok(Some(due)) = self.outbox.next_due(&self.key()).await {
+        // An ordered target waits for its head: messages queued behind a message being
+        // retried are due, yet cannot go before it.
+        let due = match self.policy.discipline {
+            Discipline::Ordered => self.outbox.head(&self.key()).await.map(|m| m.map(|m| m.next_attempt)),
+            Discipline::Concurrent | Discipline::LatestPerKey => self.outbox.next_due(&self.key()).await,
+        };
+        if let Ok(Some(due)) = due {
             wait = wait.min((due - now).to_std().unwrap_or(Duration::ZERO));
         }
         tokio::select! {
@@ -150,28 +158,69 @@ impl Worker {
     async fn attempt(&self, batch: &[OutboxMessage]) -> bool {
         let outcome = self.deliver.deliver(batch).await;
         let now = self.clock.now();
-        let ids: Vec<String> = batch.iter().map(|m| m.id.clone()).collect();
-        let delivered = outcome.is_ok();
-        let recorded = match outcome {
-            Ok(()) => self.outbox.mark_sent(&self.key(), &ids, now).await,
-            Err(error) => {
-                // The batch's most tried message decides: it gives up no later than alone.
-                let tried = batch.iter().max_by_key(|m| m.attempts).unwrap_or(&batch[0]);
-                let attempts = tried.attempts.saturating_add(1);
-                let retry_at = match self.policy.retry.after_failure(attempts, &error, &tried.id, now) {
-                    AfterFailure::RetryAt(t) => Some(t),
-                    AfterFailure::GiveUp => None,
-                };
-                let text = error.describe();
-                tracing::warn!("{}: {} not delivered (attempt {attempts}): {text}", self.target, describe(&ids));
-                self.outbox.mark_failed(&self.key(), &ids, &text, retry_at, now).await
+        match outcome {
+            Ok(()) => {
+                self.sent(batch, now).await;
+                true
             }
+            Err(error) => {
+                self.failed(batch, &error, now).await;
+                false
+            }
+        }
+    }
+
+    /// Delivers an ordered batch, of which the transport may send only a part: what got
+    /// through is sent, what failed is retried (or given up) by the retry rule, and the rest,
+    /// not attempted, waits for the next batch (behind the failed messages, if any).
+    async fn attempt_in_order(&self, batch: &[OutboxMessage]) -> bool {
+        let InOrder { delivered, failed } = self.deliver.deliver_in_order(batch).await;
+        let now = self.clock.now();
+        let (sent, rest) = batch.split_at(delivered.min(batch.len()));
+        if !sent.is_empty() {
+            self.sent(sent, now).await;
+        }
+        let (due, rest, ok) = match failed {
+            Some((n, error)) if !rest.is_empty() => {
+                let (failed, rest) = rest.split_at(n.clamp(1, rest.len()));
+                (self.failed(failed, &error, now).await.unwrap_or(now), rest, false)
+            }
+            _ => (now, rest, true),
         };
+        if !rest.is_empty() {
+            let recorded = self.outbox.release(&self.key(), &ids(rest), due).await;
+            self.recorded(rest, recorded);
+        }
+        ok
+    }
+
+    async fn sent(&self, batch: &[OutboxMessage], now: Timestamp) {
+        let recorded = self.outbox.mark_sent(&self.key(), &ids(batch), now).await;
+        self.recorded(batch, recorded);
+    }
+
+    /// Records a failed attempt of `batch` by the domain's retry rule; when it is retried.
+    async fn failed(&self, batch: &[OutboxMessage], error: &AttemptError, now: Timestamp) -> Option<Timestamp> {
+        let ids = ids(batch);
+        // The batch's most tried message decides: it gives up no later than alone.
+        let tried = batch.iter().max_by_key(|m| m.attempts).unwrap_or(&batch[0]);
+        let attempts = tried.attempts.saturating_add(1);
+        let retry_at = match self.policy.retry.after_failure(attempts, error, &tried.id, now) {
+            AfterFailure::RetryAt(t) => Some(t),
+            AfterFailure::GiveUp => None,
+        };
+        let text = error.describe();
+        tracing::warn!("{}: {} not delivered (attempt {attempts}): {text}", self.target, describe(&ids));
+        let recorded = self.outbox.mark_failed(&self.key(), &ids, &text, retry_at, now).await;
+        self.recorded(batch, recorded);
+        retry_at
+    }
+
+    fn recorded(&self, batch: &[OutboxMessage], recorded: Result<(), OutboxError>) {
         if let Err(e) = recorded {
             // The lease runs out and the messages are tried again: at least once, never lost.
-            tracing::error!("{}: outcome of {} not recorded: {e}", self.target, describe(&ids));
+            tracing::error!("{}: outcome of {} not recorded: {e}", self.target, describe(&ids(batch)));
         }
-        delivered
     }
 
     async fn prune(&self) {
@@ -192,6 +241,10 @@ pub enum Round {
     Delivered,
     /// Something claimed was not delivered.
     Failed,
+}
+
+fn ids(batch: &[OutboxMessage]) -> Vec<String> {
+    batch.iter().map(|m| m.id.clone()).collect()
 }
 
 fn describe(ids: &[String]) -> String {

@@ -5,7 +5,7 @@
 use serde_json::{Map, Value, json};
 
 use crate::domain::model::{
-    Build, BuildRequest, Builder, BuilderState, Change, Properties, SourceStamp, Step, Timestamp, Worker,
+    Build, BuildRequest, Builder, BuilderState, Buildset, Change, Properties, SourceStamp, Step, Timestamp, Worker,
 };
 use crate::domain::result::BuildResult;
 use crate::domain::web::layout::Site;
@@ -24,7 +24,7 @@ fn result(r: Option<BuildResult>) -> Value {
 }
 
 /// `[[name, value, source], ...]`, sorted by name.
-fn properties(props: &Properties) -> Value {
+pub fn properties(props: &Properties) -> Value {
     Value::Array(props.iter().map(|(k, p)| json!([k, p.value, p.source])).collect())
 }
 
@@ -193,6 +193,31 @@ pub fn build_request(r: &BuildRequest, changes: &[Change]) -> Value {
         "builderName": r.builder,
         "submittedAt": epoch(r.submitted_at),
         "builds": Vec::<Value>::new(),
+    })
+}
+
+/// A buildset as 0.8's `BuildSetStatus.asDict()` gave it (its database row: `submitted_at` and
+/// `complete_at` as Python wrote a UTC datetime, `results` -1 until it completes; a buildset's
+/// source stamps were a set of their own, here its id is the buildset's), with its source
+/// stamps and builders, which 0.8 left to further queries. `/json` has no buildsets: push
+/// packets carry this.
+pub fn buildset(b: &Buildset, changes: &[Change]) -> Value {
+    let python = |t: Timestamp| {
+        let micros = t.timestamp_subsec_micros();
+        let fraction = if micros == 0 { String::new() } else { format!(".{micros:06}") };
+        format!("{}{fraction}+00:00", t.format("%Y-%m-%d %H:%M:%S"))
+    };
+    json!({
+        "bsid": b.id,
+        "external_idstring": b.external_id,
+        "reason": b.reason,
+        "sourcestampsetid": b.id,
+        "submitted_at": python(b.submitted_at),
+        "complete": b.complete_at.is_some(),
+        "complete_at": b.complete_at.map(python),
+        "results": b.result.map_or(-1, |r| i32::from(r.code())),
+        "sourceStamps": b.sourcestamps.iter().map(|s| source_stamp(s, changes)).collect::<Vec<_>>(),
+        "builderNames": b.builders,
     })
 }
 

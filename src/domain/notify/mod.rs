@@ -6,11 +6,12 @@
 //! - [`history`]: a build against its builder's past (previous finished build, failure streak);
 //! - [`buildset`]: the builds a finished buildset is made of;
 //! - [`interpolate`]: the seed's renderables (`%(prop:NAME)s`, `%(src::revision)s`, …);
-//! - one module per target kind: [`mail`].
+//! - one module per target kind: [`mail`], [`push`] (StatusPush and HttpStatusPush).
 
 pub mod buildset;
 pub mod history;
 pub mod interpolate;
 pub mod mail;
 pub mod outbox;
+pub mod push;
 pub mod start;

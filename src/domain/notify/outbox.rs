@@ -69,10 +69,14 @@ pub enum DeliveryState {
     Failed,
     /// Never sent: a newer message with the same key was queued (latest-wins targets).
     Superseded,
+    /// Never sent: the target's queue was full, and it made room by dropping its oldest
+    /// waiting messages (`Outbox::trim_open`).
+    Dropped,
 }
 
 impl DeliveryState {
-    pub const ALL: [DeliveryState; 5] = [Self::Pending, Self::Sending, Self::Sent, Self::Failed, Self::Superseded];
+    pub const ALL: [DeliveryState; 6] =
+        [Self::Pending, Self::Sending, Self::Sent, Self::Failed, Self::Superseded, Self::Dropped];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -81,6 +85,7 @@ impl DeliveryState {
             Self::Sent => "sent",
             Self::Failed => "failed",
             Self::Superseded => "superseded",
+            Self::Dropped => "dropped",
         }
     }
 
@@ -178,6 +183,29 @@ impl OutboxMessage {
     }
 }
 
+/// What a notifier writes at once (`Outbox::record`): its new messages, the notes it changed
+/// and how far in the event journal it got, all or nothing. A notifier that numbers its
+/// messages keeps its counter in a note written with them, so a crash can neither lose a
+/// number nor give one twice.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Record {
+    /// Each stored unless its (target, id) is (as `enqueue`).
+    pub messages: Vec<OutboxMessage>,
+    /// Notes to write (`Some`) or remove (`None`).
+    pub notes: Vec<(String, Option<String>)>,
+    /// The cursor moves here (never back).
+    pub cursor: Option<u64>,
+}
+
+/// What `Outbox::trim_open` did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Trimmed {
+    /// Waiting messages turned [`DeliveryState::Dropped`].
+    pub dropped: u64,
+    /// Open messages (waiting or in flight) left.
+    pub open: u64,
+}
+
 /// Counts of one target's messages by state (the delivery metrics).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TargetCounts {
@@ -189,6 +217,8 @@ pub struct TargetCounts {
     pub failed: u64,
     #[serde(default)]
     pub superseded: u64,
+    #[serde(default)]
+    pub dropped: u64,
 }
 
 impl TargetCounts {
@@ -200,11 +230,12 @@ impl TargetCounts {
             DeliveryState::Sent => &mut self.sent,
             DeliveryState::Failed => &mut self.failed,
             DeliveryState::Superseded => &mut self.superseded,
+            DeliveryState::Dropped => &mut self.dropped,
         }
     }
 
     /// Each state with its count, in [`DeliveryState::ALL`] order.
-    pub fn by_state(&self) -> [(DeliveryState, u64); 5] {
+    pub fn by_state(&self) -> [(DeliveryState, u64); 6] {
         let mut copy = self.clone();
         DeliveryState::ALL.map(|s| (s, *copy.of(s)))
     }

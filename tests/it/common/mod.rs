@@ -3,6 +3,7 @@
 
 pub mod buildbot;
 pub mod buildbot_rest;
+pub mod push_receiver;
 pub mod tls;
 
 use std::io::{BufRead, BufReader};

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use buildstatus::adapters::memory::MemoryOutbox;
 use buildstatus::adapters::sqlite::SqliteStore;
 use buildstatus::domain::model::Timestamp;
-use buildstatus::domain::notify::outbox::{DeliveryState, Discipline, OutboxMessage, Retention};
+use buildstatus::domain::notify::outbox::{DeliveryState, Discipline, OutboxMessage, Record, Retention, Trimmed};
 use buildstatus::ports::{Outbox, TargetCounts};
 
 fn at(second: i64) -> Timestamp {
@@ -135,6 +135,123 @@ async fn a_latest_per_key_claim_supersedes_older_messages_and_keeps_one_in_fligh
         assert_eq!(a1.state, DeliveryState::Superseded, "{name}: the retry of an old state is dropped");
         let counts = outbox.counts().await.expect("counts");
         assert_eq!((counts[0].sending, counts[0].superseded), (3, 2), "{name}: {counts:?}");
+    }
+}
+
+/// A notifier's messages, notes and cursor are written at once; a repeated id is not stored
+/// again, and a message of another target is refused with nothing written.
+#[tokio::test]
+async fn a_record_writes_messages_notes_and_cursor_together() {
+    for (name, outbox, _dir) in outboxes().await {
+        outbox.enqueue(&message("push/p", "1", 0)).await.expect("enqueue");
+        outbox.set_note("push/p", "gone", Some("x")).await.expect("note");
+        let record = Record {
+            messages: vec![message("push/p", "1", 5), message("push/p", "2", 5), message("push/p", "3", 5)],
+            notes: vec![("next_id".into(), Some("4".into())), ("gone".into(), None)],
+            cursor: Some(17),
+        };
+        assert_eq!(outbox.record("push/p", &record).await.expect("record"), 2, "{name}: 1 was there");
+        assert_eq!(claim_of(outbox.as_ref(), "push/p", 10).await, ["1", "2", "3"], "{name}: in the order given");
+        assert_eq!(outbox.message("push/p", "1").await.expect("read").expect("1").created, at(0), "{name}");
+        assert_eq!(outbox.note("push/p", "next_id").await.expect("note").as_deref(), Some("4"), "{name}");
+        assert_eq!(outbox.note("push/p", "gone").await.expect("note"), None, "{name}");
+        assert_eq!(outbox.cursor("push/p").await.expect("cursor"), Some(17), "{name}");
+        let back = Record { cursor: Some(3), ..Record::default() };
+        outbox.record("push/p", &back).await.expect("record");
+        assert_eq!(outbox.cursor("push/p").await.expect("cursor"), Some(17), "{name}: never back");
+
+        let mixed = Record {
+            messages: vec![message("push/p", "4", 6), message("mail/m", "x", 6)],
+            notes: vec![("next_id".into(), Some("9".into()))],
+            cursor: Some(30),
+        };
+        assert!(outbox.record("push/p", &mixed).await.is_err(), "{name}: another target's message");
+        assert_eq!(outbox.message("push/p", "4").await.expect("read"), None, "{name}: nothing written");
+        assert_eq!(outbox.note("push/p", "next_id").await.expect("note").as_deref(), Some("4"), "{name}");
+        assert_eq!(outbox.cursor("push/p").await.expect("cursor"), Some(17), "{name}");
+    }
+}
+
+async fn claim_of(outbox: &dyn Outbox, target: &str, now: i64) -> Vec<String> {
+    ids(outbox.claim(target, Discipline::Ordered, at(now), at(now + 60), 100).await.expect("claim"))
+}
+
+/// Trimming drops the oldest waiting messages beyond the number kept, never one in flight,
+/// and they are counted as dropped, with the reason.
+#[tokio::test]
+async fn trimming_drops_the_oldest_waiting_messages() {
+    for (name, outbox, _dir) in outboxes().await {
+        for i in 1..=6 {
+            outbox.enqueue(&message("push/p", &i.to_string(), i)).await.expect("enqueue");
+        }
+        outbox.enqueue(&message("mail/m", "x", 0)).await.expect("enqueue");
+        // 1 and 2 in flight, 3 sent.
+        outbox.claim("push/p", Discipline::Ordered, at(10), at(70), 3).await.expect("claim");
+        outbox.mark_sent("push/p", &one("3"), at(11)).await.expect("sent");
+        let trimmed = outbox.trim_open("push/p", 10, "full", at(12)).await.expect("trim");
+        assert_eq!(trimmed, Trimmed { dropped: 0, open: 5 }, "{name}: room enough");
+        let trimmed = outbox.trim_open("push/p", 3, "full", at(12)).await.expect("trim");
+        assert_eq!(trimmed, Trimmed { dropped: 2, open: 3 }, "{name}");
+        let state = |m: Option<OutboxMessage>| m.map(|m| (m.state, m.last_error));
+        assert_eq!(
+            state(outbox.message("push/p", "4").await.expect("read")),
+            Some((DeliveryState::Dropped, Some("full".into()))),
+            "{name}: the oldest waiting one"
+        );
+        assert_eq!(state(outbox.message("push/p", "6").await.expect("read")), Some((DeliveryState::Pending, None)));
+        let trimmed = outbox.trim_open("push/p", 0, "full", at(12)).await.expect("trim");
+        assert_eq!(trimmed, Trimmed { dropped: 1, open: 2 }, "{name}: those in flight stay");
+        let counts = outbox.counts().await.expect("counts");
+        let push = counts.iter().find(|c| c.target == "push/p").expect("push counts");
+        assert_eq!((push.dropped, push.sending, push.sent), (3, 2, 1), "{name}");
+        assert_eq!(
+            counts.iter().find(|c| c.target == "mail/m").map(|c| c.pending),
+            Some(1),
+            "{name}: others untouched"
+        );
+        let keep = Retention { max_age: std::time::Duration::from_secs(3600), max_count: 1 };
+        assert_eq!(outbox.prune("push/p", keep, at(20)).await.expect("prune"), 3, "{name}: dropped ones are done");
+    }
+}
+
+/// The head is the oldest open message, in flight or waiting; released messages wait again,
+/// with no attempt counted.
+#[tokio::test]
+async fn the_head_and_released_messages() {
+    for (name, outbox, _dir) in outboxes().await {
+        assert_eq!(outbox.head("push/p").await.expect("head"), None, "{name}");
+        for i in 1..=4 {
+            outbox.enqueue(&message("push/p", &i.to_string(), i)).await.expect("enqueue");
+        }
+        assert_eq!(claim_of(outbox.as_ref(), "push/p", 10).await, ["1", "2", "3", "4"], "{name}");
+        outbox.mark_sent("push/p", &one("1"), at(11)).await.expect("sent");
+        outbox.mark_failed("push/p", &one("2"), "503", Some(at(40)), at(11)).await.expect("failed");
+        outbox.release("push/p", &["3".into(), "4".into()], at(40)).await.expect("release");
+        let head = outbox.head("push/p").await.expect("head").expect("2");
+        assert_eq!((head.id.as_str(), head.last_error.as_deref(), head.next_attempt), ("2", Some("503"), at(40)));
+        let three = outbox.message("push/p", "3").await.expect("read").expect("3");
+        assert_eq!((three.state, three.attempts, three.next_attempt), (DeliveryState::Pending, 0, at(40)), "{name}");
+        assert!(outbox.release("push/p", &one("nope"), at(40)).await.is_err(), "{name}: an unknown id");
+        assert_eq!(claim_of(outbox.as_ref(), "push/p", 40).await, ["2", "3", "4"], "{name}");
+        assert_eq!(outbox.head("push/p").await.expect("head").map(|m| m.state), Some(DeliveryState::Sending));
+    }
+}
+
+/// At start, what a dead process was sending is due at once, leases and all.
+#[tokio::test]
+async fn released_leases_make_messages_in_flight_due() {
+    for (name, outbox, _dir) in outboxes().await {
+        for i in 1..=3 {
+            outbox.enqueue(&message("push/p", &i.to_string(), i)).await.expect("enqueue");
+        }
+        outbox.enqueue(&message("mail/m", "x", 0)).await.expect("enqueue");
+        outbox.claim("mail/m", Discipline::Concurrent, at(10), at(1000), 10).await.expect("claim");
+        assert_eq!(claim_of(outbox.as_ref(), "push/p", 10).await, ["1", "2", "3"], "{name}");
+        assert!(claim_of(outbox.as_ref(), "push/p", 20).await.is_empty(), "{name}: leased");
+        assert_eq!(outbox.release_leases("push/p", at(20)).await.expect("release"), 3, "{name}");
+        assert_eq!(claim_of(outbox.as_ref(), "push/p", 20).await, ["1", "2", "3"], "{name}: due again");
+        let mail = outbox.message("mail/m", "x").await.expect("read").expect("x");
+        assert_eq!(mail.state, DeliveryState::Sending, "{name}: other targets keep theirs");
     }
 }
 

@@ -9,5 +9,6 @@ mod notifications;
 mod pages;
 mod people;
 mod routes;
+mod status_push;
 mod templates;
 mod views;

@@ -1,6 +1,7 @@
 //! `/notifications`: each notification target's delivery log — its kind and name, how it
-//! delivers, how many messages are waiting, in flight, sent, given up and superseded, and the
-//! newest messages with their last error in words.
+//! delivers, how many messages are waiting, in flight, sent, given up, superseded and dropped,
+//! the oldest one still to go (what a target whose peer is down is stuck on, with the error),
+//! and the newest messages with their last error in words.
 
 use maud::{Markup, html};
 
@@ -14,6 +15,8 @@ pub struct TargetLog {
     pub counts: TargetCounts,
     /// How it delivers; `None` for a target no longer configured.
     pub discipline: Option<Discipline>,
+    /// Its oldest message still to go, if any.
+    pub head: Option<OutboxMessage>,
     /// Newest first.
     pub recent: Vec<OutboxMessage>,
 }
@@ -32,6 +35,7 @@ pub fn outcome(m: &OutboxMessage, now: Timestamp) -> String {
         }
         DeliveryState::Sending => format!("being sent (attempt {})", m.attempts.saturating_add(1)),
         DeliveryState::Superseded => "not sent: a newer message replaced it".to_owned(),
+        DeliveryState::Dropped => "not sent: dropped to make room in a full queue".to_owned(),
     }
 }
 
@@ -62,6 +66,14 @@ pub fn notifications_page(page: &Page, targets: &[TargetLog]) -> Markup {
                     (t.counts.pending) " waiting, " (t.counts.sent) " sent, " (t.counts.failed) " given up"
                     @if t.counts.sending > 0 { ", " (t.counts.sending) " being sent" }
                     @if t.counts.superseded > 0 { ", " (t.counts.superseded) " superseded" }
+                    @if t.counts.dropped > 0 { ", " (t.counts.dropped) " dropped" }
+                }
+                @if let Some(head) = &t.head {
+                    p.head {
+                        "Next to go: " (head.summary) ", queued " (short_time(head.created)) ", "
+                        (outcome(head, page.now)) "."
+                        @if let Some(error) = &head.last_error { " Last error: " span.error { (error) } }
+                    }
                 }
                 table.info.notifications {
                     tr { th { "Queued" } th { "Message" } th { "State" } th { "What happened" } th { "Last error" } }
