@@ -15,7 +15,7 @@ use tokio::sync::Notify;
 use super::{Deliver, Policy};
 use crate::domain::model::Timestamp;
 use crate::domain::notify::outbox::{AfterFailure, Discipline, OutboxMessage, Retention, RetryPolicy, TargetId};
-use crate::ports::{Clock, Outbox};
+use crate::ports::{Clock, Outbox, OutboxError};
 
 /// The server's defaults for its targets, and how workers wait.
 #[derive(Clone, Copy, Debug)]
@@ -158,20 +158,30 @@ impl Worker {
                 // The batch's most tried message decides: it gives up no later than alone.
                 let tried = batch.iter().max_by_key(|m| m.attempts).unwrap_or(&batch[0]);
                 let attempts = tried.attempts.saturating_add(1);
+                let text = error.describe();
                 let retry_at = match self.policy.retry.after_failure(attempts, &error, &tried.id, now) {
                     AfterFailure::RetryAt(t) => Some(t),
                     AfterFailure::GiveUp => None,
+                    AfterFailure::Defer(until) => {
+                        tracing::warn!("{}: {} not delivered: {text}", self.target, describe(&ids));
+                        self.record(self.outbox.mark_deferred(&self.key(), &ids, &text, until).await, &ids);
+                        return false;
+                    }
                 };
-                let text = error.describe();
                 tracing::warn!("{}: {} not delivered (attempt {attempts}): {text}", self.target, describe(&ids));
                 self.outbox.mark_failed(&self.key(), &ids, &text, retry_at, now).await
             }
         };
-        if let Err(e) = recorded {
-            // The lease runs out and the messages are tried again: at least once, never lost.
-            tracing::error!("{}: outcome of {} not recorded: {e}", self.target, describe(&ids));
-        }
+        self.record(recorded, &ids);
         delivered
+    }
+
+    /// Logs an outcome that could not be recorded: the lease runs out and the messages are
+    /// tried again, at least once, never lost.
+    fn record(&self, recorded: Result<(), OutboxError>, ids: &[String]) {
+        if let Err(e) = recorded {
+            tracing::error!("{}: outcome of {} not recorded: {e}", self.target, describe(ids));
+        }
     }
 
     async fn prune(&self) {

@@ -6,6 +6,7 @@
 //! - [`history`]: a build against its builder's past (previous finished build, failure streak);
 //! - [`buildset`]: the builds a finished buildset is made of;
 //! - [`interpolate`]: the seed's renderables (`%(prop:NAME)s`, `%(src::revision)s`, …);
+//! - [`rate_limit`]: when a peer that turned a target away asks it to come back;
 //! - one module per target kind: [`mail`].
 
 pub mod buildset;
@@ -13,4 +14,5 @@ pub mod history;
 pub mod interpolate;
 pub mod mail;
 pub mod outbox;
+pub mod rate_limit;
 pub mod start;
