@@ -9,10 +9,11 @@
 //! - [`filter`]: which builders a target watches;
 //! - [`rate_limit`]: when a peer that turned a target away asks it to come back;
 //! - [`verdict`]: merge safety, one verdict per change from all its builds;
-//! - one module per target kind: [`mail`], [`github`].
+//! - one module per target kind: [`mail`], [`github`], [`gerrit`].
 
 pub mod buildset;
 pub mod filter;
+pub mod gerrit;
 pub mod github;
 pub mod history;
 pub mod interpolate;
