@@ -18,7 +18,6 @@ use crate::adapters::gerrit::{GerritRest, GerritSsh, RestSettings, SshSettings};
 use crate::domain::event::{SequencedEvent, StatusEvent};
 use crate::domain::model::{Build, Builder};
 use crate::domain::notify::gerrit::{self, ChangeTarget, Decided, GerritRules, Outgoing, locate};
-use crate::domain::notify::github::build_url;
 use crate::domain::notify::outbox::{AttemptError, Discipline, OutboxMessage, TargetId, id_part};
 use crate::domain::notify::verdict::{ChangeBuild, verdict};
 use crate::domain::result::BuildResult;
@@ -135,7 +134,7 @@ impl GerritNotifier {
     async fn build_event(&self, build: &Build, result: Option<BuildResult>) -> Result<bool, NotifyError> {
         let builders = self.builders().await?;
         let Some(builder) = builders.iter().find(|b| b.name == build.builder) else { return Ok(false) };
-        let url = build_url(&self.site, &build.builder, build.number);
+        let url = self.site.build_url(&build.builder, build.number);
         let moment = if result.is_some() { "finished" } else { "started" };
         let decided = gerrit::on_build(&self.rules, builder, build, result, url);
         let failed_id = format!("build.{}.{}.{moment}", id_part(&build.builder), build.number);
@@ -186,7 +185,7 @@ impl GerritNotifier {
                 continue;
             }
             if let Some(build) = self.reader.build(&key.builder, key.number).await? {
-                let url = build_url(&self.site, &build.builder, build.number);
+                let url = self.site.build_url(&build.builder, build.number);
                 builds.push((build, url));
             }
         }

@@ -19,7 +19,7 @@ use crate::adapters::github::{GitHubClient, GitHubSettings};
 use crate::domain::event::{SequencedEvent, StatusEvent};
 use crate::domain::model::{Build, Builder};
 use crate::domain::notify::github::{
-    self, CommitStatus, Decision, GitHubRules, Moment, build_url, change_build, summary_id, summary_status,
+    self, CommitStatus, Decision, GitHubRules, Moment, change_build, summary_id, summary_status,
 };
 use crate::domain::notify::outbox::{AttemptError, Discipline, OutboxMessage, TargetId};
 use crate::domain::notify::verdict::{Verdict, verdict};
@@ -155,7 +155,7 @@ impl GitHubNotifier {
             _ => None,
         };
         let (builder, number) = failed.unwrap_or((&build.builder, build.number));
-        build_url(&self.site, builder, number)
+        self.site.build_url(builder, number)
     }
 
     async fn finished(&self, builder: &str, number: u32, moment: Moment) -> Result<bool, NotifyError> {

@@ -21,7 +21,6 @@ use crate::domain::notify::outbox::id_part;
 use crate::domain::notify::verdict::{ChangeBuild, Requirements, Verdict};
 use crate::domain::result::BuildResult;
 use crate::domain::web::layout::Site;
-use crate::domain::web::text::path;
 
 /// GitHub's longest description.
 pub const MAX_DESCRIPTION: usize = 140;
@@ -234,7 +233,7 @@ pub fn decide(rules: &GitHubRules, builder: &Builder, build: &Build, moment: Mom
         repo: place.repo,
         sha: place.sha,
         state,
-        target_url: build_url(site, &build.builder, build.number),
+        target_url: site.build_url(&build.builder, build.number),
         description: truncate(&description, MAX_DESCRIPTION),
         context,
     })
@@ -331,11 +330,6 @@ fn keywords(build: &Build, moment: Moment, state: State) -> Vec<(&'static str, V
         ("result", result),
         ("state", Value::String(state.name().to_owned())),
     ]
-}
-
-/// The page of build `number` of `builder`, when the site's URL is known.
-pub fn build_url(site: &Site, builder: &str, number: u32) -> Option<String> {
-    (!site.buildbot_url.is_empty()).then(|| path::build(&site.buildbot_url, builder, number))
 }
 
 /// The message id of a build's status at `moment`: stable, so deciding twice queues once.
