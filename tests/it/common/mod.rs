@@ -3,6 +3,7 @@
 
 pub mod buildbot;
 pub mod buildbot_rest;
+pub mod logs;
 pub mod tls;
 
 use std::io::{BufRead, BufReader};

@@ -28,7 +28,7 @@ use buildstatus::domain::result::BuildResult;
 use buildstatus::domain::secret::Secret;
 use serde_json::{Value, json};
 
-use super::github::{finish, props, start, wait_for_page};
+use super::github::{finish, finish_with, props, start, wait_for_page};
 use crate::common::buildbot::{Peer, free_port, python};
 
 const REV: &str = "4f3c2a1d9e8b7a6c5d4e3f2a1b0c9d8e7f6a5b4c";
@@ -309,6 +309,37 @@ async fn an_old_gerrit_gets_verified_and_code_review_options() {
     assert!(reviews.contains(&review("Merge safety: Safe to merge: linux passed", &[])), "{reviews:#?}");
 }
 
+/// The patch set is read from the build's final properties: a build that learns its change,
+/// patch set and revision only as it finishes is reviewed on the patch set's own commit, not
+/// on the `got_revision` it merged to (spec-notify-8 G8).
+#[tokio::test]
+async fn the_final_properties_name_the_patch_set() {
+    let sshd = Sshd::start();
+    let mut rules = GerritRules::new("review");
+    rules.review = Some(BuildCallback::Default);
+    rules.summary = None;
+    let server = server(rules, GerritTransportChoice::Ssh(sshd.settings())).await;
+    let mut early = build("linux", 0);
+    early.properties = props(&[("project", json!("tools/bb"))]);
+    start(&server, early, vec![]).await;
+    let learnt = props(&[
+        ("event.change.id", json!("I8473b95934b5732ac55d26311a706c9c2bde9940")),
+        ("event.change.number", json!("1234")),
+        ("event.patchSet.number", json!("2")),
+        ("event.patchSet.revision", json!(REV)),
+        ("got_revision", json!("0123456789012345678901234567890123456789")),
+    ]);
+    finish_with(&server, "linux", 0, BuildResult::Success, learnt).await;
+    let reviews = sshd.wait_for_reviews(1).await;
+    assert_eq!(
+        reviews,
+        [review(
+            "Buildbot finished compiling your patchset\non configuration: linux\nThe result is: SUCCESS\n",
+            &["--label", "Verified=1"]
+        )]
+    );
+}
+
 /// The merge-safety vote over SSH: 0 while linux and win build, −1 naming win when it fails,
 /// 0 again when win is rebuilt, +1 when the rebuild passes.
 #[tokio::test]
@@ -350,6 +381,7 @@ async fn the_merge_safety_vote_follows_the_patch_sets_builds() {
 /// once, each said in words on `/notifications`.
 #[tokio::test]
 async fn refusals_are_given_up_and_said_in_words() {
+    let logs = crate::common::logs::capture();
     let sshd = Sshd::start();
     let mut rules = GerritRules::new("review");
     rules.review = Some(BuildCallback::Default);
@@ -382,6 +414,18 @@ async fn refusals_are_given_up_and_said_in_words() {
     finish(&server_3, "linux", 0, BuildResult::Success).await;
     let page = wait_for_page(&server_3, TARGET, |p| p.contains("given up after")).await;
     assert!(page.contains("fatal: change 1234 is closed"), "{page}");
+    // The keys' paths may be logged, never what is in them.
+    let logged = logs.text();
+    assert!(
+        logged.contains("gerrit/review: ") && logged.contains("not delivered"),
+        "the refusals are logged: {logged}"
+    );
+    for key in ["other_host_key", "client_key"] {
+        let text = std::fs::read_to_string(sshd.path(key)).expect("a key file");
+        for line in text.lines().filter(|l| !l.starts_with("-----")) {
+            assert!(!logged.contains(line), "{key} is logged: {logged}");
+        }
+    }
 }
 
 /// A loopback server taking `POST /a/changes/{id}/revisions/{rev}/review` as Gerrit's REST
@@ -424,9 +468,10 @@ fn base64_encode(text: &str) -> String {
 }
 
 /// The REST transport posts the same review as a `ReviewInput`, with the account's HTTP
-/// password, which shows nowhere.
+/// password, which shows nowhere: not on a page, not in a log line at any level.
 #[tokio::test]
 async fn the_rest_transport_posts_review_inputs() {
+    let logs = crate::common::logs::capture();
     let seen = Arc::new(Mutex::new(Vec::new()));
     let port = rest_gerrit(seen.clone()).await;
     let mut rules = GerritRules::new("review");
@@ -457,7 +502,7 @@ async fn the_rest_transport_posts_review_inputs() {
     );
     assert!(!page.contains("s3cret-http-pw"));
 
-    let wrong = RestSettings { password: Secret::new("nope"), ..settings };
+    let wrong = RestSettings { password: Secret::new("wr0ng-http-pw"), ..settings };
     let server = server_for_rest_refusal(wrong).await;
     start(&server, build("linux", 0), vec![]).await;
     finish(&server, "linux", 0, BuildResult::Success).await;
@@ -468,6 +513,13 @@ async fn the_rest_transport_posts_review_inputs() {
         ),
         "{page}"
     );
+    let logged = logs.text();
+    assert!(logged.contains("gerrit/review: ") && logged.contains("not delivered"), "the refusal is logged: {logged}");
+    for secret in
+        ["s3cret-http-pw", "wr0ng-http-pw", &base64_encode("bb:s3cret-http-pw"), &base64_encode("bb:wr0ng-http-pw")]
+    {
+        assert!(!logged.contains(secret) && !page.contains(secret), "{secret} is shown: {logged}");
+    }
 }
 
 async fn server_for_rest_refusal(settings: RestSettings) -> StatusServer {

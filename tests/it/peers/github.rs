@@ -225,13 +225,24 @@ pub async fn start(server: &StatusServer, build: Build, requests: Vec<u64>) {
 }
 
 pub async fn finish(server: &StatusServer, builder: &str, number: u32, result: BuildResult) {
+    finish_with(server, builder, number, result, Properties::new()).await;
+}
+
+/// The build finishes, setting `properties` as it does (`got_revision`, …).
+pub async fn finish_with(
+    server: &StatusServer,
+    builder: &str,
+    number: u32,
+    result: BuildResult,
+    properties: Properties,
+) {
     let event = StatusEvent::BuildFinished {
         builder: builder.into(),
         number,
         result,
         text: vec![result.name().into()],
         at: at(i64::from(number) + 1),
-        properties: Properties::new(),
+        properties,
     };
     server.sink().record(event).await.expect("finished");
 }
@@ -381,9 +392,11 @@ async fn server_errors_are_retried() {
 }
 
 /// A bad token, an unknown repository, a commit GitHub does not have and a malformed sha are
-/// each said in words on `/notifications`, and the token is shown nowhere.
+/// each said in words on `/notifications`, and the token is shown nowhere: not on a page, not
+/// in a log line at any level.
 #[tokio::test]
 async fn bad_input_is_said_in_words_and_the_token_never_shown() {
+    let logs = crate::common::logs::capture();
     let fake = FakeGitHub::start(&[TOKEN]).await;
     let server = server_with(&fake, rules(false), TOKEN, fast(3)).await;
     let mut unknown_repo = build("linux", 0, &sha(0));
@@ -413,7 +426,9 @@ async fn bad_input_is_said_in_words_and_the_token_never_shown() {
         "{page}"
     );
     let (_, metrics, _) = get(&wrong, "/notifications/metrics").await;
-    for text in [&page, &metrics] {
+    let logged = logs.text();
+    assert!(logged.contains("github/gh: ") && logged.contains("not delivered"), "the failures are logged: {logged}");
+    for text in [&page, &metrics, &logged] {
         assert!(!text.contains("ghp_"), "a token is shown: {text}");
     }
 }
