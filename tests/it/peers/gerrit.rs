@@ -285,6 +285,56 @@ async fn start_review_and_summary_commands_reach_gerrit_and_survive_any_comment(
     assert_eq!(versions, 1, "the version is asked once: {:#?}", sshd.commands());
 }
 
+/// The callbacks as minijinja templates in buildstatus.toml, with hostile `reviewArg` and
+/// `summaryArg`, through the real sshd: the review of each build and the buildset's summary,
+/// each read back by Gerrit exactly as rendered.
+#[tokio::test]
+async fn toml_templates_make_the_review_and_summary_commands() {
+    let sshd = Sshd::start();
+    let hostile = serde_json::to_string(HOSTILE).expect("a TOML basic string");
+    let text = format!(
+        r#"
+        [[gerrit]]
+        server = "127.0.0.1"
+        port = {port}
+        username = "{user}"
+        identity_file = "client_key"
+        knownHostsFile = "known_hosts"
+        reviewCB = {{ message = "{{{{ builder }}}}: {{{{ result|upper }}}} {{{{ arg }}}}", labels = {{ Verified = "{{{{ 1 if result == 'success' else -1 }}}}" }} }}
+        reviewArg = {hostile}
+        summaryCB = {{ message = "{{% for b in builds %}}{{{{ b.name }}}} {{{{ b.resultText }}}}: {{{{ arg }}}}\n{{% endfor %}}", labels = {{ Verified = "{{{{ 1 if result == 'success' else -1 }}}}", Code-Review = "" }} }}
+        summaryArg = {hostile}
+        "#,
+        port = sshd.port,
+        user = sshd.user,
+    );
+    let mut config = buildstatus::app::Config::parse(&text, sshd.dir.path()).expect("a valid file");
+    config.server.notifiers.worker = fast();
+    let server = StatusServer::start(config.server).await.expect("server starts");
+    for name in ["linux", "win"] {
+        let builder = Builder { name: name.into(), workers: vec!["w1".into()], ..Builder::default() };
+        server.sink().record(StatusEvent::BuilderAdded { builder }).await.expect("builder");
+    }
+    buildset(&server, 1, &[(1, "linux"), (2, "win")]).await;
+    start(&server, build("linux", 0), vec![1]).await;
+    finish(&server, "linux", 0, BuildResult::Success).await;
+    sshd.wait_for_reviews(1).await;
+    start(&server, build("win", 0), vec![2]).await;
+    finish(&server, "win", 0, BuildResult::Failure).await;
+    sshd.wait_for_reviews(2).await;
+    let done = StatusEvent::BuildsetFinished { id: 1, result: BuildResult::Failure, at: chrono::Utc::now() };
+    server.sink().record(done).await.expect("buildset finished");
+    let reviews = sshd.wait_for_reviews(3).await;
+    assert_eq!(
+        reviews,
+        [
+            review(&format!("linux: SUCCESS {HOSTILE}"), &["--label", "Verified=1"]),
+            review(&format!("win: FAILURE {HOSTILE}"), &["--label", "Verified=-1"]),
+            review(&format!("linux succeeded: {HOSTILE}\nwin failed: {HOSTILE}\n"), &["--label", "Verified=-1"]),
+        ]
+    );
+}
+
 /// A Gerrit older than 2.6 gets `--verified` / `--code-review`; other labels are left out.
 #[tokio::test]
 async fn an_old_gerrit_gets_verified_and_code_review_options() {
