@@ -11,6 +11,8 @@
 //! | [`http`] | axum on hyper: the pages, hooks, ingest API, live streams | reads `StatusReader`, `EventFeed`, `LogStore`, `Outbox` |
 //! | [`mail`] | lettre: SMTP and sendmail | `MailTransport` |
 //! | [`http_push`] | reqwest: HttpStatusPush's form POSTs | (the push target's transport) |
+//! | [`github`] | reqwest: GitHub's REST API (commit statuses) | `CommitStatusApi` |
+//! | [`gerrit`] | the OpenSSH client (`gerrit review`), reqwest (Gerrit's REST API) | `ReviewApi` |
 //! | [`git_poller`] | the `git` program | `ChangeSink` (writes), `PollTrigger` |
 //! | [`buildbot`] | a Buildbot 4 database (sqlx) and REST API (reqwest) | yields `StatusEvent`s |
 //! | [`status_client`] | reqwest: a buildstatus server's ingest API and `/json` | (client of our own API) |
@@ -18,7 +20,9 @@
 
 pub mod buildbot;
 pub mod clock;
+pub mod gerrit;
 pub mod git_poller;
+pub mod github;
 pub mod http;
 pub mod http_push;
 pub mod logs;

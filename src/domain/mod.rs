@@ -13,6 +13,7 @@ pub mod machine;
 pub mod model;
 pub mod notify;
 pub mod result;
+pub mod secret;
 pub mod state;
 pub mod views;
 pub mod web;

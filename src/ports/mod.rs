@@ -15,6 +15,7 @@ mod mail;
 mod master;
 mod metrics;
 mod outbox;
+mod review;
 mod sink;
 mod store;
 
@@ -27,6 +28,18 @@ pub fn cause(e: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Cause {
     std::sync::Arc::from(e.into())
 }
 
+/// An error followed by each of its causes, `: `-separated (an adapter's error in words for
+/// a delivery log, where `Display` alone often says only "error sending request").
+pub fn in_words(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        text.push_str(&format!(": {cause}"));
+        source = cause.source();
+    }
+    text
+}
+
 pub use bus::{BusError, EventBus, EventFeed, EventStream};
 pub use changes::{ChangeError, ChangeSink, PollTrigger};
 pub use clock::Clock;
@@ -36,6 +49,7 @@ pub use mail::{MailError, MailTransport};
 pub use master::{ControlError, ForceRequest, MasterControl};
 pub use metrics::MetricsSource;
 pub use outbox::{Outbox, OutboxError, TargetCounts};
+pub use review::{CommitStatusApi, ReviewApi, ReviewError};
 pub use sink::{SinkError, StatusSink};
 pub use store::{
     BuildOrder, BuildQuery, ChangeQuery, Commit, SCANNED_BUILDERS, StatusReader, StatusStore, StoreError, StoreMeta,

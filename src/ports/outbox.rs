@@ -93,6 +93,18 @@ pub trait Outbox: Send + Sync {
         at: Timestamp,
     ) -> Result<(), OutboxError>;
 
+    /// Records that the peer turned `target` away until `until` (a rate limit): messages
+    /// `ids` are due again then, with `error` as their last error and their attempts
+    /// unchanged (the messages were not at fault), and no other waiting message of the target
+    /// is due before then either (in-flight ones finish as they will).
+    async fn mark_deferred(
+        &self,
+        target: &str,
+        ids: &[String],
+        error: &str,
+        until: Timestamp,
+    ) -> Result<(), OutboxError>;
+
     /// When `target`'s next open message is due (or its lease ends), if any.
     async fn next_due(&self, target: &str) -> Result<Option<Timestamp>, OutboxError>;
 

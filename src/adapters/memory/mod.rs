@@ -10,6 +10,7 @@
 //! | [`bus`] | [`MemoryBus`] | `EventBus` | always: the in-process fan-out of live events |
 //! | [`outbox`] | [`MemoryOutbox`] | `Outbox` | `Storage::Memory` |
 //! | [`mail`] | [`MemoryMail`] | `MailTransport` | no: keeps what it is given, fails when told |
+//! | [`review`] | [`MemoryReviews`] | `CommitStatusApi`, `ReviewApi` | no: keeps what it is given, fails when told |
 //! | [`changes`] | [`MemoryChanges`], [`MemoryPollers`] | `ChangeSink`, `PollTrigger` | `MemoryPollers` with no names: a server without pollers |
 //! | [`clock`] | [`MemoryClock`] | `Clock` | no: moves only when told |
 //! | [`master`] | [`MemoryMaster`], [`NoMaster`] | `MasterControl` | `NoMaster`: a server without a master |
@@ -25,6 +26,7 @@ pub mod logs;
 pub mod mail;
 pub mod master;
 pub mod outbox;
+pub mod review;
 pub mod store;
 
 pub use bus::MemoryBus;
@@ -34,4 +36,5 @@ pub use logs::MemoryLogStore;
 pub use mail::MemoryMail;
 pub use master::{MemoryMaster, NoMaster};
 pub use outbox::MemoryOutbox;
+pub use review::MemoryReviews;
 pub use store::MemoryStore;

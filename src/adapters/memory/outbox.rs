@@ -240,6 +240,26 @@ impl Outbox for MemoryOutbox {
         Ok(())
     }
 
+    async fn mark_deferred(
+        &self,
+        target: &str,
+        ids: &[String],
+        error: &str,
+        until: Timestamp,
+    ) -> Result<(), OutboxError> {
+        let mut data = self.data();
+        for id in ids {
+            let (_, m) = data.messages.get_mut(&key(target, id)).ok_or_else(|| unknown(target, id))?;
+            (m.state, m.last_error, m.next_attempt) = (DeliveryState::Pending, Some(error.to_owned()), until);
+        }
+        for (_, m) in data.messages.values_mut() {
+            if m.target == target && m.state == DeliveryState::Pending {
+                m.next_attempt = m.next_attempt.max(until);
+            }
+        }
+        Ok(())
+    }
+
     async fn next_due(&self, target: &str) -> Result<Option<Timestamp>, OutboxError> {
         let data = self.data();
         let open = data.messages.values().map(|(_, m)| m).filter(|m| m.target == target && m.state.is_open());

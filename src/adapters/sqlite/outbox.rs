@@ -275,6 +275,36 @@ impl Outbox for SqliteOutbox {
         }
     }
 
+    async fn mark_deferred(
+        &self,
+        target: &str,
+        ids: &[String],
+        error: &str,
+        until: Timestamp,
+    ) -> Result<(), OutboxError> {
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        for id in ids {
+            let done = query(
+                "UPDATE outbox SET state = 'pending', last_error = ?, next_attempt = ? WHERE target = ? AND id = ?",
+            )
+            .bind(error)
+            .bind(ms(until))
+            .bind(target)
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+            found(done.rows_affected(), target, id)?;
+        }
+        query("UPDATE outbox SET next_attempt = MAX(next_attempt, ?) WHERE target = ? AND state = 'pending'")
+            .bind(ms(until))
+            .bind(target)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        tx.commit().await.map_err(db)
+    }
+
     async fn next_due(&self, target: &str) -> Result<Option<Timestamp>, OutboxError> {
         let next: Option<i64> =
             query_scalar("SELECT MIN(next_attempt) FROM outbox WHERE target = ? AND state IN ('pending', 'sending')")

@@ -1,6 +1,6 @@
 //! `buildstatus.toml`, the one place the binary's configuration is read: the top-level keys
 //! here, each block in a file of its own (`[change_hook]` in `hooks.rs`, `[ingest]`,
-//! `[[git_poller]]`, `[[mail]]`, `[[http_push]]`), listed once in [`SECTIONS`]. Every problem is collected and
+//! `[[git_poller]]`, `[[mail]]`, `[[http_push]]`, `[[github_status]]`, `[[gerrit]]`), listed once in [`SECTIONS`]. Every problem is collected and
 //! reported at once, each naming its key. A new block is one file and one line of that table.
 //!
 //! The file is read into the library's own [`Setup`], so what the binary can configure and
@@ -9,7 +9,9 @@
 //! Paths in the file are relative to the file's directory.
 
 mod decorations;
+mod gerrit;
 mod git_poller;
+mod github;
 pub mod hooks;
 mod http_push;
 pub mod ingest;
@@ -86,6 +88,16 @@ const SECTIONS: &[(&str, Section)] = &[
     }),
     ("http_push", |v, base, setup| {
         let targets = http_push::parse(v, base)?.into_iter().map(|t| Arc::new(t) as Arc<dyn Target>);
+        setup.notifiers.targets.extend(targets);
+        Ok(())
+    }),
+    ("github_status", |v, base, setup| {
+        let targets = github::parse(v, base)?.into_iter().map(|t| Arc::new(t) as Arc<dyn Target>);
+        setup.notifiers.targets.extend(targets);
+        Ok(())
+    }),
+    ("gerrit", |v, base, setup| {
+        let targets = gerrit::parse(v, base)?.into_iter().map(|t| Arc::new(t) as Arc<dyn Target>);
         setup.notifiers.targets.extend(targets);
         Ok(())
     }),

@@ -46,3 +46,41 @@ pub fn bytes(v: &toml::Value) -> Result<usize, String> {
         _ => Err("expected a positive number of bytes".to_owned()),
     }
 }
+
+/// A secret given in the file (`from_file` false) or, better, in a file of its own, relative
+/// to `base` (its last line end dropped).
+pub fn secret(
+    v: &toml::Value,
+    base: &std::path::Path,
+    from_file: bool,
+) -> Result<crate::domain::secret::Secret, String> {
+    let text = if from_file {
+        let path = base.join(string(v)?);
+        let bytes = std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        String::from_utf8(bytes)
+            .map_err(|_| "the file is not UTF-8".to_owned())?
+            .trim_end_matches(['\r', '\n'])
+            .to_owned()
+    } else {
+        string(v)?
+    };
+    if text.trim().is_empty() {
+        Err("must not be empty".to_owned())
+    } else {
+        Ok(crate::domain::secret::Secret::new(text))
+    }
+}
+
+/// A list of result names (`["success", "warnings"]`).
+pub fn results(v: &toml::Value) -> Result<Vec<crate::domain::result::BuildResult>, String> {
+    use crate::domain::result::BuildResult;
+    strings(v)?
+        .iter()
+        .map(|w| BuildResult::parse(w).ok_or_else(|| format!("'{w}' is not a result ({})", result_names())))
+        .collect()
+}
+
+/// Every result's name, for problems.
+pub fn result_names() -> String {
+    crate::domain::result::BuildResult::ALL.map(|r| r.name()).join(", ")
+}

@@ -11,14 +11,18 @@
 //!   one-in-flight, or latest-wins per key), delivers in batches, retries with backoff (or
 //!   when the peer said), and prunes the delivery log;
 //! - [`history`] and [`buildsets`]: what several kinds read about builds (the previous
-//!   finished build, the builds of a buildset).
+//!   finished build, the builds of a buildset), and `changes`: the builds of one change, for
+//!   a merge-safety verdict.
 //!
 //! A new kind is one module in `domain::notify` (its decisions), one folder in `adapters`
 //! (its transport), one file in `app::config` (its block), and an implementation of
-//! [`Target`] beside [`mail`] and [`push`].
+//! [`Target`] beside [`mail`], [`push`], [`github`] and [`gerrit`].
 
 pub mod buildsets;
+mod changes;
 pub mod follow;
+pub mod gerrit;
+pub mod github;
 pub mod history;
 pub mod mail;
 pub mod push;
@@ -36,8 +40,10 @@ use crate::domain::event::SequencedEvent;
 use crate::domain::notify::outbox::{AttemptError, Discipline, OutboxMessage, Retention, RetryPolicy, TargetId};
 use crate::domain::notify::start::StartPolicy;
 use crate::domain::web::layout::Site;
-use crate::ports::{Clock, EventFeed, LogStore, OutboxError, StatusReader, StoreError};
+use crate::ports::{Clock, EventFeed, LogStore, OutboxError, ReviewError, StatusReader, StoreError};
 
+pub use gerrit::{GerritTarget, GerritTransportChoice};
+pub use github::{GitHubApiChoice, GitHubTarget};
 pub use mail::{MailTarget, MailTransportChoice};
 pub use push::{HttpPushTarget, StatusPush};
 pub use queue::Queue;
@@ -53,6 +59,15 @@ pub enum NotifyError {
     Store(#[from] StoreError),
     #[error("{0}")]
     Other(String),
+}
+
+/// A peer's refusal of a verdict (a commit status, a review) as the outbox records it.
+pub fn attempt_error(e: ReviewError) -> AttemptError {
+    match e {
+        ReviewError::Temporary(error) => AttemptError::temporary(error),
+        ReviewError::RateLimited { error, until } => AttemptError::RateLimited { error, until },
+        ReviewError::Permanent(error) => AttemptError::Permanent(error),
+    }
 }
 
 /// A target's reaction to the status events, in journal order.

@@ -205,11 +205,18 @@ impl Worker {
         // The batch's most tried message decides: it gives up no later than alone.
         let tried = batch.iter().max_by_key(|m| m.attempts).unwrap_or(&batch[0]);
         let attempts = tried.attempts.saturating_add(1);
+        let text = error.describe();
         let retry_at = match self.policy.retry.after_failure(attempts, error, &tried.id, now) {
             AfterFailure::RetryAt(t) => Some(t),
             AfterFailure::GiveUp => None,
+            // A rate limit: the whole target waits for the reset, the attempt not counted.
+            AfterFailure::Defer(until) => {
+                tracing::warn!("{}: {} held back until {until}: {text}", self.target, describe(&ids));
+                let recorded = self.outbox.mark_deferred(&self.key(), &ids, &text, until).await;
+                self.recorded(batch, recorded);
+                return Some(until);
+            }
         };
-        let text = error.describe();
         tracing::warn!("{}: {} not delivered (attempt {attempts}): {text}", self.target, describe(&ids));
         let recorded = self.outbox.mark_failed(&self.key(), &ids, &text, retry_at, now).await;
         self.recorded(batch, recorded);

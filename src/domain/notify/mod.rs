@@ -6,12 +6,21 @@
 //! - [`history`]: a build against its builder's past (previous finished build, failure streak);
 //! - [`buildset`]: the builds a finished buildset is made of;
 //! - [`interpolate`]: the seed's renderables (`%(prop:NAME)s`, `%(src::revision)s`, …);
-//! - one module per target kind: [`mail`], [`push`] (StatusPush and HttpStatusPush).
+//! - [`filter`]: which builders a target watches;
+//! - [`rate_limit`]: when a peer that turned a target away asks it to come back;
+//! - [`verdict`]: merge safety, one verdict per change from all its builds;
+//! - one module per target kind: [`mail`], [`push`] (StatusPush and HttpStatusPush), [`github`],
+//!   [`gerrit`].
 
 pub mod buildset;
+pub mod filter;
+pub mod gerrit;
+pub mod github;
 pub mod history;
 pub mod interpolate;
 pub mod mail;
 pub mod outbox;
 pub mod push;
+pub mod rate_limit;
 pub mod start;
+pub mod verdict;

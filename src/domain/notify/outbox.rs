@@ -249,6 +249,10 @@ pub enum AttemptError {
     Temporary { error: String, not_before: Option<Timestamp> },
     /// Retrying cannot help: the peer refused the message (5xx), or it is malformed.
     Permanent(String),
+    /// The peer is well but turned the target away until `until` (a rate limit: GitHub's
+    /// `X-RateLimit-Reset`, a `Retry-After`): nothing of the target is sent before then, and
+    /// the attempt does not count against the retry budget (the message was not at fault).
+    RateLimited { error: String, until: Timestamp },
 }
 
 impl AttemptError {
@@ -263,6 +267,7 @@ impl AttemptError {
             Self::Temporary { error, not_before: None } => error.clone(),
             Self::Temporary { error, not_before: Some(t) } => format!("{error} (the peer asked to wait until {t})"),
             Self::Permanent(error) => format!("{error} (not retried)"),
+            Self::RateLimited { error, until } => format!("{error} (rate limited: the target waits until {until})"),
         }
     }
 }
@@ -283,11 +288,16 @@ impl Default for RetryPolicy {
     }
 }
 
+/// The shortest wait after a rate limit.
+pub const RATE_LIMIT_FLOOR: Duration = Duration::from_secs(1);
+
 /// What to record after a failed attempt.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum AfterFailure {
     RetryAt(Timestamp),
     GiveUp,
+    /// Rate limited: the target waits until then, and the attempt is not counted.
+    Defer(Timestamp),
 }
 
 impl RetryPolicy {
@@ -303,10 +313,16 @@ impl RetryPolicy {
     }
 
     /// The decision after attempt number `attempts` (counting it) failed with `error`. A peer
-    /// that named a time to come back is not asked before it, even past the usual delay.
+    /// that named a time to come back is not asked before it, even past the usual delay. A
+    /// rate limit defers without counting (at least [`RATE_LIMIT_FLOOR`] ahead, so a reset
+    /// time already past, or a clock behind the peer's, cannot make the worker spin).
     pub fn after_failure(&self, attempts: u32, error: &AttemptError, id: &str, now: Timestamp) -> AfterFailure {
         match error {
             AttemptError::Permanent(_) => AfterFailure::GiveUp,
+            AttemptError::RateLimited { until, .. } => {
+                let floor = chrono::Duration::from_std(RATE_LIMIT_FLOOR).unwrap_or(chrono::Duration::zero());
+                AfterFailure::Defer((*until).max(now.checked_add_signed(floor).unwrap_or(now)))
+            }
             AttemptError::Temporary { .. } if attempts >= self.max_attempts => AfterFailure::GiveUp,
             AttemptError::Temporary { not_before, .. } => {
                 let delay = chrono::Duration::from_std(self.delay(attempts, id)).unwrap_or(chrono::Duration::MAX);
@@ -403,6 +419,22 @@ mod tests {
         // A time sooner than the backoff does not shorten it.
         let soon = AttemptError::Temporary { error: "429".into(), not_before: Some(now) };
         assert!(matches!(policy().after_failure(1, &soon, "x", now), AfterFailure::RetryAt(t) if t > now));
+    }
+
+    #[test]
+    fn a_rate_limit_defers_without_counting_even_past_the_last_attempt() {
+        let now = chrono::DateTime::from_timestamp(0, 0).unwrap();
+        let reset = chrono::DateTime::from_timestamp(900, 0).unwrap();
+        let limited = AttemptError::RateLimited { error: "403 rate limit".into(), until: reset };
+        assert_eq!(policy().after_failure(4, &limited, "x", now), AfterFailure::Defer(reset));
+        assert_eq!(policy().after_failure(400, &limited, "x", now), AfterFailure::Defer(reset));
+        // A reset already past still waits a moment.
+        let past = AttemptError::RateLimited { error: "429".into(), until: now - chrono::Duration::seconds(5) };
+        assert_eq!(
+            policy().after_failure(1, &past, "x", now),
+            AfterFailure::Defer(now + chrono::Duration::from_std(RATE_LIMIT_FLOOR).unwrap())
+        );
+        assert!(limited.describe().contains("rate limited"), "{}", limited.describe());
     }
 
     #[test]

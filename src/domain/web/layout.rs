@@ -51,6 +51,12 @@ impl Default for Site {
 pub const FEEDS: [&str; 3] = ["atom", "json", "rss"];
 
 impl Site {
+    /// The absolute URL of build `number` of `builder` (what leaves the site: mails, commit
+    /// statuses, reviews), when `buildbotURL` is set.
+    pub fn build_url(&self, builder: &str, number: u32) -> Option<String> {
+        (!self.buildbot_url.is_empty()).then(|| super::text::path::build(&self.buildbot_url, builder, number))
+    }
+
     /// Whether `/atom`, `/json` or `/rss` (by that name) is served.
     pub fn provides(&self, feed: &str) -> bool {
         self.provide_feeds.iter().any(|f| f == feed)

@@ -3,6 +3,7 @@
 
 pub mod buildbot;
 pub mod buildbot_rest;
+pub mod logs;
 pub mod push_receiver;
 pub mod tls;
 

@@ -255,6 +255,36 @@ async fn released_leases_make_messages_in_flight_due() {
     }
 }
 
+/// A rate limit holds the whole target back without counting the attempt: the deferred
+/// message and every other waiting one are due at the reset, none before; one in flight is
+/// left to finish; other targets are not touched.
+#[tokio::test]
+async fn a_deferral_holds_the_target_back_without_counting_the_attempt() {
+    for (name, outbox, _dir) in outboxes().await {
+        for id in ["a", "b", "c"] {
+            outbox.enqueue(&message("github/g", id, 0)).await.expect("enqueue");
+        }
+        outbox.enqueue(&message("mail/m", "other", 0)).await.expect("enqueue");
+        let claimed = outbox.claim("github/g", Discipline::Concurrent, at(1), at(9999), 2).await.expect("claim");
+        assert_eq!(ids(claimed), ["a", "b"], "{name}");
+        outbox.mark_deferred("github/g", &one("a"), "403 rate limit", at(600)).await.expect("deferred");
+        let a = outbox.message("github/g", "a").await.expect("read").expect("a");
+        assert_eq!((a.state, a.attempts, a.next_attempt), (DeliveryState::Pending, 0, at(600)), "{name}");
+        assert_eq!(a.last_error.as_deref(), Some("403 rate limit"), "{name}");
+        let c = outbox.message("github/g", "c").await.expect("read").expect("c");
+        assert_eq!(c.next_attempt, at(600), "{name}: the waiting message waits for the reset too");
+        let b = outbox.message("github/g", "b").await.expect("read").expect("b");
+        assert_eq!((b.state, b.next_attempt), (DeliveryState::Sending, at(9999)), "{name}: in flight, untouched");
+        assert_eq!(claim_concurrent(outbox.as_ref(), "github/g", 599).await, Vec::<String>::new(), "{name}");
+        assert_eq!(claim_concurrent(outbox.as_ref(), "github/g", 600).await, ["a", "c"], "{name}");
+        assert_eq!(claim_concurrent(outbox.as_ref(), "mail/m", 1).await, ["other"], "{name}: other targets go on");
+    }
+}
+
+async fn claim_concurrent(outbox: &dyn Outbox, target: &str, now: i64) -> Vec<String> {
+    ids(outbox.claim(target, Discipline::Concurrent, at(now), at(now + 60), 10).await.expect("claim"))
+}
+
 #[tokio::test]
 async fn pruning_keeps_open_messages_and_the_newest_done_ones() {
     for (name, outbox, _dir) in outboxes().await {

@@ -1,9 +1,12 @@
-//! Adapters against the real programs they talk to, started by the tests on 127.0.0.1.
+//! Adapters against the real programs they talk to, started by the tests on 127.0.0.1
+//! (and, for GitHub, a local api.github.com held to GitHub's OpenAPI description).
 
 pub mod browser;
 mod buildbot_follow;
 mod feeds;
+mod gerrit;
 mod git_poller;
+pub mod github;
 mod http_push;
 mod import_buildbot;
 mod listeners;

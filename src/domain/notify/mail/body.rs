@@ -12,7 +12,6 @@ use super::mode::{Mode, Modes};
 use crate::domain::model::{Build, Change};
 use crate::domain::result::BuildResult;
 use crate::domain::web::layout::Site;
-use crate::domain::web::text::path;
 
 /// What a formatter is given: the seed's `(mode, name, build, results, master_status)`, and
 /// the previous build and failure streak the notifier found.
@@ -49,7 +48,7 @@ pub struct Formatted {
 
 /// The build's page, or none when the site has no URL.
 pub fn build_url(site: &Site, build: &Build) -> Option<String> {
-    (!site.buildbot_url.is_empty()).then(|| path::build(&site.buildbot_url, &build.builder, build.number))
+    site.build_url(&build.builder, build.number)
 }
 
 /// The first words of the default message ("The Buildbot has detected a new failure").

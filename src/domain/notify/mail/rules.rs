@@ -10,6 +10,7 @@ use super::mode::Modes;
 use super::subject::SubjectTemplate;
 use super::template::MailTemplate;
 use crate::domain::model::Builder;
+use crate::domain::notify::filter;
 use crate::domain::notify::interpolate::Interpolate;
 
 /// Which logs are attached (`addLogs`).
@@ -180,9 +181,7 @@ impl MailRules {
         if !address::is_valid(&self.fromaddr) {
             problems.push(format!("fromaddr: '{}' is not a valid email", self.fromaddr.escape_debug()));
         }
-        if self.builders.is_some() && self.tags.as_ref().is_some_and(|t| !t.is_empty()) {
-            problems.push("builders: Please specify only builders or tags to include - not both.".to_owned());
-        }
+        problems.extend(filter::conflict(self.builders.as_deref(), self.tags.as_deref()));
         for r in &self.extra_recipients {
             if !address::is_valid(r) {
                 problems.push(format!("extraRecipients: extra recipient '{}' is not a valid email", r.escape_debug()));
@@ -214,14 +213,6 @@ impl MailRules {
 
     /// Whether builds of `builder` concern this target (`builders` / `tags`).
     pub fn watches(&self, builder: &Builder) -> bool {
-        if let Some(names) = &self.builders
-            && !names.contains(&builder.name)
-        {
-            return false;
-        }
-        match &self.tags {
-            Some(tags) if !tags.is_empty() => builder.matches_any_tag(tags),
-            _ => true,
-        }
+        filter::watches(self.builders.as_deref(), self.tags.as_deref(), builder)
     }
 }

@@ -28,6 +28,10 @@ pub fn outcome(m: &OutboxMessage, now: Timestamp) -> String {
         DeliveryState::Sent => format!("sent {} after {}", short_time(m.next_attempt), tries(m.attempts)),
         DeliveryState::Failed if m.attempts == 0 => "not sent: the message could not be built".to_owned(),
         DeliveryState::Failed => format!("given up after {}", tries(m.attempts)),
+        // Turned away without counting an attempt: a rate limit holds the target back.
+        DeliveryState::Pending if m.attempts == 0 && m.last_error.is_some() && m.next_attempt > now => {
+            format!("held back by the peer until {}", short_time(m.next_attempt))
+        }
         DeliveryState::Pending if m.attempts == 0 => "waiting for its first attempt".to_owned(),
         DeliveryState::Pending if m.next_attempt <= now => format!("being retried after {}", tries(m.attempts)),
         DeliveryState::Pending => {
