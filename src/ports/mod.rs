@@ -6,6 +6,7 @@
 //! Port errors keep what caused them: an adapter's own error (sqlx's, the file system's) is
 //! the [`Cause`] of a port error, reachable through `source()`.
 
+mod auth;
 mod bus;
 mod changes;
 mod clock;
@@ -26,13 +27,14 @@ pub fn cause(e: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Cause {
     std::sync::Arc::from(e.into())
 }
 
+pub use auth::{AuthError, Authenticator};
 pub use bus::{BusError, EventBus, EventFeed, EventStream};
 pub use changes::{ChangeError, ChangeSink, PollTrigger};
 pub use clock::Clock;
 pub use ingest::{IngestSink, Receipt};
 pub use logs::{LogError, LogPiece, LogSize, LogStore, LogStream, LogWrite};
 pub use mail::{MailError, MailTransport};
-pub use master::{ControlError, ForceRequest, MasterControl};
+pub use master::{ControlError, ForceRequest, ForceScheduler, Forced, MasterControl, MasterSlot};
 pub use outbox::{Outbox, OutboxError, TargetCounts};
 pub use sink::{SinkError, StatusSink};
 pub use store::{

@@ -13,6 +13,7 @@
 //! | [`changes`] | [`MemoryChanges`], [`MemoryPollers`] | `ChangeSink`, `PollTrigger` | `MemoryPollers` with no names: a server without pollers |
 //! | [`clock`] | [`MemoryClock`] | `Clock` | no: moves only when told |
 //! | [`master`] | [`MemoryMaster`], [`NoMaster`] | `MasterControl` | `NoMaster`: a server without a master |
+//! | [`users`] | [`MemoryUsers`] | `Authenticator` | no: passwords in the clear (production ones are hashed: `adapters::passwords`) |
 //!
 //! Every call takes its mutex for its whole duration and never across an `.await`, so each
 //! call is atomic; the contract suites (`tests/it/contracts`) run the same tests against these
@@ -26,6 +27,7 @@ pub mod mail;
 pub mod master;
 pub mod outbox;
 pub mod store;
+pub mod users;
 
 pub use bus::MemoryBus;
 pub use changes::{MemoryChanges, MemoryPollers};
@@ -35,3 +37,4 @@ pub use mail::MemoryMail;
 pub use master::{MemoryMaster, NoMaster};
 pub use outbox::MemoryOutbox;
 pub use store::MemoryStore;
+pub use users::MemoryUsers;
