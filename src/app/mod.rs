@@ -19,16 +19,18 @@ use std::sync::Arc;
 
 use crate::adapters::clock::SystemClock;
 use crate::adapters::git_poller::GitPollerSettings;
+use crate::adapters::http::auth::random_key;
 use crate::adapters::http::hooks::HookContext;
 use crate::adapters::http::ingest::IngestContext;
-use crate::adapters::http::{self, WebContext};
+use crate::adapters::http::{self, AuthSettings, Login, WebAuth, WebContext};
 use crate::adapters::logs::DiskLogStore;
-use crate::adapters::memory::{MemoryBus, MemoryLogStore, MemoryOutbox, MemoryPollers, MemoryStore};
+use crate::adapters::memory::{MemoryBus, MemoryLogStore, MemoryOutbox, MemoryPollers, MemoryStore, NoMaster};
+use crate::adapters::passwords::UsersAuth;
 use crate::adapters::sqlite::SqliteStore;
 use crate::domain::web::layout::Site;
 use crate::ports::{
-    ChangeSink, Clock, EventBus, LogError, LogStore, Outbox, PollTrigger, StatusReader, StatusSink, StatusStore,
-    StoreError,
+    ChangeSink, Clock, EventBus, LogError, LogStore, MasterControl, MasterSlot, Outbox, PollTrigger, StatusReader,
+    StatusSink, StatusStore, StoreError,
 };
 
 pub use config::{Config, HookConfig, IngestConfig};
@@ -46,7 +48,7 @@ pub enum Storage {
 }
 
 /// What a [`StatusServer`] is started with.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Setup {
     pub site: Site,
     pub storage: Storage,
@@ -65,6 +67,11 @@ pub struct Setup {
     pub notifiers: notify::Notifiers,
     /// `/api/v1/events`: enabled when set.
     pub ingest: Option<IngestConfig>,
+    /// Who may do what on the web status, and how they log in (`[authz]`, `[auth]`).
+    pub auth: AuthSettings,
+    /// The master the web status's actions command: none refuses them (a master that needs
+    /// the server's sink first sets it later, with [`StatusServer::set_master`]).
+    pub master: Option<Arc<dyn MasterControl>>,
 }
 
 impl Default for Setup {
@@ -79,7 +86,26 @@ impl Default for Setup {
             git_pollers: Vec::new(),
             notifiers: notify::Notifiers::default(),
             ingest: None,
+            auth: AuthSettings::default(),
+            master: None,
         }
+    }
+}
+
+impl std::fmt::Debug for Setup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Setup")
+            .field("site", &self.site)
+            .field("storage", &self.storage)
+            .field("window", &self.window)
+            .field("public_html", &self.public_html)
+            .field("hooks", &self.hooks)
+            .field("git_pollers", &self.git_pollers)
+            .field("notifiers", &self.notifiers)
+            .field("ingest", &self.ingest)
+            .field("auth", &self.auth)
+            .field("master", &self.master.as_ref().map(|_| ".."))
+            .finish_non_exhaustive()
     }
 }
 
@@ -124,6 +150,8 @@ pub struct StatusServer {
     /// Dropping the server stops its notifiers; [`StatusServer::stop_notifiers`] lets them say
     /// goodbye first.
     notifiers: tokio::sync::Mutex<Option<notify::Running>>,
+    /// The master the actions command.
+    master: MasterSlot,
     /// The data directory is this server's while it lives.
     _data_dir: Option<data_dir::DataDirLock>,
 }
@@ -177,6 +205,11 @@ impl StatusServer {
             .chain(setup.git_pollers.iter().map(GitPollerSettings::describe))
             .chain(hook_sources(setup.hooks.as_ref()))
             .collect();
+        let mut auth = setup.auth;
+        if matches!(auth.login, Login::UsersTable) {
+            auth.login = Login::Password(Arc::new(UsersAuth::new(hub.clone())));
+        }
+        let master = MasterSlot::new(setup.master.unwrap_or_else(|| Arc::new(NoMaster)));
         let context = WebContext {
             reader: hub.clone(),
             feed: hub.clone(),
@@ -189,6 +222,8 @@ impl StatusServer {
             images: Default::default(),
             views: Default::default(),
             notifications: Arc::new(notifications),
+            auth: Arc::new(WebAuth::new(auth, random_key())),
+            master: master.clone(),
         };
         let pollers: Arc<dyn PollTrigger> = if setup.git_pollers.is_empty() {
             Arc::new(MemoryPollers::default())
@@ -222,7 +257,18 @@ impl StatusServer {
             reader: hub.clone(),
         }));
         let notifiers = tokio::sync::Mutex::new(Some(notifiers));
-        Ok(Self { hub, router, clock, stop_live, pollers, outbox, notifiers, _data_dir: data_dir })
+        Ok(Self { hub, router, clock, stop_live, pollers, outbox, notifiers, master, _data_dir: data_dir })
+    }
+
+    /// From now on the web status's actions command `master` (a master that embeds the server
+    /// makes its control object from [`StatusServer::sink`], then sets it here).
+    pub fn set_master(&self, master: Arc<dyn MasterControl>) {
+        self.master.set(master);
+    }
+
+    /// The master the actions command now.
+    pub fn master(&self) -> Arc<dyn MasterControl> {
+        self.master.get()
     }
 
     /// Where the master reports its events.

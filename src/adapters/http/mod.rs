@@ -5,6 +5,8 @@
 //!
 //! Tests start it on a free loopback port and talk to it with an HTTP client and Chromium.
 
+mod actions;
+pub mod auth;
 mod badges;
 mod body;
 mod call;
@@ -34,10 +36,12 @@ use axum::Router;
 use axum::routing::any;
 
 use crate::domain::web::layout::Site;
-use crate::ports::{Clock, EventFeed, LogStore, StatusReader};
+use crate::ports::{Clock, EventFeed, LogStore, MasterSlot, StatusReader};
 
+pub use auth::{AuthSettings, FrontEnd, Login, LoginLimits, WebAuth};
 pub use badges::ImageCache;
 pub use error::WebError;
+pub use listen::Peer;
 pub use notifications::NotificationsContext;
 
 /// Everything the web server reads from.
@@ -60,6 +64,10 @@ pub struct WebContext {
     pub views: view_cache::ViewCache,
     /// What `/notifications` reads.
     pub notifications: Arc<NotificationsContext>,
+    /// Who may do what, the sessions and the logins.
+    pub auth: Arc<WebAuth>,
+    /// The master the actions command.
+    pub master: MasterSlot,
 }
 
 /// The router of the whole site: every path goes to the route table (`routes.rs`), which

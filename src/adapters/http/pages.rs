@@ -25,7 +25,10 @@ const CHANGES_SHOWN: usize = 50;
 
 /// `/`: the welcome page.
 pub async fn home(ctx: &WebContext, call: Call) -> Answer {
-    html::page(ctx, &call, Frame::PLAIN, async |_, page, _| Ok(pages::home_page(page))).await
+    html::page(ctx, &call, Frame::PLAIN, async |ctx, page, _| {
+        Ok(pages::home_page(page, ctx.master.get().shutting_down().await))
+    })
+    .await
 }
 
 /// `/about`: versions of the server and its libraries.
@@ -130,7 +133,8 @@ async fn render_build(ctx: &WebContext, page: &Page<'_>, name: &str, number: &Bu
     let changes =
         load_changes(ctx, build.sourcestamps.iter().flat_map(|s| s.changes.iter()).take(CHANGES_SHOWN)).await?;
     let worker_known = ctx.reader.workers().await?.iter().any(|w| w.name == build.worker);
-    Ok(pages::build_page(page, &build, &changes, worker_known))
+    let builder = require_builder(ctx, &build.builder).await?;
+    Ok(pages::build_page(page, &builder, &build, &changes, worker_known))
 }
 
 /// The builders a page lists: `builder=` names in order (unknown ones dropped), else all in
@@ -156,7 +160,8 @@ async fn render_builders(ctx: &WebContext, page: &Page<'_>, args: &Args) -> Resu
         let pending = ctx.reader.pending_requests(Some(&builder.name)).await?.len();
         rows.push(BuilderRow { builder, state, last, running, pending });
     }
-    Ok(pages::builders_page(page, &rows, &branches.describe()))
+    let schedulers = ctx.master.get().force_schedulers().await;
+    Ok(pages::builders_page(page, &rows, &branches.describe(), &schedulers, args))
 }
 
 async fn render_builder(ctx: &WebContext, page: &Page<'_>, args: &Args, name: &str) -> Result<Markup, WebError> {
@@ -178,7 +183,11 @@ async fn render_builder(ctx: &WebContext, page: &Page<'_>, args: &Args, name: &s
     recent.truncate(numbuilds);
     let known = ctx.reader.workers().await?;
     let workers = builder.workers.iter().map(|w| known_worker(&known, w)).collect();
-    let data = BuilderPage { builder, running, pending, recent, workers, numbuilds };
+    let mut schedulers = ctx.master.get().force_schedulers().await;
+    schedulers.retain(|s| s.builders.iter().any(|b| b == name));
+    schedulers.sort_by(|a, b| a.name.cmp(&b.name));
+    let args = args.clone();
+    let data = BuilderPage { builder, running, pending, recent, workers, numbuilds, schedulers, args };
     Ok(pages::builder_page(page, &data))
 }
 

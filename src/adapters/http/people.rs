@@ -1,13 +1,12 @@
 //! `/buildstatus` (a build's steps, for the console's pop-up) and the users pages, which are
-//! served only when `showUsersPage` is on.
-
-use axum::response::Response;
+//! served only to whom `showUsersPage` allows (the others are sent to log in, or to
+//! `authfail`, as the seed says).
 
 use super::call::{Answer, Call};
-use super::html;
+use super::html::{self, Frame};
 use super::read::find_build;
 use super::{WebContext, WebError};
-use crate::domain::web::layout::Page;
+use crate::domain::auth::{Action, LoginBox, Subject};
 use crate::domain::web::pages;
 use crate::domain::web::route::BuildNumber;
 use crate::domain::web::text::path_to_root;
@@ -41,23 +40,21 @@ pub async fn user(ctx: &WebContext, call: Call) -> Answer {
 }
 
 async fn users_page(ctx: &WebContext, call: &Call, uid: Option<&str>) -> Answer {
-    if !ctx.site.show_users_page {
-        return Ok(forbidden(ctx, call.path()));
+    let viewer = call.viewer();
+    if !viewer.authz.allows(Action::ShowUsersPage, viewer.identity.as_ref(), &Subject::Nothing) {
+        // 'auth' (or a rule) and nobody logged in: the login prompt; otherwise a refusal.
+        let may_log_in = viewer.identity.is_none() && viewer.login == LoginBox::Form;
+        let to = if may_log_in && viewer.authz.wants_login(Action::ShowUsersPage) { "login" } else { "authfail" };
+        return Ok(call.redirect(to, None));
     }
-    let page = Page::plain(&ctx.site, call.path(), ctx.clock.now());
-    let markup = match uid {
-        None => pages::users_page(&page, &ctx.reader.users().await?),
+    html::page(ctx, call, Frame::PLAIN, async |ctx, page, _| match uid {
+        None => Ok(pages::users_page(page, &ctx.reader.users().await?)),
         Some(text) => {
             let uid: u64 = text.parse().map_err(|_| WebError::BadRequest(format!("'{text}' is not a user number")))?;
             let user =
                 ctx.reader.user(uid).await?.ok_or_else(|| WebError::NotFound(format!("No user number {uid}")))?;
-            pages::user_page(&page, &user)
+            Ok(pages::user_page(page, &user))
         }
-    };
-    Ok(html::response(markup, false))
-}
-
-fn forbidden(ctx: &WebContext, path: &str) -> Response {
-    let why = "The users pages are turned off on this server (showUsersPage).";
-    WebError::Forbidden(why.to_owned()).into_response(ctx, path)
+    })
+    .await
 }

@@ -3,6 +3,8 @@
 use maud::{DOCTYPE, Markup, html};
 
 use super::text::long_time;
+use crate::domain::auth::session::CSRF_FIELD;
+use crate::domain::auth::{Action, LoginBox, Subject, Viewer};
 use crate::domain::model::Timestamp;
 
 /// Site-wide settings pages show.
@@ -15,7 +17,6 @@ pub struct Site {
     pub numbuilds: usize,
     /// Default rows of a builder page (the seed page says 5).
     pub builder_numbuilds: usize,
-    pub show_users_page: bool,
     /// Default time rows of `/waterfall`.
     pub num_events: usize,
     /// The most time rows `/waterfall` shows, whatever `num_events=` asks.
@@ -34,7 +35,6 @@ impl Default for Site {
             buildbot_url: "http://localhost:8010/".to_owned(),
             numbuilds: 20,
             builder_numbuilds: 5,
-            show_users_page: false,
             num_events: 200,
             num_events_max: None,
             order_console_by_time: false,
@@ -67,12 +67,27 @@ pub struct Page<'a> {
     /// When set, the page updates itself from the live event stream (see `assets/live.js`),
     /// starting after this sequence number: the newest event the page's content includes.
     pub live: Option<u64>,
+    /// Who the page is for: what forms it shows, and the header's login box. `None`: a
+    /// visitor who may do nothing and cannot log in (error pages).
+    pub viewer: Option<&'a Viewer>,
 }
 
 impl<'a> Page<'a> {
-    /// A page at `request_path` with no reload, alert or live updates.
+    /// A page at `request_path` with no reload, alert, live updates or viewer.
     pub fn plain(site: &'a Site, request_path: &str, now: Timestamp) -> Self {
-        Self { site, root: super::text::path_to_root(request_path), now, reload: None, alert: None, live: None }
+        let root = super::text::path_to_root(request_path);
+        Self { site, root, now, reload: None, alert: None, live: None, viewer: None }
+    }
+
+    /// Whether the visitor may do `action` on `subject`: whether its form is shown.
+    pub fn may(&self, action: Action, subject: &Subject<'_>) -> bool {
+        self.viewer.is_some_and(|v| v.may(action, subject))
+    }
+
+    /// The hidden field with the visitor's CSRF token, which every form carries.
+    pub fn csrf(&self) -> Markup {
+        let token = self.viewer.map_or("", |v| v.csrf.as_str());
+        html! { input type="hidden" name=(CSRF_FIELD) value=(token); }
     }
 }
 
@@ -112,11 +127,14 @@ pub fn frame(page: &Page, title: &str, content: Markup) -> Markup {
             body.interface {
                 div.header {
                     a href=(root) { "Home" }
-                    @for (path, label, _) in MAIN_PAGES {
-                        " - " a href={ (root) (path) } { (label) }
+                    @if page.viewer.is_none_or(|v| v.may(Action::View, &Subject::Nothing)) {
+                        @for (path, label, _) in MAIN_PAGES {
+                            " - " a href={ (root) (path) } { (label) }
+                        }
+                        @if page.may(Action::ShowUsersPage, &Subject::Nothing) { " - " a href={ (root) "users" } { "Users" } }
                     }
-                    @if page.site.show_users_page { " - " a href={ (root) "users" } { "Users" } }
                 }
+                (auth_box(page))
                 @if let Some(alert) = page.alert.as_deref().filter(|a| !a.is_empty()) {
                     div.alert { (alert) }
                 }
@@ -130,6 +148,38 @@ pub fn frame(page: &Page, title: &str, content: Markup) -> Markup {
                     br;
                     "Page built: " b { (long_time(page.now)) } " (UTC)"
                 }
+            }
+        }
+    }
+}
+
+/// The top-right box (spec §0.3): who is logged in, with a logout button; or the login form,
+/// or the front end's login link.
+fn auth_box(page: &Page) -> Markup {
+    let Some(viewer) = page.viewer else { return html! {} };
+    let root = &page.root;
+    html! {
+        @if let Some(who) = &viewer.identity {
+            div.auth {
+                "Logged in as " (who.full_name)
+                @if viewer.can_log_out && !viewer.csrf.is_empty() {
+                    " | "
+                    form.logout method="post" action={ (root) "logout" } {
+                        (page.csrf()) input type="submit" value="Logout";
+                    }
+                }
+            }
+        } @else {
+            @match &viewer.login {
+                LoginBox::None => {},
+                LoginBox::Link(url) => div.auth { a href=(url) { "Login" } },
+                LoginBox::Form => div.auth {
+                    form.login method="post" action={ (root) "login" } {
+                        input type="text" name="username" size="10" placeholder="user" autocomplete="username";
+                        " " input type="password" name="passwd" size="10" placeholder="password" autocomplete="current-password";
+                        " " input type="submit" value="login";
+                    }
+                },
             }
         }
     }

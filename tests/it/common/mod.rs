@@ -256,9 +256,13 @@ fn start_in(args: &[&str], listen: &[&str], dir: tempfile::TempDir, data: &std::
 
 /// A server in memory with the fixture recorded, its clock standing at minute 45.
 pub async fn fixture_server_with(site: Site) -> StatusServer {
+    fixture_server_setup(Setup { site, ..Setup::default() }).await
+}
+
+/// [`fixture_server_with`] any setup.
+pub async fn fixture_server_setup(setup: Setup) -> StatusServer {
     let clock = Arc::new(MemoryClock::new(at(45)));
-    let server =
-        StatusServer::start_with_clock(Setup { site, ..Setup::default() }, clock).await.expect("server starts");
+    let server = StatusServer::start_with_clock(setup, clock).await.expect("server starts");
     record_fixture(&server.sink()).await;
     server
 }

@@ -2,6 +2,8 @@
 
 use maud::{Markup, html};
 
+use super::forms;
+use crate::domain::auth::{Action, Subject};
 use crate::domain::model::{Change, property_string};
 use crate::domain::web::layout::{Page, frame};
 use crate::domain::web::text::{capitalize, email, long_time, path, safe_url, shortrev};
@@ -43,6 +45,7 @@ pub fn change_page(page: &Page, change: &Change) -> Markup {
         html! {
             h1 { "Change #" (change.number) }
             (change_block(&page.root, change))
+            @if page.may(Action::StopChange, &Subject::Nothing) { (forms::stop_change(page, change.number)) }
         },
     )
 }
