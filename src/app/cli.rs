@@ -205,15 +205,29 @@ async fn serve(config: Config, demo: Option<demo::DemoOptions>) -> Result<(), Bo
     for place in &config.listen {
         listeners.push(listen::bind(place).await?);
     }
-    let master = match demo {
+    let demo = match demo {
         Some(options) => Some(demo::start(server.sink(), server.reader(), server.clock(), options).await?),
         None => None,
     };
+    // The demo's master obeys the actions, and a shutdown of it ends the demo.
+    let mut demo_over = demo.as_ref().map(|d| d.stopped.clone());
+    if let Some(demo) = &demo {
+        server.set_master(demo.control.clone());
+    }
     let places: Vec<String> = listeners.iter().map(listen::Bound::describe).collect();
     println!("buildstatus {} serving {} (data in {data_dir})", env!("CARGO_PKG_VERSION"), places.join(" and "));
-    server.serve_on(listeners, shutdown_signal()).await?;
-    if let Some(master) = master {
-        master.abort();
+    let until = async move {
+        match &mut demo_over {
+            Some(over) => tokio::select! {
+                _ = shutdown_signal() => {},
+                _ = over.wait_for(|stopped| *stopped) => println!("the demo's master shut down"),
+            },
+            None => shutdown_signal().await,
+        }
+    };
+    server.serve_on(listeners, until).await?;
+    if let Some(demo) = demo {
+        demo.task.abort();
     }
     server.stop_notifiers().await;
     Ok(())
