@@ -129,7 +129,7 @@ fn not_viewable(pattern: &str, path: &str) -> Response {
     if FOR_PROGRAMS.contains(&first) {
         return (StatusCode::FORBIDDEN, "This status is private: log in to see it.\n").into_response();
     }
-    axum::response::Redirect::to(&path_to_root(path)).into_response()
+    (StatusCode::FOUND, [(header::LOCATION, path_to_root(path))]).into_response()
 }
 
 /// Answers any request to the site: reads who it comes from, looks its route up, checks that

@@ -120,6 +120,10 @@ pub fn frame(page: &Page, title: &str, content: Markup) -> Markup {
                 title { (title) }
                 link rel="stylesheet" href={ (root) "default.css" } type="text/css";
                 link rel="icon" href={ (root) "favicon.ico" };
+                @if let Some(token) = page.viewer.map(|v| v.csrf.as_str()).filter(|t| !t.is_empty()) {
+                    // For scripts that post an action: the token its form would carry.
+                    meta name="csrf-token" content=(token);
+                }
                 @if let Some(after) = page.live {
                     script src={ (root) "live.js" } data-root=(root) data-after=(after) defer {}
                 }

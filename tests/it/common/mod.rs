@@ -4,6 +4,7 @@
 pub mod buildbot;
 pub mod buildbot_rest;
 pub mod tls;
+pub mod web;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};

@@ -179,7 +179,7 @@ pub fn clean_shutdown(page: &Page, shutting_down: bool) -> Markup {
             p.shutting-down { "Master is shutting down" }
             (button(page, &format!("{root}cancel_shutdown"), "command_cancel_shutdown", "Cancel Shutdown"))
         } @else {
-            (button(page, &format!("{root}shutdown"), "command_shutdown", "Clean Shutdown"))
+            (button(page, &format!("{root}shutdown"), "command_clean_shutdown", "Clean Shutdown"))
         }
     }
 }
