@@ -69,9 +69,7 @@ impl<'a> Browser<'a> {
 
     /// Posts `fields`, form-encoded.
     pub async fn post(&mut self, uri: &str, fields: &[(&str, &str)]) -> Answer {
-        let encode = |s: &str| percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string();
-        let form: Vec<String> = fields.iter().map(|(k, v)| format!("{}={}", encode(k), encode(v))).collect();
-        self.send(Method::POST, uri, Some(form.join("&"))).await
+        self.send(Method::POST, uri, Some(urlencoded(fields))).await
     }
 
     /// Posts `fields` with the CSRF token of this browser (read from the welcome page).
@@ -92,6 +90,18 @@ impl<'a> Browser<'a> {
     pub async fn login(&mut self, user: &str, password: &str) -> Answer {
         self.post("/login", &[("username", user), ("passwd", password)]).await
     }
+}
+
+/// `fields` as an `application/x-www-form-urlencoded` body.
+pub fn urlencoded(fields: &[(&str, &str)]) -> String {
+    let encode = |s: &str| percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string();
+    let pairs: Vec<String> = fields.iter().map(|(k, v)| format!("{}={}", encode(k), encode(v))).collect();
+    pairs.join("&")
+}
+
+/// A reqwest POST of `fields` as a form.
+pub fn post_form(http: &reqwest::Client, url: &str, fields: &[(&str, &str)]) -> reqwest::RequestBuilder {
+    http.post(url).header("content-type", "application/x-www-form-urlencoded").body(urlencoded(fields))
 }
 
 /// The CSRF token a page carries (its `csrf-token` meta tag).

@@ -4,6 +4,7 @@ pub mod browser;
 mod buildbot_follow;
 mod feeds;
 mod git_poller;
+mod htpasswd;
 mod import_buildbot;
 mod listeners;
 mod live;
