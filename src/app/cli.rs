@@ -30,6 +30,9 @@ pub enum Command {
         /// Seed of the simulation, for a reproducible history.
         #[arg(long, default_value_t = 8010)]
         seed: u64,
+        /// Milliseconds between two log lines of a running step (builds run faster below 250).
+        #[arg(long, default_value_t = 250)]
+        pace: u64,
     },
     /// Check a configuration file and print every problem in it.
     CheckConfig { file: PathBuf },
@@ -112,8 +115,11 @@ pub async fn run(cli: Cli) -> ExitCode {
             Ok(config) => serve(config, None).await,
             Err(problems) => return report(problems),
         },
-        Command::Demo { server, history, seed } => match server.config("buildstatus-demo") {
-            Ok(config) => serve(config, Some(demo::DemoOptions { history, seed })).await,
+        Command::Demo { server, history, seed, pace } => match server.config("buildstatus-demo") {
+            Ok(config) => {
+                let pace = std::time::Duration::from_millis(pace);
+                serve(config, Some(demo::DemoOptions { history, seed, pace })).await
+            }
             Err(problems) => return report(problems),
         },
     };

@@ -18,9 +18,8 @@ use crate::domain::model::{BuildRequest, Builder, Change, LogKind};
 use crate::domain::result::BuildResult;
 use crate::ports::{Clock, SinkError, StatusSink};
 
-/// Seconds between the master's decisions, and per log line of a running step.
+/// Time between the master's decisions.
 const TICK: std::time::Duration = std::time::Duration::from_secs(3);
-const LINE: std::time::Duration = std::time::Duration::from_millis(250);
 
 /// A build request waiting for its builder and a worker.
 #[derive(Clone, Debug)]
@@ -80,6 +79,8 @@ impl Running {
 pub(super) struct Master {
     pub sink: Arc<dyn StatusSink>,
     pub clock: Arc<dyn Clock>,
+    /// Time between two log lines of a running step.
+    line: std::time::Duration,
     state: Arc<Mutex<Running>>,
     stopped: Arc<tokio::sync::watch::Sender<bool>>,
 }
@@ -88,6 +89,7 @@ impl Master {
     pub fn new(
         sink: Arc<dyn StatusSink>,
         clock: Arc<dyn Clock>,
+        line: std::time::Duration,
         numbers: HashMap<String, u32>,
         heads: HashMap<String, Change>,
         last_change: u64,
@@ -109,7 +111,7 @@ impl Master {
             last_id: 0,
             rng,
         };
-        let master = Self { sink, clock, state: Arc::new(Mutex::new(running)), stopped: Arc::new(stopped) };
+        let master = Self { sink, clock, line, state: Arc::new(Mutex::new(running)), stopped: Arc::new(stopped) };
         (master, receiver)
     }
 
@@ -258,7 +260,7 @@ impl Master {
         let at = self.clock.now();
         let mut build = started(name, number, worker, at, &plan);
         let lines: u32 = plan.steps.iter().map(|s| s.lines.len() as u32).sum();
-        build.eta = Some(at + Duration::from_std(LINE * lines).unwrap_or_default());
+        build.eta = Some(at + Duration::from_std(self.line * lines).unwrap_or_default());
         self.sink.record(StatusEvent::BuildStarted { build, requests: vec![queued.id] }).await?;
         let mut result = plan.result;
         let mut text = plan.text.clone();
@@ -271,7 +273,7 @@ impl Master {
                 StatusEvent::LogStarted { builder: b(), number, step: s, log: "stdio".into(), kind: LogKind::Text };
             self.sink.record(log).await?;
             for (channel, line) in &step.lines {
-                tokio::time::sleep(LINE).await;
+                tokio::time::sleep(self.line).await;
                 if self.lock().stopping.remove(&(name.clone(), number)) {
                     self.sink
                         .record(StatusEvent::LogFinished { builder: b(), number, step: s, log: "stdio".into() })

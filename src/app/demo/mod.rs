@@ -28,6 +28,8 @@ pub struct DemoOptions {
     /// Finished builds to write when the store has none.
     pub history: u32,
     pub seed: u64,
+    /// Time between two log lines of a running step: how fast builds run.
+    pub pace: std::time::Duration,
 }
 
 /// The running simulation.
@@ -84,7 +86,7 @@ pub async fn start(
     }
     let last_change =
         reader.changes(&ChangeQuery { limit: 1, ..ChangeQuery::default() }).await?.first().map_or(0, |c| c.number);
-    let (master, stopped) = Master::new(sink, clock, numbers, heads, last_change, rng);
+    let (master, stopped) = Master::new(sink, clock, options.pace, numbers, heads, last_change, rng);
     let control = Arc::new(control::DemoControl::new(master.clone()));
     Ok(Demo { task: tokio::spawn(master.run()), control, stopped })
 }

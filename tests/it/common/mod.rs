@@ -5,6 +5,7 @@ pub mod buildbot;
 pub mod buildbot_rest;
 pub mod tls;
 pub mod web;
+pub mod webdriver;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};

@@ -1,6 +1,7 @@
 //! Adapters against the real programs they talk to, started by the tests on 127.0.0.1.
 
 pub mod browser;
+mod browser_actions;
 mod buildbot_follow;
 mod feeds;
 mod git_poller;
