@@ -3,6 +3,7 @@
 //! [`StatusServer`] is the library's embedding API: a master starts one, reports through
 //! [`StatusServer::sink`], and serves [`StatusServer::router`] (or calls [`StatusServer::serve`]).
 
+pub mod buildbot_sync;
 pub mod catch_up;
 pub mod cli;
 pub mod config;
@@ -72,6 +73,9 @@ pub struct Setup {
     /// The master the web status's actions command: none refuses them (a master that needs
     /// the server's sink first sets it later, with [`StatusServer::set_master`]).
     pub master: Option<Arc<dyn MasterControl>>,
+    /// A Buildbot 4 master this server follows (`[buildbot]`): commanded through its REST API
+    /// (unless `master` names another), its builders and workers read every `poll`.
+    pub buildbot: Option<buildbot_sync::FollowedBuildbot>,
 }
 
 impl Default for Setup {
@@ -88,6 +92,7 @@ impl Default for Setup {
             ingest: None,
             auth: AuthSettings::default(),
             master: None,
+            buildbot: None,
         }
     }
 }
@@ -105,6 +110,7 @@ impl std::fmt::Debug for Setup {
             .field("ingest", &self.ingest)
             .field("auth", &self.auth)
             .field("master", &self.master.as_ref().map(|_| ".."))
+            .field("buildbot", &self.buildbot)
             .finish_non_exhaustive()
     }
 }
@@ -118,6 +124,15 @@ fn hook_sources(hooks: Option<&HookConfig>) -> Vec<String> {
             vec![format!("Change hook (/change_hook): {}", names.join(", "))]
         })
         .unwrap_or_default()
+}
+
+/// A task that ends when this is dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// Why a server could not start.
@@ -152,6 +167,8 @@ pub struct StatusServer {
     notifiers: tokio::sync::Mutex<Option<notify::Running>>,
     /// The master the actions command.
     master: MasterSlot,
+    /// Reads a followed Buildbot master's builders and workers while the server lives.
+    _buildbot_sync: Option<AbortOnDrop>,
     /// The data directory is this server's while it lives.
     _data_dir: Option<data_dir::DataDirLock>,
 }
@@ -209,7 +226,11 @@ impl StatusServer {
         if matches!(auth.login, Login::UsersTable) {
             auth.login = Login::Password(Arc::new(UsersAuth::new(hub.clone())));
         }
-        let master = MasterSlot::new(setup.master.unwrap_or_else(|| Arc::new(NoMaster)));
+        let followed = setup.buildbot.as_ref().map(|b| b.control.clone() as Arc<dyn MasterControl>);
+        let master = MasterSlot::new(setup.master.or(followed).unwrap_or_else(|| Arc::new(NoMaster)));
+        let buildbot_sync = (setup.buildbot.clone())
+            .filter(|b| !b.poll.is_zero())
+            .map(|b| AbortOnDrop(buildbot_sync::spawn(b, hub.clone(), hub.clone(), hub.clone(), clock.clone())));
         let context = WebContext {
             reader: hub.clone(),
             feed: hub.clone(),
@@ -257,7 +278,18 @@ impl StatusServer {
             reader: hub.clone(),
         }));
         let notifiers = tokio::sync::Mutex::new(Some(notifiers));
-        Ok(Self { hub, router, clock, stop_live, pollers, outbox, notifiers, master, _data_dir: data_dir })
+        Ok(Self {
+            hub,
+            router,
+            clock,
+            stop_live,
+            pollers,
+            outbox,
+            notifiers,
+            master,
+            _buildbot_sync: buildbot_sync,
+            _data_dir: data_dir,
+        })
     }
 
     /// From now on the web status's actions command `master` (a master that embeds the server

@@ -6,14 +6,16 @@
 //! With credentials, it logs in as Buildbot's own web UI does (`GET /auth/login` with HTTP
 //! Basic, for `UserPasswordAuth` or `HTPasswdAuth`) and sends the session cookie it gets; a
 //! refused call logs in again once. Buildbot 4 has no ping and no clean shutdown in its API:
-//! those are refused as unsupported.
+//! those are refused as unsupported. It also reads the master's builders and workers (what
+//! `HttpStatusPush` does not report), for the server to follow them.
 
 use async_trait::async_trait;
 use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
-use crate::domain::model::BuildKey;
+use super::rest::BuildbotRest;
+use crate::domain::model::{BuildKey, Builder, Worker};
 use crate::ports::{ControlError, ForceRequest, ForceScheduler, Forced, MasterControl};
 
 /// A Buildbot 4 master to command.
@@ -144,6 +146,67 @@ impl BuildbotControl {
             Some(Value::Array(items)) => Ok(items),
             _ => Err(ControlError::Failed(format!("Buildbot: no '{key}' list in the answer to {path}"))),
         }
+    }
+
+    /// The master's builders, each with the workers configured for it.
+    pub async fn builders(&self) -> Result<Vec<Builder>, ControlError> {
+        let builders = self.list("/builders", "builders").await?;
+        let workers = self.list("/workers", "workers").await?;
+        let configured = |id: &Value| -> Vec<String> {
+            (workers.iter())
+                .filter(|w| w["configured_on"].as_array().is_some_and(|on| on.iter().any(|c| c["builderid"] == *id)))
+                .filter_map(|w| w["name"].as_str().map(str::to_owned))
+                .collect()
+        };
+        Ok(builders
+            .iter()
+            .filter_map(|b| {
+                Some(Builder {
+                    name: b["name"].as_str()?.to_owned(),
+                    description: b["description"].as_str().map(str::to_owned),
+                    tags: b["tags"]
+                        .as_array()
+                        .map_or_else(Vec::new, |t| t.iter().filter_map(|t| t.as_str().map(str::to_owned)).collect()),
+                    workers: configured(&b["builderid"]),
+                })
+            })
+            .collect())
+    }
+
+    /// The master's workers: as they describe themselves, connected or not, paused or not.
+    pub async fn workers(&self) -> Result<Vec<Worker>, ControlError> {
+        let workers = self.list("/workers", "workers").await?;
+        Ok(workers
+            .iter()
+            .filter_map(|w| {
+                let info = |key: &str| w["workerinfo"][key].as_str().filter(|v| !v.is_empty()).map(str::to_owned);
+                Some(Worker {
+                    name: w["name"].as_str()?.to_owned(),
+                    connected: w["connected_to"].as_array().is_some_and(|c| !c.is_empty()),
+                    paused: w["paused"].as_bool().unwrap_or(false),
+                    admin: info("admin"),
+                    host: info("host"),
+                    version: info("version"),
+                    access_uri: info("access_uri"),
+                    ..Worker::default()
+                })
+            })
+            .collect())
+    }
+
+    /// What `HttpStatusPush` would report of build `number` of `builder` now (its start or, once
+    /// complete, its finish), if the master has it: for a finish the reporter did not send
+    /// (its default leaves out cancelled builds).
+    pub async fn report(&self, builder: &str, number: u32) -> Result<Option<Value>, ControlError> {
+        let rest = BuildbotRest::new(&format!("{}api/v2", self.root))
+            .map_err(|e| failed("REST API", e))?
+            .with_cookie(self.session().await?);
+        let builders = rest.builders().await.map_err(|e| failed("builders", e))?;
+        let Some((id, name)) = builders.into_iter().find(|(_, name)| name == builder) else { return Ok(None) };
+        let after = number.checked_sub(1);
+        let builds = rest.builds_after(id, after).await.map_err(|e| failed("builds", e))?;
+        let Some(build) = builds.into_iter().find(|b| b.number == number) else { return Ok(None) };
+        rest.report(build, id, &name).await.map(Some).map_err(|e| failed("build", e))
     }
 
     /// The Buildbot id of build `number` of `builder`.

@@ -1,20 +1,26 @@
 //! The `[buildbot]` block of `buildstatus.toml`: the Buildbot 4 master this server follows
-//! (through `HttpStatusPush`, see `[ingest]`), commanded by the web status's actions through
-//! its REST API: `url` (its web root), and the `user` and `password` (or `password_file`) its
-//! web UI takes.
+//! (its builds come through `HttpStatusPush`, see `[ingest]`), commanded by the web status's
+//! actions through its REST API: `url` (its web root), the `user` and `password` (or
+//! `password_file`) its web UI takes, and `poll`, the seconds between two reads of its
+//! builders and workers (30; 0 reads none).
 
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
-use super::values::non_empty;
+use super::values::{count, non_empty};
 use crate::adapters::buildbot::control::BuildbotControl;
-use crate::ports::MasterControl;
+use crate::app::buildbot_sync::FollowedBuildbot;
 
-pub fn parse(value: &toml::Value, base: &Path) -> Result<Arc<dyn MasterControl>, Vec<String>> {
+/// Seconds between two reads of the master's builders and workers, unless `poll` says.
+pub const DEFAULT_POLL: u64 = 30;
+
+pub fn parse(value: &toml::Value, base: &Path) -> Result<FollowedBuildbot, Vec<String>> {
     let Some(table) = value.as_table() else {
         return Err(vec!["buildbot: expected a table ([buildbot])".to_owned()]);
     };
     let (mut url, mut user, mut password) = (None, None, None);
+    let mut poll = Duration::from_secs(DEFAULT_POLL);
     let mut problems = Vec::new();
     for (key, value) in table {
         let result = match key.as_str() {
@@ -28,7 +34,8 @@ pub fn parse(value: &toml::Value, base: &Path) -> Result<Arc<dyn MasterControl>,
                 password = Some(text.trim_end_matches(['\r', '\n']).to_owned());
                 Ok(())
             }),
-            other => Err(format!("unknown key '{other}' (keys: url, user, password, password_file)")),
+            "poll" => count(value, 0).map(|s| poll = Duration::from_secs(s as u64)),
+            other => Err(format!("unknown key '{other}' (keys: url, user, password, password_file, poll)")),
         };
         if let Err(problem) = result {
             problems.push(format!("buildbot.{key}: {problem}"));
@@ -47,7 +54,7 @@ pub fn parse(value: &toml::Value, base: &Path) -> Result<Arc<dyn MasterControl>,
         return Err(problems);
     };
     match BuildbotControl::new(&url, credentials) {
-        Ok(control) if problems.is_empty() => Ok(Arc::new(control)),
+        Ok(control) if problems.is_empty() => Ok(FollowedBuildbot { control: Arc::new(control), poll }),
         Ok(_) => Err(problems),
         Err(e) => {
             problems.push(format!("buildbot.url: {e}"));

@@ -52,7 +52,7 @@ const SECTIONS: &[(&str, Section)] = &[
     ("authz", |v, _, setup| authz::parse(v, &mut setup.auth)),
     ("auth", |v, base, setup| auth::parse(v, base, &mut setup.auth)),
     ("buildbot", |v, base, setup| {
-        setup.master = Some(buildbot::parse(v, base)?);
+        setup.buildbot = Some(buildbot::parse(v, base)?);
         Ok(())
     }),
     ("change_hook", |v, base, setup| {

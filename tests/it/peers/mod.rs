@@ -2,6 +2,7 @@
 
 pub mod browser;
 mod browser_actions;
+mod buildbot_control;
 mod buildbot_follow;
 mod feeds;
 mod git_poller;
