@@ -1,0 +1,176 @@
+//! What authentication and authorisation cost (issue 13): reading who a request comes from
+//! (a signed session cookie checked and looked up) with the authz questions a builder page
+//! asks; a builder page for a logged-in user with forms against the same page for a visitor
+//! on a server without [auth]; and a bcrypt login of a known user with a wrong password
+//! against one of an unknown user (the same work, so the same time).
+//!
+//! `cargo bench --bench auth`
+
+use std::sync::Arc;
+
+use axum::body::{Body, to_bytes};
+use axum::http::Request;
+use criterion::{Criterion, criterion_group, criterion_main};
+use tower::ServiceExt;
+
+use buildstatus::adapters::http::{AuthSettings, Login, Peer, WebAuth};
+use buildstatus::adapters::memory::{MemoryMaster, MemoryUsers};
+use buildstatus::adapters::passwords::HtpasswdAuth;
+use buildstatus::app::{Setup, StatusServer};
+use buildstatus::domain::auth::{Action, Authz, Identity, SessionKey, Subject};
+use buildstatus::domain::control::ForceScheduler;
+use buildstatus::domain::event::StatusEvent;
+use buildstatus::domain::model::{Build, Builder, Worker};
+use buildstatus::domain::result::BuildResult;
+use buildstatus::ports::Authenticator;
+
+/// The authz of a busy site: rules that look at the user and the builder.
+fn authz() -> Authz {
+    Authz::builder()
+        .authenticated(Action::PingBuilder)
+        .check(Action::ForceBuild, |user, subject| {
+            user.groups.iter().any(|g| g == "releng") || subject.builder_name() == Some("builder-3")
+        })
+        .check(Action::StopBuild, |user, _| user.user == "bob")
+        .authenticated(Action::CancelPendingBuild)
+        .build()
+}
+
+fn check(c: &mut Criterion) {
+    let settings = AuthSettings {
+        authz: Arc::new(authz()),
+        login: Login::Password(Arc::new(MemoryUsers::new([("bob", "pw")]))),
+        ..AuthSettings::default()
+    };
+    let web = WebAuth::new(settings, SessionKey::new([7; 32]));
+    let now = chrono::Utc::now();
+    let id = "0123456789abcdef0123456789abcdef";
+    web.sessions.insert(id.into(), Identity::new("bob"), now + chrono::Duration::hours(1), now);
+    let mut headers = axum::http::HeaderMap::new();
+    let cookie = format!("BuildBotSession={}", web.key.sign(id, now + chrono::Duration::hours(1)));
+    headers.insert("cookie", cookie.parse().expect("header"));
+    let builder = Builder { name: "builder-3".into(), ..Builder::default() };
+    let mut group = c.benchmark_group("auth");
+    group.bench_function("session_and_authz_check", |b| {
+        b.iter(|| {
+            let visit = web.visit(&headers, Peer::default(), now);
+            let viewer = &visit.viewer;
+            let subject = Subject::Builder(&builder);
+            let asked =
+                [Action::View, Action::ForceBuild, Action::PingBuilder, Action::StopBuild, Action::CancelPendingBuild];
+            asked.iter().filter(|a| viewer.may(**a, &subject)).count()
+        })
+    });
+    group.bench_function("anonymous_check", |b| {
+        let empty = axum::http::HeaderMap::new();
+        b.iter(|| web.visit(&empty, Peer::default(), now).viewer.may(Action::View, &Subject::Nothing))
+    });
+    group.finish();
+}
+
+async fn server(auth: AuthSettings) -> StatusServer {
+    let master = Arc::new(MemoryMaster::with_schedulers(vec![ForceScheduler::new(
+        "force",
+        (0..20).map(|b| format!("builder-{b}")).collect(),
+    )]));
+    let server = StatusServer::start(Setup { auth, master: Some(master), ..Setup::default() }).await.expect("server");
+    let sink = server.sink();
+    let now = chrono::Utc::now();
+    let mut events =
+        vec![StatusEvent::WorkerConnected { worker: Worker { name: "w1".into(), ..Worker::default() }, at: now }];
+    for b in 0..20 {
+        let builder = Builder { name: format!("builder-{b}"), workers: vec!["w1".into()], ..Builder::default() };
+        events.push(StatusEvent::BuilderAdded { builder });
+    }
+    sink.record_all(events).await.expect("builders");
+    for n in 0..5 {
+        let build = Build {
+            builder: "builder-3".into(),
+            number: n,
+            reason: String::new(),
+            properties: Default::default(),
+            sourcestamps: vec![],
+            blamelist: vec![],
+            worker: "w1".into(),
+            started: now,
+            finished: None,
+            result: None,
+            text: vec![],
+            steps: vec![],
+            eta: None,
+        };
+        let done = StatusEvent::BuildFinished {
+            builder: "builder-3".into(),
+            number: n,
+            result: BuildResult::Success,
+            text: vec![],
+            at: now,
+        };
+        sink.record_all(vec![StatusEvent::BuildStarted { build, requests: vec![] }, done]).await.expect("build");
+    }
+    server
+}
+
+async fn fetch(server: &StatusServer, uri: &str, cookie: Option<&str>) -> usize {
+    let mut request = Request::builder().uri(uri);
+    if let Some(cookie) = cookie {
+        request = request.header("cookie", cookie);
+    }
+    let response = server.router().oneshot(request.body(Body::empty()).expect("request")).await.expect("response");
+    assert!(response.status().is_success());
+    to_bytes(response.into_body(), usize::MAX).await.expect("body").len()
+}
+
+fn page(c: &mut Criterion) {
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let plain = runtime.block_on(server(AuthSettings::default()));
+    let settings = AuthSettings {
+        authz: Arc::new(authz()),
+        login: Login::Password(Arc::new(MemoryUsers::new([("bob", "pw")]))),
+        ..AuthSettings::default()
+    };
+    let guarded = runtime.block_on(server(settings));
+    let cookie = runtime.block_on(async {
+        let form = "username=bob&passwd=pw";
+        let request =
+            Request::post("/login").header("content-type", "application/x-www-form-urlencoded").body(Body::from(form));
+        let response = guarded.router().oneshot(request.expect("request")).await.expect("login");
+        let set = response.headers()["set-cookie"].to_str().expect("ascii").to_owned();
+        set.split(';').next().expect("cookie").to_owned()
+    });
+    let mut group = c.benchmark_group("auth_page");
+    group.sample_size(50);
+    group.bench_function("builder_page_visitor_without_auth", |b| {
+        b.to_async(&runtime).iter(|| fetch(&plain, "/builders/builder-3", None))
+    });
+    group.bench_function("builder_page_logged_in_with_forms", |b| {
+        b.to_async(&runtime).iter(|| fetch(&guarded, "/builders/builder-3", Some(&cookie)))
+    });
+    group.finish();
+}
+
+const BCRYPT_10: &str = "bob:$2y$10$u0HccKXr/f7wC9MbrWyhV./liiePbzSe5ovtzd1nrNv/zFC6MIJy2\n";
+
+fn login(c: &mut Criterion) {
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let dir = std::env::temp_dir().join(format!("buildstatus-bench-auth-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let file = dir.join("users.htpasswd");
+    std::fs::write(&file, BCRYPT_10).expect("file");
+    let auth = HtpasswdAuth::new(vec![file]).expect("valid");
+    let mut group = c.benchmark_group("auth_login_bcrypt10");
+    group.sample_size(20);
+    group.bench_function("known_user_wrong_password", |b| {
+        b.to_async(&runtime)
+            .iter(|| async { assert!(auth.authenticate("bob", "wrong").await.expect("answers").is_none()) })
+    });
+    group.bench_function("unknown_user", |b| {
+        b.to_async(&runtime)
+            .iter(|| async { assert!(auth.authenticate("nobody", "wrong").await.expect("answers").is_none()) })
+    });
+    group.finish();
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+criterion_group!(benches, check, page, login);
+criterion_main!(benches);
