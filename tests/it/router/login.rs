@@ -1,7 +1,8 @@
 //! Logging in and out, sessions, CSRF, `view`, front ends and bad requests, through the real
 //! router: a signed HttpOnly cookie (Secure over TLS) that a logout, an expiry or any change
 //! turns into a visitor not logged in; failed logins that look alike and are limited; actions
-//! without the right token, or on what does not exist, that do nothing.
+//! without the right token, or on what does not exist, that do nothing; UsersAuth against the
+//! users of the database.
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -10,10 +11,13 @@ use crate::common::web::{Browser, location};
 use crate::common::{at, record_fixture};
 use axum::http::StatusCode;
 use buildstatus::adapters::http::{AuthSettings, FrontEnd, Login, LoginLimits, Peer};
+use buildstatus::adapters::memory::master::Action as Asked;
 use buildstatus::adapters::memory::{MemoryClock, MemoryMaster, MemoryUsers};
 use buildstatus::app::{Setup, StatusServer};
 use buildstatus::domain::auth::{Action, Authz, Rule};
 use buildstatus::domain::control::ForceScheduler;
+use buildstatus::domain::event::StatusEvent;
+use buildstatus::domain::model::User;
 
 fn users() -> Login {
     Login::Password(Arc::new(MemoryUsers::new([("bob", "pw"), ("ann", "pw")])))
@@ -313,4 +317,60 @@ async fn the_users_page_asks_to_log_in_when_logging_in_would_do() {
     assert!(status == StatusCode::OK && page.contains("name=\"passwd\""), "{page}");
     visitor.login("bob", "pw").await;
     assert_eq!(visitor.get("/users").await.0, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn the_users_of_the_database_log_in_with_their_bb_password() {
+    let rule = Authz::builder().check(Action::ForceBuild, |user, _| user.user == "ann").build();
+    let (server, master, _) = start(with(rule, Login::UsersTable)).await;
+    let attributes = |pairs: &[(&str, &str)]| pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    // The seed's bb_password: 16 hex characters of salt, then the hex SHA-1 of the password
+    // followed by that salt (here of "pass word", as Python's hashlib computes it).
+    let stored = "0123456789abcdef6391d7a2d9edb9b44ad49ff357fe4582efeff52c";
+    let users = [
+        User {
+            uid: 1,
+            identifier: "Ann".into(),
+            attributes: attributes(&[("bb_username", "ann"), ("bb_password", stored)]),
+        },
+        User {
+            uid: 2,
+            identifier: "Bob".into(),
+            attributes: attributes(&[("bb_username", "bob"), ("bb_password", stored)]),
+        },
+        User { uid: 3, identifier: "Cy".into(), attributes: attributes(&[("bb_username", "cy")]) },
+    ];
+    for user in users {
+        server.sink().record(StatusEvent::UserChanged { user }).await.expect("user");
+    }
+    for (user, password) in
+        [("ann", "pass wore"), ("Ann", "pass word"), ("cy", ""), ("cy", "pass word"), ("dan", "pass word")]
+    {
+        let mut b = Browser::new(&server);
+        assert_eq!(location(&b.login(user, password).await.2), "./authfail", "{user}/{password}");
+        assert!(!b.cookies.contains_key("BuildBotSession"), "{user}");
+    }
+    let mut ann = Browser::new(&server);
+    assert_eq!(location(&ann.login("ann", "pass word").await.2), "./");
+    assert_eq!(logged_in_as(&mut ann).await.as_deref(), Some("Ann"), "named by the user's identifier");
+    let fields = [("forcescheduler", "force"), ("reason", "mine")];
+    let (_, _, headers) = ann.act("/builders/linux/force", &fields).await;
+    assert!(location(&headers).starts_with("../../builders/linux?alert_msg=Build%20requested"), "{headers:?}");
+    let mut bob = Browser::new(&server);
+    assert_eq!(location(&bob.login("bob", "pass word").await.2), "./");
+    assert_eq!(
+        location(&bob.act("/builders/linux/force", &fields).await.2),
+        "../../authzfail",
+        "the rule is about ann"
+    );
+    let forced: Vec<_> = master
+        .actions()
+        .into_iter()
+        .filter_map(|a| match a {
+            Asked::Force(r) => Some(r),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(forced.len(), 1, "{forced:?}");
+    assert_eq!(forced[0].owner, "Ann <ann@localhost>", "the owner the rule saw");
 }
