@@ -179,3 +179,112 @@ impl MasterControl for DemoControl {
         self.master.lock().shutting_down
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::app::{Setup, StatusServer};
+    use crate::domain::model::Build;
+    use crate::ports::StatusReader;
+
+    /// A server with the demo's builders and connected workers, and the demo's master over it,
+    /// whose rounds the test plays (no timer runs them); its builds write a line a millisecond.
+    async fn demo() -> (StatusServer, Master, DemoControl) {
+        let server = StatusServer::start(Setup::default()).await.expect("server");
+        let now = server.clock().now();
+        let mut setup: Vec<StatusEvent> =
+            world::builders().into_iter().map(|builder| StatusEvent::BuilderAdded { builder }).collect();
+        let online = world::workers().into_iter().filter(|w| w.name != world::OFFLINE_WORKER);
+        setup.extend(online.map(|worker| StatusEvent::WorkerConnected { worker, at: now }));
+        server.sink().record_all(setup).await.expect("setup");
+        let (master, _) = Master::new(
+            server.sink(),
+            server.clock(),
+            Duration::from_millis(1),
+            HashMap::new(),
+            HashMap::new(),
+            0,
+            world::Rng::new(7),
+        );
+        let control = DemoControl::new(master.clone());
+        (server, master, control)
+    }
+
+    fn force_on(builder: &str) -> ForceRequest {
+        ForceRequest {
+            scheduler: "force".into(),
+            builders: vec![builder.into()],
+            owner: "bob <bob@localhost>".into(),
+            reason: "try it".into(),
+            ..ForceRequest::default()
+        }
+    }
+
+    /// Waits (up to 10 s) until `done` holds for the build, and returns it.
+    async fn wait_for(reader: &dyn StatusReader, builder: &str, number: u32, done: fn(&Build) -> bool) -> Build {
+        for _ in 0..1000 {
+            if let Some(build) = reader.build(builder, number).await.expect("read").filter(done) {
+                return build;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("build {builder} #{number} never got there: {:?}", reader.build(builder, number).await);
+    }
+
+    #[tokio::test]
+    async fn a_forced_build_waits_while_its_worker_is_paused_then_runs_and_stops_cancelled() {
+        let (server, master, control) = demo().await;
+        let reader = server.reader();
+        // linux-arm64 builds on linux-w1 only.
+        control.pause_worker("linux-w1", true).await.expect("paused");
+        let forced = control.force(force_on("linux-arm64")).await.expect("forced");
+        assert_eq!(forced.requests.len(), 1);
+        for _ in 0..3 {
+            master.tick().await;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert_eq!(reader.newest_build_number("linux-arm64").await.expect("read"), None, "a paused worker builds not");
+        let pending = reader.pending_requests(Some("linux-arm64")).await.expect("read");
+        assert_eq!(pending.iter().map(|r| r.id).collect::<Vec<_>>(), forced.requests, "the request waits");
+        let workers = reader.workers().await.expect("read");
+        assert!(workers.iter().any(|w| w.name == "linux-w1" && w.paused), "the pages show it paused: {workers:?}");
+
+        control.pause_worker("linux-w1", false).await.expect("unpaused");
+        master.tick().await;
+        let running = wait_for(reader.as_ref(), "linux-arm64", 0, |b| b.finished.is_none()).await;
+        assert_eq!(running.reason, "A build was forced by 'bob <bob@localhost>': try it");
+        assert_eq!(running.worker, "linux-w1");
+        assert!(reader.pending_requests(Some("linux-arm64")).await.expect("read").is_empty());
+
+        control.stop_build("linux-arm64", 0, "enough").await.expect("stopping");
+        let stopped = wait_for(reader.as_ref(), "linux-arm64", 0, |b| b.finished.is_some()).await;
+        assert_eq!(stopped.result, Some(BuildResult::Cancelled), "{stopped:?}");
+        let again = control.stop_build("linux-arm64", 0, "again").await;
+        assert!(matches!(again, Err(ControlError::Refused(_))), "a finished build is not running: {again:?}");
+    }
+
+    #[tokio::test]
+    async fn a_cancelled_request_never_runs_and_a_clean_shutdown_starts_nothing() {
+        let (server, master, control) = demo().await;
+        let reader = server.reader();
+        control.pause_worker("linux-w1", true).await.expect("paused");
+        let forced = control.force(force_on("linux-arm64")).await.expect("forced");
+        control.cancel_request(forced.requests[0]).await.expect("cancelled");
+        control.pause_worker("linux-w1", false).await.expect("unpaused");
+        master.tick().await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert_eq!(reader.newest_build_number("linux-arm64").await.expect("read"), None);
+        assert!(reader.pending_requests(Some("linux-arm64")).await.expect("read").is_empty());
+
+        control.shutdown(true).await.expect("shutting down");
+        assert!(control.shutting_down().await);
+        let refused = control.force(force_on("linux-arm64")).await;
+        assert!(matches!(refused, Err(ControlError::Refused(_))), "{refused:?}");
+        control.cancel_shutdown().await.expect("cancelled");
+        assert!(!control.shutting_down().await);
+        control.force(force_on("linux-arm64")).await.expect("forced again");
+    }
+}

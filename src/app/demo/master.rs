@@ -138,7 +138,7 @@ impl Master {
     }
 
     /// One decision round; true when a clean shutdown has finished.
-    async fn tick(&self) -> bool {
+    pub(super) async fn tick(&self) -> bool {
         let now = self.clock.now();
         let mut events = Vec::new();
         let mut starts = Vec::new();
