@@ -110,9 +110,12 @@ impl Driver {
     }
 
     /// Runs element commands on the first element `css` selects; when the page replaced the
-    /// element meanwhile (a live page refreshed), finds it again and starts over.
+    /// element meanwhile (a live page refreshed), finds it again and starts over, and when it
+    /// cannot take input yet (a page still being laid out on a busy machine), waits for it, as
+    /// a person would, for up to 20 s.
     async fn on_element(&self, css: &str, commands: &[(&str, Value)]) {
-        for _ in 0..5 {
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_secs(20) {
             let id = self.find(css).await;
             let mut failed = None;
             for (command, body) in commands {
@@ -125,10 +128,11 @@ impl Driver {
             match failed {
                 None => return,
                 Some(e) if e == "stale element reference" => continue,
+                Some(e) if e == "element not interactable" => tokio::time::sleep(Duration::from_millis(100)).await,
                 Some(e) => panic!("{css}: {e}"),
             }
         }
-        panic!("{css} kept being replaced");
+        panic!("{css} kept being replaced, or never took input");
     }
 
     /// Clicks the first element `css` selects, as a person would.
