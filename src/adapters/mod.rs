@@ -28,5 +28,6 @@ pub mod http_push;
 pub mod logs;
 pub mod mail;
 pub mod memory;
+pub mod passwords;
 pub mod sqlite;
 pub mod status_client;

@@ -15,9 +15,11 @@ use crate::adapters::http::access::{Access, HttpMetrics, record};
 use crate::adapters::http::access_log::AccessLog;
 use crate::adapters::http::hooks::HookContext;
 use crate::adapters::http::ingest::IngestContext;
-use crate::adapters::http::{self, WebContext};
+use crate::adapters::http::{self, AuthSettings, Login, WebAuth, WebContext};
 use crate::adapters::memory::MemoryPollers;
-use crate::ports::{Clock, LogStore, MetricsSource, Outbox, PollTrigger};
+use crate::adapters::passwords::UsersAuth;
+use crate::domain::auth::SessionKey;
+use crate::ports::{Clock, LogStore, MasterSlot, MetricsSource, Outbox, PollTrigger};
 
 /// What every assembly of a server shares.
 pub(super) struct Shared {
@@ -31,6 +33,11 @@ pub(super) struct Shared {
     pub metrics: Arc<HttpMetrics>,
     /// What else `/metrics` reports on: the hub, the outbox, the store.
     pub metric_sources: Vec<Arc<dyn MetricsSource>>,
+    /// The master the actions command (set by the setup, or later by the embedding master).
+    pub master: MasterSlot,
+    /// What signs the session cookies and CSRF tokens: one per process, so a reload keeps
+    /// everyone logged in.
+    pub session_key: SessionKey,
 }
 
 /// The web router and the pollers of one configuration.
@@ -51,6 +58,15 @@ pub(super) fn assemble(setup: &Setup, shared: &Shared) -> std::io::Result<Web> {
         .merge(http::ingest::router(ingest_context(setup.ingest.clone(), shared)))
         .layer(axum::middleware::from_fn_with_state(access, record));
     Ok(Web { router, pollers })
+}
+
+/// The setup's `[auth]`, with the users table read from the hub's users.
+fn auth_settings(setup: &Setup, shared: &Shared) -> AuthSettings {
+    let mut auth = setup.auth.clone();
+    if matches!(auth.login, Login::UsersTable) {
+        auth.login = Login::Password(Arc::new(UsersAuth::new(shared.hub.clone())));
+    }
+    auth
 }
 
 fn web_context(setup: &Setup, shared: &Shared) -> WebContext {
@@ -79,6 +95,8 @@ fn web_context(setup: &Setup, shared: &Shared) -> WebContext {
         metrics: shared.metrics.clone(),
         metric_sources: shared.metric_sources.clone(),
         templates: setup.templates.clone(),
+        auth: Arc::new(WebAuth::new(auth_settings(setup, shared), shared.session_key.clone())),
+        master: shared.master.clone(),
     }
 }
 

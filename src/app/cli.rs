@@ -31,6 +31,9 @@ pub enum Command {
         /// Seed of the simulation, for a reproducible history.
         #[arg(long, default_value_t = 8010)]
         seed: u64,
+        /// Milliseconds between two log lines of a running step (builds run faster below 250).
+        #[arg(long, default_value_t = 250)]
+        pace: u64,
     },
     /// Check a configuration file and print every problem in it.
     CheckConfig { file: PathBuf },
@@ -118,10 +121,11 @@ pub async fn run(cli: Cli) -> ExitCode {
             Ok(config) => serve(config, Reload { args, default_data_dir: "data" }, None).await,
             Err(problems) => return report(problems),
         },
-        Command::Demo { server, history, seed } => match server.config("buildstatus-demo") {
+        Command::Demo { server, history, seed, pace } => match server.config("buildstatus-demo") {
             Ok(config) => {
                 let reload = Reload { args: server, default_data_dir: "buildstatus-demo" };
-                serve(config, reload, Some(demo::DemoOptions { history, seed })).await
+                let pace = std::time::Duration::from_millis(pace);
+                serve(config, reload, Some(demo::DemoOptions { history, seed, pace })).await
             }
             Err(problems) => return report(problems),
         },
@@ -235,17 +239,31 @@ async fn serve(
     for place in &config.listen {
         listeners.push(listen::bind(place).await?);
     }
-    let master = match demo {
+    let demo = match demo {
         Some(options) => Some(demo::start(server.sink(), server.reader(), server.clock(), options).await?),
         None => None,
     };
+    // The demo's master obeys the actions, and a shutdown of it ends the demo.
+    let mut demo_over = demo.as_ref().map(|d| d.stopped.clone());
+    if let Some(demo) = &demo {
+        server.set_master(demo.control.clone());
+    }
     let places: Vec<String> = listeners.iter().map(listen::Bound::describe).collect();
     println!("buildstatus {} serving {} (data in {data_dir})", env!("CARGO_PKG_VERSION"), places.join(" and "));
     let reloader = tokio::spawn(reload.on_hangup(server.clone(), config.listen));
-    server.serve_on(listeners, shutdown_signal()).await?;
+    let until = async move {
+        match &mut demo_over {
+            Some(over) => tokio::select! {
+                _ = shutdown_signal() => {},
+                _ = over.wait_for(|stopped| *stopped) => println!("the demo's master shut down"),
+            },
+            None => shutdown_signal().await,
+        }
+    };
+    server.serve_on(listeners, until).await?;
     reloader.abort();
-    if let Some(master) = master {
-        master.abort();
+    if let Some(demo) = demo {
+        demo.task.abort();
     }
     server.stop_notifiers().await;
     Ok(())

@@ -4,6 +4,7 @@
 //! [`StatusServer::sink`], and serves [`StatusServer::router`] (or calls [`StatusServer::serve`]).
 
 mod assemble;
+pub mod buildbot_sync;
 pub mod catch_up;
 pub mod cli;
 pub mod config;
@@ -22,14 +23,14 @@ use std::sync::{Arc, RwLock};
 
 use crate::adapters::clock::SystemClock;
 use crate::adapters::git_poller::GitPollerSettings;
-use crate::adapters::http;
+use crate::adapters::http::{self, AuthSettings};
 use crate::adapters::logs::DiskLogStore;
-use crate::adapters::memory::{MemoryBus, MemoryLogStore, MemoryOutbox, MemoryStore};
+use crate::adapters::memory::{MemoryBus, MemoryLogStore, MemoryOutbox, MemoryStore, NoMaster};
 use crate::adapters::sqlite::SqliteStore;
 use crate::domain::web::layout::Site;
 use crate::ports::{
-    ChangeSink, Clock, EventBus, LogError, LogStore, MetricsSource, Outbox, PollTrigger, StatusReader, StatusSink,
-    StatusStore, StoreError,
+    ChangeSink, Clock, EventBus, LogError, LogStore, MasterControl, MasterSlot, MetricsSource, Outbox, PollTrigger,
+    StatusReader, StatusSink, StatusStore, StoreError,
 };
 
 use assemble::Web;
@@ -47,7 +48,7 @@ pub enum Storage {
 }
 
 /// What a [`StatusServer`] is started with.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Setup {
     pub site: Site,
     pub storage: Storage,
@@ -70,6 +71,14 @@ pub struct Setup {
     pub http_log: Option<http::access_log::AccessLogSettings>,
     /// The site's own page templates (`templates/` and `jinja_loaders`), compiled.
     pub templates: Arc<http::templates::PageTemplates>,
+    /// Who may do what on the web status, and how they log in (`[authz]`, `[auth]`).
+    pub auth: AuthSettings,
+    /// The master the web status's actions command: none refuses them (a master that needs
+    /// the server's sink first sets it later, with [`StatusServer::set_master`]).
+    pub master: Option<Arc<dyn MasterControl>>,
+    /// A Buildbot 4 master this server follows (`[buildbot]`): commanded through its REST API
+    /// (unless `master` names another), its builders and workers read every `poll`.
+    pub buildbot: Option<buildbot_sync::FollowedBuildbot>,
 }
 
 impl Default for Setup {
@@ -86,7 +95,39 @@ impl Default for Setup {
             ingest: None,
             http_log: None,
             templates: Arc::default(),
+            auth: AuthSettings::default(),
+            master: None,
+            buildbot: None,
         }
+    }
+}
+
+impl std::fmt::Debug for Setup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Setup")
+            .field("site", &self.site)
+            .field("storage", &self.storage)
+            .field("window", &self.window)
+            .field("public_html", &self.public_html)
+            .field("hooks", &self.hooks)
+            .field("git_pollers", &self.git_pollers)
+            .field("notifiers", &self.notifiers)
+            .field("ingest", &self.ingest)
+            .field("http_log", &self.http_log)
+            .field("templates", &self.templates)
+            .field("auth", &self.auth)
+            .field("master", &self.master.as_ref().map(|_| ".."))
+            .field("buildbot", &self.buildbot)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A task that ends when this is dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 
@@ -134,6 +175,8 @@ pub struct StatusServer {
     /// Dropping the server stops its notifiers; [`StatusServer::stop_notifiers`] lets them say
     /// goodbye first.
     notifiers: tokio::sync::Mutex<Option<notify::Running>>,
+    /// Reads a followed Buildbot master's builders and workers while the server lives.
+    _buildbot_sync: Option<AbortOnDrop>,
     /// The data directory is this server's while it lives.
     _data_dir: Option<data_dir::DataDirLock>,
 }
@@ -183,7 +226,16 @@ impl StatusServer {
             stopping,
             metrics: Arc::default(),
             metric_sources,
+            master: MasterSlot::new(Arc::new(NoMaster)),
+            session_key: http::auth::random_key(),
         };
+        let followed = setup.buildbot.as_ref().map(|b| b.control.clone() as Arc<dyn MasterControl>);
+        if let Some(master) = setup.master.clone().or(followed) {
+            shared.master.set(master);
+        }
+        let buildbot_sync = (setup.buildbot.clone())
+            .filter(|b| !b.poll.is_zero())
+            .map(|b| AbortOnDrop(buildbot_sync::spawn(b, hub.clone(), hub.clone(), hub.clone(), clock.clone())));
         let notifiers = notify::start(&setup.notifiers, assemble::notify_context(&setup, &shared), outbox.clone())
             .await
             .map_err(StartError::Notify)?;
@@ -197,8 +249,20 @@ impl StatusServer {
             stop_live,
             outbox,
             notifiers: tokio::sync::Mutex::new(Some(notifiers)),
+            _buildbot_sync: buildbot_sync,
             _data_dir: data_dir,
         })
+    }
+
+    /// From now on the web status's actions command `master` (a master that embeds the server
+    /// makes its control object from [`StatusServer::sink`], then sets it here).
+    pub fn set_master(&self, master: Arc<dyn MasterControl>) {
+        self.shared.master.set(master);
+    }
+
+    /// The master the actions command now.
+    pub fn master(&self) -> Arc<dyn MasterControl> {
+        self.shared.master.get()
     }
 
     /// Applies a new configuration without a restart: the pages (site settings), hooks,

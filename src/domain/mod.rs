@@ -4,7 +4,9 @@
 //! Architecture invariant: nothing here does I/O, reads a clock or draws a random number. Time
 //! and data come in as arguments; decisions and rendered bytes come out.
 
+pub mod auth;
 pub mod buildbot_push;
+pub mod control;
 pub mod event;
 pub mod expectations;
 pub mod hooks;

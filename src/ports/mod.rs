@@ -6,6 +6,7 @@
 //! Port errors keep what caused them: an adapter's own error (sqlx's, the file system's) is
 //! the [`Cause`] of a port error, reachable through `source()`.
 
+mod auth;
 mod bus;
 mod changes;
 mod clock;
@@ -28,6 +29,7 @@ pub fn cause(e: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Cause {
     std::sync::Arc::from(e.into())
 }
 
+pub use auth::{AuthError, Authenticator};
 /// An error followed by each of its causes, `: `-separated (an adapter's error in words for
 /// a delivery log, where `Display` alone often says only "error sending request").
 pub fn in_words(e: &(dyn std::error::Error + 'static)) -> String {
@@ -46,7 +48,7 @@ pub use clock::Clock;
 pub use ingest::{IngestSink, Receipt};
 pub use logs::{LogError, LogPiece, LogSize, LogStore, LogStream, LogWrite};
 pub use mail::{MailError, MailTransport};
-pub use master::{ControlError, ForceRequest, MasterControl};
+pub use master::{ControlError, ForceRequest, ForceScheduler, Forced, MasterControl, MasterSlot};
 pub use metrics::MetricsSource;
 pub use outbox::{Outbox, OutboxError, TargetCounts};
 pub use review::{CommitStatusApi, ReviewApi, ReviewError};

@@ -30,6 +30,8 @@ fn bad_entry(path: &str, what: &str, index: usize, entry: &Value, why: &str) -> 
 pub struct BuildbotRest {
     api: String,
     http: reqwest::Client,
+    /// A session cookie sent with every request (a master that lets only its users read).
+    cookie: Option<String>,
 }
 
 impl BuildbotRest {
@@ -37,12 +39,21 @@ impl BuildbotRest {
         if !(api.starts_with("http://") || api.starts_with("https://")) {
             return Err(RestError(format!("'{api}': not an http:// or https:// URL")));
         }
-        Ok(Self { api: api.trim_end_matches('/').to_owned(), http: reqwest::Client::new() })
+        Ok(Self { api: api.trim_end_matches('/').to_owned(), http: reqwest::Client::new(), cookie: None })
+    }
+
+    /// The same API, read with a session cookie (`name=value`) of the master's web UI.
+    pub fn with_cookie(self, cookie: Option<String>) -> Self {
+        Self { cookie, ..self }
     }
 
     async fn get(&self, path: &str, key: &str) -> Result<Vec<Value>, RestError> {
         let url = format!("{}{path}", self.api);
-        let response = self.http.get(&url).header("Accept", "application/json").send().await;
+        let mut request = self.http.get(&url).header("Accept", "application/json");
+        if let Some(cookie) = &self.cookie {
+            request = request.header(reqwest::header::COOKIE, cookie);
+        }
+        let response = request.send().await;
         let response = response.map_err(|e| RestError(format!("cannot reach {url}: {e}")))?;
         if !response.status().is_success() {
             return Err(RestError(format!("{url} answered {}", response.status())));

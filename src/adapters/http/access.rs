@@ -7,45 +7,19 @@
 //! crawler cannot grow the metrics without bound.
 
 use std::collections::BTreeMap;
-use std::net::IpAddr;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use axum::extract::connect_info::Connected;
 use axum::extract::{ConnectInfo, MatchedPath, Request, State};
 use axum::http::{HeaderMap, header};
 use axum::middleware::Next;
 use axum::response::Response;
-use axum::serve::IncomingStream;
 
 use super::access_log::AccessLog;
-use super::listen::{TcpNoDelay, TlsListener};
+use super::listen::Peer;
 use crate::domain::machine::prometheus::{Family, Histogram, Kind, Sample};
 use crate::ports::Clock;
-
-/// Who is at the other end of a connection: an address for TCP and TLS, none for a UNIX
-/// socket (a front end on the same machine).
-#[derive(Clone, Copy, Debug)]
-pub struct Peer(pub Option<IpAddr>);
-
-impl Connected<IncomingStream<'_, TcpNoDelay>> for Peer {
-    fn connect_info(stream: IncomingStream<'_, TcpNoDelay>) -> Self {
-        Peer(Some(stream.remote_addr().ip()))
-    }
-}
-
-impl Connected<IncomingStream<'_, TlsListener>> for Peer {
-    fn connect_info(stream: IncomingStream<'_, TlsListener>) -> Self {
-        Peer(Some(stream.remote_addr().ip()))
-    }
-}
-
-impl Connected<IncomingStream<'_, tokio::net::UnixListener>> for Peer {
-    fn connect_info(_: IncomingStream<'_, tokio::net::UnixListener>) -> Self {
-        Peer(None)
-    }
-}
 
 /// Put in a response's extensions by the site's route table: the pattern it answered by.
 #[derive(Clone, Copy, Debug)]
@@ -158,7 +132,7 @@ pub struct Access {
 /// The middleware: times the request, then records it.
 pub async fn record(State(access): State<Access>, request: Request, next: Next) -> Response {
     let started = Instant::now();
-    let peer = request.extensions().get::<ConnectInfo<Peer>>().map(|c| c.0);
+    let peer = request.extensions().get::<ConnectInfo<Peer>>().and_then(|c| c.0.address);
     let matched = request.extensions().get::<MatchedPath>().map(|m| m.as_str().to_owned());
     let line = access.log.as_ref().map(|_| RequestLine::of(&request));
     let response = next.run(request).await;
@@ -171,7 +145,7 @@ pub async fn record(State(access): State<Access>, request: Request, next: Next) 
     if let (Some(log), Some(line)) = (&access.log, line) {
         let bytes = response.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).unwrap_or("-");
         let when = access.clock.now().format("%d/%b/%Y:%H:%M:%S +0000");
-        let host = peer.and_then(|p| p.0).map_or_else(|| "-".to_owned(), |ip| ip.to_string());
+        let host = peer.map_or_else(|| "-".to_owned(), |ip| ip.to_string());
         let entry = format!(
             "{host} - - [{when}] \"{}\" {status} {} \"{}\" \"{}\"\n",
             line.request,

@@ -57,8 +57,15 @@ fn dialect_name(path: &str) -> &str {
 async fn hook(State(ctx): State<Arc<HookContext>>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
     if let Some(credentials) = &ctx.credentials {
-        let given = parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
-        if !credentials.allows(given) {
+        let given = parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let allowed = if credentials.slow() {
+            // A password hash (bcrypt takes milliseconds): checked off the async threads.
+            let credentials = credentials.clone();
+            tokio::task::spawn_blocking(move || credentials.allows(given.as_deref())).await.unwrap_or(false)
+        } else {
+            credentials.allows(given.as_deref())
+        };
+        if !allowed {
             let mut answer = text(StatusCode::UNAUTHORIZED, "Unauthorized");
             if let Ok(challenge) = format!("Basic realm=\"{REALM}\"").parse() {
                 answer.headers_mut().insert(header::WWW_AUTHENTICATE, challenge);

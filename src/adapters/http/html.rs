@@ -71,7 +71,13 @@ pub async fn page(
     let seq = ctx.feed.last_seq();
     let now = ctx.clock.now();
     let now = chrono::DateTime::from_timestamp(now.timestamp(), 0).unwrap_or(now);
-    let key = frame.kept.then(|| ViewKey::new(call.uri(), seq, now.timestamp()));
+    let visit = call.visit();
+    let viewer = match (&visit.session, &visit.viewer.identity) {
+        (Some(session), _) => format!("session:{session}"),
+        (None, Some(who)) => format!("user:{}", who.user),
+        (None, None) => String::new(),
+    };
+    let key = frame.kept.then(|| ViewKey::new(call.uri(), seq, now.timestamp()).for_viewer(viewer));
     if let Some(kept) = key.as_ref().and_then(|k| ctx.kept_view(k)) {
         return Ok(kept);
     }
@@ -83,6 +89,7 @@ pub async fn page(
         reload,
         alert: args.first("alert_msg").map(str::to_owned),
         live: frame.live.then_some(seq),
+        viewer: Some(call.viewer()),
         layout: layout.as_ref().map(|l| l as &dyn Layout),
     };
     let markup = render(ctx, &page, &args).await?;

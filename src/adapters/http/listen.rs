@@ -8,14 +8,14 @@
 //! tests start each on loopback and talk to it with reqwest, curl `--unix-socket` and
 //! Chromium.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-
-use super::access::Peer;
+use axum::extract::connect_info::Connected;
+use axum::serve::IncomingStream;
 use tokio::net::{TcpListener, TcpStream, UnixListener};
 use tokio::sync::mpsc;
 use tokio_rustls::TlsAcceptor;
@@ -62,6 +62,56 @@ pub enum ListenError {
     },
     #[error("{path}: {why}")]
     Tls { path: String, why: String },
+}
+
+/// Where a request came from, as the listener saw it: its address (none on a UNIX socket),
+/// and whether it came over TLS. Login rate limits count by address, a front end's user
+/// header is trusted by address, and session cookies are `Secure` over TLS.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Peer {
+    pub address: Option<IpAddr>,
+    pub tls: bool,
+    pub unix: bool,
+}
+
+impl Connected<IncomingStream<'_, NoDelay>> for Peer {
+    fn connect_info(stream: IncomingStream<'_, NoDelay>) -> Self {
+        Peer { address: Some(stream.remote_addr().ip()), tls: false, unix: false }
+    }
+}
+
+/// A TCP listener whose connections send at once: without TCP_NODELAY a response sent in two
+/// writes (a file's headers, then its body) waits for the client's delayed ACK of the first,
+/// 40 ms a request.
+pub struct NoDelay(TcpListener);
+
+impl axum::serve::Listener for NoDelay {
+    type Io = TcpStream;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        let (stream, address) = axum::serve::Listener::accept(&mut self.0).await;
+        if let Err(e) = stream.set_nodelay(true) {
+            tracing::debug!("TCP_NODELAY not set on a connection: {e}");
+        }
+        (stream, address)
+    }
+
+    fn local_addr(&self) -> std::io::Result<Self::Addr> {
+        self.0.local_addr()
+    }
+}
+
+impl Connected<IncomingStream<'_, TlsListener>> for Peer {
+    fn connect_info(stream: IncomingStream<'_, TlsListener>) -> Self {
+        Peer { address: Some(stream.remote_addr().ip()), tls: true, unix: false }
+    }
+}
+
+impl Connected<IncomingStream<'_, UnixListener>> for Peer {
+    fn connect_info(_: IncomingStream<'_, UnixListener>) -> Self {
+        Peer { address: None, tls: false, unix: true }
+    }
 }
 
 /// A listener bound and ready to serve.
@@ -198,28 +248,6 @@ impl axum::serve::Listener for TlsListener {
     }
 }
 
-/// A TCP listener whose connections send without delay: without TCP_NODELAY a response sent
-/// in two writes (a file's headers, then its body) waits for the client's delayed ACK of the
-/// first, 40 ms a request.
-pub struct TcpNoDelay(pub TcpListener);
-
-impl axum::serve::Listener for TcpNoDelay {
-    type Io = TcpStream;
-    type Addr = SocketAddr;
-
-    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        let (stream, peer) = axum::serve::Listener::accept(&mut self.0).await;
-        if let Err(e) = stream.set_nodelay(true) {
-            tracing::debug!("TCP_NODELAY not set on a connection: {e}");
-        }
-        (stream, peer)
-    }
-
-    fn local_addr(&self) -> std::io::Result<Self::Addr> {
-        self.0.local_addr()
-    }
-}
-
 /// Serves `router` on every listener until `shutdown` completes; then each stops taking
 /// connections and finishes the requests it has. Handlers see who connected (`Peer`).
 pub async fn serve_all(
@@ -237,17 +265,18 @@ pub async fn serve_all(
         let router = router.clone();
         match listener {
             Bound::Tcp(tcp) => {
-                let service = router.into_make_service_with_connect_info::<Peer>();
-                servers.spawn(async move { axum::serve(TcpNoDelay(tcp), service).with_graceful_shutdown(until).await });
+                let tcp = NoDelay(tcp);
+                let app = router.into_make_service_with_connect_info::<Peer>();
+                servers.spawn(async move { axum::serve(tcp, app).with_graceful_shutdown(until).await });
             }
             Bound::Tls(tls) => {
-                let service = router.into_make_service_with_connect_info::<Peer>();
-                servers.spawn(async move { axum::serve(tls, service).with_graceful_shutdown(until).await });
+                let app = router.into_make_service_with_connect_info::<Peer>();
+                servers.spawn(async move { axum::serve(tls, app).with_graceful_shutdown(until).await });
             }
             Bound::Unix(unix, path) => {
-                let service = router.into_make_service_with_connect_info::<Peer>();
+                let app = router.into_make_service_with_connect_info::<Peer>();
                 servers.spawn(async move {
-                    let served = axum::serve(unix, service).with_graceful_shutdown(until).await;
+                    let served = axum::serve(unix, app).with_graceful_shutdown(until).await;
                     let _ = std::fs::remove_file(&path);
                     served
                 });

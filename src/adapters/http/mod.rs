@@ -7,6 +7,8 @@
 
 pub mod access;
 pub mod access_log;
+mod actions;
+pub mod auth;
 mod badges;
 mod body;
 mod call;
@@ -38,10 +40,12 @@ use axum::Router;
 use axum::routing::any;
 
 use crate::domain::web::layout::Site;
-use crate::ports::{Clock, EventFeed, LogStore, MetricsSource, StatusReader};
+use crate::ports::{Clock, EventFeed, LogStore, MasterSlot, MetricsSource, StatusReader};
 
+pub use auth::{AuthSettings, FrontEnd, Login, LoginLimits, WebAuth};
 pub use badges::ImageCache;
 pub use error::WebError;
+pub use listen::Peer;
 pub use notifications::NotificationsContext;
 
 /// Everything the web server reads from.
@@ -70,6 +74,10 @@ pub struct WebContext {
     pub metric_sources: Vec<Arc<dyn MetricsSource>>,
     /// The site's own page templates and layout.
     pub templates: Arc<templates::PageTemplates>,
+    /// Who may do what, the sessions and the logins.
+    pub auth: Arc<WebAuth>,
+    /// The master the actions command.
+    pub master: MasterSlot,
 }
 
 impl WebContext {

@@ -27,7 +27,8 @@ const CHANGES_SHOWN: usize = 50;
 /// `/`: the welcome page.
 pub async fn home(ctx: &WebContext, call: Call) -> Answer {
     html::page(ctx, &call, Frame::PLAIN, async |ctx, page, _| {
-        html::drawn(ctx, page, "root.html", || context! {}, || pages::home_page(page))
+        let shutting_down = ctx.master.get().shutting_down().await;
+        html::drawn(ctx, page, "root.html", || context! { shutting_down }, || pages::home_page(page, shutting_down))
     })
     .await
 }
@@ -185,8 +186,9 @@ async fn render_build(ctx: &WebContext, page: &Page<'_>, name: &str, number: &Bu
     let changes =
         load_changes(ctx, build.sourcestamps.iter().flat_map(|s| s.changes.iter()).take(CHANGES_SHOWN)).await?;
     let worker_known = ctx.reader.workers().await?.iter().any(|w| w.name == build.worker);
-    let data = || context! { build => ser(&build), changes => ser(&changes), worker_known };
-    html::drawn(ctx, page, "build.html", data, || pages::build_page(page, &build, &changes, worker_known))
+    let builder = require_builder(ctx, &build.builder).await?;
+    let data = || context! { builder => ser(&builder), build => ser(&build), changes => ser(&changes), worker_known };
+    html::drawn(ctx, page, "build.html", data, || pages::build_page(page, &builder, &build, &changes, worker_known))
 }
 
 /// The builders a page lists: `builder=` names in order (unknown ones dropped), else all in
@@ -212,9 +214,10 @@ async fn render_builders(ctx: &WebContext, page: &Page<'_>, args: &Args) -> Resu
         let pending = ctx.reader.pending_requests(Some(&builder.name)).await?.len();
         rows.push(BuilderRow { builder, state, last, running, pending });
     }
+    let schedulers = ctx.master.get().force_schedulers().await;
     let branches = branches.describe();
     let data = || context! { rows => ser(&rows), branches => &branches };
-    html::drawn(ctx, page, "builders.html", data, || pages::builders_page(page, &rows, &branches))
+    html::drawn(ctx, page, "builders.html", data, || pages::builders_page(page, &rows, &branches, &schedulers, args))
 }
 
 async fn render_builder(ctx: &WebContext, page: &Page<'_>, args: &Args, name: &str) -> Result<Markup, WebError> {
@@ -236,7 +239,11 @@ async fn render_builder(ctx: &WebContext, page: &Page<'_>, args: &Args, name: &s
     recent.truncate(numbuilds);
     let known = ctx.reader.workers().await?;
     let workers = builder.workers.iter().map(|w| known_worker(&known, w)).collect();
-    let data = BuilderPage { builder, running, pending, recent, workers, numbuilds };
+    let mut schedulers = ctx.master.get().force_schedulers().await;
+    schedulers.retain(|s| s.builders.iter().any(|b| b == name));
+    schedulers.sort_by(|a, b| a.name.cmp(&b.name));
+    let args = args.clone();
+    let data = BuilderPage { builder, running, pending, recent, workers, numbuilds, schedulers, args };
     html::drawn(ctx, page, "builder.html", || ser(&data), || pages::builder_page(page, &data))
 }
 

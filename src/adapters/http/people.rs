@@ -1,13 +1,14 @@
 //! `/buildstatus` (a build's steps, for the console's pop-up) and the users pages, which are
-//! served only when `showUsersPage` is on.
+//! served only to whom `showUsersPage` allows (the others are sent to log in, or to
+//! `authfail`, as the seed says).
 
-use axum::response::Response;
 use minijinja::context;
 
 use super::call::{Answer, Call};
 use super::html::{self, Frame, ser};
 use super::read::find_build;
 use super::{WebContext, WebError};
+use crate::domain::auth::{Action, LoginBox, Subject};
 use crate::domain::web::pages;
 use crate::domain::web::route::BuildNumber;
 use crate::domain::web::text::path_to_root;
@@ -41,8 +42,12 @@ pub async fn user(ctx: &WebContext, call: Call) -> Answer {
 }
 
 async fn users_page(ctx: &WebContext, call: &Call, uid: Option<&str>) -> Answer {
-    if !ctx.site.show_users_page {
-        return Ok(forbidden(ctx, call.path()));
+    let viewer = call.viewer();
+    if !viewer.authz.allows(Action::ShowUsersPage, viewer.identity.as_ref(), &Subject::Nothing) {
+        // 'auth' (or a rule) and nobody logged in: the login prompt; otherwise a refusal.
+        let may_log_in = viewer.identity.is_none() && viewer.login == LoginBox::Form;
+        let to = if may_log_in && viewer.authz.wants_login(Action::ShowUsersPage) { "login" } else { "authfail" };
+        return Ok(call.redirect(to, None));
     }
     html::page(ctx, call, Frame::PLAIN, async |ctx, page, _| match uid {
         None => {
@@ -63,9 +68,4 @@ async fn users_page(ctx: &WebContext, call: &Call, uid: Option<&str>) -> Answer 
         }
     })
     .await
-}
-
-fn forbidden(ctx: &WebContext, path: &str) -> Response {
-    let why = "The users pages are turned off on this server (showUsersPage).";
-    WebError::Forbidden(why.to_owned()).into_response(ctx, path)
 }

@@ -14,10 +14,15 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use super::access::RouteLabel;
+use super::auth::peer_of;
 use super::call::{Answer, Call};
 use super::{WebContext, WebError};
-use super::{badges, cctray, feeds, files, json, live, logs, metrics, notifications, pages, people, views};
+use super::{
+    actions, auth, badges, cctray, feeds, files, json, live, logs, metrics, notifications, pages, people, views,
+};
+use crate::domain::auth::{Action, Subject};
 use crate::domain::web::route::{Lookup, Methods, PatternError, RouteTable, relative_path};
+use crate::domain::web::text::path_to_root;
 
 /// Declares the routes: `METHOD[|METHOD…] "pattern" => handler;`, tried in order (the first
 /// pattern that matches a path names its resource). A handler is `async fn(&WebContext, Call)
@@ -62,7 +67,6 @@ routes! {
     GET "/changes/{number}"                                                => pages::change;
     GET "/buildslaves"                                                     => pages::workers;
     GET "/buildslaves/{worker}"                                            => pages::worker;
-    GET "/buildslaves/{worker}/{*rest}"                                    => pages::worker_child;
     GET "/about"                                                           => pages::about;
     GET "/waterfall"                                                       => views::waterfall;
     GET "/waterfall/help"                                                  => views::waterfall_help;
@@ -84,6 +88,30 @@ routes! {
     GET "/notifications"                                                   => notifications::delivery_log;
     GET "/notifications/metrics"                                           => notifications::delivery_metrics;
     GET "/metrics"                                                         => metrics::prometheus;
+    GET "/login"                                                           => auth::login_page;
+    POST "/login"                                                          => auth::login;
+    POST "/logout"                                                         => auth::logout;
+    GET "/authfail"                                                        => auth::authfail;
+    GET "/authzfail"                                                       => auth::authzfail;
+    POST "/shutdown"                                                       => actions::clean_shutdown;
+    POST "/cancel_shutdown"                                                => actions::cancel_shutdown;
+    POST "/builders/_all/forceall"                                         => actions::force_all;
+    POST "/builders/_selected/forceselected"                               => actions::force_selected;
+    POST "/builders/_all/stopall"                                          => actions::stop_all;
+    POST "/builders/_selected/stopselected"                                => actions::stop_selected;
+    POST "/builders/_all/cancelpendingall"                                 => actions::cancel_all;
+    POST "/builders/_selected/cancelpendingselected"                       => actions::cancel_selected;
+    POST "/builders/_all/stopchangeall"                                    => actions::stop_change_all;
+    POST "/builders/{builder}/force"                                       => actions::force;
+    POST "/builders/{builder}/ping"                                        => actions::ping;
+    POST "/builders/{builder}/cancelbuild"                                 => actions::cancel;
+    POST "/builders/{builder}/stopchange"                                  => actions::stop_change;
+    POST "/builders/{builder}/builds/{number}/stop"                        => actions::stop;
+    POST "/builders/{builder}/builds/{number}/rebuild"                     => actions::rebuild;
+    POST "/buildslaves/{worker}/shutdown"                                  => actions::shutdown_worker;
+    POST "/buildslaves/{worker}/pause"                                     => actions::pause_worker;
+    POST "/buildslaves/{worker}/unpause"                                   => actions::unpause_worker;
+    GET "/buildslaves/{worker}/{*rest}"                                    => pages::worker_child;
     // Last: whatever no page takes is a file of public_html or a built-in one.
     GET "/{*file}"                                                         => files::serve;
 }
@@ -93,7 +121,26 @@ routes! {
 static TABLE: LazyLock<Result<RouteTable, PatternError>> =
     LazyLock::new(|| RouteTable::new(DECLARED.iter().map(|(methods, pattern)| (*pattern, *methods))));
 
-/// Answers any request to the site: looks its route up and runs that route's handler.
+/// Routes anyone may ask for, whatever `view` says: the welcome page, logging in and out, and
+/// what tells a visitor why they were refused. (The files route lets the built-in files
+/// through and asks `view` for those of `public_html`.)
+const OPEN_TO_ALL: &[&str] = &["/", "/login", "/logout", "/authfail", "/authzfail", "/{*file}"];
+
+/// First path segments of what programs read: refused with 403 (a redirect to the welcome
+/// page means nothing to a program); the pages are refused with a redirect there.
+const FOR_PROGRAMS: &[&str] = &["json", "rss", "atom", "png", "badges", "cc.xml", "events", "notifications", "metrics"];
+
+/// The answer to a visitor who may not view what `path` (of route `pattern`) shows.
+fn not_viewable(pattern: &str, path: &str) -> Response {
+    let first = pattern.trim_start_matches('/').split('/').next().unwrap_or("");
+    if FOR_PROGRAMS.contains(&first) {
+        return (StatusCode::FORBIDDEN, "This status is private: log in to see it.\n").into_response();
+    }
+    (StatusCode::FOUND, [(header::LOCATION, path_to_root(path))]).into_response()
+}
+
+/// Answers any request to the site: reads who it comes from, looks its route up, checks that
+/// the visitor may view it, and runs the route's handler.
 pub(super) async fn dispatch(State(ctx): State<Arc<WebContext>>, request: Request) -> Response {
     let table = match TABLE.as_ref() {
         Ok(table) => table,
@@ -102,10 +149,27 @@ pub(super) async fn dispatch(State(ctx): State<Arc<WebContext>>, request: Reques
     let (label, mut response) = match table.lookup(request.uri().path(), request.method().as_str()) {
         Lookup::Found { index, params } => {
             let label = table.routes().nth(index).map_or("(unknown)", |(pattern, _)| pattern.text());
+            let visit = ctx.auth.visit(request.headers(), peer_of(request.extensions()), ctx.clock.now());
+            let pattern = DECLARED.get(index).map_or("", |(_, p)| *p);
+            if !OPEN_TO_ALL.contains(&pattern) && !visit.viewer.may(Action::View, &Subject::Nothing) {
+                let mut refused = not_viewable(pattern, request.uri().path());
+                refused.extensions_mut().insert(RouteLabel(label));
+                return refused;
+            }
+            let set_cookie = visit.set_cookie.clone();
             // Kept for the error page: the handler takes the request.
             let uri = request.uri().clone();
-            let answer = run(index, &ctx, Call::new(request, params)).await;
-            (label, answer.unwrap_or_else(|e| e.into_response(&ctx, uri.path())))
+            let mut response = run(index, &ctx, Call::new(request, params, visit))
+                .await
+                .unwrap_or_else(|e| e.into_response(&ctx, uri.path()));
+            let html =
+                response.headers().get(header::CONTENT_TYPE).is_some_and(|t| t.as_bytes().starts_with(b"text/html"));
+            if let Some(cookie) = set_cookie.filter(|_| html)
+                && let Ok(value) = axum::http::HeaderValue::from_str(&cookie)
+            {
+                response.headers_mut().append(header::SET_COOKIE, value);
+            }
+            (label, response)
         }
         Lookup::WrongMethod(allowed) => {
             let answer = (StatusCode::METHOD_NOT_ALLOWED, [(header::ALLOW, allowed.allow_header())]).into_response();
@@ -212,7 +276,7 @@ mod tests {
     }
 
     /// Routes robots may crawl: cheap to answer, or meant to be fetched from anywhere.
-    const CRAWLED: &[&str] = &["", "about", "one_box_per_builder", "badges", "cc.xml"];
+    const CRAWLED: &[&str] = &["", "about", "one_box_per_builder", "badges", "cc.xml", "authfail", "authzfail"];
 
     #[test]
     fn robots_txt_keeps_crawlers_off_every_route_not_meant_for_them() {
@@ -228,6 +292,23 @@ mod tests {
                 pattern.text()
             );
         }
+    }
+
+    #[test]
+    fn the_routes_open_to_all_are_declared() {
+        for open in OPEN_TO_ALL {
+            assert!(DECLARED.iter().any(|(_, p)| p == open), "{open} is no route");
+        }
+    }
+
+    #[test]
+    fn actions_take_post_only() {
+        assert_eq!(table().lookup("/builders/linux/force", "GET"), Lookup::WrongMethod(Methods::POST));
+        assert_eq!(table().lookup("/shutdown", "GET"), Lookup::WrongMethod(Methods::POST));
+        assert_eq!(route_of("/builders/_all/forceall", "POST").map(|r| r.0), Some("/builders/_all/forceall"));
+        assert_eq!(route_of("/builders/_all/force", "POST").map(|r| r.0), Some("/builders/{builder}/force"));
+        assert_eq!(route_of("/login", "GET").map(|r| r.0), Some("/login"));
+        assert!(matches!(table().lookup("/login", "POST"), Lookup::Found { .. }));
     }
 
     #[test]

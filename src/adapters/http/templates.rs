@@ -19,6 +19,7 @@ use maud::{Markup, PreEscaped};
 use minijinja::value::Value;
 use minijinja::{Environment, context};
 
+use crate::domain::auth::{Action, Subject};
 use crate::domain::web::layout::{Layout, Page, VERSION, alternate_feeds, main_pages};
 use crate::domain::web::text::{long_time, quote};
 
@@ -155,7 +156,7 @@ fn page_context(page: &Page) -> Value {
         title => &site.title,
         title_url => &site.title_url,
         buildbot_url => &site.buildbot_url,
-        show_users_page => site.show_users_page,
+        show_users_page => page.may(Action::ShowUsersPage, &Subject::Nothing),
         main_pages => links,
         feeds,
         version => VERSION,

@@ -28,11 +28,19 @@ pub struct ViewKey {
     pub seq: u64,
     /// The answer's time, in whole seconds.
     pub second: i64,
+    /// Whom a page was drawn for (its header names a logged-in visitor and carries their
+    /// logout token); empty for everyone not logged in, and for JSON.
+    pub viewer: String,
 }
 
 impl ViewKey {
     pub fn new(uri: &axum::http::Uri, seq: u64, second: i64) -> Self {
-        Self { uri: uri.to_string(), seq, second }
+        Self { uri: uri.to_string(), seq, second, viewer: String::new() }
+    }
+
+    /// The key of the same answer drawn for `viewer`.
+    pub fn for_viewer(self, viewer: String) -> Self {
+        Self { viewer, ..self }
     }
 }
 
@@ -96,7 +104,7 @@ mod tests {
     use super::*;
 
     fn key(uri: &str) -> ViewKey {
-        ViewKey { uri: uri.to_owned(), seq: 1, second: 0 }
+        ViewKey { uri: uri.to_owned(), seq: 1, second: 0, viewer: String::new() }
     }
 
     #[tokio::test]

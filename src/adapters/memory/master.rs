@@ -6,43 +6,33 @@ use std::sync::{Mutex, MutexGuard};
 
 use async_trait::async_trait;
 
-use crate::ports::{ControlError, ForceRequest, MasterControl};
+use crate::domain::model::BuildKey;
+use crate::ports::{ControlError, ForceRequest, ForceScheduler, Forced, MasterControl};
 
-/// The master of a standalone server: there is none, so every action is refused.
+/// The master of a standalone server: there is none, so every action is refused (the port's
+/// defaults) and no force form is offered.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct NoMaster;
 
-#[async_trait]
-impl MasterControl for NoMaster {
-    async fn force_build(&self, _: ForceRequest) -> Result<u64, ControlError> {
-        Err(ControlError::Unsupported("force builds"))
-    }
-    async fn stop_build(&self, _: &str, _: u32, _: &str) -> Result<(), ControlError> {
-        Err(ControlError::Unsupported("stop builds"))
-    }
-    async fn ping_builder(&self, _: &str) -> Result<(), ControlError> {
-        Err(ControlError::Unsupported("ping builders"))
-    }
-    async fn cancel_request(&self, _: u64) -> Result<(), ControlError> {
-        Err(ControlError::Unsupported("cancel build requests"))
-    }
-    async fn shutdown(&self, _: bool) -> Result<(), ControlError> {
-        Err(ControlError::Unsupported("shut down"))
-    }
-}
+impl MasterControl for NoMaster {}
 
 /// One action a [`MemoryMaster`] was asked for.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Action {
     Force(ForceRequest),
+    Rebuild { original: BuildKey, request: ForceRequest },
     Stop { builder: String, number: u32, reason: String },
     Ping(String),
     Cancel(u64),
+    Pause { worker: String, paused: bool },
+    ShutdownWorker(String),
     Shutdown { clean: bool },
+    CancelShutdown,
 }
 
-/// Accepts every action and remembers it, in order; forced builds get request ids from 1.
-/// `refuse` makes every later action fail with that reason.
+/// Accepts every action and remembers it, in order; each forced build request gets the next
+/// id from 1 (one per builder), each buildset too. `refuse` makes every later action fail
+/// with that reason. It offers the force schedulers it is given.
 #[derive(Debug, Default)]
 pub struct MemoryMaster {
     state: Mutex<State>,
@@ -52,11 +42,22 @@ pub struct MemoryMaster {
 struct State {
     actions: Vec<Action>,
     refusal: Option<String>,
+    schedulers: Vec<ForceScheduler>,
+    requests: u64,
+    buildsets: u64,
+    shutting_down: bool,
 }
 
 impl MemoryMaster {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A master offering `schedulers` on its force forms.
+    pub fn with_schedulers(schedulers: Vec<ForceScheduler>) -> Self {
+        let master = Self::default();
+        master.state().schedulers = schedulers;
+        master
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
@@ -73,20 +74,35 @@ impl MemoryMaster {
         self.state().refusal = reason.map(str::to_owned);
     }
 
-    fn take(&self, action: Action) -> Result<usize, ControlError> {
+    fn take(&self, action: Action) -> Result<MutexGuard<'_, State>, ControlError> {
         let mut state = self.state();
         if let Some(why) = &state.refusal {
             return Err(ControlError::Refused(why.clone()));
         }
         state.actions.push(action);
-        Ok(state.actions.iter().filter(|a| matches!(a, Action::Force(_))).count())
+        Ok(state)
+    }
+
+    fn submit(&self, action: Action, builders: usize) -> Result<Forced, ControlError> {
+        let mut state = self.take(action)?;
+        state.buildsets += 1;
+        let first = state.requests + 1;
+        state.requests += builders as u64;
+        Ok(Forced { buildset: Some(state.buildsets), requests: (first..=state.requests).collect() })
     }
 }
 
 #[async_trait]
 impl MasterControl for MemoryMaster {
-    async fn force_build(&self, request: ForceRequest) -> Result<u64, ControlError> {
-        self.take(Action::Force(request)).map(|forced| forced as u64)
+    async fn force_schedulers(&self) -> Vec<ForceScheduler> {
+        self.state().schedulers.clone()
+    }
+    async fn force(&self, request: ForceRequest) -> Result<Forced, ControlError> {
+        let builders = request.builders.len();
+        self.submit(Action::Force(request), builders)
+    }
+    async fn rebuild(&self, original: &BuildKey, request: ForceRequest) -> Result<Forced, ControlError> {
+        self.submit(Action::Rebuild { original: original.clone(), request }, 1)
     }
     async fn stop_build(&self, builder: &str, number: u32, reason: &str) -> Result<(), ControlError> {
         let action = Action::Stop { builder: builder.to_owned(), number, reason: reason.to_owned() };
@@ -98,7 +114,19 @@ impl MasterControl for MemoryMaster {
     async fn cancel_request(&self, request_id: u64) -> Result<(), ControlError> {
         self.take(Action::Cancel(request_id)).map(drop)
     }
+    async fn pause_worker(&self, worker: &str, paused: bool) -> Result<(), ControlError> {
+        self.take(Action::Pause { worker: worker.to_owned(), paused }).map(drop)
+    }
+    async fn shutdown_worker(&self, worker: &str) -> Result<(), ControlError> {
+        self.take(Action::ShutdownWorker(worker.to_owned())).map(drop)
+    }
     async fn shutdown(&self, clean: bool) -> Result<(), ControlError> {
-        self.take(Action::Shutdown { clean }).map(drop)
+        self.take(Action::Shutdown { clean }).map(|mut state| state.shutting_down = clean)
+    }
+    async fn cancel_shutdown(&self) -> Result<(), ControlError> {
+        self.take(Action::CancelShutdown).map(|mut state| state.shutting_down = false)
+    }
+    async fn shutting_down(&self) -> bool {
+        self.state().shutting_down
     }
 }

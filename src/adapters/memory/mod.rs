@@ -14,6 +14,7 @@
 //! | [`changes`] | [`MemoryChanges`], [`MemoryPollers`] | `ChangeSink`, `PollTrigger` | `MemoryPollers` with no names: a server without pollers |
 //! | [`clock`] | [`MemoryClock`] | `Clock` | no: moves only when told |
 //! | [`master`] | [`MemoryMaster`], [`NoMaster`] | `MasterControl` | `NoMaster`: a server without a master |
+//! | [`users`] | [`MemoryUsers`] | `Authenticator` | no: passwords in the clear (production ones are hashed: `adapters::passwords`) |
 //!
 //! Every call takes its mutex for its whole duration and never across an `.await`, so each
 //! call is atomic; the contract suites (`tests/it/contracts`) run the same tests against these
@@ -28,6 +29,7 @@ pub mod master;
 pub mod outbox;
 pub mod review;
 pub mod store;
+pub mod users;
 
 pub use bus::MemoryBus;
 pub use changes::{MemoryChanges, MemoryPollers};
@@ -38,3 +40,4 @@ pub use master::{MemoryMaster, NoMaster};
 pub use outbox::MemoryOutbox;
 pub use review::MemoryReviews;
 pub use store::MemoryStore;
+pub use users::MemoryUsers;

@@ -1,5 +1,6 @@
 //! The `[change_hook]` block of `buildstatus.toml`: which dialects are enabled, their
-//! options, `auth` (the `user:password` file of `change_hook_auth`), `max_body` and `skip_ci`.
+//! options, `auth` (the files of `change_hook_auth`: `file:` user:password files and
+//! `htpasswd:` Apache password files, one or a list), `max_body` and `skip_ci`.
 //!
 //! Safe by default: a dialect that cannot authenticate its requests (no secret) is refused
 //! unless `change_hook.auth` is set or the dialect says `allow_unauthenticated = true`, since
@@ -61,11 +62,30 @@ pub fn parse(value: &toml::Value, base: &Path) -> Result<HookConfig, Vec<String>
     if problems.is_empty() { Ok(config) } else { Err(problems) }
 }
 
+/// `change_hook_auth`: one file or a list (the seed's), each `file:PATH` (`user:password`
+/// lines, the seed's form; a bare path is one too) or `htpasswd:PATH` (an Apache password file).
 fn auth(value: &toml::Value, base: &Path) -> Result<Credentials, String> {
-    let text = value.as_str().ok_or("expected the path of a user:password file")?;
-    let path = base.join(text.strip_prefix("file:").unwrap_or(text));
-    let content = std::fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    Credentials::parse(&content).map_err(|e| format!("{}: {e}", path.display()))
+    let names = match value {
+        toml::Value::String(one) => vec![one.clone()],
+        toml::Value::Array(_) => super::values::strings(value)?,
+        _ => return Err("expected a file (file:PATH or htpasswd:PATH), or a list of them".to_owned()),
+    };
+    let mut all: Option<Credentials> = None;
+    for name in &names {
+        type Reader = fn(&str) -> Result<Credentials, String>;
+        let (path, read): (&str, Reader) = match name.strip_prefix("htpasswd:") {
+            Some(path) => (path, Credentials::parse_htpasswd),
+            None => (name.strip_prefix("file:").unwrap_or(name), Credentials::parse),
+        };
+        let path = base.join(path);
+        let content = std::fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let file = read(&content).map_err(|e| format!("{}: {e}", path.display()))?;
+        all = Some(match all {
+            Some(before) => before.merged(file),
+            None => file,
+        });
+    }
+    all.ok_or_else(|| "name at least one file".to_owned())
 }
 
 /// One dialect's table (or `true`), and whether it allows unauthenticated requests.
@@ -210,6 +230,20 @@ mod tests {
         // "ci:pw" in Basic form.
         assert!(credentials.allows(Some("Basic Y2k6cHc=")));
         assert!(!credentials.allows(Some("Basic Y2k6eA==")));
+    }
+
+    #[test]
+    fn several_files_of_both_forms_are_read_as_one() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("hooks.passwd"), "ci:pw\n").expect("write");
+        std::fs::write(dir.path().join("hooks.htpasswd"), "bot:{SHA}2oguq15ANCGsJCWKX31fllwpyEk=\n").expect("write");
+        let text = "[change_hook]\nauth = [\"file:hooks.passwd\", \"htpasswd:hooks.htpasswd\"]\nbase = true\n";
+        let credentials = parse_text(text, dir.path()).expect("valid").credentials.expect("both files");
+        assert!(credentials.allows(Some("Basic Y2k6cHc=")), "ci:pw from the first");
+        let bot =
+            format!("Basic {}", base64::Engine::encode(&base64::engine::general_purpose::STANDARD, "bot:pass word"));
+        assert!(credentials.allows(Some(&bot)), "bot from the htpasswd file");
+        assert!(credentials.slow());
     }
 
     #[test]

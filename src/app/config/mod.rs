@@ -1,6 +1,7 @@
 //! `buildstatus.toml`, the one place the binary's configuration is read: the top-level keys
 //! here, each block in a file of its own (`[change_hook]` in `hooks.rs`, `[ingest]`,
-//! `[[git_poller]]`, `[[mail]]`, `[[http_push]]`, `[[github_status]]`, `[[gerrit]]`), listed once in [`SECTIONS`]. Every problem is collected and
+//! `[[git_poller]]`, `[[mail]]`, `[[http_push]]`, `[[github_status]]`, `[[gerrit]]`, `[authz]`,
+//! `[auth]`, `[buildbot]`), listed once in [`SECTIONS`]. Every problem is collected and
 //! reported at once, each naming its key. A new block is one file and one line of that table.
 //!
 //! The file is read into the library's own [`Setup`], so what the binary can configure and
@@ -8,6 +9,9 @@
 //!
 //! Paths in the file are relative to the file's directory.
 
+mod auth;
+mod authz;
+mod buildbot;
 mod decorations;
 mod gerrit;
 mod git_poller;
@@ -69,6 +73,12 @@ type Section = fn(&toml::Value, &Path, &mut Setup) -> Result<(), Vec<String>>;
 
 /// Every block of the file, by key.
 const SECTIONS: &[(&str, Section)] = &[
+    ("authz", |v, _, setup| authz::parse(v, &mut setup.auth)),
+    ("auth", |v, base, setup| auth::parse(v, base, &mut setup.auth)),
+    ("buildbot", |v, base, setup| {
+        setup.buildbot = Some(buildbot::parse(v, base)?);
+        Ok(())
+    }),
     ("change_hook", |v, base, setup| {
         setup.hooks = Some(hooks::parse(v, base)?);
         Ok(())
@@ -213,6 +223,7 @@ impl Config {
                 server.site.num_events
             ));
         }
+        problems.extend(authz::unreachable_rules(&server.auth));
         if !server.site.buildbot_url.ends_with('/') {
             problems.push(format!("buildbotURL: '{}' must end with '/'", server.site.buildbot_url));
         }
@@ -269,7 +280,7 @@ impl Config {
             "builder_numbuilds" => site.builder_numbuilds = count(value, 1)?,
             "window" => self.server.window = count(value, 1)?,
             "showUsersPage" | "show_users_page" => {
-                site.show_users_page = value.as_bool().ok_or("expected true or false")?;
+                return Err("now an action of [authz]: showUsersPage = true, \"auth\" or a rule".to_owned());
             }
             "num_events" => site.num_events = count(value, 1)?,
             "num_events_max" => site.num_events_max = Some(count(value, 1)?),

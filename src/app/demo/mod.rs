@@ -1,21 +1,26 @@
 //! `buildstatus demo`: a simulated master that reports through the same [`StatusSink`] a real
 //! master uses. It writes a history of finished builds at start (behind a progress bar) when
 //! the store is empty, then starts new builds every few seconds, forever, with logs that grow
-//! while their steps run.
+//! while their steps run. It obeys the web status's actions (`master.rs` runs the builds,
+//! `control.rs` is its `MasterControl`): a forced build is queued and runs, a stopped build
+//! finishes cancelled, a paused worker takes no build, and a clean shutdown ends the demo.
 
+mod control;
+mod master;
 mod world;
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use chrono::Duration;
 use indicatif::{ProgressBar, ProgressStyle};
 use tokio::task::JoinHandle;
 
 use crate::domain::event::{Channel, StatusEvent};
-use crate::domain::model::{Build, BuildRequest, Change, LogKind, Step, Timestamp};
+use crate::domain::model::{Build, Change, LogKind, Step, Timestamp};
 use crate::domain::result::BuildResult;
-use crate::ports::{BuildQuery, ChangeQuery, Clock, SinkError, StatusReader, StatusSink};
+use crate::ports::{BuildQuery, ChangeQuery, Clock, MasterControl, SinkError, StatusReader, StatusSink};
+use master::Master;
 use world::{BRANCHES, BuildPlan, OFFLINE_WORKER, Rng};
 
 #[derive(Clone, Copy, Debug)]
@@ -23,6 +28,17 @@ pub struct DemoOptions {
     /// Finished builds to write when the store has none.
     pub history: u32,
     pub seed: u64,
+    /// Time between two log lines of a running step: how fast builds run.
+    pub pace: std::time::Duration,
+}
+
+/// The running simulation.
+pub struct Demo {
+    pub task: JoinHandle<()>,
+    /// What the web status's actions command.
+    pub control: Arc<dyn MasterControl>,
+    /// Becomes `true` when a shutdown of the master has finished: the demo is over.
+    pub stopped: tokio::sync::watch::Receiver<bool>,
 }
 
 /// Registers the simulated master, writes its history if needed, and starts it.
@@ -31,7 +47,7 @@ pub async fn start(
     reader: Arc<dyn StatusReader>,
     clock: Arc<dyn Clock>,
     options: DemoOptions,
-) -> Result<JoinHandle<()>, Box<dyn std::error::Error>> {
+) -> Result<Demo, Box<dyn std::error::Error>> {
     let now = clock.now();
     let mut rng = Rng::new(options.seed);
     let mut setup = vec![StatusEvent::MasterStarted { at: now }];
@@ -71,12 +87,9 @@ pub async fn start(
     }
     let last_change =
         reader.changes(&ChangeQuery { limit: 1, ..ChangeQuery::default() }).await?.first().map_or(0, |c| c.number);
-    let master = Master {
-        sink,
-        clock,
-        state: Arc::new(Mutex::new(Running { numbers, heads, last_change, busy: Vec::new(), rng })),
-    };
-    Ok(tokio::spawn(master.run()))
+    let (master, stopped) = Master::new(sink, clock, options.pace, numbers, heads, last_change, rng);
+    let control = Arc::new(control::DemoControl::new(master.clone()));
+    Ok(Demo { task: tokio::spawn(master.run()), control, stopped })
 }
 
 /// Builds of history written per transaction.
@@ -138,7 +151,7 @@ async fn seed_history(sink: &dyn StatusSink, rng: &mut Rng, now: Timestamp, coun
     Ok(())
 }
 
-fn started(builder: &str, number: u32, worker: &str, at: Timestamp, plan: &BuildPlan) -> Build {
+pub(super) fn started(builder: &str, number: u32, worker: &str, at: Timestamp, plan: &BuildPlan) -> Build {
     Build {
         builder: builder.to_owned(),
         number,
@@ -157,7 +170,7 @@ fn started(builder: &str, number: u32, worker: &str, at: Timestamp, plan: &Build
     }
 }
 
-fn step_started(number: u32, name: &str, at: Timestamp) -> Step {
+pub(super) fn step_started(number: u32, name: &str, at: Timestamp) -> Step {
     Step { number, name: name.to_owned(), text: vec![name.to_owned()], started: Some(at), ..Step::default() }
 }
 
@@ -208,11 +221,17 @@ fn history_events(builder: &str, number: u32, worker: &str, at: Timestamp, plan:
     events
 }
 
-fn chunk(builder: &str, number: u32, step: u32, channel: Channel, text: String) -> StatusEvent {
+pub(super) fn chunk(builder: &str, number: u32, step: u32, channel: Channel, text: String) -> StatusEvent {
     StatusEvent::LogChunk { builder: builder.to_owned(), number, step, log: "stdio".to_owned(), channel, text }
 }
 
-fn step_finished(builder: &str, number: u32, step: u32, plan: &world::StepPlan, at: Timestamp) -> StatusEvent {
+pub(super) fn step_finished(
+    builder: &str,
+    number: u32,
+    step: u32,
+    plan: &world::StepPlan,
+    at: Timestamp,
+) -> StatusEvent {
     StatusEvent::StepFinished {
         builder: builder.to_owned(),
         number,
@@ -221,144 +240,5 @@ fn step_finished(builder: &str, number: u32, step: u32, plan: &world::StepPlan, 
         text: plan.text.clone(),
         text2: plan.text2.clone(),
         at,
-    }
-}
-
-/// The live part of the simulation.
-#[derive(Clone)]
-struct Master {
-    sink: Arc<dyn StatusSink>,
-    clock: Arc<dyn Clock>,
-    state: Arc<Mutex<Running>>,
-}
-
-struct Running {
-    numbers: HashMap<String, u32>,
-    heads: HashMap<String, Change>,
-    last_change: u64,
-    busy: Vec<String>,
-    rng: Rng,
-}
-
-/// Seconds between the master's decisions, and per log line of a running step.
-const TICK: std::time::Duration = std::time::Duration::from_secs(3);
-const LINE: std::time::Duration = std::time::Duration::from_millis(250);
-
-impl Master {
-    fn lock(&self) -> std::sync::MutexGuard<'_, Running> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    async fn run(self) {
-        loop {
-            tokio::time::sleep(TICK).await;
-            let now = self.clock.now();
-            let (change, starts) = {
-                let mut s = self.lock();
-                let change = s.rng.chance(30).then(|| {
-                    s.last_change += 1;
-                    let branch = if s.rng.chance(75) { BRANCHES[0] } else { BRANCHES[1] };
-                    let (number, mut rng) = (s.last_change, s.rng.clone());
-                    let change = world::new_change(&mut rng, number, now, branch);
-                    s.rng = rng;
-                    s.heads.insert(branch.to_owned(), change.clone());
-                    change
-                });
-                let idle: Vec<_> = world::builders()
-                    .into_iter()
-                    .filter(|b| !s.busy.contains(&b.name) && b.workers.iter().any(|w| w != OFFLINE_WORKER))
-                    .collect();
-                let mut starts = Vec::new();
-                for builder in idle {
-                    if s.rng.chance(12) {
-                        s.busy.push(builder.name.clone());
-                        starts.push(builder);
-                    }
-                }
-                (change, starts)
-            };
-            if let Some(change) = change
-                && let Err(e) = self.sink.record(StatusEvent::ChangeAdded { change }).await
-            {
-                tracing::warn!("demo: change not recorded: {e}");
-            }
-            for builder in starts {
-                let master = self.clone();
-                tokio::spawn(async move {
-                    if let Err(e) = master.play(&builder).await {
-                        tracing::warn!("demo: build of {} stopped: {e}", builder.name);
-                    }
-                    master.lock().busy.retain(|b| b != &builder.name);
-                });
-            }
-        }
-    }
-
-    /// Runs one build in real time: request, start, steps with growing logs, finish.
-    async fn play(&self, builder: &crate::domain::model::Builder) -> Result<(), SinkError> {
-        let name = &builder.name;
-        let (plan, number, request) = {
-            let mut s = self.lock();
-            let branch = if s.rng.chance(75) { BRANCHES[0] } else { BRANCHES[1] };
-            let head = s.heads.get(branch).cloned();
-            let mut rng = s.rng.clone();
-            let plan = world::plan_build(&mut rng, name, head.as_ref(), branch);
-            s.rng = rng;
-            let number = s.numbers.entry(name.clone()).or_insert(0);
-            let n = *number;
-            *number += 1;
-            let id = (self.clock.now().timestamp_millis() as u64) * 100 + s.rng.range(0, 99);
-            (plan, n, id)
-        };
-        let now = self.clock.now();
-        let request_event = BuildRequest {
-            id: request,
-            buildset_id: None,
-            builder: name.clone(),
-            submitted_at: now,
-            reason: plan.reason.clone(),
-            properties: Default::default(),
-            sourcestamps: vec![plan.sourcestamp.clone()],
-        };
-        self.sink.record(StatusEvent::BuildRequestSubmitted { request: request_event }).await?;
-        tokio::time::sleep(TICK).await;
-        let worker = builder.workers.iter().find(|w| *w != OFFLINE_WORKER).cloned().unwrap_or_default();
-        let at = self.clock.now();
-        let mut build = started(name, number, &worker, at, &plan);
-        let lines: u32 = plan.steps.iter().map(|s| s.lines.len() as u32).sum();
-        build.eta = Some(at + Duration::from_std(LINE * lines).unwrap_or_default());
-        self.sink.record(StatusEvent::BuildStarted { build, requests: vec![request] }).await?;
-        for (i, step) in plan.steps.iter().enumerate() {
-            let s = i as u32;
-            let b = || name.clone();
-            self.sink
-                .record(StatusEvent::StepStarted {
-                    builder: b(),
-                    number,
-                    step: step_started(s, &step.name, self.clock.now()),
-                })
-                .await?;
-            let log =
-                StatusEvent::LogStarted { builder: b(), number, step: s, log: "stdio".to_owned(), kind: LogKind::Text };
-            self.sink.record(log).await?;
-            for (channel, line) in &step.lines {
-                tokio::time::sleep(LINE).await;
-                self.sink.record(chunk(name, number, s, *channel, line.clone())).await?;
-            }
-            self.sink
-                .record(StatusEvent::LogFinished { builder: b(), number, step: s, log: "stdio".to_owned() })
-                .await?;
-            self.sink.record(step_finished(name, number, s, step, self.clock.now())).await?;
-        }
-        let done = StatusEvent::BuildFinished {
-            builder: name.clone(),
-            number,
-            result: plan.result,
-            text: plan.text.clone(),
-            at: self.clock.now(),
-            properties: Default::default(),
-        };
-        self.sink.record(done).await?;
-        Ok(())
     }
 }

@@ -4,6 +4,8 @@ use super::decorate::Decorations;
 use maud::{DOCTYPE, Markup, html};
 
 use super::text::long_time;
+use crate::domain::auth::session::CSRF_FIELD;
+use crate::domain::auth::{Action, LoginBox, Subject, Viewer};
 use crate::domain::model::Timestamp;
 
 /// Site-wide settings pages show.
@@ -16,7 +18,6 @@ pub struct Site {
     pub numbuilds: usize,
     /// Default rows of a builder page (the seed page says 5).
     pub builder_numbuilds: usize,
-    pub show_users_page: bool,
     /// Default time rows of `/waterfall`.
     pub num_events: usize,
     /// The most time rows `/waterfall` shows, whatever `num_events=` asks.
@@ -37,7 +38,6 @@ impl Default for Site {
             buildbot_url: "http://localhost:8010/".to_owned(),
             numbuilds: 20,
             builder_numbuilds: 5,
-            show_users_page: false,
             num_events: 200,
             num_events_max: None,
             order_console_by_time: false,
@@ -83,15 +83,29 @@ pub struct Page<'a> {
     /// When set, the page updates itself from the live event stream (see `assets/live.js`),
     /// starting after this sequence number: the newest event the page's content includes.
     pub live: Option<u64>,
+    /// Who the page is for: what forms it shows, and the header's login box. `None`: a
+    /// visitor who may do nothing and cannot log in (error pages).
+    pub viewer: Option<&'a Viewer>,
     /// The site's own layout, replacing the built-in [`frame`].
     pub layout: Option<&'a dyn Layout>,
 }
 
 impl<'a> Page<'a> {
-    /// A page at `request_path` with no reload, alert or live updates, in the built-in layout.
+    /// A page at `request_path` with no reload, alert, live updates or viewer, in the built-in layout.
     pub fn plain(site: &'a Site, request_path: &str, now: Timestamp) -> Self {
         let root = super::text::path_to_root(request_path);
-        Self { site, root, now, reload: None, alert: None, live: None, layout: None }
+        Self { site, root, now, reload: None, alert: None, live: None, viewer: None, layout: None }
+    }
+
+    /// Whether the visitor may do `action` on `subject`: whether its form is shown.
+    pub fn may(&self, action: Action, subject: &Subject<'_>) -> bool {
+        self.viewer.is_some_and(|v| v.may(action, subject))
+    }
+
+    /// The hidden field with the visitor's CSRF token, which every form carries.
+    pub fn csrf(&self) -> Markup {
+        let token = self.viewer.map_or("", |v| v.csrf.as_str());
+        html! { input type="hidden" name=(CSRF_FIELD) value=(token); }
     }
 }
 
@@ -149,6 +163,10 @@ fn built_in_frame(page: &Page, title: &str, content: Markup) -> Markup {
                 @for (feed, mime, name) in alternate_feeds(page.site) {
                     link rel="alternate" type=(mime) title={ (page.site.title) " builds (" (name) ")" } href={ (root) (feed) };
                 }
+                @if let Some(token) = page.viewer.map(|v| v.csrf.as_str()).filter(|t| !t.is_empty()) {
+                    // For scripts that post an action: the token its form would carry.
+                    meta name="csrf-token" content=(token);
+                }
                 @if let Some(after) = page.live {
                     script src={ (root) "live.js" } data-root=(root) data-after=(after) defer {}
                 }
@@ -156,11 +174,14 @@ fn built_in_frame(page: &Page, title: &str, content: Markup) -> Markup {
             body.interface {
                 div.header {
                     a href=(root) { "Home" }
-                    @for (path, label, _) in main_pages(page.site) {
-                        " - " a href={ (root) (path) } { (label) }
+                    @if page.viewer.is_none_or(|v| v.may(Action::View, &Subject::Nothing)) {
+                        @for (path, label, _) in main_pages(page.site) {
+                            " - " a href={ (root) (path) } { (label) }
+                        }
+                        @if page.may(Action::ShowUsersPage, &Subject::Nothing) { " - " a href={ (root) "users" } { "Users" } }
                     }
-                    @if page.site.show_users_page { " - " a href={ (root) "users" } { "Users" } }
                 }
+                (auth_box(page))
                 @if let Some(alert) = page.alert.as_deref().filter(|a| !a.is_empty()) {
                     div.alert { (alert) }
                 }
@@ -174,6 +195,38 @@ fn built_in_frame(page: &Page, title: &str, content: Markup) -> Markup {
                     br;
                     "Page built: " b { (long_time(page.now)) } " (UTC)"
                 }
+            }
+        }
+    }
+}
+
+/// The top-right box (spec §0.3): who is logged in, with a logout button; or the login form,
+/// or the front end's login link.
+fn auth_box(page: &Page) -> Markup {
+    let Some(viewer) = page.viewer else { return html! {} };
+    let root = &page.root;
+    html! {
+        @if let Some(who) = &viewer.identity {
+            div.auth {
+                "Logged in as " (who.full_name)
+                @if viewer.can_log_out && !viewer.csrf.is_empty() {
+                    " | "
+                    form.logout method="post" action={ (root) "logout" } {
+                        (page.csrf()) input type="submit" value="Logout";
+                    }
+                }
+            }
+        } @else {
+            @match &viewer.login {
+                LoginBox::None => {},
+                LoginBox::Link(url) => div.auth { a href=(url) { "Login" } },
+                LoginBox::Form => div.auth {
+                    form.login method="post" action={ (root) "login" } {
+                        input type="text" name="username" size="10" placeholder="user" autocomplete="username";
+                        " " input type="password" name="passwd" size="10" placeholder="password" autocomplete="current-password";
+                        " " input type="submit" value="login";
+                    }
+                },
             }
         }
     }

@@ -79,7 +79,13 @@ async fn the_demo_serves_every_machine_url() {
     assert_eq!(status, 200);
     assert!(String::from_utf8_lossy(&steps).contains("Build 0"));
     assert_eq!(get("/buildstatus?builder=linux-gcc&number=x").await.0, 400);
-    assert_eq!(get("/users").await.0, 403, "showUsersPage is off by default");
+    let users = http.get(format!("{}/users", demo.base)).send().await.expect("an answer");
+    let location = users.headers().get("location").and_then(|l| l.to_str().ok()).map(str::to_owned);
+    assert_eq!(
+        (users.status().as_u16(), location.as_deref()),
+        (302, Some("./authfail")),
+        "showUsersPage is denied by default, and a refusal goes to authfail as the seed says"
+    );
     let (_, _, about) = get("/about").await;
     assert!(String::from_utf8_lossy(&about).contains("tiny-skia: 0.12"));
 }

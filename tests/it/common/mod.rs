@@ -6,6 +6,8 @@ pub mod buildbot_rest;
 pub mod logs;
 pub mod push_receiver;
 pub mod tls;
+pub mod web;
+pub mod webdriver;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -232,15 +234,41 @@ pub fn start_binary_listening(args: &[&str], listen: &[&str], dir: tempfile::Tem
     start_in(args, listen, dir, &data)
 }
 
+/// Like [`start_binary`] in `dir`, logging everything (`RUST_LOG=debug`) into `DIR/stderr.log`.
+pub fn start_binary_logged(args: &[&str], dir: tempfile::TempDir) -> Binary {
+    let data = dir.path().join("data");
+    let log = std::fs::File::create(dir.path().join("stderr.log")).expect("log file");
+    start_with(args, &["127.0.0.1:0"], dir, &data, Some(log))
+}
+
 fn start_in(args: &[&str], listen: &[&str], dir: tempfile::TempDir, data: &std::path::Path) -> Binary {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_buildstatus"))
+    start_with(args, listen, dir, data, None)
+}
+
+/// Starts the binary; with `log`, its stderr goes there, at the debug level.
+fn start_with(
+    args: &[&str],
+    listen: &[&str],
+    dir: tempfile::TempDir,
+    data: &std::path::Path,
+    log: Option<std::fs::File>,
+) -> Binary {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_buildstatus"));
+    let stderr = match log {
+        Some(file) => {
+            command.env("RUST_LOG", "debug");
+            Stdio::from(file)
+        }
+        None => Stdio::inherit(),
+    };
+    let mut child = command
         .args(args)
         .args(listen.iter().flat_map(|l| ["--listen", l]))
         .arg("--data-dir")
         .arg(data)
         .current_dir(dir.path())
         .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
+        .stderr(stderr)
         .spawn()
         .expect("the binary starts");
     let stdout = child.stdout.take().expect("stdout is piped");
@@ -260,9 +288,13 @@ fn start_in(args: &[&str], listen: &[&str], dir: tempfile::TempDir, data: &std::
 
 /// A server in memory with the fixture recorded, its clock standing at minute 45.
 pub async fn fixture_server_with(site: Site) -> StatusServer {
+    fixture_server_setup(Setup { site, ..Setup::default() }).await
+}
+
+/// [`fixture_server_with`] any setup.
+pub async fn fixture_server_setup(setup: Setup) -> StatusServer {
     let clock = Arc::new(MemoryClock::new(at(45)));
-    let server =
-        StatusServer::start_with_clock(Setup { site, ..Setup::default() }, clock).await.expect("server starts");
+    let server = StatusServer::start_with_clock(setup, clock).await.expect("server starts");
     record_fixture(&server.sink()).await;
     server
 }

@@ -14,12 +14,14 @@ use serde_json::Value;
 
 const TOKEN: &str = "buildbot-master-token-0123456789";
 
-fn run(program: &Path, args: &[&str]) {
+/// Runs a Buildbot program; fails the test with its message when it fails.
+pub(super) fn run(program: &Path, args: &[&str]) {
     let out = Command::new(program).args(args).output().expect("runs");
     assert!(out.status.success(), "{} {args:?}: {}", program.display(), String::from_utf8_lossy(&out.stderr));
 }
 
-async fn json(base: &str, path: &str) -> Option<Value> {
+/// The JSON at `base` + `path`, if it answers 2xx with JSON.
+pub(super) async fn json(base: &str, path: &str) -> Option<Value> {
     let response = reqwest::get(format!("{base}{path}")).await.ok()?;
     if !response.status().is_success() {
         return None;

@@ -5,19 +5,18 @@
 //! them); a missing one fails the test.
 
 use std::net::SocketAddr;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use crate::common::webdriver::Driver;
 use crate::common::{at, record_fixture, whole_build};
 use buildstatus::adapters::memory::MemoryClock;
 use buildstatus::app::{Setup, StatusServer};
 use buildstatus::domain::event::StatusEvent;
 use buildstatus::domain::result::BuildResult;
 use buildstatus::ports::StatusSink;
-use serde_json::{Value, json};
+use serde_json::Value;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::AbortHandle;
 
@@ -60,101 +59,6 @@ impl Proxy {
 
     fn restore(&self) {
         self.open.store(true, Ordering::SeqCst);
-    }
-}
-
-/// chromedriver on a free loopback port; killed when dropped.
-struct Driver {
-    child: Child,
-    base: String,
-    http: reqwest::Client,
-    session: String,
-    _profile: tempfile::TempDir,
-}
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Driver {
-    async fn start() -> Self {
-        let exe = ["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"]
-            .into_iter()
-            .find(|p| Path::new(p).exists())
-            .expect("chromedriver is installed (apt-get install chromium-driver); .ci/run installs it");
-        let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port();
-        let child = Command::new(exe)
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("chromedriver starts");
-        let base = format!("http://127.0.0.1:{port}");
-        let http = reqwest::Client::new();
-        let started = Instant::now();
-        while http.get(format!("{base}/status")).send().await.is_err() {
-            assert!(started.elapsed() < Duration::from_secs(20), "chromedriver did not come up");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        let profile = tempfile::tempdir().expect("profile dir");
-        let args = [
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--disable-dev-shm-usage",
-        ];
-        let mut args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
-        args.push(format!("--user-data-dir={}", profile.path().display()));
-        let capabilities = json!({"capabilities": {"alwaysMatch": {
-            "browserName": "chrome",
-            "goog:chromeOptions": {"binary": "/usr/bin/chromium", "args": args}
-        }}});
-        let reply: Value = http
-            .post(format!("{base}/session"))
-            .json(&capabilities)
-            .send()
-            .await
-            .expect("session")
-            .json()
-            .await
-            .expect("json");
-        let session = reply["value"]["sessionId"].as_str().unwrap_or_else(|| panic!("no session: {reply}")).to_owned();
-        Self { child, base, http, session, _profile: profile }
-    }
-
-    async fn command(&self, path: &str, body: Value) -> Value {
-        let url = format!("{}/session/{}/{path}", self.base, self.session);
-        let reply: Value = self.http.post(url).json(&body).send().await.expect("WebDriver").json().await.expect("json");
-        reply["value"].clone()
-    }
-
-    async fn open(&self, url: &str) {
-        self.command("url", json!({ "url": url })).await;
-    }
-
-    async fn eval(&self, script: &str) -> Value {
-        self.command("execute/sync", json!({ "script": script, "args": [] })).await
-    }
-
-    /// Evaluates `script` until `done` says yes; fails with `what` after 20 s.
-    async fn wait_for(&self, what: &str, script: &str, done: impl Fn(&Value) -> bool) -> Value {
-        let started = Instant::now();
-        loop {
-            let value = self.eval(script).await;
-            if done(&value) {
-                return value;
-            }
-            assert!(started.elapsed() < Duration::from_secs(20), "{what}: still {value}");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
     }
 }
 

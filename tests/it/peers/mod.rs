@@ -2,11 +2,14 @@
 //! (and, for GitHub, a local api.github.com held to GitHub's OpenAPI description).
 
 pub mod browser;
+mod browser_actions;
+mod buildbot_control;
 mod buildbot_follow;
 mod feeds;
 mod gerrit;
 mod git_poller;
 pub mod github;
+mod htpasswd;
 mod http_push;
 mod import_buildbot;
 mod listeners;

@@ -1,10 +1,12 @@
 //! The site through the real router, in process, on the fixed history of `common`.
 
+mod actions;
 mod badges;
 mod custom_target;
 mod hook_parsers;
 mod hooks;
 mod json_api;
+mod login;
 mod notifications;
 mod pages;
 mod people;

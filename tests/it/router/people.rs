@@ -1,15 +1,25 @@
 //! `/buildstatus` and the users pages through the real router: snapshots, the
 //! `showUsersPage` switch, and errors that name the problem.
 
-use crate::common::{HOSTILE, fixture_server_with, get, snapshot};
+use std::sync::Arc;
+
+use crate::common::{HOSTILE, fixture_server_setup, get, snapshot};
 use axum::http::StatusCode;
-use buildstatus::app::StatusServer;
+use buildstatus::adapters::http::AuthSettings;
+use buildstatus::app::{Setup, StatusServer};
+use buildstatus::domain::auth::{Action, Authz};
 use buildstatus::domain::event::StatusEvent;
 use buildstatus::domain::model::User;
 use buildstatus::domain::web::layout::Site;
 
+/// `showUsersPage = true`, or left denied.
+fn users_shown(site: Site, shown: bool) -> Setup {
+    let authz = if shown { Authz::builder().allow(Action::ShowUsersPage).build() } else { Authz::default() };
+    Setup { site, auth: AuthSettings { authz: Arc::new(authz), ..AuthSettings::default() }, ..Setup::default() }
+}
+
 async fn server(show_users_page: bool) -> StatusServer {
-    let server = fixture_server_with(Site { show_users_page, ..Site::default() }).await;
+    let server = fixture_server_setup(users_shown(Site::default(), show_users_page)).await;
     let ann = User {
         uid: 1,
         identifier: "ann".into(),
@@ -59,10 +69,11 @@ async fn buildstatus_shows_the_steps_newest_first() {
 #[tokio::test]
 async fn users_pages_follow_show_users_page() {
     let hidden = server(false).await;
-    for uri in ["/users", "/users/table", "/users/1", "/users/table/1"] {
-        let (status, body, _) = get(&hidden, uri).await;
-        assert_eq!(status, StatusCode::FORBIDDEN, "{uri}");
-        assert!(body.contains("showUsersPage"), "{uri}");
+    // Refused as the seed says: to authfail (nobody can log in here, so no login prompt).
+    for (uri, to) in [("/users", "./authfail"), ("/users/table", "../authfail"), ("/users/table/1", "../../authfail")] {
+        let (status, _, headers) = get(&hidden, uri).await;
+        assert_eq!(status, StatusCode::FOUND, "{uri}");
+        assert_eq!(headers["location"], to, "{uri}");
     }
     let shown = server(true).await;
     let (status, list, _) = get(&shown, "/users").await;
@@ -91,8 +102,8 @@ async fn about_lists_the_versions() {
 
 #[tokio::test]
 async fn provide_feeds_turns_feeds_off_and_users_appear_in_the_navigation() {
-    let site = Site { provide_feeds: vec!["rss".into()], show_users_page: true, ..Site::default() };
-    let limited = fixture_server_with(site).await;
+    let site = Site { provide_feeds: vec!["rss".into()], ..Site::default() };
+    let limited = fixture_server_setup(users_shown(site, true)).await;
     assert_eq!(get(&limited, "/rss").await.0, StatusCode::OK);
     for uri in ["/atom", "/json", "/json/builders"] {
         let (status, body, _) = get(&limited, uri).await;

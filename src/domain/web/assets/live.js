@@ -20,8 +20,17 @@
     timer = setTimeout(refresh, Math.max(0, lastFetch + MIN_GAP_MS - Date.now()));
   }
 
+  // A form the visitor is filling in (a field or button of it has the focus) is not replaced
+  // under their hands: the refresh waits until they leave it.
+  function filling() {
+    var active = document.activeElement;
+    var content = document.querySelector('div.content');
+    return !!(active && active.form && content && content.contains(active));
+  }
+
   function refresh() {
     timer = null;
+    if (filling()) { timer = setTimeout(refresh, MIN_GAP_MS); return; }
     wanted = false;
     busy = true;
     lastFetch = Date.now();

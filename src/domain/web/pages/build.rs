@@ -5,17 +5,18 @@ use crate::domain::web::decorate::Decorations;
 use maud::{Markup, html};
 
 use super::builder::{current_step, eta_text};
-use super::text_line;
-use crate::domain::model::{Build, Change, Step, property_string};
+use super::{forms, text_line};
+use crate::domain::auth::{Action, Subject};
+use crate::domain::control::FORCE_FORM;
+use crate::domain::model::{Build, Builder, Change, Step, property_string};
 use crate::domain::result::table_class;
 use crate::domain::web::layout::{Page, frame};
 use crate::domain::web::text::{capitalize, ctime, format_interval, path, safe_url, user};
-
-const FORCE_FORM: &str = "Force Build Form";
 const LONGEST_PROPERTY: usize = 500;
 
-/// `changes` are the changes of the build's source stamps that the store knows.
-pub fn build_page(page: &Page, build: &Build, changes: &[Change], worker_known: bool) -> Markup {
+/// `changes` are the changes of the build's source stamps that the store knows; `builder` is
+/// the build's (what a rebuild is asked about).
+pub fn build_page(page: &Page, builder: &Builder, build: &Build, changes: &[Change], worker_known: bool) -> Markup {
     let root = &page.root;
     let name = &build.builder;
     frame(
@@ -45,6 +46,10 @@ pub fn build_page(page: &Page, build: &Build, changes: &[Change], worker_known: 
                 @if build.blamelist.is_empty() { p { "no responsible users" } }
                 ol { @for u in &build.blamelist { li { (user(u)) } } }
                 (timing(page, build))
+                @if build.is_finished() && page.may(Action::ForceBuild, &Subject::Builder(builder)) {
+                    h2 { "Resubmit Build:" }
+                    (forms::rebuild(page, &path::build(root, name, build.number)))
+                }
             }
             @if !changes.is_empty() { (all_changes(&page.site.decorations, build, changes)) }
         },
@@ -61,6 +66,10 @@ fn outcome(page: &Page, build: &Build) -> Markup {
             h2 { "Build In Progress:" }
             @if let Some(eta) = build.eta { p { "ETA: " (eta_text(eta, page.now)) } }
             p { (current_step(build)) }
+            @if page.may(Action::StopBuild, &Subject::Build(build)) {
+                h2 { "Stop Build" }
+                (forms::stop_build(page, &path::build(&page.root, &build.builder, build.number), "Stop This Build"))
+            }
         }
     }
 }

@@ -2,9 +2,12 @@
 
 use maud::{Markup, html};
 
+use super::forms;
 use super::recent::build_table;
+use crate::domain::auth::{Action, Subject};
+use crate::domain::control::ForceScheduler;
 use crate::domain::model::{Build, BuildRequest, Builder, Timestamp, Worker};
-use crate::domain::web::args::MAX_ROWS;
+use crate::domain::web::args::{Args, MAX_ROWS};
 use crate::domain::web::layout::{Page, frame};
 use crate::domain::web::text::{email, format_interval, path, shortrev};
 
@@ -18,6 +21,13 @@ pub struct BuilderPage {
     /// The builder's workers, in the builder's order (unknown names shown offline).
     pub workers: Vec<Worker>,
     pub numbuilds: usize,
+    /// The master's force schedulers that may build this builder (the forms are the built-in
+    /// page's: not in a template's context).
+    #[serde(skip)]
+    pub schedulers: Vec<ForceScheduler>,
+    /// The page's arguments (`SCHEDULER.FIELD=` pre-fills a force form).
+    #[serde(skip)]
+    pub args: Args,
 }
 
 pub fn builder_page(page: &Page, data: &BuilderPage) -> Markup {
@@ -43,6 +53,9 @@ pub fn builder_page(page: &Page, data: &BuilderPage) -> Markup {
                             a href=(path::build(root, name, b.number)) { "#" (b.number) }
                             @if let Some(eta) = b.eta { " ETA: " (eta_text(eta, page.now)) }
                             " " (current_step(b))
+                            @if page.may(Action::StopBuild, &Subject::Build(b)) {
+                                (forms::stop_build(page, &path::build(root, name, b.number), "Stop Build"))
+                            }
                         }
                     }
                 }
@@ -59,8 +72,14 @@ pub fn builder_page(page: &Page, data: &BuilderPage) -> Markup {
                                 " " b { "Forced build" } " by " (email(&crate::domain::model::property_string(&owner.value)))
                             }
                             @if !r.reason.is_empty() { " " small { (r.reason) } }
+                            @if page.may(Action::CancelPendingBuild, &Subject::Request(r)) {
+                                (forms::cancel_request(page, &path::builder(root, name), &r.id.to_string(), "Cancel"))
+                            }
                         }
                     }
+                }
+                @if !data.pending.is_empty() && data.pending.iter().all(|r| page.may(Action::CancelPendingBuild, &Subject::Request(r))) {
+                    (forms::cancel_request(page, &path::builder(root, name), "all", "Cancel All"))
                 }
 
                 h2 { "Recent Builds:" }
@@ -82,6 +101,15 @@ pub fn builder_page(page: &Page, data: &BuilderPage) -> Markup {
                             }
                         }
                     }
+                }
+                @if page.may(Action::PingBuilder, &Subject::Builder(&data.builder)) {
+                    h2 { "Ping slaves" }
+                    (forms::button(page, &format!("{}/ping", path::builder(root, name)), "command_ping", "Ping Builder"))
+                }
+                @if !data.schedulers.is_empty() && page.may(Action::ForceBuild, &Subject::Builder(&data.builder)) {
+                    h2 { "Force build" }
+                    @let schedulers: Vec<&ForceScheduler> = data.schedulers.iter().collect();
+                    (forms::force_forms(page, &format!("{}/force", path::builder(root, name)), &schedulers, None, &data.args))
                 }
             }
         },

@@ -2,9 +2,13 @@
 
 use maud::{Markup, html};
 
+use super::forms::{self, Several};
 use super::text_line;
+use crate::domain::auth::{Action, Subject};
+use crate::domain::control::ForceScheduler;
 use crate::domain::model::{Build, Builder, BuilderState, Timestamp};
 use crate::domain::result::box_class;
+use crate::domain::web::args::Args;
 use crate::domain::web::layout::{Page, frame};
 use crate::domain::web::text::path;
 
@@ -19,7 +23,14 @@ pub struct BuilderRow {
     pub pending: usize,
 }
 
-pub fn builders_page(page: &Page, rows: &[BuilderRow], branches: &str) -> Markup {
+/// `schedulers` are the master's force schedulers; `args` the page's (they pre-fill forms).
+pub fn builders_page(
+    page: &Page,
+    rows: &[BuilderRow],
+    branches: &str,
+    schedulers: &[ForceScheduler],
+    args: &Args,
+) -> Markup {
     let root = &page.root;
     frame(
         page,
@@ -47,8 +58,38 @@ pub fn builders_page(page: &Page, rows: &[BuilderRow], branches: &str) -> Markup
                 }
             }
             @if rows.is_empty() { p { "No builders are configured." } }
+            (several_builders_forms(page, rows, schedulers, args))
         },
     )
+}
+
+/// Below the table (spec §5.3): stop, cancel and force on the selected or all builders, each
+/// when the visitor may, and when there is something to stop (a building builder) or someone
+/// to build (an online builder).
+fn several_builders_forms(page: &Page, rows: &[BuilderRow], schedulers: &[ForceScheduler], args: &Args) -> Markup {
+    let names: Vec<String> = rows.iter().map(|r| r.builder.name.clone()).collect();
+    let building = rows.iter().any(|r| r.state == BuilderState::Building);
+    let online: Vec<String> =
+        rows.iter().filter(|r| r.state != BuilderState::Offline).map(|r| r.builder.name.clone()).collect();
+    let forcing: Vec<&ForceScheduler> =
+        schedulers.iter().filter(|s| s.builders.iter().any(|b| online.contains(b))).collect();
+    let root = &page.root;
+    html! {
+        @if building && page.may(Action::StopAllBuilds, &Subject::Nothing) {
+            h2 { "Stop Builds" }
+            (forms::selected_and_all(page, &names, Several::Stop))
+        }
+        @if page.may(Action::CancelAllPendingBuilds, &Subject::Nothing) {
+            h2 { "Cancel Pending Builds" }
+            (forms::selected_and_all(page, &names, Several::Cancel))
+        }
+        @if !forcing.is_empty() && page.may(Action::ForceAllBuilds, &Subject::Nothing) {
+            h2 { "Force Selected Builds" }
+            (forms::force_forms(page, &format!("{root}builders/_selected/forceselected"), &forcing, Some(&online), args))
+            h2 { "Force All Builds" }
+            (forms::force_forms(page, &format!("{root}builders/_all/forceall"), &forcing, None, args))
+        }
+    }
 }
 
 /// The link label of a last build: a short got_revision when there is one, else `#N`.

@@ -3,6 +3,8 @@
 use crate::domain::web::decorate::Decorations;
 use maud::{Markup, html};
 
+use super::forms;
+use crate::domain::auth::{Action, Subject};
 use crate::domain::model::{Change, property_string};
 use crate::domain::web::layout::{Page, frame};
 use crate::domain::web::text::{capitalize, email, long_time, path, shortrev};
@@ -45,6 +47,7 @@ pub fn change_page(page: &Page, change: &Change) -> Markup {
         html! {
             h1 { "Change #" (change.number) }
             (change_block(&page.site.decorations, change))
+            @if page.may(Action::StopChange, &Subject::Nothing) { (forms::stop_change(page, change.number)) }
         },
     )
 }

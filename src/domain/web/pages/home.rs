@@ -2,9 +2,12 @@
 
 use maud::{Markup, html};
 
+use super::forms;
+use crate::domain::auth::{Action, Subject};
 use crate::domain::web::layout::{Page, VERSION, frame, main_pages};
 
-pub fn home_page(page: &Page) -> Markup {
+/// The welcome page; `shutting_down` says whether the master is in a clean shutdown.
+pub fn home_page(page: &Page, shutting_down: bool) -> Markup {
     let site = page.site;
     frame(
         page,
@@ -15,15 +18,24 @@ pub fn home_page(page: &Page) -> Markup {
                 @if site.title_url.is_empty() { (site.title) } @else { a href=(site.title_url) { (site.title) } }
                 " project!"
             }
-            ul.links {
-                @for (path, label, what) in main_pages(site) {
-                    li {
-                        a href={ (page.root) (path) } { (label) } ": " (what)
-                        @if *path == "waterfall" {
-                            " (" a href={ (page.root) "waterfall/help" } { "help" } ": which builders, how many events, how it reloads)"
+            @if page.viewer.is_none_or(|v| v.may(Action::View, &Subject::Nothing)) {
+                ul.links {
+                    @for (path, label, what) in main_pages(site) {
+                        li {
+                            a href={ (page.root) (path) } { (label) } ": " (what)
+                            @if *path == "waterfall" {
+                                " (" a href={ (page.root) "waterfall/help" } { "help" } ": which builders, how many events, how it reloads)"
+                            }
                         }
                     }
                 }
+            } @else {
+                p { "This status is private: log in to see it." }
+            }
+            @if page.may(Action::CleanShutdown, &Subject::Nothing) {
+                (forms::clean_shutdown(page, shutting_down))
+            } @else if shutting_down {
+                p.shutting-down { "Master is shutting down" }
             }
         },
     )

@@ -1,12 +1,14 @@
 //! One module per page of spec-web-pages.md. Each takes the data it shows (already fetched)
 //! and returns markup; nothing here knows where the data came from.
 
+mod auth;
 mod build;
 mod builder;
 mod builders;
 mod buildstatus;
 mod changes;
 mod console;
+pub mod forms;
 mod grid;
 mod home;
 mod notifications;
@@ -17,6 +19,7 @@ mod users;
 mod waterfall;
 mod workers;
 
+pub use auth::{authfail_page, authzfail_page, login_page};
 pub use build::build_page;
 pub use builder::{BuilderPage, builder_page};
 pub use builders::{BuilderRow, activity_lines, builders_page};

@@ -2,7 +2,9 @@
 
 use maud::{Markup, html};
 
+use super::forms;
 use super::recent::{build_line, build_table};
+use crate::domain::auth::{Action, Subject};
 use crate::domain::model::{Build, Timestamp, Worker};
 use crate::domain::web::layout::{Page, frame};
 use crate::domain::web::text::{abbreviate_age, email, path, safe_url};
@@ -70,6 +72,7 @@ pub struct WorkerPage {
 }
 
 pub fn worker_page(page: &Page, data: &WorkerPage) -> Markup {
+    let root = &page.root;
     let w = &data.worker;
     frame(
         page,
@@ -79,7 +82,16 @@ pub fn worker_page(page: &Page, data: &WorkerPage) -> Markup {
             div.column {
                 h2 { "Currently building:" }
                 @if data.running.is_empty() { p { "No current builds" } }
-                ul { @for b in &data.running { li { (build_line(page, b, true)) } } }
+                ul {
+                    @for b in &data.running {
+                        li {
+                            (build_line(page, b, true))
+                            @if page.may(Action::StopBuild, &Subject::Build(b)) {
+                                (forms::stop_build(page, &path::build(root, &b.builder, b.number), "Stop Build"))
+                            }
+                        }
+                    }
+                }
                 h2 { "Recent builds" }
                 (build_table(page, &data.recent, true))
             }
@@ -99,6 +111,14 @@ pub fn worker_page(page: &Page, data: &WorkerPage) -> Markup {
                 p {
                     (connects_last_hour(w, page.now)) " connection(s) in the last hour"
                     @if !w.connected { " (not currently connected)" }
+                }
+                @if w.connected {
+                    (forms::worker_forms(
+                        page,
+                        w,
+                        page.may(Action::GracefulShutdown, &Subject::Worker(w)),
+                        page.may(Action::PauseSlave, &Subject::Worker(w)),
+                    ))
                 }
             }
         },
