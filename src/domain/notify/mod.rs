@@ -5,12 +5,15 @@
 //! - [`start`]: where a target starts after a restart, and what it passes over;
 //! - [`history`]: a build against its builder's past (previous finished build, failure streak);
 //! - [`buildset`]: the builds a finished buildset is made of;
+//! - [`status`]: a target's status line (connected or not, in words), kept as its note;
 //! - [`interpolate`]: the seed's renderables (`%(prop:NAME)s`, `%(src::revision)s`, …);
-//! - one module per target kind: [`mail`].
+//! - one module per target kind: [`mail`], [`irc`].
 
 pub mod buildset;
 pub mod history;
 pub mod interpolate;
+pub mod irc;
 pub mod mail;
 pub mod outbox;
 pub mod start;
+pub mod status;
