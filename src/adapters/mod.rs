@@ -10,6 +10,7 @@
 //! | [`memory`] | in-process data: the reference implementations and test doubles | every port |
 //! | [`http`] | axum on hyper: the pages, hooks, ingest API, live streams | reads `StatusReader`, `EventFeed`, `LogStore`, `Outbox` |
 //! | [`mail`] | lettre: SMTP and sendmail | `MailTransport` |
+//! | [`irc`] | an IRC client of its own on tokio (and rustls): the IRC bot's connection | (used by the IRC target) |
 //! | [`git_poller`] | the `git` program | `ChangeSink` (writes), `PollTrigger` |
 //! | [`buildbot`] | a Buildbot 4 database (sqlx) and REST API (reqwest) | yields `StatusEvent`s |
 //! | [`status_client`] | reqwest: a buildstatus server's ingest API and `/json` | (client of our own API) |
@@ -19,6 +20,7 @@ pub mod buildbot;
 pub mod clock;
 pub mod git_poller;
 pub mod http;
+pub mod irc;
 pub mod logs;
 pub mod mail;
 pub mod memory;
