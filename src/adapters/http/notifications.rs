@@ -1,5 +1,7 @@
 //! `/notifications`: the delivery log of every notification target, read from the outbox;
-//! `/notifications/metrics`: the same counts in the Prometheus text format.
+//! `/notifications/metrics`: the same counts in the Prometheus text format. A target that
+//! reports a status of its own (`domain::notify::status`: an IRC bot's connection) has its line
+//! on the page and its `buildstatus_target_up` gauge.
 //! They read the outbox, which nothing else of the site needs: their context of their own
 //! ([`NotificationsContext`]) is one field of the site's.
 
@@ -12,6 +14,7 @@ use axum::response::{IntoResponse, Response};
 use super::call::{Answer, Call};
 use super::{WebContext, WebError};
 use crate::domain::notify::outbox::{Discipline, TargetCounts, TargetId};
+use crate::domain::notify::status::{STATUS_NOTE, TargetStatus};
 use crate::domain::web::args::Args;
 use crate::domain::web::layout::{Page, Site};
 use crate::domain::web::pages::{TargetLog, notifications_page};
@@ -55,13 +58,19 @@ async fn page(State(ctx): State<Arc<NotificationsContext>>, uri: Uri, RawQuery(q
     for (counts, discipline) in
         shown(&ctx.targets, counts).into_iter().filter(|(c, _)| only.is_none_or(|t| named(t, &c.target)))
     {
+        let status = status_of(ctx.outbox.as_ref(), &counts.target).await;
         match ctx.outbox.log(&counts.target, None, limit).await {
-            Ok(recent) => targets.push(TargetLog { counts, discipline, recent }),
+            Ok(recent) => targets.push(TargetLog { counts, discipline, recent, status }),
             Err(e) => return WebError::Internal(e.to_string()).respond(&ctx.site, ctx.clock.as_ref(), uri.path()),
         }
     }
     ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], notifications_page(&page, &targets).into_string())
         .into_response()
+}
+
+/// The status line `target` reports of itself (a bot's connection), if it reports one.
+async fn status_of(outbox: &dyn Outbox, target: &str) -> Option<TargetStatus> {
+    outbox.note(target, STATUS_NOTE).await.ok().flatten().and_then(|n| TargetStatus::from_note(&n))
 }
 
 /// Every target to show, in id order: the configured ones, and any other the outbox holds
@@ -108,6 +117,25 @@ async fn metrics(State(ctx): State<Arc<NotificationsContext>>) -> Response {
             let state = state.name();
             text.push_str(&format!(
                 "buildstatus_notifications{{kind=\"{kind}\",target=\"{target}\",state=\"{state}\"}} {n}\n"
+            ));
+        }
+    }
+    text.push_str(
+        "# HELP buildstatus_target_up Whether a target with a connection of its own (an IRC bot) is connected.\n\
+         # TYPE buildstatus_target_up gauge\n",
+    );
+    let mut ids: Vec<String> = ctx.targets.iter().map(|(id, _)| id.to_string()).collect();
+    ids.extend(
+        counts.iter().map(|c| c.target.clone()).filter(|t| !ctx.targets.iter().any(|(id, _)| id.to_string() == *t)),
+    );
+    for id in ids {
+        if let Some(status) = status_of(ctx.outbox.as_ref(), &id).await {
+            let kind = TargetId::parse(&id).map(|t| t.kind().to_owned()).unwrap_or_default();
+            let up = u8::from(status.up);
+            text.push_str(&format!(
+                "buildstatus_target_up{{kind=\"{}\",target=\"{}\"}} {up}\n",
+                label(&kind),
+                label(&id)
             ));
         }
     }
