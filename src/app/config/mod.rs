@@ -1,6 +1,6 @@
 //! `buildstatus.toml`, the one place the binary's configuration is read: the top-level keys
 //! here, each block in a file of its own (`[change_hook]` in `hooks.rs`, `[ingest]`,
-//! `[[git_poller]]`, `[[mail]]`), listed once in [`SECTIONS`]. Every problem is collected and
+//! `[[git_poller]]`, `[[mail]]`, `[[irc]]`), listed once in [`SECTIONS`]. Every problem is collected and
 //! reported at once, each naming its key. A new block is one file and one line of that table.
 //!
 //! The file is read into the library's own [`Setup`], so what the binary can configure and
@@ -11,6 +11,7 @@
 mod git_poller;
 pub mod hooks;
 pub mod ingest;
+mod irc;
 pub mod listen;
 mod mail;
 mod targets;
@@ -56,6 +57,11 @@ const SECTIONS: &[(&str, Section)] = &[
     }),
     ("git_poller", |v, base, setup| {
         setup.git_pollers = git_poller::parse(v, base)?;
+        Ok(())
+    }),
+    ("irc", |v, base, setup| {
+        let targets = irc::parse(v, base)?.into_iter().map(|t| Arc::new(t) as Arc<dyn Target>);
+        setup.notifiers.targets.extend(targets);
         Ok(())
     }),
     ("mail", |v, base, setup| {

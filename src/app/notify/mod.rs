@@ -13,6 +13,9 @@
 //! - [`history`] and [`buildsets`]: what several kinds read about builds (the previous
 //!   finished build, the builds of a buildset).
 //!
+//! Kinds: [`mail`] and [`irc`] (a bot with a connection of its own, its state on
+//! `/notifications` as its status note).
+//!
 //! A new kind is one module in `domain::notify` (its decisions), one folder in `adapters`
 //! (its transport), one file in `app::config` (its block), and an implementation of
 //! [`Target`] beside [`mail`].
@@ -20,6 +23,7 @@
 pub mod buildsets;
 pub mod follow;
 pub mod history;
+pub mod irc;
 pub mod mail;
 pub mod queue;
 mod running;
@@ -37,6 +41,7 @@ use crate::domain::notify::start::StartPolicy;
 use crate::domain::web::layout::Site;
 use crate::ports::{Clock, EventFeed, LogStore, OutboxError, StatusReader, StoreError};
 
+pub use irc::{BotRules, IrcTarget};
 pub use mail::{MailTarget, MailTransportChoice};
 pub use queue::Queue;
 pub use running::{Running, start};

@@ -5,6 +5,7 @@ mod buildbot_follow;
 mod feeds;
 mod git_poller;
 mod import_buildbot;
+mod irc;
 mod listeners;
 mod live;
 mod mail;
