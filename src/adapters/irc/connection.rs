@@ -180,10 +180,11 @@ async fn session(
                     match out {
                         Out::Send(line) => protocol.push_back(line),
                         Out::Registered(nick) => {
-                            state.send_replace(LinkState {
-                                up: true,
-                                text: format!("connected to {place} as {nick}"),
-                                problem: None,
+                            // A problem of the registration (a refused SASL login) stays shown.
+                            let text = format!("connected to {place} as {nick}");
+                            state.send_modify(|s| {
+                                s.up = true;
+                                s.text = text;
                             });
                             let _ = incoming.send(Incoming::Registered(nick));
                         }

@@ -137,3 +137,14 @@ pub async fn sees_join(user: &mut user::User, nick: &str, channel: &str) {
     )
     .await;
 }
+
+/// Whether the user has seen `nick` join `channel`, at any time so far (or waits for it).
+pub async fn has_joined(user: &mut user::User, nick: &str, channel: &str) {
+    let who = format!(":{nick}!");
+    let channel = channel.to_owned();
+    user.seen_or_wait(
+        |l| l.starts_with(&who) && l.contains(" JOIN ") && l.to_lowercase().contains(&channel),
+        Duration::from_secs(20),
+    )
+    .await;
+}

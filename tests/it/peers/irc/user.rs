@@ -105,6 +105,14 @@ impl User {
         }
     }
 
+    /// A non-chat line matching `wanted` heard already, or the next one (panics after `limit`).
+    pub async fn seen_or_wait(&mut self, wanted: impl Fn(&str) -> bool, limit: Duration) -> String {
+        match self.other.iter().find(|l| wanted(l)) {
+            Some(line) => line.clone(),
+            None => self.wait_other(wanted, limit).await,
+        }
+    }
+
     /// Collects what `from` says until `count` lines came (or `limit` passed).
     pub async fn hear(&mut self, from: &str, count: usize, limit: Duration) -> Vec<Heard> {
         let deadline = Instant::now() + limit;
