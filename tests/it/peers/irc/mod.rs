@@ -60,14 +60,20 @@ pub async fn server(targets: Vec<IrcTarget>, storage: Storage) -> StatusServer {
 }
 
 /// Builders `names`, each with a connected worker of its own (so idle, not offline) unless
-/// its name starts with `off`.
+/// its name starts with `off`; tagged `docs` when their name starts with it, else `os`.
 pub async fn builders(server: &StatusServer, names: &[&str]) {
     let sink = server.sink();
     let mut events = Vec::new();
     for name in names {
         let worker = format!("w-{name}");
+        let tag = if name.starts_with("docs") { "docs" } else { "os" };
         events.push(StatusEvent::BuilderAdded {
-            builder: Builder { name: (*name).into(), workers: vec![worker.clone()], ..Builder::default() },
+            builder: Builder {
+                name: (*name).into(),
+                workers: vec![worker.clone()],
+                tags: vec![tag.into()],
+                ..Builder::default()
+            },
         });
         if !name.starts_with("off") {
             let w = Worker { name: worker, ..Worker::default() };
@@ -79,6 +85,11 @@ pub async fn builders(server: &StatusServer, names: &[&str]) {
 
 /// Starts build `number` of `builder` now.
 pub async fn start_build(server: &StatusServer, builder: &str, number: u32) {
+    start_build_for(server, builder, number, &[]).await;
+}
+
+/// Starts build `number` of `builder` now, for build requests `requests`.
+pub async fn start_build_for(server: &StatusServer, builder: &str, number: u32, requests: &[u64]) {
     let build = Build {
         builder: builder.into(),
         number,
@@ -94,7 +105,7 @@ pub async fn start_build(server: &StatusServer, builder: &str, number: u32) {
         steps: vec![],
         eta: None,
     };
-    server.sink().record(StatusEvent::BuildStarted { build, requests: vec![] }).await.expect("started");
+    server.sink().record(StatusEvent::BuildStarted { build, requests: requests.to_vec() }).await.expect("started");
 }
 
 pub async fn finish_build(server: &StatusServer, builder: &str, number: u32, result: BuildResult) {

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use super::servers::{Ngircd, free_port};
 use super::user::User;
-use super::{bot, builders, finish_build, page_until, sees_join, server, start_build};
+use super::{bot, builders, finish_build, page_until, sees_join, server, start_build, start_build_for};
 use buildstatus::adapters::memory::master::{Action, MemoryMaster};
 use buildstatus::app::Storage;
 use buildstatus::domain::notify::irc::events::EventSet;
@@ -28,6 +28,7 @@ async fn every_command_and_notification_against_ngircd() {
         b.rules.notify_events = EventSet::parse(["started", "failure"]).expect("events");
         b.rules.allow_force = true;
         b.rules.allow_shutdown = true;
+        b.connection.rejoin_after_kick = Some(Duration::from_millis(500));
         b.master = master.clone();
         b
     };
@@ -101,8 +102,12 @@ async fn every_command_and_notification_against_ngircd() {
     assert_eq!((private[0].target.as_str(), private[0].text.as_str()), ("alice", "docs: idle"));
 
     // Notifications: started (the channel has `started`), failure with its colour and link.
-    start_build(&server, "linux", 0).await;
-    assert_eq!(alice.expect_texts("bb", 1).await, ["build #0 of linux started"]);
+    // The build is the one forced: whoever forced it hears it started, and its end.
+    start_build_for(&server, "linux", 0, &[1]).await;
+    assert_eq!(
+        alice.expect_texts("bb", 3).await,
+        ["build #0 forced", "I'll give a shout when the build finishes", "build #0 of linux started"]
+    );
     assert_eq!(alice.ask("#builds", "bb: status linux", "bb", 1).await, ["linux: building(no current step)"]);
     assert_eq!(alice.ask("#builds", "bb: watch linux", "bb", 1).await, ["watching build linux #0 until it finishes.."]);
     finish_build(&server, "linux", 0, BuildResult::Failure).await;
@@ -111,7 +116,7 @@ async fn every_command_and_notification_against_ngircd() {
         [format!(
             "build #0 of linux is complete: Failure [\x0304failed test\x03]  Build details are at {URL}/linux/builds/0  blamelist: Ann <ann@example.org>"
         )],
-        "told once: the watch is not repeated within the minute"
+        "told once: the watch and the force are not repeated within the minute"
     );
     start_build(&server, "docs", 0).await;
     assert_eq!(alice.expect_texts("bb", 1).await, ["build #0 of docs started"]);
@@ -145,6 +150,11 @@ async fn every_command_and_notification_against_ngircd() {
         alice.ask("#builds", "bb: notify list", "bb", 1).await,
         ["The following events are being notified: ['started', 'failure', 'successToFailure']"]
     );
+    // Kicked (alice is the channel's operator), the bot comes back as configured.
+    alice.send_raw("KICK #builds bb :out");
+    alice.wait_other(|l| l.contains(" KICK #builds bb"), Duration::from_secs(10)).await;
+    sees_join(&mut alice, "bb", "#builds").await;
+    page_until(&server, "/notifications", "kicked from #builds by alice: out").await;
     drop(server);
 }
 
@@ -161,34 +171,49 @@ async fn reconnects_with_what_was_queued_and_joins_with_keys_nickserv_and_a_serv
     b.connection.identity.server_password = Some("srvpw".into());
     b.connection.identity.nickserv_password = Some("ns secret".into());
     b.rules.notify_events = EventSet::parse(["finished"]).expect("events");
+    b.rules.tags = Some(vec!["os".into()]);
+    b.rules.pm_to_nicks = vec!["carol".into()];
+    // Slow to come back, so that the users are in before it (and hear what it queued).
+    b.connection.failed_delay = Some(Duration::from_secs(3));
+    b.connection.max_delay = Duration::from_secs(4);
     let server = server(vec![b], buildstatus::app::Storage::Memory).await;
-    builders(&server, &["linux"]).await;
+    builders(&server, &["linux", "docs"]).await;
     sees_join(&mut alice, "bb_", "#secret").await;
     let identify = nickserv.hear("bb_", 1, Duration::from_secs(10)).await;
     assert_eq!(identify[0].text, "IDENTIFY ns secret");
     page_until(&server, "/notifications", &format!("Up: connected to 127.0.0.1:{port} as bb_")).await;
     let metrics = page_until(&server, "/notifications/metrics", "buildstatus_target_up").await;
     assert!(metrics.contains("buildstatus_target_up{kind=\"irc\",target=\"irc/ngircd\"} 1"), "{metrics}");
+    assert_eq!(alice.ask("#secret", "bb_: list builders", "bb_", 1).await, ["Configured builders: linux"], "tags");
+    assert_eq!(alice.ask("#secret", "bb_: status", "bb_", 1).await, ["linux: idle"]);
+    assert_eq!(alice.ask("#secret", "bb_: status docs", "bb_", 1).await, ["docs: idle"], "named, any builder");
+    // A build of long ago (as a late sender records it) is not announced.
+    let old = crate::common::whole_build("linux", 0, 0, "main", BuildResult::Failure, None);
+    server.sink().record_all(old).await.expect("old build");
 
-    // The server goes away; a build finishes meanwhile; it comes back.
+    // The server goes away; builds finish meanwhile; it comes back.
     ngircd.kill();
     page_until(&server, "/notifications", "Down: ").await;
-    start_build(&server, "linux", 0).await;
-    finish_build(&server, "linux", 0, BuildResult::Success).await;
+    start_build(&server, "linux", 1).await;
+    finish_build(&server, "linux", 1, BuildResult::Success).await;
+    start_build(&server, "docs", 0).await;
+    finish_build(&server, "docs", 0, BuildResult::Failure).await;
     let (_, metrics, _) = crate::common::get(&server, "/notifications/metrics").await;
     assert!(metrics.contains("target=\"irc/ngircd\"} 0"), "{metrics}");
-    page_until(&server, "/notifications", "linux #0 success to #secret").await;
+    page_until(&server, "/notifications", "linux #1 success to #secret, carol").await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     ngircd.restart();
+    let mut carol = User::connect(port, "carol", &[], Some("srvpw")).await;
     let mut alice = User::connect(port, "alice", &[("#secret", Some("k3y"))], Some("srvpw")).await;
     // The nick is free now.
     sees_join(&mut alice, "bb", "#secret").await;
-    assert_eq!(
-        alice.expect_texts("bb", 1).await,
-        [format!(
-            "build #0 of linux is complete: Success [\x0303build successful\x03]  Build details are at {URL}/linux/builds/0"
-        )]
+    let told = format!(
+        "build #1 of linux is complete: Success [\x0303build successful\x03]  Build details are at {URL}/linux/builds/1"
     );
+    assert_eq!(alice.expect_texts("bb", 1).await, [told.as_str()], "not the old build, not docs (tags)");
+    let private = carol.hear("bb", 1, Duration::from_secs(20)).await;
+    assert_eq!((private[0].target.as_str(), private[0].text.as_str()), ("carol", told.as_str()), "pm_to_nicks");
+    alice.silent("bb", Duration::from_secs(1)).await;
     page_until(&server, "/notifications", "1 sent").await;
     drop(server);
 }
