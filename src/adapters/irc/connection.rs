@@ -276,6 +276,41 @@ async fn session(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::adapters::irc::IrcClient;
+    use crate::domain::notify::irc::session::Identity;
+    use tokio::io::AsyncBufReadExt;
+
+    /// A server that welcomes the bot, then says nothing: the bot pings it, and once nothing
+    /// came for two keep-alive periods it counts the connection lost.
+    #[tokio::test]
+    async fn a_silent_server_is_pinged_then_left() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let settings = IrcSettings {
+            host: "127.0.0.1".into(),
+            port,
+            identity: Identity { nick: "bb".into(), ..Identity::default() },
+            keepalive: Duration::from_millis(300),
+            lost_delay: Some(Duration::from_secs(30)),
+            ..IrcSettings::default()
+        };
+        let (client, _incoming, task) = IrcClient::spawn(settings).expect("client");
+        let (socket, _) = listener.accept().await.expect("accept");
+        let (read, mut write) = socket.into_split();
+        write.write_all(b":srv 001 bb :welcome\r\n").await.expect("welcome");
+        let mut lines = BufReader::new(read).lines();
+        let mut heard = Vec::new();
+        // Until the bot hangs up; a bot that keeps pinging forever fails after 5 seconds.
+        let until = Instant::now() + Duration::from_secs(5);
+        while let Ok(Ok(Some(line))) = tokio::time::timeout_at(until, lines.next_line()).await {
+            heard.push(line);
+        }
+        assert_eq!(heard[..2], ["NICK bb", "USER bb 0 * :buildstatus"]);
+        assert!(heard.iter().any(|l| l == "PING :srv"), "{heard:?}");
+        let state = client.state().borrow().clone();
+        assert!(!state.up && state.text.contains("nothing heard from the server"), "{state:?}");
+        task.abort();
+    }
 
     #[test]
     fn backoff_doubles_up_to_the_cap_with_jitter() {

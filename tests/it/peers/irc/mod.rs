@@ -138,24 +138,18 @@ pub async fn page_until(server: &StatusServer, uri: &str, what: &str) -> String 
     }
 }
 
+/// Whether `line` says that `nick` joined `channel`.
+fn joins(nick: &str, channel: &str) -> impl Fn(&str) -> bool {
+    let (who, channel) = (format!(":{nick}!"), channel.to_lowercase());
+    move |l: &str| l.starts_with(&who) && l.contains(" JOIN ") && l.to_lowercase().contains(&channel)
+}
+
 /// Waits until the user sees `nick` join `channel` (the bot is there).
 pub async fn sees_join(user: &mut user::User, nick: &str, channel: &str) {
-    let who = format!(":{nick}!");
-    let channel = channel.to_owned();
-    user.wait_other(
-        |l| l.starts_with(&who) && l.contains(" JOIN ") && l.to_lowercase().contains(&channel),
-        Duration::from_secs(20),
-    )
-    .await;
+    user.wait_other(joins(nick, channel), Duration::from_secs(20)).await;
 }
 
 /// Whether the user has seen `nick` join `channel`, at any time so far (or waits for it).
 pub async fn has_joined(user: &mut user::User, nick: &str, channel: &str) {
-    let who = format!(":{nick}!");
-    let channel = channel.to_owned();
-    user.seen_or_wait(
-        |l| l.starts_with(&who) && l.contains(" JOIN ") && l.to_lowercase().contains(&channel),
-        Duration::from_secs(20),
-    )
-    .await;
+    user.seen_or_wait(joins(nick, channel), Duration::from_secs(20)).await;
 }
