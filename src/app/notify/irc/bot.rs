@@ -150,18 +150,8 @@ impl Bot {
         for request in requests {
             if let Some(dest) = state.forced.remove(request) {
                 let style = self.rules.style;
-                let first = match build.eta {
-                    Some(eta) => {
-                        format!(
-                            "build forced [ETA {}]",
-                            crate::domain::notify::irc::text::duration((eta - build.started).num_seconds())
-                        )
-                    }
-                    None if style.revisions => {
-                        format!("build containing revision(s) [{}] forced", announce::build_name(&facts, style))
-                    }
-                    None => format!("build #{} forced", build.number),
-                };
+                let eta = build.eta.map(|eta| (eta - build.started).num_seconds().max(0));
+                let first = announce::forced(&facts, eta, style);
                 let voice = crate::domain::notify::irc::text::voice_for(&dest, style.notice_on_channel);
                 self.client.say_soon(vec![
                     Say::new(&dest, first, voice),

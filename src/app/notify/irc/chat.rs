@@ -11,7 +11,7 @@ use super::bot::{Bot, BotState};
 use crate::adapters::irc::Incoming;
 use crate::app::notify::NotifyError;
 use crate::domain::model::{BuildKey, Builder, BuilderState, Property};
-use crate::domain::notify::irc::announce::{BuildFacts, build_name};
+use crate::domain::notify::irc::announce::{self, BuildFacts, build_name};
 use crate::domain::notify::irc::command::{
     Addressed, Chat, Command, ForceArgs, NotifyAction, Parsed, ShutdownAction, Which, addressed, parse,
 };
@@ -366,11 +366,18 @@ async fn stop(
     let mut lines = Vec::new();
     for build in running {
         lines.push(match bot.master.stop_build(builder, build.number, &reason).await {
-            Ok(()) if bot.rules.style.revisions => {
+            Ok(()) => {
                 let revisions = bot.revisions(&build).await?;
-                format!("build containing revision(s) [{}] interrupted", revisions.join(", "))
+                let facts = BuildFacts {
+                    builder,
+                    number: build.number,
+                    text: &[],
+                    revisions: &revisions,
+                    url: None,
+                    blamelist: &[],
+                };
+                announce::interrupted(&facts, bot.rules.style)
             }
-            Ok(()) => format!("build {} interrupted", build.number),
             Err(e) => format!("sorry, {e}"),
         });
     }

@@ -99,6 +99,26 @@ pub fn build_name(f: &BuildFacts, style: Style) -> String {
     if style.revisions { short_revisions(f.revisions) } else { format!("#{}", f.number) }
 }
 
+/// A forced build has started: `build #12 forced`, `build containing revision(s) [a1b2c3d]
+/// forced`, or `build forced [ETA 2m05s]` when its ETA (`eta` seconds away) is known.
+pub fn forced(f: &BuildFacts, eta: Option<i64>, style: Style) -> String {
+    match eta {
+        Some(eta) => format!("build forced [ETA {}]", super::text::duration(eta)),
+        None if style.revisions => format!("build containing revision(s) [{}] forced", short_revisions(f.revisions)),
+        None => format!("build #{} forced", f.number),
+    }
+}
+
+/// `stop build` stopped this build: `build 12 interrupted` (no `#`, as 0.8 has it), or
+/// `build containing revision(s) [a1b2c3d] interrupted`.
+pub fn interrupted(f: &BuildFacts, style: Style) -> String {
+    if style.revisions {
+        format!("build containing revision(s) [{}] interrupted", short_revisions(f.revisions))
+    } else {
+        format!("build {} interrupted", f.number)
+    }
+}
+
 /// One conversation partner: a channel, or a nick talking privately.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Contact {

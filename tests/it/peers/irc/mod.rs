@@ -5,6 +5,7 @@
 //!
 //! Needs Debian's `ngircd`, `inspircd` and `atheme-services` (scripts/test installs them).
 
+mod control;
 mod inspircd;
 mod ngircd;
 pub mod servers;

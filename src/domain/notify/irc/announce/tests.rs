@@ -54,6 +54,11 @@ fn every_reply_text() {
         "watched, useRevisions: {:?}",
         watched(&f, BuildResult::Exception, Style { revisions: true, ..plain })
     ));
+    out.push(format!("forced: {}", forced(&f, None, plain)));
+    out.push(format!("forced, useRevisions: {}", forced(&f, None, revisions)));
+    out.push(format!("forced, ETA: {}", forced(&f, Some(125), revisions)));
+    out.push(format!("interrupted: {}", interrupted(&f, plain)));
+    out.push(format!("interrupted, useRevisions: {}", interrupted(&f, revisions)));
     out.push(format!("watching: {}", replies::watching("linux", "#12", Some(125))));
     out.push(format!("watching, revisions: {}", replies::watching("linux", "a1b2c3d", None)));
     let idle = replies::BuilderStatus {
