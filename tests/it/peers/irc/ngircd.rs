@@ -217,3 +217,42 @@ async fn reconnects_with_what_was_queued_and_joins_with_keys_nickserv_and_a_serv
     page_until(&server, "/notifications", "1 sent").await;
     drop(server);
 }
+
+/// A server that stops answering (SIGSTOP: the connection stays open, nothing comes back) is
+/// pinged, then counted lost after twice the keep-alive period, shown down on
+/// `/notifications`; once it answers again the bot is back in its channel and says what was
+/// queued meanwhile.
+#[tokio::test]
+async fn a_server_that_stops_answering_is_left_after_the_keepalive_and_rejoined() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ngircd = Ngircd::start(dir.path(), free_port(), None);
+    let mut alice = User::connect(ngircd.port, "alice", &[("#builds", None)], None).await;
+    let mut b = bot("ngircd", ngircd.port, "bb", &[("#builds", None)]);
+    b.connection.keepalive = Duration::from_secs(1);
+    b.rules.notify_events = EventSet::parse(["finished"]).expect("events");
+    let server = server(vec![b], Storage::Memory).await;
+    builders(&server, &["linux"]).await;
+    sees_join(&mut alice, "bb", "#builds").await;
+    page_until(&server, "/notifications", "Up: connected").await;
+
+    ngircd.process.signal("STOP");
+    let page = page_until(&server, "/notifications", "nothing heard from the server").await;
+    assert!(page.contains("Down: "), "{page}");
+    start_build(&server, "linux", 0).await;
+    finish_build(&server, "linux", 0, BuildResult::Success).await;
+    ngircd.process.signal("CONT");
+    // alice's own connection lived through the pause; the bot comes back to her channel (as
+    // bb_ if the server reads its new connection before it sees the old one closed).
+    let join = alice
+        .wait_other(|l| l.starts_with(":bb") && l.contains(" JOIN ") && l.contains("#builds"), Duration::from_secs(20))
+        .await;
+    let nick = join[1..].split('!').next().unwrap_or_default().to_owned();
+    assert_eq!(
+        alice.expect_texts(&nick, 1).await,
+        [format!(
+            "build #0 of linux is complete: Success [\x0303build successful\x03]  Build details are at {URL}/linux/builds/0"
+        )]
+    );
+    page_until(&server, "/notifications", "Up: connected").await;
+    drop(server);
+}

@@ -45,6 +45,13 @@ impl Process {
         }
     }
 
+    /// Sends `signal` (`STOP`, `CONT`) to the process.
+    pub fn signal(&self, signal: &str) {
+        let pid = self.child.as_ref().expect("running").id().to_string();
+        let status = Command::new("kill").arg(format!("-{signal}")).arg(pid).status().expect("kill runs");
+        assert!(status.success(), "kill -{signal} failed");
+    }
+
     pub fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
