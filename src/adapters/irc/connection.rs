@@ -312,6 +312,44 @@ mod tests {
         task.abort();
     }
 
+    /// Bytes no server should send (not UTF-8, NUL, a line of 20 000 bytes, lines that are no
+    /// message): the bot reads past each, stays connected, and still hears what follows.
+    #[tokio::test]
+    async fn garbage_from_the_server_never_stops_the_bot() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let settings = IrcSettings {
+            host: "127.0.0.1".into(),
+            port,
+            identity: Identity { nick: "bb".into(), ..Identity::default() },
+            lost_delay: Some(Duration::from_secs(30)),
+            ..IrcSettings::default()
+        };
+        let (client, mut incoming, task) = IrcClient::spawn(settings).expect("client");
+        let (mut socket, _) = listener.accept().await.expect("accept");
+        let mut garbage: Vec<u8> =
+            b":srv 001 bb :welcome\r\n\xff\xfe\xc3(\r\n\0\0\0\n:\r\n:x PRIVMSG\r\n   \r\n".to_vec();
+        garbage.extend(std::iter::repeat_n(b'a', 20_000));
+        garbage.extend(b"\r\n:x 005 bb NICKLEN=zz :yes\r\n:alice!a@h PRIVMSG bb :\x01\r\n");
+        garbage.extend(b":alice!a@h PRIVMSG bb :hello \xe2\x82 there\r\n");
+        socket.write_all(&garbage).await.expect("garbage");
+        let mut heard = Vec::new();
+        let until = Instant::now() + Duration::from_secs(5);
+        while let Ok(Some(event)) = tokio::time::timeout_at(until, incoming.recv()).await {
+            if let Incoming::Chat(chat) = &event
+                && chat.text.starts_with("hello")
+            {
+                heard.push(event);
+                break;
+            }
+            heard.push(event);
+        }
+        let Some(Incoming::Chat(chat)) = heard.last() else { panic!("{heard:?}") };
+        assert_eq!((chat.from.as_str(), chat.text.as_str()), ("alice", "hello \u{fffd} there"));
+        assert!(client.state().borrow().up, "{:?}", client.state().borrow());
+        task.abort();
+    }
+
     #[test]
     fn backoff_doubles_up_to_the_cap_with_jitter() {
         let max = Duration::from_secs(300);
