@@ -6,6 +6,7 @@
 //! Needs Debian's `ngircd`, `inspircd` and `atheme-services` (scripts/test installs them).
 
 mod control;
+mod flood;
 mod inspircd;
 mod ngircd;
 pub mod servers;
