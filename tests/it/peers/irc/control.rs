@@ -161,6 +161,16 @@ async fn force_stop_and_shutdown_through_a_master_through_none_and_not_allowed()
             "Usage: force build [--branch=branch] [--revision=revision] [--props=prop1=val1,prop2=val2...] <which> <reason> - Force a build"
         ]
     );
+
+    // A reply longer than the width rule allows (403 − NICKLEN − 2 × len("#builds") = 359
+    // bytes here: this ngircd says NICKLEN=30) comes in pieces, each cut between UTF-8
+    // characters, that read back whole.
+    let name = "é".repeat(200);
+    let pieces = alice.ask("#builds", &format!("bb: status {name}"), "bb", 3).await;
+    assert!(pieces.iter().all(|p| p.len() <= 359), "{pieces:?}");
+    assert_eq!(pieces[0], "no such builder", "wrapped at the space");
+    assert!(pieces[1].len() >= 358, "the long word cut as late as a whole character allows: {pieces:?}");
+    assert_eq!(pieces[1..].concat(), format!("'{name}'"));
     alice.silent("bb", Duration::from_millis(500)).await;
     drop(server);
 }
