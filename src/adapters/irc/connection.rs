@@ -13,7 +13,7 @@ use tokio_rustls::rustls::pki_types::ServerName;
 
 use super::flood::Bucket;
 use super::{Incoming, IrcSettings, LinkState, Request};
-use crate::domain::notify::irc::line::compose;
+use crate::domain::notify::irc::line::{compose, fold};
 use crate::domain::notify::irc::session::{ChannelSpec, Out, Session};
 use crate::domain::notify::irc::text::wire_lines;
 
@@ -31,7 +31,7 @@ enum Ended {
 type Ack = Option<oneshot::Sender<Result<(), String>>>;
 
 pub(super) async fn run(
-    settings: IrcSettings,
+    mut settings: IrcSettings,
     connector: Option<TlsConnector>,
     mut requests: mpsc::UnboundedReceiver<Request>,
     incoming: mpsc::UnboundedSender<Incoming>,
@@ -42,7 +42,7 @@ pub(super) async fn run(
     loop {
         state.send_replace(LinkState { up: false, text: format!("connecting to {place}"), problem: None });
         let (delay, why) = match timeout(settings.connect_timeout, connect(&settings, connector.as_ref())).await {
-            Ok(Ok(stream)) => match session(stream, &settings, &mut requests, &incoming, &state).await {
+            Ok(Ok(stream)) => match session(stream, &mut settings, &mut requests, &incoming, &state).await {
                 Ended::Quit => return,
                 Ended::Lost { reason, registered } => {
                     failures = if registered { 1 } else { failures + 1 };
@@ -69,14 +69,19 @@ pub(super) async fn run(
             s.up = false;
             s.text = text;
         });
-        if !wait(delay, &mut requests).await {
+        if !wait(delay, &mut requests, &mut settings.identity.channels).await {
             return;
         }
     }
 }
 
-/// Waits `delay`, refusing what is said meanwhile; false when asked to quit.
-async fn wait(delay: Duration, requests: &mut mpsc::UnboundedReceiver<Request>) -> bool {
+/// Waits `delay`, refusing what is said meanwhile (a channel joined or left is remembered for
+/// the next connection); false when asked to quit.
+async fn wait(
+    delay: Duration,
+    requests: &mut mpsc::UnboundedReceiver<Request>,
+    channels: &mut Vec<ChannelSpec>,
+) -> bool {
     let until = Instant::now() + delay;
     loop {
         tokio::select! {
@@ -88,9 +93,29 @@ async fn wait(delay: Duration, requests: &mut mpsc::UnboundedReceiver<Request>) 
                     return false;
                 }
                 Some(Request::Say(_, ack)) => refuse(ack, "not connected"),
+                Some(Request::Join(spec)) => { remember_join(channels, &spec); }
+                Some(Request::Leave(name)) => remember_leave(channels, &name),
             },
         }
     }
+}
+
+/// Adds `spec` to the channels joined on each connection; whether it was not there yet.
+fn remember_join(channels: &mut Vec<ChannelSpec>, spec: &ChannelSpec) -> bool {
+    match channels.iter_mut().find(|c| fold(&c.name) == fold(&spec.name)) {
+        Some(known) => {
+            known.key.clone_from(&spec.key);
+            false
+        }
+        None => {
+            channels.push(spec.clone());
+            true
+        }
+    }
+}
+
+fn remember_leave(channels: &mut Vec<ChannelSpec>, name: &str) {
+    channels.retain(|c| fold(&c.name) != fold(name));
 }
 
 fn refuse(ack: Ack, why: &str) {
@@ -132,7 +157,7 @@ async fn connect(settings: &IrcSettings, connector: Option<&TlsConnector>) -> Re
 /// One connection, from registration to its end.
 async fn session(
     stream: Box<dyn Stream>,
-    settings: &IrcSettings,
+    settings: &mut IrcSettings,
     requests: &mut mpsc::UnboundedReceiver<Request>,
     incoming: &mpsc::UnboundedSender<Incoming>,
     state: &watch::Sender<LinkState>,
@@ -198,7 +223,7 @@ async fn session(
                             state.send_modify(|s| s.problem = Some(problem));
                             if let Some(after) = settings.rejoin_after_kick {
                                 let spec = settings.identity.channels.iter()
-                                    .find(|c| c.name.eq_ignore_ascii_case(&channel))
+                                    .find(|c| fold(&c.name) == fold(&channel))
                                     .cloned()
                                     .unwrap_or_else(|| ChannelSpec::new(&channel, None));
                                 rejoins.push((Instant::now() + after, spec));
@@ -225,6 +250,16 @@ async fn session(
                     }).await;
                     let _ = done.send(());
                     return Ended::Quit;
+                }
+                Some(Request::Join(spec)) => {
+                    remember_join(&mut settings.identity.channels, &spec);
+                    protocol.push_back(Session::join(&spec));
+                }
+                Some(Request::Leave(name)) => {
+                    remember_leave(&mut settings.identity.channels, &name);
+                    rejoins.retain(|(_, c)| fold(&c.name) != fold(&name));
+                    // After what was said before it (the goodbye to that channel).
+                    chat.push_back((compose("PART", &[&name], Some("told to leave")), None));
                 }
                 Some(Request::Say(says, ack)) => {
                     let lines: Vec<String> = says.iter().flat_map(|s| wire_lines(s, session.nicklen())).collect();

@@ -24,7 +24,7 @@ pub use flood::FloodLimits;
 pub use tls::{Tls, check_ca};
 
 use crate::domain::notify::irc::command::Chat;
-use crate::domain::notify::irc::session::Identity;
+use crate::domain::notify::irc::session::{ChannelSpec, Identity};
 use crate::domain::notify::irc::text::Say;
 
 /// Where and how the bot connects.
@@ -119,6 +119,10 @@ pub enum Incoming {
 
 enum Request {
     Say(Vec<Say>, Option<oneshot::Sender<Result<(), String>>>),
+    /// Join this channel now and on every later connection.
+    Join(ChannelSpec),
+    /// Leave this channel, and no longer join it.
+    Leave(String),
     Quit(String, oneshot::Sender<()>),
 }
 
@@ -158,6 +162,16 @@ impl IrcClient {
     pub async fn wait_up(&self, limit: Duration) -> bool {
         let mut state = self.state.clone();
         tokio::time::timeout(limit, state.wait_for(|s| s.up)).await.is_ok_and(|r| r.is_ok())
+    }
+
+    /// Joins `channel` (now if connected) and on every later connection.
+    pub fn join(&self, channel: ChannelSpec) {
+        let _ = self.requests.send(Request::Join(channel));
+    }
+
+    /// Leaves `channel` and no longer joins it on connecting.
+    pub fn leave(&self, channel: &str) {
+        let _ = self.requests.send(Request::Leave(channel.to_owned()));
     }
 
     pub fn state(&self) -> watch::Receiver<LinkState> {

@@ -184,6 +184,7 @@ impl Block {
             "allowShutdown" => {
                 r.allow_shutdown = boolean(v).map_err(|_| format!("allowShutdown must be boolean, not {v}"))?
             }
+            "channelAdmins" => r.channel_admins = strings(v)?,
             "noticeOnChannel" => r.style.notice_on_channel = boolean(v)?,
             "showBlameList" => r.style.blamelist = boolean(v)?,
             "useRevisions" => r.style.revisions = boolean(v)?,
@@ -249,6 +250,7 @@ mod tests {
             floodRate = 2.5
             rejoinAfterKick = 3
             pm_to_nicks = ["alice"]
+            channelAdmins = ["alice", "bob"]
             "##,
         )
         .unwrap();
@@ -267,6 +269,7 @@ mod tests {
         assert_eq!(t.rules.notify_events.names(), ["exception", "successToFailure"]);
         assert!(t.rules.allow_force && !t.rules.style.colours);
         assert_eq!(t.rules.tags, Some(vec!["linux".to_owned()]));
+        assert_eq!(t.rules.channel_admins, ["alice", "bob"]);
         let debug = format!("{t:?}");
         assert!(!debug.contains("sasl\"") && !debug.contains("\"srv\"") && !debug.contains("\"ns\""), "{debug}");
     }

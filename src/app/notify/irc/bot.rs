@@ -2,7 +2,7 @@
 //! contacts, what was reported lately, the builds being watched and the forced requests
 //! awaiting their build; and what it reads about a build to announce it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use tokio::sync::Mutex;
@@ -34,8 +34,6 @@ pub struct Bot {
     pub site: Site,
     pub queue: Queue,
     pub client: IrcClient,
-    /// The configured channels, folded.
-    channels: Vec<String>,
     pub state: Mutex<BotState>,
 }
 
@@ -50,12 +48,15 @@ pub struct BotState {
     pub forced: BTreeMap<u64, String>,
     /// The nick the server knows the bot by.
     pub nick: String,
+    /// The channels the bot is told to be in (folded): the configured ones, and those a
+    /// `join` added or a `leave` removed since it started.
+    pub channels: BTreeSet<String>,
 }
 
 impl Bot {
     pub fn new(target: &IrcTarget, context: &Context, queue: Queue, client: IrcClient) -> Self {
         let channels = target.connection.identity.channels.iter().map(|c| fold(&c.name)).collect();
-        let state = BotState { nick: target.connection.identity.nick.clone(), ..BotState::default() };
+        let state = BotState { nick: target.connection.identity.nick.clone(), channels, ..BotState::default() };
         Self {
             rules: target.rules.clone(),
             reader: context.reader.clone(),
@@ -64,7 +65,6 @@ impl Bot {
             site: context.site.clone(),
             queue,
             client,
-            channels,
             state: Mutex::new(state),
         }
     }
@@ -78,14 +78,19 @@ impl Bot {
         })
     }
 
-    /// Every contact that may be told something: the channels, `pm_to_nicks`, and those
-    /// whose settings a command changed.
-    pub fn all_contacts(&self, changed: &Contacts) -> Contacts {
+    /// Every contact that may be told something: the bot's channels, `pm_to_nicks`, and the
+    /// nicks whose settings a command changed (a channel left is told nothing more).
+    pub fn all_contacts(&self, channels: &BTreeSet<String>, changed: &Contacts) -> Contacts {
         let mut all = Contacts::new();
-        for dest in self.channels.iter().cloned().chain(self.rules.pm_to_nicks.iter().map(|n| fold(n))) {
+        for dest in channels.iter().cloned().chain(self.rules.pm_to_nicks.iter().map(|n| fold(n))) {
             all.insert(dest.clone(), self.contact(changed, &dest));
         }
-        all.extend(changed.iter().map(|(d, c)| (d.clone(), c.clone())));
+        all.extend(
+            changed
+                .iter()
+                .filter(|(d, _)| !is_channel(d) || channels.contains(*d))
+                .map(|(d, c)| (d.clone(), c.clone())),
+        );
         all
     }
 
@@ -164,7 +169,7 @@ impl Bot {
             return Ok(false);
         }
         let changed = self.changed(&mut state).await?.clone();
-        let says = announce::started_says(&self.all_contacts(&changed), &facts, self.rules.style);
+        let says = announce::started_says(&self.all_contacts(&state.channels, &changed), &facts, self.rules.style);
         drop(state);
         self.push(
             &format!("started/{}/{}", build.builder, build.number),
@@ -197,7 +202,7 @@ impl Bot {
             blamelist: &build.blamelist,
         };
         let changed = self.changed(&mut state).await?.clone();
-        let contacts = self.all_contacts(&changed);
+        let contacts = self.all_contacts(&state.channels, &changed);
         let now = self.clock.now();
         let style = self.rules.style;
         let says =

@@ -31,7 +31,10 @@ pub async fn run(bot: Arc<Bot>, mut incoming: mpsc::UnboundedReceiver<Incoming>)
                     bot.client.say_soon(vec![Say::new(&dest, "Something bad happened (see logs)", Voice::Privmsg)]);
                 }
             }
-            Incoming::Joined(_) | Incoming::Lost(_) => {}
+            Incoming::Joined(channel) => {
+                bot.state.lock().await.channels.insert(fold(&channel));
+            }
+            Incoming::Lost(_) => {}
         }
     }
 }
@@ -128,6 +131,29 @@ async fn run_command(
         Command::Force(_) | Command::Stop { .. } if !rules.allow_force => Answer::say("builder control is not enabled"),
         Command::Force(args) => force(bot, contact, dest, who, args).await?,
         Command::Stop { builder, number, reason } => stop(bot, dest, who, &builder, number, &reason).await?,
+        Command::Join(_) | Command::Leave(_) if rules.channel_admins.is_empty() => {
+            Answer::say("channel control is not enabled")
+        }
+        Command::Join(_) | Command::Leave(_) if !rules.channel_admins.iter().any(|a| fold(a) == fold(who)) => {
+            Answer::say(format!("sorry, {who} may not make me join or leave channels"))
+        }
+        Command::Join(channel) => {
+            let name = channel.name.clone();
+            bot.state.lock().await.channels.insert(fold(&name));
+            bot.client.join(channel);
+            Answer::say(format!("Joined {name}"))
+        }
+        Command::Leave(channel) => {
+            bot.state.lock().await.channels.remove(&fold(&channel));
+            // Said before leaving, so a channel hears why the bot goes.
+            bot.client.say_soon(vec![Say::new(
+                dest,
+                format!("Buildbot has been told to leave {channel}"),
+                voice_for(dest, rules.style.notice_on_channel),
+            )]);
+            bot.client.leave(&channel);
+            Answer::lines(Vec::new())
+        }
         Command::Mute => {
             let mut state = bot.state.lock().await;
             let changed = bot.changed(&mut state).await?.clone();

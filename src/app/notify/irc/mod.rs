@@ -39,6 +39,8 @@ pub struct BotRules {
     pub style: Style,
     pub allow_force: bool,
     pub allow_shutdown: bool,
+    /// The nicks that may make the bot `join` or `leave` a channel (nobody by default).
+    pub channel_admins: Vec<String>,
     /// After a restart, builds that started or finished longer ago are not announced.
     pub skip_older_than: Duration,
 }
@@ -52,6 +54,7 @@ impl Default for BotRules {
             style: Style::default(),
             allow_force: false,
             allow_shutdown: false,
+            channel_admins: Vec::new(),
             skip_older_than: Duration::from_secs(600),
         }
     }

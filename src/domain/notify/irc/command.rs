@@ -6,6 +6,7 @@
 use super::events::EventSet;
 use super::line::{fold, is_channel};
 use super::replies::{FORCE_USAGE, usage_of};
+use super::session::ChannelSpec;
 
 /// A line of chat that reached the bot.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -145,6 +146,11 @@ pub enum Command {
         number: Option<u32>,
         reason: String,
     },
+    /// `join CHANNEL [KEY]`: only for the nicks `channelAdmins` names (the seed's page has it;
+    /// anyone could send the bot elsewhere, so nobody may by default).
+    Join(ChannelSpec),
+    /// `leave CHANNEL`, likewise.
+    Leave(String),
     Mute,
     Unmute,
     Hello,
@@ -168,9 +174,9 @@ pub enum Parsed {
 }
 
 /// Every command name, sorted (`commands` lists them all, the hidden ones too).
-pub const COMMANDS: [&str; 17] = [
-    "commands", "dance", "destroy", "force", "hello", "help", "last", "list", "mute", "notify", "shutdown", "source",
-    "status", "stop", "unmute", "version", "watch",
+pub const COMMANDS: [&str; 19] = [
+    "commands", "dance", "destroy", "force", "hello", "help", "join", "last", "leave", "list", "mute", "notify",
+    "shutdown", "source", "status", "stop", "unmute", "version", "watch",
 ];
 
 const SILLY: [(&str, &[&str]); 3] = [
@@ -242,6 +248,15 @@ fn command(name: &str, rest: &str, args: Vec<String>) -> Result<Command, String>
         "version" => Command::Version,
         "force" => Command::Force(force(&args)?),
         "stop" => stop(&args)?,
+        "join" => match args.as_slice() {
+            [channel] => Command::Join(ChannelSpec::new(channel, None)),
+            [channel, key] => Command::Join(ChannelSpec::new(channel, Some(key))),
+            _ => return Err("try 'join <channel> [<key>]'".to_owned()),
+        },
+        "leave" => match args.as_slice() {
+            [channel] => Command::Leave(ChannelSpec::new(channel, None).name),
+            _ => return Err("try 'leave <channel>'".to_owned()),
+        },
         "mute" => Command::Mute,
         "unmute" => Command::Unmute,
         "hello" => Command::Hello,

@@ -28,6 +28,8 @@ pub fn usage_of(command: &str) -> Option<String> {
         }
         "stop" => "stop build <which> [#<number>] <reason> - Stop a running build",
         "last" => "last <which> - list last build status for builder <which>",
+        "join" => "join <channel> [<key>] - Join another channel",
+        "leave" => "leave <channel> - Leave a channel",
         "mute" => "mute - suppress all messages until a corresponding 'unmute' is issued",
         "unmute" => "unmute - disable a previous 'mute'",
         "help" => "help <command> [<arg> [<subarg> ...]] - Give help for <command> or one of it's arguments",

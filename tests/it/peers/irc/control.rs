@@ -2,7 +2,8 @@
 //! master that accepts them, through the standalone server's (none: until the actions issue
 //! lands, each answers that the master does not support it) and on a bot that does not allow
 //! them; with `useRevisions`, `showBlameList = false`, `useColors = false` and
-//! `noticeOnChannel` on the bots that say so; a nick's private `notify`; and the hidden
+//! `noticeOnChannel` on the bots that say so; a nick's private `notify`; `join` and `leave`
+//! for the nicks `channelAdmins` names; a reply wider than the width rule; and the hidden
 //! commands (`dance`, `destroy`, a silly prompt, a `/me` at the bot).
 
 use std::sync::Arc;
@@ -10,7 +11,7 @@ use std::time::Duration;
 
 use super::servers::{Ngircd, free_port};
 use super::user::User;
-use super::{bot, builders, finish_build, has_joined, server};
+use super::{bot, builders, finish_build, has_joined, server, start_build};
 use buildstatus::adapters::memory::master::{Action, MemoryMaster};
 use buildstatus::app::{StatusServer, Storage};
 use buildstatus::domain::event::StatusEvent;
@@ -55,6 +56,7 @@ async fn force_stop_and_shutdown_through_a_master_through_none_and_not_allowed()
     bb.rules.style.revisions = true;
     bb.rules.style.blamelist = false;
     bb.rules.style.colours = false;
+    bb.rules.channel_admins = vec!["Alice".into()];
     // bn: allowed, but the standalone server's master (none); answers as NOTICEs.
     let mut bn = bot("bn", ngircd.port, "bn", &[("#builds", None)]);
     bn.rules.allow_force = true;
@@ -146,6 +148,30 @@ async fn force_stop_and_shutdown_through_a_master_through_none_and_not_allowed()
         ["sorry, the master cannot cancel a clean shutdown"]
     );
     assert_eq!(master.actions().len(), 2, "{:?}", master.actions());
+
+    // join and leave: for the nicks channelAdmins names (in any case), nobody by default.
+    let mut bob = User::connect(ngircd.port, "bob", &[("#builds", None)], None).await;
+    assert_eq!(alice.ask("#builds", "bl: join #other", "bl", 1).await, ["channel control is not enabled"]);
+    assert_eq!(
+        bob.ask("#builds", "bb: join #other", "bb", 1).await,
+        ["sorry, bob may not make me join or leave channels"]
+    );
+    alice.join("#other", None).await;
+    assert_eq!(alice.ask("#builds", "bb: join other", "bb", 1).await, ["Joined #other"]);
+    has_joined(&mut alice, "bb", "#other").await;
+    start_build(&server, "docs", 0).await;
+    let mut heard: Vec<(String, String)> =
+        alice.hear("bb", 2, Duration::from_secs(20)).await.into_iter().map(|h| (h.target, h.text)).collect();
+    heard.sort();
+    let started = "build containing revision(s) [] on docs started".to_owned();
+    assert_eq!(heard, [("#builds".to_owned(), started.clone()), ("#other".to_owned(), started)], "told in both");
+    assert_eq!(alice.ask("#other", "bb: leave #other", "bb", 1).await, ["Buildbot has been told to leave #other"]);
+    alice.seen_or_wait(|l| l.starts_with(":bb!") && l.contains(" PART #other"), Duration::from_secs(10)).await;
+    finish_build(&server, "docs", 0, BuildResult::Success).await;
+    let heard = alice.hear("bb", 1, Duration::from_secs(20)).await;
+    assert_eq!(heard[0].target, "#builds", "{heard:?}");
+    alice.silent("bb", Duration::from_millis(500)).await;
+    drop(bob);
 
     // The hidden commands.
     assert_eq!(

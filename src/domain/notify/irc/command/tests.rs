@@ -33,7 +33,7 @@ fn commands_are_case_insensitive_and_empty_lines_are_nothing() {
     assert_eq!(parse("Status"), Parsed::Command(Command::Status(Which::All)));
     assert_eq!(parse(""), Parsed::Nothing);
     assert_eq!(parse("   "), Parsed::Nothing);
-    assert_eq!(parse("join #evil"), Parsed::Unknown("join".into()));
+    assert_eq!(parse("frobnicate #evil"), Parsed::Unknown("frobnicate".into()));
     assert_eq!(parse("It's You !!"), Parsed::Command(Command::Silly(SILLY[1].1)));
 }
 
@@ -112,4 +112,13 @@ proptest! {
         let _ = addressed(&chat("#c", &text), &nick);
         let _ = words(&text);
     }
+}
+
+#[test]
+fn join_and_leave_read_a_channel() {
+    assert_eq!(parse("join #x"), Parsed::Command(Command::Join(ChannelSpec::new("#x", None))));
+    assert_eq!(parse("JOIN x k3y"), Parsed::Command(Command::Join(ChannelSpec::new("#x", Some("k3y")))));
+    assert_eq!(parse("leave x"), Parsed::Command(Command::Leave("#x".into())));
+    assert_eq!(parse("join"), Parsed::Usage("try 'join <channel> [<key>]'".into()));
+    assert_eq!(parse("leave #a #b"), Parsed::Usage("try 'leave <channel>'".into()));
 }
