@@ -13,6 +13,7 @@
 //! | [`http_push`] | reqwest: HttpStatusPush's form POSTs | (the push target's transport) |
 //! | [`github`] | reqwest: GitHub's REST API (commit statuses) | `CommitStatusApi` |
 //! | [`gerrit`] | the OpenSSH client (`gerrit review`), reqwest (Gerrit's REST API) | `ReviewApi` |
+//! | [`irc`] | an IRC client of its own on tokio (and rustls): the IRC bot's connection | (used by the IRC target) |
 //! | [`git_poller`] | the `git` program | `ChangeSink` (writes), `PollTrigger` |
 //! | [`buildbot`] | a Buildbot 4 database (sqlx) and REST API (reqwest) | yields `StatusEvent`s |
 //! | [`status_client`] | reqwest: a buildstatus server's ingest API and `/json` | (client of our own API) |
@@ -25,6 +26,7 @@ pub mod git_poller;
 pub mod github;
 pub mod http;
 pub mod http_push;
+pub mod irc;
 pub mod logs;
 pub mod mail;
 pub mod memory;

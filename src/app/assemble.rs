@@ -35,6 +35,8 @@ pub(super) struct Shared {
     pub metric_sources: Vec<Arc<dyn MetricsSource>>,
     /// The master the actions command (set by the setup, or later by the embedding master).
     pub master: MasterSlot,
+    /// The `[authz]` rules notifiers that take commands obey, replaced by a reload.
+    pub permissions: notify::Permissions,
     /// What signs the session cookies and CSRF tokens: one per process, so a reload keeps
     /// everyone logged in.
     pub session_key: SessionKey,
@@ -154,5 +156,7 @@ pub(super) fn notify_context(setup: &Setup, shared: &Shared) -> notify::Context 
         logs: shared.logs.clone(),
         clock: shared.clock.clone(),
         site: setup.site.clone(),
+        master: shared.master.clone(),
+        permissions: shared.permissions.clone(),
     }
 }

@@ -227,8 +227,10 @@ impl StatusServer {
             metrics: Arc::default(),
             metric_sources,
             master: MasterSlot::new(Arc::new(NoMaster)),
+            permissions: notify::Permissions::default(),
             session_key: http::auth::random_key(),
         };
+        shared.permissions.set(&setup.auth);
         let followed = setup.buildbot.as_ref().map(|b| b.control.clone() as Arc<dyn MasterControl>);
         if let Some(master) = setup.master.clone().or(followed) {
             shared.master.set(master);
@@ -288,6 +290,7 @@ impl StatusServer {
         }
         let web = assemble::assemble(&setup, &self.shared).map_err(|e| format!("http_log: {e}"))?;
         *self.web.write().unwrap_or_else(|e| e.into_inner()) = web;
+        self.shared.permissions.set(&setup.auth);
         *current = setup;
         Ok(reloaded)
     }

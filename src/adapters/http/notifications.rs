@@ -1,6 +1,8 @@
 //! `/notifications`: the delivery log of every notification target, read from the outbox;
 //! `/notifications/metrics`: the same counts in the Prometheus text format, and the age of
-//! each target's oldest message still to go.
+//! each target's oldest message still to go. A target that reports a status of its own
+//! (`domain::notify::status`: an IRC bot's connection) has its line on the page and its
+//! `buildstatus_target_up` gauge.
 //! They read the outbox, which nothing else of the site needs: their context of their own
 //! ([`NotificationsContext`]) is one field of the site's.
 
@@ -13,6 +15,7 @@ use axum::response::{IntoResponse, Response};
 use super::call::{Answer, Call};
 use super::{WebContext, WebError};
 use crate::domain::notify::outbox::{Discipline, TargetCounts, TargetId};
+use crate::domain::notify::status::{STATUS_NOTE, TargetStatus};
 use crate::domain::web::args::Args;
 use crate::domain::web::layout::{Page, Site};
 use crate::domain::web::pages::{TargetLog, notifications_page};
@@ -56,17 +59,23 @@ async fn page(State(ctx): State<Arc<NotificationsContext>>, uri: Uri, RawQuery(q
     for (counts, discipline) in
         shown(&ctx.targets, counts).into_iter().filter(|(c, _)| only.is_none_or(|t| named(t, &c.target)))
     {
+        let status = status_of(ctx.outbox.as_ref(), &counts.target).await;
         let read = async {
             let head = if counts.pending + counts.sending > 0 { ctx.outbox.head(&counts.target).await? } else { None };
             Ok::<_, crate::ports::OutboxError>((head, ctx.outbox.log(&counts.target, None, limit).await?))
         };
         match read.await {
-            Ok((head, recent)) => targets.push(TargetLog { counts, discipline, head, recent }),
+            Ok((head, recent)) => targets.push(TargetLog { counts, discipline, head, recent, status }),
             Err(e) => return WebError::Internal(e.to_string()).respond(&ctx.site, ctx.clock.as_ref(), uri.path()),
         }
     }
     ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], notifications_page(&page, &targets).into_string())
         .into_response()
+}
+
+/// The status line `target` reports of itself (a bot's connection), if it reports one.
+async fn status_of(outbox: &dyn Outbox, target: &str) -> Option<TargetStatus> {
+    outbox.note(target, STATUS_NOTE).await.ok().flatten().and_then(|n| TargetStatus::from_note(&n))
 }
 
 /// Every target to show, in id order: the configured ones, and any other the outbox holds
@@ -129,6 +138,25 @@ async fn metrics(State(ctx): State<Arc<NotificationsContext>>) -> Response {
                 "buildstatus_notifications_oldest_waiting_seconds{{kind=\"{}\",target=\"{}\"}} {age}\n",
                 label(&kind),
                 label(&c.target)
+            ));
+        }
+    }
+    text.push_str(
+        "# HELP buildstatus_target_up Whether a target with a connection of its own (an IRC bot) is connected.\n\
+         # TYPE buildstatus_target_up gauge\n",
+    );
+    let mut ids: Vec<String> = ctx.targets.iter().map(|(id, _)| id.to_string()).collect();
+    ids.extend(
+        counts.iter().map(|c| c.target.clone()).filter(|t| !ctx.targets.iter().any(|(id, _)| id.to_string() == *t)),
+    );
+    for id in ids {
+        if let Some(status) = status_of(ctx.outbox.as_ref(), &id).await {
+            let kind = TargetId::parse(&id).map(|t| t.kind().to_owned()).unwrap_or_default();
+            let up = u8::from(status.up);
+            text.push_str(&format!(
+                "buildstatus_target_up{{kind=\"{}\",target=\"{}\"}} {up}\n",
+                label(&kind),
+                label(&id)
             ));
         }
     }

@@ -14,6 +14,9 @@
 //!   finished build, the builds of a buildset), and `changes`: the builds of one change, for
 //!   a merge-safety verdict.
 //!
+//! Kinds: [`mail`] and [`irc`] (a bot with a connection of its own, its state on
+//! `/notifications` as its status note).
+//!
 //! A new kind is one module in `domain::notify` (its decisions), one folder in `adapters`
 //! (its transport), one file in `app::config` (its block), and an implementation of
 //! [`Target`] beside [`mail`], [`push`], [`github`] and [`gerrit`].
@@ -24,7 +27,9 @@ pub mod follow;
 pub mod gerrit;
 pub mod github;
 pub mod history;
+pub mod irc;
 pub mod mail;
+mod permissions;
 pub mod push;
 pub mod queue;
 mod running;
@@ -40,11 +45,13 @@ use crate::domain::event::SequencedEvent;
 use crate::domain::notify::outbox::{AttemptError, Discipline, OutboxMessage, Retention, RetryPolicy, TargetId};
 use crate::domain::notify::start::StartPolicy;
 use crate::domain::web::layout::Site;
-use crate::ports::{Clock, EventFeed, LogStore, OutboxError, ReviewError, StatusReader, StoreError};
+use crate::ports::{Clock, EventFeed, LogStore, MasterSlot, OutboxError, ReviewError, StatusReader, StoreError};
 
 pub use gerrit::{GerritTarget, GerritTransportChoice};
 pub use github::{GitHubApiChoice, GitHubTarget};
+pub use irc::{BotRules, IrcTarget};
 pub use mail::{MailTarget, MailTransportChoice};
+pub use permissions::Permissions;
 pub use push::{HttpPushTarget, StatusPush};
 pub use queue::Queue;
 pub use running::{Running, start};
@@ -188,6 +195,10 @@ pub struct Context {
     pub logs: Arc<dyn LogStore>,
     pub clock: Arc<dyn Clock>,
     pub site: Site,
+    /// The master the server commands (`NoMaster` when it has none).
+    pub master: MasterSlot,
+    /// Who may command it, by the server's `[authz]`.
+    pub permissions: Permissions,
 }
 
 /// A target's running parts, made when the server starts.

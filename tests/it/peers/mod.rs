@@ -12,6 +12,7 @@ pub mod github;
 mod htpasswd;
 mod http_push;
 mod import_buildbot;
+mod irc;
 mod listeners;
 mod live;
 mod mail;

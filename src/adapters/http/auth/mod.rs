@@ -109,6 +109,20 @@ pub struct AuthSettings {
     pub limits: LoginLimits,
 }
 
+impl AuthSettings {
+    /// `identity` with the groups the configuration gives its user.
+    pub fn with_groups(&self, mut identity: Identity) -> Identity {
+        if let Some(more) = self.groups.get(&identity.user) {
+            for group in more {
+                if !identity.groups.contains(group) {
+                    identity.groups.push(group.clone());
+                }
+            }
+        }
+        identity
+    }
+}
+
 impl Default for AuthSettings {
     fn default() -> Self {
         Self {
@@ -174,15 +188,8 @@ impl WebAuth {
     }
 
     /// `identity` with the groups the configuration gives its user.
-    pub fn with_groups(&self, mut identity: Identity) -> Identity {
-        if let Some(more) = self.settings.groups.get(&identity.user) {
-            for group in more {
-                if !identity.groups.contains(group) {
-                    identity.groups.push(group.clone());
-                }
-            }
-        }
-        identity
+    pub fn with_groups(&self, identity: Identity) -> Identity {
+        self.settings.with_groups(identity)
     }
 
     /// Reads who a request with `headers` from `peer` comes from, at `now`.

@@ -1,12 +1,14 @@
 //! `/notifications`: each notification target's delivery log — its kind and name, how it
 //! delivers, how many messages are waiting, in flight, sent, given up, superseded and dropped,
 //! the oldest one still to go (what a target whose peer is down is stuck on, with the error),
-//! and the newest messages with their last error in words.
+//! and the newest messages with their last error in words; a target with a connection of its
+//! own (an IRC bot) also says whether it is up, in words.
 
 use maud::{Markup, html};
 
 use crate::domain::model::Timestamp;
 use crate::domain::notify::outbox::{DeliveryState, Discipline, OutboxMessage, TargetCounts, TargetId};
+use crate::domain::notify::status::TargetStatus;
 use crate::domain::web::layout::{Page, frame};
 use crate::domain::web::text::short_time;
 
@@ -19,6 +21,8 @@ pub struct TargetLog {
     pub head: Option<OutboxMessage>,
     /// Newest first.
     pub recent: Vec<OutboxMessage>,
+    /// What the target says of itself (a bot's connection), if it says.
+    pub status: Option<TargetStatus>,
 }
 
 /// What happened to `m`, in words.
@@ -64,6 +68,11 @@ pub fn notifications_page(page: &Page, targets: &[TargetLog]) -> Markup {
                     @match t.discipline {
                         Some(d) => { "Delivery: " (d.name()) "." }
                         None => "No longer configured: its log is kept until it is pruned.",
+                    }
+                }
+                @if let Some(status) = &t.status {
+                    p class={ "status " (if status.up { "up" } else { "down" }) } {
+                        (if status.up { "Up: " } else { "Down: " }) (status.text) " (since " (short_time(status.since)) ")"
                     }
                 }
                 p.counts {
