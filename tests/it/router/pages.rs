@@ -205,6 +205,10 @@ async fn static_files_come_from_public_html_before_the_built_in_ones() {
     assert_eq!((status, &headers["content-type"]), (StatusCode::OK, &"image/x-icon".parse().expect("header")));
     assert_eq!(get(&server, "/../secret.txt").await.0, StatusCode::NOT_FOUND);
     assert_eq!(get(&server, "/%2e%2e/secret.txt").await.0, StatusCode::NOT_FOUND);
+    // Names no file can have: a 404 like any other missing file, never a 500.
+    for uri in [format!("/{}", "a".repeat(256)), format!("/x/{}.html", "%41".repeat(300)), "/a%00b".to_owned()] {
+        assert_eq!(get(&server, &uri).await.0, StatusCode::NOT_FOUND, "{uri}");
+    }
     for (uri, target) in [("/one_box_per_builder", "./builders"), ("/one_box_per_builder/", "../builders")] {
         let (status, _, headers) = get(&server, uri).await;
         assert_eq!((status, headers["location"].to_str().expect("text")), (StatusCode::SEE_OTHER, target), "{uri}");
