@@ -315,20 +315,27 @@ mod tests {
     use crate::domain::notify::irc::session::Identity;
     use tokio::io::AsyncBufReadExt;
 
-    /// A server that welcomes the bot, then says nothing: the bot pings it, and once nothing
-    /// came for two keep-alive periods it counts the connection lost.
-    #[tokio::test]
-    async fn a_silent_server_is_pinged_then_left() {
+    /// A listener on loopback, and the settings of a bot `bb` connecting to it that waits
+    /// long before reconnecting (so a test sees one connection).
+    async fn server_and_bot() -> (tokio::net::TcpListener, IrcSettings) {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let port = listener.local_addr().expect("addr").port();
         let settings = IrcSettings {
             host: "127.0.0.1".into(),
             port,
             identity: Identity { nick: "bb".into(), ..Identity::default() },
-            keepalive: Duration::from_millis(300),
             lost_delay: Some(Duration::from_secs(30)),
             ..IrcSettings::default()
         };
+        (listener, settings)
+    }
+
+    /// A server that welcomes the bot, then says nothing: the bot pings it, and once nothing
+    /// came for two keep-alive periods it counts the connection lost.
+    #[tokio::test]
+    async fn a_silent_server_is_pinged_then_left() {
+        let (listener, settings) = server_and_bot().await;
+        let settings = IrcSettings { keepalive: Duration::from_millis(300), ..settings };
         let (client, _incoming, task) = IrcClient::spawn(settings).expect("client");
         let (socket, _) = listener.accept().await.expect("accept");
         let (read, mut write) = socket.into_split();
@@ -351,15 +358,7 @@ mod tests {
     /// message): the bot reads past each, stays connected, and still hears what follows.
     #[tokio::test]
     async fn garbage_from_the_server_never_stops_the_bot() {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let port = listener.local_addr().expect("addr").port();
-        let settings = IrcSettings {
-            host: "127.0.0.1".into(),
-            port,
-            identity: Identity { nick: "bb".into(), ..Identity::default() },
-            lost_delay: Some(Duration::from_secs(30)),
-            ..IrcSettings::default()
-        };
+        let (listener, settings) = server_and_bot().await;
         let (client, mut incoming, task) = IrcClient::spawn(settings).expect("client");
         let (mut socket, _) = listener.accept().await.expect("accept");
         let mut garbage: Vec<u8> =

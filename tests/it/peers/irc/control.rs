@@ -11,36 +11,14 @@ use std::time::Duration;
 
 use super::servers::{Ngircd, free_port};
 use super::user::User;
-use super::{bot, builders, finish_build, has_joined, server, start_build};
+use super::{bot, builders, finish_build, has_joined, server, start_build, start_build_for};
 use buildstatus::adapters::memory::master::{Action, MemoryMaster};
-use buildstatus::app::{StatusServer, Storage};
+use buildstatus::app::Storage;
 use buildstatus::domain::event::StatusEvent;
-use buildstatus::domain::model::{Build, SourceStamp};
 use buildstatus::domain::notify::irc::events::EventSet;
 use buildstatus::domain::result::BuildResult;
 
 const URL: &str = "http://localhost:8010/builders";
-
-/// Starts build `number` of `builder`, of revision `revision`.
-async fn start_revision(server: &StatusServer, builder: &str, number: u32, revision: &str) {
-    let build = Build {
-        builder: builder.into(),
-        number,
-        sourcestamps: vec![SourceStamp { revision: Some(revision.into()), ..SourceStamp::default() }],
-        reason: String::new(),
-        properties: Default::default(),
-        blamelist: vec!["Ann <ann@example.org>".into()],
-        worker: format!("w-{builder}"),
-        started: chrono::Utc::now(),
-        finished: None,
-        result: None,
-        text: vec![],
-        steps: vec![],
-        tests: Vec::new(),
-        eta: None,
-    };
-    server.sink().record(StatusEvent::BuildStarted { build, requests: vec![] }).await.expect("started");
-}
 
 #[tokio::test]
 async fn force_stop_and_shutdown_through_a_master_through_none_and_not_allowed() {
@@ -100,7 +78,7 @@ async fn force_stop_and_shutdown_through_a_master_through_none_and_not_allowed()
     );
 
     // A running build, named by its revision (useRevisions), stopped through the master.
-    start_revision(&server, "linux", 3, "0123456789abcdef").await;
+    start_build_for(&server, "linux", 3, &[], Some("0123456789abcdef")).await;
     assert_eq!(alice.expect_texts("bb", 1).await, ["build containing revision(s) [0123456] on linux started"]);
     assert_eq!(
         alice.ask("#builds", "bn: stop build linux wrong", "bn", 1).await,
@@ -154,7 +132,7 @@ async fn force_stop_and_shutdown_through_a_master_through_none_and_not_allowed()
         ["sorry, bob may not force builds on 'linux' ([authz] forceBuild)"]
     );
     alice.expect_texts("bb", 1).await; // the same answer, heard in the channel
-    start_revision(&server, "linux", 4, "fedcba9876543210").await;
+    start_build_for(&server, "linux", 4, &[], Some("fedcba9876543210")).await;
     assert_eq!(alice.expect_texts("bb", 1).await, ["build containing revision(s) [fedcba9] on linux started"]);
     bob.expect_texts("bb", 1).await; // bob is in the channel too
     assert_eq!(

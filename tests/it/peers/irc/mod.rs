@@ -21,7 +21,7 @@ use buildstatus::app::notify::{BotRules, IrcTarget, Notifiers, Target, WorkerOpt
 use buildstatus::app::{Setup, StatusServer, Storage};
 use buildstatus::domain::auth::{Action, Authz, Identity as AuthIdentity, Subject};
 use buildstatus::domain::event::StatusEvent;
-use buildstatus::domain::model::{Build, Builder, Worker};
+use buildstatus::domain::model::{Build, Builder, SourceStamp, Worker};
 use buildstatus::domain::notify::irc::session::{ChannelSpec, Identity};
 use buildstatus::domain::notify::outbox::RetryPolicy;
 use buildstatus::domain::result::BuildResult;
@@ -94,17 +94,24 @@ pub async fn builders(server: &StatusServer, names: &[&str]) {
 
 /// Starts build `number` of `builder` now.
 pub async fn start_build(server: &StatusServer, builder: &str, number: u32) {
-    start_build_for(server, builder, number, &[]).await;
+    start_build_for(server, builder, number, &[], None).await;
 }
 
-/// Starts build `number` of `builder` now, for build requests `requests`.
-pub async fn start_build_for(server: &StatusServer, builder: &str, number: u32, requests: &[u64]) {
+/// Starts build `number` of `builder` now, for build requests `requests`, of `revision`.
+pub async fn start_build_for(
+    server: &StatusServer,
+    builder: &str,
+    number: u32,
+    requests: &[u64],
+    revision: Option<&str>,
+) {
+    let stamp = |revision: &str| SourceStamp { revision: Some(revision.into()), ..SourceStamp::default() };
     let build = Build {
         builder: builder.into(),
         number,
         reason: String::new(),
         properties: Default::default(),
-        sourcestamps: vec![],
+        sourcestamps: revision.map(stamp).into_iter().collect(),
         blamelist: vec!["Ann <ann@example.org>".into()],
         worker: format!("w-{builder}"),
         started: chrono::Utc::now(),

@@ -106,7 +106,7 @@ async fn every_command_and_notification_against_ngircd() {
 
     // Notifications: started (the channel has `started`), failure with its colour and link.
     // The build is the one forced: whoever forced it hears it started, and its end.
-    start_build_for(&server, "linux", 0, &[1]).await;
+    start_build_for(&server, "linux", 0, &[1], None).await;
     assert_eq!(
         alice.expect_texts("bb", 3).await,
         ["build #0 forced", "I'll give a shout when the build finishes", "build #0 of linux started"]
