@@ -19,7 +19,7 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -su
 # A history once; each run starts from a copy, so no run sees another's writes.
 "$bin" demo --history 2000 --data-dir "$work/history" --listen 127.0.0.1:0 >"$work/seed.log" 2>&1 &
 seed=$!
-until grep -q serving "$work/seed.log"; do sleep 0.2; done
+until grep -qs serving "$work/seed.log"; do sleep 0.2; done
 kill "$seed"; wait "$seed" 2>/dev/null || true
 
 run() { # NAME CONFIG-TEXT LISTEN URL
@@ -27,7 +27,7 @@ run() { # NAME CONFIG-TEXT LISTEN URL
     printf '%s\n' "$2" >"$work/$1.toml"
     "$bin" serve --config "$work/$1.toml" --data-dir "$work/data" --listen "$3" >"$work/$1.log" 2>&1 &
     pid=$!
-    until grep -q serving "$work/$1.log"; do sleep 0.2; done
+    until grep -qs serving "$work/$1.log"; do sleep 0.2; done
     wrk -t2 -c8 -d2s -s "$here/cold.lua" "$4" >/dev/null          # warm up
     printf '%-16s ' "$1"
     wrk -t2 -c8 -d"${seconds}s" -s "$here/cold.lua" "$4" | awk '/Requests\/sec/ { print $2 " req/s" }'
