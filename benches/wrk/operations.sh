@@ -25,6 +25,7 @@ kill "$seed"; wait "$seed" 2>/dev/null || true
 run() { # NAME CONFIG-TEXT LISTEN URL
     rm -rf "$work/data" && cp -r "$work/history" "$work/data"
     printf '%s\n' "$2" >"$work/$1.toml"
+    : >"$work/$1.log"   # a run's name comes back: its old log must not say "serving"
     "$bin" serve --config "$work/$1.toml" --data-dir "$work/data" --listen "$3" >"$work/$1.log" 2>&1 &
     pid=$!
     until grep -qs serving "$work/$1.log"; do sleep 0.2; done
