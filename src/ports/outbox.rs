@@ -80,6 +80,10 @@ pub trait Outbox: Send + Sync {
     ) -> Result<Vec<OutboxMessage>, OutboxError>;
 
     /// Records that the peer accepted messages `ids` of `target`.
+    ///
+    /// This and the other outcomes (`mark_failed`, `mark_deferred`, `release`) change all the
+    /// messages they name, each once, or, when one of them is not stored, none (an error): a
+    /// batch's outcome is recorded whole, as a few statements whatever its size.
     async fn mark_sent(&self, target: &str, ids: &[String], at: Timestamp) -> Result<(), OutboxError>;
 
     /// Records a failed attempt of messages `ids`: retried at `retry_at`, or given up when it

@@ -60,6 +60,21 @@ impl Data {
         true
     }
 
+    /// `target`'s messages `ids`, each once: all of them, or an error naming one not stored
+    /// (and nothing changed), as an outcome is recorded on a whole batch or not at all.
+    fn all_of(&mut self, target: &str, ids: &[String]) -> Result<Vec<&mut OutboxMessage>, OutboxError> {
+        if let Some(id) = ids.iter().find(|id| !self.messages.contains_key(&key(target, id))) {
+            return Err(unknown(target, id));
+        }
+        let ids: BTreeSet<&String> = ids.iter().collect();
+        Ok(self
+            .messages
+            .iter_mut()
+            .filter(|((t, id), _)| t == target && ids.contains(id))
+            .map(|(_, (_, m))| m)
+            .collect())
+    }
+
     /// `target`'s open messages, oldest first.
     fn open_of(&mut self, target: &str) -> Vec<&mut (u64, OutboxMessage)> {
         let mut open: Vec<&mut (u64, OutboxMessage)> =
@@ -131,9 +146,7 @@ impl Outbox for MemoryOutbox {
     }
 
     async fn release(&self, target: &str, ids: &[String], at: Timestamp) -> Result<(), OutboxError> {
-        let mut data = self.data();
-        for id in ids {
-            let (_, m) = data.messages.get_mut(&key(target, id)).ok_or_else(|| unknown(target, id))?;
+        for m in self.data().all_of(target, ids)? {
             m.state = DeliveryState::Pending;
             m.next_attempt = at;
         }
@@ -209,9 +222,7 @@ impl Outbox for MemoryOutbox {
     }
 
     async fn mark_sent(&self, target: &str, ids: &[String], at: Timestamp) -> Result<(), OutboxError> {
-        let mut data = self.data();
-        for id in ids {
-            let (_, m) = data.messages.get_mut(&key(target, id)).ok_or_else(|| unknown(target, id))?;
+        for m in self.data().all_of(target, ids)? {
             m.state = DeliveryState::Sent;
             m.attempts = m.attempts.saturating_add(1);
             m.next_attempt = at;
@@ -227,9 +238,7 @@ impl Outbox for MemoryOutbox {
         retry_at: Option<Timestamp>,
         at: Timestamp,
     ) -> Result<(), OutboxError> {
-        let mut data = self.data();
-        for id in ids {
-            let (_, m) = data.messages.get_mut(&key(target, id)).ok_or_else(|| unknown(target, id))?;
+        for m in self.data().all_of(target, ids)? {
             m.attempts = m.attempts.saturating_add(1);
             m.last_error = Some(error.to_owned());
             (m.state, m.next_attempt) = match retry_at {
@@ -248,8 +257,7 @@ impl Outbox for MemoryOutbox {
         until: Timestamp,
     ) -> Result<(), OutboxError> {
         let mut data = self.data();
-        for id in ids {
-            let (_, m) = data.messages.get_mut(&key(target, id)).ok_or_else(|| unknown(target, id))?;
+        for m in data.all_of(target, ids)? {
             (m.state, m.last_error, m.next_attempt) = (DeliveryState::Pending, Some(error.to_owned()), until);
         }
         for (_, m) in data.messages.values_mut() {

@@ -6,6 +6,10 @@
 //! - the database runs in WAL mode (`synchronous = NORMAL`, foreign keys on, 5 s busy
 //!   timeout), so pages read while the hub writes; a process crash loses no commit, a power
 //!   loss at most the last ones, and neither loses consistency;
+//! - the process's writers (the hub's commits, the outbox's writes) take turns on a
+//!   [`WriteGate`] before they begin, so none of them meets SQLite's write lock taken: a
+//!   writer that did would wait in SQLite's busy handler, which sleeps 1 ms, then 2, 5, 10 …
+//!   (the busy timeout stays for other processes on the same file);
 //! - the schema is migrated at open by sqlx's migrator (`migrations/`, one file per version,
 //!   checksummed in `_sqlx_migrations`);
 //! - every listing walks an index in the listing's own order and stops at its limit; a
@@ -95,6 +99,19 @@ const SNAPSHOT_QUERIES: [&str; 9] =
 /// The SQLite store. See the module doc.
 pub struct SqliteStore {
     pool: SqlitePool,
+    writes: WriteGate,
+}
+
+/// Turns at writing, shared by a store and its outbox: an async mutex, so a writer waits for
+/// the one before it to commit by being woken, not by sleeping in SQLite's busy handler.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct WriteGate(std::sync::Arc<tokio::sync::Mutex<()>>);
+
+impl WriteGate {
+    /// This writer's turn, until the guard is dropped (after its commit).
+    pub(crate) async fn turn(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.0.lock().await
+    }
 }
 
 fn db(e: sqlx::Error) -> StoreError {
@@ -220,7 +237,7 @@ impl SqliteStore {
             migrator.skip(&pool, Some(legacy)).await.map_err(failed)?;
         }
         migrator.run(&pool).await.map_err(failed)?;
-        Ok(Self { pool })
+        Ok(Self { pool, writes: WriteGate::default() })
     }
 
     /// The plan SQLite chooses for `sql`, one line per step (`SCAN`, `SEARCH`, `USE TEMP B-TREE`).
@@ -263,7 +280,7 @@ impl SqliteStore {
 
     /// The notifiers' outbox, in this database.
     pub fn outbox(&self) -> SqliteOutbox {
-        SqliteOutbox { pool: self.pool.clone() }
+        SqliteOutbox { pool: self.pool.clone(), writes: self.writes.clone() }
     }
 
     async fn conn(&self) -> Result<sqlx::pool::PoolConnection<sqlx::Sqlite>, StoreError> {
@@ -396,19 +413,29 @@ impl StatusReader for SqliteStore {
 #[async_trait]
 impl StatusStore for SqliteStore {
     async fn commit(&self, commit: &Commit) -> Result<(), StoreError> {
+        let _turn = self.writes.turn().await;
         // Dropping `tx` on an error rolls everything back.
         let mut tx = self.pool.begin().await.map_err(db)?;
-        // Runs of new changes go in one statement; everything else one by one, in order.
-        let mut changes = Vec::new();
+        // Runs of changes, and runs of builds, go in one statement each; everything else one
+        // by one, in order.
+        let (mut changes, mut builds) = (Vec::new(), Vec::new());
         for mutation in &commit.mutations {
-            if let Mutation::PutChange(change) = mutation {
-                changes.push(change);
-                continue;
+            match mutation {
+                Mutation::PutChange(change) if builds.is_empty() => changes.push(change),
+                Mutation::PutBuild(build) if changes.is_empty() => builds.push(build),
+                _ => {
+                    queries::put_changes(&mut tx, &std::mem::take(&mut changes)).await?;
+                    queries::put_builds(&mut tx, &std::mem::take(&mut builds)).await?;
+                    match mutation {
+                        Mutation::PutChange(change) => changes.push(change),
+                        Mutation::PutBuild(build) => builds.push(build),
+                        other => queries::apply(&mut tx, other).await?,
+                    }
+                }
             }
-            queries::put_changes(&mut tx, &std::mem::take(&mut changes)).await?;
-            queries::apply(&mut tx, mutation).await?;
         }
         queries::put_changes(&mut tx, &changes).await?;
+        queries::put_builds(&mut tx, &builds).await?;
         queries::journal(&mut tx, &commit.events).await?;
         for (id, seq) in &commit.receipts {
             sqlx::query(PUT_RECEIPT).bind(id).bind(write_id(*seq)?).execute(&mut *tx).await.map_err(db)?;

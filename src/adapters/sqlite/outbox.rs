@@ -1,12 +1,20 @@
 //! The outbox on SQLite, in the status database (migrations 0004 and 0007). A message is one
-//! row, unique by (target, id), so enqueuing twice stores once; a claim is one transaction
-//! (superseding outdated messages, then one `UPDATE … RETURNING`), so it is atomic even with
-//! several workers; the outcomes of a batch are recorded in one transaction.
+//! row, unique by (target, id), so enqueuing twice stores once; a claim is one `UPDATE …
+//! RETURNING` (after superseding outdated messages, in the same transaction, for a
+//! latest-per-key target), so it is atomic even with several workers.
+//!
+//! A batch is a few statements, not one per message: every statement is a round trip to
+//! sqlx's SQLite thread (two task switches), and a write transaction holds the database's one
+//! write lock, which the hub's commits wait for. A notifier's record inserts its messages with
+//! multi-row `INSERT`s; an outcome updates its messages with one `UPDATE … WHERE id IN
+//! (SELECT value FROM json_each(?))`, which changes them all or, when one of them is not
+//! stored, none.
 
 use async_trait::async_trait;
-use sqlx::SqlitePool;
 use sqlx::sqlite::SqliteRow;
-use sqlx::{Row, query, query_scalar};
+use sqlx::{Row, SqliteConnection, SqlitePool, query, query_scalar};
+
+use super::{SqliteQuery, WriteGate};
 
 use crate::domain::model::Timestamp;
 use crate::domain::notify::outbox::{DeliveryState, Discipline, OutboxMessage, Record, Retention, Trimmed};
@@ -18,10 +26,12 @@ const COLUMNS: &str = "target, id, key, state, attempts, created, next_attempt, 
 const RETURNING: &str =
     "RETURNING n, target, id, key, state, attempts, created, next_attempt, last_error, summary, payload";
 
-/// The outbox sharing a [`super::SqliteStore`]'s database.
+/// The outbox sharing a [`super::SqliteStore`]'s database, and its turns at writing: every
+/// method that writes takes its turn first.
 #[derive(Clone, Debug)]
 pub struct SqliteOutbox {
     pub(super) pool: SqlitePool,
+    pub(super) writes: WriteGate,
 }
 
 fn db(e: sqlx::Error) -> OutboxError {
@@ -86,12 +96,80 @@ async fn insert(executor: impl sqlx::SqliteExecutor<'_>, m: &OutboxMessage) -> R
     Ok(done.rows_affected() == 1)
 }
 
+/// Rows of one multi-row `INSERT` at most: 10 bound values a row, well below SQLite's limit of
+/// 32,766 bound values a statement.
+const ROWS_PER_INSERT: usize = 500;
+
+/// Stores each of `messages` unless its (target, id) is, in their order (a multi-row `INSERT`
+/// inserts its rows in order, so `n` keeps the queue's order); how many were stored.
+async fn insert_all(conn: &mut sqlx::SqliteConnection, messages: &[OutboxMessage]) -> Result<usize, OutboxError> {
+    let mut stored = 0;
+    for rows in messages.chunks(ROWS_PER_INSERT) {
+        let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+            "INSERT INTO outbox (target, id, key, state, attempts, created, next_attempt, last_error, summary, payload) ",
+        );
+        insert.push_values(rows, |mut row, m| {
+            row.push_bind(&m.target)
+                .push_bind(&m.id)
+                .push_bind(&m.key)
+                .push_bind(m.state.name())
+                .push_bind(i64::from(m.attempts))
+                .push_bind(ms(m.created))
+                .push_bind(ms(m.next_attempt))
+                .push_bind(&m.last_error)
+                .push_bind(&m.summary)
+                .push_bind(&m.payload);
+        });
+        insert.push(" ON CONFLICT (target, id) DO NOTHING");
+        let done = insert.build().execute(&mut *conn).await.map_err(db)?;
+        stored += usize::try_from(done.rows_affected()).unwrap_or(usize::MAX);
+    }
+    Ok(stored)
+}
+
+/// Sets `set` on messages `ids` of `target` in one statement: on all of them or, when one of
+/// them is not stored, on none (an error naming it). `set`'s values are bound from `?4` on by
+/// `values` (`?1` is the target, `?2` the ids as a JSON list, `?3` how many distinct ones).
+async fn update_all<'q>(
+    conn: &mut SqliteConnection,
+    target: &'q str,
+    ids: &[String],
+    set: &str,
+    values: impl FnOnce(SqliteQuery<'q>) -> SqliteQuery<'q>,
+) -> Result<(), OutboxError> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let distinct = ids.iter().collect::<std::collections::BTreeSet<_>>().len();
+    let list = serde_json::to_string(ids).map_err(OutboxError::storage)?;
+    // The count is an uncorrelated subquery: SQLite computes it once.
+    let sql = sqlx::AssertSqlSafe(format!(
+        "UPDATE outbox SET {set} WHERE target = ?1 AND id IN (SELECT value FROM json_each(?2)) \
+         AND (SELECT COUNT(*) FROM outbox WHERE target = ?1 AND id IN (SELECT value FROM json_each(?2))) = ?3"
+    ));
+    let query = query(sql).bind(target).bind(list.clone()).bind(i64::try_from(distinct).unwrap_or(i64::MAX));
+    let done = values(query).execute(&mut *conn).await.map_err(db)?;
+    if done.rows_affected() > 0 {
+        return Ok(());
+    }
+    let missing: Option<String> = query_scalar(
+        "SELECT value FROM json_each(?2) WHERE value NOT IN (SELECT id FROM outbox WHERE target = ?1) LIMIT 1",
+    )
+    .bind(target)
+    .bind(list)
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(db)?;
+    Err(unknown(target, missing.as_deref().unwrap_or("?")))
+}
+
 /// The states of messages that are done with (pruned by age and count).
 const DONE: &str = "('sent', 'failed', 'superseded', 'dropped')";
 
 #[async_trait]
 impl Outbox for SqliteOutbox {
     async fn enqueue(&self, m: &OutboxMessage) -> Result<bool, OutboxError> {
+        let _turn = self.writes.turn().await;
         insert(&self.pool, m).await
     }
 
@@ -102,25 +180,35 @@ impl Outbox for SqliteOutbox {
                 m.id, m.target
             )));
         }
+        let _turn = self.writes.turn().await;
         let mut tx = self.pool.begin().await.map_err(db)?;
-        let mut stored = 0;
-        for m in &record.messages {
-            stored += usize::from(insert(&mut *tx, m).await?);
-        }
-        for (key, value) in &record.notes {
-            match value {
-                Some(v) => query(
-                    "INSERT INTO notifier_notes (target, key, value) VALUES (?, ?, ?) \
-                     ON CONFLICT (target, key) DO UPDATE SET value = excluded.value",
-                )
-                .bind(target)
-                .bind(key)
-                .bind(v),
-                None => query("DELETE FROM notifier_notes WHERE target = ? AND key = ?").bind(target).bind(key),
+        let stored = insert_all(&mut tx, &record.messages).await?;
+        // The notes written in one statement, those removed in another (the last word on a
+        // key wins, as one by one).
+        let mut last: Vec<(&String, &Option<String>)> = Vec::new();
+        for (key, value) in record.notes.iter().rev() {
+            if !last.iter().any(|(k, _)| *k == key) {
+                last.push((key, value));
             }
-            .execute(&mut *tx)
-            .await
-            .map_err(db)?;
+        }
+        let written: Vec<(&String, &String)> = last.iter().filter_map(|(k, v)| v.as_ref().map(|v| (*k, v))).collect();
+        if !written.is_empty() {
+            let mut upsert =
+                sqlx::QueryBuilder::<sqlx::Sqlite>::new("INSERT INTO notifier_notes (target, key, value) ");
+            upsert.push_values(written, |mut row, (key, value)| {
+                row.push_bind(target).push_bind(key).push_bind(value);
+            });
+            upsert.push(" ON CONFLICT (target, key) DO UPDATE SET value = excluded.value");
+            upsert.build().execute(&mut *tx).await.map_err(db)?;
+        }
+        let removed: Vec<&String> = last.iter().filter(|(_, v)| v.is_none()).map(|(k, _)| *k).collect();
+        if !removed.is_empty() {
+            query("DELETE FROM notifier_notes WHERE target = ? AND key IN (SELECT value FROM json_each(?))")
+                .bind(target)
+                .bind(serde_json::to_string(&removed).map_err(OutboxError::storage)?)
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
         }
         if let Some(seq) = record.cursor {
             query(
@@ -142,6 +230,7 @@ impl Outbox for SqliteOutbox {
     /// when a reader's snapshot must become a writer's), so the write comes first and the busy
     /// timeout applies.
     async fn trim_open(&self, target: &str, keep: u64, reason: &str, at: Timestamp) -> Result<Trimmed, OutboxError> {
+        let _turn = self.writes.turn().await;
         let mut tx = self.pool.begin().await.map_err(db)?;
         let done = query(
             "UPDATE outbox SET state = 'dropped', last_error = ?1, next_attempt = ?2 WHERE n IN \
@@ -174,21 +263,13 @@ impl Outbox for SqliteOutbox {
     }
 
     async fn release(&self, target: &str, ids: &[String], at: Timestamp) -> Result<(), OutboxError> {
-        let mut tx = self.pool.begin().await.map_err(db)?;
-        for id in ids {
-            let done = query("UPDATE outbox SET state = 'pending', next_attempt = ? WHERE target = ? AND id = ?")
-                .bind(ms(at))
-                .bind(target)
-                .bind(id)
-                .execute(&mut *tx)
-                .await
-                .map_err(db)?;
-            found(done.rows_affected(), target, id)?;
-        }
-        tx.commit().await.map_err(db)
+        let _turn = self.writes.turn().await;
+        let mut conn = self.pool.acquire().await.map_err(db)?;
+        update_all(&mut conn, target, ids, "state = 'pending', next_attempt = ?4", |q| q.bind(ms(at))).await
     }
 
     async fn release_leases(&self, target: &str, at: Timestamp) -> Result<u64, OutboxError> {
+        let _turn = self.writes.turn().await;
         let done =
             query("UPDATE outbox SET state = 'pending', next_attempt = ? WHERE target = ? AND state = 'sending'")
                 .bind(ms(at))
@@ -208,8 +289,9 @@ impl Outbox for SqliteOutbox {
         n: usize,
     ) -> Result<Vec<OutboxMessage>, OutboxError> {
         let (now, lease) = (ms(now), ms(lease_until));
-        let mut tx = self.pool.begin().await.map_err(db)?;
-        // Which messages the discipline lets go now; the UPDATE below leases them.
+        // Which messages the discipline lets go now; the UPDATE below leases them. The claim
+        // is that one statement, atomic by itself; only a latest-per-key target's, which
+        // supersedes first, takes a transaction.
         let chosen = match discipline {
             Discipline::Concurrent => {
                 "SELECT n FROM outbox WHERE target = ?1 AND state IN ('pending', 'sending') AND next_attempt <= ?2 \
@@ -222,19 +304,6 @@ impl Outbox for SqliteOutbox {
                         ORDER BY n LIMIT 1) <= ?2"
             }
             Discipline::LatestPerKey => {
-                // An open message with a newer one of its key is outdated, unless in flight.
-                query(
-                    "UPDATE outbox SET state = 'superseded', next_attempt = ?2 \
-                     WHERE target = ?1 AND key IS NOT NULL \
-                       AND (state = 'pending' OR (state = 'sending' AND next_attempt <= ?2)) \
-                       AND EXISTS (SELECT 1 FROM outbox newer \
-                                   WHERE newer.target = ?1 AND newer.key = outbox.key AND newer.n > outbox.n)",
-                )
-                .bind(target)
-                .bind(now)
-                .execute(&mut *tx)
-                .await
-                .map_err(db)?;
                 "SELECT n FROM outbox m WHERE target = ?1 AND state IN ('pending', 'sending') AND next_attempt <= ?2 \
                    AND NOT EXISTS (SELECT 1 FROM outbox busy WHERE busy.target = ?1 AND busy.key = m.key \
                                    AND busy.state = 'sending' AND busy.next_attempt > ?2) \
@@ -244,9 +313,29 @@ impl Outbox for SqliteOutbox {
         let sql = sqlx::AssertSqlSafe(format!(
             "UPDATE outbox SET state = 'sending', next_attempt = ?4 WHERE n IN ({chosen}) {RETURNING}"
         ));
-        let rows =
-            query(sql).bind(target).bind(now).bind(limit(n)).bind(lease).fetch_all(&mut *tx).await.map_err(db)?;
-        tx.commit().await.map_err(db)?;
+        let claim = query(sql).bind(target).bind(now).bind(limit(n)).bind(lease);
+        let _turn = self.writes.turn().await;
+        let rows = if discipline == Discipline::LatestPerKey {
+            let mut tx = self.pool.begin().await.map_err(db)?;
+            // An open message with a newer one of its key is outdated, unless in flight.
+            query(
+                "UPDATE outbox SET state = 'superseded', next_attempt = ?2 \
+                 WHERE target = ?1 AND key IS NOT NULL \
+                   AND (state = 'pending' OR (state = 'sending' AND next_attempt <= ?2)) \
+                   AND EXISTS (SELECT 1 FROM outbox newer \
+                               WHERE newer.target = ?1 AND newer.key = outbox.key AND newer.n > outbox.n)",
+            )
+            .bind(target)
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+            let rows = claim.fetch_all(&mut *tx).await.map_err(db)?;
+            tx.commit().await.map_err(db)?;
+            rows
+        } else {
+            claim.fetch_all(&self.pool).await.map_err(db)?
+        };
         // RETURNING gives no order: put them back in the order they were queued.
         let mut claimed = Vec::with_capacity(rows.len());
         for row in &rows {
@@ -282,20 +371,10 @@ impl Outbox for SqliteOutbox {
         error: &str,
         until: Timestamp,
     ) -> Result<(), OutboxError> {
+        let _turn = self.writes.turn().await;
         let mut tx = self.pool.begin().await.map_err(db)?;
-        for id in ids {
-            let done = query(
-                "UPDATE outbox SET state = 'pending', last_error = ?, next_attempt = ? WHERE target = ? AND id = ?",
-            )
-            .bind(error)
-            .bind(ms(until))
-            .bind(target)
-            .bind(id)
-            .execute(&mut *tx)
-            .await
-            .map_err(db)?;
-            found(done.rows_affected(), target, id)?;
-        }
+        let set = "state = 'pending', last_error = ?4, next_attempt = ?5";
+        update_all(&mut tx, target, ids, set, |q| q.bind(error).bind(ms(until))).await?;
         query("UPDATE outbox SET next_attempt = MAX(next_attempt, ?) WHERE target = ? AND state = 'pending'")
             .bind(ms(until))
             .bind(target)
@@ -316,6 +395,7 @@ impl Outbox for SqliteOutbox {
     }
 
     async fn prune(&self, target: &str, keep: Retention, now: Timestamp) -> Result<u64, OutboxError> {
+        let _turn = self.writes.turn().await;
         let done = query(sqlx::AssertSqlSafe(format!(
             "DELETE FROM outbox WHERE target = ?1 AND state IN {DONE} \
                    AND (next_attempt < ?2 OR n < COALESCE((SELECT n FROM outbox \
@@ -393,6 +473,7 @@ impl Outbox for SqliteOutbox {
     }
 
     async fn set_cursor(&self, target: &str, seq: u64) -> Result<(), OutboxError> {
+        let _turn = self.writes.turn().await;
         let seq = i64::try_from(seq).map_err(|_| OutboxError::storage(format!("sequence {seq} is too large")))?;
         query(
             "INSERT INTO notifier_cursors (target, seq) VALUES (?, ?) \
@@ -417,6 +498,7 @@ impl Outbox for SqliteOutbox {
 
     async fn set_note(&self, target: &str, key: &str, value: Option<&str>) -> Result<(), OutboxError> {
         let Some(value) = value else { return self.remove_note(target, key).await };
+        let _turn = self.writes.turn().await;
         query(
             "INSERT INTO notifier_notes (target, key, value) VALUES (?, ?, ?) \
              ON CONFLICT (target, key) DO UPDATE SET value = excluded.value",
@@ -432,7 +514,7 @@ impl Outbox for SqliteOutbox {
 }
 
 impl SqliteOutbox {
-    /// Records an attempt's outcome for messages `ids`, in one transaction: their new state,
+    /// Records an attempt's outcome for messages `ids`, in one statement: their new state,
     /// when they are due next (or were done), and the error, when there was one.
     async fn record(
         &self,
@@ -442,26 +524,14 @@ impl SqliteOutbox {
         next: Timestamp,
         error: Option<&str>,
     ) -> Result<(), OutboxError> {
-        let mut tx = self.pool.begin().await.map_err(db)?;
-        for id in ids {
-            let done = query(
-                "UPDATE outbox SET state = ?, attempts = attempts + 1, next_attempt = ?, \
-                 last_error = COALESCE(?, last_error) WHERE target = ? AND id = ?",
-            )
-            .bind(state.name())
-            .bind(ms(next))
-            .bind(error)
-            .bind(target)
-            .bind(id)
-            .execute(&mut *tx)
-            .await
-            .map_err(db)?;
-            found(done.rows_affected(), target, id)?;
-        }
-        tx.commit().await.map_err(db)
+        let _turn = self.writes.turn().await;
+        let mut conn = self.pool.acquire().await.map_err(db)?;
+        let set = "state = ?4, attempts = attempts + 1, next_attempt = ?5, last_error = COALESCE(?6, last_error)";
+        update_all(&mut conn, target, ids, set, |q| q.bind(state.name()).bind(ms(next)).bind(error)).await
     }
 
     async fn remove_note(&self, target: &str, key: &str) -> Result<(), OutboxError> {
+        let _turn = self.writes.turn().await;
         query("DELETE FROM notifier_notes WHERE target = ? AND key = ?")
             .bind(target)
             .bind(key)
@@ -472,6 +542,6 @@ impl SqliteOutbox {
     }
 }
 
-fn found(rows: u64, target: &str, id: &str) -> Result<(), OutboxError> {
-    if rows == 1 { Ok(()) } else { Err(OutboxError::storage(format!("no message '{id}' for target '{target}'"))) }
+fn unknown(target: &str, id: &str) -> OutboxError {
+    OutboxError::storage(format!("no message '{id}' for target '{target}'"))
 }

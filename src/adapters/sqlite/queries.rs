@@ -184,24 +184,7 @@ pub async fn apply(conn: &mut SqliteConnection, m: &Mutation) -> Result<(), Stor
         .bind(json(w)?),
         // One statement for changes, whether one or many.
         Mutation::PutChange(c) => return put_changes(conn, &[c]).await,
-        Mutation::PutBuild(b) => {
-            let (started, finished, result) = build_columns(b);
-            sqlx::query(
-                "INSERT INTO builds (builder, number, started, finished, result, branch, revision, worker, data) \
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (builder, number) DO UPDATE SET \
-                 started = excluded.started, finished = excluded.finished, result = excluded.result, \
-                 branch = excluded.branch, revision = excluded.revision, worker = excluded.worker, data = excluded.data",
-            )
-            .bind(b.builder.clone())
-            .bind(i64::from(b.number))
-            .bind(started)
-            .bind(finished)
-            .bind(result)
-            .bind(b.branch().map(str::to_owned))
-            .bind(b.revision())
-            .bind(b.worker.clone())
-            .bind(json(b)?)
-        }
+        Mutation::PutBuild(b) => return put_builds(conn, &[b]).await,
         Mutation::PutRequest(r) => sqlx::query(
             "INSERT INTO requests (id, builder, submitted, data) VALUES (?, ?, ?, ?) ON CONFLICT (id) DO UPDATE \
              SET builder = excluded.builder, submitted = excluded.submitted, data = excluded.data",
@@ -253,6 +236,40 @@ pub async fn put_changes(conn: &mut SqliteConnection, changes: &[&Change]) -> Re
         insert.push(
             " ON CONFLICT (number) DO UPDATE SET when_ms = excluded.when_ms, branch = excluded.branch, \
              revision = excluded.revision, data = excluded.data",
+        );
+        insert.build().execute(&mut *conn).await.map_err(db)?;
+    }
+    Ok(())
+}
+
+/// Writes a run of builds in as few statements as the insert size allows (a batch of events
+/// writes each build it touched once, `state::compact`, so a run names a build once): a
+/// burst of builds is a few statements, not one a build.
+pub async fn put_builds(conn: &mut SqliteConnection, builds: &[&Build]) -> Result<(), StoreError> {
+    for rows in builds.chunks(EVENTS_PER_INSERT) {
+        let mut values = Vec::with_capacity(rows.len());
+        for b in rows {
+            let (started, finished, result) = build_columns(b);
+            values.push((b, started, finished, result, json(b)?));
+        }
+        let mut insert = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO builds (builder, number, started, finished, result, branch, revision, worker, data) ",
+        );
+        insert.push_values(values, |mut row, (b, started, finished, result, data)| {
+            row.push_bind(b.builder.clone())
+                .push_bind(i64::from(b.number))
+                .push_bind(started)
+                .push_bind(finished)
+                .push_bind(result)
+                .push_bind(b.branch().map(str::to_owned))
+                .push_bind(b.revision())
+                .push_bind(b.worker.clone())
+                .push_bind(data);
+        });
+        insert.push(
+            " ON CONFLICT (builder, number) DO UPDATE SET \
+             started = excluded.started, finished = excluded.finished, result = excluded.result, \
+             branch = excluded.branch, revision = excluded.revision, worker = excluded.worker, data = excluded.data",
         );
         insert.build().execute(&mut *conn).await.map_err(db)?;
     }

@@ -172,6 +172,55 @@ async fn a_record_writes_messages_notes_and_cursor_together() {
     }
 }
 
+/// A large record (more messages than one statement inserts, some already there) keeps the
+/// order given, and a batch's outcome is recorded on all its messages at once.
+#[tokio::test]
+async fn a_large_batch_is_queued_in_order_and_settled_at_once() {
+    for (name, outbox, _dir) in outboxes().await {
+        outbox.enqueue(&message("push/p", "7", 0)).await.expect("enqueue");
+        let messages: Vec<OutboxMessage> = (1..=1200).map(|i| message("push/p", &i.to_string(), 1)).collect();
+        let record = Record { messages, ..Record::default() };
+        assert_eq!(outbox.record("push/p", &record).await.expect("record"), 1199, "{name}: 7 was there");
+        let claimed = ids(outbox.claim("push/p", Discipline::Ordered, at(5), at(65), 2000).await.expect("claim"));
+        let order: Vec<String> =
+            std::iter::once("7".to_owned()).chain((1..=1200).filter(|i| *i != 7).map(|i| i.to_string())).collect();
+        assert_eq!(claimed, order, "{name}: in the order queued");
+        let (sent, rest) = claimed.split_at(700);
+        outbox.mark_sent("push/p", sent, at(6)).await.expect("sent");
+        outbox.mark_failed("push/p", &rest[..1], "503", Some(at(30)), at(6)).await.expect("failed");
+        outbox.release("push/p", &rest[1..], at(30)).await.expect("released");
+        let counts = outbox.counts().await.expect("counts");
+        let p = counts.iter().find(|c| c.target == "push/p").expect("push/p");
+        assert_eq!((p.sent, p.pending, p.sending), (700, 500, 0), "{name}");
+        let head = outbox.head("push/p").await.expect("head").expect("a head");
+        assert_eq!((head.id.as_str(), head.attempts, head.next_attempt), (rest[0].as_str(), 1, at(30)), "{name}");
+    }
+}
+
+/// An outcome that names a message not stored is refused, and changes none of the others.
+#[tokio::test]
+async fn an_outcome_naming_an_unknown_message_changes_nothing() {
+    for (name, outbox, _dir) in outboxes().await {
+        for id in ["a", "b"] {
+            outbox.enqueue(&message("push/p", id, 0)).await.expect("enqueue");
+        }
+        assert_eq!(claim_of(outbox.as_ref(), "push/p", 10).await, ["a", "b"], "{name}");
+        let named = vec!["a".to_owned(), "nope".to_owned(), "b".to_owned()];
+        assert!(outbox.mark_sent("push/p", &named, at(11)).await.is_err(), "{name}");
+        assert!(outbox.mark_failed("push/p", &named, "503", None, at(11)).await.is_err(), "{name}");
+        assert!(outbox.release("push/p", &named, at(11)).await.is_err(), "{name}");
+        assert!(outbox.mark_deferred("push/p", &named, "429", at(90)).await.is_err(), "{name}");
+        for id in ["a", "b"] {
+            let m = outbox.message("push/p", id).await.expect("read").expect("stored");
+            assert_eq!((m.state, m.attempts, m.next_attempt), (DeliveryState::Sending, 0, at(70)), "{name}: {id}");
+        }
+        // The same id twice is one message.
+        outbox.mark_sent("push/p", &["a".into(), "a".into(), "b".into()], at(12)).await.expect("sent");
+        let a = outbox.message("push/p", "a").await.expect("read").expect("a");
+        assert_eq!((a.state, a.attempts), (DeliveryState::Sent, 1), "{name}");
+    }
+}
+
 async fn claim_of(outbox: &dyn Outbox, target: &str, now: i64) -> Vec<String> {
     ids(outbox.claim(target, Discipline::Ordered, at(now), at(now + 60), 100).await.expect("claim"))
 }

@@ -371,9 +371,45 @@ async fn a_full_queue_drops_its_oldest_packets_and_counts_them() {
     );
     assert!(metrics.contains(&line), "{metrics}");
 
+    // Which ten: the oldest waiting packets were dropped, so those left are the newest ones but
+    // for any the worker was trying to send when the last packets came (a packet in a request
+    // cannot be dropped; its request failed, and it waits again, older than those dropped).
+    let rows = log_rows(&get(&server, "/notifications?target=http-push/http_push&limit=100").await.1);
+    let open: Vec<u64> = rows.iter().filter(|r| r.state == "pending" || r.state == "sending").map(|r| r.id).collect();
+    let newest_dropped = rows.iter().filter(|r| r.state == "dropped").map(|r| r.id).max().unwrap_or(0);
+    assert_eq!((open.len(), open.last().copied()), (10, Some(total)), "{rows:?}");
+    for older in rows.iter().filter(|r| open.contains(&r.id) && r.id < newest_dropped) {
+        assert!(!older.happened.contains("waiting for its first attempt"), "{older:?} was never attempted: {rows:?}");
+    }
+
     let receiver = Receiver::start(port);
     let packets = receiver.until(Duration::from_secs(30), |p| p.len() >= 10).await;
-    assert_eq!(ids(&packets), (total - 9..=total).collect::<Vec<u64>>(), "the newest ten, in order");
+    assert_eq!(ids(&packets), open, "the ten left waiting, in order");
+}
+
+/// A row of a target's delivery log on `/notifications`.
+#[derive(Debug)]
+struct LogRow {
+    id: u64,
+    state: String,
+    happened: String,
+}
+
+/// The rows of the page's delivery log (a push packet's summary starts with `#ID`), oldest first.
+fn log_rows(page: &str) -> Vec<LogRow> {
+    let mut rows: Vec<LogRow> = page
+        .split("<tr class=\"")
+        .skip(1)
+        .filter_map(|row| {
+            let state = row.split('"').next()?.to_owned();
+            let cells: Vec<&str> = row.split("<td").skip(1).map(|c| c.split_once('>').map_or("", |(_, t)| t)).collect();
+            let text = |i: usize| cells.get(i).and_then(|c| c.split('<').next()).unwrap_or("").to_owned();
+            let id = text(1).strip_prefix('#')?.split(' ').next()?.parse().ok()?;
+            Some(LogRow { id, state, happened: text(3) })
+        })
+        .collect();
+    rows.sort_by_key(|r| r.id);
+    rows
 }
 
 /// HTTPS with the target's own CA (`caFile`): delivered; without it the certificate is

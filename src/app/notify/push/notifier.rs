@@ -174,14 +174,15 @@ impl Notifier for PushNotifier {
     async fn handle_batch(&self, events: &[SequencedEvent]) -> Result<bool, NotifyError> {
         let through = self.through().await?;
         let events: Vec<&SequencedEvent> = events.iter().filter(|e| e.seq > through).collect();
+        let sent: Vec<(&SequencedEvent, Vec<EventName>)> = (events.iter())
+            .map(|e| (*e, EventName::of(&e.event).into_iter().filter(|n| self.rules.events.sends(*n)).collect()))
+            .filter(|(_, names): &(_, Vec<EventName>)| !names.is_empty())
+            .collect();
         let mut reads = Reads::new(self.reader.as_ref(), &self.site, self.clock.now());
+        reads.prefetch(sent.iter().map(|(e, _)| &e.event)).await?;
         let mut drafts = Vec::new();
-        for event in &events {
-            let names: Vec<EventName> =
-                EventName::of(&event.event).into_iter().filter(|n| self.rules.events.sends(*n)).collect();
-            if !names.is_empty() {
-                drafts.extend(reads.drafts(&event.event, &names).await?);
-            }
+        for (event, names) in &sent {
+            drafts.extend(reads.drafts(&event.event, names).await?);
         }
         self.queue(drafts, events.last().map(|e| e.seq), false).await?;
         Ok(false)

@@ -1,6 +1,7 @@
 //! What a push target reads to make an event's packets: the objects of `/json` the payloads
-//! carry (`domain::notify::push::payload`). A build is read once per batch of events,
-//! changes once each. What an event carries itself is used as it was then: a build as it
+//! carry (`domain::notify::push::payload`). A build is read once per batch of events (the
+//! builds of a batch's events together, a listing per builder: a burst of builds is a few
+//! reads, not one a build), changes once each. What an event carries itself is used as it was then: a build as it
 //! started, a step as it began; what happened since shows in later packets.
 
 use std::collections::HashMap;
@@ -15,6 +16,10 @@ use crate::domain::notify::push::{Draft, EventName, payload};
 use crate::domain::web::layout::Site;
 use crate::domain::web::text::natural_cmp;
 use crate::ports::{BuildQuery, StatusReader, StoreError};
+
+/// A builder's builds are read together when a batch names at least this many of them, and
+/// they are at least half of the numbers between its lowest and highest.
+const READ_TOGETHER: usize = 2;
 
 /// The builds a worker's object lists per builder, as `/json`'s default `numbuilds`.
 const WORKER_BUILDS: usize = CACHED_BUILDS - 1;
@@ -45,6 +50,44 @@ impl<'a> Reads<'a> {
             drafts.push(payload::builder_state(&builder.name, state));
         }
         Ok(drafts)
+    }
+
+    /// Reads at once the builds that `events` are about (finished builds and steps), a listing
+    /// per builder, so that [`Reads::drafts`] finds them read.
+    pub(super) async fn prefetch<'e>(
+        &mut self,
+        events: impl Iterator<Item = &'e StatusEvent>,
+    ) -> Result<(), StoreError> {
+        use StatusEvent as E;
+        let mut wanted: HashMap<&str, Vec<u32>> = HashMap::new();
+        for event in events {
+            match event {
+                E::BuildFinished { builder, number, .. }
+                | E::StepStarted { builder, number, .. }
+                | E::StepFinished { builder, number, .. }
+                | E::StepTextChanged { builder, number, .. }
+                | E::LogStarted { builder, number, .. }
+                | E::LogFinished { builder, number, .. } => wanted.entry(builder).or_default().push(*number),
+                _ => {}
+            }
+        }
+        for (builder, mut numbers) in wanted {
+            numbers.retain(|n| !self.builds.contains_key(&(builder.to_owned(), *n)));
+            numbers.sort_unstable();
+            numbers.dedup();
+            let (Some(low), Some(high)) = (numbers.first().copied(), numbers.last().copied()) else { continue };
+            let span = usize::try_from(high - low).unwrap_or(usize::MAX).saturating_add(1);
+            if numbers.len() < READ_TOGETHER || span > numbers.len().saturating_mul(2) {
+                continue;
+            }
+            let listing = BuildQuery { before_number: high.checked_add(1), ..BuildQuery::of_builder(builder, span) };
+            for build in self.reader.builds(&listing).await? {
+                if build.number >= low {
+                    self.builds.insert((build.builder.clone(), build.number), Some(build));
+                }
+            }
+        }
+        Ok(())
     }
 
     /// The packets `event` makes among `names` (those the target sends, in
