@@ -1,0 +1,16 @@
+//! Perspective Broker, the protocol of 0.8's `PBListener` status clients (`buildbot
+//! statuslog`, `statusgui`), as pure encoding and decoding: `banana` (bytes ⇄ items), `jelly`
+//! (items ⇄ values), `message` (values ⇄ the broker's messages, copied failures, the login
+//! response). The listener (`adapters::pb`) owns sockets, references and subscriptions.
+
+pub mod banana;
+pub mod jelly;
+pub mod message;
+pub mod status;
+
+pub use banana::{Decoder, Item};
+pub use jelly::Value;
+pub use message::{Failure, Message, ObjectId};
+
+#[cfg(test)]
+mod tests;
