@@ -22,5 +22,6 @@ pub mod http;
 pub mod logs;
 pub mod mail;
 pub mod memory;
+pub mod pb;
 pub mod sqlite;
 pub mod status_client;

@@ -230,6 +230,7 @@ async fn serve(
     demo: Option<demo::DemoOptions>,
 ) -> Result<(), Box<dyn std::error::Error>> {
     let data_dir = config.data_dir().map(|d| d.display().to_string()).unwrap_or_default();
+    let pb_config = config.server.pb.clone();
     let server = Arc::new(StatusServer::start(config.server).await?);
     let mut listeners = Vec::new();
     for place in &config.listen {
@@ -239,11 +240,22 @@ async fn serve(
         Some(options) => Some(demo::start(server.sink(), server.reader(), server.clock(), options).await?),
         None => None,
     };
-    let places: Vec<String> = listeners.iter().map(listen::Bound::describe).collect();
+    let mut places: Vec<String> = listeners.iter().map(listen::Bound::describe).collect();
+    let pb = match &pb_config {
+        Some(pb) => {
+            let bound = StatusServer::bind_pb(pb).await?;
+            places.push(super::pb::describe(&bound));
+            Some(server.serve_pb(bound, pb.settings.clone()))
+        }
+        None => None,
+    };
     println!("buildstatus {} serving {} (data in {data_dir})", env!("CARGO_PKG_VERSION"), places.join(" and "));
     let reloader = tokio::spawn(reload.on_hangup(server.clone(), config.listen));
     server.serve_on(listeners, shutdown_signal()).await?;
     reloader.abort();
+    if let Some(pb) = pb {
+        pb.abort();
+    }
     if let Some(master) = master {
         master.abort();
     }

@@ -13,6 +13,7 @@ mod hub;
 pub mod import;
 pub mod init;
 pub mod notify;
+pub mod pb;
 mod pollers;
 pub mod send;
 mod telemetry;
@@ -70,6 +71,8 @@ pub struct Setup {
     pub http_log: Option<http::access_log::AccessLogSettings>,
     /// The site's own page templates (`templates/` and `jinja_loaders`), compiled.
     pub templates: Arc<http::templates::PageTemplates>,
+    /// The Perspective Broker status listener (`[pb]`): started by `serve` when set.
+    pub pb: Option<config::pb::PbConfig>,
 }
 
 impl Default for Setup {
@@ -86,6 +89,7 @@ impl Default for Setup {
             ingest: None,
             http_log: None,
             templates: Arc::default(),
+            pb: None,
         }
     }
 }

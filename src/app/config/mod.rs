@@ -14,6 +14,7 @@ pub mod hooks;
 pub mod ingest;
 pub mod listen;
 mod mail;
+pub mod pb;
 mod targets;
 mod values;
 
@@ -76,6 +77,10 @@ const SECTIONS: &[(&str, Section)] = &[
     }),
     ("git_poller", |v, base, setup| {
         setup.git_pollers = git_poller::parse(v, base)?;
+        Ok(())
+    }),
+    ("pb", |v, base, setup| {
+        setup.pb = Some(pb::parse(v, base)?);
         Ok(())
     }),
     ("mail", |v, base, setup| {
