@@ -8,3 +8,4 @@ mod import_buildbot;
 mod listeners;
 mod live;
 mod mail;
+mod pb;

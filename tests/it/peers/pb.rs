@@ -1,0 +1,373 @@
+//! `[pb]` against a stock Twisted Perspective Broker client (`tests/fixtures/pb/status_client.py`
+//! on the Twisted of the Buildbot virtualenv): it logs in with the MD5 challenge, calls every
+//! perspective method and the remote objects' methods, subscribes at each mode and receives
+//! the calls of a build played on the server; a wrong password is refused; a client that stops
+//! reading is dropped while another keeps up.
+
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::Duration;
+
+use buildstatus::adapters::http::listen::{Bound, Listen};
+use buildstatus::adapters::pb::PbSettings;
+use buildstatus::app::StatusServer;
+use buildstatus::app::config::pb::PbConfig;
+use buildstatus::domain::event::{Channel, StatusEvent};
+use buildstatus::domain::model::Builder;
+use buildstatus::domain::result::BuildResult;
+use buildstatus::ports::StatusSink;
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+use crate::common::{self, buildbot, whole_build};
+
+/// A fixture server with a PB listener on loopback (the default credentials are allowed there).
+async fn pb_server(settings: PbSettings) -> (StatusServer, u16, tokio::task::JoinHandle<()>) {
+    let server = common::fixture_server().await;
+    let config = PbConfig { listen: Listen::Tcp("127.0.0.1:0".parse().unwrap()), settings };
+    let bound = StatusServer::bind_pb(&config).await.expect("bind");
+    let Bound::Tcp(listener) = &bound else { panic!("tcp") };
+    let port = listener.local_addr().unwrap().port();
+    let task = server.serve_pb(bound, config.settings.clone());
+    (server, port, task)
+}
+
+fn default_settings() -> PbSettings {
+    PbSettings::new("statusClient", "clientpw")
+}
+
+/// A running client: its output lines as JSON, read as they come.
+struct Client {
+    child: tokio::process::Child,
+    lines: tokio::io::Lines<BufReader<tokio::process::ChildStdout>>,
+    seen: Vec<Value>,
+}
+
+impl Client {
+    fn start(port: u16, user: &str, password: &str, script: &Value) -> Self {
+        let mut child = tokio::process::Command::new(buildbot::python())
+            .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/pb/status_client.py"))
+            .args([port.to_string(), user.into(), password.into(), script.to_string()])
+            .stdout(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("the Buildbot virtualenv's python (scripts/test installs it)");
+        let lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        Self { child, lines, seen: Vec::new() }
+    }
+
+    /// Reads until a line has `key`; that line.
+    async fn until(&mut self, key: &str) -> Value {
+        let read = async {
+            while let Some(line) = self.lines.next_line().await.expect("read") {
+                let value: Value = serde_json::from_str(&line).unwrap_or_else(|_| panic!("not JSON: {line}"));
+                self.seen.push(value.clone());
+                if value.get(key).is_some() {
+                    return value;
+                }
+            }
+            panic!("the client ended before {key}: {:#?}", self.seen)
+        };
+        tokio::time::timeout(Duration::from_secs(60), read)
+            .await
+            .unwrap_or_else(|_| panic!("no {key} in 60 s: {:#?}", self.seen))
+    }
+
+    /// Reads to the end; the exit code.
+    async fn finish(&mut self) -> i32 {
+        while let Ok(Some(line)) = self.lines.next_line().await {
+            self.seen.push(serde_json::from_str(&line).unwrap_or(Value::String(line)));
+        }
+        self.child.wait().await.unwrap().code().unwrap_or(-1)
+    }
+
+    fn answers(&self) -> Vec<(String, Value)> {
+        self.seen
+            .iter()
+            .filter(|v| v.get("call").is_some())
+            .map(|v| {
+                let call = v["call"].as_str().unwrap().to_owned();
+                let outcome = if v.get("error").is_some() {
+                    json!({"error": v["error"], "value": v["value"]})
+                } else {
+                    v["answer"].clone()
+                };
+                (call, outcome)
+            })
+            .collect()
+    }
+
+    fn events(&self) -> Vec<(String, Value)> {
+        self.seen
+            .iter()
+            .filter(|v| v.get("event").is_some())
+            .map(|v| (v["event"].as_str().unwrap().to_owned(), v["args"].clone()))
+            .collect()
+    }
+}
+
+#[tokio::test]
+async fn a_twisted_client_calls_every_method() {
+    let (_server, port, _task) = pb_server(default_settings()).await;
+    let script = json!([
+        ["call", "ping"],
+        ["call", "getBuilderNames"],
+        ["call", "getBuilder", "linux"],
+        ["on", "$0", "getName"],
+        ["on", "$0", "getCategory"],
+        ["on", "$0", "getState"],
+        ["on", "$0", "getSlaves"],
+        ["on", "$0", "getLastFinishedBuild"],
+        ["on", "$0", "getCurrentBuilds"],
+        ["on", "$0", "getBuild", -1],
+        ["on", "$1", "getBuilderName"],
+        ["on", "$1", "getNumber"],
+        ["on", "$1", "getResults"],
+        ["on", "$1", "getText"],
+        ["on", "$1", "isFinished"],
+        ["on", "$1", "getResponsibleUsers"],
+        ["on", "$1", "getRevisions"],
+        ["on", "$1", "getProperties"],
+        ["on", "$1", "getSteps"],
+        ["on", "$4", "getName"],
+        ["on", "$4", "getResults"],
+        ["on", "$4", "isFinished"],
+        ["on", "$4", "getLogs"],
+        ["on", "$5", "getName"],
+        ["on", "$5", "getText"],
+        ["on", "$5", "getChunks"],
+        ["on", "$1", "waitUntilFinished"],
+        ["call", "getLastBuilds", "linux", 2],
+        ["call", "getBuildSets"],
+        ["call", "getBuilder", "nope"],
+        ["call", "nosuch"],
+        ["on", "$0", "nosuch"],
+        ["call", "subscribe", "everything", 5, "$0"],
+        ["call", "ping"]
+    ]);
+    let mut client = Client::start(port, "statusClient", "clientpw", &script);
+    assert_eq!(client.finish().await, 0, "{:#?}", client.seen);
+    let answers = client.answers();
+    let got: Vec<(&str, &Value)> = answers.iter().map(|(c, v)| (c.as_str(), v)).collect();
+    let expected = [
+        ("ping", json!("pong")),
+        ("getBuilderNames", json!([common::HOSTILE, "linux", "macos"])),
+        ("getBuilder", json!({"ref": 0})),
+        ("getName", json!("linux")),
+        ("getCategory", json!("unix")),
+        ("getState", json!(["idle", null, []])),
+        ("getSlaves", json!(["w1", "w2"])),
+        ("getLastFinishedBuild", json!({"ref": 1})),
+        ("getCurrentBuilds", json!([])),
+        ("getBuild", json!({"ref": 2})),
+        ("getBuilderName", json!("linux")),
+        ("getNumber", json!(4)),
+        ("getResults", json!(0)),
+        ("getText", json!(["build", "successful"])),
+        ("isFinished", json!(true)),
+        ("getResponsibleUsers", json!(["Ann Lee <ann@example.org>"])),
+        ("getRevisions", json!("")),
+    ];
+    for (i, (call, value)) in expected.iter().enumerate() {
+        assert_eq!(got[i], (*call, value), "answer {i}");
+    }
+    let properties = &answers[17].1;
+    assert_eq!(properties["got_revision"], json!([format!("{:040x}", 0xabc0 + 4), "Git"]), "{properties}");
+    assert_eq!(answers[18].1, json!([{"ref": 3}, {"ref": 4}]), "getSteps");
+    assert_eq!(answers[19].1, json!("test"), "the second step's name");
+    assert_eq!(answers[20].1, json!([0, []]), "its results");
+    assert_eq!(answers[21].1, json!(true));
+    assert_eq!(answers[22].1, json!({"stdio": {"ref": 5}}), "getLogs");
+    assert_eq!(answers[23].1, json!("stdio"));
+    assert_eq!(
+        answers[24].1,
+        json!("cc -c main.c\n\u{1b}[32mok\u{1b}[0m\nwarning: <b>unused</b>\n"),
+        "getText leaves headers out"
+    );
+    assert_eq!(
+        answers[25].1,
+        json!([[2, "make all\n"], [0, "cc -c main.c\n\u{1b}[32mok\u{1b}[0m\n"], [1, "warning: <b>unused</b>\n"]]),
+        "getChunks: (channel, text)"
+    );
+    assert_eq!(answers[26].1, json!({"ref": 6}), "waitUntilFinished of a finished build answers at once");
+    assert_eq!(answers[27].1, json!([{"ref": 7}, {"ref": 8}]), "getLastBuilds");
+    assert_eq!(answers[28].1, json!([]), "no open buildset");
+    let error =
+        |i: usize| (answers[i].1["error"][0].as_str().unwrap_or_default().to_owned(), answers[i].1["value"].clone());
+    assert_eq!(error(29), ("builtins.KeyError".into(), json!("'nope'")));
+    assert_eq!(
+        error(30),
+        (
+            "builtins.AttributeError".into(),
+            json!("'StatusClientPerspective' object has no attribute 'perspective_nosuch'")
+        )
+    );
+    assert_eq!(error(31), ("twisted.spread.flavors.NoSuchMethod".into(), json!("No such method: remote_nosuch")));
+    assert_eq!(error(32).0, "builtins.ValueError", "an unknown mode");
+    assert_eq!(answers[33], ("ping".into(), json!("pong")), "the connection stays usable after errors");
+}
+
+#[tokio::test]
+async fn a_wrong_password_is_refused() {
+    let (_server, port, _task) = pb_server(default_settings()).await;
+    let mut client = Client::start(port, "statusClient", "wrong", &json!([["call", "ping"]]));
+    let refused = client.until("login_error").await;
+    assert_eq!(refused["login_error"][0], "twisted.cred.error.UnauthorizedLogin");
+    assert_eq!(client.finish().await, 3);
+    let mut client = Client::start(port, "someone", "clientpw", &json!([]));
+    assert_eq!(client.until("login_error").await["login_error"][0], "twisted.cred.error.UnauthorizedLogin");
+}
+
+/// A build of `linux` (number 5) and a new builder, played on the server.
+async fn play(sink: &Arc<dyn StatusSink>) {
+    let windows = Builder { name: "windows".into(), workers: vec!["w9".into()], ..Builder::default() };
+    sink.record(StatusEvent::BuilderAdded { builder: windows }).await.unwrap();
+    sink.record_all(whole_build("linux", 5, 100, "main", BuildResult::Failure, None)).await.unwrap();
+}
+
+fn names(events: &[(String, Value)], keep: &[&str]) -> Vec<String> {
+    events.iter().map(|(n, _)| n.clone()).filter(|n| keep.contains(&n.as_str())).collect()
+}
+
+#[tokio::test]
+async fn each_mode_hears_what_the_matrix_says_in_order() {
+    let (server, port, _task) = pb_server(default_settings()).await;
+    let modes = ["builders", "builds", "steps", "logs", "full"];
+    let mut clients = Vec::new();
+    for mode in modes {
+        let wait = if mode == "builders" {
+            json!(["wait", "builderAdded", 4, 30])
+        } else {
+            json!(["wait", "buildFinished", 1, 30])
+        };
+        let script = json!([["subscribe", mode, 1], ["ready"], wait, ["sleep", 1.5]]);
+        let mut client = Client::start(port, "statusClient", "clientpw", &script);
+        client.until("ready").await;
+        clients.push(client);
+    }
+    play(&server.sink()).await;
+    let all = [
+        "builderAdded",
+        "builderRemoved",
+        "builderChangedState",
+        "buildStarted",
+        "buildFinished",
+        "buildETAUpdate",
+        "stepStarted",
+        "stepFinished",
+        "logStarted",
+        "logFinished",
+        "logChunk",
+    ];
+    let build_calls =
+        ["buildStarted", "stepStarted", "logStarted", "logChunk", "logFinished", "stepFinished", "buildFinished"];
+    for (mode, client) in modes.iter().zip(clients.iter_mut()) {
+        assert_eq!(client.finish().await, 0, "{mode}: {:#?}", client.seen);
+        let events = client.events();
+        let heard: std::collections::BTreeSet<String> = events.iter().map(|(n, _)| n.clone()).collect();
+        let level = modes.iter().position(|m| m == mode).unwrap();
+        let expected: std::collections::BTreeSet<String> = all
+            .iter()
+            .filter(|m| match **m {
+                "builderAdded" => true,
+                "builderRemoved" => false,
+                "builderChangedState" | "buildStarted" | "buildFinished" => level >= 1,
+                "buildETAUpdate" | "stepStarted" | "stepFinished" => level >= 2,
+                "logStarted" | "logFinished" => level >= 3,
+                _ => level >= 4,
+            })
+            .map(|m| (*m).to_owned())
+            .collect();
+        assert_eq!(heard, expected, "{mode}");
+        // The replay first: every builder, with its state from `builds` on.
+        assert_eq!(events[0].0, "builderAdded", "{mode}");
+        assert_eq!(events[0].1[1], json!({"ref": 0}), "{mode}: a builder reference");
+        // The build's calls in the order it ran, with its steps' names and results.
+        let build: Vec<String> = names(&events, &build_calls);
+        let expected_build: Vec<&str> = match level {
+            0 => vec![],
+            1 => vec!["buildStarted", "buildFinished"],
+            2 => vec!["buildStarted", "stepStarted", "stepFinished", "stepStarted", "stepFinished", "buildFinished"],
+            _ => {
+                let log: &[&str] = if level == 3 {
+                    &["logStarted", "logFinished"]
+                } else {
+                    &["logStarted", "logChunk", "logChunk", "logChunk", "logFinished"]
+                };
+                let step = [&["stepStarted"][..], log, &["stepFinished"]].concat();
+                [&["buildStarted"][..], &step, &step, &["buildFinished"]].concat()
+            }
+        };
+        assert_eq!(build, expected_build, "{mode}");
+        if level >= 1 {
+            let finished = events.iter().find(|(n, _)| n == "buildFinished").unwrap();
+            assert_eq!(
+                (finished.1[0].clone(), finished.1[2].clone()),
+                (json!("linux"), json!(2)),
+                "{mode}: FAILURE is 2"
+            );
+        }
+        if level >= 2 {
+            let step = events.iter().filter(|(n, _)| n == "stepFinished").nth(1).unwrap();
+            assert_eq!((step.1[2].clone(), step.1[4].clone()), (json!("test"), json!([2, ["test"]])), "{mode}");
+            let eta = events.iter().find(|(n, _)| n == "buildETAUpdate").unwrap();
+            assert_eq!(eta.1[0], json!("macos"), "{mode}: the running build's ETA");
+            assert!(eta.1[2].is_f64(), "{mode}: {eta:?}");
+        }
+        if level >= 4 {
+            let chunk = events.iter().find(|(n, _)| n == "logChunk").unwrap();
+            assert_eq!(
+                (chunk.1[4].clone(), chunk.1[6].clone(), chunk.1[7].clone()),
+                (json!("stdio"), json!(2), json!("make all\n"))
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_client_that_stops_reading_is_dropped_while_others_keep_up() {
+    let mut settings = default_settings();
+    settings.queue_limit = 256 * 1024;
+    let (server, port, _task) = pb_server(settings).await;
+    let mut slow = Client::start(
+        port,
+        "statusClient",
+        "clientpw",
+        &json!([["subscribe", "full", 0], ["ready"], ["stall", 8], ["call", "ping"]]),
+    );
+    slow.until("ready").await;
+    slow.until("stalled").await;
+    let mut steady = Client::start(
+        port,
+        "statusClient",
+        "clientpw",
+        &json!([["subscribe", "builds", 0], ["ready"], ["wait", "buildFinished", 3, 60]]),
+    );
+    steady.until("ready").await;
+    let sink = server.sink();
+    let chunk = "x".repeat(100 * 1024) + "\n";
+    for number in 5..8u32 {
+        let mut events = whole_build("linux", number, 100 + i64::from(number), "main", BuildResult::Success, None);
+        // 100 chunks of 100 KiB in the first step's log: about 10 MB per build for `full`.
+        let at = events.iter().position(|e| matches!(e, StatusEvent::LogChunk { .. })).unwrap();
+        for _ in 0..100 {
+            events.insert(
+                at,
+                StatusEvent::LogChunk {
+                    builder: "linux".into(),
+                    number,
+                    step: 0,
+                    log: "stdio".into(),
+                    channel: Channel::Stdout,
+                    text: chunk.clone(),
+                },
+            );
+        }
+        sink.record_all(events).await.unwrap();
+    }
+    assert_eq!(steady.until("waited").await["count"], 3, "the steady client heard every build");
+    assert_eq!(steady.finish().await, 0);
+    assert_eq!(slow.finish().await, 0);
+    let ping = slow.answers().into_iter().find(|(c, _)| c == "ping").expect("the ping's outcome");
+    assert!(ping.1.get("error").is_some(), "the slow client was disconnected: {ping:?}");
+}
