@@ -20,6 +20,8 @@ use crate::ports::EventStream;
 
 /// Reference-limit violations after which a client is disconnected (as Twisted).
 const VIOLATIONS: u32 = 3;
+/// How long a closing connection may take to write what is queued.
+const FLUSH: Duration = Duration::from_secs(2);
 
 /// Why a connection ends.
 #[derive(Debug)]
@@ -120,8 +122,12 @@ where
     };
     tracing::info!("pb: {} disconnected: {}", session.peer, ended.0);
     drop(session);
-    // A client that stopped reading keeps the writer blocked: it goes with the connection.
-    writer.abort();
+    // What is queued (the error that ended it) goes out, unless the client stopped reading:
+    // then the writer is blocked and goes with the connection.
+    let abort = writer.abort_handle();
+    if tokio::time::timeout(FLUSH, writer).await.is_err() {
+        abort.abort();
+    }
 }
 
 impl Session {
@@ -323,9 +329,14 @@ impl Session {
         }
         let (object, _) = self.exports.remove(&luid).expect("present");
         self.luids.remove(&object);
-        if object == Object::Perspective {
+        match object {
             // A client that drops its perspective is logged out (as Twisted).
-            self.logout();
+            Object::Perspective => self.logout(),
+            // A challenger dropped unanswered: its challenge goes too (logins stay bounded).
+            Object::Challenger(challenge) => {
+                self.challenges.remove(&challenge);
+            }
+            _ => {}
         }
     }
 

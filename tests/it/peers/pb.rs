@@ -371,3 +371,30 @@ async fn a_client_that_stops_reading_is_dropped_while_others_keep_up() {
     let ping = slow.answers().into_iter().find(|(c, _)| c == "ping").expect("the ping's outcome");
     assert!(ping.1.get("error").is_some(), "the slow client was disconnected: {ping:?}");
 }
+
+#[tokio::test]
+async fn references_past_the_limit_are_refused_and_repeated_violations_close() {
+    let mut settings = default_settings();
+    settings.max_references = 4;
+    let (_server, port, _task) = pb_server(settings).await;
+    // Live: the perspective, the builder, builds 0 and 1; then four refusals.
+    let script = json!([
+        ["call", "getBuilder", "linux"],
+        ["on", "$0", "getBuild", 0],
+        ["on", "$0", "getBuild", 1],
+        ["on", "$0", "getBuild", 1],
+        ["on", "$0", "getBuild", 2],
+        ["on", "$0", "getBuild", 3],
+        ["on", "$0", "getBuild", 4],
+        ["call", "getBuilder", "macos"],
+        ["call", "ping"]
+    ]);
+    let mut client = Client::start(port, "statusClient", "clientpw", &script);
+    assert_eq!(client.finish().await, 0, "{:#?}", client.seen);
+    let answers = client.answers();
+    assert_eq!(answers[3].1, json!({"ref": 3}), "the same build again takes no new reference");
+    for (i, answer) in answers[4..8].iter().enumerate() {
+        assert_eq!(answer.1["value"], json!("Maximum PB reference count exceeded."), "refusal {i}: {answer:?}");
+    }
+    assert!(answers[8].1.get("error").is_some(), "the fourth refusal closed the connection: {:?}", answers[8]);
+}
