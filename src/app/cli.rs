@@ -31,6 +31,9 @@ pub enum Command {
         /// Seed of the simulation, for a reproducible history.
         #[arg(long, default_value_t = 8010)]
         seed: u64,
+        /// How many times faster than real time the simulated builds run.
+        #[arg(long, default_value_t = 1)]
+        speed: u32,
     },
     /// Check a configuration file and print every problem in it.
     CheckConfig { file: PathBuf },
@@ -118,10 +121,10 @@ pub async fn run(cli: Cli) -> ExitCode {
             Ok(config) => serve(config, Reload { args, default_data_dir: "data" }, None).await,
             Err(problems) => return report(problems),
         },
-        Command::Demo { server, history, seed } => match server.config("buildstatus-demo") {
+        Command::Demo { server, history, seed, speed } => match server.config("buildstatus-demo") {
             Ok(config) => {
                 let reload = Reload { args: server, default_data_dir: "buildstatus-demo" };
-                serve(config, reload, Some(demo::DemoOptions { history, seed })).await
+                serve(config, reload, Some(demo::DemoOptions { history, seed, speed })).await
             }
             Err(problems) => return report(problems),
         },

@@ -23,6 +23,8 @@ pub struct DemoOptions {
     /// Finished builds to write when the store has none.
     pub history: u32,
     pub seed: u64,
+    /// How many times faster than real time builds run (1 is real time).
+    pub speed: u32,
 }
 
 /// Registers the simulated master, writes its history if needed, and starts it.
@@ -71,9 +73,12 @@ pub async fn start(
     }
     let last_change =
         reader.changes(&ChangeQuery { limit: 1, ..ChangeQuery::default() }).await?.first().map_or(0, |c| c.number);
+    let speed = options.speed.max(1);
     let master = Master {
         sink,
         clock,
+        tick: TICK / speed,
+        line: LINE / speed,
         state: Arc::new(Mutex::new(Running { numbers, heads, last_change, busy: Vec::new(), rng })),
     };
     Ok(tokio::spawn(master.run()))
@@ -229,6 +234,9 @@ fn step_finished(builder: &str, number: u32, step: u32, plan: &world::StepPlan, 
 struct Master {
     sink: Arc<dyn StatusSink>,
     clock: Arc<dyn Clock>,
+    /// [`TICK`] and [`LINE`] at the demo's speed.
+    tick: std::time::Duration,
+    line: std::time::Duration,
     state: Arc<Mutex<Running>>,
 }
 
@@ -251,7 +259,7 @@ impl Master {
 
     async fn run(self) {
         loop {
-            tokio::time::sleep(TICK).await;
+            tokio::time::sleep(self.tick).await;
             let now = self.clock.now();
             let (change, starts) = {
                 let mut s = self.lock();
@@ -321,12 +329,12 @@ impl Master {
             sourcestamps: vec![plan.sourcestamp.clone()],
         };
         self.sink.record(StatusEvent::BuildRequestSubmitted { request: request_event }).await?;
-        tokio::time::sleep(TICK).await;
+        tokio::time::sleep(self.tick).await;
         let worker = builder.workers.iter().find(|w| *w != OFFLINE_WORKER).cloned().unwrap_or_default();
         let at = self.clock.now();
         let mut build = started(name, number, &worker, at, &plan);
         let lines: u32 = plan.steps.iter().map(|s| s.lines.len() as u32).sum();
-        build.eta = Some(at + Duration::from_std(LINE * lines).unwrap_or_default());
+        build.eta = Some(at + Duration::from_std(self.line * lines).unwrap_or_default());
         self.sink.record(StatusEvent::BuildStarted { build, requests: vec![request] }).await?;
         for (i, step) in plan.steps.iter().enumerate() {
             let s = i as u32;
@@ -342,7 +350,7 @@ impl Master {
                 StatusEvent::LogStarted { builder: b(), number, step: s, log: "stdio".to_owned(), kind: LogKind::Text };
             self.sink.record(log).await?;
             for (channel, line) in &step.lines {
-                tokio::time::sleep(LINE).await;
+                tokio::time::sleep(self.line).await;
                 self.sink.record(chunk(name, number, s, *channel, line.clone())).await?;
             }
             self.sink
