@@ -10,6 +10,12 @@ use super::banana::Item;
 /// The one dotted type a receiver accepts: a failure copied from the peer.
 pub const COPYABLE_FAILURE: &str = "twisted.spread.pb.CopyableFailure";
 
+/// How much a received expression's `dereference`s may copy, in values and string bytes. Twisted
+/// shares a referenced object; we copy it, so without a bound a few hundred bytes of nested
+/// references would expand to gigabytes. What a frame holds without references is bounded by
+/// the frame limit already; this allows as much again.
+pub const COPY_LIMIT: usize = super::banana::SIZE_LIMIT;
+
 /// A jellied value.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Value {
@@ -73,6 +79,8 @@ pub enum JellyError {
     Malformed(&'static str),
     #[error("dereference of unknown reference {0}")]
     UnknownReference(i64),
+    #[error("references expand past {COPY_LIMIT} values and bytes")]
+    ReferencesTooLarge,
 }
 
 impl Value {
@@ -138,12 +146,28 @@ impl Value {
     pub fn from_item(item: &Item) -> Result<Self, JellyError> {
         Reader::default().read(item)
     }
+
+    /// Values and string bytes in this value, what a copy of it costs.
+    fn size(&self) -> usize {
+        let all = |values: &[Value]| values.iter().map(Value::size).sum::<usize>();
+        1 + match self {
+            Self::Bytes(bytes) => bytes.len(),
+            Self::Text(text) | Self::Unpersistable(text) | Self::Temporal { fields: text, .. } => text.len(),
+            Self::List(items) | Self::Tuple(items) | Self::Set(items) | Self::FrozenSet(items) => all(items),
+            Self::Dict(pairs) => pairs.iter().map(|(k, v)| k.size() + v.size()).sum(),
+            Self::Failure(state) => state.size(),
+            Self::None | Self::Bool(_) | Self::Int(_) | Self::Float(_) | Self::Decimal { .. } => 0,
+            Self::Remote(_) | Self::Local(_) => 0,
+        }
+    }
 }
 
-/// Reads one expression, remembering its `reference` forms for later `dereference`s.
+/// Reads one expression, remembering its `reference` forms (and their sizes) for later
+/// `dereference`s, which copy them within [`COPY_LIMIT`].
 #[derive(Default)]
 struct Reader {
-    references: HashMap<i64, Value>,
+    references: HashMap<i64, (Value, usize)>,
+    copied: usize,
 }
 
 impl Reader {
@@ -204,14 +228,20 @@ impl Reader {
             "reference" => match rest {
                 [Item::Int(id), form] => {
                     let value = self.read(form)?;
-                    self.references.insert(*id, value.clone());
+                    self.references.insert(*id, (value.clone(), value.size()));
                     value
                 }
                 _ => return Err(JellyError::Malformed("reference")),
             },
             "dereference" => {
                 let id = one_int("dereference")?;
-                self.references.get(&id).cloned().ok_or(JellyError::UnknownReference(id))?
+                let (value, size) = self.references.get(&id).ok_or(JellyError::UnknownReference(id))?;
+                // Counted before copying: the copy itself is what must stay bounded.
+                self.copied = self.copied.saturating_add(*size);
+                if self.copied > COPY_LIMIT {
+                    return Err(JellyError::ReferencesTooLarge);
+                }
+                value.clone()
             }
             COPYABLE_FAILURE => match rest {
                 [state] => Value::Failure(Box::new(self.read(state)?)),
@@ -239,5 +269,30 @@ mod tests {
         assert_eq!(Value::from_item(&instance), Err(JellyError::Insecure("instance".into())));
         let dangling = Item::List(vec![Item::bytes("dereference"), Item::Int(4)]);
         assert_eq!(Value::from_item(&dangling), Err(JellyError::UnknownReference(4)));
+    }
+
+    /// Each level a list of 16 dereferences of the level below: 20 levels are about 2 KiB on
+    /// the wire and 16^20 values once copied: the fuzz target aborted out of memory on it
+    /// before this limit (it is a fuzz seed too: fuzz/seeds/pb_decode/regression_*).
+    #[test]
+    fn references_that_expand_without_bound_are_refused() {
+        let word = Item::bytes;
+        let reference = |id: i64, form: Item| Item::List(vec![word("reference"), Item::Int(id), form]);
+        let dereference = |id: i64| Item::List(vec![word("dereference"), Item::Int(id)]);
+        let mut levels = vec![reference(0, Item::Bytes(vec![b'x'; 64]))];
+        for id in 1..20 {
+            let mut list = vec![word("list")];
+            list.extend((0..16).map(|_| dereference(id - 1)));
+            levels.push(reference(id, Item::List(list)));
+        }
+        let bomb = Item::List([vec![word("list")], levels].concat());
+        assert!(super::super::banana::encoded(&bomb, true).unwrap().len() < 2200);
+        assert_eq!(Value::from_item(&bomb), Err(JellyError::ReferencesTooLarge));
+
+        // Sharing that copies little is still read (Twisted's own shared_list form).
+        let shared =
+            Item::List(vec![word("list"), reference(1, Item::List(vec![word("list"), Item::Int(1)])), dereference(1)]);
+        let one = Value::List(vec![Value::Int(1)]);
+        assert_eq!(Value::from_item(&shared), Ok(Value::List(vec![one.clone(), one])));
     }
 }
