@@ -2,7 +2,8 @@
 //! on the Twisted of the Buildbot virtualenv): it logs in with the MD5 challenge, calls every
 //! perspective method and the remote objects' methods, subscribes at each mode and receives
 //! the calls of a build played on the server; a wrong password is refused; a client that stops
-//! reading is dropped while another keeps up.
+//! reading is dropped while another keeps up; `unsubscribe` stops the calls; references past the
+//! limit are refused, and one the client lets go (its decref) frees its place.
 
 use std::process::Stdio;
 use std::sync::Arc;
@@ -13,7 +14,7 @@ use buildstatus::adapters::pb::PbSettings;
 use buildstatus::app::StatusServer;
 use buildstatus::app::config::pb::PbConfig;
 use buildstatus::domain::event::{Channel, StatusEvent};
-use buildstatus::domain::model::Builder;
+use buildstatus::domain::model::{Builder, Buildset};
 use buildstatus::domain::result::BuildResult;
 use buildstatus::ports::StatusSink;
 use serde_json::{Value, json};
@@ -145,6 +146,37 @@ async fn a_twisted_client_calls_every_method() {
         ["call", "subscribe", "everything", 5, "$0"],
         ["call", "ping"]
     ]);
+    // In two parts: one json! of it all passes the macro recursion limit.
+    let rest = json!([
+        ["call", "getSlave", "w1"],
+        ["call", "getSlave", "nobody"],
+        ["on", "$1", "getReason"],
+        ["on", "$1", "getTimes"],
+        ["on", "$1", "getETA"],
+        ["on", "$1", "getCurrentStep"],
+        ["on", "$1", "getChanges"],
+        ["on", "$4", "getBuild"],
+        ["on", "$9", "getNumber"],
+        ["on", "$4", "getTimes"],
+        ["on", "$4", "getExpectations"],
+        ["on", "$4", "getETA"],
+        ["on", "$4", "getText"],
+        ["on", "$4", "waitUntilFinished"],
+        ["on", "$5", "isFinished"],
+        ["on", "$5", "getTextWithHeaders"],
+        ["on", "$5", "waitUntilFinished"],
+        ["on", "$1", "subscribe", "@target", 1],
+        ["on", "$1", "unsubscribe", "@target"],
+        ["call", "getBuilder", "macos"],
+        ["on", "$12", "getCurrentBuilds"],
+        ["on", "$13", "isFinished"],
+        ["on", "$13", "getETA"],
+        ["on", "$13", "getCurrentStep"],
+        ["on", "$14", "getName"],
+        ["call", "unsubscribe"],
+        ["call", "ping"]
+    ]);
+    let script = Value::Array([script.as_array().unwrap().clone(), rest.as_array().unwrap().clone()].concat());
     let mut client = Client::start(port, "statusClient", "clientpw", &script);
     assert_eq!(client.finish().await, 0, "{:#?}", client.seen);
     let answers = client.answers();
@@ -205,6 +237,41 @@ async fn a_twisted_client_calls_every_method() {
     assert_eq!(error(31), ("twisted.spread.flavors.NoSuchMethod".into(), json!("No such method: remote_nosuch")));
     assert_eq!(error(32).0, "builtins.ValueError", "an unknown mode");
     assert_eq!(answers[33], ("ping".into(), json!("pong")), "the connection stays usable after errors");
+
+    // The rest of the perspective and of the remote objects (refs $9 on are new here).
+    assert_eq!(answers[34].1, json!({"name": "w1", "connected": true}), "getSlave");
+    assert_eq!(error(35), ("builtins.KeyError".into(), json!("'nobody'")));
+    assert_eq!(answers[36].1, json!("The SingleBranchScheduler scheduler named 'all' triggered this build"));
+    let times = answers[37].1.as_array().expect("getTimes: (start, end)").clone();
+    assert_eq!(times[1].as_f64().unwrap() - times[0].as_f64().unwrap(), 180.0, "build 4 took 3 minutes");
+    assert_eq!(answers[38].1, Value::Null, "a finished build has no ETA");
+    assert_eq!(answers[39].1, Value::Null, "nor a current step");
+    assert_eq!(answers[40].1, json!([]), "getChanges");
+    assert_eq!(answers[41].1, json!({"ref": 9}), "a step's getBuild");
+    assert_eq!(answers[42].1, json!(4), "is its build");
+    let times = answers[43].1.as_array().expect("a step's getTimes").clone();
+    assert_eq!(times[1].as_f64().unwrap() - times[0].as_f64().unwrap(), 60.0, "the test step took a minute");
+    assert_eq!(answers[44].1, json!([]), "getExpectations");
+    assert_eq!(answers[45].1, Value::Null, "a finished step has no ETA");
+    assert_eq!(answers[46].1, json!(["test"]));
+    assert_eq!(answers[47].1, json!({"ref": 10}), "a finished step's waitUntilFinished answers at once");
+    assert_eq!(answers[48].1, json!(true), "the log is finished");
+    assert_eq!(
+        answers[49].1,
+        json!("make all\ncc -c main.c\n\u{1b}[32mok\u{1b}[0m\nwarning: <b>unused</b>\n"),
+        "getTextWithHeaders"
+    );
+    assert_eq!(answers[50].1, json!({"ref": 11}), "a finished log's waitUntilFinished");
+    assert_eq!(answers[51], ("subscribe".into(), Value::Null), "a build observer");
+    assert_eq!(answers[52], ("unsubscribe".into(), Value::Null));
+    assert_eq!(answers[53].1, json!({"ref": 12}), "macos");
+    assert_eq!(answers[54].1, json!([{"ref": 13}]), "its running build");
+    assert_eq!(answers[55].1, json!(false));
+    assert!(answers[56].1.is_f64(), "a running build's ETA: {:?}", answers[56]);
+    assert_eq!(answers[57].1, json!({"ref": 14}), "its current step");
+    assert_eq!(answers[58].1, json!("compile"));
+    assert_eq!(answers[59], ("unsubscribe".into(), Value::Null));
+    assert_eq!(answers[60], ("ping".into(), json!("pong")));
 }
 
 #[tokio::test]
@@ -397,4 +464,96 @@ async fn references_past_the_limit_are_refused_and_repeated_violations_close() {
         assert_eq!(answer.1["value"], json!("Maximum PB reference count exceeded."), "refusal {i}: {answer:?}");
     }
     assert!(answers[8].1.get("error").is_some(), "the fourth refusal closed the connection: {:?}", answers[8]);
+}
+
+#[tokio::test]
+async fn a_dropped_reference_is_decrefed_and_frees_its_place() {
+    let mut settings = default_settings();
+    settings.max_references = 4;
+    let (_server, port, _task) = pb_server(settings).await;
+    // Live: the perspective, the builder, builds 0 and 1; build 2 is refused until the client
+    // lets build 0 go (Twisted sends the decref when its RemoteReference is collected).
+    let script = json!([
+        ["call", "getBuilder", "linux"],
+        ["on", "$0", "getBuild", 0],
+        ["on", "$0", "getBuild", 1],
+        ["on", "$0", "getBuild", 2],
+        ["drop", 1],
+        ["sleep", 0.5],
+        ["on", "$0", "getBuild", 2],
+        ["on", "$3", "getNumber"]
+    ]);
+    let mut client = Client::start(port, "statusClient", "clientpw", &script);
+    assert_eq!(client.finish().await, 0, "{:#?}", client.seen);
+    let answers = client.answers();
+    assert_eq!(answers[3].1["value"], json!("Maximum PB reference count exceeded."), "{:?}", answers[3]);
+    assert_eq!(answers[4].1, json!({"ref": 3}), "build 2 once build 0 was decrefed: {:#?}", client.seen);
+    assert_eq!(answers[5].1, json!(2));
+}
+
+#[tokio::test]
+async fn unsubscribe_stops_the_calls() {
+    let (server, port, _task) = pb_server(default_settings()).await;
+    let script = |unsubscribe: bool| {
+        let mut steps = vec![json!(["subscribe", "builds", 0])];
+        if unsubscribe {
+            steps.push(json!(["call", "unsubscribe"]));
+        }
+        steps.extend([json!(["ready"]), json!(["wait", "buildFinished", 1, 5])]);
+        Value::Array(steps)
+    };
+    let mut quiet = Client::start(port, "statusClient", "clientpw", &script(true));
+    quiet.until("ready").await;
+    let mut heard = Client::start(port, "statusClient", "clientpw", &script(false));
+    heard.until("ready").await;
+    play(&server.sink()).await;
+    assert_eq!(heard.until("waited").await["count"], 1, "the subscribed client heard the build");
+    assert_eq!(quiet.until("waited").await["count"], 0, "{:#?}", quiet.seen);
+    assert_eq!(quiet.finish().await, 0);
+    assert!(quiet.answers().contains(&("unsubscribe".to_owned(), Value::Null)), "{:#?}", quiet.seen);
+    // Only the replay of the subscription came: not the new builder, not the build.
+    let events = quiet.events();
+    assert!(events.iter().all(|(_, args)| args[0] != "windows"), "{events:#?}");
+    assert!(events.iter().all(|(n, _)| n == "builderAdded" || n == "builderChangedState"), "{events:#?}");
+    assert_eq!(heard.finish().await, 0);
+}
+
+#[tokio::test]
+async fn an_open_buildset_answers_its_methods() {
+    let (server, port, _task) = pb_server(default_settings()).await;
+    let buildset = Buildset {
+        id: 900,
+        reason: "a forced build".into(),
+        external_id: None,
+        submitted_at: common::at(42),
+        sourcestamps: vec![],
+        builders: vec!["macos".into(), "linux".into()],
+        complete_at: None,
+        result: None,
+    };
+    server.sink().record(StatusEvent::BuildsetSubmitted { buildset }).await.unwrap();
+    let script = json!([
+        ["call", "getBuildSets"],
+        ["on", "$0", "getID"],
+        ["on", "$0", "getReason"],
+        ["on", "$0", "getBuilderNames"],
+        ["on", "$0", "isFinished"],
+        ["on", "$0", "getBuildRequests"],
+        ["on", "$0", "getResults"]
+    ]);
+    let mut client = Client::start(port, "statusClient", "clientpw", &script);
+    assert_eq!(client.finish().await, 0, "{:#?}", client.seen);
+    let answers: Vec<Value> = client.answers().into_iter().map(|(_, v)| v).collect();
+    assert_eq!(
+        answers,
+        [
+            json!([[{"ref": 0}, 900]]),
+            json!(900),
+            json!("a forced build"),
+            json!(["linux", "macos"]),
+            json!(false),
+            json!([]),
+            Value::Null
+        ]
+    );
 }
