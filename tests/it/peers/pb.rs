@@ -557,3 +557,41 @@ async fn an_open_buildset_answers_its_methods() {
         ]
     );
 }
+
+#[tokio::test]
+async fn a_build_observer_hears_its_steps_and_waiting_answers_when_the_build_ends() {
+    let (server, port, _task) = pb_server(default_settings()).await;
+    // The fixture's macos build 1 runs (its first step started); $1 is it.
+    let script = json!([
+        ["call", "getBuilder", "macos"],
+        ["on", "$0", "getCurrentBuilds"],
+        ["on", "$1", "subscribe", "@target", 0],
+        ["ready"],
+        ["on", "$1", "waitUntilFinished"],
+        ["on", "$1", "isFinished"],
+        ["wait", "stepFinished", 2, 10]
+    ]);
+    let mut client = Client::start(port, "statusClient", "clientpw", &script);
+    client.until("ready").await;
+    let rest = whole_build("macos", 1, 40, "main", BuildResult::Success, Some(1)).split_off(4);
+    server.sink().record_all(rest).await.unwrap();
+    assert_eq!(client.finish().await, 0, "{:#?}", client.seen);
+    let answers = client.answers();
+    assert_eq!(answers[2], ("subscribe".into(), Value::Null));
+    // The build's reference (the events' own references came before it).
+    assert_eq!(answers[3].0, "waitUntilFinished");
+    assert!(answers[3].1.get("ref").is_some(), "answered once the build ended: {:?}", answers[3]);
+    assert_eq!(answers[4], ("isFinished".into(), json!(true)));
+    let events = client.events();
+    let steps: Vec<(String, Value)> =
+        events.iter().filter(|(n, _)| n.starts_with("step")).map(|(n, args)| (n.clone(), args[2].clone())).collect();
+    assert_eq!(
+        steps,
+        [
+            ("stepFinished".to_owned(), json!("compile")),
+            ("stepStarted".to_owned(), json!("test")),
+            ("stepFinished".to_owned(), json!("test"))
+        ],
+        "{events:#?}"
+    );
+}
