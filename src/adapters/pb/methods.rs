@@ -210,6 +210,9 @@ impl Session {
             return self.export(object.clone()).map(Some);
         }
         if answer_required {
+            if self.waiters.len() >= self.service.settings.max_references {
+                return Err(Failure::pb_error("Too many calls waiting."));
+            }
             self.waiters.push(Waiter { request_id, object: object.clone() });
         }
         Ok(None)
@@ -332,6 +335,13 @@ impl Session {
                 };
                 let interval = args.get(1).and_then(Value::as_number);
                 self.build_observers.retain(|(b, n, o, _)| !(b == builder && *n == number && o == observer));
+                // A finished build has nothing more to tell (and its observer would stay forever).
+                if build.is_finished() {
+                    return Ok(Value::None);
+                }
+                if self.build_observers.len() >= self.service.settings.max_references {
+                    return Err(Failure::pb_error("Too many build observers."));
+                }
                 self.build_observers.push((builder.to_owned(), number, *observer, interval));
                 Ok(Value::None)
             }

@@ -26,7 +26,9 @@ pub struct PbSettings {
     pub frame_limit: usize,
     /// The most bytes waiting to be written to one client; a client past it is disconnected.
     pub queue_limit: usize,
-    /// The most objects one client may hold references to at once.
+    /// The most objects one client may hold references to at once; also the most calls it
+    /// may have waiting (`waitUntilFinished`) and the most build observers it may subscribe,
+    /// so that what a client makes us remember stays bounded.
     pub max_references: usize,
     /// Whether pushed events ask the client for an answer (`answerRequired`), as 0.8 did.
     pub answer_pushes: bool,

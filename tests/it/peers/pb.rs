@@ -595,3 +595,33 @@ async fn a_build_observer_hears_its_steps_and_waiting_answers_when_the_build_end
         "{events:#?}"
     );
 }
+
+#[tokio::test]
+async fn waiting_calls_and_build_observers_are_bounded() {
+    let mut settings = default_settings();
+    settings.max_references = 8;
+    let (server, port, _task) = pb_server(settings).await;
+    // $1 is the fixture's running macos build; nine calls wait on it, one more than allowed.
+    let mut script = vec![json!(["call", "getBuilder", "macos"]), json!(["on", "$0", "getCurrentBuilds"])];
+    script.extend((0..9).map(|_| json!(["fire", "$1", "waitUntilFinished"])));
+    script.extend([json!(["on", "$1", "subscribe", "@target", 1]), json!(["on", "$1", "subscribe", "@target", 2])]);
+    script.extend((0..8).map(|_| json!(["on", "$1", "subscribe", "@new", 1])));
+    script.extend([json!(["call", "ping"]), json!(["ready"]), json!(["sleep", 1])]);
+    let mut client = Client::start(port, "statusClient", "clientpw", &Value::Array(script));
+    client.until("ready").await;
+    let rest = whole_build("macos", 1, 40, "main", BuildResult::Success, Some(1)).split_off(4);
+    server.sink().record_all(rest).await.unwrap();
+    assert_eq!(client.finish().await, 0, "{:#?}", client.seen);
+    let answers = client.answers();
+    let of = |call: &str| answers.iter().filter(|(c, _)| c == call).map(|(_, v)| v.clone()).collect::<Vec<_>>();
+    let waits = of("waitUntilFinished");
+    assert_eq!(waits.len(), 9, "{:#?}", client.seen);
+    let refused = |v: &&Value, message: &str| v.get("value") == Some(&json!(message));
+    assert_eq!(waits.iter().filter(|v| refused(v, "Too many calls waiting.")).count(), 1, "{waits:#?}");
+    assert_eq!(waits.iter().filter(|v| v.get("ref").is_some()).count(), 8, "the others answered at the end");
+    // Observers: the same one again replaces it; seven others fill the places, the eighth is refused.
+    let subscribes = of("subscribe");
+    assert_eq!(subscribes.len(), 10);
+    assert_eq!(subscribes.iter().filter(|v| refused(v, "Too many build observers.")).count(), 1, "{subscribes:#?}");
+    assert_eq!(of("ping"), [json!("pong")], "the connection stays usable");
+}
