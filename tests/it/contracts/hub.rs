@@ -271,7 +271,9 @@ struct FailingStore {
 mod failing_store {
     use async_trait::async_trait;
     use buildstatus::domain::event::SequencedEvent;
-    use buildstatus::domain::model::{Build, BuildRequest, Builder, BuilderState, Change, OpenBuildset, User, Worker};
+    use buildstatus::domain::model::{
+        Build, BuildRequest, Builder, BuilderState, Buildset, Change, OpenBuildset, User, Worker,
+    };
     use buildstatus::domain::state::Snapshot;
     use buildstatus::ports::{BuildQuery, ChangeQuery, Commit, StatusReader, StatusStore, StoreError, StoreMeta};
 
@@ -317,6 +319,9 @@ mod failing_store {
         }
         async fn open_buildsets(&self) -> Result<Vec<OpenBuildset>, StoreError> {
             self.inner.open_buildsets().await
+        }
+        async fn buildset(&self, id: u64) -> Result<Option<Buildset>, StoreError> {
+            self.inner.buildset(id).await
         }
         async fn builder_state(&self, builder: &str) -> Result<Option<BuilderState>, StoreError> {
             self.inner.builder_state(builder).await
