@@ -1,11 +1,13 @@
 //! The methods a client calls: the status perspective's (§4.5) and those of the Builder,
-//! Build, Step, Log and BuildSet objects it is handed (§4.6). What 0.8 left broken (P2) works:
-//! `getLogs`, `getSlaves`, a step's `waitUntilFinished`, a log's `getChunks`, `unsubscribe`.
+//! Build, Step, Log, BuildSet and BuildRequest objects it is handed (§4.6). What 0.8 left
+//! broken (P2) works: `getLogs`, `getSlaves`, a step's `waitUntilFinished`, a log's
+//! `getChunks`, `unsubscribe`, the source stamps of a buildset and a request.
 
 use super::session::{Session, Subscription, Waiter};
-use crate::domain::model::{Build, Step};
+use crate::domain::model::{Build, BuildRequest, Buildset, SourceStamp, Step};
 use crate::domain::pb::message::Failure;
-use crate::domain::pb::status::{Mode, Object, builder_replay};
+use crate::domain::pb::requests::RequestKey;
+use crate::domain::pb::status::{Mode, Object, builder_replay, newbuild_push};
 use crate::domain::pb::{Value, banana::SIZE_LIMIT};
 use crate::domain::web::text::natural_cmp;
 use crate::ports::{BuildOrder, BuildQuery, LogPiece};
@@ -118,6 +120,7 @@ impl Session {
                 // P2: every event stops, build observers too.
                 self.subscription = None;
                 self.build_observers.clear();
+                self.requests.unsubscribe_all();
                 Ok(Value::None)
             }
             other => Err(Failure::no_perspective_method(other)),
@@ -160,7 +163,8 @@ impl Session {
         Ok((build, step))
     }
 
-    /// A method of a Builder, Build, Step, Log or BuildSet; `None` when answered later.
+    /// A method of a Builder, Build, Step, Log, BuildSet or BuildRequest; `None` when
+    /// answered later.
     pub(super) async fn remote(
         &mut self,
         request_id: i64,
@@ -193,7 +197,16 @@ impl Session {
                 }
                 self.log_method(&log_ref, method).await.map(Some)
             }
-            Object::BuildSet(id) => self.buildset_method(*id, method).await.map(Some),
+            Object::BuildSet(id) => {
+                let set = self.read_buildset(*id).await?;
+                if method == "waitUntilFinished" {
+                    return self.wait(request_id, object, set.complete_at.is_some(), answer_required);
+                }
+                self.buildset_method(&set, method).await.map(Some)
+            }
+            Object::BuildRequest(buildset, builder) => {
+                self.request_method(&(*buildset, builder.clone()), method, args).await.map(Some)
+            }
             Object::Challenger(_) | Object::Perspective => Err(Failure::no_such_method(method)),
         }
     }
@@ -435,23 +448,115 @@ impl Session {
         logs.read(id, 0, size.total).await.map_err(store)
     }
 
-    async fn buildset_method(&mut self, id: u64, method: &str) -> Answer {
-        let open = self.service.reader.open_buildsets().await.map_err(store)?;
-        let set = open.iter().find(|o| o.buildset.id == id);
+    async fn read_buildset(&self, id: u64) -> Result<Buildset, Failure> {
+        let set = self.service.reader.buildset(id).await.map_err(store)?;
+        set.ok_or_else(|| Failure::pb_error("the buildset is gone"))
+    }
+
+    /// The requests of `set` still waiting for a build (the store forgets claimed ones).
+    async fn pending_of(&self, set: &Buildset, builder: Option<&str>) -> Result<Vec<BuildRequest>, Failure> {
+        if set.complete_at.is_some() {
+            return Ok(Vec::new());
+        }
+        let pending = self.service.reader.pending_requests(builder).await.map_err(store)?;
+        Ok(pending.into_iter().filter(|r| r.buildset_id == Some(set.id)).collect())
+    }
+
+    async fn buildset_method(&mut self, set: &Buildset, method: &str) -> Answer {
         match method {
-            "getID" => Ok(Value::Int(id as i64)),
-            "getReason" => Ok(set.map_or(Value::None, |s| text(&s.buildset.reason))),
+            "getID" => Ok(Value::Int(set.id as i64)),
+            "getReason" => Ok(text(&set.reason)),
             "getBuilderNames" => {
-                let mut names = set.map(|s| s.buildset.builders.clone()).unwrap_or_default();
+                let mut names = set.builders.clone();
                 names.sort();
                 Ok(texts(&names))
             }
-            "isFinished" => Ok(Value::Bool(set.is_none())),
-            "getBuildRequests" => Ok(Value::List(Vec::new())),
-            "getResults" => Ok(Value::None),
+            "isFinished" => Ok(Value::Bool(set.complete_at.is_some())),
+            "getResults" => Ok(set.result.map_or(Value::None, |r| Value::Int(i64::from(r.code())))),
+            // P2: 0.8 always failed here; the buildset's (first) source stamp.
+            "getSourceStamp" => Ok(source_stamp(set.sourcestamps.first())),
+            "getBuildRequests" => {
+                // One request per builder of the buildset (as 0.8 made them), claimed or not.
+                let pending = self.pending_of(set, None).await?;
+                let mut builders = set.builders.clone();
+                builders.extend(pending.iter().map(|r| r.builder.clone()));
+                builders.sort();
+                builders.dedup();
+                let mut pairs = Vec::with_capacity(builders.len());
+                for builder in builders {
+                    let key = (set.id, builder);
+                    let ids = pending.iter().filter(|r| r.builder == key.1).map(|r| r.id);
+                    let reference = self.export(Object::BuildRequest(set.id, key.1.clone()))?;
+                    self.requests.hold(&key, ids, set.complete_at.is_some());
+                    pairs.push(Value::Tuple(vec![text(&key.1), reference]));
+                }
+                Ok(Value::List(pairs))
+            }
             other => Err(Failure::no_such_method(other)),
         }
     }
+
+    /// A build request's methods: 0.8's (`getBuilderName`, `getSourceStamp`, `subscribe`,
+    /// `unsubscribe`) and, as its status object had them, `getSubmitTime` and `getBuilds`.
+    async fn request_method(&mut self, key: &RequestKey, method: &str, args: &[Value]) -> Answer {
+        let (set_id, builder) = (key.0, key.1.as_str());
+        match method {
+            "getBuilderName" => Ok(text(builder)),
+            "getSourceStamp" | "getSubmitTime" => {
+                let set = self.read_buildset(set_id).await?;
+                let pending = self.pending_of(&set, Some(builder)).await?;
+                let request = pending.first();
+                if method == "getSubmitTime" {
+                    return Ok(time(Some(request.map_or(set.submitted_at, |r| r.submitted_at))));
+                }
+                // P2: 0.8 sent an unpersistable placeholder; the stamp itself.
+                let stamps = request.map_or(&set.sourcestamps, |r| &r.sourcestamps);
+                Ok(source_stamp(stamps.first().or(set.sourcestamps.first())))
+            }
+            "getBuilds" => {
+                let numbers = self.requests.builds(key).to_vec();
+                let refs = numbers
+                    .into_iter()
+                    .map(|n| self.export(Object::Build(builder.to_owned(), n)))
+                    .collect::<Result<_, _>>()?;
+                Ok(Value::List(refs))
+            }
+            "subscribe" => {
+                let Some(Value::Remote(observer)) = args.first() else {
+                    return Err(Failure::type_error("subscribe(observer)"));
+                };
+                let existing = (self.requests.subscribe(key, *observer))
+                    .map_err(|_| Failure::pb_error("Too many build request observers."))?;
+                for number in existing {
+                    self.push(*observer, newbuild_push(builder, number)).map_err(|c| Failure::pb_error(&c.0))?;
+                }
+                Ok(Value::None)
+            }
+            "unsubscribe" => {
+                let Some(Value::Remote(observer) | Value::Local(observer)) = args.first() else {
+                    return Err(Failure::type_error("unsubscribe(observer)"));
+                };
+                self.requests.unsubscribe(key, *observer);
+                Ok(Value::None)
+            }
+            other => Err(Failure::no_such_method(other)),
+        }
+    }
+}
+
+/// A source stamp as a dict (0.8's `SourceStamp.asDict` keys), or None.
+fn source_stamp(stamp: Option<&SourceStamp>) -> Value {
+    let Some(s) = stamp else { return Value::None };
+    let optional = |v: &Option<String>| v.as_deref().map_or(Value::None, text);
+    Value::Dict(vec![
+        (text("branch"), optional(&s.branch)),
+        (text("revision"), optional(&s.revision)),
+        (text("repository"), text(&s.repository)),
+        (text("project"), text(&s.project)),
+        (text("codebase"), text(&s.codebase)),
+        (text("changes"), Value::List(s.changes.iter().map(|c| Value::Int(*c as i64)).collect())),
+        (text("hasPatch"), Value::Bool(s.patch.is_some())),
+    ])
 }
 
 /// Seconds from `now` to `then` (negative once past).

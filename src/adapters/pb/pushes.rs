@@ -1,12 +1,15 @@
 //! What a logged-in client hears: each status event becomes the call the mode matrix says on
 //! its subscription's target (and on the observers of that build), `waitUntilFinished` calls
-//! are answered, and running builds' ETAs are pushed every `interval` seconds.
+//! (builds, steps, logs, buildsets) are answered, build requests' observers hear the builds
+//! that claim them, and running builds' ETAs are pushed every `interval` seconds.
 
 use super::methods::seconds_between;
 use super::session::{Close, Session};
 use crate::domain::event::StatusEvent;
 use crate::domain::pb::Value;
-use crate::domain::pb::status::{Arg, Mode, Object, Push, build_eta_push, needs_step_name, push_for, step_push_for};
+use crate::domain::pb::status::{
+    Arg, Mode, Object, Push, build_eta_push, needs_step_name, newbuild_push, push_for, step_push_for,
+};
 use crate::ports::BuildQuery;
 
 impl Session {
@@ -30,6 +33,10 @@ impl Session {
             self.step_names.insert((builder.clone(), *number, step.number), step.name.clone());
         }
         self.answer_waiters(event)?;
+        // Observers of a build request (`request.subscribe`) hear each build that claims it.
+        for call in self.requests.see(event) {
+            self.push(call.observer, newbuild_push(&call.builder, call.number))?;
+        }
         if let Some(sub) = &self.subscription {
             let (target, mode) = (sub.target, sub.mode);
             if let Some(push) = self.push_at(event, mode).await {
@@ -89,6 +96,7 @@ impl Session {
             StatusEvent::LogFinished { builder, number, step, log } => {
                 Object::Log(builder.clone(), *number, *step, log.clone())
             }
+            StatusEvent::BuildsetFinished { id, .. } => Object::BuildSet(*id),
             _ => return Ok(()),
         };
         let (ready, waiting): (Vec<_>, Vec<_>) =

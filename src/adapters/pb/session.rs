@@ -14,6 +14,7 @@ use tokio::sync::mpsc;
 use super::PbService;
 use crate::domain::pb::banana::{self, DIALECTS, Item};
 use crate::domain::pb::message::{Failure, Message, ObjectId, VERSION, response_matches};
+use crate::domain::pb::requests::Requests;
 use crate::domain::pb::status::{Mode, Object};
 use crate::domain::pb::{Decoder, Value};
 use crate::ports::EventStream;
@@ -58,6 +59,8 @@ pub(super) struct Session {
     /// ETA interval.
     pub build_observers: Vec<(String, u32, i64, Option<f64>)>,
     pub waiters: Vec<Waiter>,
+    /// The build requests' builds and observers (`getBuildRequests`, `request.subscribe`).
+    pub requests: Requests,
     /// Whether the connection follows the event feed (from login to logout).
     following: bool,
     pub last_seq: u64,
@@ -93,6 +96,7 @@ where
     });
     let limit = service.settings.queue_limit;
     let frame_limit = service.settings.frame_limit;
+    let requests = Requests::new(service.settings.max_references);
     let mut session = Session {
         service,
         peer,
@@ -108,6 +112,7 @@ where
         subscription: None,
         build_observers: Vec::new(),
         waiters: Vec::new(),
+        requests,
         following: false,
         last_seq: 0,
         next_request: 1,
@@ -336,6 +341,7 @@ impl Session {
             Object::Challenger(challenge) => {
                 self.challenges.remove(&challenge);
             }
+            Object::BuildRequest(buildset, builder) => self.requests.release(&(buildset, builder)),
             _ => {}
         }
     }
@@ -345,6 +351,7 @@ impl Session {
         self.logged_in = false;
         self.subscription = None;
         self.build_observers.clear();
+        self.requests.unsubscribe_all();
         self.waiters.clear();
         self.following = false;
     }

@@ -44,6 +44,8 @@ pub enum Object {
     Step(String, u32, u32),
     Log(String, u32, u32, String),
     BuildSet(u64),
+    /// A build request, by its buildset and builder (see `requests`).
+    BuildRequest(u64, String),
 }
 
 /// An argument of a call to the client: a plain value, or a reference to one of our objects.
@@ -182,6 +184,11 @@ pub fn needs_step_name(event: &StatusEvent) -> bool {
             | StatusEvent::LogFinished { .. }
             | StatusEvent::LogChunk { .. }
     )
+}
+
+/// `newbuild` on an observer of a build request: a build claimed it.
+pub fn newbuild_push(builder: &str, number: u32) -> Push {
+    Push { method: "newbuild", args: vec![Arg::Ref(Object::Build(builder.to_owned(), number)), Arg::text(builder)] }
 }
 
 /// `buildETAUpdate` (from `steps` on): seconds left for a running build.

@@ -14,7 +14,7 @@ use buildstatus::adapters::pb::PbSettings;
 use buildstatus::app::StatusServer;
 use buildstatus::app::config::pb::PbConfig;
 use buildstatus::domain::event::{Channel, StatusEvent};
-use buildstatus::domain::model::{Builder, Buildset};
+use buildstatus::domain::model::{BuildRequest, Builder, Buildset, SourceStamp};
 use buildstatus::domain::result::BuildResult;
 use buildstatus::ports::StatusSink;
 use serde_json::{Value, json};
@@ -519,43 +519,114 @@ async fn unsubscribe_stops_the_calls() {
 }
 
 #[tokio::test]
-async fn an_open_buildset_answers_its_methods() {
+async fn a_buildset_and_its_build_requests_answer_their_methods_and_waiting_answers_when_it_finishes() {
     let (server, port, _task) = pb_server(default_settings()).await;
+    let stamp = SourceStamp {
+        branch: Some("main".into()),
+        revision: Some("abc1234".into()),
+        repository: "https://git.example.org/widget.git".into(),
+        project: "widget".into(),
+        changes: vec![1],
+        ..SourceStamp::default()
+    };
     let buildset = Buildset {
         id: 900,
         reason: "a forced build".into(),
         external_id: None,
         submitted_at: common::at(42),
-        sourcestamps: vec![],
+        sourcestamps: vec![stamp.clone()],
         builders: vec!["macos".into(), "linux".into()],
         complete_at: None,
         result: None,
     };
-    server.sink().record(StatusEvent::BuildsetSubmitted { buildset }).await.unwrap();
+    let request = |id: u64, builder: &str| StatusEvent::BuildRequestSubmitted {
+        request: BuildRequest {
+            id,
+            buildset_id: Some(900),
+            builder: builder.into(),
+            submitted_at: common::at(43),
+            reason: "a forced build".into(),
+            properties: Default::default(),
+            sourcestamps: vec![stamp.clone()],
+        },
+    };
+    let sink = server.sink();
+    sink.record_all(vec![StatusEvent::BuildsetSubmitted { buildset }, request(901, "linux"), request(902, "macos")])
+        .await
+        .unwrap();
+    // $0 the buildset, $1 and $2 its requests (linux, macos), $3 the build newbuild names.
     let script = json!([
         ["call", "getBuildSets"],
         ["on", "$0", "getID"],
         ["on", "$0", "getReason"],
         ["on", "$0", "getBuilderNames"],
         ["on", "$0", "isFinished"],
+        ["on", "$0", "getResults"],
+        ["on", "$0", "getSourceStamp"],
         ["on", "$0", "getBuildRequests"],
-        ["on", "$0", "getResults"]
+        ["on", "$1", "getBuilderName"],
+        ["on", "$1", "getSourceStamp"],
+        ["on", "$1", "getSubmitTime"],
+        ["on", "$1", "getBuilds"],
+        ["on", "$1", "subscribe", "@target"],
+        ["ready"],
+        ["on", "$0", "waitUntilFinished"],
+        ["wait", "newbuild", 1, 10],
+        ["on", "$3", "getNumber"],
+        ["on", "$1", "getBuilds"],
+        ["on", "$2", "getBuilds"],
+        ["on", "$0", "isFinished"],
+        ["on", "$0", "getResults"],
+        ["on", "$0", "waitUntilFinished"],
+        ["on", "$1", "unsubscribe", "@target"],
+        ["on", "$1", "noSuchMethod"]
     ]);
     let mut client = Client::start(port, "statusClient", "clientpw", &script);
+    client.until("ready").await;
+    // A build claims the linux request, then the buildset finishes.
+    let mut build = whole_build("linux", 20, 110, "main", BuildResult::Success, None);
+    let StatusEvent::BuildStarted { requests, .. } = &mut build[0] else { panic!("starts with its start") };
+    requests.push(901);
+    build.push(StatusEvent::BuildsetFinished { id: 900, result: BuildResult::Success, at: common::at(120) });
+    sink.record_all(build).await.unwrap();
     assert_eq!(client.finish().await, 0, "{:#?}", client.seen);
-    let answers: Vec<Value> = client.answers().into_iter().map(|(_, v)| v).collect();
-    assert_eq!(
-        answers,
-        [
-            json!([[{"ref": 0}, 900]]),
-            json!(900),
-            json!("a forced build"),
-            json!(["linux", "macos"]),
-            json!(false),
-            json!([]),
-            Value::Null
-        ]
-    );
+    let stamp_dict = json!({
+        "branch": "main", "revision": "abc1234", "repository": "https://git.example.org/widget.git",
+        "project": "widget", "codebase": "", "changes": [1], "hasPatch": false
+    });
+    let answers = client.answers();
+    let expected = [
+        ("getBuildSets", json!([[{"ref": 0}, 900]])),
+        ("getID", json!(900)),
+        ("getReason", json!("a forced build")),
+        ("getBuilderNames", json!(["linux", "macos"])),
+        ("isFinished", json!(false)),
+        ("getResults", Value::Null),
+        ("getSourceStamp", stamp_dict.clone()),
+        ("getBuildRequests", json!([["linux", {"ref": 1}], ["macos", {"ref": 2}]])),
+        ("getBuilderName", json!("linux")),
+        ("getSourceStamp", stamp_dict),
+        ("getSubmitTime", json!(common::at(43).timestamp() as f64)),
+        ("getBuilds", json!([])),
+        ("subscribe", Value::Null),
+        // Answered once the buildset finished: its reference (a new proxy, $4).
+        ("waitUntilFinished", json!({"ref": 4})),
+        ("getNumber", json!(20)),
+        ("getBuilds", json!([{"ref": 5}])),
+        ("getBuilds", json!([])),
+        ("isFinished", json!(true)),
+        ("getResults", json!(0)),
+        ("waitUntilFinished", json!({"ref": 6})),
+        ("unsubscribe", Value::Null),
+    ];
+    let expected: Vec<(String, Value)> = expected.into_iter().map(|(c, v)| (c.to_owned(), v)).collect();
+    assert_eq!(answers[..expected.len()], expected[..], "{:#?}", client.seen);
+    let (call, refused) = answers.last().unwrap();
+    assert_eq!(call, "noSuchMethod");
+    assert_eq!(refused["error"][0], "twisted.spread.flavors.NoSuchMethod", "{refused}");
+    let newbuilds: Vec<Value> =
+        client.events().into_iter().filter(|(n, _)| n == "newbuild").map(|(_, args)| args).collect();
+    assert_eq!(newbuilds, [json!([{"ref": 3}, "linux"])], "the build that claimed the request, once");
 }
 
 #[tokio::test]
