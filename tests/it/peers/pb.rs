@@ -3,7 +3,9 @@
 //! perspective method and the remote objects' methods, subscribes at each mode and receives
 //! the calls of a build played on the server; a wrong password is refused; a client that stops
 //! reading is dropped while another keeps up; `unsubscribe` stops the calls; references past the
-//! limit are refused, and one the client lets go (its decref) frees its place.
+//! limit are refused, and one the client lets go (its decref) frees its place; a buildset and
+//! its build requests answer their methods (`newbuild` when a build claims a request,
+//! `waitUntilFinished` when the buildset finishes), waits and observers bounded.
 
 use std::process::Stdio;
 use std::sync::Arc;
@@ -694,5 +696,46 @@ async fn waiting_calls_and_build_observers_are_bounded() {
     let subscribes = of("subscribe");
     assert_eq!(subscribes.len(), 10);
     assert_eq!(subscribes.iter().filter(|v| refused(v, "Too many build observers.")).count(), 1, "{subscribes:#?}");
+    assert_eq!(of("ping"), [json!("pong")], "the connection stays usable");
+}
+
+#[tokio::test]
+async fn buildset_waits_and_build_request_observers_are_bounded() {
+    let mut settings = default_settings();
+    settings.max_references = 8;
+    let (server, port, _task) = pb_server(settings).await;
+    let buildset = Buildset {
+        id: 7,
+        reason: "nightly".into(),
+        external_id: None,
+        submitted_at: common::at(42),
+        sourcestamps: vec![],
+        builders: vec!["linux".into()],
+        complete_at: None,
+        result: None,
+    };
+    server.sink().record(StatusEvent::BuildsetSubmitted { buildset }).await.unwrap();
+    // $0 the buildset, $1 its linux request: nine calls wait on the buildset and nine
+    // observers subscribe to the request, one more than allowed each.
+    let mut script = vec![json!(["call", "getBuildSets"]), json!(["on", "$0", "getBuildRequests"])];
+    script.extend((0..9).map(|_| json!(["fire", "$0", "waitUntilFinished"])));
+    script.extend((0..9).map(|_| json!(["on", "$1", "subscribe", "@new"])));
+    script.extend([json!(["call", "ping"]), json!(["ready"]), json!(["sleep", 1])]);
+    let mut client = Client::start(port, "statusClient", "clientpw", &Value::Array(script));
+    client.until("ready").await;
+    let finished = StatusEvent::BuildsetFinished { id: 7, result: BuildResult::Failure, at: common::at(50) };
+    server.sink().record(finished).await.unwrap();
+    assert_eq!(client.finish().await, 0, "{:#?}", client.seen);
+    let answers = client.answers();
+    let of = |call: &str| answers.iter().filter(|(c, _)| c == call).map(|(_, v)| v.clone()).collect::<Vec<_>>();
+    let refused = |v: &&Value, message: &str| v.get("value") == Some(&json!(message));
+    let waits = of("waitUntilFinished");
+    assert_eq!(waits.len(), 9, "{:#?}", client.seen);
+    assert_eq!(waits.iter().filter(|v| refused(v, "Too many calls waiting.")).count(), 1, "{waits:#?}");
+    assert_eq!(waits.iter().filter(|v| v.get("ref").is_some()).count(), 8, "the others answered when it finished");
+    let subscribes = of("subscribe");
+    assert_eq!(subscribes.len(), 9);
+    let too_many = subscribes.iter().filter(|v| refused(v, "Too many build request observers.")).count();
+    assert_eq!(too_many, 1, "{subscribes:#?}");
     assert_eq!(of("ping"), [json!("pong")], "the connection stays usable");
 }
