@@ -50,6 +50,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         steps: vec![],
         eta: None,
         tests: Vec::new(),
+        buildsets: Vec::new(),
     };
     let b = || "toy".to_string();
     sink.record(StatusEvent::BuildStarted { build, requests: vec![] }).await?;

@@ -159,6 +159,7 @@ fn started(builder: &str, number: u32, worker: &str, at: Timestamp, plan: &Build
         steps: Vec::new(),
         eta: Some(at + plan.duration()),
         tests: Vec::new(),
+        buildsets: Vec::new(),
     }
 }
 

@@ -47,6 +47,7 @@ fn build(builder: &str, number: u32, started: i64, finished: Option<i64>) -> Bui
         steps: vec![],
         eta: None,
         tests: Vec::new(),
+        buildsets: Vec::new(),
     }
 }
 
