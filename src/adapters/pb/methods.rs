@@ -120,7 +120,7 @@ impl Session {
                 // P2: every event stops, build observers too.
                 self.subscription = None;
                 self.build_observers.clear();
-                self.requests.unsubscribe_all();
+                self.request_observers.clear();
                 Ok(Value::None)
             }
             other => Err(Failure::no_perspective_method(other)),
@@ -462,6 +462,17 @@ impl Session {
         Ok(pending.into_iter().filter(|r| r.buildset_id == Some(set.id)).collect())
     }
 
+    /// The builds that claimed the request `key`, in start order: its builder's builds started
+    /// since the buildset was submitted (the newest 1,000 of them looked at) that note it.
+    async fn request_builds(&self, key: &RequestKey) -> Result<Vec<u32>, Failure> {
+        let set = self.read_buildset(key.0).await?;
+        let query = BuildQuery { started_after: Some(set.submitted_at), ..BuildQuery::of_builder(&key.1, 1000) };
+        let builds = self.service.reader.builds(&query).await.map_err(store)?;
+        let mut numbers: Vec<u32> = builds.iter().filter(|b| b.buildsets.contains(&key.0)).map(|b| b.number).collect();
+        numbers.sort_unstable();
+        Ok(numbers)
+    }
+
     async fn buildset_method(&mut self, set: &Buildset, method: &str) -> Answer {
         match method {
             "getID" => Ok(Value::Int(set.id as i64)),
@@ -477,18 +488,14 @@ impl Session {
             "getSourceStamp" => Ok(source_stamp(set.sourcestamps.first())),
             "getBuildRequests" => {
                 // One request per builder of the buildset (as 0.8 made them), claimed or not.
-                let pending = self.pending_of(set, None).await?;
                 let mut builders = set.builders.clone();
-                builders.extend(pending.iter().map(|r| r.builder.clone()));
+                builders.extend(self.pending_of(set, None).await?.into_iter().map(|r| r.builder));
                 builders.sort();
                 builders.dedup();
                 let mut pairs = Vec::with_capacity(builders.len());
                 for builder in builders {
-                    let key = (set.id, builder);
-                    let ids = pending.iter().filter(|r| r.builder == key.1).map(|r| r.id);
-                    let reference = self.export(Object::BuildRequest(set.id, key.1.clone()))?;
-                    self.requests.hold(&key, ids, set.complete_at.is_some());
-                    pairs.push(Value::Tuple(vec![text(&key.1), reference]));
+                    let reference = self.export(Object::BuildRequest(set.id, builder.clone()))?;
+                    pairs.push(Value::Tuple(vec![text(&builder), reference]));
                 }
                 Ok(Value::List(pairs))
             }
@@ -514,7 +521,7 @@ impl Session {
                 Ok(source_stamp(stamps.first().or(set.sourcestamps.first())))
             }
             "getBuilds" => {
-                let numbers = self.requests.builds(key).to_vec();
+                let numbers = self.request_builds(key).await?;
                 let refs = numbers
                     .into_iter()
                     .map(|n| self.export(Object::Build(builder.to_owned(), n)))
@@ -525,9 +532,13 @@ impl Session {
                 let Some(Value::Remote(observer)) = args.first() else {
                     return Err(Failure::type_error("subscribe(observer)"));
                 };
-                let existing = (self.requests.subscribe(key, *observer))
-                    .map_err(|_| Failure::pb_error("Too many build request observers."))?;
-                for number in existing {
+                let set = self.read_buildset(set_id).await?;
+                if set.complete_at.is_none() {
+                    (self.request_observers.subscribe(key, *observer))
+                        .map_err(|_| Failure::pb_error("Too many build request observers."))?;
+                }
+                // The builds it already has, then (pushes.rs) each new one.
+                for number in self.request_builds(key).await? {
                     self.push(*observer, newbuild_push(builder, number)).map_err(|c| Failure::pb_error(&c.0))?;
                 }
                 Ok(Value::None)
@@ -536,7 +547,7 @@ impl Session {
                 let Some(Value::Remote(observer) | Value::Local(observer)) = args.first() else {
                     return Err(Failure::type_error("unsubscribe(observer)"));
                 };
-                self.requests.unsubscribe(key, *observer);
+                self.request_observers.unsubscribe(key, *observer);
                 Ok(Value::None)
             }
             other => Err(Failure::no_such_method(other)),

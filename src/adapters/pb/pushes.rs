@@ -33,10 +33,7 @@ impl Session {
             self.step_names.insert((builder.clone(), *number, step.number), step.name.clone());
         }
         self.answer_waiters(event)?;
-        // Observers of a build request (`request.subscribe`) hear each build that claims it.
-        for call in self.requests.see(event) {
-            self.push(call.observer, newbuild_push(&call.builder, call.number))?;
-        }
+        self.tell_request_observers(event).await?;
         if let Some(sub) = &self.subscription {
             let (target, mode) = (sub.target, sub.mode);
             if let Some(push) = self.push_at(event, mode).await {
@@ -60,6 +57,27 @@ impl Session {
         if let StatusEvent::BuildFinished { builder, number, .. } = event {
             self.build_observers.retain(|(b, n, _, _)| !(b == builder && n == number));
             self.step_names.retain(|(b, n, _), _| !(b == builder && n == number));
+        }
+        Ok(())
+    }
+
+    /// Observers of a build request (`request.subscribe`) hear each build that claims it; a
+    /// finished buildset's requests have none any more.
+    async fn tell_request_observers(&mut self, event: &StatusEvent) -> Result<(), Close> {
+        match event {
+            StatusEvent::BuildStarted { build, requests } if !requests.is_empty() => {
+                if !self.request_observers.watches(&build.builder) {
+                    return Ok(());
+                }
+                // The buildsets its requests were of: the state noted them as it claimed them.
+                let stored = self.service.reader.build(&build.builder, build.number).await.ok().flatten();
+                let buildsets = stored.map(|b| b.buildsets).unwrap_or_default();
+                for observer in self.request_observers.of_build(&build.builder, &buildsets) {
+                    self.push(observer, newbuild_push(&build.builder, build.number))?;
+                }
+            }
+            StatusEvent::BuildsetFinished { id, .. } => self.request_observers.finished(*id),
+            _ => {}
         }
         Ok(())
     }

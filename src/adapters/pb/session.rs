@@ -14,7 +14,7 @@ use tokio::sync::mpsc;
 use super::PbService;
 use crate::domain::pb::banana::{self, DIALECTS, Item};
 use crate::domain::pb::message::{Failure, Message, ObjectId, VERSION, response_matches};
-use crate::domain::pb::requests::Requests;
+use crate::domain::pb::requests::RequestObservers;
 use crate::domain::pb::status::{Mode, Object};
 use crate::domain::pb::{Decoder, Value};
 use crate::ports::EventStream;
@@ -59,8 +59,8 @@ pub(super) struct Session {
     /// ETA interval.
     pub build_observers: Vec<(String, u32, i64, Option<f64>)>,
     pub waiters: Vec<Waiter>,
-    /// The build requests' builds and observers (`getBuildRequests`, `request.subscribe`).
-    pub requests: Requests,
+    /// Observers of build requests (`request.subscribe`).
+    pub request_observers: RequestObservers,
     /// Whether the connection follows the event feed (from login to logout).
     following: bool,
     pub last_seq: u64,
@@ -96,7 +96,7 @@ where
     });
     let limit = service.settings.queue_limit;
     let frame_limit = service.settings.frame_limit;
-    let requests = Requests::new(service.settings.max_references);
+    let request_observers = RequestObservers::new(service.settings.max_references);
     let mut session = Session {
         service,
         peer,
@@ -112,7 +112,7 @@ where
         subscription: None,
         build_observers: Vec::new(),
         waiters: Vec::new(),
-        requests,
+        request_observers,
         following: false,
         last_seq: 0,
         next_request: 1,
@@ -341,7 +341,6 @@ impl Session {
             Object::Challenger(challenge) => {
                 self.challenges.remove(&challenge);
             }
-            Object::BuildRequest(buildset, builder) => self.requests.release(&(buildset, builder)),
             _ => {}
         }
     }
@@ -351,7 +350,7 @@ impl Session {
         self.logged_in = false;
         self.subscription = None;
         self.build_observers.clear();
-        self.requests.unsubscribe_all();
+        self.request_observers.clear();
         self.waiters.clear();
         self.following = false;
     }

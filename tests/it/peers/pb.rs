@@ -572,11 +572,12 @@ async fn a_buildset_and_its_build_requests_answer_their_methods_and_waiting_answ
         ["on", "$1", "getBuilds"],
         ["on", "$1", "subscribe", "@target"],
         ["ready"],
-        ["on", "$0", "waitUntilFinished"],
         ["wait", "newbuild", 1, 10],
         ["on", "$3", "getNumber"],
         ["on", "$1", "getBuilds"],
         ["on", "$2", "getBuilds"],
+        ["ready"],
+        ["on", "$0", "waitUntilFinished"],
         ["on", "$0", "isFinished"],
         ["on", "$0", "getResults"],
         ["on", "$0", "waitUntilFinished"],
@@ -585,13 +586,30 @@ async fn a_buildset_and_its_build_requests_answer_their_methods_and_waiting_answ
     ]);
     let mut client = Client::start(port, "statusClient", "clientpw", &script);
     client.until("ready").await;
-    // A build claims the linux request, then the buildset finishes.
+    // A build claims the linux request.
     let mut build = whole_build("linux", 20, 110, "main", BuildResult::Success, None);
     let StatusEvent::BuildStarted { requests, .. } = &mut build[0] else { panic!("starts with its start") };
     requests.push(901);
-    build.push(StatusEvent::BuildsetFinished { id: 900, result: BuildResult::Success, at: common::at(120) });
     sink.record_all(build).await.unwrap();
+    client.until("ready").await;
+    // A client that logs in after the claim still finds the build, and hears of it.
+    let late = json!([
+        ["call", "getBuildSets"],
+        ["on", "$0", "getBuildRequests"],
+        ["on", "$1", "getBuilds"],
+        ["on", "$1", "subscribe", "@target"],
+        ["on", "$2", "subscribe", "@target"],
+        ["ready"],
+        ["on", "$0", "waitUntilFinished"],
+        ["on", "$3", "getNumber"]
+    ]);
+    let mut late = Client::start(port, "statusClient", "clientpw", &late);
+    late.until("ready").await;
+    sink.record(StatusEvent::BuildsetFinished { id: 900, result: BuildResult::Success, at: common::at(120) })
+        .await
+        .unwrap();
     assert_eq!(client.finish().await, 0, "{:#?}", client.seen);
+    assert_eq!(late.finish().await, 0, "{:#?}", late.seen);
     let stamp_dict = json!({
         "branch": "main", "revision": "abc1234", "repository": "https://git.example.org/widget.git",
         "project": "widget", "codebase": "", "changes": [1], "hasPatch": false
@@ -611,11 +629,11 @@ async fn a_buildset_and_its_build_requests_answer_their_methods_and_waiting_answ
         ("getSubmitTime", json!(common::at(43).timestamp() as f64)),
         ("getBuilds", json!([])),
         ("subscribe", Value::Null),
-        // Answered once the buildset finished: its reference (a new proxy, $4).
-        ("waitUntilFinished", json!({"ref": 4})),
         ("getNumber", json!(20)),
-        ("getBuilds", json!([{"ref": 5}])),
+        ("getBuilds", json!([{"ref": 4}])),
         ("getBuilds", json!([])),
+        // Answered once the buildset finished: its reference (a new proxy, $5).
+        ("waitUntilFinished", json!({"ref": 5})),
         ("isFinished", json!(true)),
         ("getResults", json!(0)),
         ("waitUntilFinished", json!({"ref": 6})),
@@ -629,6 +647,22 @@ async fn a_buildset_and_its_build_requests_answer_their_methods_and_waiting_answ
     let newbuilds: Vec<Value> =
         client.events().into_iter().filter(|(n, _)| n == "newbuild").map(|(_, args)| args).collect();
     assert_eq!(newbuilds, [json!([{"ref": 3}, "linux"])], "the build that claimed the request, once");
+    let late_answers: Vec<Value> = late.answers().into_iter().map(|(_, v)| v).collect();
+    assert_eq!(
+        late_answers,
+        [
+            json!([[{"ref": 0}, 900]]),
+            json!([["linux", {"ref": 1}], ["macos", {"ref": 2}]]),
+            json!([{"ref": 3}]),
+            Value::Null,
+            Value::Null,
+            json!({"ref": 5}),
+            json!(20)
+        ],
+        "{:#?}",
+        late.seen
+    );
+    assert_eq!(late.events(), [("newbuild".to_owned(), json!([{"ref": 4}, "linux"]))], "the build it already had");
 }
 
 #[tokio::test]
