@@ -102,6 +102,7 @@ async fn server(auth: AuthSettings) -> StatusServer {
             text: vec![],
             steps: vec![],
             eta: None,
+            buildsets: Vec::new(),
             tests: vec![],
         };
         let done = StatusEvent::BuildFinished {

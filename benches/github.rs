@@ -79,6 +79,7 @@ fn build(n: u32) -> Build {
         text: Vec::new(),
         steps: Vec::new(),
         eta: None,
+        buildsets: Vec::new(),
         tests: Vec::new(),
     }
 }

@@ -49,6 +49,7 @@ async fn server_with_big_log(mib: usize) -> (StatusServer, String) {
         steps: vec![],
         eta: None,
         tests: Vec::new(),
+        buildsets: Vec::new(),
     };
     let step = Step { number: 0, name: "test".into(), started: Some(at()), ..Step::default() };
     let setup_events = vec![

@@ -52,6 +52,7 @@ fn builds(first: u32, count: u32) -> Vec<StatusEvent> {
             text: vec![],
             steps: vec![],
             eta: None,
+            buildsets: Vec::new(),
             tests: Vec::new(),
         };
         events.push(StatusEvent::BuildStarted { build, requests: vec![] });

@@ -61,6 +61,7 @@ impl MasterControl for ToyMaster {
             text: vec![],
             steps: vec![],
             eta: None,
+            buildsets: Vec::new(),
             tests: vec![],
         };
         self.sink.record(StatusEvent::BuildStarted { build, requests: vec![id] }).await.map_err(failed)?;
@@ -125,6 +126,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         steps: vec![],
         eta: None,
         tests: Vec::new(),
+        buildsets: Vec::new(),
     };
     let b = || "toy".to_string();
     sink.record(StatusEvent::BuildStarted { build, requests: vec![] }).await?;

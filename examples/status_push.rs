@@ -53,6 +53,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         text: vec![],
         steps: vec![],
         eta: None,
+        buildsets: Vec::new(),
         tests: Vec::new(),
     };
     sink.record(StatusEvent::BuildStarted { build, requests: vec![] }).await?;

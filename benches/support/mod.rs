@@ -81,6 +81,7 @@ fn build(builder: &str, number: u32, minute: i64) -> Build {
         steps,
         eta: None,
         tests: Vec::new(),
+        buildsets: Vec::new(),
     }
 }
 

@@ -31,5 +31,6 @@ pub mod logs;
 pub mod mail;
 pub mod memory;
 pub mod passwords;
+pub mod pb;
 pub mod sqlite;
 pub mod status_client;

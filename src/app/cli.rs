@@ -34,6 +34,9 @@ pub enum Command {
         /// Milliseconds between two log lines of a running step (builds run faster below 250).
         #[arg(long, default_value_t = 250)]
         pace: u64,
+        /// How many times faster than real time the simulated builds run.
+        #[arg(long, default_value_t = 1)]
+        speed: u32,
     },
     /// Check a configuration file and print every problem in it.
     CheckConfig { file: PathBuf },
@@ -121,11 +124,11 @@ pub async fn run(cli: Cli) -> ExitCode {
             Ok(config) => serve(config, Reload { args, default_data_dir: "data" }, None).await,
             Err(problems) => return report(problems),
         },
-        Command::Demo { server, history, seed, pace } => match server.config("buildstatus-demo") {
+        Command::Demo { server, history, seed, pace, speed } => match server.config("buildstatus-demo") {
             Ok(config) => {
                 let reload = Reload { args: server, default_data_dir: "buildstatus-demo" };
                 let pace = std::time::Duration::from_millis(pace);
-                serve(config, reload, Some(demo::DemoOptions { history, seed, pace })).await
+                serve(config, reload, Some(demo::DemoOptions { history, seed, pace, speed })).await
             }
             Err(problems) => return report(problems),
         },
@@ -234,6 +237,7 @@ async fn serve(
     demo: Option<demo::DemoOptions>,
 ) -> Result<(), Box<dyn std::error::Error>> {
     let data_dir = config.data_dir().map(|d| d.display().to_string()).unwrap_or_default();
+    let pb_config = config.server.pb.clone();
     let server = Arc::new(StatusServer::start(config.server).await?);
     let mut listeners = Vec::new();
     for place in &config.listen {
@@ -248,7 +252,15 @@ async fn serve(
     if let Some(demo) = &demo {
         server.set_master(demo.control.clone());
     }
-    let places: Vec<String> = listeners.iter().map(listen::Bound::describe).collect();
+    let mut places: Vec<String> = listeners.iter().map(listen::Bound::describe).collect();
+    let pb = match &pb_config {
+        Some(pb) => {
+            let bound = StatusServer::bind_pb(pb).await?;
+            places.push(super::pb::describe(&bound));
+            Some(server.serve_pb(bound, pb.settings.clone()))
+        }
+        None => None,
+    };
     println!("buildstatus {} serving {} (data in {data_dir})", env!("CARGO_PKG_VERSION"), places.join(" and "));
     let reloader = tokio::spawn(reload.on_hangup(server.clone(), config.listen));
     let until = async move {
@@ -264,6 +276,9 @@ async fn serve(
     reloader.abort();
     if let Some(demo) = demo {
         demo.task.abort();
+    }
+    if let Some(pb) = pb {
+        pb.abort();
     }
     server.stop_notifiers().await;
     Ok(())

@@ -14,6 +14,7 @@ mod hub;
 pub mod import;
 pub mod init;
 pub mod notify;
+pub mod pb;
 mod pollers;
 pub mod send;
 mod telemetry;
@@ -79,6 +80,8 @@ pub struct Setup {
     /// A Buildbot 4 master this server follows (`[buildbot]`): commanded through its REST API
     /// (unless `master` names another), its builders and workers read every `poll`.
     pub buildbot: Option<buildbot_sync::FollowedBuildbot>,
+    /// The Perspective Broker status listener (`[pb]`): started by `serve` when set.
+    pub pb: Option<config::pb::PbConfig>,
 }
 
 impl Default for Setup {
@@ -98,6 +101,7 @@ impl Default for Setup {
             auth: AuthSettings::default(),
             master: None,
             buildbot: None,
+            pb: None,
         }
     }
 }

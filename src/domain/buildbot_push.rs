@@ -86,6 +86,7 @@ pub fn parse(body: &[u8]) -> Result<Vec<Posted>, IngestError> {
         steps: Vec::new(),
         eta: None,
         tests: Vec::new(),
+        buildsets: Vec::new(),
     };
     let id = |what: &str| format!("buildbot:{builder}#{number}:{what}");
     // The request the build claimed leaves the queue (an imported one keeps Buildbot's id).

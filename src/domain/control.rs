@@ -295,6 +295,7 @@ mod tests {
             text: vec![],
             steps: vec![],
             eta: None,
+            buildsets: Vec::new(),
             tests: Vec::new(),
         }
     }

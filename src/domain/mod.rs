@@ -14,6 +14,7 @@ pub mod ingest;
 pub mod machine;
 pub mod model;
 pub mod notify;
+pub mod pb;
 pub mod result;
 pub mod secret;
 pub mod state;

@@ -331,6 +331,10 @@ pub struct Build {
     /// Test results the sender reported (0.8's `addTestResult`), in the order first reported.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tests: Vec<TestResult>,
+    /// The buildsets of the build requests it claimed, ascending (set when it starts, from the
+    /// requests then pending: the store forgets a request once claimed).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub buildsets: Vec<u64>,
 }
 
 /// One test's outcome, as 0.8's `TestResult`: a dotted name, a result, words and logs.

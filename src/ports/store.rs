@@ -3,7 +3,9 @@
 use async_trait::async_trait;
 
 use crate::domain::event::SequencedEvent;
-use crate::domain::model::{Build, BuildRequest, Builder, BuilderState, Change, OpenBuildset, Timestamp, User, Worker};
+use crate::domain::model::{
+    Build, BuildRequest, Builder, BuilderState, Buildset, Change, OpenBuildset, Timestamp, User, Worker,
+};
 use crate::domain::state::{Mutation, Snapshot};
 use crate::domain::web::args::BranchFilter;
 
@@ -177,6 +179,8 @@ pub trait StatusReader: Send + Sync {
     /// The buildsets not finished yet, by id, each with its requests still waiting for a
     /// build (see [`OpenBuildset`]).
     async fn open_buildsets(&self) -> Result<Vec<OpenBuildset>, StoreError>;
+    /// One buildset, open or finished (with its result and completion time).
+    async fn buildset(&self, id: u64) -> Result<Option<Buildset>, StoreError>;
     /// A builder's state as [`BuilderState::of`] derives it from the stored builder, its
     /// workers and its running builds; `None` for a builder not configured.
     async fn builder_state(&self, builder: &str) -> Result<Option<BuilderState>, StoreError>;

@@ -174,6 +174,10 @@ impl StatusReader for MemoryStore {
         Ok(OpenBuildset::gather(data.buildsets.values().cloned(), &data.pending(None)))
     }
 
+    async fn buildset(&self, id: u64) -> Result<Option<Buildset>, StoreError> {
+        Ok(self.data().buildsets.get(&id).cloned())
+    }
+
     async fn builder_state(&self, builder: &str) -> Result<Option<BuilderState>, StoreError> {
         let data = self.data();
         let Some(b) = data.builders.get(builder) else { return Ok(None) };

@@ -381,6 +381,11 @@ impl StatusReader for SqliteStore {
         Ok(OpenBuildset::gather(buildsets, &pending))
     }
 
+    async fn buildset(&self, id: u64) -> Result<Option<Buildset>, StoreError> {
+        let Some(key) = stored_id(id) else { return Ok(None) };
+        self.one("SELECT data FROM buildsets WHERE id = ?", "buildsets", id, key).await
+    }
+
     async fn builder_state(&self, builder: &str) -> Result<Option<BuilderState>, StoreError> {
         let mut tx = self.pool.begin().await.map_err(db)?;
         let row: Option<String> =

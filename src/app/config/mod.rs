@@ -22,6 +22,7 @@ pub mod ingest;
 mod irc;
 pub mod listen;
 mod mail;
+pub mod pb;
 mod targets;
 mod values;
 
@@ -95,6 +96,10 @@ const SECTIONS: &[(&str, Section)] = &[
     ("irc", |v, base, setup| {
         let targets = irc::parse(v, base)?.into_iter().map(|t| Arc::new(t) as Arc<dyn Target>);
         setup.notifiers.targets.extend(targets);
+        Ok(())
+    }),
+    ("pb", |v, base, setup| {
+        setup.pb = Some(pb::parse(v, base)?);
         Ok(())
     }),
     ("mail", |v, base, setup| {

@@ -203,7 +203,7 @@ mod tests {
         let (master, _) = Master::new(
             server.sink(),
             server.clock(),
-            Duration::from_millis(1),
+            (crate::app::demo::master::TICK, Duration::from_millis(1)),
             HashMap::new(),
             HashMap::new(),
             0,

@@ -19,7 +19,7 @@ use crate::domain::result::BuildResult;
 use crate::ports::{Clock, SinkError, StatusSink};
 
 /// Time between the master's decisions.
-const TICK: std::time::Duration = std::time::Duration::from_secs(3);
+pub(super) const TICK: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// A build request waiting for its builder and a worker.
 #[derive(Clone, Debug)]
@@ -79,6 +79,8 @@ impl Running {
 pub(super) struct Master {
     pub sink: Arc<dyn StatusSink>,
     pub clock: Arc<dyn Clock>,
+    /// Time between two of the master's decisions.
+    tick: std::time::Duration,
     /// Time between two log lines of a running step.
     line: std::time::Duration,
     state: Arc<Mutex<Running>>,
@@ -89,7 +91,7 @@ impl Master {
     pub fn new(
         sink: Arc<dyn StatusSink>,
         clock: Arc<dyn Clock>,
-        line: std::time::Duration,
+        (tick, line): (std::time::Duration, std::time::Duration),
         numbers: HashMap<String, u32>,
         heads: HashMap<String, Change>,
         last_change: u64,
@@ -111,7 +113,7 @@ impl Master {
             last_id: 0,
             rng,
         };
-        let master = Self { sink, clock, line, state: Arc::new(Mutex::new(running)), stopped: Arc::new(stopped) };
+        let master = Self { sink, clock, tick, line, state: Arc::new(Mutex::new(running)), stopped: Arc::new(stopped) };
         (master, receiver)
     }
 
@@ -129,7 +131,7 @@ impl Master {
 
     pub async fn run(self) {
         loop {
-            tokio::time::sleep(TICK).await;
+            tokio::time::sleep(self.tick).await;
             if self.tick().await {
                 self.stop().await;
                 return;

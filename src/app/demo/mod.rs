@@ -30,6 +30,9 @@ pub struct DemoOptions {
     pub seed: u64,
     /// Time between two log lines of a running step: how fast builds run.
     pub pace: std::time::Duration,
+    /// How many times faster than real time the simulated builds run (1 is real time): the
+    /// master decides and the logs grow that much faster, whatever the pace.
+    pub speed: u32,
 }
 
 /// The running simulation.
@@ -87,7 +90,9 @@ pub async fn start(
     }
     let last_change =
         reader.changes(&ChangeQuery { limit: 1, ..ChangeQuery::default() }).await?.first().map_or(0, |c| c.number);
-    let (master, stopped) = Master::new(sink, clock, options.pace, numbers, heads, last_change, rng);
+    let speed = options.speed.max(1);
+    let (master, stopped) =
+        Master::new(sink, clock, (master::TICK / speed, options.pace / speed), numbers, heads, last_change, rng);
     let control = Arc::new(control::DemoControl::new(master.clone()));
     Ok(Demo { task: tokio::spawn(master.run()), control, stopped })
 }
@@ -167,6 +172,7 @@ pub(super) fn started(builder: &str, number: u32, worker: &str, at: Timestamp, p
         steps: Vec::new(),
         eta: Some(at + plan.duration()),
         tests: Vec::new(),
+        buildsets: Vec::new(),
     }
 }
 

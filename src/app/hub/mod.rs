@@ -20,7 +20,7 @@ use tokio::sync::mpsc;
 
 use crate::domain::event::{SequencedEvent, StatusEvent};
 use crate::domain::hooks::NewChange;
-use crate::domain::model::{Build, BuildRequest, Builder, BuilderState, Change, OpenBuildset, User, Worker};
+use crate::domain::model::{Build, BuildRequest, Builder, BuilderState, Buildset, Change, OpenBuildset, User, Worker};
 use crate::domain::state::StatusState;
 use crate::ports::{
     BuildOrder, BuildQuery, ChangeError, ChangeQuery, ChangeSink, EventBus, EventFeed, EventStream, IngestSink,
@@ -295,6 +295,15 @@ impl StatusReader for Hub {
 
     async fn open_buildsets(&self) -> Result<Vec<OpenBuildset>, StoreError> {
         Ok(self.live().state.open_buildsets())
+    }
+
+    async fn buildset(&self, id: u64) -> Result<Option<Buildset>, StoreError> {
+        // Open ones are the state's; a finished one left it for the store.
+        let open = self.live().state.buildsets().find(|s| s.id == id).cloned();
+        match open {
+            Some(set) => Ok(Some(set)),
+            None => self.store.buildset(id).await,
+        }
     }
 
     async fn builder_state(&self, builder: &str) -> Result<Option<BuilderState>, StoreError> {

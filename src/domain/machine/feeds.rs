@@ -282,6 +282,7 @@ mod tests {
             steps: vec![],
             eta: None,
             tests: Vec::new(),
+            buildsets: Vec::new(),
         };
         assert_eq!(guid(&site, &build), "tag:localhost,1970-01-01:builders/a%2Fb/builds/7");
     }

@@ -48,7 +48,7 @@ impl StatusState {
 
     /// A build of a known builder began, numbered above the builder's newest (so a repeated
     /// start can never overwrite a stored build). It runs unfinished whatever it says, claims
-    /// its requests, and its logs get fresh ids. Written by the next `take_changed_builds`;
+    /// its requests (noting their buildsets), and its logs get fresh ids. Written by the next `take_changed_builds`;
     /// an ETA it gives makes its ETAs the sender's (else they are estimated there).
     pub(super) fn start_build(&mut self, build: &Build, requests: &[u64], out: &mut Applied) -> Result<(), ApplyError> {
         self.require_builder(&build.builder)?;
@@ -56,10 +56,15 @@ impl StatusState {
         if let Some(newest) = self.last_number(&key.builder).filter(|n| key.number <= *n) {
             return Err(ApplyError::NotNewest(key, newest));
         }
+        let mut build = build.clone();
+        let mut buildsets: Vec<u64> =
+            requests.iter().filter_map(|id| self.pending.get(id).and_then(|r| r.buildset_id)).collect();
+        buildsets.sort_unstable();
+        buildsets.dedup();
+        build.buildsets = buildsets;
         for id in requests {
             self.cancel_request(*id, out);
         }
-        let mut build = build.clone();
         build.finished = None;
         build.result = None;
         for step in &mut build.steps {

@@ -66,6 +66,32 @@ fn a_build_runs_through_steps_and_logs_and_lands_in_the_window() {
 }
 
 #[test]
+fn a_build_notes_the_buildsets_of_the_requests_it_claims() {
+    let mut state = StatusState::new(10);
+    state.apply(&builder("b")).unwrap();
+    let request = |id: u64, buildset: Option<u64>| StatusEvent::BuildRequestSubmitted {
+        request: crate::domain::model::BuildRequest {
+            id,
+            buildset_id: buildset,
+            builder: "b".into(),
+            submitted_at: at(0),
+            reason: String::new(),
+            properties: Properties::new(),
+            sourcestamps: vec![],
+        },
+    };
+    for (id, buildset) in [(1, Some(9)), (2, Some(4)), (3, None), (4, Some(9))] {
+        state.apply(&request(id, buildset)).unwrap();
+    }
+    // Request 5 was never pending: it says nothing. A sender's own list is not taken.
+    let StatusEvent::BuildStarted { mut build, .. } = start("b", 0) else { unreachable!() };
+    build.buildsets = vec![77];
+    state.apply(&StatusEvent::BuildStarted { build, requests: vec![4, 1, 2, 3, 5] }).unwrap();
+    assert_eq!(state.build("b", 0).unwrap().buildsets, [4, 9]);
+    assert_eq!(state.pending().count(), 0, "claimed");
+}
+
+#[test]
 fn a_finished_build_finishes_the_logs_left_open() {
     let mut state = StatusState::new(10);
     state.apply(&builder("b")).unwrap();

@@ -158,6 +158,7 @@ mod tests {
             steps: vec![],
             eta: None,
             tests: Vec::new(),
+            buildsets: Vec::new(),
         }
     }
 

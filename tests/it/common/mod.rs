@@ -59,6 +59,7 @@ fn build(builder: &str, number: u32, minute: i64, branch: &str, change: Option<u
         steps: vec![],
         eta: Some(at(minute + 10)),
         tests: Vec::new(),
+        buildsets: Vec::new(),
     }
 }
 

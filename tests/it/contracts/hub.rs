@@ -271,7 +271,9 @@ struct FailingStore {
 mod failing_store {
     use async_trait::async_trait;
     use buildstatus::domain::event::SequencedEvent;
-    use buildstatus::domain::model::{Build, BuildRequest, Builder, BuilderState, Change, OpenBuildset, User, Worker};
+    use buildstatus::domain::model::{
+        Build, BuildRequest, Builder, BuilderState, Buildset, Change, OpenBuildset, User, Worker,
+    };
     use buildstatus::domain::state::Snapshot;
     use buildstatus::ports::{BuildQuery, ChangeQuery, Commit, StatusReader, StatusStore, StoreError, StoreMeta};
 
@@ -317,6 +319,9 @@ mod failing_store {
         }
         async fn open_buildsets(&self) -> Result<Vec<OpenBuildset>, StoreError> {
             self.inner.open_buildsets().await
+        }
+        async fn buildset(&self, id: u64) -> Result<Option<Buildset>, StoreError> {
+            self.inner.buildset(id).await
         }
         async fn builder_state(&self, builder: &str) -> Result<Option<BuilderState>, StoreError> {
             self.inner.builder_state(builder).await
@@ -560,4 +565,16 @@ async fn the_hub_answers_a_notifiers_queries_as_its_store_does() {
     let hub = hub_on(&store).await;
     hub.record(StatusEvent::MasterStarted { at: common::at(3) }).await.expect("recorded");
     assert!(!hub.master_stopping().await.expect("hub") && !store.master_stopping().await.expect("store"));
+    // One buildset by id (the PB clients): open from memory, finished from the store; the
+    // build that claimed request 1 noted its buildset, kept across a restart.
+    let finished = StatusEvent::BuildsetFinished { id: 2, result: BuildResult::Failure, at: common::at(4) };
+    hub.record(finished).await.expect("recorded");
+    for hub in [hub, hub_on(&store).await] {
+        for id in [1, 2, 3] {
+            assert_eq!(hub.buildset(id).await.expect("hub"), store.buildset(id).await.expect("store"), "{id}");
+        }
+        assert_eq!(hub.buildset(1).await.expect("hub").map(|s| s.complete_at), Some(None));
+        assert_eq!(hub.buildset(2).await.expect("hub").and_then(|s| s.result), Some(BuildResult::Failure));
+        assert_eq!(hub.build("x", 0).await.expect("hub").expect("build").buildsets, [1]);
+    }
 }

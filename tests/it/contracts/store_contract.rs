@@ -47,6 +47,7 @@ fn build(builder: &str, number: u32, started: i64, finished: Option<i64>) -> Bui
         steps: vec![],
         eta: None,
         tests: Vec::new(),
+        buildsets: Vec::new(),
     }
 }
 
@@ -835,6 +836,11 @@ async fn open_buildsets_come_with_the_requests_still_waiting_oldest_first() {
         assert_eq!(shape(store.open_buildsets().await.expect("open")), [(1, vec![10]), (3, vec![])], "{name}");
         put(&*store, vec![buildset(1, true)]).await;
         assert_eq!(shape(store.open_buildsets().await.expect("open")), [(3, vec![])], "{name}");
+        // One buildset by id, finished ones too (with their result), for the PB clients.
+        let finished = store.buildset(1).await.expect("read").expect("kept once finished");
+        assert_eq!((finished.complete_at, finished.result), (Some(at(9)), Some(BuildResult::Success)), "{name}");
+        assert_eq!(store.buildset(3).await.expect("read").map(|s| s.complete_at), Some(None), "{name}");
+        assert_eq!(store.buildset(4).await.expect("read"), None, "{name}");
     }
 }
 

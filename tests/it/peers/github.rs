@@ -217,6 +217,7 @@ pub fn build(builder: &str, number: u32, revision: &str) -> Build {
         text: Vec::new(),
         steps: Vec::new(),
         eta: None,
+        buildsets: Vec::new(),
         tests: Vec::new(),
     }
 }

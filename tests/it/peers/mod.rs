@@ -16,3 +16,4 @@ mod irc;
 mod listeners;
 mod live;
 mod mail;
+mod pb;

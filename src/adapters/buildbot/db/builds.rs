@@ -268,6 +268,7 @@ fn build(
         steps: build_steps,
         eta: None,
         tests: Vec::new(),
+        buildsets: Vec::new(),
     };
     let (builder, number) = (row.builder.clone(), row.number);
     let (step_count, log_count) = (build.steps.len(), contents.len());

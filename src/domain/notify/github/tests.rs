@@ -25,6 +25,7 @@ fn build(revision: Option<&str>, properties: &[(&str, Value)]) -> Build {
         text: Vec::new(),
         steps: Vec::new(),
         eta: None,
+        buildsets: Vec::new(),
         tests: Vec::new(),
     }
 }

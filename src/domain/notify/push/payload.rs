@@ -149,6 +149,7 @@ mod tests {
             text: vec!["build".into(), "successful".into()],
             steps: vec![step],
             eta: None,
+            buildsets: Vec::new(),
             tests: Vec::new(),
         }
     }

@@ -41,6 +41,7 @@ fn build(number: u32, changes: &[u64], result: Option<BuildResult>) -> Build {
         steps: vec![],
         eta: None,
         tests: Vec::new(),
+        buildsets: Vec::new(),
     }
 }
 

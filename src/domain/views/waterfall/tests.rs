@@ -41,6 +41,7 @@ fn build(builder: &str, number: u32, start: i64, steps: &[i64], finished: bool) 
         steps: list,
         eta: None,
         tests: Vec::new(),
+        buildsets: Vec::new(),
     }
 }
 

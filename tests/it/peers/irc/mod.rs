@@ -121,6 +121,7 @@ pub async fn start_build_for(
         steps: vec![],
         tests: Vec::new(),
         eta: None,
+        buildsets: Vec::new(),
     };
     server.sink().record(StatusEvent::BuildStarted { build, requests: requests.to_vec() }).await.expect("started");
 }

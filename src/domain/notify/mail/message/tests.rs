@@ -41,6 +41,7 @@ fn build(number: u32, result: BuildResult) -> Build {
         steps: vec![Step { number: 0, name: "compile".into(), text2: vec!["compile".into()], ..Step::default() }],
         eta: None,
         tests: Vec::new(),
+        buildsets: Vec::new(),
     }
 }
 
