@@ -29,6 +29,7 @@ mod pages;
 mod people;
 mod read;
 mod routes;
+mod security;
 pub mod templates;
 mod view_cache;
 mod views;
@@ -93,7 +94,12 @@ impl WebContext {
 
 /// The router of the whole site: every path goes to the route table (`routes.rs`), which
 /// checks the method itself, so that a route may take POST or any method.
+/// Every answer gets the browser security headers of `security.rs`.
 pub fn router(context: WebContext) -> Router {
     let context = Arc::new(context);
-    Router::new().route("/", any(routes::dispatch)).route("/{*path}", any(routes::dispatch)).with_state(context)
+    Router::new()
+        .route("/", any(routes::dispatch))
+        .route("/{*path}", any(routes::dispatch))
+        .with_state(context)
+        .layer(axum::middleware::from_fn(security::headers))
 }

@@ -201,6 +201,15 @@ async fn static_files_come_from_public_html_before_the_built_in_ones() {
     let (status, robots, _) = get(&server, "/robots.txt").await;
     assert_eq!(status, StatusCode::OK);
     assert!(robots.contains("Disallow: /builders") && robots.contains("Disallow: /console"));
+    // What every answer tells the browser: never in another site's frame, never sniffed, and
+    // no URL of ours sent to another site.
+    for uri in ["/", "/builders", "/json/builders", "/no-such-page"] {
+        let (_, _, headers) = get(&server, uri).await;
+        assert_eq!(headers["x-frame-options"], "DENY", "{uri}");
+        assert_eq!(headers["content-security-policy"], "frame-ancestors 'none'", "{uri}");
+        assert_eq!(headers["x-content-type-options"], "nosniff", "{uri}");
+        assert_eq!(headers["referrer-policy"], "same-origin", "{uri}");
+    }
     let (status, _, headers) = get(&server, "/favicon.ico").await;
     assert_eq!((status, &headers["content-type"]), (StatusCode::OK, &"image/x-icon".parse().expect("header")));
     assert_eq!(get(&server, "/../secret.txt").await.0, StatusCode::NOT_FOUND);
