@@ -39,7 +39,9 @@ impl Drop for RunningTarget {
 }
 
 /// How long a stopping target's worker gets to deliver what its notifier queued as it stopped.
-const GOODBYE: Duration = Duration::from_secs(2);
+/// Long enough for a request to a receiver on a busy machine (2 s was not, under load); a
+/// stop waits this long only while something is in flight or due.
+const GOODBYE: Duration = Duration::from_secs(5);
 
 /// What a target is configured as: its description, its policy and the site it links to
 /// (secrets are never in it: settings print them as `***`).
