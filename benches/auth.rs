@@ -88,23 +88,8 @@ async fn server(auth: AuthSettings) -> StatusServer {
     }
     sink.record_all(events).await.expect("builders");
     for n in 0..5 {
-        let build = Build {
-            builder: "builder-3".into(),
-            number: n,
-            reason: String::new(),
-            properties: Default::default(),
-            sourcestamps: vec![],
-            blamelist: vec![],
-            worker: "w1".into(),
-            started: now,
-            finished: None,
-            result: None,
-            text: vec![],
-            steps: vec![],
-            eta: None,
-            buildsets: Vec::new(),
-            tests: vec![],
-        };
+        let build =
+            Build { builder: "builder-3".into(), number: n, worker: "w1".into(), started: now, ..Build::default() };
         let done = StatusEvent::BuildFinished {
             builder: "builder-3".into(),
             number: n,

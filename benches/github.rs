@@ -74,13 +74,9 @@ fn build(n: u32) -> Build {
         blamelist: Vec::new(),
         worker: "w1".into(),
         started: chrono::DateTime::from_timestamp(1_700_000_000 + i64::from(n), 0).unwrap_or_default(),
-        finished: None,
-        result: None,
         text: Vec::new(),
         steps: Vec::new(),
-        eta: None,
-        buildsets: Vec::new(),
-        tests: Vec::new(),
+        ..Build::default()
     }
 }
 

@@ -34,23 +34,7 @@ async fn server_with_big_log(mib: usize) -> (StatusServer, String) {
     let server = StatusServer::start(setup).await.expect("server");
     let sink = server.sink();
     let b = || "big".to_string();
-    let build = Build {
-        builder: b(),
-        number: 0,
-        reason: String::new(),
-        properties: Default::default(),
-        sourcestamps: vec![],
-        blamelist: vec![],
-        worker: String::new(),
-        started: at(),
-        finished: None,
-        result: None,
-        text: vec![],
-        steps: vec![],
-        eta: None,
-        tests: Vec::new(),
-        buildsets: Vec::new(),
-    };
+    let build = Build { builder: b(), number: 0, worker: String::new(), started: at(), ..Build::default() };
     let step = Step { number: 0, name: "test".into(), started: Some(at()), ..Step::default() };
     let setup_events = vec![
         StatusEvent::BuilderAdded { builder: Builder { name: b(), ..Builder::default() } },

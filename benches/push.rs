@@ -43,17 +43,9 @@ fn builds(first: u32, count: u32) -> Vec<StatusEvent> {
             number,
             worker: "w1".into(),
             reason: "The SingleBranchScheduler scheduler named 'all' triggered this build".into(),
-            properties: Default::default(),
-            sourcestamps: vec![],
             blamelist: vec!["Ann <ann@example.org>".into()],
             started: at(i64::from(number)),
-            finished: None,
-            result: None,
-            text: vec![],
-            steps: vec![],
-            eta: None,
-            buildsets: Vec::new(),
-            tests: Vec::new(),
+            ..Build::default()
         };
         events.push(StatusEvent::BuildStarted { build, requests: vec![] });
         events.push(StatusEvent::BuildFinished {

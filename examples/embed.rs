@@ -53,16 +53,9 @@ impl MasterControl for ToyMaster {
             reason: request.buildset_reason(),
             properties: request.properties,
             sourcestamps: request.sourcestamps,
-            blamelist: vec![],
             worker: "w1".into(),
             started: now,
-            finished: None,
-            result: None,
-            text: vec![],
-            steps: vec![],
-            eta: None,
-            buildsets: Vec::new(),
-            tests: vec![],
+            ..Build::default()
         };
         self.sink.record(StatusEvent::BuildStarted { build, requests: vec![id] }).await.map_err(failed)?;
         let done = StatusEvent::BuildFinished {
@@ -115,18 +108,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         builder: "toy".into(),
         number: 0,
         reason: "a change arrived".into(),
-        properties: Default::default(),
-        sourcestamps: vec![],
         blamelist: vec!["Ann Lee <ann@example.org>".into()],
         worker: "w1".into(),
         started: now,
-        finished: None,
-        result: None,
-        text: vec![],
-        steps: vec![],
-        eta: None,
-        tests: Vec::new(),
-        buildsets: Vec::new(),
+        ..Build::default()
     };
     let b = || "toy".to_string();
     sink.record(StatusEvent::BuildStarted { build, requests: vec![] }).await?;

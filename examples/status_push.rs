@@ -43,18 +43,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         builder: "toy".into(),
         number: 0,
         reason: "forced".into(),
-        properties: Default::default(),
-        sourcestamps: vec![],
-        blamelist: vec![],
         worker: "w1".into(),
         started: now,
-        finished: None,
-        result: None,
-        text: vec![],
-        steps: vec![],
-        eta: None,
-        buildsets: Vec::new(),
-        tests: Vec::new(),
+        ..Build::default()
     };
     sink.record(StatusEvent::BuildStarted { build, requests: vec![] }).await?;
     sink.record(StatusEvent::BuildFinished {

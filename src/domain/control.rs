@@ -284,19 +284,12 @@ mod tests {
         Build {
             builder: "linux".into(),
             number: 4,
-            reason: String::new(),
             properties,
             sourcestamps: vec![SourceStamp { branch: Some("main".into()), ..SourceStamp::default() }],
-            blamelist: vec![],
             worker: "w1".into(),
             started: t,
             finished: Some(t),
-            result: None,
-            text: vec![],
-            steps: vec![],
-            eta: None,
-            buildsets: Vec::new(),
-            tests: Vec::new(),
+            ..Build::default()
         }
     }
 

@@ -14,19 +14,14 @@ fn build(revision: Option<&str>, properties: &[(&str, Value)]) -> Build {
     Build {
         builder: "linux".into(),
         number: 7,
-        reason: String::new(),
         properties,
         sourcestamps: vec![SourceStamp { revision: revision.map(str::to_owned), ..SourceStamp::default() }],
         blamelist: Vec::new(),
         worker: "w1".into(),
         started: chrono::DateTime::from_timestamp(0, 0).expect("time"),
-        finished: None,
-        result: None,
         text: Vec::new(),
         steps: Vec::new(),
-        eta: None,
-        buildsets: Vec::new(),
-        tests: Vec::new(),
+        ..Build::default()
     }
 }
 

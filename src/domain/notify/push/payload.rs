@@ -148,9 +148,7 @@ mod tests {
             result: Some(BuildResult::Success),
             text: vec!["build".into(), "successful".into()],
             steps: vec![step],
-            eta: None,
-            buildsets: Vec::new(),
-            tests: Vec::new(),
+            ..Build::default()
         }
     }
 

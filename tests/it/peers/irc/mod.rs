@@ -109,19 +109,11 @@ pub async fn start_build_for(
     let build = Build {
         builder: builder.into(),
         number,
-        reason: String::new(),
-        properties: Default::default(),
         sourcestamps: revision.map(stamp).into_iter().collect(),
         blamelist: vec!["Ann <ann@example.org>".into()],
         worker: format!("w-{builder}"),
         started: chrono::Utc::now(),
-        finished: None,
-        result: None,
-        text: vec![],
-        steps: vec![],
-        tests: Vec::new(),
-        eta: None,
-        buildsets: Vec::new(),
+        ..Build::default()
     };
     server.sink().record(StatusEvent::BuildStarted { build, requests: requests.to_vec() }).await.expect("started");
 }
