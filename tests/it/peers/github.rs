@@ -90,32 +90,20 @@ impl FakeGitHub {
         self.control("script", &answers).await;
     }
 
+    /// What the fake has recorded: its requests and the most it had in flight.
+    async fn record(&self) -> Value {
+        let url = format!("{}_fake/requests", self.url());
+        self.http.get(url).send().await.expect("requests").json().await.expect("json")
+    }
+
     /// Every API request so far, in the order they arrived.
     pub async fn requests(&self) -> Vec<Value> {
-        let all: Value = self
-            .http
-            .get(format!("{}_fake/requests", self.url()))
-            .send()
-            .await
-            .expect("requests")
-            .json()
-            .await
-            .expect("json");
-        all["requests"].as_array().cloned().unwrap_or_default()
+        self.record().await["requests"].as_array().cloned().unwrap_or_default()
     }
 
     /// The most requests it had in flight at once.
     pub async fn most_in_flight(&self) -> u64 {
-        let all: Value = self
-            .http
-            .get(format!("{}_fake/requests", self.url()))
-            .send()
-            .await
-            .expect("requests")
-            .json()
-            .await
-            .expect("json");
-        all["most_in_flight"].as_u64().unwrap_or_default()
+        self.record().await["most_in_flight"].as_u64().unwrap_or_default()
     }
 
     /// Waits until `enough` holds of the requests (at most 20 s); them.
