@@ -164,35 +164,14 @@ fn login(c: &mut Criterion) {
     let _ = std::fs::remove_dir_all(dir);
 }
 
+mod support;
+use support::{percentiles, timed_get as timed_builders};
+
 criterion_group!(benches, check, page, login, login_load);
 criterion_main!(benches);
 
 /// Logins running at once during the load measurement.
 const PARALLEL_LOGINS: usize = 20;
-
-/// The p50 and p99 of `samples`.
-fn percentiles(samples: &mut [Duration]) -> (Duration, Duration) {
-    samples.sort();
-    let at = |q: f64| samples[((samples.len() - 1) as f64 * q).round() as usize];
-    (at(0.50), at(0.99))
-}
-
-/// Times `/builders` fetched over TCP, remembering each request's time in `samples`.
-async fn timed_builders(http: &reqwest::Client, url: &str, iters: u64, samples: &Mutex<Vec<Duration>>) -> Duration {
-    let mut total = Duration::ZERO;
-    let mut times = Vec::with_capacity(iters as usize);
-    for _ in 0..iters {
-        let start = Instant::now();
-        let response = http.get(url).send().await.expect("answer");
-        assert!(response.status().is_success());
-        response.bytes().await.expect("body");
-        let took = start.elapsed();
-        times.push(took);
-        total += took;
-    }
-    samples.lock().expect("samples").extend(times);
-    total
-}
 
 fn login_load(c: &mut Criterion) {
     // The server on two async threads, as on this project's 2-core machines.

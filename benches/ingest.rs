@@ -72,7 +72,8 @@ fn ingest(c: &mut Criterion) {
     let router = posted.router();
     // Served as the binary serves (TCP_NODELAY and all).
     let listeners = vec![buildstatus::adapters::http::listen::Bound::Tcp(listener)];
-    runtime.spawn(buildstatus::adapters::http::listen::serve_all(listeners, router, std::future::pending()));
+    let limits = buildstatus::adapters::http::limits::Limits::default();
+    runtime.spawn(buildstatus::adapters::http::serve::serve_all(listeners, router, limits, std::future::pending()));
     let http = reqwest::Client::new();
     let next = AtomicU32::new(1);
     group.bench_function("post_api_v1_events", |b| {

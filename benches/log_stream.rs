@@ -66,7 +66,8 @@ async fn server_with_big_log(mib: usize) -> (StatusServer, String) {
     let router = server.router();
     // Served as the binary serves (TCP_NODELAY and all).
     let listeners = vec![buildstatus::adapters::http::listen::Bound::Tcp(listener)];
-    tokio::spawn(buildstatus::adapters::http::listen::serve_all(listeners, router, std::future::pending()));
+    let limits = buildstatus::adapters::http::limits::Limits::default();
+    tokio::spawn(buildstatus::adapters::http::serve::serve_all(listeners, router, limits, std::future::pending()));
     (server, base)
 }
 

@@ -160,3 +160,33 @@ pub async fn fetch(server: &StatusServer, uri: &str) -> usize {
     assert!(response.status().is_success(), "{uri}: {}", response.status());
     to_bytes(response.into_body(), usize::MAX).await.expect("body").len()
 }
+
+/// The p50 and p99 of `samples`.
+pub fn percentiles(samples: &mut [std::time::Duration]) -> (std::time::Duration, std::time::Duration) {
+    samples.sort();
+    let at = |q: f64| samples[((samples.len() - 1) as f64 * q).round() as usize];
+    (at(0.50), at(0.99))
+}
+
+/// Times `iters` GETs of `url` over the network, each a success, remembering each request's
+/// time in `samples` (criterion's estimates are means; the p99 is read from these).
+pub async fn timed_get(
+    http: &reqwest::Client,
+    url: &str,
+    iters: u64,
+    samples: &std::sync::Mutex<Vec<std::time::Duration>>,
+) -> std::time::Duration {
+    let mut total = std::time::Duration::ZERO;
+    let mut times = Vec::with_capacity(iters as usize);
+    for _ in 0..iters {
+        let start = std::time::Instant::now();
+        let response = http.get(url).send().await.expect("answer");
+        assert!(response.status().is_success(), "{url}: {}", response.status());
+        response.bytes().await.expect("body");
+        let took = start.elapsed();
+        times.push(took);
+        total += took;
+    }
+    samples.lock().expect("samples").extend(times);
+    total
+}

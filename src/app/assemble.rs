@@ -15,6 +15,7 @@ use crate::adapters::http::access::{Access, HttpMetrics, record};
 use crate::adapters::http::access_log::AccessLog;
 use crate::adapters::http::hooks::HookContext;
 use crate::adapters::http::ingest::IngestContext;
+use crate::adapters::http::limits::{OpenCounter, RateGate, rate_limited};
 use crate::adapters::http::{self, AuthSettings, Login, WebAuth, WebContext};
 use crate::adapters::memory::MemoryPollers;
 use crate::adapters::passwords::UsersAuth;
@@ -40,6 +41,8 @@ pub(super) struct Shared {
     /// What signs the session cookies and CSRF tokens: one per process, so a reload keeps
     /// everyone logged in.
     pub session_key: SessionKey,
+    /// The live streams open, per address.
+    pub streams: Arc<OpenCounter>,
 }
 
 /// The web router and the pollers of one configuration.
@@ -55,9 +58,20 @@ pub(super) fn assemble(setup: &Setup, shared: &Shared) -> std::io::Result<Web> {
     let log = setup.http_log.clone().map(AccessLog::start).transpose()?;
     let access = Access { metrics: shared.metrics.clone(), clock: shared.clock.clone(), log };
     let pollers = pollers(setup, shared);
+    let limits = &setup.limits;
+    let hooks =
+        RateGate::new(limits, limits.hook_requests_per_minute, "change hook requests", "hook_requests_per_minute");
+    let ingest =
+        RateGate::new(limits, limits.ingest_requests_per_minute, "ingest requests", "ingest_requests_per_minute");
     let router = http::router(web_context(setup, shared))
-        .merge(http::hooks::router(hook_context(setup.hooks.clone(), shared, pollers.clone())))
-        .merge(http::ingest::router(ingest_context(setup.ingest.clone(), shared)))
+        .merge(
+            http::hooks::router(hook_context(setup.hooks.clone(), shared, pollers.clone()))
+                .layer(axum::middleware::from_fn_with_state(Arc::new(hooks), rate_limited)),
+        )
+        .merge(
+            http::ingest::router(ingest_context(setup.ingest.clone(), shared))
+                .layer(axum::middleware::from_fn_with_state(Arc::new(ingest), rate_limited)),
+        )
         .layer(axum::middleware::from_fn_with_state(access, record));
     Ok(Web { router, pollers })
 }
@@ -99,6 +113,8 @@ fn web_context(setup: &Setup, shared: &Shared) -> WebContext {
         templates: setup.templates.clone(),
         auth: Arc::new(WebAuth::new(auth_settings(setup, shared), shared.session_key.clone())),
         master: shared.master.clone(),
+        limits: setup.limits.clone(),
+        streams: shared.streams.clone(),
     }
 }
 

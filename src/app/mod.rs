@@ -24,6 +24,7 @@ use std::sync::{Arc, RwLock};
 
 use crate::adapters::clock::SystemClock;
 use crate::adapters::git_poller::GitPollerSettings;
+use crate::adapters::http::limits::Limits;
 use crate::adapters::http::{self, AuthSettings};
 use crate::adapters::logs::DiskLogStore;
 use crate::adapters::memory::{MemoryBus, MemoryLogStore, MemoryOutbox, MemoryStore, NoMaster};
@@ -82,6 +83,8 @@ pub struct Setup {
     pub buildbot: Option<buildbot_sync::FollowedBuildbot>,
     /// The Perspective Broker status listener (`[pb]`): started by `serve` when set.
     pub pb: Option<config::pb::PbConfig>,
+    /// What one client may take of the web server (`[limits]`).
+    pub limits: Limits,
 }
 
 impl Default for Setup {
@@ -102,6 +105,7 @@ impl Default for Setup {
             master: None,
             buildbot: None,
             pb: None,
+            limits: Limits::default(),
         }
     }
 }
@@ -233,6 +237,7 @@ impl StatusServer {
             master: MasterSlot::new(Arc::new(NoMaster)),
             permissions: notify::Permissions::default(),
             session_key: http::auth::random_key(),
+            streams: Arc::default(),
         };
         shared.permissions.set(&setup.auth);
         let followed = setup.buildbot.as_ref().map(|b| b.control.clone() as Arc<dyn MasterControl>);
@@ -287,6 +292,9 @@ impl StatusServer {
         if setup.window != current.window {
             reloaded.kept.push(format!("window stays {} until a restart", current.window));
             setup.window = current.window;
+        }
+        if setup.limits.keep_connection_limits(&current.limits) {
+            reloaded.kept.push(format!("[limits] {} stay as they were until a restart", Limits::OF_CONNECTIONS));
         }
         public_html(&setup).map_err(|e| e.to_string())?;
         if let Some(running) = self.notifiers.lock().await.as_mut() {
@@ -374,7 +382,8 @@ impl StatusServer {
             shutdown.await;
             let _ = stop_live.send(true);
         };
-        http::listen::serve_all(listeners, self.router(), shutdown).await
+        let limits = self.setup.lock().await.limits.clone();
+        http::serve::serve_all(listeners, self.router(), limits, shutdown).await
     }
 
     /// Serves the pages on `listener` until `shutdown` completes.

@@ -84,6 +84,7 @@ pub async fn png(ctx: &WebContext, call: Call) -> Answer {
         }
         Err(WebError::NotFound(_)) => (Status::Unknown, StatusCode::NOT_FOUND),
         Err(WebError::Forbidden(_)) => (Status::Unknown, StatusCode::FORBIDDEN),
+        Err(WebError::Refused(refusal)) => return Ok(refusal.answer()),
         Err(WebError::Internal(why) | WebError::Template(why)) => {
             tracing::error!("/png: {why}");
             (Status::Unknown, StatusCode::INTERNAL_SERVER_ERROR)

@@ -20,6 +20,8 @@ pub enum WebError {
     Internal(String),
     /// The site's template failed; the page names the template and line, for its author.
     Template(String),
+    /// The client is over its share, or the server full (`[limits]`); the refusal says which.
+    Refused(super::limits::Refusal),
 }
 
 impl From<StoreError> for WebError {
@@ -62,6 +64,7 @@ impl WebError {
                     "The server failed to answer; the details are in its log.".to_owned(),
                 )
             }
+            Self::Refused(refusal) => return refusal.answer(),
             Self::Template(why) => {
                 tracing::error!(path = request_path, "template failed: {why}");
                 (StatusCode::INTERNAL_SERVER_ERROR, "Template Error", why)

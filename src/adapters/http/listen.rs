@@ -1,4 +1,4 @@
-//! Where the web server listens: TCP on any address (IPv4 or IPv6), TLS over TCP (rustls with
+//! Where the web server listens (`serve.rs` serves what is bound here): TCP on any address (IPv4 or IPv6), TLS over TCP (rustls with
 //! the aws-lc-rs provider; certificate chain and key from PEM files), or a UNIX socket (what a
 //! front end proxies to, instead of 0.8's `distrib_port`), several at once, all serving one
 //! router and stopping together.
@@ -13,9 +13,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::Router;
-use axum::extract::connect_info::Connected;
-use axum::serve::IncomingStream;
 use tokio::net::{TcpListener, TcpStream, UnixListener};
 use tokio::sync::mpsc;
 use tokio_rustls::TlsAcceptor;
@@ -74,16 +71,10 @@ pub struct Peer {
     pub unix: bool,
 }
 
-impl Connected<IncomingStream<'_, NoDelay>> for Peer {
-    fn connect_info(stream: IncomingStream<'_, NoDelay>) -> Self {
-        Peer { address: Some(stream.remote_addr().ip()), tls: false, unix: false }
-    }
-}
-
 /// A TCP listener whose connections send at once: without TCP_NODELAY a response sent in two
 /// writes (a file's headers, then its body) waits for the client's delayed ACK of the first,
 /// 40 ms a request.
-pub struct NoDelay(TcpListener);
+pub struct NoDelay(pub TcpListener);
 
 impl axum::serve::Listener for NoDelay {
     type Io = TcpStream;
@@ -99,18 +90,6 @@ impl axum::serve::Listener for NoDelay {
 
     fn local_addr(&self) -> std::io::Result<Self::Addr> {
         self.0.local_addr()
-    }
-}
-
-impl Connected<IncomingStream<'_, TlsListener>> for Peer {
-    fn connect_info(stream: IncomingStream<'_, TlsListener>) -> Self {
-        Peer { address: Some(stream.remote_addr().ip()), tls: true, unix: false }
-    }
-}
-
-impl Connected<IncomingStream<'_, UnixListener>> for Peer {
-    fn connect_info(_: IncomingStream<'_, UnixListener>) -> Self {
-        Peer { address: None, tls: false, unix: true }
     }
 }
 
@@ -183,6 +162,9 @@ pub async fn bind(listen: &Listen) -> Result<Bound, ListenError> {
 const HANDSHAKE: Duration = Duration::from_secs(10);
 /// Handshakes done and waiting to be served.
 const READY: usize = 64;
+/// Handshakes under way at once, at most: past it a new connection is closed at once, so a
+/// flood of connections that never finish their handshake costs a bounded amount.
+const HANDSHAKES: usize = 1024;
 
 /// TCP connections that become HTTPS: each handshake runs on its own task (a slow client
 /// never holds up the others), and those that complete are served.
@@ -196,6 +178,7 @@ impl TlsListener {
     fn new(tcp: TcpListener, acceptor: TlsAcceptor) -> Self {
         let tcp_address = tcp.local_addr().ok();
         let (done, ready) = mpsc::channel(READY);
+        let handshakes = Arc::new(tokio::sync::Semaphore::new(HANDSHAKES));
         let accepting = tokio::spawn(async move {
             loop {
                 let (stream, peer) = match tcp.accept().await {
@@ -209,8 +192,13 @@ impl TlsListener {
                 if let Err(e) = stream.set_nodelay(true) {
                     tracing::debug!("TCP_NODELAY not set on a connection: {e}");
                 }
+                let Ok(permit) = handshakes.clone().try_acquire_owned() else {
+                    tracing::debug!("TLS listener: {HANDSHAKES} handshakes under way; {peer} closed");
+                    continue;
+                };
                 let (acceptor, done) = (acceptor.clone(), done.clone());
                 tokio::spawn(async move {
+                    let _permit = permit;
                     match tokio::time::timeout(HANDSHAKE, acceptor.accept(stream)).await {
                         Ok(Ok(tls)) => {
                             let _ = done.send((tls, peer)).await;
@@ -246,54 +234,4 @@ impl axum::serve::Listener for TlsListener {
     fn local_addr(&self) -> std::io::Result<Self::Addr> {
         self.tcp_address.ok_or_else(|| std::io::Error::other("no address"))
     }
-}
-
-/// Serves `router` on every listener until `shutdown` completes; then each stops taking
-/// connections and finishes the requests it has. Handlers see who connected (`Peer`).
-pub async fn serve_all(
-    listeners: Vec<Bound>,
-    router: Router,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    let (stop, stopping) = tokio::sync::watch::channel(false);
-    let mut servers = tokio::task::JoinSet::new();
-    for listener in listeners {
-        let mut stopping = stopping.clone();
-        let until = async move {
-            let _ = stopping.wait_for(|stop| *stop).await;
-        };
-        let router = router.clone();
-        match listener {
-            Bound::Tcp(tcp) => {
-                let tcp = NoDelay(tcp);
-                let app = router.into_make_service_with_connect_info::<Peer>();
-                servers.spawn(async move { axum::serve(tcp, app).with_graceful_shutdown(until).await });
-            }
-            Bound::Tls(tls) => {
-                let app = router.into_make_service_with_connect_info::<Peer>();
-                servers.spawn(async move { axum::serve(tls, app).with_graceful_shutdown(until).await });
-            }
-            Bound::Unix(unix, path) => {
-                let app = router.into_make_service_with_connect_info::<Peer>();
-                servers.spawn(async move {
-                    let served = axum::serve(unix, app).with_graceful_shutdown(until).await;
-                    let _ = std::fs::remove_file(&path);
-                    served
-                });
-            }
-        }
-    }
-    tokio::spawn(async move {
-        shutdown.await;
-        let _ = stop.send(true);
-    });
-    let mut outcome = Ok(());
-    while let Some(done) = servers.join_next().await {
-        match done {
-            Ok(Err(e)) => outcome = Err(e),
-            Err(e) if e.is_panic() => outcome = Err(std::io::Error::other(format!("a listener failed: {e}"))),
-            _ => {}
-        }
-    }
-    outcome
 }

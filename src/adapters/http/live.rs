@@ -45,6 +45,9 @@ fn resume_point(ctx: &WebContext, headers: &HeaderMap, uri: &Uri) -> Result<u64,
 /// `/events`.
 pub async fn events(ctx: &WebContext, call: Call) -> Answer {
     let after = resume_point(ctx, call.headers(), call.uri())?;
+    let address = ctx.limits.applies_to(call.visit().peer.address);
+    let mine = (ctx.streams.open(address, usize::MAX, ctx.limits.max_streams_per_address, "live streams"))
+        .map_err(WebError::Refused)?;
     let mut stopping = ctx.stopping.clone();
     let stopped = async move {
         let _ = stopping.wait_for(|s| *s).await;
@@ -68,7 +71,7 @@ pub async fn events(ctx: &WebContext, call: Call) -> Answer {
             Ok::<_, Infallible>(event.data(serde_json::to_string(&summaries).unwrap_or_default()))
         });
     // Counted as an open stream for as long as the response body lives.
-    let open = StreamGuard::open(&ctx.metrics);
+    let open = (StreamGuard::open(&ctx.metrics), mine);
     let stream = hello.chain(messages).take_until(stopped).map(move |m| {
         let _counted = &open;
         m

@@ -72,15 +72,21 @@ async fn head(
 }
 
 /// The log's content, following it while it is open, until the server stops (a page left
-/// open on a running step must not hold a graceful shutdown).
-fn pieces(ctx: &WebContext, log: &LogRef) -> impl Stream<Item = Result<LogPiece, LogError>> + use<> {
+/// open on a running step must not hold a graceful shutdown). A client at its limit of live
+/// streams gets the log as it stands, not followed.
+fn pieces(ctx: &WebContext, call: &Call, log: &LogRef) -> impl Stream<Item = Result<LogPiece, LogError>> + use<> {
     let mut stopping = ctx.stopping.clone();
     let stopped = async move {
         let _ = stopping.wait_for(|s| *s).await;
     };
     // A followed log counts as an open stream for as long as its response body lives.
-    let open = (!log.finished).then(|| StreamGuard::open(&ctx.metrics));
-    ctx.logs.stream(log.id, 0, !log.finished).take_until(stopped).map(move |piece| {
+    let address = ctx.limits.applies_to(call.visit().peer.address);
+    let open = (!log.finished)
+        .then(|| ctx.streams.open(address, usize::MAX, ctx.limits.max_streams_per_address, "live streams").ok())
+        .flatten()
+        .map(|mine| (StreamGuard::open(&ctx.metrics), mine));
+    let follow = open.is_some();
+    ctx.logs.stream(log.id, 0, follow).take_until(stopped).map(move |piece| {
         let _counted = &open;
         piece
     })
@@ -107,7 +113,7 @@ pub async fn html(ctx: &WebContext, call: Call) -> Answer {
     if *call.method() == Method::HEAD {
         return head(ctx, &log, content_type, false).await;
     }
-    let pieces = pieces(ctx, &log);
+    let pieces = pieces(ctx, &call, &log);
     if html_log {
         let body = pieces.map(|p| p.map(|p| p.data).map_err(io_error));
         return Ok(streamed(&log, content_type, Body::from_stream(body)));
@@ -137,7 +143,7 @@ pub async fn text(ctx: &WebContext, call: Call) -> Answer {
     if *call.method() == Method::HEAD {
         return head(ctx, &log, content_type, true).await;
     }
-    let body = pieces(ctx, &log)
+    let body = pieces(ctx, &call, &log)
         .filter(|p| std::future::ready(!matches!(p, Ok(LogPiece { channel: Channel::Header, .. }))))
         .map(|p| p.map(|p| p.data).map_err(io_error));
     Ok(streamed(&log, content_type, Body::from_stream(body)))

@@ -20,6 +20,7 @@ pub mod hooks;
 mod html;
 pub mod ingest;
 mod json;
+pub mod limits;
 pub mod listen;
 mod live;
 mod logs;
@@ -30,6 +31,8 @@ mod people;
 mod read;
 mod routes;
 mod security;
+pub mod serve;
+pub use security::CONTENT_SECURITY_POLICY;
 pub mod templates;
 mod view_cache;
 mod views;
@@ -79,6 +82,10 @@ pub struct WebContext {
     pub auth: Arc<WebAuth>,
     /// The master the actions command.
     pub master: MasterSlot,
+    /// What one client may take (its live streams, here).
+    pub limits: limits::Limits,
+    /// The live streams open, per address: counted across reloads.
+    pub streams: Arc<limits::OpenCounter>,
 }
 
 impl WebContext {

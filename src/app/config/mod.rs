@@ -1,7 +1,7 @@
 //! `buildstatus.toml`, the one place the binary's configuration is read: the top-level keys
 //! here, each block in a file of its own (`[change_hook]` in `hooks.rs`, `[ingest]`,
 //! `[[git_poller]]`, `[[mail]]`, `[[http_push]]`, `[[github_status]]`, `[[gerrit]]`, `[authz]`,
-//! `[auth]`, `[buildbot]`, `[[irc]]`), listed once in [`SECTIONS`]. Every problem is collected and
+//! `[auth]`, `[buildbot]`, `[[irc]]`, `[limits]`), listed once in [`SECTIONS`]. Every problem is collected and
 //! reported at once, each naming its key. A new block is one file and one line of that table.
 //!
 //! The file is read into the library's own [`Setup`], so what the binary can configure and
@@ -20,6 +20,7 @@ pub mod hooks;
 mod http_push;
 pub mod ingest;
 mod irc;
+mod limits;
 pub mod listen;
 mod mail;
 pub mod pb;
@@ -96,6 +97,10 @@ const SECTIONS: &[(&str, Section)] = &[
     ("irc", |v, base, setup| {
         let targets = irc::parse(v, base)?.into_iter().map(|t| Arc::new(t) as Arc<dyn Target>);
         setup.notifiers.targets.extend(targets);
+        Ok(())
+    }),
+    ("limits", |v, _, setup| {
+        setup.limits = limits::parse(v)?;
         Ok(())
     }),
     ("pb", |v, base, setup| {

@@ -14,6 +14,8 @@ pub fn header(root: &str, builder: &str, number: u32, step: &str, log: &str) -> 
                 meta charset="utf-8";
                 title { "Log File contents" }
                 link rel="stylesheet" href={ (root) "default.css" } type="text/css";
+                // Keeps the view at the bottom while the reader is there (a file: no inline script).
+                script src={ (root) "log.js" } {}
             }
             body.log {
                 p {
@@ -28,12 +30,8 @@ pub fn header(root: &str, builder: &str, number: u32, step: &str, log: &str) -> 
     .replace("</body></html>", "")
 }
 
-/// Closes the page; the script keeps the view at the bottom while the reader is there.
-pub const FOOTER: &str = "</pre><script>\
-(function(){var w=window,d=document;function atEnd(){return w.innerHeight+w.scrollY>=d.body.scrollHeight-20}\
-var stick=true;w.addEventListener('scroll',function(){stick=atEnd()});\
-setInterval(function(){if(stick)w.scrollTo(0,d.body.scrollHeight)},300)})();\
-</script></body></html>";
+/// Closes the page.
+pub const FOOTER: &str = "</pre></body></html>";
 
 /// One chunk as spans. The text is split at every `ESC [`: a following SGR sequence
 /// (`digits;digits…m`) becomes `ansiN` classes of that piece; other CSI sequences are dropped;

@@ -60,7 +60,8 @@ impl Driver {
         args.push(format!("--user-data-dir={}", profile.path().display()));
         let capabilities = json!({"capabilities": {"alwaysMatch": {
             "browserName": "chrome",
-            "goog:chromeOptions": {"binary": "/usr/bin/chromium", "args": args}
+            "goog:chromeOptions": {"binary": "/usr/bin/chromium", "args": args},
+            "goog:loggingPrefs": {"browser": "ALL"}
         }}});
         let reply: Value = http
             .post(format!("{base}/session"))
@@ -79,6 +80,14 @@ impl Driver {
         let url = format!("{}/session/{}/{path}", self.base, self.session);
         let reply: Value = self.http.post(url).json(&body).send().await.expect("WebDriver").json().await.expect("json");
         reply["value"].clone()
+    }
+
+    /// What the pages wrote to the browser's console since the last call (Chromium reports a
+    /// Content-Security-Policy violation there), one message each.
+    pub async fn console(&self) -> Vec<String> {
+        let entries = self.command("se/log", json!({ "type": "browser" })).await;
+        let entries = entries.as_array().unwrap_or_else(|| panic!("no console log: {entries}"));
+        entries.iter().map(|e| format!("{} {}", e["level"].as_str().unwrap_or("?"), e["message"])).collect()
     }
 
     pub async fn open(&self, url: &str) {

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::common::start_binary;
+use crate::common::webdriver::Driver;
 
 pub fn chromium() -> &'static str {
     ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
@@ -57,4 +58,66 @@ fn chromium_renders_the_builders_and_a_build_page() {
         assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "{name}.png is a PNG");
         assert!(png.len() > 10_000, "{name}.png shows a page, not a blank ({} bytes)", png.len());
     }
+}
+
+/// Every kind of page, opened in Chromium with the server's Content-Security-Policy in force
+/// (scripts only from our own files): the browser reports no violation, and the pages'
+/// scripts run (the live page connects, the log page keeps to its end). An inline script put
+/// into a page is refused and reported, so the check can see a violation.
+#[tokio::test]
+async fn chromium_reports_no_content_security_policy_violation_on_any_page() {
+    let demo = start_binary(&["demo", "--history", "60", "--seed", "3"]);
+    let build = reqwest::get(format!("{}/builders/linux-gcc/builds/0", demo.base)).await.expect("page");
+    let build = build.text().await.expect("text");
+    let log = build
+        .split("href=\"")
+        .filter_map(|rest| rest.split('"').next())
+        .find(|href| href.contains("/logs/") && !href.ends_with("/text"))
+        .unwrap_or_else(|| panic!("the build page links a log: {build}"))
+        .trim_start_matches("../")
+        .to_owned();
+    let driver = Driver::start().await;
+    let pages = [
+        "/",
+        "/builders",
+        "/builders/linux-gcc",
+        "/builders/linux-gcc/builds/0",
+        &format!("/builders/linux-gcc/builds/0/{}", log.split("/builds/0/").last().unwrap_or(&log)),
+        "/waterfall",
+        "/grid",
+        "/tgrid",
+        "/console",
+        "/changes",
+        "/buildslaves",
+        "/one_line_per_build",
+        "/one_box_per_builder",
+        "/about",
+        "/login",
+        "/users",
+        "/no-such-page",
+    ];
+    driver.console().await;
+    for page in pages {
+        driver.open(&format!("{}{page}", demo.base)).await;
+        driver.wait_for(&format!("{page} loads"), "return document.readyState", |s| s == "complete").await;
+        let said = driver.console().await;
+        let violations: Vec<&String> = said.iter().filter(|m| m.contains("Content Security Policy")).collect();
+        assert!(violations.is_empty(), "{page}: {violations:?}");
+    }
+    // The last page opened with a script of its own, the log page, loaded it from its file.
+    driver.open(&format!("{}{}", demo.base, pages[4])).await;
+    let loaded = "return performance.getEntriesByType('resource').some(e => e.name.endsWith('/log.js'))";
+    driver.wait_for("the log page loads log.js", loaded, |v| v == true).await;
+
+    // A script slipped into a page inline is refused, and the console says so.
+    driver.open(&format!("{}/builders", demo.base)).await;
+    driver
+        .eval(
+            "var s = document.createElement('script'); s.textContent = 'window.ran = 1'; document.head.appendChild(s);",
+        )
+        .await;
+    let ran = driver.eval("return window.ran === 1").await;
+    assert_eq!(ran, false, "the inline script did not run");
+    let said = driver.console().await;
+    assert!(said.iter().any(|m| m.contains("Content Security Policy")), "the refusal is reported: {said:?}");
 }

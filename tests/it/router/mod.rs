@@ -6,6 +6,7 @@ mod custom_target;
 mod hook_parsers;
 mod hooks;
 mod json_api;
+mod limits;
 mod login;
 mod notifications;
 mod pages;

@@ -206,7 +206,8 @@ async fn static_files_come_from_public_html_before_the_built_in_ones() {
     for uri in ["/", "/builders", "/json/builders", "/no-such-page"] {
         let (_, _, headers) = get(&server, uri).await;
         assert_eq!(headers["x-frame-options"], "DENY", "{uri}");
-        assert_eq!(headers["content-security-policy"], "frame-ancestors 'none'", "{uri}");
+        assert_eq!(headers["content-security-policy"], buildstatus::adapters::http::CONTENT_SECURITY_POLICY, "{uri}");
+        assert!(headers["content-security-policy"].to_str().is_ok_and(|p| p.contains("script-src 'self'")));
         assert_eq!(headers["x-content-type-options"], "nosniff", "{uri}");
         assert_eq!(headers["referrer-policy"], "same-origin", "{uri}");
     }
@@ -290,14 +291,33 @@ fn hostile_uri() -> impl proptest::strategy::Strategy<Value = String> {
         "?label=%3Cscript%3E&style=plastic",
         "?failures_only=1&project=%00",
     ]);
+    // Any bytes at all, percent-encoded: invalid UTF-8, NUL, control characters, and names
+    // longer than any file system takes (a path of 256 or more once answered 500).
+    let encoded = |bytes: Vec<u8>| bytes.iter().map(|b| format!("%{b:02X}")).collect::<String>();
+    let any_segment = prop::collection::vec(any::<u8>(), 0..400).prop_map(encoded);
+    let long_segment = (1usize..2_000).prop_map(|n| "a".repeat(n));
+    let segment = prop_oneof![
+        6 => segment.prop_map(str::to_owned),
+        2 => any_segment,
+        1 => long_segment,
+    ];
+    let any_query = (prop::collection::vec(any::<u8>(), 0..40), prop::collection::vec(any::<u8>(), 0..400))
+        .prop_map(move |(k, v)| format!("?{}={}", encoded(k), encoded(v)));
+    let query = prop_oneof![4 => query.prop_map(str::to_owned), 1 => any_query];
     (prop::collection::vec(segment, 0..8), query).prop_map(|(segs, q)| format!("/{}{q}", segs.join("/")))
 }
 
+/// Every 5xx is the server's own fault, never the asker's: no path or query, however long,
+/// encoded or hostile, answers one or panics (with `public_html` served, whose file lookups
+/// meet the same paths).
 #[test]
 fn no_request_fails_the_server() {
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
-    let server = runtime.block_on(fixture_server());
-    let config = proptest::test_runner::Config { cases: 400, failure_persistence: None, ..Default::default() };
+    let public_html = tempfile::tempdir().expect("tempdir");
+    std::fs::write(public_html.path().join("index.html"), "<p>hello</p>").expect("write");
+    let setup = Setup { public_html: Some(public_html.path().to_path_buf()), ..Setup::default() };
+    let server = runtime.block_on(common::fixture_server_setup(setup));
+    let config = proptest::test_runner::Config { cases: 1_000, failure_persistence: None, ..Default::default() };
     proptest::proptest!(config, |(uri in hostile_uri())| {
         let (status, body, _) = runtime.block_on(get(&server, &uri));
         proptest::prop_assert!(status.as_u16() < 500, "{uri} answered {status}: {body}");

@@ -120,6 +120,7 @@ fn error(e: WebError) -> Response {
         WebError::NotFound(m) => (StatusCode::NOT_FOUND, m),
         WebError::BadRequest(m) => (StatusCode::BAD_REQUEST, m),
         WebError::Forbidden(m) => (StatusCode::FORBIDDEN, m),
+        WebError::Refused(refusal) => return refusal.answer(),
         WebError::Internal(m) | WebError::Template(m) => {
             tracing::error!("json request failed: {m}");
             (StatusCode::INTERNAL_SERVER_ERROR, "The server failed to answer; the details are in its log.".to_owned())
