@@ -159,6 +159,71 @@ async fn read_events(
     seqs
 }
 
+/// One SSE message of `/events`: its kind, its id, and the event numbers it covers (listed
+/// ones, or a summary's range).
+struct Message {
+    kind: String,
+    id: u64,
+    seqs: Vec<u64>,
+}
+
+/// Reads messages from `body` until one has the id `last`.
+async fn read_messages(
+    body: &mut (impl futures_util::Stream<Item = Result<bytes::Bytes, axum::Error>> + Unpin),
+    last: u64,
+) -> Vec<Message> {
+    let (mut text, mut messages) = (String::new(), Vec::<Message>::new());
+    while messages.last().is_none_or(|m| m.id < last) {
+        let piece = tokio::time::timeout(Duration::from_secs(20), body.next()).await.expect("events in time");
+        text.push_str(&String::from_utf8_lossy(&piece.expect("more").expect("readable")));
+        while let Some(end) = text.find("\n\n") {
+            let message: String = text.drain(..end + 2).collect();
+            let field = |name: &str| message.lines().find_map(|l| l.strip_prefix(name)).map(str::to_owned);
+            let Some(data) = field("data: ") else { continue };
+            let kind = field("event: ").expect("a kind");
+            let id = field("id: ").expect("an id").parse().expect("a number");
+            let value: serde_json::Value = serde_json::from_str(&data).expect("JSON data");
+            let seqs = match kind.as_str() {
+                "status" => value.as_array().expect("a list").iter().filter_map(|e| e["seq"].as_u64()).collect(),
+                "summary" => {
+                    let (from, to) = (value["from"].as_u64().expect("from"), value["to"].as_u64().expect("to"));
+                    assert_eq!(value["count"].as_u64(), Some(to - from + 1), "{value}");
+                    (from..=to).collect()
+                }
+                other => panic!("a message of kind {other}"),
+            };
+            messages.push(Message { kind, id, seqs });
+        }
+    }
+    messages
+}
+
+/// A client far behind gets everything waiting in its next message, summarised: a stream's
+/// throughput is what the feed gives, not a number of events per message and pause. Events
+/// then come listed again as they happen.
+#[tokio::test]
+async fn a_stream_sends_everything_waiting_in_its_next_message_however_much() {
+    let server = fixture_server().await;
+    let sink = server.sink();
+    let seen = server.hub().last_seq();
+    let last = sink.record_all((0..20_000).map(|_| StatusEvent::Reconfigured { at: at(60) }).collect()).await;
+    let last = last.expect("recorded");
+    let req = Request::builder().uri("/events").header("Last-Event-ID", seen.to_string()).body(Body::empty());
+    let response = server.router().oneshot(req.expect("request")).await.expect("response");
+    let mut body = response.into_body().into_data_stream();
+    let messages = read_messages(&mut body, last).await;
+    let covered: Vec<u64> = messages.iter().flat_map(|m| m.seqs.iter().copied()).collect();
+    assert_eq!(covered, (seen + 1..=last).collect::<Vec<_>>(), "every event once, in order");
+    assert!(messages.iter().all(|m| m.seqs.last() == Some(&m.id)), "a message's id is its last event");
+    // 512 events a message with a pause after each took 40 messages and 10 s.
+    assert!(messages.len() <= 10, "{} messages for 20,000 events", messages.len());
+    assert!(messages.iter().any(|m| m.kind == "summary"));
+
+    let live = sink.record(StatusEvent::Reconfigured { at: at(61) }).await.expect("recorded");
+    let next = read_messages(&mut body, live).await;
+    assert_eq!((next[0].kind.as_str(), &next[0].seqs[..]), ("status", &[live][..]));
+}
+
 #[tokio::test]
 async fn a_reconnecting_client_gets_exactly_the_events_it_missed() {
     let server = fixture_server().await;

@@ -11,7 +11,7 @@
   var after = Number(script.getAttribute('data-after') || '0');
   var MIN_GAP_MS = 1000;
   // What tests (and the curious) can read: where the stream is, and what it delivered.
-  var live = window.buildstatusLive = { connected: false, lastEventId: after, seqs: [], refreshes: 0, opens: 0 };
+  var live = window.buildstatusLive = { connected: false, lastEventId: after, seqs: [], summarised: 0, refreshes: 0, opens: 0 };
   var wanted = false, timer = null, busy = false, lastFetch = 0;
 
   function schedule() {
@@ -56,6 +56,14 @@
       for (var i = 0; i < events.length; i++) {
         if (events[i].seq > live.lastEventId) { live.seqs.push(events[i].seq); }
       }
+      live.lastEventId = Math.max(live.lastEventId, Number(message.lastEventId));
+      schedule();
+    });
+    // Many events at once (the page was far behind, or the master is very busy): the range
+    // they cover and the builders they touched, rather than each; the page refreshes once.
+    source.addEventListener('summary', function (message) {
+      var summary = JSON.parse(message.data);
+      live.summarised += summary.count;
       live.lastEventId = Math.max(live.lastEventId, Number(message.lastEventId));
       schedule();
     });
