@@ -337,6 +337,12 @@ pub struct Build {
     pub buildsets: Vec<u64>,
 }
 
+/// Serialises shared builds as the builds themselves (serde's `rc` feature is not on: one
+/// field needs it, the rest of the tree does not).
+pub fn serialize_shared<S: serde::Serializer>(builds: &[std::sync::Arc<Build>], to: S) -> Result<S::Ok, S::Error> {
+    to.collect_seq(builds.iter().map(|b| &**b))
+}
+
 /// One test's outcome, as 0.8's `TestResult`: a dotted name, a result, words and logs.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TestResult {

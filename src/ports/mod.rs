@@ -55,4 +55,5 @@ pub use review::{CommitStatusApi, ReviewApi, ReviewError};
 pub use sink::{SinkError, StatusSink};
 pub use store::{
     BuildOrder, BuildQuery, ChangeQuery, Commit, SCANNED_BUILDERS, StatusReader, StatusStore, StoreError, StoreMeta,
+    owned,
 };

@@ -1,5 +1,7 @@
 //! Status history: queries the pages make, and the transactional write of the hub.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 
 use crate::domain::event::SequencedEvent;
@@ -44,17 +46,25 @@ pub enum BuildOrder {
 impl BuildOrder {
     /// Sorts `builds` in this order. A listing of several builders by number is by start time.
     /// Ties go to the later builder name, then the higher number (so one index serves the order).
-    pub fn sort(self, builds: &mut [Build], single_builder: bool) {
+    pub fn sort<B: std::borrow::Borrow<Build>>(self, builds: &mut [B], single_builder: bool) {
         match self {
-            Self::NumberDesc if single_builder => builds.sort_by_key(|b| std::cmp::Reverse(b.number)),
+            Self::NumberDesc if single_builder => builds.sort_by_key(|b| std::cmp::Reverse(b.borrow().number)),
             Self::NumberDesc => builds.sort_by(|a, b| {
+                let (a, b) = (a.borrow(), b.borrow());
                 b.started.cmp(&a.started).then_with(|| b.builder.cmp(&a.builder)).then(b.number.cmp(&a.number))
             }),
             Self::FinishedDesc => builds.sort_by(|a, b| {
+                let (a, b) = (a.borrow(), b.borrow());
                 b.finished.cmp(&a.finished).then_with(|| b.builder.cmp(&a.builder)).then(b.number.cmp(&a.number))
             }),
         }
     }
+}
+
+/// Builds read shared ([`StatusReader::builds`]) made owned, for code that keeps or changes
+/// them: only those still shared elsewhere are copied.
+pub fn owned(builds: Vec<Arc<Build>>) -> Vec<Build> {
+    builds.into_iter().map(Arc::unwrap_or_clone).collect()
 }
 
 /// Which builds to list. Every field narrows; the defaults list everything.
@@ -166,7 +176,9 @@ pub trait StatusReader: Send + Sync {
     async fn newest_build_number(&self, builder: &str) -> Result<Option<u32>, StoreError>;
     /// The numbers of `builder`'s builds (running or finished), highest first, at most `limit`.
     async fn build_numbers(&self, builder: &str, limit: usize) -> Result<Vec<u32>, StoreError>;
-    async fn builds(&self, query: &BuildQuery) -> Result<Vec<Build>, StoreError>;
+    /// The builds `query` asks for, shared: a reader keeping builds in memory hands out its
+    /// own, not copies (a page of 20 builders × 40 builds would otherwise copy 800 builds).
+    async fn builds(&self, query: &BuildQuery) -> Result<Vec<Arc<Build>>, StoreError>;
     async fn change(&self, number: u64) -> Result<Option<Change>, StoreError>;
     async fn changes(&self, query: &ChangeQuery) -> Result<Vec<Change>, StoreError>;
     /// Unclaimed build requests, oldest first; of one builder or all.

@@ -122,7 +122,7 @@ async fn png_status(ctx: &WebContext, args: &Args) -> Result<Status, WebError> {
     let build = match args.first("revision").filter(|r| !r.is_empty() && !number_given) {
         Some(rev) => {
             let query = BuildQuery { revision: Some(rev.to_owned()), ..BuildQuery::of_builder(name, 1) };
-            ctx.reader.builds(&query).await?.into_iter().next()
+            ctx.reader.builds(&query).await?.into_iter().next().map(std::sync::Arc::unwrap_or_clone)
         }
         None => {
             let newest = ctx.reader.newest_build_number(name).await?;

@@ -17,7 +17,7 @@ pub async fn cc(ctx: &WebContext, call: Call) -> Answer {
     let mut projects = Vec::new();
     for b in builders {
         let last_q = BuildQuery { finished: Some(true), ..BuildQuery::of_builder(&b.name, 1) };
-        let last = ctx.reader.builds(&last_q).await?.into_iter().next();
+        let last = ctx.reader.builds(&last_q).await?.into_iter().next().map(std::sync::Arc::unwrap_or_clone);
         let running_q = BuildQuery { finished: Some(false), ..BuildQuery::of_builder(&b.name, 1) };
         let building = !ctx.reader.builds(&running_q).await?.is_empty();
         projects.push(Project { name: b.name, last, building });

@@ -10,7 +10,7 @@ use crate::domain::event::Channel;
 use crate::domain::machine::feeds::{self, Entry, FEED_SIZE, FeedFilter, LOG_LINES};
 use crate::domain::model::{Build, Builder};
 use crate::domain::web::args::{Args, named_and_tagged};
-use crate::ports::BuildQuery;
+use crate::ports::{BuildQuery, owned};
 
 /// Bytes read from a log's end for its last lines.
 const TAIL_BYTES: u64 = 16 * 1024;
@@ -42,7 +42,7 @@ async fn feed(ctx: &WebContext, uri: &Uri, format: Format) -> Result<Response, W
     let filter = FeedFilter::parse(&Args::parse(uri.query().unwrap_or("")));
     let mut recent = Vec::new();
     for builder in chosen(ctx, &filter).await? {
-        recent.extend(ctx.reader.builds(&BuildQuery::of_builder(&builder.name, FEED_SIZE)).await?);
+        recent.extend(owned(ctx.reader.builds(&BuildQuery::of_builder(&builder.name, FEED_SIZE)).await?));
     }
     let mut entries = Vec::new();
     for build in feeds::select(recent, &filter) {

@@ -19,7 +19,7 @@ use crate::domain::web::layout::Page;
 use crate::domain::web::pages::{self, BuilderPage, BuilderRow, WorkerPage, WorkerRow};
 use crate::domain::web::route::BuildNumber;
 use crate::domain::web::text::{self, natural_cmp, path_to_root};
-use crate::ports::{BuildOrder, BuildQuery, ChangeQuery};
+use crate::ports::{BuildOrder, BuildQuery, ChangeQuery, owned};
 
 /// Changes listed on `/changes` and at most loaded for a build page.
 const CHANGES_SHOWN: usize = 50;
@@ -237,6 +237,7 @@ async fn render_builder(ctx: &WebContext, page: &Page<'_>, args: &Args, name: &s
         ctx.reader.builds(&BuildQuery { finished: Some(true), ..BuildQuery::of_builder(name, scan) }).await?;
     recent.retain(|b| keep(&b.properties));
     recent.truncate(numbuilds);
+    let recent = owned(recent);
     let known = ctx.reader.workers().await?;
     let workers = builder.workers.iter().map(|w| known_worker(&known, w)).collect();
     let mut schedulers = ctx.master.get().force_schedulers().await;
@@ -274,7 +275,7 @@ async fn render_one_line_per_build(ctx: &WebContext, page: &Page<'_>, args: &Arg
         limit: numbuilds,
         ..BuildQuery::default()
     };
-    let builds = ctx.reader.builds(&query).await?;
+    let builds = owned(ctx.reader.builds(&query).await?);
     let branches = branches.describe();
     let data = || context! { builds => ser(&builds), branches => &branches, builders => ser(&builders) };
     html::drawn(ctx, page, "onelineperbuild.html", data, || {
@@ -312,7 +313,7 @@ async fn render_worker(ctx: &WebContext, page: &Page<'_>, args: &Args, name: &st
         limit: numbuilds,
         ..BuildQuery::default()
     };
-    let recent = ctx.reader.builds(&query).await?;
+    let recent = owned(ctx.reader.builds(&query).await?);
     let data = WorkerPage { worker, running, recent };
     html::drawn(ctx, page, "buildslave.html", || ser(&data), || pages::worker_page(page, &data))
 }
@@ -332,7 +333,7 @@ async fn render_one_line_per_builder(
         scan: branch_scan(&branches, numbuilds),
         ..BuildQuery::of_builder(name, numbuilds)
     };
-    let builds = ctx.reader.builds(&query).await?;
+    let builds = owned(ctx.reader.builds(&query).await?);
     let branches = branches.describe();
     let data = || context! { builder => name, builds => ser(&builds), branches => &branches };
     html::drawn(ctx, page, "onelineperbuildonebuilder.html", data, || {

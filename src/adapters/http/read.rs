@@ -7,7 +7,7 @@ use super::{WebContext, WebError};
 use crate::domain::model::{Build, Builder, BuilderState, Change, Worker};
 use crate::domain::web::args::BranchFilter;
 use crate::domain::web::route::BuildNumber;
-use crate::ports::BuildQuery;
+use crate::ports::{BuildQuery, owned};
 
 /// Builds a page scans at most to find the ones its filters keep.
 pub(super) const MAX_SEARCH: usize = 200;
@@ -89,7 +89,7 @@ pub(super) async fn running_builds(
     worker: Option<String>,
 ) -> Result<Vec<Build>, WebError> {
     let query = BuildQuery { builders, worker, finished: Some(false), limit: ALL_RUNNING, ..BuildQuery::default() };
-    Ok(ctx.reader.builds(&query).await?)
+    Ok(owned(ctx.reader.builds(&query).await?))
 }
 
 /// What `builder` is doing (offline, idle or building), and its running builds; `workers` are
@@ -116,7 +116,7 @@ pub(super) async fn last_finished(
         scan: branch_scan(branches, 1),
         ..BuildQuery::of_builder(builder, 1)
     };
-    Ok(ctx.reader.builds(&query).await?.into_iter().next())
+    Ok(ctx.reader.builds(&query).await?.into_iter().next().map(std::sync::Arc::unwrap_or_clone))
 }
 
 /// How many of each builder's newest builds a branch-filtered listing of `rows` builds looks

@@ -9,7 +9,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Bound;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
 
@@ -119,25 +119,23 @@ impl StatusReader for MemoryStore {
         Ok(self.data().builds_of(builder).take(limit).map(|b| b.number).collect())
     }
 
-    async fn builds(&self, query: &BuildQuery) -> Result<Vec<Build>, StoreError> {
+    async fn builds(&self, query: &BuildQuery) -> Result<Vec<Arc<Build>>, StoreError> {
         let data = self.data();
         if let Some(scan) = query.scan.filter(|_| (1..=SCANNED_BUILDERS).contains(&query.builders.len())) {
             let below = |b: &&Build| query.before_number.is_none_or(|n| b.number < n);
             let scanned = query.builders.iter().flat_map(|name| data.builds_of(name).filter(below).take(scan));
-            let mut found: Vec<Build> = scanned.filter(|b| query.matches(b)).cloned().collect();
+            let mut found: Vec<&Build> = scanned.filter(|b| query.matches(b)).collect();
             query.order.sort(&mut found, query.builders.len() == 1);
-            found.truncate(query.limit);
-            return Ok(found);
+            return Ok(found.into_iter().take(query.limit).cloned().map(Arc::new).collect());
         }
         if let ([builder], BuildOrder::NumberDesc) = (query.builders.as_slice(), query.order) {
             // One builder's history by number is already in order: stop at the limit.
             let found = data.builds_of(builder).filter(|b| query.matches(b)).take(query.limit);
-            return Ok(found.cloned().collect());
+            return Ok(found.cloned().map(Arc::new).collect());
         }
-        let mut found: Vec<Build> = data.builds.values().filter(|b| query.matches(b)).cloned().collect();
+        let mut found: Vec<&Build> = data.builds.values().filter(|b| query.matches(b)).collect();
         query.order.sort(&mut found, false);
-        found.truncate(query.limit);
-        Ok(found)
+        Ok(found.into_iter().take(query.limit).cloned().map(Arc::new).collect())
     }
 
     async fn change(&self, number: u64) -> Result<Option<Change>, StoreError> {

@@ -35,6 +35,7 @@ mod queries;
 
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -331,9 +332,9 @@ impl StatusReader for SqliteStore {
         Ok(numbers.into_iter().filter_map(|n| u32::try_from(n).ok()).collect())
     }
 
-    async fn builds(&self, query: &BuildQuery) -> Result<Vec<Build>, StoreError> {
+    async fn builds(&self, query: &BuildQuery) -> Result<Vec<Arc<Build>>, StoreError> {
         let rows = queries::builds("", query).build_query_as().fetch_all(&self.pool).await.map_err(db)?;
-        decode_rows("builds", rows)
+        Ok(decode_rows::<Build>("builds", rows)?.into_iter().map(Arc::new).collect())
     }
 
     async fn change(&self, number: u64) -> Result<Option<Change>, StoreError> {

@@ -19,7 +19,7 @@ use tokio::task::JoinHandle;
 use crate::domain::event::{Channel, StatusEvent};
 use crate::domain::model::{Build, Change, LogKind, Step, Timestamp};
 use crate::domain::result::BuildResult;
-use crate::ports::{BuildQuery, ChangeQuery, Clock, MasterControl, SinkError, StatusReader, StatusSink};
+use crate::ports::{BuildQuery, ChangeQuery, Clock, MasterControl, SinkError, StatusReader, StatusSink, owned};
 use master::Master;
 use world::{BRANCHES, BuildPlan, OFFLINE_WORKER, Rng};
 
@@ -62,7 +62,9 @@ pub async fn start(
         seed_history(sink.as_ref(), &mut rng, now, options.history).await?;
     }
     // Builds a previous run left running were interrupted by its end.
-    for build in reader.builds(&BuildQuery { finished: Some(false), limit: 10_000, ..BuildQuery::default() }).await? {
+    for build in
+        owned(reader.builds(&BuildQuery { finished: Some(false), limit: 10_000, ..BuildQuery::default() }).await?)
+    {
         let text = vec!["interrupted".to_owned()];
         let event = StatusEvent::BuildFinished {
             builder: build.builder,

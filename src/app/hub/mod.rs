@@ -89,7 +89,7 @@ impl Hub {
     async fn load_window(&self, builder: &str) -> Result<(), StoreError> {
         let window = self.live().state.window();
         let query = BuildQuery { finished: Some(true), ..BuildQuery::of_builder(builder, window) };
-        let finished = self.store.builds(&query).await?;
+        let finished = crate::ports::owned(self.store.builds(&query).await?);
         let newest = self.store.newest_build_number(builder).await?;
         self.live().state.fill_window(builder, finished, newest);
         Ok(())
@@ -129,15 +129,14 @@ impl Hub {
     }
 
     /// Answers a build listing from memory when the window is known to hold the answer.
-    fn builds_from_memory(&self, q: &BuildQuery) -> Option<Vec<Build>> {
+    fn builds_from_memory(&self, q: &BuildQuery) -> Option<Vec<Arc<Build>>> {
         let live = self.live();
         let state = &live.state;
         let selected = |name: &str| q.builders.is_empty() || q.builders.iter().any(|b| b == name);
         if q.finished == Some(false) {
-            let mut out: Vec<Build> = state.running().filter(|b| q.matches(b)).cloned().collect();
+            let mut out: Vec<&Build> = state.running().filter(|b| q.matches(b)).collect();
             BuildOrder::NumberDesc.sort(&mut out, false);
-            out.truncate(q.limit);
-            return Some(out);
+            return Some(out.into_iter().take(q.limit).map(|b| Arc::new(b.clone())).collect());
         }
         // Builds of builders no longer configured live only in the store; a scan may reach
         // past the window.
@@ -150,11 +149,12 @@ impl Hub {
             if !state.window_loaded(name) {
                 return None;
             }
-            let mut found: Vec<Build> = Vec::new();
+            let mut found: Vec<Arc<Build>> = Vec::new();
             if q.order == BuildOrder::NumberDesc && q.finished.is_none() {
-                found.extend(state.running().filter(|b| b.builder == *name && q.matches(b)).cloned());
+                let running = state.running().filter(|b| b.builder == *name && q.matches(b));
+                found.extend(running.map(|b| Arc::new(b.clone())));
             }
-            found.extend(state.recent(name).filter(|b| q.matches(b)).take(q.limit).cloned());
+            found.extend(state.recent_shared(name).filter(|b| q.matches(b)).take(q.limit).cloned());
             // Fewer than asked, and older builds exist outside the window: the store must answer.
             if found.len() < q.limit && !state.recent_is_complete(name) {
                 return None;
@@ -246,7 +246,7 @@ impl StatusReader for Hub {
         self.store.build_numbers(builder, limit).await
     }
 
-    async fn builds(&self, query: &BuildQuery) -> Result<Vec<Build>, StoreError> {
+    async fn builds(&self, query: &BuildQuery) -> Result<Vec<Arc<Build>>, StoreError> {
         match self.builds_from_memory(query) {
             Some(builds) => Ok(builds),
             None => self.store.builds(query).await,

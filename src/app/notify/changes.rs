@@ -21,7 +21,7 @@ pub async fn builds(
 ) -> Result<Vec<ChangeBuild>, StoreError> {
     let query = BuildQuery { revision: Some(revision.to_owned()), limit: MOST, ..BuildQuery::default() };
     let stored = reader.builds(&query).await?;
-    let others = stored.iter().filter(|b| b.builder != current.builder || b.number != current.number);
+    let others = stored.iter().map(|b| &**b).filter(|b| b.builder != current.builder || b.number != current.number);
     Ok(others.chain(std::iter::once(current)).filter_map(of_change).collect())
 }
 

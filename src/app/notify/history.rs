@@ -28,7 +28,7 @@ pub async fn past(
         before_number: Some(build.number),
         ..BuildQuery::of_builder(&build.builder, HISTORY)
     };
-    let before = reader.builds(&query).await?;
+    let before = crate::ports::owned(reader.builds(&query).await?);
     Ok(match getter {
         Some(choose) => Past { previous: choose(build, &before), streak: streak_along(build, &before, choose) },
         None => Past { previous: before.first().cloned(), streak: streak(build, &before) },

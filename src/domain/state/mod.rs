@@ -272,7 +272,13 @@ impl StatusState {
 
     /// Finished builds of `builder` in the window, newest first.
     pub fn recent(&self, builder: &str) -> impl Iterator<Item = &Build> {
-        self.recent.get(builder).into_iter().flat_map(|q| q.iter().rev().map(|b| &**b))
+        self.recent_shared(builder).map(|b| &**b)
+    }
+
+    /// [`recent`](Self::recent), as the shared builds the window holds (a reader hands them
+    /// out without copying).
+    pub fn recent_shared(&self, builder: &str) -> impl Iterator<Item = &Arc<Build>> {
+        self.recent.get(builder).into_iter().flat_map(|q| q.iter().rev())
     }
 
     /// Whether `builder`'s window holds its newest finished builds.

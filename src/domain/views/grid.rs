@@ -11,7 +11,7 @@ pub struct GridBuilder<'a> {
     pub builder: &'a Builder,
     pub state: BuilderState,
     pub pending: usize,
-    pub builds: &'a [Build],
+    pub builds: &'a [std::sync::Arc<Build>],
 }
 
 /// The identity of what a build built: every stamp's branch, revision, patch, codebase and
@@ -83,7 +83,7 @@ pub fn grid<'a>(builders: &[GridBuilder<'a>], width: usize, keep: impl Fn(&Build
     // Each builder's shown builds with their stamp, worked out once for both passes below.
     let keyed: Vec<Vec<(StampKey, &'a Build)>> = builders
         .iter()
-        .map(|b| b.builds.iter().filter(|x| keep(x)).take(width).map(|x| (StampKey::of(x), x)).collect())
+        .map(|b| b.builds.iter().map(|x| &**x).filter(|x| keep(x)).take(width).map(|x| (StampKey::of(x), x)).collect())
         .collect();
     let mut earliest: BTreeMap<&StampKey, (Timestamp, &Build)> = BTreeMap::new();
     for (key, build) in keyed.iter().flatten() {
@@ -170,7 +170,9 @@ mod tests {
         rebuilt.finished = rebuilt.started.checked_add_signed(chrono::Duration::minutes(5));
         rebuilt.result = Some(BuildResult::Success);
         let a_builds = vec![rebuilt, build("b-a", 2, 20, "r2"), build("b-a", 1, 10, "r1"), build("b-a", 0, 0, "r0")];
+        let a_builds: Vec<std::sync::Arc<Build>> = a_builds.into_iter().map(std::sync::Arc::new).collect();
         let z_builds = vec![build("A-z", 1, 15, "r2"), build("A-z", 0, 5, "r1")];
+        let z_builds: Vec<std::sync::Arc<Build>> = z_builds.into_iter().map(std::sync::Arc::new).collect();
         let builders = [
             GridBuilder { builder: &a, state: BuilderState::Idle, pending: 0, builds: &a_builds },
             GridBuilder { builder: &z, state: BuilderState::Idle, pending: 2, builds: &z_builds },

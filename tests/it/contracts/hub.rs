@@ -10,7 +10,9 @@ use buildstatus::app::{Setup, StatusServer, Storage};
 use buildstatus::domain::event::StatusEvent;
 use buildstatus::domain::result::BuildResult;
 use buildstatus::domain::web::args::BranchFilter;
-use buildstatus::ports::{BuildOrder, BuildQuery, ChangeQuery, SinkError, StatusReader, StatusSink, StatusStore};
+use buildstatus::ports::{
+    BuildOrder, BuildQuery, ChangeQuery, SinkError, StatusReader, StatusSink, StatusStore, owned,
+};
 use futures_util::StreamExt;
 use std::sync::Arc;
 
@@ -41,8 +43,8 @@ async fn the_memory_window_answers_exactly_what_the_store_answers() {
     ];
     queries.push(BuildQuery { builders: vec!["gone".into()], ..BuildQuery::default() });
     for q in &queries {
-        let a = small.reader().builds(q).await.expect("small window");
-        let b = large.reader().builds(q).await.expect("large window");
+        let a = owned(small.reader().builds(q).await.expect("small window"));
+        let b = owned(large.reader().builds(q).await.expect("large window"));
         let key = |v: &[buildstatus::domain::model::Build]| {
             v.iter().map(|b| (b.builder.clone(), b.number)).collect::<Vec<_>>()
         };
@@ -296,7 +298,7 @@ mod failing_store {
         async fn build_numbers(&self, builder: &str, limit: usize) -> Result<Vec<u32>, StoreError> {
             self.inner.build_numbers(builder, limit).await
         }
-        async fn builds(&self, query: &BuildQuery) -> Result<Vec<Build>, StoreError> {
+        async fn builds(&self, query: &BuildQuery) -> Result<Vec<std::sync::Arc<Build>>, StoreError> {
             self.inner.builds(query).await
         }
         async fn change(&self, number: u64) -> Result<Option<Change>, StoreError> {

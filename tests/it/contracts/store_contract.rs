@@ -13,7 +13,7 @@ use buildstatus::domain::result::BuildResult;
 use buildstatus::domain::state::Mutation;
 use buildstatus::domain::web::args::BranchFilter;
 use buildstatus::ports::{
-    BuildOrder, BuildQuery, ChangeQuery, Commit, StatusReader, StatusStore, StoreError, StoreMeta,
+    BuildOrder, BuildQuery, ChangeQuery, Commit, StatusReader, StatusStore, StoreError, StoreMeta, owned,
 };
 
 fn at(minute: i64) -> Timestamp {
@@ -213,7 +213,7 @@ async fn every_mutation_is_written_and_read_back() {
         )
         .await;
         let finished_query = BuildQuery { finished: Some(true), ..BuildQuery::of_builder("a", 5) };
-        assert_eq!(store.builds(&finished_query).await.expect("builds"), [finished], "{name}");
+        assert_eq!(owned(store.builds(&finished_query).await.expect("builds")), [finished], "{name}");
         assert_eq!(store.workers().await.expect("workers"), [worker], "{name}");
         assert_eq!(store.users().await.expect("users"), [user], "{name}");
         assert!(store.pending_requests(None).await.expect("requests").is_empty(), "{name}");
@@ -235,7 +235,7 @@ async fn build_listings_are_exactly_the_matching_builds_in_the_port_order() {
             let mut expected: Vec<Build> = history.iter().filter(|b| query.matches(b)).cloned().collect();
             query.order.sort(&mut expected, query.builders.len() == 1);
             expected.truncate(query.limit);
-            let found = store.builds(query).await.expect("builds");
+            let found = owned(store.builds(query).await.expect("builds"));
             assert_eq!(keys(&found), keys(&expected), "{name}: {query:?}");
         }
     }
@@ -262,12 +262,12 @@ async fn build_listings_examples() {
             (of_a(&|q| q.started_before = Some(at(30))), a(&[2, 1, 0])),
         ];
         for (query, expected) in cases {
-            assert_eq!(keys(&store.builds(&query).await.expect("builds")), expected, "{name}: {query:?}");
+            assert_eq!(keys(&owned(store.builds(&query).await.expect("builds"))), expected, "{name}: {query:?}");
         }
         // Across builders: latest finish first; a tie goes to the later builder name.
         let recent = BuildQuery { order: BuildOrder::FinishedDesc, limit: 6, ..BuildQuery::default() };
         let expected = [("c", 10), ("c", 9), ("b", 9), ("c", 8), ("b", 8), ("a", 8)].map(|(b, n)| (b.to_owned(), n));
-        assert_eq!(keys(&store.builds(&recent).await.expect("builds")), expected, "{name}");
+        assert_eq!(keys(&owned(store.builds(&recent).await.expect("builds"))), expected, "{name}");
         // Running builds have no place in a listing by finish time.
         let none = BuildQuery { finished: Some(false), ..recent };
         assert!(store.builds(&none).await.expect("builds").is_empty(), "{name}");
@@ -384,13 +384,17 @@ async fn a_scan_looks_at_each_builders_newest_builds_only() {
             ..BuildQuery::default()
         };
         assert!(store.builds(&old(&["a"], 20, None)).await.expect("builds").is_empty(), "{name}: #10..#29 are on main");
-        assert_eq!(keys(&store.builds(&old(&["a"], 26, None)).await.expect("builds")), [("a".to_owned(), 4)], "{name}");
         assert_eq!(
-            keys(&store.builds(&old(&["a"], 3, Some(6))).await.expect("builds")),
+            keys(&owned(store.builds(&old(&["a"], 26, None)).await.expect("builds"))),
+            [("a".to_owned(), 4)],
+            "{name}"
+        );
+        assert_eq!(
+            keys(&owned(store.builds(&old(&["a"], 3, Some(6))).await.expect("builds"))),
             [("a".to_owned(), 4), ("a".to_owned(), 3)],
             "{name}: below #6"
         );
-        let both = keys(&store.builds(&old(&["a", "b"], 27, None)).await.expect("builds"));
+        let both = keys(&owned(store.builds(&old(&["a", "b"], 27, None)).await.expect("builds")));
         assert_eq!(both.len(), 4, "{name}: #4 and #3 of each: {both:?}");
         let unscanned = BuildQuery { scan: None, ..old(&["a"], 0, None) };
         assert_eq!(
@@ -535,7 +539,10 @@ async fn sqlite_rolls_back_a_half_done_commit_and_keeps_everything_across_a_reop
         assert_eq!(store.meta().await.expect("meta").next_log_id, 3);
     }
     let reopened = SqliteStore::open(&path).await.expect("reopen");
-    assert_eq!(reopened.builds(&BuildQuery::of_builder("a", 100)).await.expect("builds"), [build("a", 0, 0, Some(1))]);
+    assert_eq!(
+        owned(reopened.builds(&BuildQuery::of_builder("a", 100)).await.expect("builds")),
+        [build("a", 0, 0, Some(1))]
+    );
     assert_eq!(reopened.builders().await.expect("builders").len(), 1);
     assert_eq!(reopened.change(1).await.expect("change"), Some(change(1, None)));
     assert_eq!(reopened.meta().await.expect("meta"), StoreMeta { last_seq: 1, next_log_id: 3 });

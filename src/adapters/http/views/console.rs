@@ -1,6 +1,8 @@
 //! `/console` (spec-web-displays §4): the newest changes, and each chosen builder's builds deep
 //! enough to cover them.
 
+use std::sync::Arc;
+
 use maud::Markup;
 
 use super::super::html::{self, ser};
@@ -57,7 +59,7 @@ pub(super) async fn render(ctx: &WebContext, page: &Page<'_>, args: &Args) -> Re
 /// Builds without changes (forced ones) are walked over and not counted, so the read starts at
 /// `revs + 8` and doubles until `revs` builds with changes are in hand, the history ends, or it
 /// reaches `8 × revs` (a builder that is mostly forced must not walk its whole history).
-async fn builds_covering(ctx: &WebContext, builder: &Builder, revs: usize) -> Result<Vec<Build>, WebError> {
+async fn builds_covering(ctx: &WebContext, builder: &Builder, revs: usize) -> Result<Vec<Arc<Build>>, WebError> {
     let mut depth = revs + 8;
     loop {
         let builds = ctx.reader.builds(&BuildQuery::of_builder(&builder.name, depth)).await?;

@@ -2,6 +2,7 @@
 //! branch asked for, and, with a `category=` filter, the categories of their changes.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use maud::Markup;
 
@@ -18,7 +19,7 @@ use crate::ports::BuildQuery;
 use minijinja::context;
 
 /// One builder's row: what it does now, its requests waiting, its newest builds.
-type Row = (BuilderState, usize, Vec<Build>);
+type Row = (BuilderState, usize, Vec<Arc<Build>>);
 
 /// `/grid` (`transposed` false) and `/tgrid`.
 pub(super) async fn render(

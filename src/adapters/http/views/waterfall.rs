@@ -2,6 +2,8 @@
 //! changes and the builder events, then each column's builds, deeper only for the columns the
 //! layout says ran short, and renders the layout `domain::views::waterfall` computes.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Duration};
 use maud::Markup;
 
@@ -219,7 +221,7 @@ async fn changes_column(ctx: &WebContext, query: &WaterfallQuery) -> Result<Vec<
 /// Each column's builds as read so far, and how many builds its next read asks for.
 struct ColumnBuilds {
     /// The builds a column shows, and whether its history is all read (no older build).
-    read: Vec<(Vec<Build>, bool)>,
+    read: Vec<(Vec<Arc<Build>>, bool)>,
     depth: Vec<usize>,
 }
 

@@ -226,7 +226,7 @@ async fn builder_status(bot: &Bot, name: &str) -> Result<BuilderStatus, NotifyEr
     let now = bot.clock.now();
     let state = bot.reader.builder_state(name).await?.unwrap_or_default();
     let last_query = BuildQuery { finished: Some(true), ..BuildQuery::of_builder(name, 1) };
-    let last = bot.reader.builds(&last_query).await?.into_iter().next().map(|b| {
+    let last = bot.reader.builds(&last_query).await?.into_iter().next().map(std::sync::Arc::unwrap_or_clone).map(|b| {
         let ago = b.finished.map_or(0, |f| (now - f).num_seconds());
         (ago, b.text)
     });

@@ -83,7 +83,8 @@ impl<'a> Reads<'a> {
             let listing = BuildQuery { before_number: high.checked_add(1), ..BuildQuery::of_builder(builder, span) };
             for build in self.reader.builds(&listing).await? {
                 if build.number >= low {
-                    self.builds.insert((build.builder.clone(), build.number), Some(build));
+                    self.builds
+                        .insert((build.builder.clone(), build.number), Some(std::sync::Arc::unwrap_or_clone(build)));
                 }
             }
         }

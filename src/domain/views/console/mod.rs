@@ -7,6 +7,7 @@
 //! of their own, placed by start time, instead of vanishing.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use crate::domain::model::{Build, Builder, Change, Timestamp};
 use crate::domain::result::BuildResult;
@@ -112,7 +113,8 @@ impl ConsoleFilter {
 pub struct ConsoleBuilder<'a> {
     pub builder: &'a Builder,
     pub offline: bool,
-    pub builds: &'a [Build],
+    #[serde(serialize_with = "crate::domain::model::serialize_shared")]
+    pub builds: &'a [Arc<Build>],
 }
 
 /// What the console is computed from.
@@ -205,7 +207,7 @@ pub fn console<'a>(input: &ConsoleInput<'a>) -> Console<'a> {
     let subjects = subjects(input);
     // Per builder, once: the builds a change row looks at, and all of them (orphan rows).
     let builds: Vec<Vec<&'a Build>> = input.builders.iter().map(|b| with_changes(b.builds, input.revs)).collect();
-    let all: Vec<Vec<&'a Build>> = input.builders.iter().map(|b| b.builds.iter().collect()).collect();
+    let all: Vec<Vec<&'a Build>> = input.builders.iter().map(|b| b.builds.iter().map(|b| &**b).collect()).collect();
     let mut rows = Vec::with_capacity(subjects.len());
     for subject in subjects {
         let mut boxes = Vec::with_capacity(input.builders.len());
@@ -296,8 +298,8 @@ fn subjects<'a>(input: &ConsoleInput<'a>) -> Vec<RowSubject<'a>> {
 }
 
 /// The builder's build list (§4.3): newest first, only builds with changes, at most `revs`.
-fn with_changes(builds: &[Build], revs: usize) -> Vec<&Build> {
-    builds.iter().filter(|b| b.sourcestamps.iter().any(|s| !s.changes.is_empty())).take(revs).collect()
+fn with_changes(builds: &[Arc<Build>], revs: usize) -> Vec<&Build> {
+    builds.iter().map(|b| &**b).filter(|b| b.sourcestamps.iter().any(|s| !s.changes.is_empty())).take(revs).collect()
 }
 
 /// Whether `build` built the row's subject, and whether it builds its codebase at all.
@@ -363,7 +365,7 @@ fn status_box<'a>(builder: &ConsoleBuilder<'a>) -> ConsoleBox<'a> {
     if builder.offline {
         return ConsoleBox { class: ConsoleClass::Offline, build: None };
     }
-    let last = builder.builds.iter().find(|b| b.is_finished());
+    let last = builder.builds.iter().map(|b| &**b).find(|b| b.is_finished());
     let class = ConsoleClass::of(last.and_then(|b| b.result), None, false, true);
     ConsoleBox { class, build: last }
 }

@@ -89,6 +89,7 @@ fn a_new_failure_is_red_and_names_its_failing_step_and_a_repeat_is_salmon() {
         failing,
         build(1, &[1], Some(BuildResult::Success)),
     ];
+    let builds: Vec<std::sync::Arc<Build>> = builds.into_iter().map(std::sync::Arc::new).collect();
     let linux = Builder { name: "linux".into(), ..Builder::default() };
     let input = ConsoleInput {
         changes: &changes,
@@ -118,6 +119,7 @@ fn filters_narrow_changes_and_a_forced_build_of_an_unknown_revision_gets_its_row
     );
     forced.reason = "forced by ann".into();
     let builds = vec![forced, build(1, &[1], Some(BuildResult::Success))];
+    let builds: Vec<std::sync::Arc<Build>> = builds.into_iter().map(std::sync::Arc::new).collect();
     let linux = Builder { name: "linux".into(), ..Builder::default() };
     let input = ConsoleInput {
         changes: &changes,

@@ -45,7 +45,8 @@ pub fn builder_events(events: &[SequencedEvent], builder: &Builder) -> Vec<Build
 pub struct WaterfallColumn<'a> {
     pub builder: &'a Builder,
     /// Builds newest first, already narrowed by the page's filters.
-    pub builds: &'a [Build],
+    #[serde(serialize_with = "crate::domain::model::serialize_shared")]
+    pub builds: &'a [std::sync::Arc<Build>],
     /// True when no build older than these (within the time bounds) exists.
     pub complete: bool,
     /// Newest first.

@@ -72,6 +72,7 @@ fn a_step_box_stretches_up_to_the_next_item_and_a_gap_gets_a_spacer() {
     let linux = Builder { name: "linux".into(), ..Builder::default() };
     // Build 1 runs 0..30 s (steps of 10 and 20 s), build 2 starts at 100 s and runs.
     let builds = vec![build("linux", 2, 100, &[5, 50], false), build("linux", 1, 0, &[10, 20], true)];
+    let builds: Vec<std::sync::Arc<Build>> = builds.into_iter().map(std::sync::Arc::new).collect();
     let columns = [WaterfallColumn { builder: &linux, builds: &builds, complete: true, events: &[] }];
     let w = waterfall(&[], &columns, &options(130));
     let items: Vec<String> = boxes(&w, 2)
@@ -94,6 +95,7 @@ fn events_show_only_when_asked() {
     let linux = Builder { name: "linux".into(), ..Builder::default() };
     let events = [BuilderEvent { at: at(50), text: vec!["connect".into(), "w1".into()] }];
     let builds = vec![build("linux", 1, 0, &[10], true)];
+    let builds: Vec<std::sync::Arc<Build>> = builds.into_iter().map(std::sync::Arc::new).collect();
     let column = |events| [WaterfallColumn { builder: &linux, builds: &builds, complete: true, events }];
     let shown = waterfall(&[], &column(&events), &options(60));
     assert!(boxes(&shown, 2).iter().any(|(_, i, _)| matches!(i, Item::Event(_))));
@@ -105,6 +107,7 @@ fn events_show_only_when_asked() {
 fn a_column_that_runs_out_of_read_builds_asks_for_more() {
     let linux = Builder { name: "linux".into(), ..Builder::default() };
     let builds = vec![build("linux", 9, 1000, &[10], true)];
+    let builds: Vec<std::sync::Arc<Build>> = builds.into_iter().map(std::sync::Arc::new).collect();
     let change = Change { number: 1, who: "ann".into(), when: at(0), ..Change::default() };
     let changes = [change];
     let partial = [WaterfallColumn { builder: &linux, builds: &builds, complete: false, events: &[] }];
@@ -153,7 +156,7 @@ proptest! {
     ) {
         let names: Vec<Builder> =
             (0..histories.len()).map(|i| Builder { name: format!("b{i}"), ..Builder::default() }).collect();
-        let mut all: Vec<Vec<Build>> = Vec::new();
+        let mut all: Vec<Vec<std::sync::Arc<Build>>> = Vec::new();
         let mut now = 0;
         for (i, history) in histories.iter().enumerate() {
             let mut t = 0;
@@ -168,7 +171,7 @@ proptest! {
             }
             now = now.max(t + 5);
             builds.reverse();
-            all.push(builds);
+            all.push(builds.into_iter().map(std::sync::Arc::new).collect());
         }
         let columns: Vec<WaterfallColumn> = all
             .iter()
@@ -222,7 +225,7 @@ fn builds_at_the_ends_of_the_calendar_are_laid_out_without_overflow() {
     last.finished = Some(chrono::DateTime::<chrono::Utc>::MAX_UTC);
     last.steps[0].started = last.finished;
     last.steps[0].finished = last.finished;
-    let builds = vec![last, first];
+    let builds = vec![std::sync::Arc::new(last), std::sync::Arc::new(first)];
     let columns = [WaterfallColumn { builder: &linux, builds: &builds, complete: true, events: &[] }];
     let w = waterfall(&[], &columns, &options(0));
     assert!(boxes(&w, 2).iter().any(|(_, item, _)| matches!(item, Item::BuildStart(b) if b.number == 1)));
