@@ -155,11 +155,20 @@ async fn history(dir: &Path) -> std::path::PathBuf {
 
 /// `buildstatus serve` on `data`: it must stop at once, non-zero, naming the file as damaged.
 fn refused(data: &Path, cfg: &str) -> String {
-    let output = Command::new(env!("CARGO_BIN_EXE_buildstatus"))
+    let mut child = Command::new(env!("CARGO_BIN_EXE_buildstatus"))
         .args(["serve", "--config", cfg, "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(data)
-        .output()
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
         .expect("the binary runs");
+    // A server that starts anyway would never exit: it is stopped after a while, and fails.
+    let started = std::time::Instant::now();
+    while child.try_wait().expect("a status").is_none() && started.elapsed() < std::time::Duration::from_secs(30) {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let output = child.wait_with_output().expect("its output");
     let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
     assert_eq!(output.status.code(), Some(1), "refused, not served nor panicked: {stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
