@@ -124,7 +124,8 @@ async fn a_full_disk_refuses_writes_with_503_and_they_resume_without_a_restart()
     assert!(builds.values().all(|finished| *finished), "{builds:?}");
     let changes: Vec<String> = data_dir::changes(&db).await.into_values().collect();
     assert_eq!(changes, ["before the disk filled", "after space returned"]);
-    let (seqs, last) = data_dir::journal(&db).await;
+    let (events, last) = data_dir::journal(&db).await;
+    let seqs: Vec<i64> = events.iter().map(|(seq, _)| *seq).collect();
     assert_eq!(seqs, (1..=last).collect::<Vec<_>>(), "the journal has no gap");
 }
 

@@ -19,15 +19,32 @@ pub async fn integrity(db: &SqlitePool) -> Vec<String> {
     sqlx::query_scalar("PRAGMA integrity_check").fetch_all(db).await.expect("integrity_check runs")
 }
 
-/// The journal's sequence numbers in order, and the newest number the store says it gave.
-pub async fn journal(db: &SqlitePool) -> (Vec<i64>, i64) {
-    let seqs = sqlx::query_scalar("SELECT seq FROM events ORDER BY seq").fetch_all(db).await.expect("events");
+/// The journal in order, each event's number and type, and the newest number the store says
+/// it gave.
+pub async fn journal(db: &SqlitePool) -> (Vec<(i64, String)>, i64) {
+    let rows = sqlx::query("SELECT seq, json_extract(data, '$.event.type') AS type FROM events ORDER BY seq")
+        .fetch_all(db)
+        .await
+        .expect("events");
+    let events = rows.iter().map(|r| (r.get("seq"), r.get("type"))).collect();
     let last = sqlx::query_scalar("SELECT value FROM meta WHERE key = 'last_seq'")
         .fetch_optional(db)
         .await
         .expect("meta")
         .unwrap_or(0);
-    (seqs, last)
+    (events, last)
+}
+
+/// The numbers from 1 to the newest that the journal lacks, each with the types of the events
+/// before and after it. Log chunks are numbered but not journaled (their text is in the log
+/// store): a hole between a `log_started` and a `log_finished` is one.
+pub async fn journal_holes(db: &SqlitePool) -> Vec<(i64, Option<String>, Option<String>)> {
+    let (events, last) = journal(db).await;
+    let by_seq: BTreeMap<i64, String> = events.into_iter().collect();
+    (1..=last)
+        .filter(|seq| !by_seq.contains_key(seq))
+        .map(|seq| (seq, by_seq.get(&(seq - 1)).cloned(), by_seq.get(&(seq + 1)).cloned()))
+        .collect()
 }
 
 /// The stored builds of `builder`: number → finished (whether it has an end).
