@@ -12,5 +12,13 @@ async fn main() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
+    // A write past the file-size limit (RLIMIT_FSIZE) raises SIGXFSZ, whose default action
+    // kills the process. Handled (tokio keeps a handler for the process's life), the write
+    // fails with EFBIG instead, and the request that made it is answered 503 like any full
+    // disk. A handler, unlike an ignored signal, does not pass to the programs we run.
+    let limit = tokio::signal::unix::SignalKind::from_raw(libc::SIGXFSZ);
+    if let Err(e) = tokio::signal::unix::signal(limit) {
+        tracing::warn!("a write past the file-size limit will stop the process: {e}");
+    }
     buildstatus::app::cli::run(buildstatus::app::cli::Cli::parse()).await
 }

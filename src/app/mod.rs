@@ -49,6 +49,9 @@ pub enum Storage {
     Directory(PathBuf),
 }
 
+/// The status database's file in a data directory.
+const DATABASE: &str = "buildstatus.sqlite";
+
 /// What a [`StatusServer`] is started with.
 #[derive(Clone)]
 pub struct Setup {
@@ -211,7 +214,7 @@ impl StatusServer {
             Storage::Directory(dir) => {
                 std::fs::create_dir_all(dir).map_err(StartError::Io)?;
                 data_dir = Some(data_dir::DataDirLock::acquire(dir).await.map_err(StartError::DataDir)?);
-                let store = SqliteStore::open(&dir.join("buildstatus.sqlite")).await.map_err(StartError::Store)?;
+                let store = SqliteStore::open(&dir.join(DATABASE)).await.map_err(StartError::Store)?;
                 let logs = DiskLogStore::open(dir.join("logs")).await.map_err(StartError::Logs)?;
                 let outbox = store.outbox();
                 (Arc::new(store), Arc::new(logs), Arc::new(outbox))
@@ -219,7 +222,11 @@ impl StatusServer {
         };
         public_html(&setup).map_err(StartError::Io)?;
         let bus: Arc<dyn EventBus> = Arc::new(MemoryBus::default());
-        let hub = Hub::open(store.clone(), logs.clone(), bus, setup.window).await.map_err(StartError::Store)?;
+        let hub =
+            Hub::open(store.clone(), logs.clone(), bus, setup.window).await.map_err(|e| match &setup.storage {
+                Storage::Directory(dir) => StartError::Store(SqliteStore::named(&dir.join(DATABASE), e)),
+                Storage::Memory => StartError::Store(e),
+            })?;
         let (stop_live, stopping) = tokio::sync::watch::channel(false);
         let metric_sources: Vec<Arc<dyn MetricsSource>> = vec![
             hub.clone(),

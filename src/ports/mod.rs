@@ -10,6 +10,7 @@ mod auth;
 mod bus;
 mod changes;
 mod clock;
+mod fault;
 mod ingest;
 mod logs;
 mod mail;
@@ -45,6 +46,7 @@ pub fn in_words(e: &(dyn std::error::Error + 'static)) -> String {
 pub use bus::{BusError, EventBus, EventFeed, EventStream};
 pub use changes::{ChangeError, ChangeSink, PollTrigger};
 pub use clock::Clock;
+pub use fault::{Fault, fault};
 pub use ingest::{IngestSink, Receipt};
 pub use logs::{LogError, LogPiece, LogSize, LogStore, LogStream, LogWrite};
 pub use mail::{MailError, MailTransport};

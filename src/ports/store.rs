@@ -18,8 +18,11 @@ pub enum StoreError {
     /// The database could not be opened, read or written.
     #[error("database: {0}")]
     Database(#[source] Cause),
+    /// The disk is full (no space, a quota, a file-size limit): nothing was written.
+    #[error("the disk is full: {0}")]
+    Full(#[source] Cause),
     /// A stored record could not be decoded.
-    #[error("stored record unreadable: {0}")]
+    #[error("stored data unreadable: {0}")]
     Corrupt(#[source] Cause),
 }
 

@@ -89,6 +89,10 @@ pub async fn png(ctx: &WebContext, call: Call) -> Answer {
             tracing::error!("/png: {why}");
             (Status::Unknown, StatusCode::INTERNAL_SERVER_ERROR)
         }
+        Err(WebError::Unavailable(_, why)) => {
+            tracing::error!("/png: {why}");
+            (Status::Unknown, StatusCode::SERVICE_UNAVAILABLE)
+        }
     };
     let image = ctx.images.get_or_render(ImageKey::Png(status, size), || badge::png(status, size));
     let disposition = format!("inline; filename=\"{}\"", badge::png_file_name(status, size));

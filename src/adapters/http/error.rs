@@ -6,7 +6,7 @@ use axum::response::{IntoResponse, Response};
 use super::WebContext;
 use crate::domain::web::args::ArgError;
 use crate::domain::web::layout::{Page, Site, error_page};
-use crate::ports::{Clock, LogError, StoreError};
+use crate::ports::{Clock, Fault, LogError, StoreError, fault};
 
 #[derive(Debug)]
 pub enum WebError {
@@ -18,6 +18,9 @@ pub enum WebError {
     Forbidden(String),
     /// Our fault; details go to the log, not the page.
     Internal(String),
+    /// The machine's fault (a full disk, storage that fails): 503, the reason on the page and
+    /// the details in the log.
+    Unavailable(Fault, String),
     /// The site's template failed; the page names the template and line, for its author.
     Template(String),
     /// The client is over its share, or the server full (`[limits]`); the refusal says which.
@@ -26,7 +29,7 @@ pub enum WebError {
 
 impl From<StoreError> for WebError {
     fn from(e: StoreError) -> Self {
-        Self::Internal(e.to_string())
+        Self::failed(&e)
     }
 }
 
@@ -34,7 +37,28 @@ impl From<LogError> for WebError {
     fn from(e: LogError) -> Self {
         match e {
             LogError::NotFound(_) => Self::NotFound(e.to_string()),
-            other => Self::Internal(other.to_string()),
+            other => Self::failed(&other),
+        }
+    }
+}
+
+/// Seconds a client is told to wait before trying again after a 503: time enough for an
+/// operator's alert to fire, short enough that a retrying hook sender is not given up.
+pub const RETRY_AFTER_SECONDS: &str = "30";
+
+/// A 503 in plain text: the reason, and when to try again.
+pub fn unavailable(fault: Fault, what: &str) -> Response {
+    let headers = [(header::CONTENT_TYPE, "text/plain; charset=utf-8"), (header::RETRY_AFTER, RETRY_AFTER_SECONDS)];
+    (StatusCode::SERVICE_UNAVAILABLE, headers, format!("{what}: {}\n", fault.reason())).into_response()
+}
+
+impl WebError {
+    /// A failure of a port: the machine's fault when it is one, else ours.
+    pub fn failed(e: &(dyn std::error::Error + 'static)) -> Self {
+        let words = e.to_string();
+        match fault(e) {
+            Some(f) => Self::Unavailable(f, words),
+            None => Self::Internal(words),
         }
     }
 }
@@ -69,9 +93,21 @@ impl WebError {
                 tracing::error!(path = request_path, "template failed: {why}");
                 (StatusCode::INTERNAL_SERVER_ERROR, "Template Error", why)
             }
+            Self::Unavailable(fault, why) => {
+                tracing::error!(path = request_path, "request failed: {why}");
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "Service Unavailable",
+                    format!("{}; try again later.", fault.reason()),
+                )
+            }
         };
         let page = Page::plain(site, request_path, clock.now());
         let body = error_page(&page, heading, &detail).into_string();
-        (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response()
+        let mut response = (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response();
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            response.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from_static(RETRY_AFTER_SECONDS));
+        }
+        response
     }
 }

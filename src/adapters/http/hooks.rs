@@ -16,9 +16,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 
 use super::body::read_limited;
+use super::error::unavailable;
 use crate::domain::hooks::auth::{Credentials, REALM};
 use crate::domain::hooks::{self, HookError, HookOutcome, HookRequest, HookSettings};
-use crate::ports::{ChangeSink, Clock, PollTrigger};
+use crate::ports::{ChangeError, ChangeSink, Clock, PollTrigger, fault};
 
 /// What the hooks need.
 pub struct HookContext {
@@ -104,9 +105,17 @@ async fn hook(State(ctx): State<Arc<HookContext>>, request: Request) -> Response
                 let list: Vec<String> = numbers.iter().map(u64::to_string).collect();
                 text(StatusCode::ACCEPTED, format!("{} change(s) added: {}\n", numbers.len(), list.join(" ")))
             }
+            Err(ChangeError::Rejected(why)) => text(
+                StatusCode::CONFLICT,
+                format!("the changes contradict what is recorded ({why}); none was recorded\n"),
+            ),
             Err(e) => {
                 tracing::error!(dialect = name, "change hook: {e}");
-                text(StatusCode::INTERNAL_SERVER_ERROR, "the changes could not be stored; none was recorded\n")
+                let what = "the changes could not be stored; none was recorded";
+                match fault(&e) {
+                    Some(f) => unavailable(f, what),
+                    None => text(StatusCode::INTERNAL_SERVER_ERROR, format!("{what}: the server failed\n")),
+                }
             }
         },
         Ok(HookOutcome::Ignored(why)) => text(StatusCode::OK, format!("no changes: {why}\n")),

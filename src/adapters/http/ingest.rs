@@ -21,11 +21,12 @@ use axum::routing::any;
 use serde_json::{Value, json};
 
 use super::body::read_limited;
+use super::error::RETRY_AFTER_SECONDS;
 use crate::domain::event::StatusEvent;
 use crate::domain::ingest::{self, Tokens};
 use crate::domain::machine::json_tree::escape_markup;
 use crate::domain::model::Builder;
-use crate::ports::{IngestSink, SinkError, StatusReader};
+use crate::ports::{IngestSink, SinkError, StatusReader, fault};
 
 /// The path of the API.
 pub const PATH: &str = "/api/v1/events";
@@ -73,6 +74,22 @@ fn error(status: StatusCode, message: impl std::fmt::Display) -> Response {
     answer(status, json!({ "error": message.to_string() }))
 }
 
+/// A failure to read or store: 503 with the reason and `Retry-After` when the machine is at
+/// fault (a full disk, failing storage), else a 500 that says the fault is the server's.
+fn failed(e: &(dyn std::error::Error + 'static), what: &str) -> Response {
+    tracing::error!("ingest: {e}");
+    match fault(e) {
+        Some(f) => {
+            let mut response = error(StatusCode::SERVICE_UNAVAILABLE, format!("{what}: {}", f.reason()));
+            response.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from_static(RETRY_AFTER_SECONDS));
+            response
+        }
+        None => {
+            error(StatusCode::INTERNAL_SERVER_ERROR, format!("{what}: the server failed; the details are in its log"))
+        }
+    }
+}
+
 type Parser = fn(&[u8]) -> Result<Vec<ingest::Posted>, ingest::IngestError>;
 
 async fn post(ctx: &IngestContext, request: Request, parse: Parser) -> Response {
@@ -103,7 +120,7 @@ async fn post(ctx: &IngestContext, request: Request, parse: Parser) -> Response 
     };
     let known = match ctx.reader.builders().await {
         Ok(builders) => builders.into_iter().map(|b| b.name).collect::<Vec<_>>(),
-        Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, format!("the status could not be read: {e}")),
+        Err(e) => return failed(&e, "the status could not be read; nothing was recorded"),
     };
     let missing = ingest::unknown_builders(&posted, |name| known.iter().any(|k| k == name));
     if !missing.is_empty() && !ctx.create_builders {
@@ -122,13 +139,9 @@ async fn post(ctx: &IngestContext, request: Request, parse: Parser) -> Response 
     match ctx.sink.record_once(events).await {
         Ok(r) => answer(StatusCode::OK, json!({ "applied": r.applied, "repeated": r.repeated, "seq": r.seq })),
         Err(SinkError::Rejected(e)) => error(StatusCode::CONFLICT, format!("{e}; nothing was recorded")),
-        Err(SinkError::Storage(e)) => {
-            tracing::error!("ingest: {e}");
-            error(StatusCode::INTERNAL_SERVER_ERROR, "the events could not be stored; none was recorded")
-        }
+        Err(e @ SinkError::Storage(_)) => failed(&e, "the events could not be stored; none was recorded"),
         Err(e @ SinkError::LogContent { .. }) => {
-            tracing::error!("ingest: {e}");
-            error(StatusCode::INTERNAL_SERVER_ERROR, format!("{e}; the events are recorded (a repeat is acknowledged)"))
+            failed(&e, &format!("{e}; the events are recorded (a repeat is acknowledged)"))
         }
     }
 }

@@ -53,7 +53,7 @@ async fn page(State(ctx): State<Arc<NotificationsContext>>, uri: Uri, RawQuery(q
     let only = args.first("target");
     let counts = match ctx.outbox.counts().await {
         Ok(c) => c,
-        Err(e) => return WebError::Internal(e.to_string()).respond(&ctx.site, ctx.clock.as_ref(), uri.path()),
+        Err(e) => return WebError::failed(&e).respond(&ctx.site, ctx.clock.as_ref(), uri.path()),
     };
     let mut targets = Vec::new();
     for (counts, discipline) in
@@ -66,7 +66,7 @@ async fn page(State(ctx): State<Arc<NotificationsContext>>, uri: Uri, RawQuery(q
         };
         match read.await {
             Ok((head, recent)) => targets.push(TargetLog { counts, discipline, head, recent, status }),
-            Err(e) => return WebError::Internal(e.to_string()).respond(&ctx.site, ctx.clock.as_ref(), uri.path()),
+            Err(e) => return WebError::failed(&e).respond(&ctx.site, ctx.clock.as_ref(), uri.path()),
         }
     }
     ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], notifications_page(&page, &targets).into_string())
@@ -108,7 +108,11 @@ async fn metrics(State(ctx): State<Arc<NotificationsContext>>) -> Response {
         Ok(c) => c,
         Err(e) => {
             tracing::error!("/notifications/metrics failed: {e}");
-            return (StatusCode::INTERNAL_SERVER_ERROR, "the outbox could not be read\n").into_response();
+            return match crate::ports::fault(&e) {
+                Some(f) => super::error::unavailable(f, "the outbox could not be read"),
+                None => (StatusCode::INTERNAL_SERVER_ERROR, "the outbox could not be read: the server failed\n")
+                    .into_response(),
+            };
         }
     };
     let mut text = String::from(

@@ -78,7 +78,11 @@ impl ViewCache {
             Ok(bytes) => bytes,
             Err(e) => {
                 tracing::error!("an answer could not be read for the cache: {e}");
-                return (StatusCode::INTERNAL_SERVER_ERROR, "the answer could not be read").into_response();
+                return (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "the server failed to read its own answer; the details are in its log\n",
+                )
+                    .into_response();
             }
         };
         let answer = Answer { status: parts.status, headers: parts.headers.clone(), body: body.clone() };

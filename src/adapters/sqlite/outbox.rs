@@ -34,8 +34,9 @@ pub struct SqliteOutbox {
     pub(super) writes: WriteGate,
 }
 
+/// Carries the store's reading of the error (a full disk, a damaged file) as its cause.
 fn db(e: sqlx::Error) -> OutboxError {
-    OutboxError::storage(e)
+    OutboxError::storage(super::db(e))
 }
 
 fn ms(t: Timestamp) -> i64 {

@@ -2,6 +2,7 @@
 
 mod e2e;
 mod e2e_machine;
+mod faults;
 mod ingest;
 mod install;
 mod operations;

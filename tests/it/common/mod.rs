@@ -3,6 +3,7 @@
 
 pub mod buildbot;
 pub mod buildbot_rest;
+pub mod data_dir;
 pub mod logs;
 pub mod push_receiver;
 pub mod tls;

@@ -30,12 +30,12 @@ use buildstatus::ports::Outbox;
 const SINK: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/smtp_sink.py");
 
 /// The aiosmtpd process; killed when dropped.
-struct Smtp {
+pub(super) struct Smtp {
     child: Child,
 }
 
 impl Smtp {
-    fn start(port: u16, dir: &Path, extra: &[&str]) -> Self {
+    pub(super) fn start(port: u16, dir: &Path, extra: &[&str]) -> Self {
         let mut child = Command::new("python3")
             .arg(SINK)
             .arg(port.to_string())

@@ -5,6 +5,7 @@ pub mod browser;
 mod browser_actions;
 mod buildbot_control;
 mod buildbot_follow;
+mod crash_loop;
 mod feeds;
 mod gerrit;
 mod git_poller;

@@ -3,6 +3,7 @@
 mod actions;
 mod badges;
 mod custom_target;
+mod faults;
 mod hook_parsers;
 mod hooks;
 mod json_api;

@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
 use super::call::{Answer, Call};
+use super::error::RETRY_AFTER_SECONDS;
 use super::html;
 use super::view_cache::ViewKey;
 use super::{WebContext, WebError};
@@ -125,9 +126,16 @@ fn error(e: WebError) -> Response {
             tracing::error!("json request failed: {m}");
             (StatusCode::INTERNAL_SERVER_ERROR, "The server failed to answer; the details are in its log.".to_owned())
         }
+        WebError::Unavailable(fault, m) => {
+            tracing::error!("json request failed: {m}");
+            (StatusCode::SERVICE_UNAVAILABLE, fault.reason().to_owned())
+        }
     };
     let body = escape_markup(&json!({ "error": message }).to_string());
     let mut response = (status, [(header::CONTENT_TYPE, "application/json")], body).into_response();
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECONDS));
+    }
     response.headers_mut().insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
     response
 }
