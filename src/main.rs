@@ -11,6 +11,10 @@ async fn main() -> ExitCode {
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "buildstatus=info".into()),
         )
         .with_writer(std::io::stderr)
+        // A line that cannot be written (stderr a file on a full disk) is dropped: by default
+        // the subscriber would say so with `eprintln!`, which panics when stderr fails, and
+        // take down the request that logged.
+        .log_internal_errors(false)
         .init();
     // A write past the file-size limit (RLIMIT_FSIZE) raises SIGXFSZ, whose default action
     // kills the process. Handled (tokio keeps a handler for the process's life), the write

@@ -167,6 +167,7 @@ impl Hub {
     /// and its senders' ids. The state's lock is held throughout and never across an await.
     fn apply_round(&self, round: Vec<Submission>, stored: &HashSet<String>) -> AppliedRound {
         let mut live = self.live();
+        let first_log_id = live.state.next_log_id();
         let mut numbering = Numbering { next_seq: live.seq + 1, ..Numbering::default() };
         let mut accepted: Vec<Accepted> = Vec::with_capacity(round.len());
         let mut first_copy = None;
@@ -210,13 +211,16 @@ impl Hub {
         );
         let events = accepted.iter().flat_map(Accepted::journal).cloned().collect();
         let commit = Commit { events, mutations, next_log_id: live.state.next_log_id(), receipts: numbering.receipts };
-        AppliedRound { accepted, commit, first_copy }
+        AppliedRound { accepted, commit, first_copy, first_log_id }
     }
 
-    /// Writes the logs that history brings whole, then commits. Whole logs go first: an import
-    /// interrupted between the two must not leave builds recorded without their logs (a
-    /// re-run skips recorded builds); a whole log goes into a pack, where writing it again
-    /// replaces it, so a commit that fails leaves nothing that matters. On failure the state
+    /// Writes the logs the round brings whole (started and finished in it, or history's), then
+    /// commits. Whole logs go first: a crash between the two must not leave builds recorded
+    /// without their logs, since a retry (an ingest batch sent again, an import re-run) is
+    /// then only acknowledged; a whole log goes into a pack, where writing it again replaces
+    /// it, and a log's own file shows before its pack slot, so a commit that fails leaves
+    /// nothing that matters. Appends to logs begun earlier wait for the commit: written
+    /// twice, they would repeat. On failure the state
     /// is restored (or reloaded), every submission is answered with the error, and `None` is
     /// returned; on success, the numbers are taken and the log writes left for after it.
     async fn commit_round(&self, round: &mut AppliedRound) -> Option<Vec<LogWrite>> {
@@ -229,8 +233,9 @@ impl Hub {
                     .flat_map(|x| x.log.as_ref().map(|t| t.log_id).into_iter().chain(x.logs_finished.iter().copied()))
             })
             .collect();
-        let (before, after): (Vec<LogWrite>, Vec<LogWrite>) =
-            log_writes(&mut round.accepted).into_iter().partition(|w| w.finish && history_logs.contains(&w.log));
+        let (before, after): (Vec<LogWrite>, Vec<LogWrite>) = log_writes(&mut round.accepted)
+            .into_iter()
+            .partition(|w| w.finish && (history_logs.contains(&w.log) || w.log >= round.first_log_id));
         let started = std::time::Instant::now();
         let committed = match self.logs.write(before).await {
             Ok(()) => self.store.commit(&round.commit).await.map_err(cause),
@@ -298,6 +303,8 @@ struct AppliedRound {
     /// The state before the round's first accepted submission, when that submission made a
     /// copy (the state to go back to if the commit fails and it was the round's only one).
     first_copy: Option<StatusState>,
+    /// The first log id the round could allocate: logs from it on began in this round.
+    first_log_id: u64,
 }
 
 /// The round's numbering: the next sequence number, and the senders' ids it applies.

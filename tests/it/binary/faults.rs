@@ -73,7 +73,12 @@ async fn a_full_disk_refuses_writes_with_503_and_they_resume_without_a_restart()
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("data");
     let cfg = config(dir.path());
-    let mut server = common::start_binary_with_data(&["serve", "--config", &cfg], &data);
+    // Its log is a file already past the limit set below, so no line of it can be written
+    // either: that must cost the lines, not the requests that log them.
+    let log_path = dir.path().join("stderr.log");
+    std::fs::write(&log_path, "x".repeat(8192)).expect("log");
+    let log = std::fs::OpenOptions::new().append(true).open(&log_path).expect("log");
+    let mut server = common::start_binary_with_data_logged(&["serve", "--config", &cfg], &data, log);
     let base = server.base.clone();
     for n in 0..5 {
         let (status, _, body) = ingest(&base, n).await;

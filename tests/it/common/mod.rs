@@ -243,6 +243,11 @@ pub fn start_binary_logged(args: &[&str], dir: tempfile::TempDir) -> Binary {
     start_with(args, &["127.0.0.1:0"], dir, &data, Some(log))
 }
 
+/// Like [`start_binary_with_data`], logging everything (`RUST_LOG=debug`) into `log`.
+pub fn start_binary_with_data_logged(args: &[&str], data: &std::path::Path, log: std::fs::File) -> Binary {
+    start_with(args, &["127.0.0.1:0"], tempfile::tempdir().expect("a temp dir"), data, Some(log))
+}
+
 fn start_in(args: &[&str], listen: &[&str], dir: tempfile::TempDir, data: &std::path::Path) -> Binary {
     start_with(args, listen, dir, data, None)
 }
