@@ -66,7 +66,7 @@ pub struct LogWrite {
 #[async_trait]
 pub trait LogStore: Send + Sync {
     /// Appends to several logs at once: the hub writes a round's log content in one or two
-    /// calls (history's whole logs before its commit, the rest after), so that a history
+    /// calls (the round's whole logs before its commit, the rest after), so that a history
     /// written in bulk costs a trip to the disk per round, not one per chunk.
     /// Each log's chunks are appended in order. On an error, some of the writes may be done.
     async fn write(&self, writes: Vec<LogWrite>) -> Result<(), LogError>;
