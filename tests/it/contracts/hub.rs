@@ -146,10 +146,26 @@ async fn lost_log_content_is_reported_and_numbering_goes_on() {
             builder: buildstatus::domain::model::Builder { name: "linux".into(), ..Default::default() },
         },
     );
-    let err = hub.record_all(events).await.expect_err("the log content cannot be written");
+    // A batch bringing a log whole writes it before its commit: it cannot, so nothing of the
+    // batch is stored (a crash between the two would otherwise leave the build without it).
+    let before = hub.last_seq();
+    let err = hub.record_all(events.clone()).await.expect_err("the log content cannot be written");
+    assert!(matches!(err, SinkError::Storage(_)), "refused whole, got {err}");
+    assert_eq!(hub.last_seq(), before, "no number was taken");
+    assert!(hub.build("linux", 0).await.expect("read").is_none(), "nothing of the batch was stored");
+
+    // A log begun in an earlier batch grows after the commit: its lost content is reported,
+    // and the events stay stored with their numbers.
+    let first_chunk = events.iter().position(|e| matches!(e, StatusEvent::LogChunk { .. })).expect("a chunk");
+    let step_done = events.iter().position(|e| matches!(e, StatusEvent::StepFinished { .. })).expect("a step");
+    let begun = events[..first_chunk].to_vec();
+    let grown = events[first_chunk..=step_done].to_vec();
+    hub.record_all(begun).await.expect("the build and its log begin");
+    let err = hub.record_all(grown).await.expect_err("the log content cannot be written");
     let SinkError::LogContent { seq, .. } = err else { panic!("expected lost log content, got {err}") };
     assert_eq!(hub.last_seq(), seq, "the stored events keep their numbers");
-    assert!(hub.build("linux", 0).await.expect("read").is_some(), "the build itself was stored");
+    let stored = hub.build("linux", 0).await.expect("read").expect("the build was stored");
+    assert!(stored.steps[0].finished.is_some(), "with its step's end");
     let next = hub.record(StatusEvent::MasterStarted { at: common::at(5) }).await.expect("the hub goes on");
     assert_eq!(next, seq + 1);
 }
