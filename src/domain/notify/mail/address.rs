@@ -50,8 +50,14 @@ fn split(text: &str) -> (Option<&str>, &str) {
 }
 
 /// The address alone, without a display name: what goes into `MAIL FROM` and `RCPT TO`.
+/// A domain written with its root dot (`example.com.`, which the old pattern accepts) loses
+/// it: it is the same domain, and the mail library (like many servers) refuses the dot.
 pub fn bare(text: &str) -> &str {
-    split(text).1
+    let addr = split(text).1;
+    match addr.rsplit_once('@') {
+        Some((_, domain)) if domain.ends_with('.') => &addr[..addr.len() - 1],
+        _ => addr,
+    }
 }
 
 /// The display name of `Name <address>`, without the quotes it may carry; `None` for a bare
@@ -168,6 +174,16 @@ mod tests {
         assert!(is_valid("Doe, John <john@example.org>"), "any display name: it is quoted when sent");
         assert!(!is_valid("zoë@例え.jp"), "the domain is ASCII (IDNA) here");
         assert!(is_valid("zoë@example.org"));
+    }
+
+    #[test]
+    fn a_domain_with_its_root_dot_is_sent_without_it() {
+        // Found by fuzzing (fuzz/seeds/mail_address/regression_root_dot): accepted here, the
+        // address was refused by the mail library, and its recipient silently left out.
+        assert_eq!(bare("nobody@example.com."), "nobody@example.com");
+        assert_eq!(bare("No Body <nobody@example.com.>"), "nobody@example.com");
+        assert!(is_valid(bare("nobody@example.com.")));
+        assert_eq!(bare("a.b@example.com"), "a.b@example.com");
     }
 
     #[test]
