@@ -28,7 +28,8 @@ mod notifications;
 mod pages;
 mod people;
 mod read;
-mod routes;
+// `pub(crate)` for `crate::fuzzing`, which hands the route lookup to the fuzz targets.
+pub(crate) mod routes;
 mod security;
 pub mod templates;
 mod view_cache;
