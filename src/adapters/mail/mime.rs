@@ -107,4 +107,15 @@ mod tests {
         assert_eq!(mailbox.email.to_string(), "nobody@example.com");
         assert_eq!(mailbox.name.as_deref(), Some("No Body"));
     }
+
+    #[test]
+    fn the_longest_address_the_notifier_accepts_makes_a_mailbox() {
+        // The limits of `address::is_valid` are lettre's: 64 bytes of local part, 63 per label,
+        // 254 of domain. (Past them the notifier refuses: its tests.)
+        let label = "l".repeat(63);
+        let text = format!("{}@{label}.{label}.{label}.{}", "a".repeat(64), "l".repeat(62));
+        assert!(address::is_valid(&text));
+        assert!(mailbox(&text).is_ok(), "{text}");
+        assert!(mailbox("a@x-y.example.org").is_ok());
+    }
 }
