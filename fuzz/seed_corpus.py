@@ -1,14 +1,22 @@
 #!/usr/bin/env python3
-"""Seeds fuzz/seeds/pb_decode from the bytes a real Twisted produced
-(tests/fixtures/pb/golden.txt), in the target's input form: one byte saying where the input is
-cut into two reads, then the bytes. The first decoded item stands for the dialect choice (the
-vocabulary is on after it), so every seed starts with one.
+"""Seeds fuzz/seeds/TARGET for every fuzz target from the test fixtures, in each target's
+input form (see the target's doc comment), so the fuzzers start from real traffic.
 
-    python3 fuzz/seed_corpus.py        # from the repository root; rewrites the directory
+pb_decode: the bytes a real Twisted produced (tests/fixtures/pb/golden.txt): one byte saying
+where the input is cut into two reads, then the bytes. The first decoded item stands for the
+dialect choice (the vocabulary is on after it), so every seed starts with one. The others:
+see fuzz/seeds.py.
+
+    python3 fuzz/seed_corpus.py        # from the repository root; rewrites seeds/ (but for
+                                       # the regression_* inputs, which are kept)
 """
 import hashlib
 import os
 import shutil
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import seeds  # noqa: E402
 
 GOLDEN = "tests/fixtures/pb/golden.txt"
 CORPUS = "fuzz/seeds/pb_decode"
@@ -64,6 +72,11 @@ def seed(name, data, cut):
 
 
 def main():
+    pb_seeds()
+    seeds.main()
+
+
+def pb_seeds():
     shutil.rmtree(CORPUS, ignore_errors=True)
     os.makedirs(CORPUS)
     sessions = [{"C": [], "S": []}]

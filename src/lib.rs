@@ -26,4 +26,6 @@
 pub mod adapters;
 pub mod app;
 pub mod domain;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod ports;

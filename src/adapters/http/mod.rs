@@ -29,7 +29,8 @@ mod notifications;
 mod pages;
 mod people;
 mod read;
-mod routes;
+// `pub(crate)` for `crate::fuzzing`, which hands the route lookup to the fuzz targets.
+pub(crate) mod routes;
 mod security;
 pub mod serve;
 pub use security::CONTENT_SECURITY_POLICY;

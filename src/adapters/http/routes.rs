@@ -121,6 +121,11 @@ routes! {
 static TABLE: LazyLock<Result<RouteTable, PatternError>> =
     LazyLock::new(|| RouteTable::new(DECLARED.iter().map(|(methods, pattern)| (*pattern, *methods))));
 
+/// What [`dispatch`] makes of a request's path and method (for `crate::fuzzing`).
+pub(crate) fn lookup(path: &str, method: &str) -> Result<Lookup, &'static PatternError> {
+    TABLE.as_ref().map(|table| table.lookup(path, method))
+}
+
 /// Routes anyone may ask for, whatever `view` says: the welcome page, logging in and out, and
 /// what tells a visitor why they were refused. (The files route lets the built-in files
 /// through and asks `view` for those of `public_html`.)

@@ -14,7 +14,8 @@
 //! Buildbot never writes is returned as unreadable, with the reason, not as an error.
 
 mod builds;
-mod chunks;
+// `pub(crate)` for `crate::fuzzing`, which hands `decompress` to the fuzz targets.
+pub(crate) mod chunks;
 mod pending;
 
 use std::collections::BTreeMap;

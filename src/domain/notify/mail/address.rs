@@ -31,13 +31,23 @@ fn is_bare(addr: &str) -> bool {
             || c.is_ascii_alphanumeric()
             || "!#$%&'*+-/=?^_`{|}~".contains(c)
     };
-    if !local.split('.').all(|atom| !atom.is_empty() && atom.chars().all(atext)) {
+    // RFC 5321 §4.5.3.1: at most 64 bytes of local part and 255 of domain (254 as written
+    // here, the mail library's count), 63 per label.
+    if local.len() > 64 || !local.split('.').all(|atom| !atom.is_empty() && atom.chars().all(atext)) {
         return false;
     }
     let domain = domain.strip_suffix('.').unwrap_or(domain);
+    // A label (RFC 1035 §2.3.1) starts and ends with a letter or digit: `example.com-` or
+    // `-x.org` is no host name, and the mail library refuses it.
+    let label = |l: &&str| {
+        let b = l.as_bytes();
+        (1..=63).contains(&b.len())
+            && b[0].is_ascii_alphanumeric()
+            && b[b.len() - 1].is_ascii_alphanumeric()
+            && b.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'-')
+    };
     let labels: Vec<&str> = domain.split('.').collect();
-    labels.len() >= 2
-        && labels.iter().all(|l| !l.is_empty() && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
+    domain.len() <= 254 && labels.len() >= 2 && labels.iter().all(label)
 }
 
 /// `Name <address>` as (what comes before `<`, the address); a bare address has no name part.
@@ -50,8 +60,14 @@ fn split(text: &str) -> (Option<&str>, &str) {
 }
 
 /// The address alone, without a display name: what goes into `MAIL FROM` and `RCPT TO`.
+/// A domain written with its root dot (`example.com.`, which the old pattern accepts) loses
+/// it: it is the same domain, and the mail library (like many servers) refuses the dot.
 pub fn bare(text: &str) -> &str {
-    split(text).1
+    let addr = split(text).1;
+    match addr.rsplit_once('@') {
+        Some((_, domain)) if domain.ends_with('.') => &addr[..addr.len() - 1],
+        _ => addr,
+    }
 }
 
 /// The display name of `Name <address>`, without the quotes it may carry; `None` for a bare
@@ -168,6 +184,36 @@ mod tests {
         assert!(is_valid("Doe, John <john@example.org>"), "any display name: it is quoted when sent");
         assert!(!is_valid("zoë@例え.jp"), "the domain is ASCII (IDNA) here");
         assert!(is_valid("zoë@example.org"));
+    }
+
+    #[test]
+    fn a_domain_with_its_root_dot_is_sent_without_it() {
+        // Found by fuzzing (fuzz/seeds/mail_address/regression_root_dot): accepted here, the
+        // address was refused by the mail library, and its recipient silently left out.
+        assert_eq!(bare("nobody@example.com."), "nobody@example.com");
+        assert_eq!(bare("No Body <nobody@example.com.>"), "nobody@example.com");
+        assert!(is_valid(bare("nobody@example.com.")));
+        assert_eq!(bare("a.b@example.com"), "a.b@example.com");
+    }
+
+    #[test]
+    fn labels_and_lengths_are_what_a_mail_server_takes() {
+        // Found by fuzzing (fuzz/seeds/mail_address/regression_label_hyphen): a domain label
+        // that ends (or starts) with a hyphen was accepted here and refused by the mail library.
+        for bad in ["nobody@example.com-.", "nobody@example.com-", "a@-x.org", "a@x-.org", "a@x.-"] {
+            assert!(!is_valid(bad), "{bad}");
+        }
+        assert!(is_valid("a@x-y.example.org"));
+        let label = "l".repeat(63);
+        assert!(is_valid(&format!("a@{label}.org")));
+        assert!(!is_valid(&format!("a@{label}l.org")), "a label of 64");
+        assert!(is_valid(&format!("{}@example.org", "a".repeat(64))));
+        assert!(!is_valid(&format!("{}@example.org", "a".repeat(65))), "a local part of 65");
+        let long = format!("{label}.{label}.{label}.{}", "l".repeat(61));
+        assert_eq!(long.len(), 253);
+        assert!(is_valid(&format!("a@{long}.")), "253 and the root dot");
+        assert!(is_valid(&format!("a@{long}l")), "a domain of 254");
+        assert!(!is_valid(&format!("a@{long}ll")), "a domain of 255");
     }
 
     #[test]
