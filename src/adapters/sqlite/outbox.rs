@@ -27,13 +27,11 @@ use crate::domain::model::Timestamp;
 use crate::domain::notify::outbox::{DeliveryState, Discipline, OutboxMessage, Record, Retention, Trimmed};
 use crate::ports::{Outbox, OutboxError, TargetCounts};
 
-/// The columns of a message (its payload from the table of its own).
-const COLUMNS: &str = "target, id, key, state, attempts, created, next_attempt, last_error, summary, \
-    (SELECT payload FROM outbox_payloads p WHERE p.n = outbox.n) AS payload";
+const COLUMNS: &str = "target, id, key, state, attempts, created, next_attempt, last_error, summary, payload";
 
 /// What a claim returns: the columns and the insertion order.
-const RETURNING: &str = "RETURNING n, target, id, key, state, attempts, created, next_attempt, last_error, summary, \
-    (SELECT payload FROM outbox_payloads p WHERE p.n = outbox.n) AS payload";
+const RETURNING: &str =
+    "RETURNING n, target, id, key, state, attempts, created, next_attempt, last_error, summary, payload";
 
 /// The outbox of a [`super::SqliteStore`], in its own database, and its turns at writing: every
 /// method that writes takes its turn first.
@@ -83,18 +81,39 @@ fn limit(n: usize) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
-/// Rows of one multi-row `INSERT` at most: 9 bound values a row, well below SQLite's limit of
+/// Stores `m` unless its (target, id) is; true when it was stored.
+async fn insert(executor: impl sqlx::SqliteExecutor<'_>, m: &OutboxMessage) -> Result<bool, OutboxError> {
+    let done = query(
+        "INSERT INTO outbox (target, id, key, state, attempts, created, next_attempt, last_error, summary, payload) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (target, id) DO NOTHING",
+    )
+    .bind(&m.target)
+    .bind(&m.id)
+    .bind(&m.key)
+    .bind(m.state.name())
+    .bind(i64::from(m.attempts))
+    .bind(ms(m.created))
+    .bind(ms(m.next_attempt))
+    .bind(&m.last_error)
+    .bind(&m.summary)
+    .bind(&m.payload)
+    .execute(executor)
+    .await
+    .map_err(db)?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Rows of one multi-row `INSERT` at most: 10 bound values a row, well below SQLite's limit of
 /// 32,766 bound values a statement.
 const ROWS_PER_INSERT: usize = 500;
 
 /// Stores each of `messages` unless its (target, id) is, in their order (a multi-row `INSERT`
-/// inserts its rows in order, so `n` keeps the queue's order), and the payloads of those
-/// stored; how many were stored.
+/// inserts its rows in order, so `n` keeps the queue's order); how many were stored.
 async fn insert_all(conn: &mut sqlx::SqliteConnection, messages: &[OutboxMessage]) -> Result<usize, OutboxError> {
     let mut stored = 0;
     for rows in messages.chunks(ROWS_PER_INSERT) {
         let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
-            "INSERT INTO outbox (target, id, key, state, attempts, created, next_attempt, last_error, summary) ",
+            "INSERT INTO outbox (target, id, key, state, attempts, created, next_attempt, last_error, summary, payload) ",
         );
         insert.push_values(rows, |mut row, m| {
             row.push_bind(&m.target)
@@ -105,24 +124,12 @@ async fn insert_all(conn: &mut sqlx::SqliteConnection, messages: &[OutboxMessage
                 .push_bind(ms(m.created))
                 .push_bind(ms(m.next_attempt))
                 .push_bind(&m.last_error)
-                .push_bind(&m.summary);
+                .push_bind(&m.summary)
+                .push_bind(&m.payload);
         });
-        insert.push(" ON CONFLICT (target, id) DO NOTHING RETURNING n, id");
-        let new: Vec<(i64, String)> = insert.build_query_as().fetch_all(&mut *conn).await.map_err(db)?;
-        if new.is_empty() {
-            continue;
-        }
-        // The first message of an id is the one stored.
-        let mut payloads = std::collections::HashMap::with_capacity(rows.len());
-        for m in rows {
-            payloads.entry(m.id.as_str()).or_insert(m.payload.as_str());
-        }
-        let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new("INSERT INTO outbox_payloads (n, payload) ");
-        insert.push_values(&new, |mut row, (n, id)| {
-            row.push_bind(*n).push_bind(payloads.get(id.as_str()).copied().unwrap_or_default());
-        });
-        insert.build().execute(&mut *conn).await.map_err(db)?;
-        stored += new.len();
+        insert.push(" ON CONFLICT (target, id) DO NOTHING");
+        let done = insert.build().execute(&mut *conn).await.map_err(db)?;
+        stored += usize::try_from(done.rows_affected()).unwrap_or(usize::MAX);
     }
     Ok(stored)
 }
@@ -170,10 +177,7 @@ const DONE: &str = "('sent', 'failed', 'superseded', 'dropped')";
 impl Outbox for SqliteOutbox {
     async fn enqueue(&self, m: &OutboxMessage) -> Result<bool, OutboxError> {
         let _turn = self.writes.turn().await;
-        let mut tx = self.pool.begin().await.map_err(db)?;
-        let stored = insert_all(&mut tx, std::slice::from_ref(m)).await?;
-        tx.commit().await.map_err(db)?;
-        Ok(stored == 1)
+        insert(&self.pool, m).await
     }
 
     async fn record(&self, target: &str, record: &Record) -> Result<usize, OutboxError> {
@@ -579,10 +583,9 @@ pub(super) async fn move_in(status: &SqlitePool, status_path: &Path, outbox: &Sq
 async fn copy_moved(conn: &mut SqliteConnection) -> Result<(), StoreError> {
     let mut tx = sqlx::Connection::begin(&mut *conn).await.map_err(super::db)?;
     let copy = "INSERT OR IGNORE INTO main.outbox \
-                (n, target, id, key, state, attempts, created, next_attempt, last_error, summary) \
-                SELECT n, target, id, key, state, attempts, created, next_attempt, last_error, summary \
+                (n, target, id, key, state, attempts, created, next_attempt, last_error, summary, payload) \
+                SELECT n, target, id, key, state, attempts, created, next_attempt, last_error, summary, payload \
                 FROM moved.outbox ORDER BY n; \
-                INSERT OR IGNORE INTO main.outbox_payloads (n, payload) SELECT n, payload FROM moved.outbox; \
                 INSERT OR IGNORE INTO main.notifier_cursors (target, seq) SELECT target, seq FROM moved.notifier_cursors; \
                 INSERT OR IGNORE INTO main.notifier_notes (target, key, value) \
                 SELECT target, key, value FROM moved.notifier_notes;";

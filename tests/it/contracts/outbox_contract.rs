@@ -576,24 +576,3 @@ async fn a_move_interrupted_after_its_copy_is_finished_without_copying_twice() {
     let log = outbox.log("mail/m", None, 10).await.expect("log");
     assert_eq!(log.iter().map(|m| (m.id.as_str(), m.state)).collect::<Vec<_>>(), [("a", DeliveryState::Sent)]);
 }
-
-/// SQLite keeps payloads in a table of their own (a state change rewrites a narrow row): a
-/// pruned message takes its payload with it, and a repeat stores none.
-#[tokio::test]
-async fn a_pruned_message_takes_its_payload_with_it() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("s.sqlite");
-    let outbox = SqliteStore::open(&path).await.expect("open").outbox();
-    for (id, second) in [("a", 0), ("b", 10), ("c", 20)] {
-        outbox.enqueue(&message("mail/m", id, second)).await.expect("enqueue");
-    }
-    outbox.enqueue(&message("mail/m", "a", 30)).await.expect("a repeat");
-    outbox.mark_sent("mail/m", &["a".to_owned(), "b".to_owned()], at(20)).await.expect("sent");
-    let keep = Retention { max_age: std::time::Duration::from_secs(3600), max_count: 1 };
-    assert_eq!(outbox.prune("mail/m", keep, at(30)).await.expect("prune"), 1);
-    let file = buildstatus::adapters::sqlite::outbox_path(&path);
-    let raw = sqlx::SqlitePool::connect(&format!("sqlite://{}", file.display())).await.expect("raw");
-    let payloads: Vec<String> =
-        sqlx::query_scalar("SELECT payload FROM outbox_payloads ORDER BY n").fetch_all(&raw).await.expect("payloads");
-    assert_eq!(payloads, ["payload of b", "payload of c"]);
-}

@@ -1,9 +1,7 @@
 -- The outbox in a database file of its own (beside the status database, which kept it in its
 -- migrations 4 and 7): its writes take this file's write lock, not the one the hub's commits
--- take. The schema is the status database's version 7, moved, but for the payloads: they are
--- in a table of their own, written once, so that a change of a message's state (claimed,
--- sent) rewrites its narrow row only. Times are epoch milliseconds; `n` gives the insertion
--- order.
+-- take. The schema is the status database's version 7, moved. Times are epoch milliseconds;
+-- `n` gives the insertion order.
 CREATE TABLE outbox (
     n INTEGER PRIMARY KEY,
     target TEXT NOT NULL,
@@ -14,15 +12,10 @@ CREATE TABLE outbox (
     next_attempt INTEGER NOT NULL,
     last_error TEXT,
     summary TEXT NOT NULL,
+    payload TEXT NOT NULL,
     key TEXT,
     UNIQUE (target, id)
 );
-CREATE TABLE outbox_payloads (n INTEGER PRIMARY KEY, payload TEXT NOT NULL);
--- A message pruned takes its payload with it.
-CREATE TRIGGER outbox_payload_pruned AFTER DELETE ON outbox
-BEGIN
-    DELETE FROM outbox_payloads WHERE n = old.n;
-END;
 -- Due messages and leases: the open ones.
 CREATE INDEX outbox_due ON outbox (target, next_attempt, n) WHERE state IN ('pending', 'sending');
 -- Counts and the log by state; the log; an ordered target's head; a key's messages.
