@@ -6,12 +6,17 @@
 //! - the database runs in WAL mode (`synchronous = NORMAL`, foreign keys on, 5 s busy
 //!   timeout), so pages read while the hub writes; a process crash loses no commit, a power
 //!   loss at most the last ones, and neither loses consistency;
-//! - the process's writers (the hub's commits, the outbox's writes) take turns on a
-//!   [`WriteGate`] before they begin, so none of them meets SQLite's write lock taken: a
-//!   writer that did would wait in SQLite's busy handler, which sleeps 1 ms, then 2, 5, 10 …
-//!   (the busy timeout stays for other processes on the same file);
-//! - the schema is migrated at open by sqlx's migrator (`migrations/`, one file per version,
-//!   checksummed in `_sqlx_migrations`);
+//! - the notifiers' outbox is a second database file beside this one ([`outbox_path`]), with
+//!   its own write lock: a notifier's packets and a worker's outcomes never hold the hub's
+//!   commits back (nothing is written to both in one transaction);
+//! - each database's writers (the hub's commits; the outbox's writes) take turns on that
+//!   database's [`WriteGate`] before they begin, so none of them meets SQLite's write lock
+//!   taken: a writer that did would wait in SQLite's busy handler, which sleeps 1 ms, then 2,
+//!   5, 10 … (the busy timeout stays for other processes on the same file);
+//! - the schemas are migrated at open by sqlx's migrator (`migrations/` for the status
+//!   database, `migrations/outbox/` for the outbox's, one file per version, checksummed in
+//!   each database's `_sqlx_migrations`); the outbox the status database held until its
+//!   version 8 is moved into the outbox's file at open;
 //! - every listing walks an index in the listing's own order and stops at its limit; a
 //!   listing of several builders (or branches) is a union of such walks, each cut at the
 //!   limit. Only sets that are small by nature are sorted (running builds, the builds of one
@@ -71,6 +76,9 @@ const MIGRATIONS: [(i64, &str, &str); 7] = [
     (8, "master events index", include_str!("migrations/0008_master_events_index.sql")),
 ];
 
+/// The outbox database's versions (its own file since the status database's version 8).
+const OUTBOX_MIGRATIONS: [(i64, &str, &str); 1] = [(1, "outbox", include_str!("migrations/outbox/0001_outbox.sql"))];
+
 // The fixed queries. Listings select `(key, data)` so that a bad record can be named.
 const BUILDERS: &str = "SELECT name, data FROM builders ORDER BY name";
 const WORKERS: &str = "SELECT name, data FROM workers ORDER BY name";
@@ -106,9 +114,10 @@ const SNAPSHOT_QUERIES: [&str; 9] =
 pub struct SqliteStore {
     pool: SqlitePool,
     writes: WriteGate,
+    outbox: SqliteOutbox,
 }
 
-/// Turns at writing, shared by a store and its outbox: an async mutex, so a writer waits for
+/// Turns at writing one database (the status database, or the outbox's): an async mutex, so a writer waits for
 /// the one before it to commit by being woken, not by sleeping in SQLite's busy handler.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct WriteGate(std::sync::Arc<tokio::sync::Mutex<()>>);
@@ -229,26 +238,105 @@ pub const WHOLE_CHECK_BYTES: u64 = 256 << 20;
 /// disk flushes: 32 MB (SQLite's default is 4 MB), so a bulk import flushes a few times, not dozens.
 const WAL_PAGES: u32 = 8192;
 
+/// Where the outbox of the status database at `path` is kept: beside it, `NAME-outbox.sqlite`
+/// for `NAME.sqlite`.
+pub fn outbox_path(path: &Path) -> std::path::PathBuf {
+    let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    path.with_file_name(format!("{stem}-outbox.sqlite"))
+}
+
+/// A pool of at most `connections` to the database file at `path` (created if missing), in WAL
+/// mode (see the module doc).
+async fn connect_file(path: &Path, connections: u32) -> Result<SqlitePool, StoreError> {
+    let options = SqliteConnectOptions::new()
+        .filename(path)
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Normal)
+        .foreign_keys(true)
+        .busy_timeout(Duration::from_secs(5))
+        .pragma("mmap_size", MMAP_SIZE.to_string())
+        .pragma("cache_size", CACHE_SIZE.to_string())
+        .pragma("wal_autocheckpoint", WAL_PAGES.to_string());
+    // Connections are to a local file: no need to ping one before each query.
+    SqlitePoolOptions::new()
+        .max_connections(connections)
+        .test_before_acquire(false)
+        .connect_with(options)
+        .await
+        .map_err(db)
+}
+
+/// A private database in memory: one connection, kept open for the pool's life.
+async fn connect_memory() -> Result<SqlitePool, StoreError> {
+    let options = SqliteConnectOptions::from_str("sqlite::memory:").map_err(db)?.foreign_keys(true);
+    SqlitePoolOptions::new()
+        .max_connections(1)
+        .min_connections(1)
+        .idle_timeout(None)
+        .max_lifetime(None)
+        .connect_with(options)
+        .await
+        .map_err(db)
+}
+
+/// Brings the database of `pool` to the last of `versions`.
+async fn migrate(pool: &SqlitePool, versions: &[(i64, &'static str, &'static str)]) -> Result<(), StoreError> {
+    let migrations = versions.iter().map(|(version, description, sql)| {
+        Migration::new(*version, (*description).into(), MigrationType::Simple, sql.into_sql_str(), false)
+    });
+    let migrator = Migrator::with_migrations(migrations.collect());
+    let failed = |e: sqlx::migrate::MigrateError| StoreError::database(format!("cannot migrate the schema: {e}"));
+    // Databases made before sqlx's migrator was used kept their version in `user_version`.
+    let legacy: i64 = sqlx::query_scalar("PRAGMA user_version").fetch_one(pool).await.map_err(db)?;
+    let tracked: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE name = '_sqlx_migrations')")
+            .fetch_one(pool)
+            .await
+            .map_err(db)?;
+    if legacy > 0 && !tracked {
+        migrator.skip(pool, Some(legacy)).await.map_err(failed)?;
+    }
+    migrator.run(pool).await.map_err(failed)
+}
+
+/// A pool of `connections` to the database file at `path`, checked whole when small enough
+/// ([`WHOLE_CHECK_BYTES`]) and migrated to the last of `versions`; errors name the file.
+async fn open_checked(
+    path: &Path,
+    connections: u32,
+    versions: &[(i64, &'static str, &'static str)],
+) -> Result<SqlitePool, StoreError> {
+    let named = |e| SqliteStore::named(path, e);
+    let pool = connect_file(path, connections).await.map_err(named)?;
+    let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    if size <= WHOLE_CHECK_BYTES {
+        check(&pool).await.map_err(named)?;
+    } else {
+        tracing::info!(
+            "{} holds {size} bytes: not checked whole at start (PRAGMA quick_check checks it)",
+            path.display()
+        );
+    }
+    migrate(&pool, versions).await.map_err(named)?;
+    Ok(pool)
+}
+
 impl SqliteStore {
-    /// Opens (creating it if missing) the database at `path`, checks that it is whole, and
-    /// migrates it. A damaged file is refused with an error naming it ([`SqliteStore::named`]).
+    /// Opens (creating them if missing) the database at `path` and its outbox's beside it
+    /// ([`outbox_path`]), checks that each is whole, and migrates them; an outbox the status
+    /// database still holds (from before the outbox had a file of its own) is moved into its
+    /// file. A damaged file is refused with an error naming it ([`SqliteStore::named`]).
     /// A file of up to [`WHOLE_CHECK_BYTES`] is checked whole (SQLite's `quick_check` reads
     /// every page once), so a page damaged anywhere is found now rather than by the request
     /// that happens to read it; a larger one only as far as opening and start-up read it, so
     /// that a start costs the same with 100 builds or 10 million.
     pub async fn open(path: &Path) -> Result<Self, StoreError> {
-        let named = |e| Self::named(path, e);
-        let pool = Self::connect(path).await.map_err(named)?;
-        let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
-        if size <= WHOLE_CHECK_BYTES {
-            check(&pool).await.map_err(named)?;
-        } else {
-            tracing::info!(
-                "{} holds {size} bytes: not checked whole at start (PRAGMA quick_check checks it)",
-                path.display()
-            );
-        }
-        Self::migrated(pool).await.map_err(named)
+        let pool = open_checked(path, 4, &MIGRATIONS).await?;
+        let outbox_file = outbox_path(path);
+        let outbox_pool = open_checked(&outbox_file, 2, &OUTBOX_MIGRATIONS).await?;
+        outbox::move_in(&pool, path, &outbox_pool).await.map_err(|e| Self::named(path, e))?;
+        Ok(Self::of(pool, outbox_pool))
     }
 
     /// An error of the database at `path`, naming it; damage says what to do about it.
@@ -263,53 +351,22 @@ impl SqliteStore {
         }
     }
 
-    async fn connect(path: &Path) -> Result<SqlitePool, StoreError> {
-        let options = SqliteConnectOptions::new()
-            .filename(path)
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
-            .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(5))
-            .pragma("mmap_size", MMAP_SIZE.to_string())
-            .pragma("cache_size", CACHE_SIZE.to_string())
-            .pragma("wal_autocheckpoint", WAL_PAGES.to_string());
-        // Connections are to a local file: no need to ping one before each query.
-        SqlitePoolOptions::new().max_connections(4).test_before_acquire(false).connect_with(options).await.map_err(db)
-    }
-
-    /// A private database in memory: one connection, kept open for the store's life.
+    /// A private database in memory, and another for the outbox: one connection each, kept
+    /// open for the store's life.
     pub async fn open_in_memory() -> Result<Self, StoreError> {
-        let options = SqliteConnectOptions::from_str("sqlite::memory:").map_err(db)?.foreign_keys(true);
-        let pool = SqlitePoolOptions::new()
-            .max_connections(1)
-            .min_connections(1)
-            .idle_timeout(None)
-            .max_lifetime(None)
-            .connect_with(options)
-            .await
-            .map_err(db)?;
-        Self::migrated(pool).await
+        let pool = connect_memory().await?;
+        migrate(&pool, &MIGRATIONS).await?;
+        let outbox_pool = connect_memory().await?;
+        migrate(&outbox_pool, &OUTBOX_MIGRATIONS).await?;
+        outbox::drop_moved(&pool).await?;
+        Ok(Self::of(pool, outbox_pool))
     }
 
-    async fn migrated(pool: SqlitePool) -> Result<Self, StoreError> {
-        let migrations = MIGRATIONS.iter().map(|(version, description, sql)| {
-            Migration::new(*version, (*description).into(), MigrationType::Simple, sql.into_sql_str(), false)
-        });
-        let migrator = Migrator::with_migrations(migrations.collect());
-        let failed = |e: sqlx::migrate::MigrateError| StoreError::database(format!("cannot migrate the schema: {e}"));
-        // Databases made before sqlx's migrator was used kept their version in `user_version`.
-        let legacy: i64 = sqlx::query_scalar("PRAGMA user_version").fetch_one(&pool).await.map_err(db)?;
-        let tracked: bool =
-            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE name = '_sqlx_migrations')")
-                .fetch_one(&pool)
-                .await
-                .map_err(db)?;
-        if legacy > 0 && !tracked {
-            migrator.skip(&pool, Some(legacy)).await.map_err(failed)?;
-        }
-        migrator.run(&pool).await.map_err(failed)?;
-        Ok(Self { pool, writes: WriteGate::default() })
+    /// Each database with its own turns at writing: the hub's commits never wait for an
+    /// outbox write, nor the other way round.
+    fn of(pool: SqlitePool, outbox_pool: SqlitePool) -> Self {
+        let outbox = SqliteOutbox { pool: outbox_pool, writes: WriteGate::default() };
+        Self { pool, writes: WriteGate::default(), outbox }
     }
 
     /// The plan SQLite chooses for `sql`, one line per step (`SCAN`, `SEARCH`, `USE TEMP B-TREE`).
@@ -350,9 +407,9 @@ impl SqliteStore {
         rows.iter().map(|r| r.try_get::<String, _>("detail").map_err(db)).collect()
     }
 
-    /// The notifiers' outbox, in this database.
+    /// The notifiers' outbox, in its own database beside this one.
     pub fn outbox(&self) -> SqliteOutbox {
-        SqliteOutbox { pool: self.pool.clone(), writes: self.writes.clone() }
+        self.outbox.clone()
     }
 
     async fn conn(&self) -> Result<sqlx::pool::PoolConnection<sqlx::Sqlite>, StoreError> {

@@ -1,20 +1,27 @@
-//! The outbox on SQLite, in the status database (migrations 0004 and 0007). A message is one
+//! The outbox on SQLite, in a database file of its own beside the status database
+//! (`migrations/outbox/`; the status database held it until its version 8, and an outbox found
+//! there is moved, [`move_in`]): its writes take that file's write lock and their own turns, so
+//! the hub's commits never wait for a notifier's packets or a worker's outcomes, and a delivery
+//! log as large as its retention keeps adds nothing to the status database. A message is one
 //! row, unique by (target, id), so enqueuing twice stores once; a claim is one `UPDATE …
 //! RETURNING` (after superseding outdated messages, in the same transaction, for a
 //! latest-per-key target), so it is atomic even with several workers.
 //!
 //! A batch is a few statements, not one per message: every statement is a round trip to
-//! sqlx's SQLite thread (two task switches), and a write transaction holds the database's one
-//! write lock, which the hub's commits wait for. A notifier's record inserts its messages with
+//! sqlx's SQLite thread (two task switches), and a write transaction holds the outbox
+//! database's one write lock, which the other targets' writes wait for. A notifier's record inserts its messages with
 //! multi-row `INSERT`s; an outcome updates its messages with one `UPDATE … WHERE id IN
 //! (SELECT value FROM json_each(?))`, which changes them all or, when one of them is not
 //! stored, none.
+
+use std::path::Path;
 
 use async_trait::async_trait;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqliteConnection, SqlitePool, query, query_scalar};
 
 use super::{SqliteQuery, WriteGate};
+use crate::ports::StoreError;
 
 use crate::domain::model::Timestamp;
 use crate::domain::notify::outbox::{DeliveryState, Discipline, OutboxMessage, Record, Retention, Trimmed};
@@ -26,7 +33,7 @@ const COLUMNS: &str = "target, id, key, state, attempts, created, next_attempt, 
 const RETURNING: &str =
     "RETURNING n, target, id, key, state, attempts, created, next_attempt, last_error, summary, payload";
 
-/// The outbox sharing a [`super::SqliteStore`]'s database, and its turns at writing: every
+/// The outbox of a [`super::SqliteStore`], in its own database, and its turns at writing: every
 /// method that writes takes its turn first.
 #[derive(Clone, Debug)]
 pub struct SqliteOutbox {
@@ -541,6 +548,62 @@ impl SqliteOutbox {
             .map_err(db)?;
         Ok(())
     }
+}
+
+/// The status database's tables that held the outbox before it had a file of its own.
+const MOVED: [&str; 3] = ["outbox", "notifier_cursors", "notifier_notes"];
+
+/// Moves the outbox that the status database at `status_path` (`status`) still holds into the
+/// outbox database (`outbox`), keeping every message's place in the queue (`n`), then drops it
+/// there. What the outbox database holds already stays (a copy that was made before a crash
+/// kept the drop from happening is not made twice, and a cursor is not moved back).
+pub(super) async fn move_in(status: &SqlitePool, status_path: &Path, outbox: &SqlitePool) -> Result<(), StoreError> {
+    let held: bool =
+        query_scalar("SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'outbox')")
+            .fetch_one(status)
+            .await
+            .map_err(super::db)?;
+    if !held {
+        return Ok(());
+    }
+    let mut conn = outbox.acquire().await.map_err(super::db)?;
+    query("ATTACH DATABASE ? AS moved")
+        .bind(status_path.to_string_lossy().into_owned())
+        .execute(&mut *conn)
+        .await
+        .map_err(super::db)?;
+    let copied = copy_moved(&mut conn).await;
+    // Detached whatever the copy came to: the connection goes back to the pool.
+    let detached = query("DETACH DATABASE moved").execute(&mut *conn).await.map_err(super::db);
+    copied?;
+    detached?;
+    drop_moved(status).await
+}
+
+/// The copy of [`move_in`], in one transaction of the outbox database.
+async fn copy_moved(conn: &mut SqliteConnection) -> Result<(), StoreError> {
+    let mut tx = sqlx::Connection::begin(&mut *conn).await.map_err(super::db)?;
+    let copy = "INSERT OR IGNORE INTO main.outbox \
+                (n, target, id, key, state, attempts, created, next_attempt, last_error, summary, payload) \
+                SELECT n, target, id, key, state, attempts, created, next_attempt, last_error, summary, payload \
+                FROM moved.outbox ORDER BY n; \
+                INSERT OR IGNORE INTO main.notifier_cursors (target, seq) SELECT target, seq FROM moved.notifier_cursors; \
+                INSERT OR IGNORE INTO main.notifier_notes (target, key, value) \
+                SELECT target, key, value FROM moved.notifier_notes;";
+    sqlx::raw_sql(copy).execute(&mut *tx).await.map_err(super::db)?;
+    tx.commit().await.map_err(super::db)
+}
+
+/// Drops the outbox tables the status database held (all together, or none).
+pub(super) async fn drop_moved(status: &SqlitePool) -> Result<(), StoreError> {
+    let mut tx = status.begin().await.map_err(super::db)?;
+    for table in MOVED {
+        query(sqlx::AssertSqlSafe(format!("DROP TABLE IF EXISTS {table}")))
+            .execute(&mut *tx)
+            .await
+            .map_err(super::db)?;
+    }
+    tx.commit().await.map_err(super::db)
 }
 
 fn unknown(target: &str, id: &str) -> OutboxError {

@@ -451,21 +451,41 @@ async fn the_sqlite_outbox_keeps_everything_across_a_reopen() {
     assert_eq!(outbox.message("mail", "a").await.expect("read").expect("a").state, DeliveryState::Sent);
 }
 
+/// Takes the data directory of the status database at `path` back to before the outbox had a
+/// file of its own: no outbox file, and the status database's outbox tables as the migrations
+/// `made` (of `migrations/`) made them, with the record of the versions `forgotten` removed
+/// (migrations that run again when it is opened).
+async fn outbox_in_the_status_database(path: &std::path::Path, made: &[&str], forgotten: &[i64]) -> sqlx::SqlitePool {
+    drop(SqliteStore::open(path).await.expect("create"));
+    let outbox = buildstatus::adapters::sqlite::outbox_path(path);
+    for suffix in ["", "-wal", "-shm"] {
+        let file = std::path::PathBuf::from(format!("{}{suffix}", outbox.display()));
+        if file.exists() {
+            std::fs::remove_file(&file).expect("outbox file removed");
+        }
+    }
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display())).await.expect("raw");
+    for sql in made {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(*sql)).execute(&pool).await.expect("old schema");
+    }
+    for version in forgotten {
+        sqlx::query("DELETE FROM _sqlx_migrations WHERE version = ?").bind(version).execute(&pool).await.expect("v");
+    }
+    pool
+}
+
+const V4: &str = include_str!("../../../src/adapters/sqlite/migrations/0004_outbox.sql");
+const V7: &str = include_str!("../../../src/adapters/sqlite/migrations/0007_target_kinds.sql");
+
 /// A database written before targets had kinds: its mail targets' rows, cursors and notes are
 /// renamed `mail/NAME` when it is opened, so the mail target resumes where it stopped.
 #[tokio::test]
 async fn targets_named_before_kinds_existed_become_mail_targets() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("s.sqlite");
-    drop(SqliteStore::open(&path).await.expect("create"));
-    let url = format!("sqlite://{}", path.display());
-    let pool = sqlx::SqlitePool::connect(&url).await.expect("raw");
     // Back to schema version 6, as an older buildstatus left it.
+    let pool = outbox_in_the_status_database(&path, &[V4], &[7]).await;
     for sql in [
-        "DELETE FROM _sqlx_migrations WHERE version = 7",
-        "DROP INDEX outbox_open",
-        "DROP INDEX outbox_by_key",
-        "ALTER TABLE outbox DROP COLUMN key",
         "INSERT INTO outbox (target, id, state, attempts, created, next_attempt, summary, payload) \
          VALUES ('ops', 'm1', 'pending', 0, 0, 0, 's', 'p')",
         "INSERT INTO notifier_cursors (target, seq) VALUES ('ops', 12)",
@@ -479,4 +499,80 @@ async fn targets_named_before_kinds_existed_become_mail_targets() {
     assert_eq!(outbox.note("mail/ops", "buildset:1").await.expect("note").as_deref(), Some("5"));
     assert_eq!(outbox.message("mail/ops", "m1").await.expect("read").map(|m| m.summary), Some("s".to_owned()));
     assert_eq!(outbox.cursor("ops").await.expect("cursor"), None);
+}
+
+/// A data directory from before the outbox had a file of its own (the status database of
+/// version 8 holding it): opened, its outbox moves into the outbox file whole (every message in
+/// its state and its place in the queue, cursors, notes) and leaves the status database; a
+/// target resumes where it stopped, and what it queues next goes after what it had queued.
+#[tokio::test]
+async fn an_outbox_kept_in_the_status_database_moves_to_its_own_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("s.sqlite");
+    let pool = outbox_in_the_status_database(&path, &[V4, V7], &[]).await;
+    for sql in [
+        // Queued out of id order, on purpose: the queue's order is `n`.
+        "INSERT INTO outbox (n, target, id, state, attempts, created, next_attempt, summary, payload) VALUES \
+         (1, 'http-push/p', '1', 'sent', 1, 0, 0, 'one', '{\"id\":1}'), \
+         (2, 'http-push/p', '3', 'pending', 0, 0, 0, 'three', '{\"id\":3}'), \
+         (3, 'http-push/p', '2', 'sending', 0, 0, 0, 'two', '{\"id\":2}')",
+        "INSERT INTO notifier_cursors (target, seq) VALUES ('http-push/p', 40)",
+        "INSERT INTO notifier_notes (target, key, value) VALUES ('http-push/p', 'next_id', '4')",
+    ] {
+        sqlx::query(sql).execute(&pool).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+    pool.close().await;
+    {
+        let store = SqliteStore::open(&path).await.expect("moved");
+        let outbox = store.outbox();
+        assert_eq!(outbox.cursor("http-push/p").await.expect("cursor"), Some(40));
+        assert_eq!(outbox.note("http-push/p", "next_id").await.expect("note").as_deref(), Some("4"));
+        let sent = outbox.message("http-push/p", "1").await.expect("read").expect("moved");
+        assert_eq!((sent.state, sent.attempts, sent.payload.as_str()), (DeliveryState::Sent, 1, r#"{"id":1}"#));
+        outbox.enqueue(&message("http-push/p", "4", 0)).await.expect("enqueue");
+        assert_eq!(outbox.release_leases("http-push/p", at(0)).await.expect("released"), 1, "'2' was in flight");
+        let claimed = outbox.claim("http-push/p", Discipline::Ordered, at(1), at(60), 10).await.expect("claim");
+        assert_eq!(ids(claimed), ["3", "2", "4"], "the queue's order is kept, and new messages go last");
+    }
+    let raw = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display())).await.expect("raw");
+    let left: Vec<String> = sqlx::query_scalar(
+        "SELECT name FROM sqlite_master WHERE name IN ('outbox', 'notifier_cursors', 'notifier_notes')",
+    )
+    .fetch_all(&raw)
+    .await
+    .expect("schema");
+    assert!(left.is_empty(), "the status database still holds {left:?}");
+    raw.close().await;
+    let outbox = SqliteStore::open(&path).await.expect("opens again").outbox();
+    assert_eq!(outbox.cursor("http-push/p").await.expect("cursor"), Some(40));
+    assert_eq!(outbox.log("http-push/p", None, 10).await.expect("log").len(), 4);
+}
+
+/// A move interrupted after its copy, before the status database dropped its outbox: the next
+/// open copies nothing twice and moves no cursor back, then drops it.
+#[tokio::test]
+async fn a_move_interrupted_after_its_copy_is_finished_without_copying_twice() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("s.sqlite");
+    let old = "INSERT INTO outbox (n, target, id, state, attempts, created, next_attempt, summary, payload) \
+               VALUES (1, 'mail/m', 'a', 'pending', 0, 0, 0, 'a', 'pa'); \
+               INSERT INTO notifier_cursors (target, seq) VALUES ('mail/m', 5);";
+    let pool = outbox_in_the_status_database(&path, &[V4, V7], &[]).await;
+    sqlx::raw_sql(old).execute(&pool).await.expect("old outbox");
+    pool.close().await;
+    {
+        let outbox = SqliteStore::open(&path).await.expect("moved").outbox();
+        outbox.mark_sent("mail/m", &one("a"), at(1)).await.expect("sent");
+        outbox.set_cursor("mail/m", 9).await.expect("cursor");
+    }
+    // The status database as if the move had stopped before its drop.
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display())).await.expect("raw");
+    for sql in [V4, V7, old] {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&pool).await.expect("old outbox again");
+    }
+    pool.close().await;
+    let outbox = SqliteStore::open(&path).await.expect("opens").outbox();
+    assert_eq!(outbox.cursor("mail/m").await.expect("cursor"), Some(9), "not moved back");
+    let log = outbox.log("mail/m", None, 10).await.expect("log");
+    assert_eq!(log.iter().map(|m| (m.id.as_str(), m.state)).collect::<Vec<_>>(), [("a", DeliveryState::Sent)]);
 }
