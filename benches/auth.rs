@@ -185,13 +185,7 @@ fn login_load(c: &mut Criterion) {
         login: Login::Password(Arc::new(HtpasswdAuth::new(vec![file]).expect("valid"))),
         ..AuthSettings::default()
     };
-    let base = runtime.block_on(async {
-        let server = Arc::new(server(settings).await);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let address = listener.local_addr().expect("address");
-        tokio::spawn(async move { server.serve(listener, std::future::pending()).await });
-        format!("http://{address}")
-    });
+    let base = runtime.block_on(async { format!("http://{}", support::serve_tcp(server(settings).await).await) });
     let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
     let builders = format!("{base}/builders");
     let mut group = c.benchmark_group("login_load");

@@ -49,13 +49,8 @@ async fn drip(address: std::net::SocketAddr, connected: Arc<std::sync::atomic::A
 fn slow_clients(c: &mut Criterion) {
     // The server on two async threads, as on this project's 2-core machines.
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
-    let address = runtime.block_on(async {
-        let server = Arc::new(support::server(support::history(1_000).await).await);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let address = listener.local_addr().expect("address");
-        tokio::spawn(async move { server.serve(listener, std::future::pending()).await });
-        address
-    });
+    let address =
+        runtime.block_on(async { support::serve_tcp(support::server(support::history(1_000).await).await).await });
     let http = reqwest::Client::new();
     let url = format!("http://{address}/builders");
     let mut group = c.benchmark_group("slow_clients");

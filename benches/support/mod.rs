@@ -161,6 +161,16 @@ pub async fn fetch(server: &StatusServer, uri: &str) -> usize {
     to_bytes(response.into_body(), usize::MAX).await.expect("body").len()
 }
 
+/// Serves `server` over TCP on a free loopback port, as the binary does, until the process
+/// ends; its address.
+pub async fn serve_tcp(server: StatusServer) -> std::net::SocketAddr {
+    let server = std::sync::Arc::new(server);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let address = listener.local_addr().expect("address");
+    tokio::spawn(async move { server.serve(listener, std::future::pending()).await });
+    address
+}
+
 /// The p50 and p99 of `samples`.
 pub fn percentiles(samples: &mut [std::time::Duration]) -> (std::time::Duration, std::time::Duration) {
     samples.sort();

@@ -147,20 +147,8 @@ async fn hooks(base: Base, stop: Arc<AtomicBool>, seen: Arc<Mutex<Seen>>) {
 
 /// The Message-IDs the SMTP sink received, in the order it received them.
 fn message_ids(inbox: &Path) -> Vec<String> {
-    let mut files: Vec<_> = std::fs::read_dir(inbox)
-        .expect("inbox")
-        .map(|e| e.expect("entry").path())
-        .filter(|p| p.extension().is_some_and(|e| e == "eml"))
-        .collect();
-    files.sort();
-    files
-        .iter()
-        .map(|path| {
-            let raw = std::fs::read_to_string(path).expect("message");
-            let line = raw.lines().find(|l| l.to_ascii_lowercase().starts_with("message-id:")).expect("a Message-ID");
-            line["message-id:".len()..].trim().to_owned()
-        })
-        .collect()
+    let received = crate::peers::mail::received(inbox);
+    received.iter().map(|m| m.header("message-id").expect("a Message-ID").trim().to_owned()).collect()
 }
 
 fn config(dir: &Path, smtp_port: u16) -> String {

@@ -70,7 +70,7 @@ fn free_port() -> u16 {
 
 /// One received message: its headers (unfolded), decoded subject and parts, and envelope.
 #[derive(Debug)]
-struct Received {
+pub(crate) struct Received {
     headers: Vec<(String, String)>,
     /// The decoded subject.
     subject: String,
@@ -82,12 +82,12 @@ struct Received {
 }
 
 impl Received {
-    fn header(&self, name: &str) -> Option<&str> {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 }
 
-fn received(dir: &Path) -> Vec<Received> {
+pub(crate) fn received(dir: &Path) -> Vec<Received> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .expect("sink dir")
         .map(|e| e.expect("entry").path())
