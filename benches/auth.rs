@@ -9,7 +9,8 @@
 //!
 //! `cargo bench --bench auth` (`cargo bench --bench auth -- login_load` for the load alone)
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use axum::body::{Body, to_bytes};
@@ -165,7 +166,6 @@ fn login(c: &mut Criterion) {
 }
 
 mod support;
-use support::{percentiles, timed_get as timed_builders};
 
 criterion_group!(benches, check, page, login, login_load);
 criterion_main!(benches);
@@ -173,9 +173,23 @@ criterion_main!(benches);
 /// Logins running at once during the load measurement.
 const PARALLEL_LOGINS: usize = 20;
 
+/// Logs bob in over and over, counting each login.
+async fn log_in_forever(http: reqwest::Client, url: String, logins: Arc<AtomicU64>) {
+    loop {
+        let response = http
+            .post(&url)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body("username=bob&passwd=pw")
+            .send()
+            .await;
+        let response = response.expect("login answer");
+        assert_eq!(response.headers()["location"], "./", "the login succeeds");
+        logins.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
 fn login_load(c: &mut Criterion) {
-    // The server on two async threads, as on this project's 2-core machines.
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+    let runtime = support::server_runtime();
     let dir = std::env::temp_dir().join(format!("buildstatus-bench-login-load-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("dir");
     let file = dir.join("users.htpasswd");
@@ -187,57 +201,21 @@ fn login_load(c: &mut Criterion) {
     };
     let base = runtime.block_on(async { format!("http://{}", support::serve_tcp(server(settings).await).await) });
     let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
-    let builders = format!("{base}/builders");
     let mut group = c.benchmark_group("login_load");
     group.sample_size(50).measurement_time(Duration::from_secs(10));
-
-    let idle = Mutex::new(Vec::new());
-    group.bench_function("builders_idle", |b| {
-        b.to_async(&runtime).iter_custom(|iters| timed_builders(&http, &builders, iters, &idle))
-    });
-
-    // The logging-in clients run on a runtime of their own, so only the server shares its threads.
-    let clients = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("runtime");
-    let logins = Arc::new(std::sync::atomic::AtomicU64::new(0));
-    let login_url = format!("{base}/login");
-    let loops: Vec<_> = (0..PARALLEL_LOGINS)
-        .map(|_| {
-            let (http, url, logins) = (http.clone(), login_url.clone(), logins.clone());
-            clients.spawn(async move {
-                loop {
-                    let response = http
-                        .post(&url)
-                        .header("content-type", "application/x-www-form-urlencoded")
-                        .body("username=bob&passwd=pw")
-                        .send()
-                        .await;
-                    let response = response.expect("login answer");
-                    assert_eq!(response.headers()["location"], "./", "the login succeeds");
-                    logins.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                }
-            })
-        })
-        .collect();
-    let loaded = Mutex::new(Vec::new());
-    let before = logins.load(std::sync::atomic::Ordering::Relaxed);
-    let started = Instant::now();
-    group.bench_function("builders_during_20_logins", |b| {
-        b.to_async(&runtime).iter_custom(|iters| timed_builders(&http, &builders, iters, &loaded))
-    });
-    let logins_per_second =
-        (logins.load(std::sync::atomic::Ordering::Relaxed) - before) as f64 / started.elapsed().as_secs_f64();
-    for task in loops {
-        task.abort();
-    }
+    let logins = Arc::new(AtomicU64::new(0));
+    let started = std::cell::Cell::new(Instant::now());
+    let names = ("builders_idle", "builders_during_20_logins");
+    let measured =
+        support::idle_then_loaded(&mut group, &runtime, &http, &format!("{base}/builders"), names, |clients| {
+            started.set(Instant::now());
+            (0..PARALLEL_LOGINS)
+                .map(|_| clients.spawn(log_in_forever(http.clone(), format!("{base}/login"), logins.clone())))
+                .collect()
+        });
+    let logins_per_second = logins.load(Ordering::Relaxed) as f64 / started.get().elapsed().as_secs_f64();
     group.finish();
-
-    let (idle_p50, idle_p99) = percentiles(&mut idle.lock().expect("samples"));
-    let (load_p50, load_p99) = percentiles(&mut loaded.lock().expect("samples"));
-    println!(
-        "login_load: /builders idle p50 {idle_p50:.2?} p99 {idle_p99:.2?}; during {PARALLEL_LOGINS} parallel logins \
-         ({logins_per_second:.1} logins/s) p50 {load_p50:.2?} p99 {load_p99:.2?}: p99 {:.2}× idle",
-        load_p99.as_secs_f64() / idle_p99.as_secs_f64()
-    );
-    drop(clients);
+    let load = format!("{PARALLEL_LOGINS} parallel logins ({logins_per_second:.1} logins/s)");
+    println!("login_load: /builders {}", measured.summary(&load));
     let _ = std::fs::remove_dir_all(dir);
 }

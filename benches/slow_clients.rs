@@ -6,14 +6,14 @@
 //!
 //! `cargo bench --bench slow_clients`
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 mod support;
-use support::{percentiles, timed_get};
 
 criterion_group!(benches, slow_clients);
 criterion_main!(benches);
@@ -22,8 +22,7 @@ const SLOW: usize = 2_000;
 
 /// One slow client, forever: connects from 127.0.0.2, sends part of a head, then a byte a
 /// second until the server closes the connection; then again.
-async fn drip(address: std::net::SocketAddr, connected: Arc<std::sync::atomic::AtomicUsize>) {
-    use std::sync::atomic::Ordering;
+async fn drip(address: std::net::SocketAddr, connected: Arc<AtomicUsize>) {
     loop {
         let socket = tokio::net::TcpSocket::new_v4().expect("socket");
         socket.bind("127.0.0.2:0".parse().expect("address")).expect("bind 127.0.0.2");
@@ -47,43 +46,25 @@ async fn drip(address: std::net::SocketAddr, connected: Arc<std::sync::atomic::A
 }
 
 fn slow_clients(c: &mut Criterion) {
-    // The server on two async threads, as on this project's 2-core machines.
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+    let runtime = support::server_runtime();
     let address =
         runtime.block_on(async { support::serve_tcp(support::server(support::history(1_000).await).await).await });
-    let http = reqwest::Client::new();
     let url = format!("http://{address}/builders");
     let mut group = c.benchmark_group("slow_clients");
     group.sample_size(50).measurement_time(Duration::from_secs(10));
-
-    let idle = Mutex::new(Vec::new());
-    group.bench_function("builders_idle", |b| {
-        b.to_async(&runtime).iter_custom(|iters| timed_get(&http, &url, iters, &idle))
+    let connected = Arc::new(AtomicUsize::new(0));
+    let names = ("builders_idle", "builders_during_2000_slow_connections");
+    let measured = support::idle_then_loaded(&mut group, &runtime, &reqwest::Client::new(), &url, names, |clients| {
+        let loops = (0..SLOW).map(|_| clients.spawn(drip(address, connected.clone()))).collect();
+        while connected.load(Ordering::Relaxed) < SLOW {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        loops
     });
-
-    // The slow clients run on a runtime of their own, so only the server shares its threads.
-    let clients = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("runtime");
-    let connected = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let loops: Vec<_> = (0..SLOW).map(|_| clients.spawn(drip(address, connected.clone()))).collect();
-    while connected.load(std::sync::atomic::Ordering::Relaxed) < SLOW {
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let loaded = Mutex::new(Vec::new());
-    group.bench_function("builders_during_2000_slow_connections", |b| {
-        b.to_async(&runtime).iter_custom(|iters| timed_get(&http, &url, iters, &loaded))
-    });
-    let still = connected.load(std::sync::atomic::Ordering::Relaxed);
-    for task in loops {
-        task.abort();
-    }
     group.finish();
-
-    let (idle_p50, idle_p99) = percentiles(&mut idle.lock().expect("samples"));
-    let (load_p50, load_p99) = percentiles(&mut loaded.lock().expect("samples"));
+    let still = connected.load(Ordering::Relaxed);
     println!(
-        "slow_clients: /builders idle p50 {idle_p50:.2?} p99 {idle_p99:.2?}; during {SLOW} slow connections \
-         ({still} open at the end) p50 {load_p50:.2?} p99 {load_p99:.2?}: p99 {:.2}× idle",
-        load_p99.as_secs_f64() / idle_p99.as_secs_f64()
+        "slow_clients: /builders {}",
+        measured.summary(&format!("{SLOW} slow connections ({still} open at the end)"))
     );
-    drop(clients);
 }

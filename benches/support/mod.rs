@@ -171,6 +171,55 @@ pub async fn serve_tcp(server: StatusServer) -> std::net::SocketAddr {
     address
 }
 
+/// A runtime of two async threads, as the server has on this project's 2-core machines.
+pub fn server_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime")
+}
+
+/// The p50 and p99 of a page's requests with nobody else about, and while a load ran.
+pub struct UnderLoad {
+    pub idle: (std::time::Duration, std::time::Duration),
+    pub loaded: (std::time::Duration, std::time::Duration),
+}
+
+impl UnderLoad {
+    /// `idle p50 … p99 …; during LOAD p50 … p99 …: p99 N× idle`.
+    pub fn summary(&self, load: &str) -> String {
+        let ((idle_p50, idle_p99), (load_p50, load_p99)) = (self.idle, self.loaded);
+        format!(
+            "idle p50 {idle_p50:.2?} p99 {idle_p99:.2?}; during {load} p50 {load_p50:.2?} p99 {load_p99:.2?}: \
+             p99 {:.2}× idle",
+            load_p99.as_secs_f64() / idle_p99.as_secs_f64()
+        )
+    }
+}
+
+/// Times GETs of `url` in `group` as `names.0`, then starts `load` on a runtime of its own
+/// (one thread, so that only the server shares the server's threads) and times them again as
+/// `names.1`; the load's tasks are stopped after. Criterion's estimates are means; the p50 and
+/// p99 are read from each request's time.
+pub fn idle_then_loaded(
+    group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    runtime: &tokio::runtime::Runtime,
+    http: &reqwest::Client,
+    url: &str,
+    names: (&str, &str),
+    load: impl FnOnce(&tokio::runtime::Runtime) -> Vec<tokio::task::JoinHandle<()>>,
+) -> UnderLoad {
+    let idle = std::sync::Mutex::new(Vec::new());
+    group.bench_function(names.0, |b| b.to_async(runtime).iter_custom(|iters| timed_get(http, url, iters, &idle)));
+    let clients = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("runtime");
+    let tasks = load(&clients);
+    let loaded = std::sync::Mutex::new(Vec::new());
+    group.bench_function(names.1, |b| b.to_async(runtime).iter_custom(|iters| timed_get(http, url, iters, &loaded)));
+    for task in tasks {
+        task.abort();
+    }
+    let idle = percentiles(&mut idle.lock().expect("samples"));
+    let loaded = percentiles(&mut loaded.lock().expect("samples"));
+    UnderLoad { idle, loaded }
+}
+
 /// The p50 and p99 of `samples`.
 pub fn percentiles(samples: &mut [std::time::Duration]) -> (std::time::Duration, std::time::Duration) {
     samples.sort();
