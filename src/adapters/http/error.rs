@@ -46,6 +46,14 @@ impl From<LogError> for WebError {
 /// operator's alert to fire, short enough that a retrying hook sender is not given up.
 pub const RETRY_AFTER_SECONDS: &str = "30";
 
+/// `response`, told when to try again if it is a 503 (the machine's fault passes).
+pub fn retry_later(mut response: Response) -> Response {
+    if response.status() == StatusCode::SERVICE_UNAVAILABLE {
+        response.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from_static(RETRY_AFTER_SECONDS));
+    }
+    response
+}
+
 /// A 503 in plain text: the reason, and when to try again.
 pub fn unavailable(fault: Fault, what: &str) -> Response {
     let headers = [(header::CONTENT_TYPE, "text/plain; charset=utf-8"), (header::RETRY_AFTER, RETRY_AFTER_SECONDS)];
@@ -104,10 +112,6 @@ impl WebError {
         };
         let page = Page::plain(site, request_path, clock.now());
         let body = error_page(&page, heading, &detail).into_string();
-        let mut response = (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response();
-        if status == StatusCode::SERVICE_UNAVAILABLE {
-            response.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from_static(RETRY_AFTER_SECONDS));
-        }
-        response
+        retry_later((status, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response())
     }
 }

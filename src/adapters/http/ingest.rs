@@ -21,7 +21,7 @@ use axum::routing::any;
 use serde_json::{Value, json};
 
 use super::body::read_limited;
-use super::error::RETRY_AFTER_SECONDS;
+use super::error::retry_later;
 use crate::domain::event::StatusEvent;
 use crate::domain::ingest::{self, Tokens};
 use crate::domain::machine::json_tree::escape_markup;
@@ -79,11 +79,7 @@ fn error(status: StatusCode, message: impl std::fmt::Display) -> Response {
 fn failed(e: &(dyn std::error::Error + 'static), what: &str) -> Response {
     tracing::error!("ingest: {e}");
     match fault(e) {
-        Some(f) => {
-            let mut response = error(StatusCode::SERVICE_UNAVAILABLE, format!("{what}: {}", f.reason()));
-            response.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from_static(RETRY_AFTER_SECONDS));
-            response
-        }
+        Some(f) => retry_later(error(StatusCode::SERVICE_UNAVAILABLE, format!("{what}: {}", f.reason()))),
         None => {
             error(StatusCode::INTERNAL_SERVER_ERROR, format!("{what}: the server failed; the details are in its log"))
         }

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
 use super::call::{Answer, Call};
-use super::error::RETRY_AFTER_SECONDS;
+use super::error::retry_later;
 use super::html;
 use super::view_cache::ViewKey;
 use super::{WebContext, WebError};
@@ -132,10 +132,7 @@ fn error(e: WebError) -> Response {
         }
     };
     let body = escape_markup(&json!({ "error": message }).to_string());
-    let mut response = (status, [(header::CONTENT_TYPE, "application/json")], body).into_response();
-    if status == StatusCode::SERVICE_UNAVAILABLE {
-        response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECONDS));
-    }
+    let mut response = retry_later((status, [(header::CONTENT_TYPE, "application/json")], body).into_response());
     response.headers_mut().insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
     response
 }
