@@ -214,7 +214,10 @@ impl StatusServer {
             Storage::Directory(dir) => {
                 std::fs::create_dir_all(dir).map_err(StartError::Io)?;
                 data_dir = Some(data_dir::DataDirLock::acquire(dir).await.map_err(StartError::DataDir)?);
-                let store = SqliteStore::open(&dir.join(DATABASE)).await.map_err(StartError::Store)?;
+                let path = dir.join(DATABASE);
+                let store = SqliteStore::open_with_outbox_threads(&path, notify::background::lower_priority)
+                    .await
+                    .map_err(StartError::Store)?;
                 let logs = DiskLogStore::open(dir.join("logs")).await.map_err(StartError::Logs)?;
                 let outbox = store.outbox();
                 (Arc::new(store), Arc::new(logs), Arc::new(outbox))

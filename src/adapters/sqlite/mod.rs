@@ -258,10 +258,13 @@ async fn connect_file(path: &Path, connections: u32) -> Result<SqlitePool, Store
         .pragma("mmap_size", MMAP_SIZE.to_string())
         .pragma("cache_size", CACHE_SIZE.to_string())
         .pragma("wal_autocheckpoint", WAL_PAGES.to_string());
-    // Connections are to a local file: no need to ping one before each query.
+    // Connections are to a local file: no need to ping one before each query, nor to close
+    // one that idles (making one again costs a thread and a read of the schema).
     SqlitePoolOptions::new()
         .max_connections(connections)
         .test_before_acquire(false)
+        .idle_timeout(None)
+        .max_lifetime(None)
         .connect_with(options)
         .await
         .map_err(db)
@@ -322,6 +325,30 @@ async fn open_checked(
     Ok(pool)
 }
 
+/// Connections of the outbox's pool.
+const OUTBOX_CONNECTIONS: u32 = 2;
+
+/// The outbox's pool at `path`, opened, checked and migrated on a thread of its own that runs
+/// `setup` first, with all its connections made there.
+async fn open_outbox(path: std::path::PathBuf, setup: fn()) -> Result<SqlitePool, StoreError> {
+    let runtime = tokio::runtime::Handle::current();
+    let (sender, receiver) = tokio::sync::oneshot::channel();
+    let opening = move || {
+        setup();
+        let opened = runtime.block_on(async {
+            let pool = open_checked(&path, OUTBOX_CONNECTIONS, &OUTBOX_MIGRATIONS).await?;
+            let all = (0..OUTBOX_CONNECTIONS).map(|_| pool.acquire());
+            let made = futures_util::future::try_join_all(all).await;
+            drop(made.map_err(|e| SqliteStore::named(&path, db(e)))?);
+            Ok(pool)
+        });
+        let _ = sender.send(opened);
+    };
+    let thread = std::thread::Builder::new().name("outbox-open".into()).spawn(opening);
+    thread.map_err(|e| StoreError::database(format!("cannot start a thread to open the outbox: {e}")))?;
+    receiver.await.map_err(|_| StoreError::database("the thread opening the outbox ended early"))?
+}
+
 impl SqliteStore {
     /// Opens (creating them if missing) the database at `path` and its outbox's beside it
     /// ([`outbox_path`]), checks that each is whole, and migrates them; an outbox the status
@@ -332,9 +359,17 @@ impl SqliteStore {
     /// that happens to read it; a larger one only as far as opening and start-up read it, so
     /// that a start costs the same with 100 builds or 10 million.
     pub async fn open(path: &Path) -> Result<Self, StoreError> {
+        Self::open_with_outbox_threads(path, || ()).await
+    }
+
+    /// Like [`SqliteStore::open`], with the outbox's connections made on a thread that runs
+    /// `setup` first: sqlx gives each connection a thread of its own, started by the thread
+    /// that opens it, and a thread inherits its starter's scheduling priority (the server
+    /// lowers it: the outbox's writes are the notifiers' background work). The connections
+    /// are kept for the pool's life, so none is made again elsewhere.
+    pub async fn open_with_outbox_threads(path: &Path, setup: fn()) -> Result<Self, StoreError> {
         let pool = open_checked(path, 4, &MIGRATIONS).await?;
-        let outbox_file = outbox_path(path);
-        let outbox_pool = open_checked(&outbox_file, 2, &OUTBOX_MIGRATIONS).await?;
+        let outbox_pool = open_outbox(outbox_path(path), setup).await?;
         outbox::move_in(&pool, path, &outbox_pool).await.map_err(|e| Self::named(path, e))?;
         Ok(Self::of(pool, outbox_pool))
     }

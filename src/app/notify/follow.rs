@@ -50,11 +50,29 @@ impl Follower {
         Ok(now)
     }
 
-    /// Runs the notifier's start hook, then follows the events until the task is dropped.
-    pub async fn run(self, from: u64) {
-        while let Err(e) = self.notifier.started(from).await {
-            tracing::error!("{}: could not start, trying again: {e}", self.target);
-            tokio::time::sleep(RETRY).await;
+    /// Runs the notifier's start hook; false (said in the log) when it failed. Run at once
+    /// after [`Follower::start_point`], so that what the hook reads (a push target's replay of
+    /// the builders) is the state at that event, not a later one whose events follow as well.
+    pub async fn start(&self, from: u64) -> bool {
+        match self.notifier.started(from).await {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::error!("{}: could not start, trying again: {e}", self.target);
+                false
+            }
+        }
+    }
+
+    /// Runs the notifier's start hook until it succeeds, unless `started` already, then
+    /// follows the events until the task is dropped.
+    pub async fn run(self, from: u64, started: bool) {
+        if !started {
+            loop {
+                tokio::time::sleep(RETRY).await;
+                if self.start(from).await {
+                    break;
+                }
+            }
         }
         let mut after = from;
         loop {

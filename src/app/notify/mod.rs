@@ -21,6 +21,7 @@
 //! (its transport), one file in `app::config` (its block), and an implementation of
 //! [`Target`] beside [`mail`], [`push`], [`github`] and [`gerrit`].
 
+pub mod background;
 pub mod buildsets;
 mod changes;
 pub mod follow;

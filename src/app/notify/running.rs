@@ -128,6 +128,7 @@ impl Running {
             clock: context.clock.clone(),
         };
         let from = follower.start_point().await.map_err(|e| format!("notification target {id}: {e}"))?;
+        let started = follower.start(from).await;
         let worker = worker::Worker {
             target: id.clone(),
             outbox: self.outbox.clone(),
@@ -141,8 +142,8 @@ impl Running {
             id,
             configured: configured(target, notifiers, context),
             notifier: parts.notifier,
-            follower: tokio::spawn(follower.run(from)),
-            worker: tokio::spawn(worker.run()),
+            follower: super::background::spawn(follower.run(from, started)),
+            worker: super::background::spawn(worker.run()),
         })
     }
 

@@ -1,6 +1,8 @@
-//! What a server logs during one test: every level, for the test's thread only. A
-//! `#[tokio::test]` runs on one thread, and so do the tasks the server spawns there (its
-//! notifier workers, their HTTP connections), so this sees what an operator's log would.
+//! What a server logs during one test: every level, on the test's thread and in the test's
+//! span. A `#[tokio::test]` runs on one thread, and so do most tasks the server spawns there;
+//! the notifiers' tasks run on a runtime of their own, in the span of the code that started
+//! them: the test's span, which the capture follows to whichever thread enters it. So this
+//! sees what an operator's log would.
 //!
 //! One subscriber is installed for the whole process, and sends each event to the capture of
 //! the thread it happens on, if that thread has one, deciding at every event. (A subscriber
@@ -13,17 +15,24 @@ use std::io::Write;
 use std::sync::{Arc, Mutex, Once};
 
 use tracing_subscriber::Layer;
+use tracing_subscriber::layer::Context;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
+type Buffer = Arc<Mutex<Vec<u8>>>;
+
 thread_local! {
     /// Where this thread's events go while a test captures them.
-    static CAPTURE: RefCell<Option<Arc<Mutex<Vec<u8>>>>> = const { RefCell::new(None) };
+    static CAPTURE: RefCell<Option<Buffer>> = const { RefCell::new(None) };
+    /// What `CAPTURE` was before each captured span this thread is in was entered.
+    static OUTER: RefCell<Vec<Option<Buffer>>> = const { RefCell::new(Vec::new()) };
 }
 
-/// The log lines written on this thread while it lives; dropping it stops the capture.
+/// The log lines written on this thread, and in its span, while it lives; dropping it stops
+/// the capture.
 pub struct Logs {
-    written: Arc<Mutex<Vec<u8>>>,
+    written: Buffer,
+    span: Option<tracing::span::EnteredSpan>,
 }
 
 impl Logs {
@@ -35,7 +44,38 @@ impl Logs {
 
 impl Drop for Logs {
     fn drop(&mut self) {
+        drop(self.span.take());
         CAPTURE.with(|c| c.borrow_mut().take());
+    }
+}
+
+/// Keeps the capture of the thread a span is made on in the span, and makes it the capture of
+/// any thread while that thread is in the span.
+struct SpanCapture;
+
+impl<S> Layer<S> for SpanCapture
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+{
+    fn on_new_span(&self, _: &tracing::span::Attributes<'_>, id: &tracing::span::Id, ctx: Context<'_, S>) {
+        let held = CAPTURE.with(|c| c.borrow().clone());
+        if let (Some(buffer), Some(span)) = (held, ctx.span(id)) {
+            span.extensions_mut().insert(buffer);
+        }
+    }
+
+    fn on_enter(&self, id: &tracing::span::Id, ctx: Context<'_, S>) {
+        let Some(buffer) = ctx.span(id).and_then(|s| s.extensions().get::<Buffer>().cloned()) else { return };
+        let outer = CAPTURE.with(|c| c.borrow_mut().replace(buffer));
+        OUTER.with(|o| o.borrow_mut().push(outer));
+    }
+
+    fn on_exit(&self, id: &tracing::span::Id, ctx: Context<'_, S>) {
+        if ctx.span(id).is_some_and(|s| s.extensions().get::<Buffer>().is_some())
+            && let Some(outer) = OUTER.with(|o| o.borrow_mut().pop())
+        {
+            CAPTURE.with(|c| *c.borrow_mut() = outer);
+        }
     }
 }
 
@@ -67,9 +107,12 @@ pub fn capture() -> Logs {
             .with_callsite_filter(|_| tracing::subscriber::Interest::sometimes());
         let layer =
             tracing_subscriber::fmt::layer().with_ansi(false).with_writer(|| ThreadCapture).with_filter(capturing);
-        tracing_subscriber::registry().with(layer).try_init().expect("the only process-wide subscriber");
+        let registry = tracing_subscriber::registry().with(SpanCapture).with(layer);
+        registry.try_init().expect("the only process-wide subscriber");
     });
-    let written = Arc::new(Mutex::new(Vec::new()));
+    let written: Buffer = Arc::new(Mutex::new(Vec::new()));
     CAPTURE.with(|c| *c.borrow_mut() = Some(written.clone()));
-    Logs { written }
+    // Made while the thread captures, so it holds the capture; tasks spawned in it take it along.
+    let span = tracing::trace_span!("captured").entered();
+    Logs { written, span: Some(span) }
 }
