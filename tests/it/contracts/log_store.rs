@@ -1,10 +1,14 @@
-//! The log store contract, against the disk store (real files) and the memory store.
+//! The log store contract, against the disk store (real files), the memory store and
+//! PostgreSQL (a database of its own on the tests' server).
 
 use std::sync::Arc;
+
+use crate::common::postgres;
 use std::time::Duration;
 
 use buildstatus::adapters::logs::DiskLogStore;
 use buildstatus::adapters::memory::MemoryLogStore;
+use buildstatus::adapters::postgres::PgStore;
 use buildstatus::domain::event::Channel;
 use buildstatus::ports::{LogError, LogSize, LogStore, LogWrite};
 use bytes::Bytes;
@@ -13,7 +17,8 @@ use futures_util::StreamExt;
 async fn stores() -> Vec<(Arc<dyn LogStore>, Option<tempfile::TempDir>)> {
     let dir = tempfile::tempdir().expect("tempdir");
     let disk = DiskLogStore::open(dir.path().join("logs")).await.expect("disk store");
-    vec![(Arc::new(disk), Some(dir)), (Arc::new(MemoryLogStore::new()), None)]
+    let pg = PgStore::open(&postgres::database()).await.expect("postgres store").logs();
+    vec![(Arc::new(disk), Some(dir)), (Arc::new(MemoryLogStore::new()), None), (pg, None)]
 }
 
 async fn collect(store: &dyn LogStore, log: u64, from: u64) -> Vec<(Channel, String)> {

@@ -1,11 +1,15 @@
 //! The `StatusStore` contract, run against every implementation: the memory store (the
-//! reference), SQLite in memory, and SQLite on a file in a temporary directory. The last tests
+//! reference), SQLite in memory, SQLite on a file in a temporary directory, and PostgreSQL
+//! (a database of its own on the tests' server, `common::postgres`). The last tests
 //! are SQLite's own: roll-back of a half-done commit, reopening, corrupt records, migration of
 //! an older database, and the query plans on a history of 20,000 builds.
 
 use std::sync::Arc;
 
+use crate::common::postgres;
+
 use buildstatus::adapters::memory::MemoryStore;
+use buildstatus::adapters::postgres::PgStore;
 use buildstatus::adapters::sqlite::SqliteStore;
 use buildstatus::domain::event::{ACTIVITY_KINDS, Channel, SequencedEvent, StatusEvent};
 use buildstatus::domain::model::*;
@@ -28,6 +32,7 @@ async fn stores() -> Vec<(&'static str, Arc<dyn StatusStore>, Option<tempfile::T
         ("memory", Arc::new(MemoryStore::new()), None),
         ("sqlite-memory", Arc::new(SqliteStore::open_in_memory().await.expect("sqlite")), None),
         ("sqlite-file", Arc::new(file), Some(dir)),
+        ("postgres", Arc::new(PgStore::open(&postgres::database()).await.expect("postgres store")), None),
     ]
 }
 

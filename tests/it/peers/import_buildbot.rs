@@ -15,6 +15,7 @@ use std::process::Command;
 use std::sync::OnceLock;
 
 use crate::common::buildbot_rest::Expected;
+use crate::common::postgres::Postgres;
 use serde_json::Value;
 
 const PER_BUILDER: u32 = 20;
@@ -385,90 +386,10 @@ async fn a_database_that_is_not_buildbot_4_3_is_refused_before_anything_is_writt
     assert!(!data.exists(), "nothing was written");
 }
 
-/// A PostgreSQL server of the test's own on 127.0.0.1 (`initdb` in a temporary directory, as
-/// the `postgres` user when the tests run as root); stopped when dropped.
-struct Postgres {
-    bin: PathBuf,
-    dir: tempfile::TempDir,
-    port: u16,
-    as_root: bool,
-}
-
-impl Postgres {
-    fn command(&self, program: &str) -> Command {
-        let path = self.bin.join(program);
-        if self.as_root {
-            let mut c = Command::new("runuser");
-            c.args(["-u", "postgres", "--"]).arg(path);
-            c
-        } else {
-            Command::new(path)
-        }
-    }
-
-    fn start() -> Self {
-        let root = Path::new("/usr/lib/postgresql");
-        let mut versions: Vec<PathBuf> = std::fs::read_dir(root)
-            .map(|d| {
-                d.filter_map(|e| e.ok()).map(|e| e.path().join("bin")).filter(|b| b.join("initdb").exists()).collect()
-            })
-            .unwrap_or_default();
-        versions.sort();
-        let bin = versions.pop().expect("PostgreSQL is not installed under /usr/lib/postgresql (.ci/run installs it)");
-        let uid = Command::new("id").arg("-u").output().expect("id runs");
-        let as_root = String::from_utf8_lossy(&uid.stdout).trim() == "0";
-        let dir = tempfile::tempdir().expect("tempdir");
-        if as_root {
-            let chown = Command::new("chown").arg("postgres").arg(dir.path()).status().expect("chown runs");
-            assert!(chown.success(), "chown postgres");
-        }
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
-        let port = listener.local_addr().expect("address").port();
-        drop(listener);
-        let pg = Self { bin, dir, port, as_root };
-        let data = pg.dir.path().join("data");
-        let out =
-            pg.command("initdb").arg("-D").arg(&data).args(["-A", "trust", "-U", "postgres"]).output().expect("initdb");
-        assert!(out.status.success(), "initdb: {}", String::from_utf8_lossy(&out.stderr));
-        let options = format!("-p {port} -k {} -c listen_addresses=127.0.0.1", pg.dir.path().display());
-        let out = pg
-            .command("pg_ctl")
-            .arg("-D")
-            .arg(&data)
-            .arg("-l")
-            .arg(pg.dir.path().join("server.log"))
-            .args(["-o", &options, "-w", "start"])
-            .output()
-            .expect("pg_ctl");
-        assert!(out.status.success(), "pg_ctl start: {}", String::from_utf8_lossy(&out.stderr));
-        pg.psql("postgres", "CREATE DATABASE buildbot");
-        pg
-    }
-
-    /// Runs `statement` on `database`.
-    fn psql(&self, database: &str, statement: &str) {
-        let out = Command::new(self.bin.join("psql"))
-            .args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "-U", "postgres", "-d", database, "-c", statement])
-            .output()
-            .expect("psql");
-        assert!(out.status.success(), "{statement}: {}", String::from_utf8_lossy(&out.stderr));
-    }
-
-    fn url(&self, driver: &str, database: &str) -> String {
-        format!("{driver}://postgres@127.0.0.1:{}/{database}", self.port)
-    }
-}
-
-impl Drop for Postgres {
-    fn drop(&mut self) {
-        let data = self.dir.path().join("data");
-        let _ = self.command("pg_ctl").arg("-D").arg(&data).args(["-m", "immediate", "stop"]).output();
-    }
-}
-
 #[tokio::test]
 async fn a_buildbot_database_on_postgresql_is_imported_too() {
     let pg = Postgres::start();
+    pg.psql("postgres", "CREATE DATABASE buildbot");
     let dir = tempfile::tempdir().expect("tempdir");
     let master = dir.path().join("master");
     // Buildbot's SQLAlchemy names the driver; buildstatus takes the plain URL.
