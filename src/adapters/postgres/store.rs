@@ -21,12 +21,12 @@ const WORKERS: &str = "SELECT name, data FROM workers ORDER BY name";
 const NEWEST_NUMBER: &str = "SELECT MAX(number) FROM builds WHERE builder = $1";
 const BUILD_NUMBERS: &str = "SELECT number FROM builds WHERE builder = $1 ORDER BY number DESC LIMIT $2";
 const RUNNING: &str = "SELECT builder || ' #' || number, data FROM builds WHERE finished IS NULL";
-const PENDING: &str = "SELECT CAST(id AS TEXT), data FROM requests ORDER BY submitted, id";
-const PENDING_OF: &str = "SELECT CAST(id AS TEXT), data FROM requests WHERE builder = $1 ORDER BY submitted, id";
-const OPEN_BUILDSETS: &str = "SELECT CAST(id AS TEXT), data FROM buildsets WHERE NOT complete ORDER BY id";
+const PENDING: &str = "SELECT CAST(id AS TEXT) AS key, data FROM requests ORDER BY submitted, id";
+const PENDING_OF: &str = "SELECT CAST(id AS TEXT) AS key, data FROM requests WHERE builder = $1 ORDER BY submitted, id";
+const OPEN_BUILDSETS: &str = "SELECT CAST(id AS TEXT) AS key, data FROM buildsets WHERE NOT complete ORDER BY id";
 const LAST_CHANGE: &str = "SELECT MAX(number) FROM changes";
 /// Walks the partial index `events_activity`; its condition must stay the index's.
-const ACTIVITY: &str = "SELECT CAST(seq AS TEXT), data FROM events WHERE kind IN \
+const ACTIVITY: &str = "SELECT CAST(seq AS TEXT) AS key, data FROM events WHERE kind IN \
     ('worker_connected', 'worker_disconnected', 'worker_paused', 'worker_unpaused', 'master_started', \
     'master_stopping', 'reconfigured') ORDER BY seq DESC LIMIT $1";
 /// Walks the partial index `events_master`; its condition must stay the index's.
@@ -203,7 +203,7 @@ impl StatusReader for PgStore {
     }
 
     async fn users(&self) -> Result<Vec<User>, StoreError> {
-        keyed(&mut *self.conn().await?, "SELECT CAST(uid AS TEXT), data FROM users ORDER BY uid", "users").await
+        keyed(&mut *self.conn().await?, "SELECT CAST(uid AS TEXT) AS key, data FROM users ORDER BY uid", "users").await
     }
 
     async fn user(&self, uid: u64) -> Result<Option<User>, StoreError> {
@@ -350,12 +350,13 @@ impl StatusStore for PgStore {
 
     async fn events_after(&self, after: u64, n: usize) -> Result<Vec<SequencedEvent>, StoreError> {
         let Some(after) = stored_id(after) else { return Ok(Vec::new()) };
-        let rows = sqlx::query_as("SELECT CAST(seq AS TEXT), data FROM events WHERE seq > $1 ORDER BY seq LIMIT $2")
-            .bind(after)
-            .bind(limit(n))
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db)?;
+        let rows =
+            sqlx::query_as("SELECT CAST(seq AS TEXT) AS key, data FROM events WHERE seq > $1 ORDER BY seq LIMIT $2")
+                .bind(after)
+                .bind(limit(n))
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db)?;
         decode_rows("events", rows)
     }
 }

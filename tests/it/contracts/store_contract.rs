@@ -918,3 +918,34 @@ async fn the_master_is_stopping_from_master_stopping_until_master_started() {
         assert!(!store.master_stopping().await.expect("started again"), "{name}");
     }
 }
+
+/// Numbers sort as numbers (10 after 9), in every listing keyed by one: a store that sorted
+/// them as the text it names records with would put 10 before 2.
+#[tokio::test]
+async fn listings_keyed_by_a_number_are_in_numeric_order_past_nine() {
+    for (name, store, _dir) in stores().await {
+        let events: Vec<SequencedEvent> =
+            (1..=12).map(|seq| event(seq, StatusEvent::Reconfigured { at: at(seq as i64) })).collect();
+        let user = |uid| Mutation::PutUser(User { uid, identifier: format!("u{uid}"), attributes: Default::default() });
+        let mutations = vec![
+            builder("a"),
+            request(10, Some(10), 5),
+            request(2, Some(2), 5),
+            buildset(10, false),
+            buildset(2, false),
+            user(10),
+            user(2),
+        ];
+        store.commit(&Commit { events, mutations, next_log_id: 1, ..Commit::default() }).await.expect("commit");
+        let seqs = |events: Vec<SequencedEvent>| events.into_iter().map(|e| e.seq).collect::<Vec<_>>();
+        assert_eq!(seqs(store.events_after(0, 100).await.expect("journal")), (1..=12).collect::<Vec<_>>(), "{name}");
+        assert_eq!(seqs(store.events_after(0, 3).await.expect("journal")), [1, 2, 3], "{name}: the first page");
+        assert_eq!(seqs(store.activity(3).await.expect("activity")), [12, 11, 10], "{name}");
+        let pending: Vec<u64> = store.pending_requests(None).await.expect("pending").iter().map(|r| r.id).collect();
+        assert_eq!(pending, [2, 10], "{name}: same time, by id");
+        let open: Vec<u64> = store.open_buildsets().await.expect("open").iter().map(|b| b.buildset.id).collect();
+        assert_eq!(open, [2, 10], "{name}");
+        let users: Vec<u64> = store.users().await.expect("users").iter().map(|u| u.uid).collect();
+        assert_eq!(users, [2, 10], "{name}");
+    }
+}
