@@ -13,7 +13,11 @@
 //! - one instance writes a database: opening takes a session advisory lock
 //!   ([`WRITER_LOCK`]) on a connection of its own, held while the store lives, and a second
 //!   instance is refused at start, naming the one holding it (ARCHITECTURE.md, "Several
-//!   instances", says how several instances will share one database);
+//!   instances", says how several instances will share one database). Commits go through
+//!   that connection, so an instance that lost the lock cannot commit; a lost connection is
+//!   replaced, and the lock taken again, at the next commit;
+//! - while the database is unreachable, reads and commits fail within [`ACQUIRE_TIMEOUT`] as
+//!   errors of the storage (answered 503), and they work again once it is back;
 //! - readings that must agree (the snapshot, a builder's state, the open buildsets) are one
 //!   `REPEATABLE READ` transaction;
 //! - listings walk an index in the listing's order and stop at the limit, as on SQLite (a
@@ -141,9 +145,19 @@ fn options(url: &str) -> Result<PgConnectOptions, StoreError> {
     Ok(options.application_name(&application_name()))
 }
 
-/// A pool of connections to `url`.
+/// How long a query waits for a connection: while the database is unreachable, a request
+/// is answered 503 after this long rather than sqlx's default 30 s.
+const ACQUIRE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// A pool of connections to `url`. Connections lost (the database restarted, the network cut)
+/// are replaced as queries need them: reconnection needs no restart.
 async fn connect(url: &str) -> Result<PgPool, StoreError> {
-    PgPoolOptions::new().max_connections(CONNECTIONS).connect_with(options(url)?).await.map_err(db)
+    PgPoolOptions::new()
+        .max_connections(CONNECTIONS)
+        .acquire_timeout(ACQUIRE_TIMEOUT)
+        .connect_with(options(url)?)
+        .await
+        .map_err(db)
 }
 
 /// The newest schema version applied to the database of `pool`, 0 when none is.
@@ -181,15 +195,27 @@ async fn migrate(pool: &PgPool, url: &str) -> Result<(), StoreError> {
 }
 
 /// The writer's hold on a database: a connection of its own holding [`WRITER_LOCK`], which
-/// the server releases when the connection closes (the store dropped, the process gone).
+/// the server releases when the connection ends (the store dropped, the process gone, the
+/// network cut). Commits go through this very connection, which fences them: an instance that
+/// lost the lock lost the connection with it, so its commit fails rather than racing another
+/// instance that took the database meanwhile. A lost connection is replaced, and the lock
+/// taken again, at the next commit; when another instance holds it by then, the commit is
+/// refused, naming that instance.
 #[derive(Debug)]
 struct WriterLock {
-    _conn: tokio::sync::Mutex<PgConnection>,
+    url: String,
+    conn: tokio::sync::Mutex<Option<PgConnection>>,
 }
 
 impl WriterLock {
     /// Takes the database of `url` for this instance, or says which instance has it.
     async fn take(url: &str) -> Result<Self, StoreError> {
+        let conn = Self::connect(url).await?;
+        Ok(Self { url: url.to_owned(), conn: tokio::sync::Mutex::new(Some(conn)) })
+    }
+
+    /// A connection holding the lock, or the error naming who holds it.
+    async fn connect(url: &str) -> Result<PgConnection, StoreError> {
         let mut conn = PgConnection::connect_with(&options(url)?).await.map_err(db)?;
         let taken: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
             .bind(WRITER_LOCK)
@@ -197,7 +223,7 @@ impl WriterLock {
             .await
             .map_err(db)?;
         if taken {
-            return Ok(Self { _conn: tokio::sync::Mutex::new(conn) });
+            return Ok(conn);
         }
         let holder: Option<String> = sqlx::query_scalar(
             "SELECT a.application_name || COALESCE(' from ' || host(a.client_addr), '') FROM pg_locks l \
@@ -215,5 +241,22 @@ impl WriterLock {
             redacted(url),
             holder.unwrap_or_else(|| "another buildstatus instance".to_owned())
         )))
+    }
+
+    /// Writes `commit` on the connection holding the lock (connecting and taking the lock
+    /// again first if it was lost). After a failed write the connection is checked, and
+    /// forgotten if it is gone, so that the next write starts from a new one.
+    async fn commit(&self, commit: &crate::ports::Commit) -> Result<(), StoreError> {
+        let mut held = self.conn.lock().await;
+        let conn = match held.as_mut() {
+            Some(conn) => conn,
+            None => held.insert(Self::connect(&self.url).await?),
+        };
+        let written = store::write_commit(conn, commit).await;
+        if written.is_err() && conn.ping().await.is_err() {
+            tracing::warn!("the connection holding {} was lost; the next commit takes it again", redacted(&self.url));
+            *held = None;
+        }
+        written
     }
 }

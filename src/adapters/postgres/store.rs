@@ -45,8 +45,8 @@ pub struct PgStore {
     pool: PgPool,
     outbox: PgOutbox,
     logs: Arc<PgLogStore>,
-    /// This instance writes the database while the store lives.
-    _writer: WriterLock,
+    /// This instance writes the database while the store lives; commits go through it.
+    writer: WriterLock,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -87,6 +87,51 @@ async fn meta(conn: &mut PgConnection) -> Result<StoreMeta, StoreError> {
     Ok(meta)
 }
 
+/// Writes `commit` in one transaction on `conn`; dropping the transaction on an error rolls
+/// everything back.
+pub(super) async fn write_commit(conn: &mut PgConnection, commit: &Commit) -> Result<(), StoreError> {
+    let mut tx = sqlx::Connection::begin(conn).await.map_err(db)?;
+    // Runs of changes, and runs of builds, go in one statement each; everything else one by
+    // one, in order.
+    let (mut changes, mut builds) = (Vec::new(), Vec::new());
+    for mutation in &commit.mutations {
+        match mutation {
+            Mutation::PutChange(change) if builds.is_empty() => changes.push(change),
+            Mutation::PutBuild(build) if changes.is_empty() => builds.push(build),
+            _ => {
+                queries::put_changes(&mut tx, &std::mem::take(&mut changes)).await?;
+                queries::put_builds(&mut tx, &std::mem::take(&mut builds)).await?;
+                match mutation {
+                    Mutation::PutChange(change) => changes.push(change),
+                    Mutation::PutBuild(build) => builds.push(build),
+                    other => queries::apply(&mut tx, other).await?,
+                }
+            }
+        }
+    }
+    queries::put_changes(&mut tx, &changes).await?;
+    queries::put_builds(&mut tx, &builds).await?;
+    queries::journal(&mut tx, &commit.events).await?;
+    if !commit.receipts.is_empty() {
+        let ids: Vec<&str> = commit.receipts.iter().map(|(id, _)| id.as_str()).collect();
+        let seqs = commit.receipts.iter().map(|(_, seq)| write_id(*seq)).collect::<Result<Vec<_>, _>>()?;
+        sqlx::query("INSERT INTO ingest_receipts (id, seq) SELECT * FROM UNNEST($1::text[], $2::bigint[])")
+            .bind(ids)
+            .bind(seqs)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+    }
+    let last_seq = commit.events.iter().map(|e| e.seq).max().unwrap_or(0);
+    sqlx::query(SET_COUNTERS)
+        .bind(write_id(last_seq)?)
+        .bind(write_id(commit.next_log_id)?)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+    tx.commit().await.map_err(db)
+}
+
 impl PgStore {
     /// Connects to the database of `url`, takes it for this instance (a second instance is
     /// refused, naming the first), refuses a schema newer than this binary's, and migrates it.
@@ -98,7 +143,7 @@ impl PgStore {
         migrate(&pool, url).await.map_err(named)?;
         let outbox = PgOutbox { pool: pool.clone() };
         let logs = Arc::new(PgLogStore::new(pool.clone()));
-        Ok(Self { pool, outbox, logs, _writer: writer })
+        Ok(Self { pool, outbox, logs, writer })
     }
 
     /// An error of the database at `url`, naming it (without its password).
@@ -256,47 +301,7 @@ impl StatusReader for PgStore {
 #[async_trait]
 impl StatusStore for PgStore {
     async fn commit(&self, commit: &Commit) -> Result<(), StoreError> {
-        // Dropping `tx` on an error rolls everything back.
-        let mut tx = self.pool.begin().await.map_err(db)?;
-        // Runs of changes, and runs of builds, go in one statement each; everything else one
-        // by one, in order.
-        let (mut changes, mut builds) = (Vec::new(), Vec::new());
-        for mutation in &commit.mutations {
-            match mutation {
-                Mutation::PutChange(change) if builds.is_empty() => changes.push(change),
-                Mutation::PutBuild(build) if changes.is_empty() => builds.push(build),
-                _ => {
-                    queries::put_changes(&mut tx, &std::mem::take(&mut changes)).await?;
-                    queries::put_builds(&mut tx, &std::mem::take(&mut builds)).await?;
-                    match mutation {
-                        Mutation::PutChange(change) => changes.push(change),
-                        Mutation::PutBuild(build) => builds.push(build),
-                        other => queries::apply(&mut tx, other).await?,
-                    }
-                }
-            }
-        }
-        queries::put_changes(&mut tx, &changes).await?;
-        queries::put_builds(&mut tx, &builds).await?;
-        queries::journal(&mut tx, &commit.events).await?;
-        if !commit.receipts.is_empty() {
-            let ids: Vec<&str> = commit.receipts.iter().map(|(id, _)| id.as_str()).collect();
-            let seqs = commit.receipts.iter().map(|(_, seq)| write_id(*seq)).collect::<Result<Vec<_>, _>>()?;
-            sqlx::query("INSERT INTO ingest_receipts (id, seq) SELECT * FROM UNNEST($1::text[], $2::bigint[])")
-                .bind(ids)
-                .bind(seqs)
-                .execute(&mut *tx)
-                .await
-                .map_err(db)?;
-        }
-        let last_seq = commit.events.iter().map(|e| e.seq).max().unwrap_or(0);
-        sqlx::query(SET_COUNTERS)
-            .bind(write_id(last_seq)?)
-            .bind(write_id(commit.next_log_id)?)
-            .execute(&mut *tx)
-            .await
-            .map_err(db)?;
-        tx.commit().await.map_err(db)
+        self.writer.commit(commit).await
     }
 
     async fn meta(&self) -> Result<StoreMeta, StoreError> {

@@ -1,12 +1,17 @@
 //! The server on PostgreSQL end to end (`[store] url`): the demo writes its history into the
 //! database and is killed; a server started on a new, empty data directory serves the same
 //! history from the database alone, and so does the next one after it is killed in turn:
-//! the same `/json` and the same pages. `check-config` refuses a URL that is not PostgreSQL's.
+//! the same `/json` and the same pages. While the database is down, writes answer 503 and
+//! pages go on; once it is back, writes resume without a restart. `check-config` refuses a URL
+//! that is not PostgreSQL's.
 
 use std::path::Path;
 use std::process::Command;
 
-use crate::common::{self, postgres};
+use serde_json::json;
+
+use crate::common::postgres::{self, Postgres};
+use crate::common::{self};
 
 /// A configuration naming the database at `url`.
 fn config(dir: &Path, url: &str) -> String {
@@ -112,4 +117,77 @@ fn check_config_refuses_a_store_url_that_is_not_postgresql() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("store.url: 'mysql://bs:***@db/status' is not a postgresql:// URL"), "{err}");
     assert!(!err.contains("hunter2"), "{err}");
+}
+
+const TOKEN: &str = "pg-token-0123456789abcdef";
+
+/// Status and `Retry-After` of an ingest POST of build `n` of builder `pg`.
+async fn ingest(base: &str, n: u32) -> (u16, Option<String>, String) {
+    let batch = json!([
+        {"event_id": format!("s{n}"), "type": "build_started",
+         "build": {"builder": "pg", "number": n, "started": "2026-03-01T10:00:00Z", "worker": "w1"}},
+        {"event_id": format!("f{n}"), "type": "build_finished", "builder": "pg", "number": n,
+         "result": "success", "at": "2026-03-01T10:05:00Z"},
+    ]);
+    let answer = reqwest::Client::new()
+        .post(format!("{base}/api/v1/events"))
+        .bearer_auth(TOKEN)
+        .json(&batch)
+        .send()
+        .await
+        .expect("an answer");
+    let retry = answer.headers().get("retry-after").map(|v| v.to_str().expect("ascii").to_owned());
+    (answer.status().as_u16(), retry, answer.text().await.expect("a body"))
+}
+
+#[tokio::test]
+async fn while_the_database_is_down_writes_answer_503_and_they_resume_when_it_is_back() {
+    // A server of the test's own: it is stopped and started again under the instance.
+    let pg = Postgres::start();
+    pg.psql("postgres", "CREATE DATABASE status");
+    let etc = tempfile::tempdir().expect("tempdir");
+    let file = etc.path().join("buildstatus.toml");
+    let text = format!(
+        "[store]\nurl = \"{}\"\n\n[ingest]\ntokens = [\"{TOKEN}\"]\ncreate_builders = true\n",
+        pg.url("postgresql", "status")
+    );
+    std::fs::write(&file, text).expect("config");
+    let data = tempfile::tempdir().expect("tempdir");
+    let server = common::start_binary_with_data(
+        &["serve", "--config", file.to_str().expect("a path")],
+        &data.path().join("data"),
+    );
+    assert_eq!(ingest(&server.base, 1).await.0, 200);
+
+    pg.stop_now();
+    let (status, retry, body) = ingest(&server.base, 2).await;
+    assert_eq!(status, 503, "{body}");
+    assert!(retry.is_some(), "a 503 says when to come back");
+    assert!(body.contains("storage cannot be read or written"), "{body}");
+    // What needs only the hub's memory is still served (a page that reads the store, such as
+    // a builder whose window is not loaded yet, answers 503 meanwhile, as a write does).
+    let page = reqwest::get(format!("{}/json/slaves", server.base)).await.expect("page");
+    assert_eq!(page.status().as_u16(), 200, "the workers are served from memory");
+
+    pg.start_again();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let (status, _, body) = ingest(&server.base, 2).await;
+        if status == 200 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "writes did not resume: {status} {body}");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert_eq!(ingest(&server.base, 3).await.0, 200);
+    let builds: serde_json::Value =
+        reqwest::get(format!("{}/json/builders/pg/builds?select=1&select=2&select=3", server.base))
+            .await
+            .expect("json")
+            .json()
+            .await
+            .expect("json body");
+    for n in ["1", "2", "3"] {
+        assert_eq!(builds[n]["results"], 0, "build {n} is stored: {builds}");
+    }
 }

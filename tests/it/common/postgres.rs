@@ -51,26 +51,46 @@ impl Postgres {
         let port = listener.local_addr().expect("address").port();
         drop(listener);
         let pg = Self { bin, dir, port, as_root };
-        let data = pg.dir.path().join("data");
-        let out =
-            pg.command("initdb").arg("-D").arg(&data).args(["-A", "trust", "-U", "postgres"]).output().expect("initdb");
+        let out = pg
+            .command("initdb")
+            .arg("-D")
+            .arg(pg.data())
+            .args(["-A", "trust", "-U", "postgres"])
+            .output()
+            .expect("initdb");
         assert!(out.status.success(), "initdb: {}", String::from_utf8_lossy(&out.stderr));
+        pg.start_again();
+        pg
+    }
+
+    fn data(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    /// Starts the server (again, after [`Postgres::stop_now`]) on its port, and waits for it.
+    pub fn start_again(&self) {
         // Enough connections for the store tests running in parallel (each store opens a pool).
         let options = format!(
-            "-p {port} -k {} -c listen_addresses=127.0.0.1 -c max_connections=400 -c fsync=off",
-            pg.dir.path().display()
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c max_connections=400 -c fsync=off",
+            self.port,
+            self.dir.path().display()
         );
-        let out = pg
+        let out = self
             .command("pg_ctl")
             .arg("-D")
-            .arg(&data)
+            .arg(self.data())
             .arg("-l")
-            .arg(pg.dir.path().join("server.log"))
+            .arg(self.dir.path().join("server.log"))
             .args(["-o", &options, "-w", "start"])
             .output()
             .expect("pg_ctl");
         assert!(out.status.success(), "pg_ctl start: {}", String::from_utf8_lossy(&out.stderr));
-        pg
+    }
+
+    /// Stops the server at once, as a crash or a cut network would (its clients' connections
+    /// end without a goodbye).
+    pub fn stop_now(&self) {
+        let _ = self.command("pg_ctl").arg("-D").arg(self.data()).args(["-m", "immediate", "-w", "stop"]).output();
     }
 
     /// Runs `statement` on `database`.
@@ -85,16 +105,11 @@ impl Postgres {
     pub fn url(&self, driver: &str, database: &str) -> String {
         format!("{driver}://postgres@127.0.0.1:{}/{database}", self.port)
     }
-
-    fn stop(&self) {
-        let data = self.dir.path().join("data");
-        let _ = self.command("pg_ctl").arg("-D").arg(&data).args(["-m", "immediate", "stop"]).output();
-    }
 }
 
 impl Drop for Postgres {
     fn drop(&mut self) {
-        self.stop();
+        self.stop_now();
     }
 }
 
@@ -104,7 +119,7 @@ static SHARED: OnceLock<Postgres> = OnceLock::new();
 /// is never dropped).
 extern "C" fn stop_shared() {
     if let Some(pg) = SHARED.get() {
-        pg.stop();
+        pg.stop_now();
         let _ = std::fs::remove_dir_all(pg.dir.path());
     }
 }
