@@ -38,17 +38,17 @@ fn push_branches(sql: &mut QueryBuilder<Postgres>, branches: &BranchFilter) {
     sql.push(")");
 }
 
-/// The listing of `q`: the filters of [`BuildQuery::matches`] and the order of
+/// The listing of `q`, after `prefix` (empty, or an `EXPLAIN`): the filters of [`BuildQuery::matches`] and the order of
 /// [`BuildOrder::sort`]. Rows are `(key, data)`. A listing of several builders is the union
 /// of each builder's own listing, each cut at the limit, sorted and limited again.
-pub fn builds(q: &BuildQuery) -> QueryBuilder<Postgres> {
+pub fn builds(prefix: &str, q: &BuildQuery) -> QueryBuilder<Postgres> {
     let order = match q.order {
         BuildOrder::NumberDesc if q.builders.len() == 1 => " ORDER BY number DESC",
         BuildOrder::NumberDesc => " ORDER BY started DESC, builder DESC, number DESC",
         BuildOrder::FinishedDesc => " ORDER BY finished DESC, builder DESC, number DESC",
     };
     let builders: BTreeSet<&String> = q.builders.iter().collect();
-    let mut sql = QueryBuilder::new("");
+    let mut sql = QueryBuilder::new(prefix);
     let apart = q.finished != Some(false) && builders.len() > 1 && builders.len() <= LISTINGS_QUERIED_APART;
     if apart {
         sql.push("SELECT key, data FROM (");
@@ -118,10 +118,11 @@ fn push_build_filters<S: AsRef<str>>(sql: &mut QueryBuilder<Postgres>, q: &Build
     }
 }
 
-/// The listing of `q`, newest first. Rows are `(key, data)`. With a branch filter it is the
+/// The listing of `q`, newest first, after `prefix`. Rows are `(key, data)`. With a branch filter it is the
 /// union of each branch's own listing (`trunk` also lists the changes on no branch).
-pub fn changes(q: &ChangeQuery) -> QueryBuilder<Postgres> {
-    let mut sql = QueryBuilder::new("SELECT key, data FROM (");
+pub fn changes(prefix: &str, q: &ChangeQuery) -> QueryBuilder<Postgres> {
+    let mut sql = QueryBuilder::new(prefix);
+    sql.push("SELECT key, data FROM (");
     let branches: BTreeSet<&str> = q.branches.0.iter().map(String::as_str).collect();
     if branches.is_empty() || branches.len() > LISTINGS_QUERIED_APART {
         push_change_filters(&mut sql, q);

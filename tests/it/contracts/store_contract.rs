@@ -672,10 +672,9 @@ fn assert_bounded(what: &str, plan: &[String], limited: bool, small_sort: bool) 
     }
 }
 
-#[tokio::test]
-async fn with_20000_builds_the_snapshot_and_every_listing_use_indexes() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let store = SqliteStore::open(&dir.path().join("big.sqlite")).await.expect("open");
+/// 20 builders (`b00`…`b19`) of 1,000 builds each on `main` (the last two of each running,
+/// workers `w0`…`w4` in turn), and 2,000 changes: a history whose listings must use indexes.
+pub(super) fn big_history() -> Vec<Mutation> {
     let names: Vec<String> = (0..20).map(|i| format!("b{i:02}")).collect();
     let mut m: Vec<Mutation> = names.iter().map(|n| builder(n)).collect();
     for (i, name) in names.iter().enumerate() {
@@ -688,6 +687,14 @@ async fn with_20000_builds_the_snapshot_and_every_listing_use_indexes() {
         }
     }
     m.extend((1..=2000).map(|n| Mutation::PutChange(change(n, Some("main")))));
+    m
+}
+
+#[tokio::test]
+async fn with_20000_builds_the_snapshot_and_every_listing_use_indexes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = SqliteStore::open(&dir.path().join("big.sqlite")).await.expect("open");
+    let m = big_history();
     store.commit(&Commit { mutations: m, next_log_id: 1, ..Commit::default() }).await.expect("one big commit");
 
     let snapshot = store.snapshot(50).await.expect("snapshot");
@@ -716,16 +723,13 @@ fn sorts_only_a_union(plan: &[String]) -> bool {
     plan.iter().any(|s| s == "COMPOUND QUERY") && sorts == 1 && plan.last().is_some_and(|s| s.contains("TEMP B-TREE"))
 }
 
-/// Checks the plans of the snapshot and of every listing a page makes.
-async fn assert_plans_bounded(store: &SqliteStore) {
-    for (sql, plan) in store.explain_snapshot(50).await.expect("snapshot plans") {
-        assert_bounded(&sql, &plan, sql.contains("LIMIT"), false);
-    }
+/// The build listings the pages make, on [`big_history`].
+pub(super) fn page_queries() -> Vec<BuildQuery> {
     let several = vec!["b01".to_owned(), "b02".to_owned()];
     let main = BranchFilter(vec!["main".into()]);
     let nosuch = BranchFilter(vec!["nosuch".into()]);
     let finished = Some(true);
-    let page_queries = [
+    vec![
         BuildQuery::of_builder("b07", 20),
         BuildQuery { finished, ..BuildQuery::of_builder("b07", 20) },
         BuildQuery { finished, branches: main.clone(), ..BuildQuery::of_builder("b07", 1) },
@@ -764,7 +768,15 @@ async fn assert_plans_bounded(store: &SqliteStore) {
             limit: 20,
             ..Default::default()
         },
-    ];
+    ]
+}
+
+/// Checks the plans of the snapshot and of every listing a page makes.
+async fn assert_plans_bounded(store: &SqliteStore) {
+    for (sql, plan) in store.explain_snapshot(50).await.expect("snapshot plans") {
+        assert_bounded(&sql, &plan, sql.contains("LIMIT"), false);
+    }
+    let page_queries = page_queries();
     for q in &page_queries {
         let plan = store.explain_builds(q).await.expect("plan");
         // Sorting is fine for running builds, a revision's few builds, a scan's few rows, or
