@@ -182,7 +182,12 @@ async fn the_history_of_a_real_buildbot_database_is_imported_whole_and_once() {
 /// The server on `data` shows the builders, every finished build (result, times, properties,
 /// steps, log text) and a sample change as Buildbot's REST API serves them.
 async fn shows_what_buildbot_holds(data: &Path, expected: &Expected) {
-    let server = common::start_binary_with_data(&["serve"], data);
+    shows_what_buildbot_holds_serving(&["serve"], data, expected).await;
+}
+
+/// [`shows_what_buildbot_holds`], for a server started with `args` (a configuration).
+async fn shows_what_buildbot_holds_serving(args: &[&str], data: &Path, expected: &Expected) {
+    let server = common::start_binary_with_data(args, data);
     let base = server.base.as_str();
     let json: Value = serde_json::from_str(&get(base, "/json/builders").await).expect("json");
     let mut names: Vec<&String> = json.as_object().expect("builders").keys().collect();
@@ -425,6 +430,25 @@ async fn a_buildbot_database_on_postgresql_is_imported_too() {
     assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
     assert!(text.contains("0 queued, 1 already queued"), "{text}");
     assert!(text.contains("no longer waiting in Buildbot: 1 taken off the queue here"), "{text}");
+
+    // Into a PostgreSQL store (`[store] url`) as well: the same history shown from it, by a
+    // server whose data directory holds none of it.
+    pg.psql("postgres", "CREATE DATABASE status");
+    let config = dir.path().join("buildstatus.toml");
+    std::fs::write(&config, format!("[store]\nurl = \"{}\"\n", pg.url("postgresql", "status"))).expect("config");
+    let config = config.to_str().expect("a path");
+    pg.psql("postgres", "CREATE DATABASE again TEMPLATE served");
+    let local = dir.path().join("local");
+    let out = Command::new(env!("CARGO_BIN_EXE_buildstatus"))
+        .args(["import-buildbot", "--db", &pg.url("postgresql", "again"), "--config", config, "--data-dir"])
+        .arg(&local)
+        .output()
+        .expect("runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("builds:   59 imported (177 steps, 177 logs), 0 imported before"), "{text}");
+    assert!(!local.join("buildstatus.sqlite").exists() && !local.join("logs").exists(), "nothing of it on disk");
+    shows_what_buildbot_holds_serving(&["serve", "--config", config], &dir.path().join("elsewhere"), &expected).await;
 }
 
 #[tokio::test]
