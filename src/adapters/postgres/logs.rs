@@ -38,9 +38,12 @@ pub struct PgLogStore {
     pool: PgPool,
     /// Writes take turns: a write reads each log's size, then appends after it.
     writes: tokio::sync::Mutex<()>,
-    /// The followers' wake-ups, per log being followed.
-    followed: Mutex<HashMap<u64, Arc<Notify>>>,
+    /// The followers' wake-ups, per log being followed (each reader forgets its log's when
+    /// it is the last to go).
+    followed: Followed,
 }
+
+type Followed = Arc<Mutex<HashMap<u64, Arc<Notify>>>>;
 
 fn db(e: sqlx::Error) -> LogError {
     LogError::io(super::db(e))
@@ -88,7 +91,7 @@ impl ChunkRows {
 
 impl PgLogStore {
     pub(super) fn new(pool: PgPool) -> Self {
-        Self { pool, writes: tokio::sync::Mutex::default(), followed: Mutex::default() }
+        Self { pool, writes: tokio::sync::Mutex::default(), followed: Followed::default() }
     }
 
     fn followed(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Arc<Notify>>> {
@@ -201,7 +204,9 @@ impl LogStore for PgLogStore {
 
     fn stream(&self, log: u64, from: u64, follow: bool) -> LogStream {
         let wake = follow.then(|| self.followed().entry(log).or_default().clone());
-        let reader = Reader { pool: self.pool.clone(), log, position: from, follow, wake, ready: VecDeque::new() };
+        let followed = self.followed.clone();
+        let reader =
+            Reader { pool: self.pool.clone(), log, position: from, follow, wake, followed, ready: VecDeque::new() };
         Box::pin(stream::unfold(reader, |mut reader| async move {
             match reader.next().await {
                 Ok(Some(piece)) => Some((Ok(piece), reader)),
@@ -239,7 +244,21 @@ struct Reader {
     position: u64,
     follow: bool,
     wake: Option<Arc<Notify>>,
+    followed: Followed,
     ready: VecDeque<LogPiece>,
+}
+
+impl Drop for Reader {
+    /// The last follower of a log forgets its wake-up (a finished log's went with its end).
+    fn drop(&mut self) {
+        if let Some(wake) = self.wake.take() {
+            let mut followed = self.followed.lock().unwrap_or_else(|e| e.into_inner());
+            // Held by the map and by this reader only: nobody else follows the log.
+            if followed.get(&self.log).is_some_and(|w| Arc::ptr_eq(w, &wake)) && Arc::strong_count(&wake) == 2 {
+                followed.remove(&self.log);
+            }
+        }
+    }
 }
 
 impl Reader {

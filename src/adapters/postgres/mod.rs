@@ -204,14 +204,20 @@ async fn migrate(pool: &PgPool, url: &str) -> Result<(), StoreError> {
 #[derive(Debug)]
 struct WriterLock {
     url: String,
-    conn: tokio::sync::Mutex<Option<PgConnection>>,
+    /// The connection, and when it last answered.
+    conn: tokio::sync::Mutex<Option<(PgConnection, std::time::Instant)>>,
 }
+
+/// How long the lock's connection may sit idle before a commit checks it first: a connection
+/// that a firewall dropped during a quiet night is found and replaced before the commit, not
+/// by failing it (a webhook is not always sent again).
+const IDLE_CHECK: std::time::Duration = std::time::Duration::from_secs(10);
 
 impl WriterLock {
     /// Takes the database of `url` for this instance, or says which instance has it.
     async fn take(url: &str) -> Result<Self, StoreError> {
         let conn = Self::connect(url).await?;
-        Ok(Self { url: url.to_owned(), conn: tokio::sync::Mutex::new(Some(conn)) })
+        Ok(Self { url: url.to_owned(), conn: tokio::sync::Mutex::new(Some((conn, std::time::Instant::now()))) })
     }
 
     /// A connection holding the lock, or the error naming who holds it.
@@ -248,14 +254,22 @@ impl WriterLock {
     /// forgotten if it is gone, so that the next write starts from a new one.
     async fn commit(&self, commit: &crate::ports::Commit) -> Result<(), StoreError> {
         let mut held = self.conn.lock().await;
-        let conn = match held.as_mut() {
-            Some(conn) => conn,
-            None => held.insert(Self::connect(&self.url).await?),
+        if let Some((conn, used)) = held.as_mut()
+            && used.elapsed() >= IDLE_CHECK
+            && conn.ping().await.is_err()
+        {
+            *held = None;
+        }
+        let (conn, used) = match held.as_mut() {
+            Some(held) => held,
+            None => held.insert((Self::connect(&self.url).await?, std::time::Instant::now())),
         };
         let written = store::write_commit(conn, commit).await;
         if written.is_err() && conn.ping().await.is_err() {
             tracing::warn!("the connection holding {} was lost; the next commit takes it again", redacted(&self.url));
             *held = None;
+        } else {
+            *used = std::time::Instant::now();
         }
         written
     }
