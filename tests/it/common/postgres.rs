@@ -1,4 +1,4 @@
-//! A PostgreSQL server of the tests' own on 127.0.0.1: `initdb` in a temporary directory (as
+//! A PostgreSQL server of the tests' (and benchmarks') own on 127.0.0.1: `initdb` in a temporary directory (as
 //! the `postgres` user when the tests run as root), started with `pg_ctl`. One helper for every
 //! test that needs PostgreSQL: the import of a Buildbot database on PostgreSQL starts a server
 //! of its own ([`Postgres::start`]); the store tests share one server per test process and take
@@ -16,6 +16,8 @@ pub struct Postgres {
     dir: tempfile::TempDir,
     port: u16,
     as_root: bool,
+    /// Settings of this server beyond the defaults (`-c NAME=VALUE` each).
+    settings: Vec<String>,
 }
 
 impl Postgres {
@@ -30,8 +32,14 @@ impl Postgres {
         }
     }
 
-    /// Starts a server of its own (with only the `postgres` database).
+    /// Starts a server of its own (with only the `postgres` database), with PostgreSQL's
+    /// default settings (durable commits, as a site runs it).
     pub fn start() -> Self {
+        Self::start_with(&[])
+    }
+
+    /// [`Postgres::start`] with `settings` (`NAME=VALUE`) beyond the defaults.
+    pub fn start_with(settings: &[&str]) -> Self {
         let root = Path::new("/usr/lib/postgresql");
         let mut versions: Vec<PathBuf> = std::fs::read_dir(root)
             .map(|d| {
@@ -50,7 +58,8 @@ impl Postgres {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
         let port = listener.local_addr().expect("address").port();
         drop(listener);
-        let pg = Self { bin, dir, port, as_root };
+        let settings = settings.iter().map(|s| format!("-c {s}")).collect();
+        let pg = Self { bin, dir, port, as_root, settings };
         let out = pg
             .command("initdb")
             .arg("-D")
@@ -71,9 +80,10 @@ impl Postgres {
     pub fn start_again(&self) {
         // Enough connections for the store tests running in parallel (each store opens a pool).
         let options = format!(
-            "-p {} -k {} -c listen_addresses=127.0.0.1 -c max_connections=400 -c fsync=off",
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c max_connections=400 {}",
             self.port,
-            self.dir.path().display()
+            self.dir.path().display(),
+            self.settings.join(" ")
         );
         let out = self
             .command("pg_ctl")
@@ -127,7 +137,8 @@ extern "C" fn stop_shared() {
 /// The server the store tests share, started by the first of them.
 pub fn shared() -> &'static Postgres {
     SHARED.get_or_init(|| {
-        let pg = Postgres::start();
+        // The store tests check behaviour, not durability against power loss: no flushes.
+        let pg = Postgres::start_with(&["fsync=off"]);
         // SAFETY: registers a plain function, run once at exit.
         unsafe { libc::atexit(stop_shared) };
         pg
