@@ -29,6 +29,8 @@ use crate::ports::{LogError, LogPiece, LogSize, LogStore, LogStream, LogWrite};
 pub const ROW_BYTES: usize = 64 * 1024;
 /// Rows a reader fetches at once: its memory stays below 32 × [`ROW_BYTES`].
 const ROWS_PER_READ: i64 = 32;
+/// Content bytes one `INSERT` of chunks carries at most.
+const STATEMENT_BYTES: usize = 16 << 20;
 /// How long a follower waits for a wake-up before it looks again.
 const FOLLOW_POLL: Duration = Duration::from_millis(500);
 
@@ -154,15 +156,15 @@ impl LogStore for PgLogStore {
                 .await
                 .map_err(db)?;
         }
-        if !chunks.log.is_empty() {
+        for rows in chunks.statements() {
             sqlx::query(
                 "INSERT INTO log_chunks (log, start, channel, data) \
                  SELECT * FROM UNNEST($1::bigint[], $2::bigint[], $3::smallint[], $4::bytea[])",
             )
-            .bind(&chunks.log)
-            .bind(&chunks.start)
-            .bind(&chunks.channel)
-            .bind(&chunks.data)
+            .bind(&chunks.log[rows.clone()])
+            .bind(&chunks.start[rows.clone()])
+            .bind(&chunks.channel[rows.clone()])
+            .bind(&chunks.data[rows])
             .execute(&mut *tx)
             .await
             .map_err(db)?;
@@ -222,6 +224,24 @@ impl LogStore for PgLogStore {
 }
 
 impl ChunkRows {
+    /// The rows in runs of at most [`STATEMENT_BYTES`] of content, one `INSERT` each: a round
+    /// of imported history may carry hundreds of megabytes of logs, and one statement's
+    /// message must stay far below PostgreSQL's 1 GB.
+    fn statements(&self) -> Vec<std::ops::Range<usize>> {
+        let (mut runs, mut start, mut bytes) = (Vec::new(), 0, 0);
+        for (i, data) in self.data.iter().enumerate() {
+            if bytes > 0 && bytes + data.len() > STATEMENT_BYTES {
+                runs.push(start..i);
+                (start, bytes) = (i, 0);
+            }
+            bytes += data.len();
+        }
+        if start < self.data.len() {
+            runs.push(start..self.data.len());
+        }
+        runs
+    }
+
     /// Forgets the rows added to `log` so far (a later whole write of it replaces them).
     fn remove(&mut self, log: i64) {
         let keep: Vec<bool> = self.log.iter().map(|l| *l != log).collect();
