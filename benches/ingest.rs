@@ -2,9 +2,16 @@
 //! and finished) recorded durably in SQLite, once posted to `POST /api/v1/events` over
 //! loopback TCP (JSON, token check, receipts) and once handed to the hub in-process
 //! (`StatusSink::record_all`). The issue asks the API for at least a quarter of the direct
-//! rate; criterion reports both in events per second.
+//! rate; criterion reports both in events per second. The in-process one runs again on
+//! PostgreSQL (`[store] url`; a server of the bench's own, started with `initdb` as the tests
+//! do, PostgreSQL's default durable settings), back to back with SQLite's.
 //!
 //! `cargo bench --bench ingest`
+
+// The tests' PostgreSQL helper, one helper for both (the bench uses a server of its own).
+#[allow(dead_code)]
+#[path = "../tests/it/common/postgres.rs"]
+mod postgres;
 
 use std::path::Path;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -32,10 +39,16 @@ fn batch(builder: &str, first: u32) -> Value {
 }
 
 async fn server(dir: &Path) -> StatusServer {
+    server_on(dir, None).await
+}
+
+/// A server on the data directory `dir`, its history in `store_url`'s database when given.
+async fn server_on(dir: &Path, store_url: Option<String>) -> StatusServer {
     let _ = std::fs::remove_dir_all(dir);
     let ingest =
         IngestConfig { tokens: Tokens::new(vec![TOKEN.to_owned()]), create_builders: false, max_body: 1 << 24 };
-    let setup = Setup { storage: Storage::Directory(dir.to_path_buf()), ingest: Some(ingest), ..Setup::default() };
+    let storage = Storage::Directory(dir.to_path_buf());
+    let setup = Setup { storage, store_url, ingest: Some(ingest), ..Setup::default() };
     let server = StatusServer::start(setup).await.expect("server");
     let builder = Builder { name: "bench".to_owned(), ..Builder::default() };
     server.sink().record(StatusEvent::BuilderAdded { builder }).await.expect("builder");
@@ -60,6 +73,25 @@ fn ingest(c: &mut Criterion) {
             },
             |events| {
                 let sink = direct.sink();
+                async move { sink.record_all(events).await.expect("recorded") }
+            },
+            BatchSize::SmallInput,
+        )
+    });
+
+    let pg = postgres::Postgres::start();
+    pg.psql("postgres", "CREATE DATABASE bench");
+    let on_pg = runtime.block_on(server_on(&root.join("postgres"), Some(pg.url("postgresql", "bench"))));
+    let next = AtomicU32::new(1);
+    group.bench_function("record_all_in_process_postgresql", |b| {
+        b.to_async(&runtime).iter_batched(
+            || {
+                let first = next.fetch_add(BUILDS, Ordering::Relaxed);
+                let posted = buildstatus::domain::ingest::parse(batch("bench", first).to_string().as_bytes());
+                posted.expect("events").into_iter().map(|p| p.event).collect::<Vec<_>>()
+            },
+            |events| {
+                let sink = on_pg.sink();
                 async move { sink.record_all(events).await.expect("recorded") }
             },
             BatchSize::SmallInput,

@@ -6,6 +6,7 @@
 //! | adapter | technology | ports |
 //! |---|---|---|
 //! | [`sqlite`] | SQLite through sqlx (WAL, migrations) | `StatusStore`, `StatusReader`, `Outbox`, `IngestSink` receipts |
+//! | [`postgres`] | PostgreSQL through sqlx (`[store] url`): the whole store in one database | `StatusStore`, `StatusReader`, `Outbox`, `LogStore`, `IngestSink` receipts |
 //! | [`logs`] | files on disk | `LogStore` |
 //! | [`memory`] | in-process data: the reference implementations and test doubles | every port |
 //! | [`http`] | axum on hyper: the pages, hooks, ingest API, live streams | reads `StatusReader`, `EventFeed`, `LogStore`, `Outbox` |
@@ -32,5 +33,6 @@ pub mod mail;
 pub mod memory;
 pub mod passwords;
 pub mod pb;
+pub mod postgres;
 pub mod sqlite;
 pub mod status_client;

@@ -160,7 +160,13 @@ async fn import_buildbot(db: &str, config: Config) -> Result<(), Box<dyn std::er
     let buildbot = crate::adapters::buildbot::db::BuildbotDb::open(db).await?;
     // Only the store: no pollers, hooks or notifiers run while history is written.
     let server = config.server;
-    let setup = Setup { storage: server.storage, window: server.window, site: server.site, ..Setup::default() };
+    let setup = Setup {
+        storage: server.storage,
+        store_url: server.store_url,
+        window: server.window,
+        site: server.site,
+        ..Setup::default()
+    };
     let server = StatusServer::start(setup).await?;
     let progress = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let summary = super::import::import(&buildbot, server.sink().as_ref(), server.reader().as_ref(), progress).await?;
@@ -236,7 +242,10 @@ async fn serve(
     reload: Reload,
     demo: Option<demo::DemoOptions>,
 ) -> Result<(), Box<dyn std::error::Error>> {
-    let data_dir = config.data_dir().map(|d| d.display().to_string()).unwrap_or_default();
+    let mut data_dir = config.data_dir().map(|d| d.display().to_string()).unwrap_or_default();
+    if let Some(url) = &config.server.store_url {
+        data_dir = format!("{}, local state in {data_dir}", crate::adapters::postgres::redacted(url));
+    }
     let pb_config = config.server.pb.clone();
     let server = Arc::new(StatusServer::start(config.server).await?);
     let mut listeners = Vec::new();

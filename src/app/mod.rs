@@ -28,6 +28,7 @@ use crate::adapters::http::limits::Limits;
 use crate::adapters::http::{self, AuthSettings};
 use crate::adapters::logs::DiskLogStore;
 use crate::adapters::memory::{MemoryBus, MemoryLogStore, MemoryOutbox, MemoryStore, NoMaster};
+use crate::adapters::postgres::{self, PgStore};
 use crate::adapters::sqlite::SqliteStore;
 use crate::domain::web::layout::Site;
 use crate::ports::{
@@ -39,13 +40,14 @@ use assemble::Web;
 pub use config::{Config, HookConfig, IngestConfig};
 pub use hub::Hub;
 
-/// Where status history is kept.
+/// Where status history is kept, unless [`Setup::store_url`] names a PostgreSQL database:
+/// then only this instance's local state (the Git pollers' working copies, `http.log`).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub enum Storage {
     /// Nothing survives the process: for tests, examples and masters with their own history.
     #[default]
     Memory,
-    /// `DIR/buildstatus.sqlite` and `DIR/logs/`.
+    /// `DIR/buildstatus.sqlite` and `DIR/logs/` (with a PostgreSQL store: local state only).
     Directory(PathBuf),
 }
 
@@ -88,6 +90,11 @@ pub struct Setup {
     pub pb: Option<config::pb::PbConfig>,
     /// What one client may take of the web server (`[limits]`).
     pub limits: Limits,
+    /// `[store] url`: the history (status, journal, logs, outbox, ingest receipts) in this
+    /// PostgreSQL database instead of the data directory's SQLite and log files. `storage`
+    /// then says where only this instance's local state goes (the Git pollers' working
+    /// copies, `http.log`).
+    pub store_url: Option<String>,
 }
 
 impl Default for Setup {
@@ -109,6 +116,7 @@ impl Default for Setup {
             buildbot: None,
             pb: None,
             limits: Limits::default(),
+            store_url: None,
         }
     }
 }
@@ -118,6 +126,7 @@ impl std::fmt::Debug for Setup {
         f.debug_struct("Setup")
             .field("site", &self.site)
             .field("storage", &self.storage)
+            .field("store_url", &self.store_url.as_deref().map(crate::adapters::postgres::redacted))
             .field("window", &self.window)
             .field("public_html", &self.public_html)
             .field("hooks", &self.hooks)
@@ -207,29 +216,39 @@ impl StatusServer {
     /// Like [`StatusServer::start`], with pages that read `clock` (tests use a fixed one).
     pub async fn start_with_clock(setup: Setup, clock: Arc<dyn Clock>) -> Result<Self, StartError> {
         let mut data_dir = None;
-        let (store, logs, outbox): (Arc<dyn StatusStore>, Arc<dyn LogStore>, Arc<dyn Outbox>) = match &setup.storage {
-            Storage::Memory => {
-                (Arc::new(MemoryStore::new()), Arc::new(MemoryLogStore::new()), Arc::new(MemoryOutbox::new()))
-            }
-            Storage::Directory(dir) => {
-                std::fs::create_dir_all(dir).map_err(StartError::Io)?;
-                data_dir = Some(data_dir::DataDirLock::acquire(dir).await.map_err(StartError::DataDir)?);
-                let path = dir.join(DATABASE);
-                let store = SqliteStore::open_with_outbox_threads(&path, notify::background::lower_priority)
-                    .await
-                    .map_err(StartError::Store)?;
-                let logs = DiskLogStore::open(dir.join("logs")).await.map_err(StartError::Logs)?;
-                let outbox = store.outbox();
-                (Arc::new(store), Arc::new(logs), Arc::new(outbox))
-            }
-        };
+        if let Storage::Directory(dir) = &setup.storage {
+            std::fs::create_dir_all(dir).map_err(StartError::Io)?;
+            data_dir = Some(data_dir::DataDirLock::acquire(dir).await.map_err(StartError::DataDir)?);
+        }
+        let (store, logs, outbox): (Arc<dyn StatusStore>, Arc<dyn LogStore>, Arc<dyn Outbox>) =
+            match (&setup.store_url, &setup.storage) {
+                (Some(url), _) => {
+                    let store = PgStore::open(url).await.map_err(StartError::Store)?;
+                    let (logs, outbox) = (store.logs(), store.outbox());
+                    (Arc::new(store), logs, Arc::new(outbox))
+                }
+                (None, Storage::Memory) => {
+                    (Arc::new(MemoryStore::new()), Arc::new(MemoryLogStore::new()), Arc::new(MemoryOutbox::new()))
+                }
+                (None, Storage::Directory(dir)) => {
+                    let path = dir.join(DATABASE);
+                    let store = SqliteStore::open_with_outbox_threads(&path, notify::background::lower_priority)
+                        .await
+                        .map_err(StartError::Store)?;
+                    let logs = DiskLogStore::open(dir.join("logs")).await.map_err(StartError::Logs)?;
+                    let outbox = store.outbox();
+                    (Arc::new(store), Arc::new(logs), Arc::new(outbox))
+                }
+            };
         public_html(&setup).map_err(StartError::Io)?;
         let bus: Arc<dyn EventBus> = Arc::new(MemoryBus::default());
-        let hub =
-            Hub::open(store.clone(), logs.clone(), bus, setup.window).await.map_err(|e| match &setup.storage {
-                Storage::Directory(dir) => StartError::Store(SqliteStore::named(&dir.join(DATABASE), e)),
-                Storage::Memory => StartError::Store(e),
-            })?;
+        let hub = Hub::open(store.clone(), logs.clone(), bus, setup.window).await.map_err(|e| {
+            StartError::Store(match (&setup.store_url, &setup.storage) {
+                (Some(url), _) => PgStore::named(url, e),
+                (None, Storage::Directory(dir)) => SqliteStore::named(&dir.join(DATABASE), e),
+                (None, Storage::Memory) => e,
+            })
+        })?;
         let (stop_live, stopping) = tokio::sync::watch::channel(false);
         let metric_sources: Vec<Arc<dyn MetricsSource>> = vec![
             hub.clone(),
@@ -298,6 +317,11 @@ impl StatusServer {
         if setup.storage != current.storage {
             reloaded.kept.push(format!("data_dir stays {:?} until a restart", current.storage));
             setup.storage = current.storage.clone();
+        }
+        if setup.store_url != current.store_url {
+            let url = current.store_url.as_deref().map_or_else(|| "none".to_owned(), postgres::redacted);
+            reloaded.kept.push(format!("[store] url stays {url} until a restart"));
+            setup.store_url = current.store_url.clone();
         }
         if setup.window != current.window {
             reloaded.kept.push(format!("window stays {} until a restart", current.window));

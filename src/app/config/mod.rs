@@ -1,7 +1,7 @@
 //! `buildstatus.toml`, the one place the binary's configuration is read: the top-level keys
 //! here, each block in a file of its own (`[change_hook]` in `hooks.rs`, `[ingest]`,
 //! `[[git_poller]]`, `[[mail]]`, `[[http_push]]`, `[[github_status]]`, `[[gerrit]]`, `[authz]`,
-//! `[auth]`, `[buildbot]`, `[[irc]]`, `[limits]`), listed once in [`SECTIONS`]. Every problem is collected and
+//! `[auth]`, `[buildbot]`, `[[irc]]`, `[limits]`, `[store]`), listed once in [`SECTIONS`]. Every problem is collected and
 //! reported at once, each naming its key. A new block is one file and one line of that table.
 //!
 //! The file is read into the library's own [`Setup`], so what the binary can configure and
@@ -24,6 +24,7 @@ mod limits;
 pub mod listen;
 mod mail;
 pub mod pb;
+mod store;
 mod targets;
 mod values;
 
@@ -120,6 +121,10 @@ const SECTIONS: &[(&str, Section)] = &[
     ("github_status", |v, base, setup| {
         let targets = github::parse(v, base)?.into_iter().map(|t| Arc::new(t) as Arc<dyn Target>);
         setup.notifiers.targets.extend(targets);
+        Ok(())
+    }),
+    ("store", |v, base, setup| {
+        setup.store_url = Some(store::parse(v, base)?);
         Ok(())
     }),
     ("gerrit", |v, base, setup| {

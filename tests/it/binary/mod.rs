@@ -6,4 +6,5 @@ mod faults;
 mod ingest;
 mod install;
 mod operations;
+mod postgres;
 mod reload;

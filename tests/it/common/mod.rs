@@ -5,6 +5,7 @@ pub mod buildbot;
 pub mod buildbot_rest;
 pub mod data_dir;
 pub mod logs;
+pub mod postgres;
 pub mod push_receiver;
 pub mod tls;
 pub mod web;

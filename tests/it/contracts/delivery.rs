@@ -1,5 +1,5 @@
 //! The delivery disciplines, proved over random failure schedules: two workers of one target
-//! share an outbox (memory, and SQLite), messages are queued between their rounds, the
+//! share an outbox (memory, SQLite and PostgreSQL), messages are queued between their rounds, the
 //! transport fails temporarily or for good as a generated script says, and the clock jumps.
 //! Whatever the schedule:
 //!
@@ -16,6 +16,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use buildstatus::adapters::memory::{MemoryClock, MemoryOutbox};
+use buildstatus::adapters::postgres::PgStore;
 use buildstatus::adapters::sqlite::SqliteStore;
 use buildstatus::app::notify::worker::{Round, Worker};
 use buildstatus::app::notify::{Deliver, Policy, WorkerOptions};
@@ -24,6 +25,8 @@ use buildstatus::domain::notify::outbox::{
 };
 use buildstatus::ports::{Clock, Outbox};
 use proptest::prelude::*;
+
+use crate::common::postgres;
 
 const TARGET: &str = "push/test";
 
@@ -173,13 +176,18 @@ async fn run(outbox: Arc<dyn Outbox>, discipline: Discipline, steps: &[Step], ou
     Run { queued, given_up, accepted: s.accepted.clone(), most_calls: s.most_calls, most_per_key: s.most_per_key }
 }
 
-/// Runs the schedule against the memory outbox and SQLite's.
+/// Runs the schedule against the memory outbox, SQLite's and PostgreSQL's (a database of its
+/// own for each schedule).
 fn each_outbox(discipline: Discipline, steps: &[Step], outcomes: &[Outcome], check: impl Fn(&str, Run)) {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
     rt.block_on(async {
         let sqlite = SqliteStore::open_in_memory().await.expect("sqlite");
-        let outboxes: [(&str, Arc<dyn Outbox>); 2] =
-            [("memory", Arc::new(MemoryOutbox::new())), ("sqlite", Arc::new(sqlite.outbox()))];
+        let pg = PgStore::open(&postgres::database()).await.expect("postgres");
+        let outboxes: [(&str, Arc<dyn Outbox>); 3] = [
+            ("memory", Arc::new(MemoryOutbox::new())),
+            ("sqlite", Arc::new(sqlite.outbox())),
+            ("postgres", Arc::new(pg.outbox())),
+        ];
         for (name, outbox) in outboxes {
             check(name, run(outbox, discipline, steps, outcomes).await);
         }

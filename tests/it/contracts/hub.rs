@@ -4,6 +4,7 @@ use crate::common;
 
 use crate::common::{record_fixture, whole_build};
 use buildstatus::adapters::memory::{MemoryBus, MemoryLogStore};
+use buildstatus::adapters::postgres::PgStore;
 use buildstatus::adapters::sqlite::SqliteStore;
 use buildstatus::app::Hub;
 use buildstatus::app::{Setup, StatusServer, Storage};
@@ -448,8 +449,21 @@ async fn journal_after(hub: &Hub, after: u64) -> Vec<(u64, String)> {
 /// own report of it is acknowledged but neither journaled nor published.
 #[tokio::test]
 async fn builder_states_are_derived_and_journaled_right_after_their_cause() {
+    for store in stores().await {
+        builder_states_on(store).await;
+    }
+}
+
+/// SQLite's store and PostgreSQL's, each empty: what the hub's own tests run on.
+async fn stores() -> [Arc<dyn StatusStore>; 2] {
+    [
+        Arc::new(SqliteStore::open_in_memory().await.expect("sqlite")),
+        Arc::new(PgStore::open(&common::postgres::database()).await.expect("postgres")),
+    ]
+}
+
+async fn builder_states_on(store: Arc<dyn StatusStore>) {
     use buildstatus::domain::model::{Builder, BuilderState, Worker};
-    let store: Arc<dyn StatusStore> = Arc::new(SqliteStore::open_in_memory().await.expect("store"));
     let hub = hub_on(&store).await;
     let mut live = hub.subscribe(0);
     let builder = Builder { name: "arm".into(), workers: vec!["pi".into()], ..Builder::default() };
@@ -515,9 +529,14 @@ async fn builder_states_are_derived_and_journaled_right_after_their_cause() {
 /// after a restart.
 #[tokio::test]
 async fn the_hub_answers_a_notifiers_queries_as_its_store_does() {
+    for store in stores().await {
+        notifiers_queries_on(store).await;
+    }
+}
+
+async fn notifiers_queries_on(store: Arc<dyn StatusStore>) {
     use buildstatus::domain::model::{BuildRequest, Builder, Buildset, Worker};
 
-    let store: Arc<dyn StatusStore> = Arc::new(SqliteStore::open_in_memory().await.expect("store"));
     let hub = hub_on(&store).await;
     let builder = |name: &str, workers: &[&str]| StatusEvent::BuilderAdded {
         builder: Builder {

@@ -1,10 +1,14 @@
-//! The log store contract, against the disk store (real files) and the memory store.
+//! The log store contract, against the disk store (real files), the memory store and
+//! PostgreSQL (a database of its own on the tests' server).
 
 use std::sync::Arc;
+
+use crate::common::postgres;
 use std::time::Duration;
 
 use buildstatus::adapters::logs::DiskLogStore;
 use buildstatus::adapters::memory::MemoryLogStore;
+use buildstatus::adapters::postgres::PgStore;
 use buildstatus::domain::event::Channel;
 use buildstatus::ports::{LogError, LogSize, LogStore, LogWrite};
 use bytes::Bytes;
@@ -13,7 +17,8 @@ use futures_util::StreamExt;
 async fn stores() -> Vec<(Arc<dyn LogStore>, Option<tempfile::TempDir>)> {
     let dir = tempfile::tempdir().expect("tempdir");
     let disk = DiskLogStore::open(dir.path().join("logs")).await.expect("disk store");
-    vec![(Arc::new(disk), Some(dir)), (Arc::new(MemoryLogStore::new()), None)]
+    let pg = PgStore::open(&postgres::database()).await.expect("postgres store").logs();
+    vec![(Arc::new(disk), Some(dir)), (Arc::new(MemoryLogStore::new()), None), (pg, None)]
 }
 
 async fn collect(store: &dyn LogStore, log: u64, from: u64) -> Vec<(Channel, String)> {
@@ -214,4 +219,27 @@ async fn a_log_written_whole_again_replaces_what_was_there_even_with_nothing() {
     store.write(vec![whole(8, &[])]).await.expect("write");
     assert!(collect(&store, 8, 0).await.is_empty(), "an empty log shows nothing of the old");
     assert_eq!(store.size(8).await.expect("size"), LogSize::default());
+}
+
+#[tokio::test]
+async fn a_log_of_20_mib_written_whole_at_once_reads_back_whole_in_bounded_pieces() {
+    for (i, (store, _dir)) in stores().await.into_iter().enumerate() {
+        // The memory store (second) hands out the chunks it holds, as large as they came.
+        let bounded = i != 1;
+        let chunks: Vec<(Channel, Bytes)> =
+            (0..20u8).map(|i| (Channel::Stdout, Bytes::from(vec![b'a' + i; 1 << 20]))).collect();
+        store.write(vec![LogWrite { log: 77, chunks, finish: true }]).await.expect("write");
+        assert_eq!(store.size(77).await.expect("size").total, 20 << 20);
+        let mut stream = store.stream(77, 0, false);
+        let (mut total, mut largest, mut last) = (0usize, 0usize, b'a');
+        while let Some(piece) = stream.next().await {
+            let piece = piece.expect("readable");
+            assert!(piece.data.iter().all(|b| *b >= last), "in order");
+            last = *piece.data.last().expect("not empty");
+            total += piece.data.len();
+            largest = largest.max(piece.data.len());
+        }
+        assert_eq!((total, last), (20 << 20, b'a' + 19));
+        assert!(!bounded || largest <= 256 * 1024, "pieces are bounded, got {largest}");
+    }
 }

@@ -4,4 +4,5 @@ mod delivery;
 mod hub;
 mod log_store;
 mod outbox_contract;
+mod postgres_store;
 mod store_contract;

@@ -1,10 +1,14 @@
 //! The `Outbox` contract, run against every implementation: memory (the reference), SQLite
-//! in memory and SQLite on a file (which is also reopened, to check that nothing is lost):
+//! in memory, SQLite on a file (which is also reopened, to check that nothing is lost) and
+//! PostgreSQL (a database of its own on the tests' server):
 //! queuing, the claim of each delivery discipline, outcomes, pruning, cursors and notes.
 
 use std::sync::Arc;
 
+use crate::common::postgres;
+
 use buildstatus::adapters::memory::MemoryOutbox;
+use buildstatus::adapters::postgres::PgStore;
 use buildstatus::adapters::sqlite::SqliteStore;
 use buildstatus::domain::model::Timestamp;
 use buildstatus::domain::notify::outbox::{DeliveryState, Discipline, OutboxMessage, Record, Retention, Trimmed};
@@ -22,6 +26,7 @@ async fn outboxes() -> Vec<(&'static str, Arc<dyn Outbox>, Option<tempfile::Temp
         ("memory", Arc::new(MemoryOutbox::new()), None),
         ("sqlite-memory", Arc::new(memory_db.outbox()), None),
         ("sqlite-file", Arc::new(file.outbox()), Some(dir)),
+        ("postgres", Arc::new(PgStore::open(&postgres::database()).await.expect("postgres store").outbox()), None),
     ]
 }
 

@@ -1,11 +1,15 @@
 //! The `StatusStore` contract, run against every implementation: the memory store (the
-//! reference), SQLite in memory, and SQLite on a file in a temporary directory. The last tests
+//! reference), SQLite in memory, SQLite on a file in a temporary directory, and PostgreSQL
+//! (a database of its own on the tests' server, `common::postgres`). The last tests
 //! are SQLite's own: roll-back of a half-done commit, reopening, corrupt records, migration of
 //! an older database, and the query plans on a history of 20,000 builds.
 
 use std::sync::Arc;
 
+use crate::common::postgres;
+
 use buildstatus::adapters::memory::MemoryStore;
+use buildstatus::adapters::postgres::PgStore;
 use buildstatus::adapters::sqlite::SqliteStore;
 use buildstatus::domain::event::{ACTIVITY_KINDS, Channel, SequencedEvent, StatusEvent};
 use buildstatus::domain::model::*;
@@ -28,6 +32,7 @@ async fn stores() -> Vec<(&'static str, Arc<dyn StatusStore>, Option<tempfile::T
         ("memory", Arc::new(MemoryStore::new()), None),
         ("sqlite-memory", Arc::new(SqliteStore::open_in_memory().await.expect("sqlite")), None),
         ("sqlite-file", Arc::new(file), Some(dir)),
+        ("postgres", Arc::new(PgStore::open(&postgres::database()).await.expect("postgres store")), None),
     ]
 }
 
@@ -667,10 +672,9 @@ fn assert_bounded(what: &str, plan: &[String], limited: bool, small_sort: bool) 
     }
 }
 
-#[tokio::test]
-async fn with_20000_builds_the_snapshot_and_every_listing_use_indexes() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let store = SqliteStore::open(&dir.path().join("big.sqlite")).await.expect("open");
+/// 20 builders (`b00`…`b19`) of 1,000 builds each on `main` (the last two of each running,
+/// workers `w0`…`w4` in turn), and 2,000 changes: a history whose listings must use indexes.
+pub(super) fn big_history() -> Vec<Mutation> {
     let names: Vec<String> = (0..20).map(|i| format!("b{i:02}")).collect();
     let mut m: Vec<Mutation> = names.iter().map(|n| builder(n)).collect();
     for (i, name) in names.iter().enumerate() {
@@ -683,6 +687,14 @@ async fn with_20000_builds_the_snapshot_and_every_listing_use_indexes() {
         }
     }
     m.extend((1..=2000).map(|n| Mutation::PutChange(change(n, Some("main")))));
+    m
+}
+
+#[tokio::test]
+async fn with_20000_builds_the_snapshot_and_every_listing_use_indexes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = SqliteStore::open(&dir.path().join("big.sqlite")).await.expect("open");
+    let m = big_history();
     store.commit(&Commit { mutations: m, next_log_id: 1, ..Commit::default() }).await.expect("one big commit");
 
     let snapshot = store.snapshot(50).await.expect("snapshot");
@@ -711,16 +723,13 @@ fn sorts_only_a_union(plan: &[String]) -> bool {
     plan.iter().any(|s| s == "COMPOUND QUERY") && sorts == 1 && plan.last().is_some_and(|s| s.contains("TEMP B-TREE"))
 }
 
-/// Checks the plans of the snapshot and of every listing a page makes.
-async fn assert_plans_bounded(store: &SqliteStore) {
-    for (sql, plan) in store.explain_snapshot(50).await.expect("snapshot plans") {
-        assert_bounded(&sql, &plan, sql.contains("LIMIT"), false);
-    }
+/// The build listings the pages make, on [`big_history`].
+pub(super) fn page_queries() -> Vec<BuildQuery> {
     let several = vec!["b01".to_owned(), "b02".to_owned()];
     let main = BranchFilter(vec!["main".into()]);
     let nosuch = BranchFilter(vec!["nosuch".into()]);
     let finished = Some(true);
-    let page_queries = [
+    vec![
         BuildQuery::of_builder("b07", 20),
         BuildQuery { finished, ..BuildQuery::of_builder("b07", 20) },
         BuildQuery { finished, branches: main.clone(), ..BuildQuery::of_builder("b07", 1) },
@@ -759,7 +768,15 @@ async fn assert_plans_bounded(store: &SqliteStore) {
             limit: 20,
             ..Default::default()
         },
-    ];
+    ]
+}
+
+/// Checks the plans of the snapshot and of every listing a page makes.
+async fn assert_plans_bounded(store: &SqliteStore) {
+    for (sql, plan) in store.explain_snapshot(50).await.expect("snapshot plans") {
+        assert_bounded(&sql, &plan, sql.contains("LIMIT"), false);
+    }
+    let page_queries = page_queries();
     for q in &page_queries {
         let plan = store.explain_builds(q).await.expect("plan");
         // Sorting is fine for running builds, a revision's few builds, a scan's few rows, or
@@ -911,5 +928,36 @@ async fn the_master_is_stopping_from_master_stopping_until_master_started() {
         assert!(store.snapshot(1).await.expect("snapshot").master_stopping, "{name}: the hub starts knowing it");
         store.commit(&journal(vec![event(5, StatusEvent::MasterStarted { at: at(4) })])).await.expect("commit");
         assert!(!store.master_stopping().await.expect("started again"), "{name}");
+    }
+}
+
+/// Numbers sort as numbers (10 after 9), in every listing keyed by one: a store that sorted
+/// them as the text it names records with would put 10 before 2.
+#[tokio::test]
+async fn listings_keyed_by_a_number_are_in_numeric_order_past_nine() {
+    for (name, store, _dir) in stores().await {
+        let events: Vec<SequencedEvent> =
+            (1..=12).map(|seq| event(seq, StatusEvent::Reconfigured { at: at(seq as i64) })).collect();
+        let user = |uid| Mutation::PutUser(User { uid, identifier: format!("u{uid}"), attributes: Default::default() });
+        let mutations = vec![
+            builder("a"),
+            request(10, Some(10), 5),
+            request(2, Some(2), 5),
+            buildset(10, false),
+            buildset(2, false),
+            user(10),
+            user(2),
+        ];
+        store.commit(&Commit { events, mutations, next_log_id: 1, ..Commit::default() }).await.expect("commit");
+        let seqs = |events: Vec<SequencedEvent>| events.into_iter().map(|e| e.seq).collect::<Vec<_>>();
+        assert_eq!(seqs(store.events_after(0, 100).await.expect("journal")), (1..=12).collect::<Vec<_>>(), "{name}");
+        assert_eq!(seqs(store.events_after(0, 3).await.expect("journal")), [1, 2, 3], "{name}: the first page");
+        assert_eq!(seqs(store.activity(3).await.expect("activity")), [12, 11, 10], "{name}");
+        let pending: Vec<u64> = store.pending_requests(None).await.expect("pending").iter().map(|r| r.id).collect();
+        assert_eq!(pending, [2, 10], "{name}: same time, by id");
+        let open: Vec<u64> = store.open_buildsets().await.expect("open").iter().map(|b| b.buildset.id).collect();
+        assert_eq!(open, [2, 10], "{name}");
+        let users: Vec<u64> = store.users().await.expect("users").iter().map(|u| u.uid).collect();
+        assert_eq!(users, [2, 10], "{name}");
     }
 }

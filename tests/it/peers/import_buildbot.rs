@@ -15,6 +15,7 @@ use std::process::Command;
 use std::sync::OnceLock;
 
 use crate::common::buildbot_rest::Expected;
+use crate::common::postgres::Postgres;
 use serde_json::Value;
 
 const PER_BUILDER: u32 = 20;
@@ -181,7 +182,12 @@ async fn the_history_of_a_real_buildbot_database_is_imported_whole_and_once() {
 /// The server on `data` shows the builders, every finished build (result, times, properties,
 /// steps, log text) and a sample change as Buildbot's REST API serves them.
 async fn shows_what_buildbot_holds(data: &Path, expected: &Expected) {
-    let server = common::start_binary_with_data(&["serve"], data);
+    shows_what_buildbot_holds_serving(&["serve"], data, expected).await;
+}
+
+/// [`shows_what_buildbot_holds`], for a server started with `args` (a configuration).
+async fn shows_what_buildbot_holds_serving(args: &[&str], data: &Path, expected: &Expected) {
+    let server = common::start_binary_with_data(args, data);
     let base = server.base.as_str();
     let json: Value = serde_json::from_str(&get(base, "/json/builders").await).expect("json");
     let mut names: Vec<&String> = json.as_object().expect("builders").keys().collect();
@@ -385,90 +391,10 @@ async fn a_database_that_is_not_buildbot_4_3_is_refused_before_anything_is_writt
     assert!(!data.exists(), "nothing was written");
 }
 
-/// A PostgreSQL server of the test's own on 127.0.0.1 (`initdb` in a temporary directory, as
-/// the `postgres` user when the tests run as root); stopped when dropped.
-struct Postgres {
-    bin: PathBuf,
-    dir: tempfile::TempDir,
-    port: u16,
-    as_root: bool,
-}
-
-impl Postgres {
-    fn command(&self, program: &str) -> Command {
-        let path = self.bin.join(program);
-        if self.as_root {
-            let mut c = Command::new("runuser");
-            c.args(["-u", "postgres", "--"]).arg(path);
-            c
-        } else {
-            Command::new(path)
-        }
-    }
-
-    fn start() -> Self {
-        let root = Path::new("/usr/lib/postgresql");
-        let mut versions: Vec<PathBuf> = std::fs::read_dir(root)
-            .map(|d| {
-                d.filter_map(|e| e.ok()).map(|e| e.path().join("bin")).filter(|b| b.join("initdb").exists()).collect()
-            })
-            .unwrap_or_default();
-        versions.sort();
-        let bin = versions.pop().expect("PostgreSQL is not installed under /usr/lib/postgresql (.ci/run installs it)");
-        let uid = Command::new("id").arg("-u").output().expect("id runs");
-        let as_root = String::from_utf8_lossy(&uid.stdout).trim() == "0";
-        let dir = tempfile::tempdir().expect("tempdir");
-        if as_root {
-            let chown = Command::new("chown").arg("postgres").arg(dir.path()).status().expect("chown runs");
-            assert!(chown.success(), "chown postgres");
-        }
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
-        let port = listener.local_addr().expect("address").port();
-        drop(listener);
-        let pg = Self { bin, dir, port, as_root };
-        let data = pg.dir.path().join("data");
-        let out =
-            pg.command("initdb").arg("-D").arg(&data).args(["-A", "trust", "-U", "postgres"]).output().expect("initdb");
-        assert!(out.status.success(), "initdb: {}", String::from_utf8_lossy(&out.stderr));
-        let options = format!("-p {port} -k {} -c listen_addresses=127.0.0.1", pg.dir.path().display());
-        let out = pg
-            .command("pg_ctl")
-            .arg("-D")
-            .arg(&data)
-            .arg("-l")
-            .arg(pg.dir.path().join("server.log"))
-            .args(["-o", &options, "-w", "start"])
-            .output()
-            .expect("pg_ctl");
-        assert!(out.status.success(), "pg_ctl start: {}", String::from_utf8_lossy(&out.stderr));
-        pg.psql("postgres", "CREATE DATABASE buildbot");
-        pg
-    }
-
-    /// Runs `statement` on `database`.
-    fn psql(&self, database: &str, statement: &str) {
-        let out = Command::new(self.bin.join("psql"))
-            .args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "-U", "postgres", "-d", database, "-c", statement])
-            .output()
-            .expect("psql");
-        assert!(out.status.success(), "{statement}: {}", String::from_utf8_lossy(&out.stderr));
-    }
-
-    fn url(&self, driver: &str, database: &str) -> String {
-        format!("{driver}://postgres@127.0.0.1:{}/{database}", self.port)
-    }
-}
-
-impl Drop for Postgres {
-    fn drop(&mut self) {
-        let data = self.dir.path().join("data");
-        let _ = self.command("pg_ctl").arg("-D").arg(&data).args(["-m", "immediate", "stop"]).output();
-    }
-}
-
 #[tokio::test]
 async fn a_buildbot_database_on_postgresql_is_imported_too() {
     let pg = Postgres::start();
+    pg.psql("postgres", "CREATE DATABASE buildbot");
     let dir = tempfile::tempdir().expect("tempdir");
     let master = dir.path().join("master");
     // Buildbot's SQLAlchemy names the driver; buildstatus takes the plain URL.
@@ -504,6 +430,25 @@ async fn a_buildbot_database_on_postgresql_is_imported_too() {
     assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
     assert!(text.contains("0 queued, 1 already queued"), "{text}");
     assert!(text.contains("no longer waiting in Buildbot: 1 taken off the queue here"), "{text}");
+
+    // Into a PostgreSQL store (`[store] url`) as well: the same history shown from it, by a
+    // server whose data directory holds none of it.
+    pg.psql("postgres", "CREATE DATABASE status");
+    let config = dir.path().join("buildstatus.toml");
+    std::fs::write(&config, format!("[store]\nurl = \"{}\"\n", pg.url("postgresql", "status"))).expect("config");
+    let config = config.to_str().expect("a path");
+    pg.psql("postgres", "CREATE DATABASE again TEMPLATE served");
+    let local = dir.path().join("local");
+    let out = Command::new(env!("CARGO_BIN_EXE_buildstatus"))
+        .args(["import-buildbot", "--db", &pg.url("postgresql", "again"), "--config", config, "--data-dir"])
+        .arg(&local)
+        .output()
+        .expect("runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("builds:   59 imported (177 steps, 177 logs), 0 imported before"), "{text}");
+    assert!(!local.join("buildstatus.sqlite").exists() && !local.join("logs").exists(), "nothing of it on disk");
+    shows_what_buildbot_holds_serving(&["serve", "--config", config], &dir.path().join("elsewhere"), &expected).await;
 }
 
 #[tokio::test]
