@@ -22,8 +22,7 @@ fn scale(c: &mut Criterion) {
     let (builders, per_builder) = (shape[0], shape[1]);
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     let dir = runtime.block_on(support::history_of(builders, builders * per_builder));
-    let server =
-        runtime.block_on(support::default_server_after(dir, std::time::Duration::from_secs(builders as u64 / 20 + 5)));
+    let server = runtime.block_on(support::filled_server(dir));
     let mut group = c.benchmark_group(format!("scale/{builders}x{per_builder}"));
     group.sample_size(10);
     let fresh = AtomicU64::new(0);

@@ -147,15 +147,23 @@ pub async fn server(dir: PathBuf) -> StatusServer {
 /// A server on `dir` with the default window (what `buildstatus serve` runs with), once every
 /// builder's window has filled.
 pub async fn default_server(dir: PathBuf) -> StatusServer {
-    default_server_after(dir, std::time::Duration::from_secs(5)).await
-}
-
-/// [`default_server`], waiting `fill` for the windows (1,000 builders take longer than 200).
-pub async fn default_server_after(dir: PathBuf, fill: std::time::Duration) -> StatusServer {
     let setup = Setup { storage: Storage::Directory(dir), ..Setup::default() };
     let server = StatusServer::start(setup).await.expect("server");
     // Filling is a background task (200 builders take a moment); give it time to finish.
-    tokio::time::sleep(fill).await;
+    tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+    server
+}
+
+/// A server on `dir` with the default window, once every builder's window has filled (as
+/// [`default_server`], but waiting for the hub to say so: 1,000 builders take a while).
+pub async fn filled_server(dir: PathBuf) -> StatusServer {
+    let setup = Setup { storage: Storage::Directory(dir), ..Setup::default() };
+    let started = std::time::Instant::now();
+    let server = StatusServer::start(setup).await.expect("server");
+    while !server.hub().windows_loaded() {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    eprintln!("windows filled {:.1?} after start", started.elapsed());
     server
 }
 

@@ -99,6 +99,12 @@ impl Hub {
         self.live.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Whether every builder's window has been filled (until then, their listings come from
+    /// the store): what a measurement of pages after start waits for.
+    pub fn windows_loaded(&self) -> bool {
+        self.live().state.windows_loaded()
+    }
+
     /// The sequence number of the newest event.
     pub fn last_seq(&self) -> u64 {
         self.live().seq

@@ -293,6 +293,11 @@ impl StatusState {
         !self.unloaded.contains(builder)
     }
 
+    /// Whether every builder's window has been filled from the store.
+    pub fn windows_loaded(&self) -> bool {
+        self.unloaded.is_empty()
+    }
+
     /// True when the window holds every finished build of `builder`: it is loaded and not full.
     pub fn recent_is_complete(&self, builder: &str) -> bool {
         self.window_loaded(builder) && self.recent.get(builder).is_none_or(|q| q.len() < self.window)
