@@ -6,9 +6,7 @@
 use maud::{Markup, html};
 
 use crate::domain::model::{Build, Timestamp};
-use crate::domain::views::console::{
-    Console, ConsoleBuilder, ConsoleClass, ConsoleGroup, ConsoleRow, RowSubject,
-};
+use crate::domain::views::console::{Console, ConsoleBuilder, ConsoleClass, ConsoleGroup, ConsoleRow, RowSubject};
 use crate::domain::web::layout::{Page, frame};
 use crate::domain::web::text::{path, quote, shortrev, user};
 
