@@ -240,6 +240,10 @@ impl StatusReader for Hub {
         Ok(self.live().state.builders().cloned().collect())
     }
 
+    async fn builder(&self, name: &str) -> Result<Option<Builder>, StoreError> {
+        Ok(self.live().state.builder(name).cloned())
+    }
+
     async fn workers(&self) -> Result<Vec<Worker>, StoreError> {
         Ok(self.live().state.workers().cloned().collect())
     }
