@@ -154,6 +154,19 @@ pub async fn default_server(dir: PathBuf) -> StatusServer {
     server
 }
 
+/// A server on `dir` with the default window, once every builder's window has filled (as
+/// [`default_server`], but waiting for the hub to say so: 1,000 builders take a while).
+pub async fn filled_server(dir: PathBuf) -> StatusServer {
+    let setup = Setup { storage: Storage::Directory(dir), ..Setup::default() };
+    let started = std::time::Instant::now();
+    let server = StatusServer::start(setup).await.expect("server");
+    while !server.hub().windows_loaded() {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    eprintln!("windows filled {:.1?} after start", started.elapsed());
+    server
+}
+
 pub async fn fetch(server: &StatusServer, uri: &str) -> usize {
     let req = Request::builder().uri(uri).body(Body::empty()).expect("request");
     let response = server.router().oneshot(req).await.expect("response");

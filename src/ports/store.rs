@@ -173,6 +173,11 @@ pub struct StoreMeta {
 pub trait StatusReader: Send + Sync {
     /// Builders, in name order (pages apply natural order).
     async fn builders(&self) -> Result<Vec<Builder>, StoreError>;
+    /// The builder `name`, if configured. (A reader that keeps builders by name answers
+    /// without copying every builder; by default, the one of [`builders`](Self::builders).)
+    async fn builder(&self, name: &str) -> Result<Option<Builder>, StoreError> {
+        Ok(self.builders().await?.into_iter().find(|b| b.name == name))
+    }
     async fn workers(&self) -> Result<Vec<Worker>, StoreError>;
     async fn build(&self, builder: &str, number: u32) -> Result<Option<Build>, StoreError>;
     /// The highest build number started on `builder`.

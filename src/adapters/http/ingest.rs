@@ -67,7 +67,7 @@ async fn buildbot(State(ctx): State<Arc<IngestContext>>, request: Request) -> Re
 
 fn answer(status: StatusCode, body: Value) -> Response {
     let headers = [(header::CONTENT_TYPE, "application/json"), (header::X_CONTENT_TYPE_OPTIONS, "nosniff")];
-    (status, headers, escape_markup(&body.to_string())).into_response()
+    (status, headers, escape_markup(body.to_string())).into_response()
 }
 
 fn error(status: StatusCode, message: impl std::fmt::Display) -> Response {

@@ -16,12 +16,16 @@ const ALL_RUNNING: usize = 10_000;
 
 /// The builder a URL names, or 404.
 pub(super) async fn require_builder(ctx: &WebContext, name: &str) -> Result<Builder, WebError> {
-    named_builder(&ctx.reader.builders().await?, name).cloned()
+    ctx.reader.builder(name).await?.ok_or_else(|| no_builder(name))
+}
+
+fn no_builder(name: &str) -> WebError {
+    WebError::NotFound(format!("No such builder '{name}'"))
 }
 
 /// The builder `name` among `builders`, or the 404 that says it does not exist.
 pub(super) fn named_builder<'a>(builders: &'a [Builder], name: &str) -> Result<&'a Builder, WebError> {
-    builders.iter().find(|b| b.name == name).ok_or_else(|| WebError::NotFound(format!("No such builder '{name}'")))
+    builders.iter().find(|b| b.name == name).ok_or_else(|| no_builder(name))
 }
 
 /// The build a URL names, or the error to answer with: 400 for a number that is not one, 404

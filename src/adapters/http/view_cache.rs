@@ -52,11 +52,20 @@ struct Answer {
 }
 
 #[derive(Debug, Default)]
-pub struct ViewCache(Mutex<HashMap<ViewKey, Answer>>);
+pub struct ViewCache(Mutex<Kept>);
+
+/// The answers kept, their bytes, and the status and second they were all computed at (older
+/// ones are dropped when a newer answer comes: they can never be asked for again).
+#[derive(Debug, Default)]
+struct Kept {
+    answers: HashMap<ViewKey, Answer>,
+    bytes: usize,
+    newest: (u64, i64),
+}
 
 impl ViewCache {
     pub fn get(&self, key: &ViewKey) -> Option<Response> {
-        let answer = self.lock().get(key).cloned()?;
+        let answer = self.lock().answers.get(key).cloned()?;
         let mut response = (answer.status, answer.body).into_response();
         *response.headers_mut() = answer.headers;
         Some(response)
@@ -86,19 +95,27 @@ impl ViewCache {
             }
         };
         let answer = Answer { status: parts.status, headers: parts.headers.clone(), body: body.clone() };
-        let mut map = self.lock();
-        // Answers for older status can never be asked for again under their key.
-        map.retain(|k, _| k.seq >= key.seq && k.second >= key.second);
-        let held: usize = map.values().map(|a| a.body.len()).sum();
-        if map.len() >= MAX_ANSWERS || held + answer.body.len() > MAX_BYTES {
-            map.clear();
+        let mut kept = self.lock();
+        // Answers for older status can never be asked for again under their key. (Only when
+        // the status or the second moved on: a burst of cold requests costs no walk each.)
+        if (key.seq, key.second) != kept.newest {
+            kept.answers.retain(|k, _| k.seq >= key.seq && k.second >= key.second);
+            kept.bytes = kept.answers.values().map(|a| a.body.len()).sum();
+            kept.newest = (key.seq, key.second);
         }
-        map.insert(key, answer);
-        drop(map);
+        if kept.answers.len() >= MAX_ANSWERS || kept.bytes + answer.body.len() > MAX_BYTES {
+            kept.answers.clear();
+            kept.bytes = 0;
+        }
+        kept.bytes += answer.body.len();
+        if let Some(replaced) = kept.answers.insert(key, answer) {
+            kept.bytes -= replaced.body.len();
+        }
+        drop(kept);
         Response::from_parts(parts, Body::from(body))
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<ViewKey, Answer>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Kept> {
         self.0.lock().unwrap_or_else(|e| e.into_inner())
     }
 }

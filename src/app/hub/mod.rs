@@ -99,6 +99,12 @@ impl Hub {
         self.live.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Whether every builder's window has been filled (until then, their listings come from
+    /// the store): what a measurement of pages after start waits for.
+    pub fn windows_loaded(&self) -> bool {
+        self.live().state.windows_loaded()
+    }
+
     /// The sequence number of the newest event.
     pub fn last_seq(&self) -> u64 {
         self.live().seq
@@ -132,9 +138,11 @@ impl Hub {
     fn builds_from_memory(&self, q: &BuildQuery) -> Option<Vec<Arc<Build>>> {
         let live = self.live();
         let state = &live.state;
-        let selected = |name: &str| q.builders.is_empty() || q.builders.iter().any(|b| b == name);
         if q.finished == Some(false) {
-            let mut out: Vec<&Build> = state.running().filter(|b| q.matches(b)).collect();
+            let mut out: Vec<&Build> = match q.builders.as_slice() {
+                [one] => state.running_of(one).filter(|b| q.matches(b)).collect(),
+                _ => state.running().filter(|b| q.matches(b)).collect(),
+            };
             BuildOrder::NumberDesc.sort(&mut out, false);
             return Some(out.into_iter().take(q.limit).map(|b| Arc::new(b.clone())).collect());
         }
@@ -143,7 +151,17 @@ impl Hub {
         if q.scan.is_some() || q.builders.iter().any(|b| state.builder(b).is_none()) {
             return None;
         }
-        let names: Vec<&str> = state.builders().map(|b| b.name.as_str()).filter(|n| selected(n)).collect();
+        // The builders asked for (each known, checked above), in name order as the state
+        // keeps them; looked up by name, so that a page asking builder by builder costs no
+        // walk over every builder each time.
+        let names: Vec<&str> = if q.builders.is_empty() {
+            state.builders().map(|b| b.name.as_str()).collect()
+        } else {
+            let mut names: Vec<&str> = q.builders.iter().map(String::as_str).collect();
+            names.sort_unstable();
+            names.dedup();
+            names
+        };
         let mut out = Vec::new();
         for name in &names {
             if !state.window_loaded(name) {
@@ -151,7 +169,7 @@ impl Hub {
             }
             let mut found: Vec<Arc<Build>> = Vec::new();
             if q.order == BuildOrder::NumberDesc && q.finished.is_none() {
-                let running = state.running().filter(|b| b.builder == *name && q.matches(b));
+                let running = state.running_of(name).filter(|b| q.matches(b));
                 found.extend(running.map(|b| Arc::new(b.clone())));
             }
             found.extend(state.recent_shared(name).filter(|b| q.matches(b)).take(q.limit).cloned());
@@ -220,6 +238,10 @@ impl ChangeSink for Hub {
 impl StatusReader for Hub {
     async fn builders(&self) -> Result<Vec<Builder>, StoreError> {
         Ok(self.live().state.builders().cloned().collect())
+    }
+
+    async fn builder(&self, name: &str) -> Result<Option<Builder>, StoreError> {
+        Ok(self.live().state.builder(name).cloned())
     }
 
     async fn workers(&self) -> Result<Vec<Worker>, StoreError> {

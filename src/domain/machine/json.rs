@@ -2,6 +2,9 @@
 //! existing consumers keep working. Times are float epoch seconds, results integer codes
 //! (SUCCESS is `0`), and map keys that are numbers are strings.
 
+use std::collections::BTreeMap;
+
+use serde::{Serialize, Serializer};
 use serde_json::{Map, Value, json};
 
 use crate::domain::model::{
@@ -12,20 +15,56 @@ use crate::domain::web::layout::Site;
 use crate::domain::web::text::path;
 
 fn epoch(t: Timestamp) -> Value {
-    json!(t.timestamp_millis() as f64 / 1000.0)
+    json!(seconds(t))
 }
 
-fn opt_epoch(t: Option<Timestamp>) -> Value {
-    t.map_or(Value::Null, epoch)
-}
-
-fn result(r: Option<BuildResult>) -> Value {
-    r.map_or(Value::Null, |r| json!(r.code()))
+/// A time as 0.8's float epoch seconds.
+fn seconds(t: Timestamp) -> f64 {
+    t.timestamp_millis() as f64 / 1000.0
 }
 
 /// `[[name, value, source], ...]`, sorted by name.
 pub fn properties(props: &Properties) -> Value {
     Value::Array(props.iter().map(|(k, p)| json!([k, p.value, p.source])).collect())
+}
+
+// The objects the pages of many builds and builders answer with are serde structs written
+// straight into the answer's buffer (no tree of maps per object). Each struct's fields are in
+// the order of its keys' bytes, which is the order a `Value` map writes them in, so the text
+// is the same either way (`typed_objects_write_what_their_trees_write` checks it); the
+// functions returning a `Value` (push payloads, the tree a `filter=` or a merging `select=`
+// works on) are these structs made a tree.
+
+/// `properties` as a list, written from the map without copying it.
+struct PropertyList<'a>(&'a Properties);
+
+impl Serialize for PropertyList<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.iter().map(|(k, p)| (k, &p.value, &p.source)))
+    }
+}
+
+/// A build's `text`: its own, then each step's summary ([`Build::full_text`]), uncopied.
+struct FullText<'a>(&'a Build);
+
+impl Serialize for FullText<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.text.iter().chain(self.0.steps.iter().flat_map(|step| step.text2.iter())))
+    }
+}
+
+/// A change's `files`: `{"name": file}` each.
+struct Files<'a>(&'a [String]);
+
+impl Serialize for Files<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.iter().map(|name| FileObject { name }))
+    }
+}
+
+#[derive(Serialize)]
+struct FileObject<'a> {
+    name: &'a str,
 }
 
 /// What a builder's object shows beyond its configuration.
@@ -40,25 +79,73 @@ pub struct BuilderFacts {
 
 /// The directory name Buildbot derives from a builder name: unsafe characters become `_`.
 pub fn basedir(name: &str) -> String {
-    name.chars().map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '_' }).collect()
+    Basedir(name).to_string()
+}
+
+/// [`basedir`], written where it goes.
+struct Basedir<'a>(&'a str);
+
+impl std::fmt::Display for Basedir<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use std::fmt::Write;
+        for c in self.0.chars() {
+            f.write_char(if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '_' })?;
+        }
+        Ok(())
+    }
+}
+
+impl Serialize for Basedir<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// A builder's object (see [`builder`]).
+#[derive(Serialize)]
+pub struct BuilderObject<'a> {
+    basedir: Basedir<'a>,
+    #[serde(rename = "cachedBuilds")]
+    cached: Vec<u32>,
+    category: Option<&'a str>,
+    #[serde(rename = "currentBuilds")]
+    current: &'a [u32],
+    #[serde(rename = "pendingBuilds")]
+    pending: usize,
+    schedulers: [u8; 0],
+    slaves: &'a [String],
+    state: &'static str,
+    tags: Option<&'a [String]>,
+}
+
+impl<'a> BuilderObject<'a> {
+    pub fn new(b: &'a Builder, facts: &'a BuilderFacts) -> Self {
+        let mut cached = Vec::with_capacity(facts.cached.len() + facts.running.len());
+        cached.extend_from_slice(&facts.cached);
+        cached.extend_from_slice(&facts.running);
+        cached.sort_unstable();
+        cached.dedup();
+        Self {
+            basedir: Basedir(&b.name),
+            cached,
+            category: b.category(),
+            current: &facts.running,
+            pending: facts.pending,
+            schedulers: [],
+            slaves: &b.workers,
+            state: facts.state.unwrap_or_default().name(),
+            tags: (!b.tags.is_empty()).then_some(b.tags.as_slice()),
+        }
+    }
 }
 
 pub fn builder(b: &Builder, facts: &BuilderFacts) -> Value {
-    let mut cached = facts.cached.clone();
-    cached.extend(facts.running.iter().copied());
-    cached.sort_unstable();
-    cached.dedup();
-    json!({
-        "basedir": basedir(&b.name),
-        "tags": if b.tags.is_empty() { Value::Null } else { json!(b.tags) },
-        "category": b.category(),
-        "slaves": b.workers,
-        "schedulers": Vec::<String>::new(),
-        "cachedBuilds": cached,
-        "currentBuilds": facts.running,
-        "state": facts.state.unwrap_or_default().name(),
-        "pendingBuilds": facts.pending,
-    })
+    tree(&BuilderObject::new(b, facts))
+}
+
+/// A typed object as a tree (its maps sorted by key, as every `Value` map is).
+fn tree(object: &impl Serialize) -> Value {
+    serde_json::to_value(object).unwrap_or(Value::Null)
 }
 
 /// The absolute URL of a step's log, from the site's `buildbotURL`.
@@ -66,99 +153,219 @@ fn log_url(site: &Site, build: &Build, step: &Step, log: &str) -> String {
     path::log(&site.buildbot_url, &build.builder, build.number, &step.name, log)
 }
 
-fn step_logs(site: &Site, build: &Build, s: &Step) -> Vec<Value> {
-    s.logs.iter().map(|l| json!([l.name, log_url(site, build, s, &l.name)])).collect()
+/// A step's `[name, url]` pairs.
+fn step_logs<'a>(site: &'a Site, build: &'a Build, s: &'a Step) -> impl Iterator<Item = (&'a str, String)> + 'a {
+    s.logs.iter().map(move |l| (l.name.as_str(), log_url(site, build, s, &l.name)))
+}
+
+/// A step's `urls` as a map: sorted, the last of a repeated name kept (as a `Value` map keeps it).
+struct Urls<'a>(&'a [(String, String)]);
+
+impl Serialize for Urls<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let sorted: BTreeMap<&str, &str> = self.0.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        s.collect_map(sorted)
+    }
+}
+
+/// A step's object (see [`step`]).
+#[derive(Serialize)]
+pub struct StepObject<'a> {
+    eta: Option<f64>,
+    expectations: [u8; 0],
+    hidden: bool,
+    #[serde(rename = "isFinished")]
+    is_finished: bool,
+    #[serde(rename = "isStarted")]
+    is_started: bool,
+    logs: Vec<(&'a str, String)>,
+    name: &'a str,
+    results: (Option<u8>, &'a [String]),
+    statistics: &'a BTreeMap<String, Value>,
+    step_number: u32,
+    text: &'a [String],
+    times: (Option<f64>, Option<f64>),
+    urls: Urls<'a>,
+}
+
+impl<'a> StepObject<'a> {
+    pub fn new(site: &'a Site, build: &'a Build, s: &'a Step, now: Timestamp) -> Self {
+        Self {
+            eta: seconds_until(s.finished.is_none().then_some(s.eta).flatten(), now),
+            expectations: [],
+            hidden: s.hidden,
+            is_finished: s.finished.is_some(),
+            is_started: s.started.is_some(),
+            logs: step_logs(site, build, s).collect(),
+            name: &s.name,
+            results: (s.result.map(BuildResult::code), &s.text2),
+            statistics: &s.statistics,
+            step_number: s.number,
+            text: &s.text,
+            times: (s.started.map(seconds), s.finished.map(seconds)),
+            urls: Urls(&s.urls),
+        }
+    }
 }
 
 /// A step; `now` gives `eta` (seconds to its expected finish, while it has one).
 pub fn step(site: &Site, build: &Build, s: &Step, now: Timestamp) -> Value {
-    let urls: Map<String, Value> = s.urls.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
-    json!({
-        "name": s.name,
-        "text": s.text,
-        "results": [result(s.result), s.text2],
-        "isStarted": s.started.is_some(),
-        "isFinished": s.finished.is_some(),
-        "statistics": s.statistics,
-        "times": [opt_epoch(s.started), opt_epoch(s.finished)],
-        "expectations": Vec::<Value>::new(),
-        "eta": seconds_until(s.finished.is_none().then_some(s.eta).flatten(), now),
-        "urls": urls,
-        "step_number": s.number,
-        "hidden": s.hidden,
-        "logs": step_logs(site, build, s),
-    })
+    tree(&StepObject::new(site, build, s, now))
+}
+
+/// A change's object (see [`change`]).
+#[derive(Serialize)]
+pub struct ChangeObject<'a> {
+    at: String,
+    branch: &'a Option<String>,
+    category: &'a Option<String>,
+    codebase: &'a str,
+    comments: &'a str,
+    files: Files<'a>,
+    number: u64,
+    project: &'a str,
+    properties: PropertyList<'a>,
+    repository: &'a str,
+    rev: &'a Option<String>,
+    revision: &'a Option<String>,
+    revlink: &'a Option<String>,
+    when: i64,
+    who: &'a str,
+}
+
+impl<'a> ChangeObject<'a> {
+    pub fn new(c: &'a Change) -> Self {
+        Self {
+            at: crate::domain::web::text::long_time(c.when),
+            branch: &c.branch,
+            category: &c.category,
+            codebase: &c.codebase,
+            comments: &c.comments,
+            files: Files(&c.files),
+            number: c.number,
+            project: &c.project,
+            properties: PropertyList(&c.properties),
+            repository: &c.repository,
+            rev: &c.revision,
+            revision: &c.revision,
+            revlink: &c.revlink,
+            when: c.when.timestamp(),
+            who: &c.who,
+        }
+    }
 }
 
 /// `at` of a change: `Www DD Mon YYYY HH:MM:SS` (UTC, as every time here).
 pub fn change(c: &Change) -> Value {
-    json!({
-        "number": c.number,
-        "branch": c.branch,
-        "category": c.category,
-        "who": c.who,
-        "comments": c.comments,
-        "revision": c.revision,
-        "rev": c.revision,
-        "when": c.when.timestamp(),
-        "at": crate::domain::web::text::long_time(c.when),
-        "files": c.files.iter().map(|f| json!({ "name": f })).collect::<Vec<_>>(),
-        "revlink": c.revlink,
-        "properties": properties(&c.properties),
-        "repository": c.repository,
-        "codebase": c.codebase,
-        "project": c.project,
-    })
+    tree(&ChangeObject::new(c))
+}
+
+/// A source stamp's object (see [`source_stamp`]).
+#[derive(Serialize)]
+pub struct SourceStampObject<'a> {
+    branch: &'a Option<String>,
+    changes: Vec<ChangeObject<'a>>,
+    codebase: &'a str,
+    #[serde(rename = "hasPatch")]
+    has_patch: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    patch_author: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    patch_body: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    patch_comment: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    patch_level: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    patch_subdir: Option<&'a str>,
+    project: &'a str,
+    repository: &'a str,
+    revision: &'a Option<String>,
+}
+
+impl<'a> SourceStampObject<'a> {
+    /// `s` with those of `changes` it names, in its order.
+    pub fn new(s: &'a SourceStamp, changes: &'a [Change]) -> Self {
+        let patch = s.patch.as_ref();
+        Self {
+            branch: &s.branch,
+            changes: s
+                .changes
+                .iter()
+                .filter_map(|n| changes.iter().find(|c| c.number == *n))
+                .map(ChangeObject::new)
+                .collect(),
+            codebase: &s.codebase,
+            has_patch: patch.is_some(),
+            patch_author: patch.and_then(|p| p.author.as_deref()),
+            patch_body: patch.map(|p| p.body.as_str()),
+            patch_comment: patch.and_then(|p| p.comment.as_deref()),
+            patch_level: patch.map(|p| p.level),
+            patch_subdir: patch.and_then(|p| p.subdir.as_deref()),
+            project: &s.project,
+            repository: &s.repository,
+            revision: &s.revision,
+        }
+    }
 }
 
 /// A source stamp with its changes (those of `changes` it names, in its order).
 pub fn source_stamp(s: &SourceStamp, changes: &[Change]) -> Value {
-    let mut obj = json!({
-        "revision": s.revision,
-        "hasPatch": s.patch.is_some(),
-        "branch": s.branch,
-        "changes": s.changes.iter().filter_map(|n| changes.iter().find(|c| c.number == *n)).map(change).collect::<Vec<_>>(),
-        "project": s.project,
-        "repository": s.repository,
-        "codebase": s.codebase,
-    });
-    if let (Some(p), Value::Object(map)) = (&s.patch, &mut obj) {
-        map.insert("patch_level".into(), json!(p.level));
-        map.insert("patch_body".into(), json!(p.body));
-        for (key, value) in [("patch_subdir", &p.subdir), ("patch_author", &p.author), ("patch_comment", &p.comment)] {
-            if let Some(v) = value {
-                map.insert(key.into(), json!(v));
-            }
+    tree(&SourceStampObject::new(s, changes))
+}
+
+/// A build's object (see [`build`]).
+#[derive(Serialize)]
+pub struct BuildObject<'a> {
+    blame: &'a [String],
+    #[serde(rename = "builderName")]
+    builder_name: &'a str,
+    #[serde(rename = "currentStep")]
+    current_step: Option<StepObject<'a>>,
+    eta: Option<f64>,
+    logs: Vec<(&'a str, String)>,
+    number: u32,
+    properties: PropertyList<'a>,
+    reason: &'a str,
+    results: Option<u8>,
+    slave: &'a str,
+    #[serde(rename = "sourceStamps")]
+    source_stamps: Vec<SourceStampObject<'a>>,
+    steps: Vec<StepObject<'a>>,
+    text: FullText<'a>,
+    times: (f64, Option<f64>),
+}
+
+impl<'a> BuildObject<'a> {
+    /// `changes` holds (at least) the changes `b`'s source stamps name; `now` gives `eta`.
+    pub fn new(site: &'a Site, b: &'a Build, changes: &'a [Change], now: Timestamp) -> Self {
+        Self {
+            blame: &b.blamelist,
+            builder_name: &b.builder,
+            current_step: b.current_step().map(|s| StepObject::new(site, b, s, now)),
+            eta: seconds_until(b.finished.is_none().then_some(b.eta).flatten(), now),
+            logs: b.steps.iter().flat_map(|s| step_logs(site, b, s)).collect(),
+            number: b.number,
+            properties: PropertyList(&b.properties),
+            reason: &b.reason,
+            results: b.result.map(BuildResult::code),
+            slave: if b.worker.is_empty() { "???" } else { b.worker.as_str() },
+            source_stamps: b.sourcestamps.iter().map(|s| SourceStampObject::new(s, changes)).collect(),
+            steps: b.steps.iter().map(|s| StepObject::new(site, b, s, now)).collect(),
+            text: FullText(b),
+            times: (seconds(b.started), b.finished.map(seconds)),
         }
     }
-    obj
 }
 
 /// A build; `changes` holds (at least) the changes its source stamps name; `now` gives `eta`.
 pub fn build(site: &Site, b: &Build, changes: &[Change], now: Timestamp) -> Value {
-    let logs: Vec<Value> = b.steps.iter().flat_map(|s| step_logs(site, b, s)).collect();
-    let eta = seconds_until(b.finished.is_none().then_some(b.eta).flatten(), now);
-    json!({
-        "builderName": b.builder,
-        "number": b.number,
-        "sourceStamps": b.sourcestamps.iter().map(|s| source_stamp(s, changes)).collect::<Vec<_>>(),
-        "reason": b.reason,
-        "blame": b.blamelist,
-        "properties": properties(&b.properties),
-        "times": [epoch(b.started), opt_epoch(b.finished)],
-        "text": b.full_text(),
-        "results": result(b.result),
-        "slave": if b.worker.is_empty() { "???" } else { b.worker.as_str() },
-        "logs": logs,
-        "eta": eta,
-        "steps": b.steps.iter().map(|s| step(site, b, s, now)).collect::<Vec<_>>(),
-        "currentStep": b.current_step().map_or(Value::Null, |s| step(site, b, s, now)),
-    })
+    tree(&BuildObject::new(site, b, changes, now))
 }
 
-/// Seconds from `now` to `eta` (none in the past), as 0.8's `eta` fields count; null without one.
-fn seconds_until(eta: Option<Timestamp>, now: Timestamp) -> Value {
-    eta.map_or(Value::Null, |eta| json!(((eta - now).num_milliseconds() as f64 / 1000.0).max(0.0)))
+/// Seconds from `now` to `eta` (none in the past), as 0.8's `eta` fields count; none without one.
+fn seconds_until(eta: Option<Timestamp>, now: Timestamp) -> Option<f64> {
+    eta.map(|eta| ((eta - now).num_milliseconds() as f64 / 1000.0).max(0.0))
 }
 
 /// A worker; `running` are its running builds, `builders` maps each builder that may use it
@@ -234,4 +441,96 @@ pub fn change_sources(descriptions: &[String]) -> Value {
     let map: Map<String, Value> =
         descriptions.iter().enumerate().map(|(i, d)| (i.to_string(), json!({ "description": d }))).collect();
     Value::Object(map)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::model::{LogRef, Patch, Property};
+
+    fn at(s: i64) -> Timestamp {
+        chrono::DateTime::from_timestamp(1_600_000_000 + s, 123_000_000).unwrap_or_default()
+    }
+
+    /// Written straight, each object is the text of its tree: its fields are in key order.
+    fn same_as_tree(object: &impl Serialize) {
+        let text = serde_json::to_string(object).unwrap();
+        assert_eq!(text, tree(object).to_string());
+    }
+
+    #[test]
+    fn typed_objects_write_what_their_trees_write() {
+        let props: Properties = [("b", json!(1)), ("a", json!({"z": [1, "x"], "y": null}))]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), Property { value: v, source: "Build".into() }))
+            .collect();
+        let change = Change {
+            number: 7,
+            who: "Ann <a&b>".into(),
+            files: vec!["a.c".into(), "b/\"c\".h".into()],
+            revision: Some("abc".into()),
+            when: at(0),
+            branch: Some("main".into()),
+            properties: props.clone(),
+            ..Change::default()
+        };
+        let stamp = SourceStamp {
+            changes: vec![7, 8],
+            patch: Some(Patch {
+                level: 1,
+                body: "diff".into(),
+                subdir: None,
+                author: Some("me".into()),
+                comment: None,
+            }),
+            ..SourceStamp::default()
+        };
+        let step = |number: u32, finished: Option<Timestamp>| Step {
+            number,
+            name: format!("step {number}"),
+            text: vec!["compile".into()],
+            text2: vec![format!("summary {number}")],
+            result: finished.map(|_| BuildResult::Warnings),
+            started: Some(at(1)),
+            finished,
+            eta: Some(at(90)),
+            logs: vec![LogRef { id: 1, name: "stdio".into(), kind: Default::default(), size: 0, finished: false }],
+            urls: vec![("z".into(), "1".into()), ("a".into(), "2".into()), ("z".into(), "3".into())],
+            statistics: [("warnings".to_owned(), json!(3))].into_iter().collect(),
+            ..Step::default()
+        };
+        let build = Build {
+            builder: "full <name>".into(),
+            number: 3,
+            properties: props,
+            sourcestamps: vec![stamp.clone(), SourceStamp::default()],
+            blamelist: vec!["Ann".into()],
+            started: at(0),
+            eta: Some(at(100)),
+            text: vec!["building".into()],
+            steps: vec![step(0, Some(at(5))), step(1, None)],
+            ..Build::default()
+        };
+        let site = Site::default();
+        let changes = [change.clone()];
+        same_as_tree(&BuildObject::new(&site, &build, &changes, at(10)));
+        same_as_tree(&StepObject::new(&site, &build, &build.steps[1], at(10)));
+        same_as_tree(&ChangeObject::new(&change));
+        same_as_tree(&SourceStampObject::new(&stamp, &changes));
+        let builder =
+            Builder { name: "a b/c".into(), tags: vec!["t".into()], workers: vec!["w".into()], ..Builder::default() };
+        let facts =
+            BuilderFacts { state: Some(BuilderState::Building), cached: vec![1, 2], running: vec![3], pending: 2 };
+        same_as_tree(&BuilderObject::new(&builder, &facts));
+        let tree = build_tree(&site, &build, &changes);
+        assert_eq!(tree["text"], json!(["building", "summary 0", "summary 1"]));
+        assert_eq!(tree["steps"][0]["urls"], json!({"a": "2", "z": "3"}));
+        assert_eq!(tree["currentStep"]["step_number"], json!(1));
+        assert_eq!(tree["sourceStamps"][0]["patch_author"], json!("me"));
+        assert_eq!(basedir("a b/c.d-e_f"), "a_b_c.d-e_f");
+    }
+
+    fn build_tree(site: &Site, b: &Build, changes: &[Change]) -> Value {
+        build(site, b, changes, at(10))
+    }
 }

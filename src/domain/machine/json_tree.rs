@@ -5,6 +5,7 @@
 use std::fmt;
 
 use percent_encoding::percent_decode_str;
+use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::domain::web::args::{ArgError, Args};
@@ -237,12 +238,108 @@ pub fn filter(v: Value) -> Value {
     }
 }
 
+/// How a node's object is made: a tree of maps, which `filter=`, indenting and selections
+/// merged into one another work on, or compact text written straight from the typed objects
+/// (`machine::json`), which is what an answer without those needs and costs far less.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Form {
+    Tree,
+    Text,
+}
+
+/// A node's object, in the [`Form`] asked for. Both write keys sorted, so the text is the same.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Json {
+    Tree(Value),
+    Text(String),
+}
+
+impl Json {
+    /// `object` in `form`.
+    pub fn of(object: &impl Serialize, form: Form) -> Self {
+        match form {
+            Form::Tree => Self::Tree(serde_json::to_value(object).unwrap_or(Value::Null)),
+            Form::Text => Self::Text(serde_json::to_string(object).unwrap_or_else(|_| "null".to_owned())),
+        }
+    }
+
+    /// A tree made by hand, in `form`.
+    pub fn value(value: Value, form: Form) -> Self {
+        match form {
+            Form::Tree => Self::Tree(value),
+            Form::Text => Self::Text(value.to_string()),
+        }
+    }
+
+    /// The tree of an object made in [`Form::Tree`]. (Text is read back, which only a caller
+    /// that asked for the other form would need.)
+    pub fn into_tree(self) -> Value {
+        match self {
+            Self::Tree(value) => value,
+            Self::Text(text) => serde_json::from_str(&text).unwrap_or(Value::Null),
+        }
+    }
+
+    /// The compact text.
+    pub fn into_text(self) -> String {
+        match self {
+            Self::Tree(value) => value.to_string(),
+            Self::Text(text) => text,
+        }
+    }
+}
+
+impl JsonArgs {
+    /// The form a node's object is made in for these flags.
+    pub fn form(&self) -> Form {
+        if self.filter || !self.compact { Form::Tree } else { Form::Text }
+    }
+}
+
+/// The keys of `selects` when each names one child and no two the same one: their objects are
+/// then side by side in the answer and can be written as text; otherwise they are merged as
+/// trees ([`merge_at`]).
+pub fn flat_selects(selects: &[String]) -> Option<Vec<String>> {
+    let mut keys = Vec::with_capacity(selects.len());
+    for select in selects {
+        match <[String; 1]>::try_from(select_segments(select)) {
+            Ok([key]) if !keys.contains(&key) => keys.push(key),
+            _ => return None,
+        }
+    }
+    Some(keys)
+}
+
+/// The text of a map from each key to its object's text, keys sorted as a tree writes them.
+pub fn map_text(mut entries: Vec<(String, String)>) -> String {
+    entries.sort_by(|a, b| a.0.cmp(&b.0));
+    let size: usize = entries.iter().map(|(k, v)| k.len() + v.len() + 4).sum();
+    let mut out = String::with_capacity(size + 2);
+    out.push('{');
+    for (i, (key, text)) in entries.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(&Value::from(key.as_str()).to_string());
+        out.push(':');
+        out.push_str(text);
+    }
+    out.push('}');
+    out
+}
+
 /// The response text: filtered if asked, compact or indented by two, keys sorted, JSONP-wrapped
 /// when a callback is given.
-pub fn render(value: Value, args: &JsonArgs) -> String {
-    let value = if args.filter { filter(value) } else { value };
-    let text = if args.compact { value.to_string() } else { pretty(&value) };
-    let text = escape_markup(&text);
+pub fn render(json: Json, args: &JsonArgs) -> String {
+    let text = match json {
+        // Made for these flags: compact and unfiltered.
+        Json::Text(text) => text,
+        Json::Tree(value) => {
+            let value = if args.filter { filter(value) } else { value };
+            if args.compact { value.to_string() } else { pretty(&value) }
+        }
+    };
+    let text = escape_markup(text);
     match &args.callback {
         Some(name) => format!("{name}({text});"),
         None => text,
@@ -251,8 +348,21 @@ pub fn render(value: Value, args: &JsonArgs) -> String {
 
 /// JSON text with `<`, `>` and `&` as `\u` escapes. They occur only inside strings, so the
 /// JSON is unchanged while no reply can be mistaken for markup, even by a browser that sniffs.
-pub fn escape_markup(json: &str) -> String {
-    json.replace('<', "\\u003c").replace('>', "\\u003e").replace('&', "\\u0026")
+/// Text without them (most) is handed back as it is.
+pub fn escape_markup(json: String) -> String {
+    if memchr::memchr3(b'<', b'>', b'&', json.as_bytes()).is_none() {
+        return json;
+    }
+    let mut out = String::with_capacity(json.len() + 64);
+    for c in json.chars() {
+        match c {
+            '<' => out.push_str("\\u003c"),
+            '>' => out.push_str("\\u003e"),
+            '&' => out.push_str("\\u0026"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 fn pretty(value: &Value) -> String {
@@ -324,9 +434,21 @@ mod tests {
     #[test]
     fn render_is_sorted_and_wraps_callbacks() {
         let args = JsonArgs::parse(&Args::parse("callback=cb")).unwrap();
-        assert_eq!(render(json!({"b": 1, "a": [0]}), &args), r#"cb({"a":[0],"b":1});"#);
+        assert_eq!(render(Json::Tree(json!({"b": 1, "a": [0]})), &args), r#"cb({"a":[0],"b":1});"#);
+        assert_eq!(render(Json::Text(r#"{"a":"<&>"}"#.into()), &args), r#"cb({"a":"\u003c\u0026\u003e"});"#);
         let args = JsonArgs::parse(&Args::parse("as_text=1")).unwrap();
-        assert_eq!(render(json!({"a": 0}), &args), "{\n  \"a\": 0\n}");
-        assert_eq!(render(json!("<b>&"), &args), r#""\u003cb\u003e\u0026""#);
+        assert_eq!(render(Json::Tree(json!({"a": 0})), &args), "{\n  \"a\": 0\n}");
+        assert_eq!(render(Json::Tree(json!("<b>&")), &args), r#""\u003cb\u003e\u0026""#);
+    }
+
+    #[test]
+    fn flat_selections_are_written_side_by_side_in_key_order() {
+        let selects = |s: &[&str]| s.iter().map(|x| (*x).to_owned()).collect::<Vec<_>>();
+        assert_eq!(flat_selects(&selects(&["-1", "/-2/"])), Some(selects(&["-1", "-2"])));
+        assert_eq!(flat_selects(&selects(&["-1", "-1"])), None);
+        assert_eq!(flat_selects(&selects(&["a/b"])), None);
+        assert_eq!(flat_selects(&selects(&[""])), None);
+        let entries = vec![("b\"".to_owned(), "1".to_owned()), ("a".to_owned(), "[2]".to_owned())];
+        assert_eq!(map_text(entries), r#"{"a":[2],"b\"":1}"#);
     }
 }

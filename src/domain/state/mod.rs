@@ -270,6 +270,13 @@ impl StatusState {
         self.running.values()
     }
 
+    /// Running builds of `builder`, by number.
+    pub fn running_of<'a>(&'a self, builder: &str) -> impl Iterator<Item = &'a Build> + use<'a> {
+        let from = BuildKey { builder: builder.to_owned(), number: 0 };
+        let to = BuildKey { builder: builder.to_owned(), number: u32::MAX };
+        self.running.range(from..=to).map(|(_, b)| b)
+    }
+
     /// Finished builds of `builder` in the window, newest first.
     pub fn recent(&self, builder: &str) -> impl Iterator<Item = &Build> {
         self.recent_shared(builder).map(|b| &**b)
@@ -284,6 +291,11 @@ impl StatusState {
     /// Whether `builder`'s window holds its newest finished builds.
     pub fn window_loaded(&self, builder: &str) -> bool {
         !self.unloaded.contains(builder)
+    }
+
+    /// Whether every builder's window has been filled from the store.
+    pub fn windows_loaded(&self) -> bool {
+        self.unloaded.is_empty()
     }
 
     /// True when the window holds every finished build of `builder`: it is loaded and not full.

@@ -14,7 +14,9 @@ use super::html;
 use super::view_cache::ViewKey;
 use super::{WebContext, WebError};
 use crate::domain::machine::json_help::{Examples, help_page};
-use crate::domain::machine::json_tree::{JsonArgs, Node, escape_markup, merge_at, render, select_segments, split_help};
+use crate::domain::machine::json_tree::{
+    Form, Json, JsonArgs, Node, escape_markup, flat_selects, map_text, merge_at, render, select_segments, split_help,
+};
 use crate::domain::web::args::Args;
 use crate::domain::web::layout::Page;
 use crate::domain::web::text::natural_cmp;
@@ -51,42 +53,68 @@ async fn fresh_answer(ctx: &WebContext, uri: &Uri, segments: &[String]) -> Respo
         Ok(args) => args,
         Err(e) => return error(WebError::BadRequest(e.to_string())),
     };
-    let value = match &args.select {
-        None => resolve(ctx, &node, &args).await,
+    let json = match &args.select {
+        None => resolve(ctx, &node, &args, args.form()).await,
         Some(selects) => select(ctx, node_path, &node, selects, &args).await,
     };
-    match value {
-        Ok(value) => reply(ctx, uri, &args, render(value, &args)),
+    match json {
+        Ok(json) => reply(ctx, uri, &args, render(json, &args)),
         Err(e) => error(e),
     }
 }
 
+/// The objects `selects` name under `node`, side by side as text when they are (see
+/// [`flat_selects`]), else merged as trees.
 async fn select(
     ctx: &WebContext,
     node_path: &[String],
     node: &Node,
     selects: &[String],
     args: &JsonArgs,
-) -> Result<Value, WebError> {
+) -> Result<Json, WebError> {
+    let flat = if args.form() == Form::Text { flat_selects(selects) } else { None };
+    if let Some(keys) = flat {
+        let mut entries = Vec::with_capacity(keys.len());
+        for key in keys {
+            let text = selected(ctx, node_path, std::slice::from_ref(&key), args, Form::Text).await?.into_text();
+            entries.push((key, text));
+        }
+        return Ok(Json::Text(map_text(entries)));
+    }
     let mut result = Map::new();
     for select in selects {
         let sub = select_segments(select);
         let value = if sub.is_empty() {
-            resolve(ctx, node, args).await?
+            resolve(ctx, node, args, Form::Tree).await?.into_tree()
         } else {
-            let full: Vec<String> = node_path.iter().chain(sub.iter()).cloned().collect();
-            match Node::parse(&full) {
-                Some(child) => match resolve(ctx, &child, args).await {
-                    Ok(v) => v,
-                    Err(WebError::NotFound(_) | WebError::BadRequest(_)) => json!({ "error": "Not available" }),
-                    Err(e) => return Err(e),
-                },
-                None => json!({ "error": "Not available" }),
-            }
+            selected(ctx, node_path, &sub, args, Form::Tree).await?.into_tree()
         };
         merge_at(&mut result, &sub, value);
     }
-    Ok(Value::Object(result))
+    Ok(Json::Tree(Value::Object(result)))
+}
+
+/// The object at `sub` under the node at `node_path`, or `{"error": "Not available"}`.
+async fn selected(
+    ctx: &WebContext,
+    node_path: &[String],
+    sub: &[String],
+    args: &JsonArgs,
+    form: Form,
+) -> Result<Json, WebError> {
+    let full: Vec<String> = node_path.iter().chain(sub.iter()).cloned().collect();
+    match Node::parse(&full) {
+        Some(child) => match resolve(ctx, &child, args, form).await {
+            Ok(json) => Ok(json),
+            Err(WebError::NotFound(_) | WebError::BadRequest(_)) => Ok(Json::value(not_available(), form)),
+            Err(e) => Err(e),
+        },
+        None => Ok(Json::value(not_available(), form)),
+    }
+}
+
+fn not_available() -> Value {
+    json!({ "error": "Not available" })
 }
 
 fn reply(ctx: &WebContext, uri: &Uri, args: &JsonArgs, body: String) -> Response {
@@ -131,7 +159,7 @@ fn error(e: WebError) -> Response {
             (StatusCode::SERVICE_UNAVAILABLE, fault.reason().to_owned())
         }
     };
-    let body = escape_markup(&json!({ "error": message }).to_string());
+    let body = escape_markup(json!({ "error": message }).to_string());
     let mut response = retry_later((status, [(header::CONTENT_TYPE, "application/json")], body).into_response());
     response.headers_mut().insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
     response

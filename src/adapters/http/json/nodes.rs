@@ -3,6 +3,8 @@
 //! objects. No reader calls `resolve` again (the root reads its children directly), so no
 //! node's future needs boxing.
 
+use std::collections::BTreeMap;
+
 use serde_json::{Map, Value, json};
 
 use super::super::read::{
@@ -11,8 +13,9 @@ use super::super::read::{
 };
 use super::super::{WebContext, WebError};
 use crate::domain::machine::json as obj;
-use crate::domain::machine::json_tree::{CACHED_BUILDS, JsonArgs, Node, StepRef};
+use crate::domain::machine::json_tree::{CACHED_BUILDS, Form, Json, JsonArgs, Node, StepRef};
 use crate::domain::model::{Build, Builder, Change, Step, Worker};
+use crate::domain::web::route::BuildNumber;
 use crate::ports::{BuildQuery, ChangeQuery};
 
 /// Changes listed by the `/json/changes` extension.
@@ -21,21 +24,30 @@ const RECENT_CHANGES: usize = 50;
 /// builder with a million builds would otherwise answer megabytes of nulls).
 const LISTED_BUILD_NUMBERS: usize = 10_000;
 
-/// The object of `node`.
-pub(super) async fn resolve(ctx: &WebContext, node: &Node, args: &JsonArgs) -> Result<Value, WebError> {
+/// The object of `node`, in `form`.
+pub(super) async fn resolve(ctx: &WebContext, node: &Node, args: &JsonArgs, form: Form) -> Result<Json, WebError> {
+    match node {
+        Node::Builders => every_builder(ctx, form).await,
+        Node::Builder(name) => one_builder(ctx, name, form).await,
+        Node::BuildsAll(name) => recent_builds(ctx, name, args.max, form).await,
+        Node::Build(name, n) => one_build(ctx, name, n, form).await,
+        other => Ok(Json::value(resolve_tree(ctx, other, args).await?, form)),
+    }
+}
+
+/// The object of a node, as a tree: those pages ask for in bulk are written from typed
+/// objects in either form ([`resolve`]); the rest are made as trees.
+async fn resolve_tree(ctx: &WebContext, node: &Node, args: &JsonArgs) -> Result<Value, WebError> {
     match node {
         Node::Root => root(ctx, args).await,
         Node::Project => Ok(obj::project(&ctx.site)),
         Node::ChangeSources => Ok(obj::change_sources(&ctx.change_sources)),
         Node::Metrics => Ok(obj::metrics()),
-        Node::Builders => every_builder(ctx).await,
-        Node::Builder(name) => {
-            let b = require_builder(ctx, name).await?;
-            builder(ctx, &b, &ctx.reader.workers().await?).await
-        }
+        Node::Builders => Ok(every_builder(ctx, Form::Tree).await?.into_tree()),
+        Node::Builder(name) => Ok(one_builder(ctx, name, Form::Tree).await?.into_tree()),
+        Node::BuildsAll(name) => Ok(recent_builds(ctx, name, args.max, Form::Tree).await?.into_tree()),
+        Node::Build(name, n) => Ok(one_build(ctx, name, n, Form::Tree).await?.into_tree()),
         Node::Builds(name) => build_numbers(ctx, name).await,
-        Node::BuildsAll(name) => recent_builds(ctx, name, args.max).await,
-        Node::Build(name, n) => build(ctx, &find_build(ctx, name, n).await?).await,
         Node::SourceStamp(name, n) => source_stamp(ctx, &find_build(ctx, name, n).await?).await,
         Node::StampChanges(name, n) => stamp_changes(ctx, &find_build(ctx, name, n).await?).await,
         Node::StampChange(name, n, id) => stamp_change(ctx, &find_build(ctx, name, n).await?, id).await,
@@ -66,7 +78,7 @@ pub(super) async fn resolve(ctx: &WebContext, node: &Node, args: &JsonArgs) -> R
 /// `/json`: builders, slaves and change sources, with the project and the metrics.
 async fn root(ctx: &WebContext, args: &JsonArgs) -> Result<Value, WebError> {
     let mut root = Map::new();
-    root.insert("builders".into(), every_builder(ctx).await?);
+    root.insert("builders".into(), every_builder(ctx, Form::Tree).await?.into_tree());
     root.insert("slaves".into(), every_slave(ctx, args).await?);
     root.insert("change_sources".into(), obj::change_sources(&ctx.change_sources));
     root.insert("project".into(), obj::project(&ctx.site));
@@ -74,23 +86,42 @@ async fn root(ctx: &WebContext, args: &JsonArgs) -> Result<Value, WebError> {
     Ok(Value::Object(root))
 }
 
-async fn every_builder(ctx: &WebContext) -> Result<Value, WebError> {
+/// Every builder's object, by name: read first, then written into one buffer.
+async fn every_builder(ctx: &WebContext, form: Form) -> Result<Json, WebError> {
     let workers = ctx.reader.workers().await?;
-    let mut map = Map::new();
-    for b in ctx.reader.builders().await? {
-        map.insert(b.name.clone(), builder(ctx, &b, &workers).await?);
+    let builders = ctx.reader.builders().await?;
+    let mut facts = Vec::with_capacity(builders.len());
+    for b in &builders {
+        facts.push(builder_facts(ctx, b, &workers).await?);
     }
-    Ok(Value::Object(map))
+    let objects: BTreeMap<&str, obj::BuilderObject<'_>> =
+        builders.iter().zip(&facts).map(|(b, facts)| (b.name.as_str(), obj::BuilderObject::new(b, facts))).collect();
+    Ok(Json::of(&objects, form))
 }
 
-/// One builder's object; `workers` are every worker (read once by the caller for many builders).
-async fn builder(ctx: &WebContext, b: &Builder, workers: &[Worker]) -> Result<Value, WebError> {
+/// `builders/NAME`.
+async fn one_builder(ctx: &WebContext, name: &str, form: Form) -> Result<Json, WebError> {
+    let b = require_builder(ctx, name).await?;
+    let facts = builder_facts(ctx, &b, &ctx.reader.workers().await?).await?;
+    Ok(Json::of(&obj::BuilderObject::new(&b, &facts), form))
+}
+
+/// `builders/NAME/builds/N`.
+async fn one_build(ctx: &WebContext, name: &str, n: &BuildNumber, form: Form) -> Result<Json, WebError> {
+    let b = find_build(ctx, name, n).await?;
+    let changes = changes_of(ctx, &b).await?;
+    Ok(Json::of(&obj::BuildObject::new(&ctx.site, &b, &changes, ctx.clock.now()), form))
+}
+
+/// What one builder's object shows beyond its configuration; `workers` are every worker (read
+/// once by the caller for many builders).
+async fn builder_facts(ctx: &WebContext, b: &Builder, workers: &[Worker]) -> Result<obj::BuilderFacts, WebError> {
     let (state, running) = state_of(ctx, b, workers).await?;
     let running: Vec<u32> = running.iter().map(|b| b.number).collect();
     let cached_q = BuildQuery { finished: Some(true), ..BuildQuery::of_builder(&b.name, CACHED_BUILDS) };
     let cached = ctx.reader.builds(&cached_q).await?.iter().map(|b| b.number).collect();
     let pending = ctx.reader.pending_requests(Some(&b.name)).await?.len();
-    Ok(obj::builder(b, &obj::BuilderFacts { state: Some(state), cached, running, pending }))
+    Ok(obj::BuilderFacts { state: Some(state), cached, running, pending })
 }
 
 /// `builders/NAME/builds`: the numbers stored, each mapped to null.
@@ -101,16 +132,23 @@ async fn build_numbers(ctx: &WebContext, name: &str) -> Result<Value, WebError> 
 }
 
 /// `builders/NAME/builds/_all`: the `max` newest builds.
-async fn recent_builds(ctx: &WebContext, name: &str, max: usize) -> Result<Value, WebError> {
+async fn recent_builds(ctx: &WebContext, name: &str, max: usize, form: Form) -> Result<Json, WebError> {
     require_builder(ctx, name).await?;
     let builds = ctx.reader.builds(&BuildQuery::of_builder(name, max)).await?;
-    let mut map = Map::new();
+    let mut changes = Vec::with_capacity(builds.len());
     for b in &builds {
-        map.insert(b.number.to_string(), build(ctx, b).await?);
+        changes.push(changes_of(ctx, b).await?);
     }
-    Ok(Value::Object(map))
+    let now = ctx.clock.now();
+    let objects: BTreeMap<String, obj::BuildObject<'_>> = builds
+        .iter()
+        .zip(&changes)
+        .map(|(b, changes)| (b.number.to_string(), obj::BuildObject::new(&ctx.site, b, changes, now)))
+        .collect();
+    Ok(Json::of(&objects, form))
 }
 
+/// A build's object as a tree.
 async fn build(ctx: &WebContext, b: &Build) -> Result<Value, WebError> {
     Ok(obj::build(&ctx.site, b, &changes_of(ctx, b).await?, ctx.clock.now()))
 }

@@ -6,7 +6,7 @@
 //! Builds of a revision that no listed change names (a forced build of some commit) get a row
 //! of their own, placed by start time, instead of vanishing.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
 use crate::domain::model::{Build, Builder, Change, Timestamp};
@@ -208,16 +208,16 @@ pub fn console<'a>(input: &ConsoleInput<'a>) -> Console<'a> {
     // Per builder, once: the builds a change row looks at, and all of them (orphan rows).
     let builds: Vec<Vec<&'a Build>> = input.builders.iter().map(|b| with_changes(b.builds, input.revs)).collect();
     let all: Vec<Vec<&'a Build>> = input.builders.iter().map(|b| b.builds.iter().map(|b| &**b).collect()).collect();
+    let indexes: Vec<ChangeIndex> = builds.iter().map(|list| ChangeIndex::of(list)).collect();
     let mut rows = Vec::with_capacity(subjects.len());
     for subject in subjects {
         let mut boxes = Vec::with_capacity(input.builders.len());
         let mut details = Vec::new();
         for (i, builder) in input.builders.iter().enumerate() {
-            let list = match &subject {
-                RowSubject::Change(_) => &builds[i],
-                RowSubject::Orphan { .. } => &all[i],
+            let cell = match &subject {
+                RowSubject::Change(change) => indexes[i].box_for(change, &builds[i]),
+                RowSubject::Orphan { .. } => box_for(&subject, &all[i]),
             };
-            let cell = box_for(&subject, list);
             if cell.class == ConsoleClass::Failure
                 && let Some(detail) = cell.build.and_then(|b| failure_detail(&builder.builder.name, b))
             {
@@ -300,6 +300,45 @@ fn subjects<'a>(input: &ConsoleInput<'a>) -> Vec<RowSubject<'a>> {
 /// The builder's build list (§4.3): newest first, only builds with changes, at most `revs`.
 fn with_changes(builds: &[Arc<Build>], revs: usize) -> Vec<&Build> {
     builds.iter().map(|b| &**b).filter(|b| b.sourcestamps.iter().any(|s| !s.changes.is_empty())).take(revs).collect()
+}
+
+/// Where a builder's build list first holds each change and each codebase, so that a row of
+/// a change finds its box at once instead of walking the list ([`box_for`], which says the
+/// same: rows × builders × builds was most of a big console's time).
+struct ChangeIndex<'a> {
+    /// (codebase, change number) → the newest build whose stamp of that codebase names it.
+    first: HashMap<(&'a str, u64), usize>,
+    /// Codebases some build of the list builds.
+    codebases: HashSet<&'a str>,
+}
+
+impl<'a> ChangeIndex<'a> {
+    fn of(builds: &[&'a Build]) -> Self {
+        let mut first = HashMap::new();
+        let mut codebases = HashSet::new();
+        for (i, build) in builds.iter().enumerate() {
+            for stamp in &build.sourcestamps {
+                codebases.insert(stamp.codebase.as_str());
+                for n in &stamp.changes {
+                    first.entry((stamp.codebase.as_str(), *n)).or_insert(i);
+                }
+            }
+        }
+        Self { first, codebases }
+    }
+
+    /// [`box_for`] of `change` over `builds`, the list this index was made of.
+    fn box_for<'b>(&self, change: &Change, builds: &[&'b Build]) -> ConsoleBox<'b> {
+        let hit = self.first.get(&(change.codebase.as_str(), change.number)).copied();
+        // A hit's own stamp is of the codebase; without one, any build of the list may be.
+        let in_builder = builds.is_empty() || hit.is_some() || self.codebases.contains(change.codebase.as_str());
+        let introduced = hit.map(|i| builds[i]);
+        let previous = hit.and_then(|i| builds.get(i + 1).copied());
+        let result = introduced.and_then(|b| b.result);
+        let running = introduced.is_some_and(|b| !b.is_finished());
+        let class = ConsoleClass::of(result, previous.and_then(|b| b.result), running, in_builder);
+        ConsoleBox { class, build: introduced }
+    }
 }
 
 /// Whether `build` built the row's subject, and whether it builds its codebase at all.

@@ -162,4 +162,30 @@ proptest! {
         };
         prop_assert_eq!(ConsoleClass::of(result, previous, running, in_builder).css(), expected);
     }
+
+    /// The index a change row's box is found with says what walking the builds says.
+    #[test]
+    fn the_change_index_finds_the_box_the_walk_finds(
+        stamps in prop::collection::vec(prop::collection::vec((0..2usize, prop::collection::vec(1..8u64, 0..3)), 0..3), 0..8),
+        results in prop::collection::vec(result(), 8),
+        codebase in 0..3usize,
+        number in 1..8u64,
+    ) {
+        let codebases = ["", "x", "y"];
+        let builds: Vec<Build> = stamps
+            .iter()
+            .enumerate()
+            .map(|(i, stamps)| Build {
+                sourcestamps: stamps
+                    .iter()
+                    .map(|(cb, changes)| SourceStamp { codebase: codebases[*cb].into(), changes: changes.clone(), ..SourceStamp::default() })
+                    .collect(),
+                ..build(i as u32, &[], results[i])
+            })
+            .collect();
+        let list: Vec<&Build> = builds.iter().collect();
+        let change = Change { codebase: codebases[codebase].into(), ..change(number, "r", 0) };
+        let walked = box_for(&RowSubject::Change(&change), &list);
+        prop_assert_eq!(ChangeIndex::of(&list).box_for(&change, &list), walked);
+    }
 }

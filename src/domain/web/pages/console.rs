@@ -5,10 +5,8 @@
 
 use maud::{Markup, html};
 
-use crate::domain::model::Timestamp;
-use crate::domain::views::console::{
-    Console, ConsoleBox, ConsoleBuilder, ConsoleClass, ConsoleGroup, ConsoleRow, RowSubject,
-};
+use crate::domain::model::{Build, Timestamp};
+use crate::domain::views::console::{Console, ConsoleBuilder, ConsoleClass, ConsoleGroup, ConsoleRow, RowSubject};
 use crate::domain::web::layout::{Page, frame};
 use crate::domain::web::text::{path, quote, shortrev, user};
 
@@ -26,6 +24,8 @@ pub struct ConsoleHeading {
 pub fn console_page(page: &Page, builders: &[ConsoleBuilder], console: &Console, heading: &ConsoleHeading) -> Markup {
     let title = format!("BuildBot: {}", page.site.title);
     let groups = &console.groups;
+    // Each builder's link, made once for its status box and every row's box.
+    let links: Vec<String> = builders.iter().map(|b| path::builder(&page.root, &b.builder.name)).collect();
     frame(
         page,
         &title,
@@ -38,9 +38,9 @@ pub fn console_page(page: &Page, builders: &[ConsoleBuilder], console: &Console,
             } @else {
                 table id="console" width="100%" {
                     @if groups.len() > 1 { (group_names_row(groups)) }
-                    (builder_status_row(&page.root, builders, console))
+                    (builder_status_row(&links, builders, console))
                     @for (r, row) in console.rows.iter().enumerate() {
-                        (revision_rows(page, builders, groups, row, r % 2 == 1))
+                        (revision_rows(page, builders, &links, groups, row, r % 2 == 1))
                     }
                 }
             }
@@ -98,7 +98,7 @@ fn group_names_row(groups: &[ConsoleGroup]) -> Markup {
 }
 
 /// One box per builder, by group, coloured by the builder's state (§4.5).
-fn builder_status_row(root: &str, builders: &[ConsoleBuilder], console: &Console) -> Markup {
+fn builder_status_row(links: &[String], builders: &[ConsoleBuilder], console: &Console) -> Markup {
     html! {
         tr {
             td.DevSlave colspan="2" {}
@@ -108,7 +108,7 @@ fn builder_status_row(root: &str, builders: &[ConsoleBuilder], console: &Console
                         @for &i in &g.members {
                             @let b = builders[i].builder;
                             td.DevSlaveBox {
-                                a class={ "DevSlaveBox " (console.status[i].class.css()) } href=(path::builder(root, &b.name)) title=(b.name) target="_blank" {}
+                                a class={ "DevSlaveBox " (console.status[i].class.css()) } href=(links[i]) title=(b.name) target="_blank" {}
                             }
                         }
                     } }
@@ -132,6 +132,7 @@ fn revision_url(page: &Page, row: &ConsoleRow) -> Option<String> {
 fn revision_rows(
     page: &Page,
     builders: &[ConsoleBuilder],
+    links: &[String],
     groups: &[ConsoleGroup],
     row: &ConsoleRow,
     alt: bool,
@@ -151,7 +152,16 @@ fn revision_rows(
             @for g in groups {
                 td class={ "DevStatus" (alt) } {
                     table width="100%" { tr {
-                        @for &i in &g.members { td { (status_box(root, &builders[i].builder.name, row.boxes[i], page.now)) } }
+                        @for &i in &g.members {
+                            @let (builder, cell) = (builders[i].builder.name.as_str(), row.boxes[i]);
+                            td {
+                                @match cell.build {
+                                    Some(b) => a class={ "DevStatusBox " (cell.class.css()) } href={ (links[i]) "/builds/" (b.number) }
+                                        title=(BoxTip { builder, build: b, now: page.now }) {},
+                                    None => a class={ "DevStatusBox " (cell.class.css()) } href={ (root) "waterfall" } title=(builder) {},
+                                }
+                            }
+                        }
                     } }
                 }
             }
@@ -192,23 +202,32 @@ fn revision_rows(
     }
 }
 
-fn status_box(root: &str, builder: &str, cell: ConsoleBox, now: Timestamp) -> Markup {
-    let class = cell.class.css();
-    match cell.build {
-        Some(b) => {
-            let mut tip = format!("{builder} #{}", b.number);
-            let text = super::text_line(b);
-            if !text.is_empty() {
-                tip.push(' ');
-                tip.push_str(&text);
+/// A box's tooltip: the builder, the build's number and text, and a running build's ETA.
+/// Written where it goes (maud escapes it), as there are rows × builders of them.
+struct BoxTip<'a> {
+    builder: &'a str,
+    build: &'a Build,
+    now: Timestamp,
+}
+
+impl std::fmt::Display for BoxTip<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let b = self.build;
+        write!(f, "{} #{}", self.builder, b.number)?;
+        // The build's text line (`text_line`, its words joined by spaces), after a space
+        // when it is not empty.
+        let words = || b.text.iter().chain(b.steps.iter().flat_map(|s| s.text2.iter()));
+        let joined_is_empty = words().all(String::is_empty) && words().nth(1).is_none();
+        if !joined_is_empty {
+            for word in words() {
+                write!(f, " {word}")?;
             }
-            if !b.is_finished() {
-                // Seconds left, as Buildbot's getETA() said.
-                let eta = b.eta.map_or(0, |e| (e - now).num_seconds().max(0));
-                tip.push_str(&format!(" ETA: {eta}s"));
-            }
-            html! { a class={ "DevStatusBox " (class) } href=(path::build(root, &b.builder, b.number)) title=(tip) {} }
         }
-        None => html! { a class={ "DevStatusBox " (class) } href={ (root) "waterfall" } title=(builder) {} },
+        if !b.is_finished() {
+            // Seconds left, as Buildbot's getETA() said.
+            let eta = b.eta.map_or(0, |e| (e - self.now).num_seconds().max(0));
+            write!(f, " ETA: {eta}s")?;
+        }
+        Ok(())
     }
 }
