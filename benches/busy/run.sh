@@ -9,7 +9,7 @@
 # load tool, wrk) shares the machine's cores.
 #
 #   cargo build --release && benches/busy/run.sh [SECONDS] [RATE] [CLIENTS]
-#   (TOKIO_WORKER_THREADS=1 to give the server one worker thread; PROFILE=FILE to record
+#   (SERVER_THREADS=1 to give the server one async worker thread; PROFILE=FILE to record
 #   the server with perf meanwhile; BUSY_TOOL=PATH to use a load tool already built)
 set -eu
 seconds=${1:-20} rate=${2:-5000} clients=${3:-500}
@@ -34,7 +34,7 @@ kill "$seed"; wait "$seed" 2>/dev/null || true
 token=busy-master-load-token-0123456789
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 printf '[ingest]\ntokens = ["%s"]\ncreate_builders = true\n' "$token" >"$work/buildstatus.toml"
-"$bin" serve --config "$work/buildstatus.toml" --data-dir "$work/data" --listen "127.0.0.1:$port" \
+env ${SERVER_THREADS:+TOKIO_WORKER_THREADS=$SERVER_THREADS} "$bin" serve --config "$work/buildstatus.toml" --data-dir "$work/data" --listen "127.0.0.1:$port" \
     >"$work/serve.log" 2>&1 &
 server=$!
 pids="$pids $server"
@@ -50,11 +50,11 @@ echo "$(uptime)"
 if [ -n "${PROFILE:-}" ]; then   # PROFILE=FILE: perf record the server meanwhile
     perf record ${PERF_OPTS:--F 999 -g} -p "$server" -o "$PROFILE" -- sleep "$((seconds - 4))" >/dev/null 2>&1 &
 fi
-pages="/console /waterfall /builders /json/builders"
+pages=${PAGES-/console /waterfall /builders /json/builders}   # PAGES="" leaves wrk out
 wrks=""
 for page in $pages; do
     name=$(echo "$page" | tr / _)
-    wrk -t1 -c2 -d"$((seconds - 2))s" --latency -s "$root/benches/wrk/cold.lua" "$base$page" >"$work/wrk$name.log" 2>&1 &
+    /usr/bin/time -f "wrk CPU %U %S" wrk -t1 -c2 -d"$((seconds - 2))s" --latency -s "$root/benches/wrk/cold.lua" "$base$page" >"$work/wrk$name.log" 2>&1 &
     wrks="$wrks $!"
     pids="$pids $!"
 done
@@ -78,6 +78,7 @@ for page in $pages; do
                      ms(p99) <= 50 ? "met" : "not met", bad ? "  non-2xx: " bad : "" }' \
         "$work/wrk$name.log"
 done
+cat "$work"/wrk_*.log | awk '/^wrk CPU/ { t += $3 + $4 } END { printf "wrk CPU (4 processes): %.1f s\n", t }'
 cat "$work/load.log"
 grep -i "error\|warn" "$work/serve.log" | head -5 || true
 exit "$status"
