@@ -43,6 +43,8 @@ pub(super) struct Shared {
     pub session_key: SessionKey,
     /// The live streams open, per address.
     pub streams: Arc<OpenCounter>,
+    /// The live streams' shared messages.
+    pub live: Arc<http::LiveFanout>,
 }
 
 /// The web router and the pollers of one configuration.
@@ -99,6 +101,7 @@ fn web_context(setup: &Setup, shared: &Shared) -> WebContext {
     WebContext {
         reader: shared.hub.clone(),
         feed: shared.hub.clone(),
+        live: shared.live.clone(),
         stopping: shared.stopping.clone(),
         logs: shared.logs.clone(),
         clock: shared.clock.clone(),

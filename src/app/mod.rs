@@ -267,6 +267,7 @@ impl StatusServer {
             permissions: notify::Permissions::default(),
             session_key: http::auth::random_key(),
             streams: Arc::default(),
+            live: http::LiveFanout::new(hub.clone()),
         };
         shared.permissions.set(&setup.auth);
         let followed = setup.buildbot.as_ref().map(|b| b.control.clone() as Arc<dyn MasterControl>);

@@ -22,15 +22,17 @@ pub struct Frame {
     live: bool,
     no_cache: bool,
     kept: bool,
+    apart: bool,
     default_reload: Option<u32>,
 }
 
 impl Frame {
     /// Not updated live, and browsers may keep it.
-    pub const PLAIN: Self = Self { live: false, no_cache: false, kept: false, default_reload: None };
+    pub const PLAIN: Self = Self { live: false, no_cache: false, kept: false, apart: false, default_reload: None };
     /// The waterfall, grids and console: live, never kept by browsers, and kept in the view
-    /// cache (they are pure functions of the status, the URL and the second).
-    pub const VIEW: Self = Self::PLAIN.live().no_cache().kept();
+    /// cache (they are pure functions of the status, the URL and the second); drawn apart from
+    /// the async workers, since a cold one takes milliseconds of CPU.
+    pub const VIEW: Self = Self::PLAIN.live().no_cache().kept().apart();
 
     /// The page updates itself from the live event stream, from the event it was rendered at.
     pub const fn live(self) -> Self {
@@ -44,6 +46,10 @@ impl Frame {
 
     const fn kept(self) -> Self {
         Self { kept: true, ..self }
+    }
+
+    const fn apart(self) -> Self {
+        Self { apart: true, ..self }
     }
 
     /// Reload every `seconds` unless `reload=` says otherwise (`reload=0` turns it off).
@@ -92,7 +98,10 @@ pub async fn page(
         viewer: Some(call.viewer()),
         layout: layout.as_ref().map(|l| l as &dyn Layout),
     };
-    let markup = render(ctx, &page, &args).await?;
+    let markup = match frame.apart {
+        true => apart(render(ctx, &page, &args)).await?,
+        false => render(ctx, &page, &args).await?,
+    };
     if let Some(why) = layout.as_ref().and_then(|l| l.failure()) {
         return Err(WebError::Template(why.to_owned()));
     }
@@ -100,6 +109,19 @@ pub async fn page(
     match key {
         Some(key) => Ok(ctx.views.keep(key, response).await),
         None => Ok(response),
+    }
+}
+
+/// Runs `work` (a view's reads and drawing, milliseconds of CPU when cold) on this thread
+/// while the runtime hands the thread's other tasks to another worker: on a busy master the
+/// live streams and the ingest API are then served meanwhile, not queued behind pages. (Only
+/// a multi-threaded runtime can do that; on another, `work` is simply awaited.)
+async fn apart<F: Future>(work: F) -> F::Output {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    let handle = Handle::current();
+    match handle.runtime_flavor() {
+        RuntimeFlavor::MultiThread => tokio::task::block_in_place(|| handle.block_on(work)),
+        _ => work.await,
     }
 }
 

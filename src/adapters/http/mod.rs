@@ -51,6 +51,7 @@ pub use auth::{AuthSettings, FrontEnd, Login, LoginLimits, WebAuth};
 pub use badges::ImageCache;
 pub use error::WebError;
 pub use listen::Peer;
+pub use live::Fanout as LiveFanout;
 pub use notifications::NotificationsContext;
 
 /// Everything the web server reads from.
@@ -58,6 +59,8 @@ pub struct WebContext {
     pub reader: Arc<dyn StatusReader>,
     /// The status events, for live pages.
     pub feed: Arc<dyn EventFeed>,
+    /// The live pages' messages, made once for all their streams.
+    pub live: Arc<LiveFanout>,
     /// Changes to `true` when the server shuts down: live streams end so that it can.
     pub stopping: tokio::sync::watch::Receiver<bool>,
     pub logs: Arc<dyn LogStore>,

@@ -224,6 +224,32 @@ async fn a_stream_sends_everything_waiting_in_its_next_message_however_much() {
     assert_eq!((next[0].kind.as_str(), &next[0].seqs[..]), ("status", &[live][..]));
 }
 
+/// A stream that keeps up gets every event listed, however many come at once: a summary is
+/// only for a client that was behind. Many streams share the same messages.
+#[tokio::test]
+async fn streams_that_keep_up_get_every_event_listed_however_busy() {
+    let server = fixture_server().await;
+    let sink = server.sink();
+    let seen = server.hub().last_seq();
+    let mut bodies = Vec::new();
+    for _ in 0..3 {
+        let req = Request::builder().uri(format!("/events?after={seen}")).body(Body::empty());
+        let response = server.router().oneshot(req.expect("request")).await.expect("response");
+        bodies.push(response.into_body().into_data_stream());
+    }
+    let mut last = seen;
+    for _ in 0..4 {
+        let burst = (0..1_000).map(|_| StatusEvent::Reconfigured { at: at(60) }).collect();
+        last = sink.record_all(burst).await.expect("recorded");
+    }
+    for body in &mut bodies {
+        let messages = read_messages(body, last).await;
+        let covered: Vec<u64> = messages.iter().flat_map(|m| m.seqs.iter().copied()).collect();
+        assert_eq!(covered, (seen + 1..=last).collect::<Vec<_>>(), "every event once, in order");
+        assert!(messages.iter().all(|m| m.kind == "status"), "listed, never summarised");
+    }
+}
+
 #[tokio::test]
 async fn a_reconnecting_client_gets_exactly_the_events_it_missed() {
     let server = fixture_server().await;
