@@ -13,6 +13,7 @@ pub mod demo;
 mod hub;
 pub mod import;
 pub mod init;
+pub mod migrate;
 pub mod notify;
 pub mod pb;
 mod pollers;

@@ -10,6 +10,7 @@ mod auth;
 mod bus;
 mod changes;
 mod clock;
+mod copy;
 mod fault;
 mod ingest;
 mod logs;
@@ -46,6 +47,7 @@ pub fn in_words(e: &(dyn std::error::Error + 'static)) -> String {
 pub use bus::{BusError, EventBus, EventFeed, EventStream};
 pub use changes::{ChangeError, ChangeSink, PollTrigger};
 pub use clock::Clock;
+pub use copy::{Cell, CopySource, CopyTarget, Kind, LOGS, Progress, Rows, TABLES, Table};
 pub use fault::{Fault, fault};
 pub use ingest::{IngestSink, Receipt};
 pub use logs::{LogError, LogPiece, LogSize, LogStore, LogStream, LogWrite};

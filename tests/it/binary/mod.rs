@@ -5,6 +5,7 @@ mod e2e_machine;
 mod faults;
 mod ingest;
 mod install;
+mod migrate;
 mod operations;
 mod postgres;
 mod reload;
