@@ -264,6 +264,7 @@ impl StatusServer {
             stopping,
             metrics: Arc::default(),
             metric_sources,
+            readiness: Arc::new(telemetry::StoreReadiness(store.clone())),
             master: MasterSlot::new(Arc::new(NoMaster)),
             permissions: notify::Permissions::default(),
             session_key: http::auth::random_key(),

@@ -3,6 +3,7 @@
 mod e2e;
 mod e2e_machine;
 mod faults;
+mod health;
 mod ingest;
 mod install;
 mod migrate;
