@@ -23,10 +23,11 @@ use crate::ports::{Cell, CopySource, CopyTarget, LOGS, LogError, LogStore, LogWr
 
 /// Rows per batch (one transaction on the target).
 const ROWS_PER_BATCH: usize = 500;
-/// Log content per write on the target, at most (a log is copied in pieces of this size).
+/// Log content per write (one transaction) on the target, at most: a large log is copied in
+/// pieces of this size, small ones many to a write.
 const LOG_BYTES_PER_WRITE: usize = 4 << 20;
-/// Logs between two records of how far the logs' copy went.
-const LOGS_PER_MARK: u64 = 100;
+/// Logs per write on the target, at most (a commit per log would cost a disk flush each).
+const LOGS_PER_WRITE: usize = 500;
 
 /// What a copy did.
 #[derive(Debug, Default)]
@@ -132,13 +133,16 @@ impl Copy<'_> {
             _ => 1,
         };
         let bar = self.bar(self.next_log_id.saturating_sub(first), "logs");
+        let mut pending = Pending::default();
         for log in first..self.next_log_id {
-            self.copy_log(log, &mut summary).await?;
+            self.copy_log(log, &mut pending, &mut summary).await?;
             bar.inc(1);
-            if log % LOGS_PER_MARK == 0 {
+            if pending.writes.len() >= LOGS_PER_WRITE {
+                self.flush(&mut pending).await?;
                 self.target.mark(LOGS, &Cell::Int(i64::try_from(log).ok()), false).await?;
             }
         }
+        self.flush(&mut pending).await?;
         self.target.mark(LOGS, &Cell::Int(i64::try_from(self.next_log_id).ok()), true).await?;
         bar.finish_and_clear();
         self.target.finish().await?;
@@ -153,9 +157,19 @@ impl Copy<'_> {
         bar
     }
 
-    /// Appends to the target's log what it lacks of the source's (all of it, unless an earlier
-    /// run copied a part): each write is one transaction, so a log is never copied twice.
-    async fn copy_log(&self, log: u64, summary: &mut Summary) -> Result<(), MigrateError> {
+    /// Writes what `pending` holds, in one transaction.
+    async fn flush(&self, pending: &mut Pending) -> Result<(), MigrateError> {
+        if !pending.writes.is_empty() {
+            self.target_logs.write(std::mem::take(&mut pending.writes)).await?;
+        }
+        pending.bytes = 0;
+        Ok(())
+    }
+
+    /// Adds to `pending` what the target's log lacks of the source's (all of it, unless an
+    /// earlier run copied a part), writing it out whenever it holds [`LOG_BYTES_PER_WRITE`]:
+    /// each write is one transaction, so a log is never copied twice.
+    async fn copy_log(&self, log: u64, pending: &mut Pending, summary: &mut Summary) -> Result<(), MigrateError> {
         let have = self.target_logs.size(log).await?.total;
         let total = self.source_logs.size(log).await?.total;
         if have >= total {
@@ -165,24 +179,30 @@ impl Copy<'_> {
             return Ok(());
         }
         let mut pieces = self.source_logs.stream(log, have, false);
-        let (mut chunks, mut held) = (Vec::new(), 0usize);
+        let mut chunks = Vec::new();
         while let Some(piece) = pieces.next().await {
             let piece = piece?;
-            held += piece.data.len();
+            pending.bytes += piece.data.len();
             summary.log_bytes += piece.data.len() as u64;
             chunks.push((piece.channel, piece.data));
-            if held >= LOG_BYTES_PER_WRITE {
-                let write = LogWrite { log, chunks: std::mem::take(&mut chunks), finish: false };
-                self.target_logs.write(vec![write]).await?;
-                held = 0;
+            if pending.bytes >= LOG_BYTES_PER_WRITE {
+                pending.writes.push(LogWrite { log, chunks: std::mem::take(&mut chunks), finish: false });
+                self.flush(pending).await?;
             }
         }
         if !chunks.is_empty() {
-            self.target_logs.write(vec![LogWrite { log, chunks, finish: false }]).await?;
+            pending.writes.push(LogWrite { log, chunks, finish: false });
         }
         summary.logs += 1;
         Ok(())
     }
+}
+
+/// Log content read and not written yet: at most one write per log.
+#[derive(Default)]
+struct Pending {
+    writes: Vec<LogWrite>,
+    bytes: usize,
 }
 
 /// Words that identify the SQLite data directory `dir` as it is now: its place and counters
