@@ -2,10 +2,17 @@
 //! copied into an empty database, and a server on that database serves the same pages and
 //! `/json` as one on the directory. A copy interrupted (`--batches`) is refused by a server
 //! until a re-run finishes it, and ends the same; a re-run of a finished copy adds nothing;
-//! a database holding another history is refused, saying why.
+//! a database holding another history is refused, saying why. A copy interrupted within the
+//! logs ends with every log whole, none of its bytes twice.
 
 use std::path::Path;
 use std::process::{Command, Output};
+
+use buildstatus::adapters::logs::DiskLogStore;
+use buildstatus::adapters::postgres::PgStore;
+use buildstatus::adapters::sqlite::SqliteStore;
+use buildstatus::domain::event::Channel;
+use buildstatus::ports::{LogStore, LogWrite, StatusStore};
 
 use super::postgres::{first_difference, read_all, timeless};
 use crate::common::{self, postgres};
@@ -107,4 +114,69 @@ async fn a_migrated_data_directory_is_served_the_same_from_postgresql_and_an_int
     assert!(!out.status.success());
     assert!(text(&out).contains("the database was migrated from"), "{}", text(&out));
     assert!(text(&out).contains("migrate into an empty database"), "{}", text(&out));
+}
+
+/// All the content of `log`, channel by channel as stored.
+async fn content(logs: &dyn LogStore, log: u64) -> Vec<(Channel, Vec<u8>)> {
+    let total = logs.size(log).await.expect("size").total;
+    let pieces = logs.read(log, 0, total).await.expect("read");
+    let mut out: Vec<(Channel, Vec<u8>)> = Vec::new();
+    for piece in pieces {
+        match out.last_mut() {
+            Some((channel, bytes)) if *channel == piece.channel => bytes.extend_from_slice(&piece.data),
+            _ => out.push((piece.channel, piece.data.to_vec())),
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn a_copy_interrupted_within_the_logs_ends_with_every_log_whole_and_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    drop(common::start_binary_with_data(&["demo", "--history", "20", "--seed", "3"], &data)); // killed
+    let url = postgres::database();
+    let out = migrate(&data, &url, &["--batches", "1"]);
+    assert!(out.status.success(), "{}", text(&out));
+
+    let next_log_id = SqliteStore::open(&data.join("buildstatus.sqlite"))
+        .await
+        .expect("sqlite")
+        .meta()
+        .await
+        .expect("meta")
+        .next_log_id;
+    let source = DiskLogStore::open(data.join("logs")).await.expect("logs");
+    let mut written = Vec::new();
+    for log in 1..next_log_id {
+        if source.size(log).await.expect("size").total >= 2 {
+            written.push(log);
+        }
+    }
+    assert!(written.len() > 10, "the demo wrote logs: {written:?}");
+    {
+        // As a copy killed within the logs leaves them: one log whole, the next in part.
+        let target = PgStore::open_to_copy(&url).await.expect("the database");
+        let (whole, part) = (written[0], written[1]);
+        let half = source.size(part).await.expect("size").total / 2;
+        for (log, len) in [(whole, u64::MAX), (part, half)] {
+            let pieces = source.read(log, 0, len).await.expect("read");
+            let chunks = pieces.into_iter().map(|p| (p.channel, p.data)).collect();
+            target.logs().write(vec![LogWrite { log, chunks, finish: false }]).await.expect("write");
+        }
+    }
+
+    let out = migrate(&data, &url, &[]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains(", 1 copied before"), "{}", text(&out));
+    let target = PgStore::open(&url).await.expect("a finished copy opens");
+    for log in 1..next_log_id {
+        let (a, b) = (content(&source, log).await, content(target.logs().as_ref(), log).await);
+        assert!(
+            a == b,
+            "log {log} differs: {} against {} bytes",
+            a.iter().map(|(_, b)| b.len()).sum::<usize>(),
+            b.iter().map(|(_, b)| b.len()).sum::<usize>()
+        );
+    }
 }
