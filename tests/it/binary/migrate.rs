@@ -2,7 +2,7 @@
 //! copied into an empty database, and a server on that database serves the same pages and
 //! `/json` as one on the directory. A copy interrupted (`--batches`) is refused by a server
 //! until a re-run finishes it, and ends the same; a re-run of a finished copy adds nothing;
-//! a database holding another history is refused, saying why. A copy interrupted within the
+//! a database holding another history (its own, or another directory's) is refused, saying why. A copy interrupted within the
 //! logs ends with every log whole, none of its bytes twice.
 
 use std::path::Path;
@@ -179,4 +179,20 @@ async fn a_copy_interrupted_within_the_logs_ends_with_every_log_whole_and_once()
             b.iter().map(|(_, b)| b.len()).sum::<usize>()
         );
     }
+}
+
+#[tokio::test]
+async fn a_database_with_a_history_of_its_own_is_refused_saying_why() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    drop(common::start_binary_with_data(&["demo", "--history", "3", "--seed", "2"], &data)); // killed
+    let url = postgres::database();
+    drop(PgStore::open(&url).await.expect("the schema"));
+    let name = url.rsplit('/').next().expect("a database name");
+    postgres::shared().psql(name, "INSERT INTO builders (name, data) VALUES ('own', '{}')");
+    let out = migrate(&data, &url, &[]);
+    assert!(!out.status.success());
+    let said = text(&out);
+    assert!(said.contains("the database is not empty (1 rows of builders"), "{said}");
+    assert!(said.contains("migrate into an empty database"), "{said}");
 }
