@@ -20,7 +20,7 @@ use crate::adapters::http::{self, AuthSettings, Login, WebAuth, WebContext};
 use crate::adapters::memory::MemoryPollers;
 use crate::adapters::passwords::UsersAuth;
 use crate::domain::auth::SessionKey;
-use crate::ports::{Clock, LogStore, MasterSlot, MetricsSource, Outbox, PollTrigger};
+use crate::ports::{Clock, LogStore, MasterSlot, MetricsSource, Outbox, PollTrigger, Readiness};
 
 /// What every assembly of a server shares.
 pub(super) struct Shared {
@@ -34,6 +34,8 @@ pub(super) struct Shared {
     pub metrics: Arc<HttpMetrics>,
     /// What else `/metrics` reports on: the hub, the outbox, the store.
     pub metric_sources: Vec<Arc<dyn MetricsSource>>,
+    /// What `/health/ready` asks: whether the store answers.
+    pub readiness: Arc<dyn Readiness>,
     /// The master the actions command (set by the setup, or later by the embedding master).
     pub master: MasterSlot,
     /// The `[authz]` rules notifiers that take commands obey, replaced by a reload.
@@ -113,6 +115,7 @@ fn web_context(setup: &Setup, shared: &Shared) -> WebContext {
         notifications: Arc::new(notifications),
         metrics: shared.metrics.clone(),
         metric_sources: shared.metric_sources.clone(),
+        readiness: shared.readiness.clone(),
         templates: setup.templates.clone(),
         auth: Arc::new(WebAuth::new(auth_settings(setup, shared), shared.session_key.clone())),
         master: shared.master.clone(),

@@ -57,6 +57,18 @@ pub enum Command {
     /// Print the completion script of a shell (bash, zsh, fish, elvish, powershell), for
     /// example into /usr/share/bash-completion/completions/buildstatus.
     Completions { shell: clap_complete::Shell },
+    /// Copy a data directory (history, journal, logs, outbox, receipts) into an empty
+    /// PostgreSQL database (run it while the server is stopped; a re-run goes on).
+    Migrate {
+        /// The PostgreSQL database: postgresql://USER:PASSWORD@HOST/DATABASE
+        #[arg(long)]
+        to: String,
+        /// Stop after this many batches of rows (to copy in steps; a re-run goes on).
+        #[arg(long)]
+        batches: Option<u64>,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
     /// Import the history of a Buildbot 4 database (run it while the server is stopped).
     ImportBuildbot {
         /// The Buildbot database: the path of its SQLite file (or a sqlite:/// URL).
@@ -120,6 +132,10 @@ pub async fn run(cli: Cli) -> ExitCode {
             Ok(config) => import_buildbot(&db, config).await,
             Err(problems) => return report(problems),
         },
+        Command::Migrate { to, batches, server } => match server.config("data") {
+            Ok(config) => migrate(&to, batches, config).await,
+            Err(problems) => return report(problems),
+        },
         Command::Serve(args) => match args.config("data") {
             Ok(config) => serve(config, Reload { args, default_data_dir: "data" }, None).await,
             Err(problems) => return report(problems),
@@ -170,6 +186,43 @@ async fn import_buildbot(db: &str, config: Config) -> Result<(), Box<dyn std::er
     let server = StatusServer::start(setup).await?;
     let progress = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let summary = super::import::import(&buildbot, server.sink().as_ref(), server.reader().as_ref(), progress).await?;
+    print!("{summary}");
+    Ok(())
+}
+
+/// Copies the data directory of `config` into the database of `url`, holding the directory
+/// (no server may write it meanwhile) and the database (as its one writer).
+async fn migrate(url: &str, max_batches: Option<u64>, config: Config) -> Result<(), Box<dyn std::error::Error>> {
+    use crate::adapters::logs::DiskLogStore;
+    use crate::adapters::postgres::{self, PgStore};
+    use crate::adapters::sqlite::SqliteStore;
+    use crate::ports::StatusStore as _;
+
+    postgres::check_url(url)?;
+    let super::Storage::Directory(dir) = &config.server.storage else {
+        return Err("migrate copies a data directory, and this configuration keeps none".into());
+    };
+    let path = dir.join(super::DATABASE);
+    if !path.exists() {
+        return Err(format!("{} holds no buildstatus database ({} is missing)", dir.display(), path.display()).into());
+    }
+    let _held = super::data_dir::DataDirLock::acquire(dir).await?;
+    let source = SqliteStore::open(&path).await?;
+    let source_logs = DiskLogStore::open(dir.join("logs")).await?;
+    let meta = source.meta().await?;
+    let target = PgStore::open_to_copy(url).await?;
+    let target_logs = target.logs();
+    let copy = super::migrate::Copy {
+        source: &source,
+        source_logs: &source_logs,
+        target: &target,
+        target_logs: target_logs.as_ref(),
+        identity: super::migrate::identity(dir, meta.last_seq, meta.next_log_id),
+        next_log_id: meta.next_log_id,
+        max_batches,
+        progress: std::io::IsTerminal::is_terminal(&std::io::stderr()),
+    };
+    let summary = copy.run().await.map_err(|e| format!("{}: {e}", postgres::redacted(url)))?;
     print!("{summary}");
     Ok(())
 }

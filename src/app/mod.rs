@@ -13,6 +13,7 @@ pub mod demo;
 mod hub;
 pub mod import;
 pub mod init;
+pub mod migrate;
 pub mod notify;
 pub mod pb;
 mod pollers;
@@ -263,6 +264,7 @@ impl StatusServer {
             stopping,
             metrics: Arc::default(),
             metric_sources,
+            readiness: Arc::new(telemetry::StoreReadiness(store.clone())),
             master: MasterSlot::new(Arc::new(NoMaster)),
             permissions: notify::Permissions::default(),
             session_key: http::auth::random_key(),

@@ -1,5 +1,6 @@
 //! The parts of the server `/metrics` reports on besides the web server: the hub (its own
-//! `MetricsSource`), the outbox (messages by target and state) and the store (its size).
+//! `MetricsSource`), the outbox (messages by target and state) and the store (its size); and
+//! what `/health/ready` asks (whether the store answers).
 
 use std::sync::Arc;
 
@@ -7,7 +8,7 @@ use async_trait::async_trait;
 
 use crate::domain::machine::prometheus::{Family, Kind, Sample};
 use crate::domain::notify::outbox::TargetId;
-use crate::ports::{MetricsSource, Outbox, StatusStore};
+use crate::ports::{MetricsSource, Outbox, Readiness, StatusStore};
 
 /// Messages in the outbox, by target and state.
 pub struct OutboxMetrics(pub Arc<dyn Outbox>);
@@ -57,6 +58,24 @@ impl MetricsSource for StoreMetrics {
                 tracing::warn!("/metrics: the store's size could not be read: {e}");
                 Vec::new()
             }
+        }
+    }
+}
+
+/// How long `/health/ready` waits for the store: a probe is answered before a load
+/// balancer's usual timeout (5 s), even when the database does not answer at all.
+const READY_WITHIN: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// Ready when the store answers a small query (its counters) in time.
+pub struct StoreReadiness(pub Arc<dyn StatusStore>);
+
+#[async_trait]
+impl Readiness for StoreReadiness {
+    async fn ready(&self) -> Result<(), String> {
+        match tokio::time::timeout(READY_WITHIN, self.0.meta()).await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) => Err(format!("the store cannot be read: {e}")),
+            Err(_) => Err(format!("the store did not answer within {} s", READY_WITHIN.as_secs())),
         }
     }
 }

@@ -16,6 +16,7 @@ mod cctray;
 mod error;
 mod feeds;
 mod files;
+mod health;
 pub mod hooks;
 mod html;
 pub mod ingest;
@@ -45,7 +46,7 @@ use axum::Router;
 use axum::routing::any;
 
 use crate::domain::web::layout::Site;
-use crate::ports::{Clock, EventFeed, LogStore, MasterSlot, MetricsSource, StatusReader};
+use crate::ports::{Clock, EventFeed, LogStore, MasterSlot, MetricsSource, Readiness, StatusReader};
 
 pub use auth::{AuthSettings, FrontEnd, Login, LoginLimits, WebAuth};
 pub use badges::ImageCache;
@@ -80,6 +81,8 @@ pub struct WebContext {
     pub metrics: Arc<access::HttpMetrics>,
     /// The other parts of the server `/metrics` reports on.
     pub metric_sources: Vec<Arc<dyn MetricsSource>>,
+    /// What `/health/ready` asks.
+    pub readiness: Arc<dyn Readiness>,
     /// The site's own page templates and layout.
     pub templates: Arc<templates::PageTemplates>,
     /// Who may do what, the sessions and the logins.

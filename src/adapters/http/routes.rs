@@ -18,7 +18,7 @@ use super::auth::peer_of;
 use super::call::{Answer, Call};
 use super::{WebContext, WebError};
 use super::{
-    actions, auth, badges, cctray, feeds, files, json, live, logs, metrics, notifications, pages, people, views,
+    actions, auth, badges, cctray, feeds, files, health, json, live, logs, metrics, notifications, pages, people, views,
 };
 use crate::domain::auth::{Action, Subject};
 use crate::domain::web::route::{Lookup, Methods, PatternError, RouteTable, relative_path};
@@ -88,6 +88,8 @@ routes! {
     GET "/notifications"                                                   => notifications::delivery_log;
     GET "/notifications/metrics"                                           => notifications::delivery_metrics;
     GET "/metrics"                                                         => metrics::prometheus;
+    GET "/health/live"                                                     => health::live;
+    GET "/health/ready"                                                    => health::ready;
     GET "/login"                                                           => auth::login_page;
     POST "/login"                                                          => auth::login;
     POST "/logout"                                                         => auth::logout;
@@ -126,10 +128,11 @@ pub(crate) fn lookup(path: &str, method: &str) -> Result<Lookup, &'static Patter
     TABLE.as_ref().map(|table| table.lookup(path, method))
 }
 
-/// Routes anyone may ask for, whatever `view` says: the welcome page, logging in and out, and
-/// what tells a visitor why they were refused. (The files route lets the built-in files
+/// Routes anyone may ask for, whatever `view` says: the welcome page, logging in and out,
+/// what tells a visitor why they were refused, and the load balancers' probes. (The files route lets the built-in files
 /// through and asks `view` for those of `public_html`.)
-const OPEN_TO_ALL: &[&str] = &["/", "/login", "/logout", "/authfail", "/authzfail", "/{*file}"];
+const OPEN_TO_ALL: &[&str] =
+    &["/", "/login", "/logout", "/authfail", "/authzfail", "/health/live", "/health/ready", "/{*file}"];
 
 /// First path segments of what programs read: refused with 403 (a redirect to the welcome
 /// page means nothing to a program); the pages are refused with a redirect there.

@@ -32,6 +32,7 @@
 //! Tests: the store, outbox and log contract suites (`tests/it/contracts/`) run against a real
 //! PostgreSQL that the tests start (`initdb` in a temporary directory), a database per test.
 
+mod copy;
 mod logs;
 mod outbox;
 mod queries;
@@ -52,7 +53,10 @@ pub use store::PgStore;
 
 /// The schema's versions, in order (what `sqlx::migrate!` would embed; that macro needs
 /// sqlx's `macros` feature, which this crate does not otherwise use).
-const MIGRATIONS: [(i64, &str, &str); 1] = [(1, "init", include_str!("migrations/0001_init.sql"))];
+const MIGRATIONS: [(i64, &str, &str); 2] = [
+    (1, "init", include_str!("migrations/0001_init.sql")),
+    (2, "migration", include_str!("migrations/0002_migration.sql")),
+];
 
 /// The newest schema version this binary knows.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS[MIGRATIONS.len() - 1].0;

@@ -160,7 +160,26 @@ impl PgStore {
     /// Connects to the database of `url`, takes it for this instance (a second instance is
     /// refused, naming the first), refuses a schema newer than this binary's, and migrates it.
     /// Errors name the database (never its password).
+    /// A database whose copy by `buildstatus migrate` is not finished is refused.
     pub async fn open(url: &str) -> Result<Self, StoreError> {
+        let store = Self::open_to_copy(url).await?;
+        let unfinished: Option<String> = sqlx::query_scalar("SELECT source FROM migration WHERE NOT finished")
+            .fetch_optional(&store.pool)
+            .await
+            .map_err(|e| Self::named(url, db(e)))?;
+        if let Some(source) = unfinished {
+            return Err(StoreError::database(format!(
+                "{} is being migrated from {source}, and that copy is not finished: run `buildstatus migrate` \
+                 again to finish it",
+                redacted(url)
+            )));
+        }
+        Ok(store)
+    }
+
+    /// Like [`PgStore::open`], also when a copy into the database is not finished (for the
+    /// copy itself, `buildstatus migrate`).
+    pub async fn open_to_copy(url: &str) -> Result<Self, StoreError> {
         let named = |e| Self::named(url, e);
         let pool = connect(url).await.map_err(named)?;
         let writer = WriterLock::take(url).await?;
@@ -179,6 +198,11 @@ impl PgStore {
             StoreError::Database(why) if why.to_string().contains(&place) => StoreError::Database(why),
             StoreError::Database(why) => StoreError::database(format!("{place}: {why}")),
         }
+    }
+
+    /// The connections, for the copy of `buildstatus migrate` (`copy.rs`).
+    pub(super) fn pool(&self) -> &PgPool {
+        &self.pool
     }
 
     /// The notifiers' outbox, in the same database.

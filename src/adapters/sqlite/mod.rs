@@ -40,6 +40,7 @@
 //! plans with `EXPLAIN QUERY PLAN`, before and after `ANALYZE`) and a private in-memory
 //! database. The `explain*` methods exist for those tests and for diagnosis.
 
+mod copy;
 mod outbox;
 mod queries;
 

@@ -3,8 +3,10 @@
 mod e2e;
 mod e2e_machine;
 mod faults;
+mod health;
 mod ingest;
 mod install;
+mod migrate;
 mod operations;
 mod postgres;
 mod reload;

@@ -37,7 +37,7 @@ const PATHS: [&str; 12] = [
     "/buildslaves",
 ];
 
-async fn read_all(base: &str) -> Vec<(String, u16, String)> {
+pub(super) async fn read_all(base: &str) -> Vec<(String, u16, String)> {
     let http = reqwest::Client::new();
     let mut out = Vec::new();
     for path in PATHS {
@@ -50,7 +50,7 @@ async fn read_all(base: &str) -> Vec<(String, u16, String)> {
 
 /// The pages but those that show how long ago something was (which moves with the clock),
 /// without the time each page was built.
-fn timeless(pages: &[(String, u16, String)]) -> Vec<(String, String)> {
+pub(super) fn timeless(pages: &[(String, u16, String)]) -> Vec<(String, String)> {
     let built = regex::Regex::new("Page built: <b>[^<]*</b>").expect("regex");
     pages
         .iter()
@@ -60,7 +60,7 @@ fn timeless(pages: &[(String, u16, String)]) -> Vec<(String, String)> {
 }
 
 /// Where two texts first differ, with some context, for a readable failure.
-fn first_difference(a: &str, b: &str) -> String {
+pub(super) fn first_difference(a: &str, b: &str) -> String {
     let at = a.bytes().zip(b.bytes()).take_while(|(x, y)| x == y).count();
     let around = |s: &str| s.get(at.saturating_sub(80)..(at + 80).min(s.len())).unwrap_or("").to_owned();
     format!("at byte {at}: {:?} against {:?}", around(a), around(b))

@@ -269,7 +269,9 @@ async fn view_closes_every_page_and_resource_but_the_door() {
     }
     let log = "/builders/linux/builds/1/steps/compile/logs/stdio";
     assert_eq!(visitor.get(log).await.0, StatusCode::FOUND, "logs too");
-    for uri in ["/", "/login", "/authfail", "/authzfail", "/default.css", "/robots.txt"] {
+    for uri in
+        ["/", "/login", "/authfail", "/authzfail", "/default.css", "/robots.txt", "/health/live", "/health/ready"]
+    {
         assert_eq!(visitor.get(uri).await.0, StatusCode::OK, "{uri} stays open");
     }
     let (_, home, _) = visitor.get("/").await;
