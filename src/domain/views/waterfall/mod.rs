@@ -200,15 +200,18 @@ pub fn waterfall<'a>(changes: &'a [Change], columns: &[WaterfallColumn<'a>], opt
     let head = |c: usize, heads: &[usize]| sources[c].get(heads[c]);
     let top = (0..sources.len()).filter_map(|c| head(c, &heads)).map(|t| t.start).max().unwrap_or(opts.now);
     let mut span_start = span_before(top);
-    let mut rows: Vec<(Timestamp, Vec<Vec<Timed<'a>>>)> = Vec::new();
-    let mut ran_out = vec![false; sources.len()];
+    // A row's cells are ranges of their sources' items (items are taken in order), kept flat:
+    // the cells of row i are `spans[i * n..(i + 1) * n]`. No allocation per cell.
+    let n = sources.len();
+    let mut rows: Vec<Timestamp> = Vec::new();
+    let mut spans: Vec<(usize, usize)> = Vec::new();
+    let mut ran_out = vec![false; n];
     loop {
-        let mut cells = Vec::with_capacity(sources.len());
+        let mark = spans.len();
         let (mut first_ts, mut next_ts): (Option<Timestamp>, Option<Timestamp>) = (None, None);
-        for c in 0..sources.len() {
-            let mut cell = Vec::new();
+        for c in 0..n {
+            let begin = heads[c];
             while let Some(item) = head(c, &heads).filter(|t| span_start.is_none_or(|s| t.start > s)) {
-                cell.push(*item);
                 first_ts = Some(first_ts.map_or(item.start, |f| f.min(item.start)));
                 heads[c] += 1;
             }
@@ -216,12 +219,11 @@ pub fn waterfall<'a>(changes: &'a [Change], columns: &[WaterfallColumn<'a>], opt
                 Some(next) => next_ts = Some(next_ts.map_or(next.start, |n| n.max(next.start))),
                 None => ran_out[c] = true,
             }
-            cells.push(cell);
+            spans.push((begin, heads[c]));
         }
-        if let Some(first) = first_ts
-            && opts.last_time.is_none_or(|last| first <= last)
-        {
-            rows.push((first, cells));
+        match first_ts {
+            Some(first) if opts.last_time.is_none_or(|last| first <= last) => rows.push(first),
+            _ => spans.truncate(mark),
         }
         let Some(next) = next_ts else { break };
         span_start = span_before(next);
@@ -229,21 +231,24 @@ pub fn waterfall<'a>(changes: &'a [Change], columns: &[WaterfallColumn<'a>], opt
             break;
         }
     }
-    let needs_more = (1..sources.len()).filter(|&c| ran_out[c] && exhaustible[c]).map(|c| c - 1).collect();
+    let needs_more = (1..n).filter(|&c| ran_out[c] && exhaustible[c]).map(|c| c - 1).collect();
 
     // Phase 3: table slots. Column 0 is time; source c is table column c + 1.
-    let width = sources.len() + 1;
-    let mut grid: Vec<Vec<Slot<'a>>> = vec![Vec::new(); width];
+    let cells = |i: usize| &spans[i * n..(i + 1) * n];
+    let row_height = |i: usize| cells(i).iter().map(|(b, e)| e - b).max().unwrap_or(0).max(1);
+    let height: usize = (0..rows.len()).map(row_height).sum();
+    let width = n + 1;
+    let mut grid: Vec<Vec<Slot<'a>>> = (0..width).map(|_| Vec::with_capacity(height)).collect();
     let mut last_date = opts.now.date_naive();
-    for (at, cells) in &rows {
-        let height = cells.iter().map(Vec::len).max().unwrap_or(0).max(1);
+    for (i, at) in rows.iter().enumerate() {
+        let row_height = row_height(i);
         let date = at.date_naive() != last_date;
         last_date = at.date_naive();
-        grid[0].extend(std::iter::repeat_n(Slot::Empty, height - 1));
+        grid[0].extend(std::iter::repeat_n(Slot::Empty, row_height - 1));
         grid[0].push(Slot::Box { item: Item::Time { at: *at, date }, rowspan: 1 });
-        for (c, cell) in cells.iter().enumerate() {
-            grid[c + 1].extend(std::iter::repeat_n(Slot::Empty, height - cell.len()));
-            grid[c + 1].extend(cell.iter().map(|t| Slot::Box { item: t.item, rowspan: 1 }));
+        for (c, &(begin, end)) in cells(i).iter().enumerate() {
+            grid[c + 1].extend(std::iter::repeat_n(Slot::Empty, row_height - (end - begin)));
+            grid[c + 1].extend(sources[c][begin..end].iter().map(|t| Slot::Box { item: t.item, rowspan: 1 }));
         }
     }
     // The bottom slot of each column shows what comes next there, so a long item that began
@@ -259,31 +264,46 @@ pub fn waterfall<'a>(changes: &'a [Change], columns: &[WaterfallColumn<'a>], opt
             stretch(column, c == 1);
         }
     }
-    let height = grid.first().map_or(0, Vec::len);
     let table = (0..height).map(|r| grid.iter().map(|col| col[r]).collect()).collect();
-    Waterfall { rows: table, oldest: rows.last().map(|(at, _)| *at), needs_more }
+    Waterfall { rows: table, oldest: rows.last().copied(), needs_more }
 }
 
-/// Lets each box grow upwards over the empty slots above it (§2.5). In the change column an
-/// empty slot becomes a spacer instead: a change is a moment, not a span.
+/// Lets each box grow upwards over the empty slots above it (§2.5). In the change column a
+/// run of empty slots becomes a spacer instead (joined to a spacer right below it): a change
+/// is a moment, not a span. The column's last slot, when empty, stays so.
+///
+/// Works a run of empty slots at a time, writing each slot once: growing a box one slot at a
+/// time re-read the slot just written, which stalled on every slot of tall columns.
 fn stretch(column: &mut [Slot], changes: bool) {
-    for r in (0..column.len().saturating_sub(1)).rev() {
-        if column[r] != Slot::Empty {
+    let len = column.len();
+    let mut r = len;
+    while r > 0 {
+        r -= 1;
+        if !matches!(column[r], Slot::Empty) {
             continue;
         }
-        let below = column[r + 1];
-        column[r] = match below {
-            Slot::Box { item: Item::Spacer, rowspan } if changes => {
-                column[r + 1] = Slot::Covered;
-                Slot::Box { item: Item::Spacer, rowspan: rowspan + 1 }
+        let mut end = r;
+        while r > 0 && matches!(column[r - 1], Slot::Empty) {
+            r -= 1;
+        }
+        let top = r;
+        if end + 1 == len {
+            // Nothing below the run to grow; in the change column the slots above the last
+            // one still become a spacer.
+            if !changes || end == top {
+                continue;
             }
-            _ if changes => Slot::Box { item: Item::Spacer, rowspan: 1 },
-            Slot::Box { item, rowspan } => {
-                column[r + 1] = Slot::Covered;
-                Slot::Box { item, rowspan: rowspan + 1 }
-            }
-            Slot::Covered | Slot::Empty => Slot::Empty,
+            end -= 1;
+        }
+        let run = end + 1 - top;
+        let (item, rowspan, covered_to) = match column[end + 1] {
+            Slot::Box { item: Item::Spacer, rowspan } if changes => (Item::Spacer, rowspan + run, end + 1),
+            _ if changes => (Item::Spacer, run, end),
+            Slot::Box { item, rowspan } => (item, rowspan + run, end + 1),
+            Slot::Covered | Slot::Empty => continue,
         };
+        column[top] = Slot::Box { item, rowspan };
+        column[top + 1..=covered_to].fill(Slot::Covered);
     }
 }
 

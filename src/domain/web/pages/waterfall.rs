@@ -1,7 +1,7 @@
 //! `/waterfall` and `/waterfall/help` (spec-web-displays §2.5–2.8): renders the layout that
 //! `views::waterfall` computed.
 
-use maud::{Markup, html};
+use maud::{Markup, Render, html};
 
 use super::{activity_lines, text_line};
 use crate::domain::model::{Build, Builder, BuilderState, Timestamp};
@@ -52,7 +52,20 @@ pub fn waterfall_page(page: &Page, data: &WaterfallPage) -> Markup {
                 (names_row(root, &data.heads))
                 @for row in &data.layout.rows {
                     tr {
-                        @for slot in row { (slot_cell(root, *slot)) }
+                        @for slot in row {
+                            // Drawn in place, into the page's one buffer: a page has
+                            // thousands of cells.
+                            @match slot {
+                                Slot::Covered => {}
+                                Slot::Empty => td class="" {}
+                                Slot::Box { item, rowspan } => {
+                                    @let (class, result, valign) = cell_class(item);
+                                    td class={ (class) (result) } align="center" valign=(valign) rowspan=(rowspan) {
+                                        (cell_content(root, item))
+                                    }
+                                }
+                            }
+                        }
                     }
                 }
             }
@@ -149,46 +162,93 @@ fn top_text(build: &Build) -> String {
     if failed > 0 { format!("{text} Failed tests: {failed}") } else { text }
 }
 
-fn slot_cell(root: &str, slot: Slot) -> Markup {
-    let (item, rowspan) = match slot {
-        Slot::Covered => return html! {},
-        Slot::Empty => return html! { td class="" {} },
-        Slot::Box { item, rowspan } => (item, rowspan),
-    };
-    let (class, valign) = match item {
-        Item::Time { .. } => ("Time".to_owned(), "bottom"),
-        Item::Change(_) => ("Change".to_owned(), "top"),
-        Item::BuildStart(b) if b.is_finished() && b.steps.is_empty() => {
-            (format!("BuildStep {}", box_class(b.result)), "top")
-        }
-        Item::BuildStart(_) => ("BuildStep start".to_owned(), "top"),
-        Item::Step(_, s) => (format!("BuildStep {}", box_class(s.result)), "top"),
-        Item::Event(_) => ("Event".to_owned(), "top"),
-        Item::Spacer | Item::Unknown => (String::new(), "top"),
-    };
-    html! {
-        td class=(class) align="center" valign=(valign) rowspan=(rowspan) {
-            @match item {
-                Item::Time { at, date } => {
-                    @if date { (at.format("%a %d %b %Y")) br; }
-                    (at.format("%H:%M:%S"))
+/// A box's class (a fixed part and a result's class, drawn one after the other) and where
+/// its text sits.
+fn cell_class(item: &Item) -> (&'static str, &'static str, &'static str) {
+    match item {
+        Item::Time { .. } => ("Time", "", "bottom"),
+        Item::Change(_) => ("Change", "", "top"),
+        Item::BuildStart(b) if b.is_finished() && b.steps.is_empty() => ("BuildStep ", box_class(b.result), "top"),
+        Item::BuildStart(_) => ("BuildStep start", "", "top"),
+        Item::Step(_, s) => ("BuildStep ", box_class(s.result), "top"),
+        Item::Event(_) => ("Event", "", "top"),
+        Item::Spacer | Item::Unknown => ("", "", "top"),
+    }
+}
+
+/// What a box says; drawn into the page's buffer by the caller's `html!`.
+struct CellContent<'a> {
+    root: &'a str,
+    item: Item<'a>,
+}
+
+fn cell_content<'a>(root: &'a str, item: &Item<'a>) -> CellContent<'a> {
+    CellContent { root, item: *item }
+}
+
+impl Render for CellContent<'_> {
+    fn render_to(&self, buffer: &mut String) {
+        let root = self.root;
+        // Splices into `buffer`: maud's `html!` with a buffer of our own would allocate one
+        // string per box.
+        let markup = match self.item {
+            Item::Time { at, date } => {
+                use chrono::Timelike;
+                if date {
+                    at.format("%a %d %b %Y").to_string().render_to(buffer);
+                    buffer.push_str("<br>");
                 }
-                Item::Change(c) => a href=(path::change(root, c.number)) title=(c.comments) { (user(&c.who)) },
-                Item::BuildStart(b) => a href=(path::build(root, &b.builder, b.number)) title={ "Reason: " (b.reason) } { "Build " (b.number) },
-                Item::Step(b, s) => {
-                    @for line in &s.text { (line) br; }
-                    @for log in &s.logs { a href=(path::log(root, &b.builder, b.number, &s.name, &log.name)) { (log.name) } br; }
+                let _ = std::fmt::Write::write_fmt(
+                    buffer,
+                    format_args!("{:02}:{:02}:{:02}", at.hour(), at.minute(), at.second()),
+                );
+                return;
+            }
+            Item::Spacer => return,
+            Item::Unknown => {
+                buffer.push('?');
+                return;
+            }
+            Item::Change(c) => html! { a href=(path::change(root, c.number)) title=(c.comments) { (user(&c.who)) } },
+            Item::BuildStart(b) => {
+                // `a href=(…) title={ "Reason: " (…) } { "Build " (…) }`, written out.
+                buffer.push_str("<a href=\"");
+                path::build(root, &b.builder, b.number).render_to(buffer);
+                buffer.push_str("\" title=\"Reason: ");
+                b.reason.render_to(buffer);
+                buffer.push_str("\">Build ");
+                b.number.render_to(buffer);
+                buffer.push_str("</a>");
+                return;
+            }
+            Item::Step(b, s) => {
+                // `@for line { (line) br; }` and `@for log { a href=(…) { (name) } br; }`,
+                // written out; the rare external links through `html!`.
+                for line in &s.text {
+                    line.render_to(buffer);
+                    buffer.push_str("<br>");
+                }
+                for log in &s.logs {
+                    buffer.push_str("<a href=\"");
+                    path::log(root, &b.builder, b.number, &s.name, &log.name).render_to(buffer);
+                    buffer.push_str("\">");
+                    log.name.render_to(buffer);
+                    buffer.push_str("</a><br>");
+                }
+                if s.urls.is_empty() {
+                    return;
+                }
+                html! {
                     @for (name, url) in &s.urls {
                         @if let Some(url) = safe_url(url) { "[" a.BuildStep.external href=(url) { (name) } "]" br; } @else { "[" (name) "]" br; }
                     }
                 }
-                Item::Event(e) => {
-                    @for (i, line) in e.text.iter().enumerate() { @if i > 0 { br; } (line) }
-                }
-                Item::Spacer => {}
-                Item::Unknown => "?",
             }
-        }
+            Item::Event(e) => html! {
+                @for (i, line) in e.text.iter().enumerate() { @if i > 0 { br; } (line) }
+            },
+        };
+        buffer.push_str(&markup.into_string());
     }
 }
 
