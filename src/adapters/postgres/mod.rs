@@ -217,24 +217,41 @@ struct WriterLock {
 /// by failing it (a webhook is not always sent again).
 const IDLE_CHECK: std::time::Duration = std::time::Duration::from_secs(10);
 
+/// How long a start waits for the writer's lock before naming its holder.
+const START_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
+
 impl WriterLock {
     /// Takes the database of `url` for this instance, or says which instance has it.
+    /// An instance that has just stopped (or a `migrate` that has just ended) holds the lock
+    /// until PostgreSQL sees its connection close, a moment after the process is gone: a
+    /// start waits up to [`START_WAIT`] for it before naming the holder.
     async fn take(url: &str) -> Result<Self, StoreError> {
-        let conn = Self::connect(url).await?;
+        let mut conn = PgConnection::connect_with(&options(url)?).await.map_err(db)?;
+        let give_up = std::time::Instant::now() + START_WAIT;
+        while !Self::try_lock(&mut conn).await? {
+            if std::time::Instant::now() >= give_up {
+                return Err(Self::held(url, &mut conn).await);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
         Ok(Self { url: url.to_owned(), conn: tokio::sync::Mutex::new(Some((conn, std::time::Instant::now()))) })
+    }
+
+    async fn try_lock(conn: &mut PgConnection) -> Result<bool, StoreError> {
+        sqlx::query_scalar("SELECT pg_try_advisory_lock($1)").bind(WRITER_LOCK).fetch_one(conn).await.map_err(db)
     }
 
     /// A connection holding the lock, or the error naming who holds it.
     async fn connect(url: &str) -> Result<PgConnection, StoreError> {
         let mut conn = PgConnection::connect_with(&options(url)?).await.map_err(db)?;
-        let taken: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
-            .bind(WRITER_LOCK)
-            .fetch_one(&mut conn)
-            .await
-            .map_err(db)?;
-        if taken {
+        if Self::try_lock(&mut conn).await? {
             return Ok(conn);
         }
+        Err(Self::held(url, &mut conn).await)
+    }
+
+    /// The error naming the instance that holds the lock.
+    async fn held(url: &str, conn: &mut PgConnection) -> StoreError {
         let holder: Option<String> = sqlx::query_scalar(
             "SELECT a.application_name || COALESCE(' from ' || host(a.client_addr), '') FROM pg_locks l \
              JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' AND l.granted \
@@ -242,15 +259,16 @@ impl WriterLock {
              AND ((l.classid::bigint << 32) | l.objid::bigint) = $1 LIMIT 1",
         )
         .bind(WRITER_LOCK)
-        .fetch_optional(&mut conn)
+        .fetch_optional(conn)
         .await
-        .map_err(db)?;
-        Err(StoreError::database(format!(
+        .ok()
+        .flatten();
+        StoreError::database(format!(
             "{} is in use by {}: one buildstatus instance writes a database (several instances are not \
              supported yet)",
             redacted(url),
             holder.unwrap_or_else(|| "another buildstatus instance".to_owned())
-        )))
+        ))
     }
 
     /// Writes `commit` on the connection holding the lock (connecting and taking the lock
