@@ -149,8 +149,11 @@ impl Running {
 
     /// Stops `target`: no more events, its goodbye queued, and up to [`GOODBYE`] for its worker
     /// to deliver what is due.
-    async fn goodbye(&self, target: RunningTarget) {
+    async fn goodbye(&self, mut target: RunningTarget) {
+        // The follower runs on the notifiers' runtime: wait until it has stopped, so that no
+        // batch of it is queued beside (or after) the goodbye.
         target.follower.abort();
+        let _ = (&mut target.follower).await;
         if let Err(e) = target.notifier.stopping().await {
             tracing::warn!("{}: its stop could not be queued: {e}", target.id);
         }
