@@ -55,6 +55,31 @@ async fn server_on(dir: &Path, store_url: Option<String>) -> StatusServer {
     server
 }
 
+/// Times `record_all` of a batch on `server`'s sink; the events are made outside the
+/// measurement: what is timed is recording them.
+fn record_in_process(
+    group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    runtime: &tokio::runtime::Runtime,
+    name: &str,
+    server: &StatusServer,
+) {
+    let next = AtomicU32::new(1);
+    group.bench_function(name, |b| {
+        b.to_async(runtime).iter_batched(
+            || {
+                let first = next.fetch_add(BUILDS, Ordering::Relaxed);
+                let posted = buildstatus::domain::ingest::parse(batch("bench", first).to_string().as_bytes());
+                posted.expect("events").into_iter().map(|p| p.event).collect::<Vec<_>>()
+            },
+            |events| {
+                let sink = server.sink();
+                async move { sink.record_all(events).await.expect("recorded") }
+            },
+            BatchSize::SmallInput,
+        )
+    });
+}
+
 fn ingest(c: &mut Criterion) {
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("target").join("bench-data").join("ingest");
@@ -62,41 +87,11 @@ fn ingest(c: &mut Criterion) {
     group.throughput(Throughput::Elements(u64::from(BUILDS) * 2));
 
     let direct = runtime.block_on(server(&root.join("direct")));
-    let next = AtomicU32::new(1);
-    // The events are made outside the measurement, for both: what is timed is recording them.
-    group.bench_function("record_all_in_process", |b| {
-        b.to_async(&runtime).iter_batched(
-            || {
-                let first = next.fetch_add(BUILDS, Ordering::Relaxed);
-                let posted = buildstatus::domain::ingest::parse(batch("bench", first).to_string().as_bytes());
-                posted.expect("events").into_iter().map(|p| p.event).collect::<Vec<_>>()
-            },
-            |events| {
-                let sink = direct.sink();
-                async move { sink.record_all(events).await.expect("recorded") }
-            },
-            BatchSize::SmallInput,
-        )
-    });
-
+    record_in_process(&mut group, &runtime, "record_all_in_process", &direct);
     let pg = postgres::Postgres::start();
     pg.psql("postgres", "CREATE DATABASE bench");
     let on_pg = runtime.block_on(server_on(&root.join("postgres"), Some(pg.url("postgresql", "bench"))));
-    let next = AtomicU32::new(1);
-    group.bench_function("record_all_in_process_postgresql", |b| {
-        b.to_async(&runtime).iter_batched(
-            || {
-                let first = next.fetch_add(BUILDS, Ordering::Relaxed);
-                let posted = buildstatus::domain::ingest::parse(batch("bench", first).to_string().as_bytes());
-                posted.expect("events").into_iter().map(|p| p.event).collect::<Vec<_>>()
-            },
-            |events| {
-                let sink = on_pg.sink();
-                async move { sink.record_all(events).await.expect("recorded") }
-            },
-            BatchSize::SmallInput,
-        )
-    });
+    record_in_process(&mut group, &runtime, "record_all_in_process_postgresql", &on_pg);
 
     let posted = runtime.block_on(server(&root.join("http")));
     let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).expect("a port");
